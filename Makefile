@@ -1,0 +1,62 @@
+# Handoff: `make demo` and `make test` work from a fresh clone; both install what they need.
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed
+export JSII_SILENCE_WARNING_DEPRECATED_NODE_VERSION := 1
+
+.PHONY: install demo serve test lint typecheck unit integration infra e2e layer synth bench clean
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -e '.[dev]'
+	touch $@
+
+node_modules/.installed: package.json
+	npm install --no-audit --no-fund --silent
+	touch $@
+
+install: $(STAMP) node_modules/.installed
+
+demo: $(STAMP)
+	$(PY) -m handoff.cli demo
+
+serve: $(STAMP)
+	$(PY) -m handoff.cli serve
+
+lint: $(STAMP)
+	$(VENV)/bin/ruff check handoff functions infra tests
+	$(VENV)/bin/ruff format --check handoff functions infra tests
+
+typecheck: $(STAMP)
+	$(VENV)/bin/mypy
+
+# The Lambda layer, built with pip for arm64 (no Docker).
+layer: $(STAMP)
+	$(PY) layers/build.py
+
+unit: $(STAMP)
+	$(VENV)/bin/pytest -q tests/unit
+
+integration: $(STAMP)
+	$(VENV)/bin/pytest -q tests/integration
+
+infra: $(STAMP) layer
+	$(VENV)/bin/pytest -q tests/infra
+
+e2e: $(STAMP)
+	$(VENV)/bin/pytest -q tests/e2e
+
+test: install layer lint typecheck
+	$(VENV)/bin/pytest -q tests
+
+synth: install layer
+	npx cdk synth --quiet
+
+bench: $(STAMP)
+	$(PY) -m bench
+
+clean:
+	rm -rf $(VENV) node_modules cdk.out build outbox

@@ -1,0 +1,45 @@
+"""disposition: a rep's outcome for a lead; the first one completes the SLA wait."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from aws_lambda_powertools.event_handler import APIGatewayRestResolver, Response
+from aws_lambda_powertools.event_handler.openapi.params import Body
+from aws_lambda_powertools.logging import correlation_paths
+from aws_lambda_powertools.utilities.typing import LambdaContext
+from pydantic import BaseModel, ConfigDict, Field
+
+from handoff.api.requests import require_api_key
+from handoff.api.responses import json_response, register_error_handlers
+from handoff.domain.lead import utcnow
+from handoff.observability import logger, metrics, tracer
+from handoff.service import touch
+
+app = APIGatewayRestResolver(enable_validation=True)
+register_error_handlers(app)
+
+
+class DispositionRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    outcome: str = Field(min_length=1, max_length=64)
+    reason: str | None = Field(default=None, max_length=64)
+    note: str | None = Field(default=None, max_length=2000)
+    by: str = Field(default="api", max_length=256)
+
+
+@app.post("/leads/<lead_id>/disposition")
+def post_disposition(lead_id: str, request: Annotated[DispositionRequest, Body()]) -> Response[str]:
+    require_api_key(app.current_event)
+    result = touch.record_disposition(
+        lead_id, outcome=request.outcome, reason=request.reason, note=request.note, by=request.by, now=utcnow()
+    )
+    return json_response(200, result)
+
+
+@logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_REST)
+@tracer.capture_lambda_handler
+@metrics.log_metrics
+def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    return app.resolve(event, context)

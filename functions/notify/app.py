@@ -1,0 +1,25 @@
+"""notify: emails the brief to the rep, or the escalation to the manager."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from aws_lambda_powertools.utilities.parser import event_parser
+from aws_lambda_powertools.utilities.typing import LambdaContext
+
+from handoff.domain.lead import utcnow
+from handoff.observability import logger, metrics, tracer
+from handoff.service import notify
+from handoff.steps import NotifyInput
+
+
+@logger.inject_lambda_context
+@tracer.capture_lambda_handler
+@metrics.log_metrics
+@event_parser(model=NotifyInput)
+def handler(event: NotifyInput, context: LambdaContext) -> dict[str, Any]:
+    if event.kind == "escalation":
+        notify.escalate(event.lead_id, utcnow())
+    else:
+        notify.send_brief(event.lead_id, utcnow())
+    return {"lead_id": event.lead_id, "kind": event.kind}

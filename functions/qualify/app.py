@@ -1,0 +1,53 @@
+"""qualify: CRM webhooks in, sales-ready leads out to the handoff workflow."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from aws_lambda_powertools.event_handler import APIGatewayRestResolver, Response
+from aws_lambda_powertools.logging import correlation_paths
+from aws_lambda_powertools.utilities.typing import LambdaContext
+
+from handoff import runtime
+from handoff.api.requests import authenticate_generic, parse_json_object, parse_model, raw_body, require_api_key
+from handoff.api.responses import json_response, register_error_handlers
+from handoff.domain.lead import Lead, utcnow
+from handoff.errors import NotFound
+from handoff.observability import logger, metrics, tracer
+from handoff.service import intake
+from handoff.store.leads import PRIVATE_ATTRIBUTES
+
+app = APIGatewayRestResolver(enable_validation=True)
+register_error_handlers(app)
+
+
+@app.get("/health")
+def health() -> dict[str, str]:
+    return {"status": "ok"}
+
+
+@app.post("/webhooks/generic")
+def generic_webhook() -> Response[str]:
+    body = raw_body(app.current_event)
+    authenticate_generic(app.current_event, body)
+    lead = parse_model(Lead, parse_json_object(body), "lead")
+    result = intake.accept(lead, utcnow())
+    return json_response(result.status_code, result.body)
+
+
+@app.get("/leads/<lead_id>")
+def get_lead(lead_id: str) -> Response[str]:
+    require_api_key(app.current_event)
+    item = runtime.leads().get_item(lead_id)
+    if item is None:
+        raise NotFound(f"lead {lead_id} not found")
+    for private in PRIVATE_ATTRIBUTES:
+        item.pop(private, None)
+    return json_response(200, item)
+
+
+@logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_REST)
+@tracer.capture_lambda_handler
+@metrics.log_metrics
+def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    return app.resolve(event, context)

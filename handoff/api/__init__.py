@@ -1,0 +1,1 @@
+"""HTTP plumbing shared by the API functions: request decoding and error responses."""

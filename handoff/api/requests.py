@@ -1,0 +1,111 @@
+"""Decode and authenticate inbound requests before anything is parsed or stored."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+from typing import Any, TypeVar
+
+from aws_lambda_powertools.utilities.data_classes import APIGatewayProxyEvent
+from pydantic import BaseModel, ValidationError
+
+from handoff import runtime, secrets
+from handoff.errors import BadRequest, PayloadTooLarge
+from handoff.settings import settings
+from handoff.webhooks.signature import GENERIC_SIGNATURE_HEADER, bearer_from, verify_api_key, verify_generic
+
+MAX_JSON_DEPTH = 32
+
+M = TypeVar("M", bound=BaseModel)
+
+
+def raw_body(event: APIGatewayProxyEvent) -> bytes:
+    """The exact bytes the sender signed, size-checked before anything else."""
+    body = event.body or ""
+    limit = settings().max_body_bytes
+    if len(body) > limit * 2:  # cheap early exit before decoding anything huge
+        raise PayloadTooLarge(f"body exceeds {limit} bytes")
+    if event.is_base64_encoded:
+        try:
+            data = base64.b64decode(body, validate=True)
+        except (binascii.Error, ValueError) as exc:
+            raise BadRequest("body is not valid base64") from exc
+    else:
+        data = body.encode("utf-8", errors="surrogateescape")
+    if len(data) > limit:
+        raise PayloadTooLarge(f"body is {len(data)} bytes; the limit is {limit}")
+    if not data:
+        raise BadRequest("body is empty")
+    return data
+
+
+def header(event: APIGatewayProxyEvent, name: str) -> str | None:
+    value = event.headers.get(name)  # Powertools headers are case-insensitive
+    return value if isinstance(value, str) else None
+
+
+def authenticate_generic(event: APIGatewayProxyEvent, body: bytes) -> None:
+    signature = header(event, GENERIC_SIGNATURE_HEADER)
+    bearer = bearer_from(header(event, "authorization"))
+    verify_generic(
+        secret=runtime.secret(secrets.GENERIC_SECRET.name),
+        body=body,
+        signature_header=signature,
+        bearer_token=bearer,
+        expected_token=runtime.secret(secrets.GENERIC_TOKEN.name) if bearer is not None else None,
+        window_seconds=settings().replay_window_seconds,
+    )
+
+
+def require_api_key(event: APIGatewayProxyEvent) -> None:
+    verify_api_key(header(event, "x-api-key"), runtime.secret(secrets.API_KEY.name))
+
+
+def _depth(value: Any, limit: int) -> int:
+    stack = [(value, 1)]
+    deepest = 0
+    while stack:
+        item, depth = stack.pop()
+        deepest = max(deepest, depth)
+        if deepest > limit:
+            return deepest
+        if isinstance(item, dict):
+            stack.extend((v, depth + 1) for v in item.values())
+        elif isinstance(item, list):
+            stack.extend((v, depth + 1) for v in item)
+    return deepest
+
+
+def parse_json_object(body: bytes) -> dict[str, Any]:
+    try:
+        text = body.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise BadRequest(f"body is not valid UTF-8 (byte {exc.start})") from exc
+    try:
+        data = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise BadRequest(f"body is not valid JSON: {exc.msg} at line {exc.lineno} column {exc.colno}") from exc
+    except RecursionError as exc:
+        raise BadRequest(f"body is nested deeper than {MAX_JSON_DEPTH} levels") from exc
+    if not isinstance(data, dict):
+        raise BadRequest(f"body must be a JSON object, not {type(data).__name__}")
+    if _depth(data, MAX_JSON_DEPTH) > MAX_JSON_DEPTH:
+        raise BadRequest(f"body is nested deeper than {MAX_JSON_DEPTH} levels")
+    return data
+
+
+def validation_details(exc: ValidationError) -> list[dict[str, str]]:
+    return [
+        {"field": ".".join(str(p) for p in e["loc"]) or "body", "message": e["msg"]}
+        for e in exc.errors(include_url=False, include_input=False)
+    ]
+
+
+def parse_model(model: type[M], data: dict[str, Any], what: str) -> M:
+    try:
+        return model.model_validate(data)
+    except ValidationError as exc:
+        details = validation_details(exc)
+        fields = ", ".join(d["field"] for d in details[:5])
+        raise BadRequest(f"invalid {what}: {fields}", details=details, code="invalid_" + what) from exc

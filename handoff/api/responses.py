@@ -1,0 +1,82 @@
+"""The one place domain exceptions become HTTP responses.
+
+Every error body is ``{"error", "message", "details"}``. Bad input is always a
+4xx; only a failing dependency gives a 503, so the sender retries and no lead is lost.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from aws_lambda_powertools.event_handler import APIGatewayRestResolver, Response, content_types
+from aws_lambda_powertools.event_handler.openapi.exceptions import RequestValidationError
+
+from handoff.errors import (
+    BadRequest,
+    ConfigError,
+    Conflict,
+    NotFound,
+    PayloadTooLarge,
+    StorageError,
+    Unauthorized,
+)
+from handoff.observability import logger
+
+
+def error_response(
+    status: int, code: str, message: str, details: list[Any] | None = None, headers: dict[str, str] | None = None
+) -> Response[str]:
+    body = json.dumps({"error": code, "message": message, "details": details or []})
+    return Response(status_code=status, content_type=content_types.APPLICATION_JSON, body=body, headers=headers)
+
+
+def json_response(status: int, body: dict[str, Any]) -> Response[str]:
+    return Response(status_code=status, content_type=content_types.APPLICATION_JSON, body=json.dumps(body, default=str))
+
+
+def register_error_handlers(app: APIGatewayRestResolver) -> None:
+    @app.exception_handler(BadRequest)
+    def _bad_request(exc: BadRequest) -> Response[str]:
+        return error_response(400, exc.code, exc.message, exc.details)
+
+    @app.exception_handler(RequestValidationError)
+    def _invalid(exc: RequestValidationError) -> Response[str]:
+        details = [
+            {"field": ".".join(str(p) for p in e.get("loc", ()) if p != "body"), "message": e.get("msg", "")}
+            for e in exc.errors()
+        ]
+        fields = ", ".join(d["field"] or "body" for d in details)
+        return error_response(400, "invalid_request", f"invalid request: {fields}", details)
+
+    @app.exception_handler(Unauthorized)
+    def _unauthorized(exc: Unauthorized) -> Response[str]:
+        return error_response(401, "unauthorized", exc.message)
+
+    @app.exception_handler(NotFound)
+    def _not_found(exc: NotFound) -> Response[str]:
+        return error_response(404, "not_found", exc.message)
+
+    @app.exception_handler(Conflict)
+    def _conflict(exc: Conflict) -> Response[str]:
+        return error_response(409, "conflict", exc.message)
+
+    @app.exception_handler(PayloadTooLarge)
+    def _too_large(exc: PayloadTooLarge) -> Response[str]:
+        return error_response(413, "payload_too_large", exc.message)
+
+    @app.exception_handler(StorageError)
+    def _unavailable(exc: StorageError) -> Response[str]:
+        logger.exception("storage unavailable")
+        return error_response(
+            503, "unavailable", "storage is temporarily unavailable; retry", headers={"Retry-After": "5"}
+        )
+
+    @app.exception_handler(ConfigError)
+    def _misconfigured(exc: ConfigError) -> Response[str]:
+        logger.exception("misconfigured")
+        return error_response(500, "misconfigured", "Handoff is misconfigured; see the function logs")
+
+    @app.not_found
+    def _no_route(exc: Exception) -> Response[str]:
+        return error_response(404, "not_found", "no such route")

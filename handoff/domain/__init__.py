@@ -1,0 +1,1 @@
+"""Pure domain logic: pydantic models in, pydantic models out, no I/O."""

@@ -1,0 +1,255 @@
+"""The canonical lead every webhook adapter produces, and the stored lead record.
+
+The inbound schema is the public contract in ARCHITECTURE.md: only ``event_id``,
+``contact.email`` and ``trigger.type`` are required, and unknown fields are kept.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from datetime import UTC, datetime
+from enum import StrEnum
+from typing import Any
+
+from typing import Annotated
+
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints, field_validator
+
+# Generous, but bounded: a CRM field longer than this is not a real value.
+SHORT_TEXT = 512
+LONG_TEXT = 2048
+MAX_ACTIVITIES = 200
+
+# A deliberately plain address check: the CRM already validated deliverability, and
+# a full RFC parser (email-validator pulls in dnspython) costs cold start for nothing.
+EmailAddress = Annotated[
+    str,
+    StringConstraints(strip_whitespace=True, max_length=254, pattern=r"^[^@\s<>\"]+@[^@\s<>\"]+\.[^@\s<>\"]+$"),
+    AfterValidator(str.lower),
+]
+
+
+class _Open(BaseModel):
+    """Unknown fields are kept as extras, never rejected."""
+
+    model_config = ConfigDict(extra="allow", str_strip_whitespace=True)
+
+
+class Contact(_Open):
+    id: str | None = Field(default=None, max_length=SHORT_TEXT)
+    email: EmailAddress
+    first_name: str | None = Field(default=None, max_length=SHORT_TEXT)
+    last_name: str | None = Field(default=None, max_length=SHORT_TEXT)
+    title: str | None = Field(default=None, max_length=SHORT_TEXT)
+    phone: str | None = Field(default=None, max_length=64)
+    seniority: str | None = Field(default=None, max_length=SHORT_TEXT)
+    department: str | None = Field(default=None, max_length=SHORT_TEXT)
+    country: str | None = Field(default=None, max_length=64)
+    region: str | None = Field(default=None, max_length=64)
+
+    @property
+    def full_name(self) -> str:
+        parts = [p for p in (self.first_name, self.last_name) if p]
+        return " ".join(parts) or self.email
+
+
+class Company(_Open):
+    name: str | None = Field(default=None, max_length=SHORT_TEXT)
+    domain: str | None = Field(default=None, max_length=253)
+    industry: str | None = Field(default=None, max_length=SHORT_TEXT)
+    employees: int | None = Field(default=None, ge=0)
+    annual_revenue: float | None = Field(default=None, ge=0)
+    country: str | None = Field(default=None, max_length=64)
+
+
+class CrmRef(_Open):
+    system: str = Field(default="other", max_length=32)
+    record_id: str | None = Field(default=None, max_length=SHORT_TEXT)
+    record_url: str | None = Field(default=None, max_length=LONG_TEXT)
+    owner_id: str | None = Field(default=None, max_length=SHORT_TEXT)
+    account_id: str | None = Field(default=None, max_length=SHORT_TEXT)
+    account_owner_id: str | None = Field(default=None, max_length=SHORT_TEXT)
+    open_opportunity: bool = False
+    customer: bool = False
+
+
+class Trigger(_Open):
+    type: str = Field(min_length=1, max_length=64)
+    name: str | None = Field(default=None, max_length=SHORT_TEXT)
+    url: str | None = Field(default=None, max_length=LONG_TEXT)
+    at: datetime | None = None
+
+
+class Activity(_Open):
+    type: str = Field(min_length=1, max_length=64)
+    title: str | None = Field(default=None, max_length=SHORT_TEXT)
+    url: str | None = Field(default=None, max_length=LONG_TEXT)
+    at: datetime | None = None
+
+
+class Lead(_Open):
+    """One inbound lead, in the canonical shape."""
+
+    event_id: str = Field(min_length=1, max_length=256)
+    occurred_at: datetime | None = None
+    source: str = Field(default="other", max_length=64)
+    contact: Contact
+    company: Company = Field(default_factory=Company)
+    crm: CrmRef = Field(default_factory=CrmRef)
+    trigger: Trigger
+    score: float | None = Field(default=None, ge=0, le=1000)
+    activities: list[Activity] = Field(default_factory=list, max_length=MAX_ACTIVITIES)
+
+    @field_validator("trigger", mode="before")
+    @classmethod
+    def _normalise_trigger_type(cls, value: Any) -> Any:
+        if isinstance(value, dict) and isinstance(value.get("type"), str):
+            return {**value, "type": value["type"].strip().lower()}
+        return value
+
+    @property
+    def lead_id(self) -> str:
+        """Deterministic id: the same delivery always maps to the same lead.
+
+        It doubles as the Step Functions execution name, a second dedupe layer.
+        """
+        digest = hashlib.sha256(f"{self.source}\x1f{self.event_id}".encode()).hexdigest()
+        return f"ld_{digest[:24]}"
+
+
+class LeadStatus(StrEnum):
+    NURTURE = "nurture"
+    ROUTING = "routing"
+    ASSIGNED = "assigned"
+    NOTIFIED = "notified"
+    WORKING = "working"
+    ESCALATED = "escalated"
+    RENURTURED = "renurtured"
+    CLOSED = "closed"
+    FAILED = "failed"
+
+
+class Reason(BaseModel):
+    """A machine code plus a sentence a rep would understand."""
+
+    code: str
+    text: str
+    points: float = 0
+
+
+class Qualification(BaseModel):
+    ready: bool
+    tier: str | None = None
+    score: float
+    fit: float
+    intent: float
+    next_step: str | None = None
+    reasons: list[Reason] = Field(default_factory=list)
+
+
+class ConsideredRep(BaseModel):
+    rep_id: str
+    skipped_because: str | None = None
+
+
+class Assignment(BaseModel):
+    rep_id: str
+    rep_email: str
+    rep_name: str | None = None
+    manager_email: str | None = None
+    pool: str
+    rule: str
+    reason: str
+    assigned_at: datetime
+    considered: list[ConsideredRep] = Field(default_factory=list)
+
+
+class Notification(BaseModel):
+    channel: str = "email"
+    to: str
+    kind: str
+    sent_at: datetime
+    message_id: str | None = None
+
+
+class SlaState(StrEnum):
+    PENDING = "pending"
+    MET = "met"
+    BREACHED = "breached"
+
+
+class Sla(BaseModel):
+    due_at: datetime
+    seconds: int
+    state: SlaState = SlaState.PENDING
+
+
+class Disposition(BaseModel):
+    outcome: str
+    reason: str | None = None
+    note: str | None = None
+    at: datetime
+    by: str
+
+
+class TimelineEntry(BaseModel):
+    at: datetime
+    event: str
+    detail: str = ""
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+def iso(moment: datetime) -> str:
+    """One fixed-width UTC format, so stored timestamps sort as strings."""
+    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+class LeadRecord(BaseModel):
+    """What Handoff stores about a lead, and what ``GET /leads/{id}`` returns."""
+
+    model_config = ConfigDict(extra="ignore")
+
+    lead_id: str
+    status: LeadStatus
+    source: str
+    event_id: str
+    received_at: datetime
+    contact: Contact
+    company: Company
+    crm: CrmRef
+    trigger: Trigger
+    score: float | None = None
+    activities: list[Activity] = Field(default_factory=list)
+    qualification: Qualification
+    assignment: Assignment | None = None
+    notifications: list[Notification] = Field(default_factory=list)
+    sla: Sla | None = None
+    escalations: list[dict[str, Any]] = Field(default_factory=list)
+    dispositions: list[Disposition] = Field(default_factory=list)
+    timeline: list[TimelineEntry] = Field(default_factory=list)
+
+    @classmethod
+    def from_lead(cls, lead: Lead, qualification: Qualification, now: datetime) -> LeadRecord:
+        status = LeadStatus.ROUTING if qualification.ready else LeadStatus.NURTURE
+        detail = "sales-ready" if qualification.ready else "not sales-ready: kept in nurture"
+        return cls(
+            lead_id=lead.lead_id,
+            status=status,
+            source=lead.source,
+            event_id=lead.event_id,
+            received_at=now,
+            contact=lead.contact,
+            company=lead.company,
+            crm=lead.crm,
+            trigger=lead.trigger,
+            score=lead.score,
+            activities=lead.activities,
+            qualification=qualification,
+            timeline=[
+                TimelineEntry(at=now, event="received", detail=f"trigger {lead.trigger.type}"),
+                TimelineEntry(at=now, event="qualified", detail=detail),
+            ],
+        )

@@ -1,0 +1,68 @@
+"""Domain exceptions. Storage turns ClientError into these in one place (handoff.store),
+and handoff.api.responses turns these into HTTP responses in one place."""
+
+from __future__ import annotations
+
+from typing import Any
+
+
+class HandoffError(Exception):
+    """Base for every error Handoff raises on purpose."""
+
+
+class ConfigError(HandoffError):
+    """The ops config or the environment is wrong; the message names what and where."""
+
+
+class BadRequest(HandoffError):
+    """Malformed input: 400 naming the field."""
+
+    def __init__(self, message: str, details: list[Any] | None = None, code: str = "bad_request"):
+        super().__init__(message)
+        self.message = message
+        self.details = details or []
+        self.code = code
+
+
+class Unauthorized(HandoffError):
+    """Bad or stale signature, wrong token or key: 401."""
+
+    def __init__(self, message: str):
+        super().__init__(message)
+        self.message = message
+
+
+class PayloadTooLarge(HandoffError):
+    def __init__(self, message: str):
+        super().__init__(message)
+        self.message = message
+
+
+class NotFound(HandoffError):
+    def __init__(self, message: str):
+        super().__init__(message)
+        self.message = message
+
+
+class Conflict(HandoffError):
+    """The request is valid but the lead is in a state that does not allow it."""
+
+    def __init__(self, message: str):
+        super().__init__(message)
+        self.message = message
+
+
+class AlreadyExists(HandoffError):
+    """A conditional create found the item already there (a duplicate delivery)."""
+
+
+class CapacityExhausted(HandoffError):
+    """A rep's capacity claim lost the race or the rep is inactive."""
+
+
+class NoRepAvailable(HandoffError):
+    """Every rep in the pool was skipped; the reasons are in the message."""
+
+
+class StorageError(HandoffError):
+    """DynamoDB or another store failed after retries."""

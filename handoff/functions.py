@@ -1,0 +1,65 @@
+"""Every Lambda function and every HTTP route, defined once.
+
+CDK builds functions, state-machine substitutions and API resources from this;
+the local stack dispatches Lambda invocations and HTTP requests with it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+FUNCTIONS_DIR = REPO_ROOT / "functions"
+ASL_PATH = REPO_ROOT / "infra" / "statemachine" / "handoff.asl.json"
+
+
+@dataclass(frozen=True)
+class FunctionSpec:
+    key: str  # folder under functions/, and the base of the deployed name
+    description: str
+    asl_placeholder: str | None = None  # ${...} substitution in the ASL file
+    timeout_seconds: int = 10
+    memory_mb: int = 256
+
+    @property
+    def module(self) -> str:
+        return f"functions.{self.key}.app"
+
+    @property
+    def path(self) -> Path:
+        return FUNCTIONS_DIR / self.key
+
+
+QUALIFY = FunctionSpec("qualify", "CRM webhooks: verify, parse, qualify, start the handoff")
+ROUTE = FunctionSpec("route", "Workflow step: pick the rep and start the SLA clock", "RouteFunctionArn")
+NOTIFY = FunctionSpec("notify", "Workflow step: email the brief or the escalation", "NotifyFunctionArn")
+AWAIT_TOUCH = FunctionSpec(
+    "await_touch", "Workflow step: park the task token until the first touch", "AwaitTouchFunctionArn"
+)
+MARK_FAILED = FunctionSpec(
+    "mark_failed", "Workflow catch: mark the lead failed, visibly", "MarkFailedFunctionArn"
+)
+DISPOSITION = FunctionSpec("disposition", "Rep outcomes; the first completes the SLA wait")
+SLA_CHECK = FunctionSpec("sla_check", "Scheduled sweep of overdue handoffs", timeout_seconds=60)
+
+ALL_FUNCTIONS = (QUALIFY, ROUTE, NOTIFY, AWAIT_TOUCH, MARK_FAILED, DISPOSITION, SLA_CHECK)
+
+
+@dataclass(frozen=True)
+class Route:
+    method: str
+    path: str  # API Gateway resource path, {param} style
+    function: FunctionSpec
+    api_key: bool = False
+
+
+ROUTES = (
+    Route("GET", "/health", QUALIFY),
+    Route("POST", "/webhooks/generic", QUALIFY),
+    Route("GET", "/leads/{lead_id}", QUALIFY, api_key=True),
+    Route("POST", "/leads/{lead_id}/disposition", DISPOSITION, api_key=True),
+)
+
+# How often the sla_check schedule runs in AWS.
+SLA_CHECK_EVERY_MINUTES = 5

@@ -1,0 +1,58 @@
+"""A small HTTP client for the Handoff API: signs webhooks the way a sender must."""
+
+from __future__ import annotations
+
+import json
+import time
+import urllib.error
+import urllib.request
+from dataclasses import dataclass
+from typing import Any
+
+from handoff.webhooks.signature import sign_generic
+
+
+@dataclass(frozen=True)
+class ApiResponse:
+    status: int
+    body: dict[str, Any]
+
+
+class HandoffClient:
+    def __init__(self, base_url: str, *, generic_secret: str, api_key: str):
+        self.base_url = base_url.rstrip("/")
+        self.generic_secret = generic_secret
+        self.api_key = api_key
+
+    def request(self, method: str, path: str, body: bytes | None = None, headers: dict[str, str] | None = None) -> ApiResponse:
+        request = urllib.request.Request(  # noqa: S310 - the caller's own Handoff URL
+            self.base_url + path, data=body, method=method, headers=headers or {}
+        )
+        try:
+            with urllib.request.urlopen(request, timeout=30) as response:  # noqa: S310
+                return ApiResponse(response.status, json.loads(response.read() or b"{}"))
+        except urllib.error.HTTPError as error:
+            return ApiResponse(error.code, json.loads(error.read() or b"{}"))
+
+    def post_generic(self, lead: dict[str, Any] | bytes, *, secret: str | None = None) -> ApiResponse:
+        body = lead if isinstance(lead, bytes) else json.dumps(lead).encode()
+        signature = sign_generic(secret or self.generic_secret, body, int(time.time()))
+        headers = {"Content-Type": "application/json", "X-Handoff-Signature": signature}
+        return self.request("POST", "/webhooks/generic", body, headers)
+
+    def get_lead(self, lead_id: str) -> ApiResponse:
+        return self.request("GET", f"/leads/{lead_id}", headers={"x-api-key": self.api_key})
+
+    def dispose(self, lead_id: str, outcome: str, reason: str | None = None, note: str | None = None) -> ApiResponse:
+        body = json.dumps({"outcome": outcome, "reason": reason, "note": note}).encode()
+        headers = {"Content-Type": "application/json", "x-api-key": self.api_key}
+        return self.request("POST", f"/leads/{lead_id}/disposition", body, headers)
+
+    def wait_for(self, lead_id: str, statuses: set[str], timeout: float = 30.0) -> dict[str, Any]:
+        """Poll the lead until its status is one of ``statuses``."""
+        deadline = time.monotonic() + timeout
+        while True:
+            lead = self.get_lead(lead_id).body
+            if lead.get("status") in statuses or time.monotonic() > deadline:
+                return lead
+            time.sleep(0.2)

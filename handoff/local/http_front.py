@@ -1,0 +1,147 @@
+"""An HTTP front that turns requests into API Gateway (REST, proxy) events.
+
+It serves the same routes as the deployed API (handoff.functions.ROUTES) and calls
+the same handlers, in-process.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import re
+import threading
+import time
+import uuid
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+from urllib.parse import parse_qs, urlsplit
+
+from handoff.functions import ROUTES, Route
+from handoff.local import lambdas
+
+# API Gateway's own payload limit; the handlers enforce Handoff's smaller one.
+GATEWAY_MAX_BYTES = 10 * 1024 * 1024
+
+
+def _compile(route: Route) -> re.Pattern[str]:
+    pattern = re.sub(r"\{(\w+)\}", r"(?P<\1>[^/]+)", route.path)
+    return re.compile(f"^{pattern}$")
+
+
+_COMPILED = [(route, _compile(route)) for route in ROUTES]
+
+
+def match(method: str, path: str) -> tuple[Route, dict[str, str]] | None:
+    for route, pattern in _COMPILED:
+        found = pattern.match(path)
+        if found and route.method == method:
+            return route, found.groupdict()
+    return None
+
+
+def build_event(
+    route: Route, params: dict[str, str], method: str, raw_path: str, headers: dict[str, str], body: bytes
+) -> dict[str, Any]:
+    split = urlsplit(raw_path)
+    query = parse_qs(split.query, keep_blank_values=True)
+    try:
+        text: str | None = body.decode("utf-8") if body else None
+        encoded = False
+    except UnicodeDecodeError:
+        text, encoded = base64.b64encode(body).decode(), True
+    return {
+        "resource": route.path,
+        "path": split.path,
+        "httpMethod": method,
+        "headers": headers,
+        "multiValueHeaders": {k: [v] for k, v in headers.items()},
+        "queryStringParameters": {k: v[-1] for k, v in query.items()} or None,
+        "multiValueQueryStringParameters": query or None,
+        "pathParameters": params or None,
+        "stageVariables": None,
+        "requestContext": {
+            "resourcePath": route.path,
+            "httpMethod": method,
+            "path": f"/local{split.path}",
+            "stage": "local",
+            "requestId": str(uuid.uuid4()),
+            "requestTimeEpoch": int(time.time() * 1000),
+            "identity": {"sourceIp": "127.0.0.1"},
+        },
+        "body": text,
+        "isBase64Encoded": encoded,
+    }
+
+
+class _Handler(BaseHTTPRequestHandler):
+    server_version = "HandoffLocal/1"
+
+    def log_message(self, format: str, *args: Any) -> None:  # quiet by default
+        return
+
+    def _reply(self, status: int, headers: dict[str, str], body: bytes) -> None:
+        self.send_response(status)
+        for key, value in headers.items():
+            self.send_header(key, value)
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def _error(self, status: int, code: str, message: str) -> None:
+        body = json.dumps({"error": code, "message": message, "details": []}).encode()
+        self._reply(status, {"Content-Type": "application/json"}, body)
+
+    def _handle(self) -> None:
+        path = urlsplit(self.path).path
+        found = match(self.command, path)
+        if found is None:
+            self._error(404, "not_found", f"no route for {self.command} {path}")
+            return
+        route, params = found
+        try:
+            length = int(self.headers.get("Content-Length") or 0)
+        except ValueError:
+            self._error(400, "bad_request", "Content-Length is not a number")
+            return
+        if length > GATEWAY_MAX_BYTES or length < 0:
+            self._error(413, "payload_too_large", f"body exceeds {GATEWAY_MAX_BYTES} bytes")
+            return
+        body = self.rfile.read(length) if length else b""
+        headers = {k: v for k, v in self.headers.items()}
+        event = build_event(route, params, self.command, self.path, headers, body)
+        try:
+            result = lambdas.invoke(route.function, event)
+        except Exception:  # what API Gateway answers when a Lambda crashes
+            self._error(502, "internal", "the function failed; see the server log")
+            raise
+        payload = result.get("body") or ""
+        data = base64.b64decode(payload) if result.get("isBase64Encoded") else payload.encode()
+        out_headers = dict(result.get("headers") or {})
+        for key, values in (result.get("multiValueHeaders") or {}).items():
+            out_headers[key] = ", ".join(values)
+        self._reply(int(result.get("statusCode", 200)), out_headers, data)
+
+    do_GET = _handle
+    do_POST = _handle
+    do_PUT = _handle
+    do_DELETE = _handle
+    do_PATCH = _handle
+
+
+class HttpFront:
+    def __init__(self, host: str, port: int):
+        self.server = ThreadingHTTPServer((host, port), _Handler)
+        self.server.daemon_threads = True
+        self._thread = threading.Thread(target=self.server.serve_forever, name="http-front", daemon=True)
+
+    @property
+    def url(self) -> str:
+        host, port = self.server.server_address[:2]
+        return f"http://{host}:{port}"
+
+    def start(self) -> None:
+        self._thread.start()
+
+    def stop(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()

@@ -1,0 +1,93 @@
+"""Dispatch moto's Lambda invocations to the real handlers, in-process.
+
+The ASL's ``lambda:invoke`` tasks reach moto's Lambda API; with this patch the
+call lands in the same ``functions/<name>/app.py`` handler that AWS runs.
+"""
+
+from __future__ import annotations
+
+import importlib
+import json
+import sys
+import traceback
+import uuid
+from dataclasses import dataclass, field
+from typing import Any
+
+from handoff.functions import ALL_FUNCTIONS, REPO_ROOT, FunctionSpec
+
+REGION = "us-east-1"
+ACCOUNT = "123456789012"
+
+
+def function_name(spec: FunctionSpec, prefix: str = "handoff") -> str:
+    return f"{prefix}-{spec.key.replace('_', '-')}"
+
+
+def function_arn(spec: FunctionSpec) -> str:
+    return f"arn:aws:lambda:{REGION}:{ACCOUNT}:function:{function_name(spec)}"
+
+
+@dataclass
+class LocalContext:
+    """The attributes Powertools reads from a Lambda context."""
+
+    function_name: str
+    memory_limit_in_mb: int = 256
+    aws_request_id: str = field(default_factory=lambda: str(uuid.uuid4()))
+    invoked_function_arn: str = ""
+    log_group_name: str = "local"
+    log_stream_name: str = "local"
+    function_version: str = "$LATEST"
+
+    def get_remaining_time_in_millis(self) -> int:
+        return 30_000
+
+
+def load_handler(spec: FunctionSpec) -> Any:
+    # functions/ is not an installed package: in AWS each folder is its own asset.
+    root = str(REPO_ROOT)
+    if root not in sys.path:
+        sys.path.insert(0, root)
+    return importlib.import_module(spec.module).handler
+
+
+def invoke(spec: FunctionSpec, event: Any) -> Any:
+    context = LocalContext(function_name=function_name(spec), invoked_function_arn=function_arn(spec))
+    return load_handler(spec)(event, context)
+
+
+_BY_NAME = {function_name(f): f for f in ALL_FUNCTIONS}
+
+
+def spec_for(name_or_arn: str) -> FunctionSpec | None:
+    return _BY_NAME.get(name_or_arn.split(":function:")[-1].split(":")[0])
+
+
+def install() -> None:
+    """Replace moto's echoing Lambda backend with in-process dispatch."""
+    from moto.awslambda_simple.models import LambdaSimpleBackend
+
+    def dispatch(
+        self: Any, function_name: str, qualifier: str | None, body: Any, headers: Any, response_headers: Any
+    ) -> bytes:
+        spec = spec_for(function_name)
+        if spec is None:
+            response_headers["x-amz-function-error"] = "Unhandled"
+            error = {"errorType": "ResourceNotFound", "errorMessage": f"no handler for {function_name}"}
+            return json.dumps(error).encode()
+        try:
+            result = invoke(spec, json.loads(body or "{}"))
+        except Exception as exc:
+            # What AWS does with an unhandled exception: errorType is the class name,
+            # which the ASL's Retry and Catch match on.
+            response_headers["x-amz-function-error"] = "Unhandled"
+            error = {
+                "errorType": type(exc).__name__,
+                "errorMessage": str(exc)[:1000],
+                "stackTrace": traceback.format_exception(exc)[-3:],
+            }
+            return json.dumps(error).encode()
+        return json.dumps(result, default=str).encode()
+
+    LambdaSimpleBackend.invoke = dispatch

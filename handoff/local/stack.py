@@ -1,0 +1,188 @@
+"""``handoff serve``: moto executing the real ASL, in-process handlers, an HTTP front, an outbox."""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import secrets as random_secrets
+import socket
+import threading
+import urllib.request
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import boto3
+
+from handoff import runtime
+from handoff.config import load_config
+from handoff.functions import ALL_FUNCTIONS, REPO_ROOT, SLA_CHECK
+from handoff.local import lambdas, outbox
+from handoff.local.http_front import HttpFront
+from handoff.reps_import import load_reps_csv
+from handoff.secrets import ALL_SECRETS
+from handoff.store.tables import ALL_TABLES, LEADS, REPS, TableSpec
+from handoff.workflow import function_substitutions, render_definition
+
+SENDER = "handoff@example.com"
+STATE_MACHINE_NAME = "handoff"
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+@dataclass
+class LocalOptions:
+    port: int = 8080
+    aws_port: int = 5005
+    config_path: Path = REPO_ROOT / "config" / "handoff.toml"
+    reps_path: Path | None = REPO_ROOT / "examples" / "reps.csv"
+    outbox: Path = Path("outbox")
+    sla_check_every: float = 60.0
+    # Secret values by SecretSpec.env_var; unset ones get a random value.
+    secret_values: dict[str, str] = field(default_factory=dict)
+
+
+def create_table(dynamodb: Any, spec: TableSpec, name: str) -> None:
+    """Create one table from its spec (the same spec CDK deploys)."""
+    key_schema = [{"AttributeName": spec.partition_key, "KeyType": "HASH"}]
+    if spec.sort_key:
+        key_schema.append({"AttributeName": spec.sort_key, "KeyType": "RANGE"})
+    indexes = []
+    for index in spec.indexes:
+        index_keys = [{"AttributeName": index.partition_key, "KeyType": "HASH"}]
+        if index.sort_key:
+            index_keys.append({"AttributeName": index.sort_key, "KeyType": "RANGE"})
+        indexes.append({"IndexName": index.name, "KeySchema": index_keys, "Projection": {"ProjectionType": "ALL"}})
+    kwargs: dict[str, Any] = {
+        "TableName": name,
+        "KeySchema": key_schema,
+        "AttributeDefinitions": [{"AttributeName": n, "AttributeType": t} for n, t in spec.key_attributes().items()],
+        "BillingMode": "PAY_PER_REQUEST",
+    }
+    if indexes:
+        kwargs["GlobalSecondaryIndexes"] = indexes
+    dynamodb.create_table(**kwargs)
+
+
+def table_name(spec: TableSpec) -> str:
+    return f"handoff-{spec.logical_name.lower()}"
+
+
+class LocalStack:
+    """The whole system on loopback. ``start()`` then use ``api_url``; ``stop()`` when done."""
+
+    def __init__(self, options: LocalOptions):
+        self.options = options
+        self.secret_values = {
+            s.env_var: options.secret_values.get(s.env_var) or os.environ.get(s.env_var) or random_secrets.token_hex(16)
+            for s in ALL_SECRETS
+        }
+        self._moto: Any = None
+        self._front: HttpFront | None = None
+        self._stop = threading.Event()
+        self._scheduler: threading.Thread | None = None
+        self.state_machine_arn = ""
+
+    @property
+    def aws_url(self) -> str:
+        return f"http://127.0.0.1:{self.options.aws_port}"
+
+    @property
+    def api_url(self) -> str:
+        assert self._front is not None
+        return self._front.url
+
+    def environment(self) -> dict[str, str]:
+        """What the in-process handlers see, as a deployed Lambda would."""
+        return {
+            "AWS_ENDPOINT_URL": self.aws_url,
+            "AWS_ACCESS_KEY_ID": "local",
+            "AWS_SECRET_ACCESS_KEY": "local",  # noqa: S105 - moto accepts any credentials
+            "AWS_DEFAULT_REGION": lambdas.REGION,
+            "AWS_REGION": lambdas.REGION,
+            "MOTO_PORT": str(self.options.aws_port),
+            "HANDOFF_LEADS_TABLE": table_name(LEADS),
+            "HANDOFF_REPS_TABLE": table_name(REPS),
+            "HANDOFF_CONFIG_PATH": str(Path(self.options.config_path).resolve()),
+            "HANDOFF_STATE_MACHINE_ARN": self.state_machine_arn,
+            "HANDOFF_SECRET_PREFIX": "handoff/",
+            "HANDOFF_SENDER": SENDER,
+            "POWERTOOLS_SERVICE_NAME": "handoff",
+            "POWERTOOLS_METRICS_NAMESPACE": "Handoff",
+            "POWERTOOLS_TRACE_DISABLED": "true",
+            "POWERTOOLS_LOG_LEVEL": os.environ.get("POWERTOOLS_LOG_LEVEL", "WARNING"),
+            "POWERTOOLS_METRICS_DISABLED": "true",
+        }
+
+    def start(self) -> None:
+        load_config(self.options.config_path)  # fail before starting anything
+        reps = load_reps_csv(self.options.reps_path) if self.options.reps_path else []
+        os.environ.update(self.environment())
+        lambdas.install()
+        outbox.install(Path(self.options.outbox))
+        self._start_moto()
+        self._provision()
+        os.environ["HANDOFF_STATE_MACHINE_ARN"] = self.state_machine_arn
+        runtime.reset()
+        for rep in reps:
+            runtime.reps().put(rep)
+        self._front = HttpFront("127.0.0.1", self.options.port)
+        self._front.start()
+        self._scheduler = threading.Thread(target=self._run_schedules, name="schedules", daemon=True)
+        self._scheduler.start()
+
+    def _start_moto(self) -> None:
+        from moto.server import ThreadedMotoServer
+
+        logging.getLogger("werkzeug").setLevel(logging.ERROR)  # one line per AWS call is noise
+        self._moto = ThreadedMotoServer(ip_address="127.0.0.1", port=self.options.aws_port, verbose=False)
+        self._moto.start()
+        config = {"stepfunctions": {"execute_state_machine": True}, "lambda": {"use_docker": False}}
+        request = urllib.request.Request(  # noqa: S310 - fixed loopback URL
+            f"{self.aws_url}/moto-api/config",
+            data=json.dumps(config).encode(),
+            method="POST",
+            headers={"Content-Type": "application/json"},
+        )
+        with urllib.request.urlopen(request, timeout=10):  # noqa: S310
+            pass
+
+    def _provision(self) -> None:
+        dynamodb = boto3.client("dynamodb")
+        for spec in ALL_TABLES:
+            create_table(dynamodb, spec, table_name(spec))
+        secretsmanager = boto3.client("secretsmanager")
+        for secret in ALL_SECRETS:
+            secretsmanager.create_secret(Name=f"handoff/{secret.name}", SecretString=self.secret_values[secret.env_var])
+        boto3.client("ses").verify_email_identity(EmailAddress=SENDER)
+        definition = render_definition(
+            function_substitutions({f.key: lambdas.function_arn(f) for f in ALL_FUNCTIONS})
+        )
+        created = boto3.client("stepfunctions").create_state_machine(
+            name=STATE_MACHINE_NAME,
+            definition=definition,
+            roleArn=f"arn:aws:iam::{lambdas.ACCOUNT}:role/handoff-workflow",
+            type="STANDARD",
+        )
+        self.state_machine_arn = created["stateMachineArn"]
+
+    def _run_schedules(self) -> None:
+        """EventBridge's job locally: run sla_check on a timer."""
+        while not self._stop.wait(self.options.sla_check_every):
+            try:
+                lambdas.invoke(SLA_CHECK, {"source": "local.schedule"})
+            except Exception as exc:  # keep the timer alive; the next sweep retries
+                print(f"sla_check failed: {type(exc).__name__}: {exc}")
+
+    def stop(self) -> None:
+        self._stop.set()
+        if self._front is not None:
+            self._front.stop()
+        if self._moto is not None:
+            self._moto.stop()

@@ -1,0 +1,58 @@
+"""Lazily built AWS clients, repositories and secrets, one set per Lambda container.
+
+Nothing here runs at import time, so a handler module imports fast and tests can
+point everything at moto by setting the environment first.
+"""
+
+from __future__ import annotations
+
+from functools import cache
+from typing import Any
+
+import boto3
+from aws_lambda_powertools.utilities import parameters
+
+from handoff.config import HandoffConfig, cached_config
+from handoff.settings import settings
+from handoff.store.leads import LeadRepository
+from handoff.store.reps import RepRepository
+
+SECRET_MAX_AGE_SECONDS = 300
+
+
+@cache
+def client(service: str) -> Any:
+    # boto3 honours AWS_ENDPOINT_URL, which is how the local stack points here.
+    return boto3.client(service)  # type: ignore[call-overload]
+
+
+@cache
+def _dynamodb() -> Any:
+    return boto3.resource("dynamodb")
+
+
+@cache
+def leads() -> LeadRepository:
+    return LeadRepository(_dynamodb().Table(settings().leads_table))
+
+
+@cache
+def reps() -> RepRepository:
+    return RepRepository(_dynamodb().Table(settings().reps_table))
+
+
+def config() -> HandoffConfig:
+    return cached_config(settings().config_path)
+
+
+def secret(name: str) -> str:
+    """A secret's value, cached for five minutes so rotation takes effect without a deploy."""
+    value = parameters.get_secret(settings().secret_id(name), max_age=SECRET_MAX_AGE_SECONDS)
+    return str(value)
+
+
+def reset() -> None:
+    """Forget cached clients (tests switch endpoints between cases)."""
+    for cached in (client, _dynamodb, leads, reps, cached_config, settings):
+        cached.cache_clear()
+    parameters.clear_caches()

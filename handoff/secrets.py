@@ -1,0 +1,46 @@
+"""Every credential Handoff uses, defined once.
+
+In AWS each is a Secrets Manager secret named ``<HANDOFF_SECRET_PREFIX><name>``,
+created by the stack. Locally ``handoff serve`` seeds them from the environment
+variable beside each name.
+"""
+
+from __future__ import annotations
+
+from typing import NamedTuple
+
+
+class SecretSpec(NamedTuple):
+    name: str
+    env_var: str
+    description: str
+    generate: bool  # the stack can generate a random value (vs. one ops must paste in)
+
+
+GENERIC_SECRET = SecretSpec(
+    "generic-secret", "HANDOFF_GENERIC_SECRET", "HMAC secret for /webhooks/generic", True
+)
+GENERIC_TOKEN = SecretSpec(
+    "generic-token", "HANDOFF_GENERIC_TOKEN", "Bearer token for senders that cannot sign", True
+)
+API_KEY = SecretSpec("api-key", "HANDOFF_API_KEY", "x-api-key for the lead and admin APIs", True)
+LINK_KEY = SecretSpec("link-key", "HANDOFF_LINK_KEY", "Signs one-click disposition links", True)
+HUBSPOT_APP_SECRET = SecretSpec(
+    "hubspot-app-secret", "HANDOFF_HUBSPOT_APP_SECRET", "HubSpot app client secret", False
+)
+SALESFORCE_TOKEN = SecretSpec(
+    "salesforce-token", "HANDOFF_SALESFORCE_TOKEN", "Token Salesforce sends as ?token=", True
+)
+SALESFORCE_ORG_IDS = SecretSpec(
+    "salesforce-org-ids", "HANDOFF_SALESFORCE_ORG_IDS", "Allowed 18-character org ids", False
+)
+
+ALL_SECRETS = (
+    GENERIC_SECRET,
+    GENERIC_TOKEN,
+    API_KEY,
+    LINK_KEY,
+    HUBSPOT_APP_SECRET,
+    SALESFORCE_TOKEN,
+    SALESFORCE_ORG_IDS,
+)

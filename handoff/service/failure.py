@@ -1,0 +1,25 @@
+"""A workflow step gave up: the lead becomes ``failed``, visibly, with an alarm metric."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from handoff import runtime
+from handoff.domain.lead import LeadStatus, TimelineEntry
+from handoff.observability import MetricUnit, logger, metrics
+
+MAX_CAUSE_CHARS = 500
+
+
+def mark_failed(lead_id: str, error: dict[str, Any] | None, now: datetime) -> None:
+    error = error or {}
+    name = str(error.get("Error", "Unknown"))[:100]
+    cause = str(error.get("Cause", ""))[:MAX_CAUSE_CHARS]
+    runtime.leads().update(
+        lead_id,
+        set_fields={"status": LeadStatus.FAILED.value, "failure": {"error": name, "cause": cause}},
+        timeline=[TimelineEntry(at=now, event="failed", detail=name)],
+    )
+    metrics.add_metric(name="LeadsFailed", unit=MetricUnit.Count, value=1)
+    logger.error("lead failed", extra={"lead_id": lead_id, "error": name})

@@ -1,0 +1,79 @@
+"""Accept a canonical lead: dedupe, qualify, persist, start the handoff workflow."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from botocore.exceptions import BotoCoreError, ClientError
+
+from handoff import runtime
+from handoff.domain.lead import Lead, LeadRecord, LeadStatus, TimelineEntry
+from handoff.domain.qualify import qualify
+from handoff.errors import AlreadyExists
+from handoff.observability import MetricUnit, logger, metrics
+from handoff.settings import settings
+
+
+@dataclass(frozen=True)
+class IntakeResult:
+    status_code: int
+    body: dict[str, Any]
+
+
+def _answer(record: LeadRecord) -> IntakeResult:
+    if record.status == LeadStatus.NURTURE:
+        reasons = [r.model_dump() for r in record.qualification.reasons]
+        return IntakeResult(200, {"lead_id": record.lead_id, "status": "nurture", "reasons": reasons})
+    return IntakeResult(202, {"lead_id": record.lead_id, "status": record.status.value})
+
+
+def start_workflow(record: LeadRecord, now: datetime) -> None:
+    """Start the handoff execution; a failure leaves the lead visibly ``failed``, never lost."""
+    try:
+        runtime.client("stepfunctions").start_execution(
+            stateMachineArn=settings().state_machine_arn,
+            # The lead id is the execution name: a second start is rejected, not repeated.
+            name=record.lead_id,
+            input=json.dumps({"lead_id": record.lead_id}),
+        )
+    except ClientError as exc:
+        if exc.response.get("Error", {}).get("Code") == "ExecutionAlreadyExists":
+            return
+        _mark_start_failed(record.lead_id, now, exc)
+    except BotoCoreError as exc:
+        _mark_start_failed(record.lead_id, now, exc)
+
+
+def _mark_start_failed(lead_id: str, now: datetime, exc: Exception) -> None:
+    logger.error("start_execution failed", extra={"lead_id": lead_id, "error": type(exc).__name__})
+    metrics.add_metric(name="LeadsFailed", unit=MetricUnit.Count, value=1)
+    runtime.leads().update(
+        lead_id,
+        set_fields={"status": LeadStatus.FAILED.value},
+        timeline=[TimelineEntry(at=now, event="failed", detail=f"workflow did not start: {type(exc).__name__}")],
+    )
+
+
+def accept(lead: Lead, now: datetime) -> IntakeResult:
+    record = LeadRecord.from_lead(lead, qualify(lead, runtime.config().qualify), now)
+    try:
+        runtime.leads().create(record)
+    except AlreadyExists:
+        existing = runtime.leads().get(record.lead_id)
+        assert existing is not None
+        logger.info("duplicate delivery", extra={"lead_id": record.lead_id})
+        metrics.add_metric(name="DuplicateDeliveries", unit=MetricUnit.Count, value=1)
+        return _answer(existing)
+
+    metrics.add_metric(name="LeadsReceived", unit=MetricUnit.Count, value=1)
+    logger.info(
+        "lead qualified",
+        extra={"lead_id": record.lead_id, "ready": record.qualification.ready, "tier": record.qualification.tier},
+    )
+    if record.qualification.ready:
+        metrics.add_metric(name="LeadsQualified", unit=MetricUnit.Count, value=1)
+        start_workflow(record, now)
+    return _answer(record)

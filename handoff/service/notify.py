@@ -1,0 +1,82 @@
+"""The notify step: email the brief to the rep, or the escalation to the manager."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from handoff import runtime
+from handoff.domain.lead import LeadRecord, LeadStatus, Notification, SlaState, TimelineEntry
+from handoff.email.render import RenderedEmail, render_brief, render_escalation
+from handoff.email.send import send_email
+from handoff.errors import Conflict, NotFound
+from handoff.observability import MetricUnit, logger, metrics
+from handoff.settings import settings
+
+
+def _load_assigned(lead_id: str) -> LeadRecord:
+    record = runtime.leads().get(lead_id)
+    if record is None:
+        raise NotFound(f"lead {lead_id} not found")
+    if record.assignment is None or record.sla is None:
+        raise Conflict(f"lead {lead_id} has no assignment yet")
+    return record
+
+
+def _already_sent(record: LeadRecord, kind: str, to: str) -> bool:
+    # A retried step after a successful send must not email twice.
+    return any(n.kind == kind and n.to == to for n in record.notifications)
+
+
+def _send(record: LeadRecord, email: RenderedEmail, *, kind: str, to: str, now: datetime) -> Notification:
+    message_id = send_email(
+        runtime.client("sesv2"),
+        email,
+        sender=settings().sender,
+        to=to,
+        configuration_set=settings().ses_configuration_set,
+    )
+    metrics.add_metric(name="EmailsSent", unit=MetricUnit.Count, value=1)
+    logger.info("email sent", extra={"lead_id": record.lead_id, "kind": kind, "message_id": message_id})
+    return Notification(to=to, kind=kind, sent_at=now, message_id=message_id)
+
+
+def send_brief(lead_id: str, now: datetime) -> None:
+    record = _load_assigned(lead_id)
+    assert record.assignment is not None
+    to = record.assignment.rep_email
+    if _already_sent(record, "brief", to):
+        return
+    email = render_brief(record, runtime.config().email.crm_name)
+    notification = _send(record, email, kind="brief", to=to, now=now)
+    runtime.leads().update(
+        lead_id,
+        set_fields={"status": LeadStatus.NOTIFIED.value},
+        append={"notifications": [notification.model_dump(mode="json")]},
+        timeline=[TimelineEntry(at=now, event="notified", detail=f"brief emailed to {record.assignment.rep_id}")],
+        expect_status=(LeadStatus.ASSIGNED,),
+    )
+    metrics.add_metric(name="LeadsHandedOff", unit=MetricUnit.Count, value=1)
+    speed = (now - record.received_at).total_seconds()
+    metrics.add_metric(name="SpeedToLeadSeconds", unit=MetricUnit.Seconds, value=speed)
+
+
+def escalate(lead_id: str, now: datetime) -> None:
+    """The SLA lapsed with no touch: tell the manager and mark the lead escalated."""
+    record = _load_assigned(lead_id)
+    assert record.assignment is not None
+    to = record.assignment.manager_email or record.assignment.rep_email
+    notifications = []
+    if not _already_sent(record, "escalation", to):
+        notifications.append(_send(record, render_escalation(record), kind="escalation", to=to, now=now))
+    runtime.leads().update(
+        lead_id,
+        set_fields={"status": LeadStatus.ESCALATED.value, "sla.state": SlaState.BREACHED.value},
+        append={
+            "notifications": [n.model_dump(mode="json") for n in notifications],
+            "escalations": [{"at": now.isoformat(), "step": "manager", "to_rep": record.assignment.rep_id}],
+        },
+        remove=("sla_state", "sla_due_at"),
+        timeline=[TimelineEntry(at=now, event="escalated", detail="SLA lapsed with no touch; manager emailed")],
+        expect_status=(LeadStatus.NOTIFIED, LeadStatus.ASSIGNED),
+    )
+    metrics.add_metric(name="Escalations", unit=MetricUnit.Count, value=1)

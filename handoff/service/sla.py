@@ -1,0 +1,29 @@
+"""The SLA sweep: mark overdue, untouched leads as breached."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from handoff import runtime
+from handoff.domain.lead import SlaState, TimelineEntry
+from handoff.errors import Conflict
+from handoff.observability import MetricUnit, logger, metrics
+
+
+def sweep(now: datetime) -> list[str]:
+    breached: list[str] = []
+    for lead_id in runtime.leads().overdue(now):
+        try:
+            runtime.leads().update(
+                lead_id,
+                set_fields={"sla.state": SlaState.BREACHED.value},
+                remove=("sla_state", "sla_due_at"),
+                timeline=[TimelineEntry(at=now, event="sla_breached", detail="no first touch by the deadline")],
+            )
+        except Conflict:
+            continue
+        breached.append(lead_id)
+    if breached:
+        metrics.add_metric(name="SlaBreached", unit=MetricUnit.Count, value=len(breached))
+    logger.info("sla sweep", extra={"breached": len(breached)})
+    return breached

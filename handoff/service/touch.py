@@ -1,0 +1,104 @@
+"""First touch: the workflow parks its task token here, and a disposition releases it."""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime
+
+from botocore.exceptions import ClientError
+
+from handoff import runtime
+from handoff.domain.lead import Disposition, LeadStatus, SlaState, TimelineEntry
+from handoff.errors import BadRequest, Conflict, NotFound
+from handoff.observability import MetricUnit, logger, metrics
+
+# States in which a rep may record a disposition.
+OPEN_STATUSES = (LeadStatus.ASSIGNED, LeadStatus.NOTIFIED, LeadStatus.WORKING, LeadStatus.ESCALATED)
+
+
+def _complete_wait(lead_id: str, token: str, outcome: str) -> None:
+    try:
+        runtime.client("stepfunctions").send_task_success(
+            taskToken=token, output=json.dumps({"lead_id": lead_id, "outcome": outcome})
+        )
+    except ClientError as exc:
+        # The wait already ended (SLA timeout or a concurrent touch): nothing to resume.
+        code = exc.response.get("Error", {}).get("Code", "")
+        if code not in {"TaskTimedOut", "TaskDoesNotExist", "InvalidToken"}:
+            raise
+        logger.info("task token no longer waiting", extra={"lead_id": lead_id, "code": code})
+
+
+def await_touch(lead_id: str, task_token: str, now: datetime) -> None:
+    """Store the token with the assignment. If the rep already touched the lead, resume at once."""
+    try:
+        runtime.leads().update(
+            lead_id,
+            set_fields={"task_token": task_token},
+            timeline=[TimelineEntry(at=now, event="waiting", detail="SLA clock running")],
+            expect_status=(LeadStatus.NOTIFIED,),
+        )
+    except Conflict:
+        record = runtime.leads().get(lead_id)
+        if record is None:
+            raise NotFound(f"lead {lead_id} not found") from None
+        if not record.dispositions:
+            raise
+        _complete_wait(lead_id, task_token, record.dispositions[0].outcome)
+
+
+def validate_outcome(outcome: str, reason: str | None) -> None:
+    allowed = runtime.config().dispositions.reasons
+    if outcome not in allowed:
+        raise BadRequest(
+            f"outcome must be one of: {', '.join(allowed)}",
+            details=[{"field": "outcome", "allowed": list(allowed)}],
+        )
+    reasons = allowed[outcome]
+    if reasons and reason not in reasons:
+        raise BadRequest(
+            f"reason for {outcome} must be one of: {', '.join(reasons)}",
+            details=[{"field": "reason", "allowed": reasons}],
+        )
+
+
+def record_disposition(
+    lead_id: str, *, outcome: str, reason: str | None, note: str | None, by: str, now: datetime
+) -> dict[str, str]:
+    validate_outcome(outcome, reason)
+    leads = runtime.leads()
+    item = leads.get_item(lead_id)
+    if item is None:
+        raise NotFound(f"lead {lead_id} not found")
+    record = leads.get(lead_id)
+    assert record is not None
+    if record.status not in OPEN_STATUSES:
+        raise Conflict(f"lead {lead_id} is {record.status.value}; dispositions need an assigned lead")
+
+    config = runtime.config()
+    final = outcome in config.dispositions.final
+    first_touch = not record.dispositions
+    disposition = Disposition(outcome=outcome, reason=reason, note=note, at=now, by=by)
+    fields: dict[str, object] = {"status": (LeadStatus.CLOSED if final else LeadStatus.WORKING).value}
+    remove: tuple[str, ...] = ()
+    if first_touch and record.sla is not None and record.sla.state == SlaState.PENDING:
+        met = now <= record.sla.due_at
+        fields["sla.state"] = (SlaState.MET if met else SlaState.BREACHED).value
+        fields["first_touch_seconds"] = round((now - record.received_at).total_seconds(), 3)
+        remove = ("sla_state", "sla_due_at")
+        metrics.add_metric(name="SlaMet" if met else "SlaBreached", unit=MetricUnit.Count, value=1)
+    leads.update(
+        lead_id,
+        set_fields=fields,
+        append={"dispositions": [disposition.model_dump(mode="json")]},
+        remove=remove,
+        timeline=[TimelineEntry(at=now, event="disposition", detail=f"{outcome}{f' ({reason})' if reason else ''}")],
+        expect_status=OPEN_STATUSES,
+    )
+    if final and record.assignment is not None:
+        runtime.reps().release(record.assignment.rep_id)
+    token = item.get("task_token")
+    if first_touch and token:
+        _complete_wait(lead_id, token, outcome)
+    metrics.add_metric(name="Dispositions", unit=MetricUnit.Count, value=1)
+    return {"lead_id": lead_id, "status": str(fields["status"]), "outcome": outcome}

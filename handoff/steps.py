@@ -1,0 +1,23 @@
+"""Inputs of the workflow's Lambda steps, parsed with Powertools Parser models."""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from pydantic import BaseModel, Field
+
+
+class StepInput(BaseModel):
+    lead_id: str = Field(min_length=1, max_length=64)
+
+
+class NotifyInput(StepInput):
+    kind: Literal["brief", "escalation"] = "brief"
+
+
+class AwaitTouchInput(StepInput):
+    task_token: str = Field(min_length=1)
+
+
+class MarkFailedInput(StepInput):
+    error: dict[str, Any] | None = None

@@ -1,0 +1,1 @@
+"""Storage behind small repository classes. ClientError stops here."""

@@ -1,0 +1,110 @@
+"""The leads table: the lead, every decision with its reasons, and its timeline."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from boto3.dynamodb.conditions import Key
+
+from handoff.domain.lead import LeadRecord, LeadStatus, TimelineEntry, iso
+from handoff.errors import AlreadyExists, Conflict
+from handoff.store.dynamo import from_item, storage_errors, to_item, to_plain
+from handoff.store.tables import SLA_INDEX
+
+# Attributes kept beside the record that the API never returns.
+PRIVATE_ATTRIBUTES = ("task_token", "sla_state", "sla_due_at")
+
+
+class LeadRepository:
+    def __init__(self, table: Any):
+        self._table = table
+
+    def create(self, record: LeadRecord) -> None:
+        """Store a new lead; AlreadyExists when this delivery was seen before."""
+        with storage_errors(lambda: AlreadyExists(record.lead_id)):
+            self._table.put_item(
+                Item=to_item(record),
+                ConditionExpression="attribute_not_exists(lead_id)",
+            )
+
+    def get_item(self, lead_id: str) -> dict[str, Any] | None:
+        with storage_errors():
+            item = self._table.get_item(Key={"lead_id": lead_id}, ConsistentRead=True).get("Item")
+        return from_item(item) if item else None
+
+    def get(self, lead_id: str) -> LeadRecord | None:
+        item = self.get_item(lead_id)
+        return LeadRecord.model_validate(item) if item else None
+
+    def update(
+        self,
+        lead_id: str,
+        *,
+        set_fields: dict[str, Any] | None = None,
+        append: dict[str, list[Any]] | None = None,
+        remove: tuple[str, ...] = (),
+        timeline: list[TimelineEntry] | None = None,
+        expect_status: tuple[LeadStatus, ...] = (),
+    ) -> None:
+        """One UpdateItem: set fields, append to lists, remove attributes.
+
+        ``expect_status`` guards transitions, so a late or repeated step cannot
+        move a lead backwards.
+        """
+        names: dict[str, str] = {}
+        values: dict[str, Any] = {}
+        sets: list[str] = []
+        lists = dict(append or {})
+        if timeline:
+            lists["timeline"] = [e.model_dump(mode="json") for e in timeline]
+        for i, (field, value) in enumerate((set_fields or {}).items()):
+            # "sla.state" sets one member of a map; each path part gets its own name.
+            path = []
+            for j, part in enumerate(field.split(".")):
+                names[f"#s{i}_{j}"] = part
+                path.append(f"#s{i}_{j}")
+            values[f":s{i}"] = to_plain(value)
+            sets.append(f"{'.'.join(path)} = :s{i}")
+        for i, (field, items) in enumerate(lists.items()):
+            names[f"#a{i}"] = field
+            values[f":a{i}"] = to_plain(items)
+            sets.append(f"#a{i} = list_append(if_not_exists(#a{i}, :empty), :a{i})")
+        if lists:
+            values[":empty"] = []
+        expression = "SET " + ", ".join(sets) if sets else ""
+        if remove:
+            removals = []
+            for i, field in enumerate(remove):
+                names[f"#r{i}"] = field
+                removals.append(f"#r{i}")
+            expression += " REMOVE " + ", ".join(removals)
+        condition = "attribute_exists(lead_id)"
+        if expect_status:
+            names["#status"] = "status"
+            options = []
+            for i, status in enumerate(expect_status):
+                values[f":st{i}"] = status.value
+                options.append(f"#status = :st{i}")
+            condition += " AND (" + " OR ".join(options) + ")"
+        kwargs: dict[str, Any] = {
+            "Key": {"lead_id": lead_id},
+            "UpdateExpression": expression.strip(),
+            "ConditionExpression": condition,
+            "ExpressionAttributeNames": names,
+        }
+        if values:
+            kwargs["ExpressionAttributeValues"] = values
+        with storage_errors(lambda: Conflict(f"lead {lead_id} is missing or not in {list(expect_status)}")):
+            self._table.update_item(**kwargs)
+
+    def overdue(self, now: datetime, limit: int = 100) -> list[str]:
+        """Ids of leads still waiting for a first touch whose SLA is past due."""
+        with storage_errors():
+            page = self._table.query(
+                IndexName=SLA_INDEX.name,
+                KeyConditionExpression=Key(SLA_INDEX.partition_key).eq("pending")
+                & Key(SLA_INDEX.sort_key).lt(iso(now)),
+                Limit=limit,
+            )
+        return [item["lead_id"] for item in page.get("Items", [])]

@@ -1,0 +1,38 @@
+"""Table keys and indexes, defined once for CDK, the Lambdas and the local stack."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+
+@dataclass(frozen=True)
+class Index:
+    name: str
+    partition_key: str
+    sort_key: str | None = None
+
+
+@dataclass(frozen=True)
+class TableSpec:
+    logical_name: str
+    partition_key: str
+    sort_key: str | None = None
+    indexes: tuple[Index, ...] = field(default_factory=tuple)
+    ttl_attribute: str | None = None
+
+    def key_attributes(self) -> dict[str, str]:
+        """Every key attribute (table and indexes); all are strings."""
+        names = [self.partition_key, self.sort_key]
+        for index in self.indexes:
+            names += [index.partition_key, index.sort_key]
+        return {n: "S" for n in names if n}
+
+
+# The SLA sweep reads this sparse index: only leads still waiting for a first
+# touch carry ``sla_state``, so the sweep never scans closed leads.
+SLA_INDEX = Index(name="by_sla", partition_key="sla_state", sort_key="sla_due_at")
+
+LEADS = TableSpec(logical_name="Leads", partition_key="lead_id", indexes=(SLA_INDEX,))
+REPS = TableSpec(logical_name="Reps", partition_key="rep_id")
+
+ALL_TABLES = (LEADS, REPS)

@@ -1,0 +1,1 @@
+"""Inbound webhooks: authentication and parsing into the canonical Lead."""
