@@ -1,0 +1,1 @@
+"""The CDK app: one stack built from one construct per capability."""

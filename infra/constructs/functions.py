@@ -1,0 +1,91 @@
+"""The Lambda functions on the common layer, one per entry in handoff.functions."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+from aws_cdk import Duration, RemovalPolicy
+from aws_cdk import aws_lambda as lambda_
+from aws_cdk import aws_logs as logs
+from constructs import Construct
+
+from handoff.functions import ALL_FUNCTIONS, REPO_ROOT, FunctionSpec
+
+LAYER_DIR = REPO_ROOT / "build" / "layer"
+CONFIG_LAYER_DIR = REPO_ROOT / "build" / "config-layer"
+# Where the config layer puts the validated TOML inside the Lambda sandbox.
+CONFIG_PATH_IN_LAMBDA = "/opt/config/handoff.toml"
+RUNTIME = lambda_.Runtime.PYTHON_3_13
+ARCHITECTURE = lambda_.Architecture.ARM_64
+
+
+def config_layer_asset(config_file: Path) -> Path:
+    """Stage the (already validated) config as its own tiny layer, so a config change
+    redeploys a few bytes instead of the dependency layer."""
+    target = CONFIG_LAYER_DIR / "config"
+    shutil.rmtree(CONFIG_LAYER_DIR, ignore_errors=True)
+    target.mkdir(parents=True)
+    shutil.copyfile(config_file, target / "handoff.toml")
+    return CONFIG_LAYER_DIR
+
+
+class Functions(Construct):
+    def __init__(
+        self, scope: Construct, construct_id: str, *, config_file: Path, environment: dict[str, str]
+    ) -> None:
+        super().__init__(scope, construct_id)
+        if not (LAYER_DIR / "python" / "handoff").is_dir():
+            raise FileNotFoundError(f"{LAYER_DIR} is missing: run `make layer` before synth")
+        self.common_layer = lambda_.LayerVersion(
+            self,
+            "CommonLayer",
+            code=lambda_.Code.from_asset(str(LAYER_DIR)),
+            compatible_runtimes=[RUNTIME],
+            compatible_architectures=[ARCHITECTURE],
+            description="Handoff: the handoff package with Powertools, pydantic, jinja2, defusedxml",
+        )
+        self.config_layer = lambda_.LayerVersion(
+            self,
+            "ConfigLayer",
+            code=lambda_.Code.from_asset(str(config_layer_asset(config_file))),
+            compatible_runtimes=[RUNTIME],
+            compatible_architectures=[ARCHITECTURE],
+            description="Handoff: the validated ops config (config/handoff.toml)",
+        )
+        base_environment = {
+            **environment,
+            "HANDOFF_CONFIG_PATH": CONFIG_PATH_IN_LAMBDA,
+            "POWERTOOLS_SERVICE_NAME": "handoff",
+            "POWERTOOLS_METRICS_NAMESPACE": "Handoff",
+            "POWERTOOLS_LOG_LEVEL": "INFO",
+        }
+        self.by_key: dict[str, lambda_.Function] = {
+            spec.key: self._function(spec, base_environment) for spec in ALL_FUNCTIONS
+        }
+
+    def _function(self, spec: FunctionSpec, environment: dict[str, str]) -> lambda_.Function:
+        log_group = logs.LogGroup(
+            self,
+            f"{spec.key}-logs",
+            retention=logs.RetentionDays.ONE_MONTH,
+            removal_policy=RemovalPolicy.DESTROY,
+        )
+        return lambda_.Function(
+            self,
+            spec.key,
+            description=f"Handoff: {spec.description}",
+            runtime=RUNTIME,
+            architecture=ARCHITECTURE,
+            handler="app.handler",
+            code=lambda_.Code.from_asset(str(spec.path), exclude=["__pycache__", "*.pyc"]),
+            layers=[self.common_layer, self.config_layer],
+            memory_size=spec.memory_mb,
+            timeout=Duration.seconds(spec.timeout_seconds),
+            tracing=lambda_.Tracing.ACTIVE,
+            log_group=log_group,
+            environment={**environment, "POWERTOOLS_SERVICE_NAME": f"handoff-{spec.key}"},
+        )
+
+    def __getitem__(self, key: str) -> lambda_.Function:
+        return self.by_key[key]

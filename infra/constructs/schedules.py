@@ -1,0 +1,43 @@
+"""EventBridge schedules: the SLA sweep, with retries and a dead-letter queue."""
+
+from __future__ import annotations
+
+from aws_cdk import Duration
+from aws_cdk import aws_events as events
+from aws_cdk import aws_events_targets as targets
+from aws_cdk import aws_lambda as lambda_
+from aws_cdk import aws_sqs as sqs
+from cdk_nag import NagPackSuppression, NagSuppressions
+from constructs import Construct
+
+from handoff.functions import SLA_CHECK_EVERY_MINUTES
+
+
+class Schedules(Construct):
+    def __init__(self, scope: Construct, construct_id: str, *, sla_check: lambda_.IFunction) -> None:
+        super().__init__(scope, construct_id)
+        self.dead_letters = sqs.Queue(
+            self,
+            "ScheduleDeadLetters",
+            retention_period=Duration.days(14),
+            enforce_ssl=True,
+            encryption=sqs.QueueEncryption.SQS_MANAGED,
+        )
+        NagSuppressions.add_resource_suppressions(
+            self.dead_letters,
+            [NagPackSuppression(id="AwsSolutions-SQS3", reason="This queue is itself the dead-letter queue.")],
+        )
+        self.sla_check_rule = events.Rule(
+            self,
+            "SlaCheck",
+            description="Handoff: sweep overdue, stuck or failed handoffs",
+            schedule=events.Schedule.rate(Duration.minutes(SLA_CHECK_EVERY_MINUTES)),
+            targets=[
+                targets.LambdaFunction(
+                    sla_check,
+                    retry_attempts=2,
+                    max_event_age=Duration.minutes(SLA_CHECK_EVERY_MINUTES),
+                    dead_letter_queue=self.dead_letters,
+                )
+            ],
+        )

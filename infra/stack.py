@@ -1,0 +1,136 @@
+"""HandoffStack: the whole system in the customer's own account."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from aws_cdk import CfnOutput, Stack
+from cdk_nag import NagPackSuppression, NagSuppressions
+from constructs import Construct
+
+from handoff import secrets
+from handoff.functions import (
+    AWAIT_TOUCH,
+    DISPOSITION,
+    MARK_FAILED,
+    NOTIFY,
+    QUALIFY,
+    ROUTE,
+    SLA_CHECK,
+)
+from infra.constructs.api import Api
+from infra.constructs.email import Email
+from infra.constructs.functions import Functions
+from infra.constructs.schedules import Schedules
+from infra.constructs.secrets import Secrets
+from infra.constructs.tables import Tables
+from infra.constructs.workflow import Workflow
+
+# Who may touch what: least privilege, written down once.
+SECRETS_READ_BY = {
+    QUALIFY.key: (secrets.GENERIC_SECRET, secrets.GENERIC_TOKEN, secrets.API_KEY),
+    DISPOSITION.key: (secrets.API_KEY, secrets.LINK_KEY),
+}
+LEADS_WRITERS = (QUALIFY, ROUTE, NOTIFY, AWAIT_TOUCH, MARK_FAILED, DISPOSITION, SLA_CHECK)
+REPS_WRITERS = (ROUTE, DISPOSITION)
+
+
+class HandoffStack(Stack):
+    def __init__(
+        self, scope: Construct, construct_id: str, *, config_file: Path, sender: str, **kwargs: object
+    ) -> None:
+        super().__init__(scope, construct_id, **kwargs)  # type: ignore[arg-type]
+        tables = Tables(self, "Tables")
+        secret_store = Secrets(self, "Secrets", prefix=f"{self.stack_name}/")
+        email = Email(self, "Email", sender=sender)
+        functions = Functions(
+            self,
+            "Functions",
+            config_file=config_file,
+            environment={
+                "HANDOFF_LEADS_TABLE": tables.leads.table_name,
+                "HANDOFF_REPS_TABLE": tables.reps.table_name,
+                "HANDOFF_SECRET_PREFIX": secret_store.prefix,
+                "HANDOFF_SENDER": sender,
+                "HANDOFF_SES_CONFIGURATION_SET": email.configuration_set.configuration_set_name,
+            },
+        )
+        workflow = Workflow(self, "Workflow", functions=functions)
+        api = Api(self, "Api", functions=functions)
+        Schedules(self, "Schedules", sla_check=functions[SLA_CHECK.key])
+
+        qualify = functions[QUALIFY.key]
+        qualify.add_environment("HANDOFF_STATE_MACHINE_ARN", workflow.state_machine.state_machine_arn)
+        workflow.state_machine.grant_start_execution(qualify)
+        for spec in LEADS_WRITERS:
+            tables.leads.grant_read_write_data(functions[spec.key])
+        for spec in REPS_WRITERS:
+            tables.reps.grant_read_write_data(functions[spec.key])
+        for key, needed in SECRETS_READ_BY.items():
+            for spec in needed:
+                secret_store.by_name[spec.name].grant_read(functions[key])
+        email.grant_send(functions[NOTIFY.key])
+        for spec in (AWAIT_TOUCH, DISPOSITION):
+            workflow.grant_task_response(functions[spec.key])
+
+        CfnOutput(self, "ApiUrl", value=api.rest_api.url)
+        CfnOutput(self, "StateMachineArn", value=workflow.state_machine.state_machine_arn)
+        CfnOutput(self, "LeadsTable", value=tables.leads.table_name)
+        CfnOutput(self, "RepsTable", value=tables.reps.table_name)
+        CfnOutput(self, "SecretPrefix", value=secret_store.prefix)
+        self._suppress_reviewed_findings()
+
+    def _suppress_reviewed_findings(self) -> None:
+        """Each cdk-nag finding we accept, with the reason it is acceptable."""
+        NagSuppressions.add_stack_suppressions(
+            self,
+            [
+                NagPackSuppression(
+                    id="AwsSolutions-IAM4",
+                    reason="AWSLambdaBasicExecutionRole only lets a function write its own logs, and "
+                    "AmazonAPIGatewayPushToCloudWatchLogs is the account-level role API Gateway logging needs.",
+                    applies_to=[
+                        "Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole",
+                        "Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AmazonAPIGatewayPushToCloudWatchLogs",
+                    ],
+                ),
+                NagPackSuppression(
+                    id="AwsSolutions-IAM5",
+                    reason="Wildcards are scoped: DynamoDB index/* of our own tables, X-Ray trace "
+                    "segments (no resource-level permissions exist), the invoke of our own function "
+                    "versions, and CloudWatch Logs delivery for the workflow (which requires *).",
+                ),
+                NagPackSuppression(
+                    id="AwsSolutions-L1",
+                    reason="Python 3.13 is pinned deliberately: the layer's wheels are built for cp313 "
+                    "and moving runtime is a tested change, not an automatic one.",
+                ),
+                NagPackSuppression(
+                    id="AwsSolutions-APIG2",
+                    reason="POST routes validate the body is a JSON object at the gateway; the functions "
+                    "validate every field and answer 400 naming it.",
+                ),
+                NagPackSuppression(
+                    id="AwsSolutions-APIG3",
+                    reason="WAF is optional and arrives behind a flag; webhooks are authenticated by HMAC "
+                    "signature and the stage is throttled.",
+                ),
+                NagPackSuppression(
+                    id="AwsSolutions-APIG4",
+                    reason="CRM webhooks cannot use IAM or Cognito: they are authenticated by HMAC signature "
+                    "with a replay window, and the lead APIs by x-api-key, both checked in constant time "
+                    "in the function.",
+                ),
+                NagPackSuppression(
+                    id="AwsSolutions-COG4",
+                    reason="No Cognito users exist: callers are CRMs (signed webhooks) and ops tools "
+                    "(x-api-key).",
+                ),
+                NagPackSuppression(
+                    id="AwsSolutions-SMG4",
+                    reason="Webhook secrets are shared with the CRM and rotate by the documented manual "
+                    "procedure (set the new value in both places); automatic rotation would break "
+                    "signature checks.",
+                ),
+            ],
+        )

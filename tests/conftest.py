@@ -1,0 +1,31 @@
+"""Shared test fixtures: sample leads and a clean, offline AWS environment."""
+
+from __future__ import annotations
+
+import copy
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+EXAMPLES = ROOT / "examples"
+SAMPLE_WEBHOOKS = sorted((EXAMPLES / "webhooks" / "generic").glob("*.json"))
+
+
+def sample(name_prefix: str) -> dict[str, Any]:
+    """A sample webhook body from examples/, by file-name prefix (e.g. "01")."""
+    path = next(p for p in SAMPLE_WEBHOOKS if p.name.startswith(name_prefix))
+    data: dict[str, Any] = json.loads(path.read_text())
+    return copy.deepcopy(data)
+
+
+@pytest.fixture
+def hot_lead() -> dict[str, Any]:
+    return sample("01")
+
+
+@pytest.fixture
+def nurture_lead() -> dict[str, Any]:
+    return sample("03")

@@ -1,0 +1,65 @@
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from pydantic import ValidationError
+
+from handoff.domain.lead import Lead, iso
+
+
+def test_only_event_id_email_and_trigger_type_are_required() -> None:
+    lead = Lead.model_validate(
+        {"event_id": "e1", "contact": {"email": "A@Example.com"}, "trigger": {"type": "Demo_Request"}}
+    )
+    assert lead.contact.email == "a@example.com"
+    assert lead.trigger.type == "demo_request"
+    assert lead.source == "other"
+    assert lead.activities == []
+
+
+@pytest.mark.parametrize(
+    ("body", "field"),
+    [
+        ({"contact": {"email": "a@b.co"}, "trigger": {"type": "x"}}, "event_id"),
+        ({"event_id": "e", "contact": {}, "trigger": {"type": "x"}}, "contact.email"),
+        ({"event_id": "e", "contact": {"email": "not-an-email"}, "trigger": {"type": "x"}}, "contact.email"),
+        ({"event_id": "e", "contact": {"email": "a@b.co"}}, "trigger"),
+        ({"event_id": "e", "contact": {"email": "a@b.co"}, "trigger": {"type": ""}}, "trigger.type"),
+        (
+            {"event_id": "e", "contact": {"email": "a@b.co"}, "trigger": {"type": "x"}, "company": {"employees": -1}},
+            "company.employees",
+        ),
+    ],
+)
+def test_invalid_fields_are_named(body: dict[str, Any], field: str) -> None:
+    with pytest.raises(ValidationError) as error:
+        Lead.model_validate(body)
+    locations = {".".join(str(p) for p in e["loc"]) for e in error.value.errors()}
+    assert field in locations
+
+
+def test_unknown_fields_are_kept_as_extras(hot_lead: dict[str, Any]) -> None:
+    hot_lead["utm_campaign"] = "q4-launch"
+    hot_lead["contact"]["linkedin"] = "https://linkedin.example/in/jordan"
+    lead = Lead.model_validate(hot_lead)
+    dumped = lead.model_dump()
+    assert dumped["utm_campaign"] == "q4-launch"
+    assert dumped["contact"]["linkedin"] == "https://linkedin.example/in/jordan"
+
+
+def test_lead_id_is_deterministic_per_source_and_event(hot_lead: dict[str, Any]) -> None:
+    first = Lead.model_validate(hot_lead).lead_id
+    assert Lead.model_validate(hot_lead).lead_id == first
+    hot_lead["event_id"] = "another"
+    assert Lead.model_validate(hot_lead).lead_id != first
+    assert first.startswith("ld_") and len(first) <= 80  # also a valid execution name
+
+
+def test_iso_timestamps_sort_as_strings() -> None:
+    from datetime import UTC, datetime, timedelta
+
+    base = datetime(2026, 11, 2, 15, 0, 0, tzinfo=UTC)
+    later = base + timedelta(microseconds=1)
+    assert iso(base) < iso(later)
+    assert iso(base).endswith("Z")

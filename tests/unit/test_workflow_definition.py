@@ -1,0 +1,41 @@
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from handoff.functions import ALL_FUNCTIONS, ASL_PATH
+from handoff.workflow import function_substitutions, placeholders, render_definition
+
+
+def test_every_placeholder_belongs_to_a_function() -> None:
+    declared = {f.asl_placeholder for f in ALL_FUNCTIONS if f.asl_placeholder}
+    assert placeholders() == declared
+
+
+def test_render_substitutes_every_arn() -> None:
+    arns = {f.key: f"arn:aws:lambda:us-east-1:1:function:{f.key}" for f in ALL_FUNCTIONS}
+    definition = json.loads(render_definition(function_substitutions(arns)))
+    assert definition["StartAt"] == "Route"
+    assert definition["States"]["Route"]["Parameters"]["FunctionName"] == arns["route"]
+    assert "${" not in json.dumps(definition)
+
+
+def test_missing_substitution_is_an_error() -> None:
+    with pytest.raises(KeyError, match="RouteFunctionArn"):
+        render_definition({})
+
+
+def test_shape_route_notify_wait_close_with_escalation_and_failure() -> None:
+    states = json.loads(ASL_PATH.read_text())["States"]
+    assert states["Route"]["Next"] == "Notify"
+    assert states["Notify"]["Next"] == "WaitForTouch"
+    wait = states["WaitForTouch"]
+    assert wait["Resource"] == "arn:aws:states:::lambda:invoke.waitForTaskToken"
+    assert wait["TimeoutSecondsPath"] == "$.sla_seconds"
+    assert wait["Next"] == "Close"
+    assert wait["Catch"][0] == {"ErrorEquals": ["States.Timeout"], "ResultPath": "$.timeout", "Next": "Escalate"}
+    for name in ("Route", "Notify", "WaitForTouch", "Escalate"):
+        assert states[name]["Catch"][-1]["Next"] == "MarkFailed"
+        assert "Lambda.ServiceException" in states[name]["Retry"][0]["ErrorEquals"]
+    assert states["HandoffFailed"]["Type"] == "Fail"
