@@ -4,10 +4,17 @@ from __future__ import annotations
 
 import copy
 import json
+import os
 from pathlib import Path
 from typing import Any
 
 import pytest
+
+# Powertools reads these when handoff.observability is first imported, which can be
+# at collection time; a Lambda always has them set before its handler module loads.
+os.environ.setdefault("POWERTOOLS_SERVICE_NAME", "handoff-test")
+os.environ.setdefault("POWERTOOLS_METRICS_NAMESPACE", "HandoffTest")
+os.environ.setdefault("POWERTOOLS_TRACE_DISABLED", "true")
 
 ROOT = Path(__file__).resolve().parent.parent
 EXAMPLES = ROOT / "examples"

@@ -13,20 +13,15 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import boto3
-
 from handoff import runtime
 from handoff.config import load_config
-from handoff.functions import ALL_FUNCTIONS, REPO_ROOT, SLA_CHECK
+from handoff.functions import REPO_ROOT, SLA_CHECK
 from handoff.local import lambdas, outbox
 from handoff.local.http_front import HttpFront
+from handoff.local.provision import SECRET_PREFIX, SENDER, provision, table_name
 from handoff.reps_import import load_reps_csv
 from handoff.secrets import ALL_SECRETS
-from handoff.store.tables import ALL_TABLES, LEADS, REPS, TableSpec
-from handoff.workflow import function_substitutions, render_definition
-
-SENDER = "handoff@example.com"
-STATE_MACHINE_NAME = "handoff"
+from handoff.store.tables import LEADS, REPS
 
 
 def free_port() -> int:
@@ -46,32 +41,6 @@ class LocalOptions:
     sla_check_every: float = 60.0
     # Secret values by SecretSpec.env_var; unset ones get a random value.
     secret_values: dict[str, str] = field(default_factory=dict)
-
-
-def create_table(dynamodb: Any, spec: TableSpec, name: str) -> None:
-    """Create one table from its spec (the same spec CDK deploys)."""
-    key_schema = [{"AttributeName": spec.partition_key, "KeyType": "HASH"}]
-    if spec.sort_key:
-        key_schema.append({"AttributeName": spec.sort_key, "KeyType": "RANGE"})
-    indexes = []
-    for index in spec.indexes:
-        index_keys = [{"AttributeName": index.partition_key, "KeyType": "HASH"}]
-        if index.sort_key:
-            index_keys.append({"AttributeName": index.sort_key, "KeyType": "RANGE"})
-        indexes.append({"IndexName": index.name, "KeySchema": index_keys, "Projection": {"ProjectionType": "ALL"}})
-    kwargs: dict[str, Any] = {
-        "TableName": name,
-        "KeySchema": key_schema,
-        "AttributeDefinitions": [{"AttributeName": n, "AttributeType": t} for n, t in spec.key_attributes().items()],
-        "BillingMode": "PAY_PER_REQUEST",
-    }
-    if indexes:
-        kwargs["GlobalSecondaryIndexes"] = indexes
-    dynamodb.create_table(**kwargs)
-
-
-def table_name(spec: TableSpec) -> str:
-    return f"handoff-{spec.logical_name.lower()}"
 
 
 class LocalStack:
@@ -111,7 +80,7 @@ class LocalStack:
             "HANDOFF_REPS_TABLE": table_name(REPS),
             "HANDOFF_CONFIG_PATH": str(Path(self.options.config_path).resolve()),
             "HANDOFF_STATE_MACHINE_ARN": self.state_machine_arn,
-            "HANDOFF_SECRET_PREFIX": "handoff/",
+            "HANDOFF_SECRET_PREFIX": SECRET_PREFIX,
             "HANDOFF_SENDER": SENDER,
             "POWERTOOLS_SERVICE_NAME": "handoff",
             "POWERTOOLS_METRICS_NAMESPACE": "Handoff",
@@ -127,7 +96,7 @@ class LocalStack:
         lambdas.install()
         outbox.install(Path(self.options.outbox))
         self._start_moto()
-        self._provision()
+        self.state_machine_arn = provision(self.secret_values)
         os.environ["HANDOFF_STATE_MACHINE_ARN"] = self.state_machine_arn
         runtime.reset()
         for rep in reps:
@@ -152,25 +121,6 @@ class LocalStack:
         )
         with urllib.request.urlopen(request, timeout=10):  # noqa: S310
             pass
-
-    def _provision(self) -> None:
-        dynamodb = boto3.client("dynamodb")
-        for spec in ALL_TABLES:
-            create_table(dynamodb, spec, table_name(spec))
-        secretsmanager = boto3.client("secretsmanager")
-        for secret in ALL_SECRETS:
-            secretsmanager.create_secret(Name=f"handoff/{secret.name}", SecretString=self.secret_values[secret.env_var])
-        boto3.client("ses").verify_email_identity(EmailAddress=SENDER)
-        definition = render_definition(
-            function_substitutions({f.key: lambdas.function_arn(f) for f in ALL_FUNCTIONS})
-        )
-        created = boto3.client("stepfunctions").create_state_machine(
-            name=STATE_MACHINE_NAME,
-            definition=definition,
-            roleArn=f"arn:aws:iam::{lambdas.ACCOUNT}:role/handoff-workflow",
-            type="STANDARD",
-        )
-        self.state_machine_arn = created["stateMachineArn"]
 
     def _run_schedules(self) -> None:
         """EventBridge's job locally: run sla_check on a timer."""

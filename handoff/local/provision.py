@@ -1,0 +1,66 @@
+"""Create the stack's resources on moto: tables, secrets, the SES identity, the workflow.
+
+Used by ``handoff serve`` and by the integration tests, so both run what CDK deploys.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+import boto3
+
+from handoff.functions import ALL_FUNCTIONS
+from handoff.local import lambdas
+from handoff.secrets import ALL_SECRETS
+from handoff.store.tables import ALL_TABLES, TableSpec
+from handoff.workflow import function_substitutions, render_definition
+
+SENDER = "handoff@example.com"
+SECRET_PREFIX = "handoff/"
+STATE_MACHINE_NAME = "handoff"
+
+
+def table_name(spec: TableSpec) -> str:
+    return f"handoff-{spec.logical_name.lower()}"
+
+
+def create_table(dynamodb: Any, spec: TableSpec, name: str) -> None:
+    """Create one table from its spec (the same spec CDK deploys)."""
+    key_schema = [{"AttributeName": spec.partition_key, "KeyType": "HASH"}]
+    if spec.sort_key:
+        key_schema.append({"AttributeName": spec.sort_key, "KeyType": "RANGE"})
+    indexes = []
+    for index in spec.indexes:
+        index_keys = [{"AttributeName": index.partition_key, "KeyType": "HASH"}]
+        if index.sort_key:
+            index_keys.append({"AttributeName": index.sort_key, "KeyType": "RANGE"})
+        indexes.append({"IndexName": index.name, "KeySchema": index_keys, "Projection": {"ProjectionType": "ALL"}})
+    kwargs: dict[str, Any] = {
+        "TableName": name,
+        "KeySchema": key_schema,
+        "AttributeDefinitions": [{"AttributeName": n, "AttributeType": t} for n, t in spec.key_attributes().items()],
+        "BillingMode": "PAY_PER_REQUEST",
+    }
+    if indexes:
+        kwargs["GlobalSecondaryIndexes"] = indexes
+    dynamodb.create_table(**kwargs)
+
+
+def provision(secret_values: Mapping[str, str]) -> str:
+    """Create everything; return the state machine ARN. ``secret_values`` is keyed by env var."""
+    dynamodb = boto3.client("dynamodb")
+    for spec in ALL_TABLES:
+        create_table(dynamodb, spec, table_name(spec))
+    secretsmanager = boto3.client("secretsmanager")
+    for secret in ALL_SECRETS:
+        secretsmanager.create_secret(Name=f"{SECRET_PREFIX}{secret.name}", SecretString=secret_values[secret.env_var])
+    boto3.client("ses").verify_email_identity(EmailAddress=SENDER)
+    definition = render_definition(function_substitutions({f.key: lambdas.function_arn(f) for f in ALL_FUNCTIONS}))
+    created = boto3.client("stepfunctions").create_state_machine(
+        name=STATE_MACHINE_NAME,
+        definition=definition,
+        roleArn=f"arn:aws:iam::{lambdas.ACCOUNT}:role/handoff-workflow",
+        type="STANDARD",
+    )
+    return str(created["stateMachineArn"])

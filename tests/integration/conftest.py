@@ -1,0 +1,158 @@
+"""The handlers on moto, in-process: the real ASL executes and calls the real handlers."""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import boto3
+import pytest
+from moto import mock_aws
+
+from handoff import runtime
+from handoff.domain.route import Rep
+from handoff.local import lambdas
+from handoff.local.http_front import build_event, match
+from handoff.local.provision import SECRET_PREFIX, SENDER, provision, table_name
+from handoff.secrets import ALL_SECRETS
+from handoff.store.tables import LEADS, REPS
+from handoff.webhooks.signature import sign_generic
+
+MOTO_CONFIG = {"stepfunctions": {"execute_state_machine": True}, "lambda": {"use_docker": False}}
+SECRETS = {s.env_var: f"test-{s.name}" for s in ALL_SECRETS}
+TEST_CONFIG = """
+[qualify]
+min_fit = 50
+[qualify.fit]
+industries = ["saas", "fintech", "healthcare technology"]
+title_keywords = ["vp", "director", "chief"]
+[sla]
+hot = 2
+warm = 30
+"""
+
+
+@dataclass
+class Aws:
+    state_machine_arn: str
+
+    def api(self, method: str, path: str, body: bytes = b"", headers: dict[str, str] | None = None) -> tuple[int, dict[str, Any]]:
+        found = match(method, path.split("?")[0])
+        assert found, f"no route {method} {path}"
+        route, params = found
+        event = build_event(route, params, method, path, headers or {}, body)
+        result = lambdas.invoke(route.function, event)
+        return int(result["statusCode"]), json.loads(result["body"] or "{}")
+
+    def post_lead(self, lead: dict[str, Any] | bytes, secret: str = SECRETS["HANDOFF_GENERIC_SECRET"]) -> tuple[int, dict[str, Any]]:
+        body = lead if isinstance(lead, bytes) else json.dumps(lead).encode()
+        headers = {"Content-Type": "application/json", "X-Handoff-Signature": sign_generic(secret, body, int(time.time()))}
+        return self.api("POST", "/webhooks/generic", body, headers)
+
+    def get_lead(self, lead_id: str) -> dict[str, Any]:
+        status, body = self.api("GET", f"/leads/{lead_id}", headers={"x-api-key": SECRETS["HANDOFF_API_KEY"]})
+        assert status == 200, body
+        return body
+
+    def dispose(self, lead_id: str, **body: Any) -> tuple[int, dict[str, Any]]:
+        headers = {"Content-Type": "application/json", "x-api-key": SECRETS["HANDOFF_API_KEY"]}
+        return self.api("POST", f"/leads/{lead_id}/disposition", json.dumps(body).encode(), headers)
+
+    def wait_status(self, lead_id: str, statuses: set[str], timeout: float = 15) -> dict[str, Any]:
+        deadline = time.monotonic() + timeout
+        while True:
+            lead = self.get_lead(lead_id)
+            if lead["status"] in statuses:
+                return lead
+            if time.monotonic() > deadline:
+                raise AssertionError(f"lead stayed {lead['status']}, wanted {statuses}: {lead['timeline']}")
+            time.sleep(0.05)
+
+    def wait_for_event(self, lead_id: str, event: str, timeout: float = 15) -> dict[str, Any]:
+        deadline = time.monotonic() + timeout
+        while True:
+            lead = self.get_lead(lead_id)
+            if any(entry["event"] == event for entry in lead["timeline"]):
+                return lead
+            if time.monotonic() > deadline:
+                raise AssertionError(f"no {event} on the timeline: {lead['timeline']}")
+            time.sleep(0.05)
+
+    def execution(self, lead_id: str, timeout: float = 15) -> dict[str, Any]:
+        """Wait for the lead's execution to finish and return its description."""
+        sfn = boto3.client("stepfunctions")
+        arn = self.state_machine_arn.replace(":stateMachine:", ":execution:") + f":{lead_id}"
+        deadline = time.monotonic() + timeout
+        while True:
+            described: dict[str, Any] = sfn.describe_execution(executionArn=arn)
+            if described["status"] != "RUNNING" or time.monotonic() > deadline:
+                return described
+            time.sleep(0.05)
+
+    def executions(self) -> list[dict[str, Any]]:
+        result: list[dict[str, Any]] = boto3.client("stepfunctions").list_executions(
+            stateMachineArn=self.state_machine_arn
+        )["executions"]
+        return result
+
+    def leads_count(self) -> int:
+        return int(boto3.client("dynamodb").scan(TableName=table_name(LEADS), Select="COUNT")["Count"])
+
+    def sent_emails(self) -> list[Any]:
+        from moto.ses.models import ses_backends
+
+        return list(ses_backends[lambdas.ACCOUNT][lambdas.REGION].sent_messages)
+
+    def put_reps(self, *reps: Rep) -> None:
+        for rep in reps:
+            runtime.reps().put(rep)
+
+
+def rep(rep_id: str, **kw: Any) -> Rep:
+    return Rep.model_validate(
+        {"rep_id": rep_id, "email": f"{rep_id}@example.com", "manager_email": "boss@example.com", "pools": ["sales"], **kw}
+    )
+
+
+@pytest.fixture
+def aws(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[Aws]:
+    config = tmp_path / "handoff.toml"
+    config.write_text(TEST_CONFIG)
+    env = {
+        "AWS_DEFAULT_REGION": lambdas.REGION,
+        "AWS_ACCESS_KEY_ID": "testing",
+        "AWS_SECRET_ACCESS_KEY": "testing",
+        "HANDOFF_LEADS_TABLE": table_name(LEADS),
+        "HANDOFF_REPS_TABLE": table_name(REPS),
+        "HANDOFF_CONFIG_PATH": str(config),
+        "HANDOFF_SECRET_PREFIX": SECRET_PREFIX,
+        "HANDOFF_SENDER": SENDER,
+        "POWERTOOLS_SERVICE_NAME": "handoff-test",
+        "POWERTOOLS_METRICS_NAMESPACE": "HandoffTest",
+        "POWERTOOLS_TRACE_DISABLED": "true",
+        "POWERTOOLS_DEV": "false",
+    }
+    for key, value in env.items():
+        monkeypatch.setenv(key, value)
+    monkeypatch.delenv("AWS_ENDPOINT_URL", raising=False)
+    lambdas.install()
+    runtime.reset()
+    with mock_aws(config=MOTO_CONFIG):  # type: ignore[arg-type]
+        arn = provision(SECRETS)
+        monkeypatch.setenv("HANDOFF_STATE_MACHINE_ARN", arn)
+        runtime.reset()
+        yield Aws(state_machine_arn=arn)
+        _stop_running_executions(arn)
+    runtime.reset()
+
+
+def _stop_running_executions(state_machine_arn: str) -> None:
+    """Executions run on threads; one left waiting would call into the next test's mock."""
+    sfn = boto3.client("stepfunctions")
+    for execution in sfn.list_executions(stateMachineArn=state_machine_arn, statusFilter="RUNNING")["executions"]:
+        sfn.stop_execution(executionArn=execution["executionArn"])
+    time.sleep(0.05)
