@@ -1,0 +1,164 @@
+"""`make demo`: replay the sample CRM webhooks through the local stack and narrate each decision."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import statistics
+import time
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from handoff.functions import REPO_ROOT
+from handoff.local.client import HandoffClient
+from handoff.local.stack import LocalOptions, LocalStack, free_port
+
+WEBHOOKS = REPO_ROOT / "examples" / "webhooks" / "generic"
+DEMO_CONFIG = REPO_ROOT / "examples" / "demo.toml"
+TOUCHED = "01"  # the rep books a meeting on this one
+IGNORED = "05"  # nobody touches this one, so its SLA lapses
+
+
+def _say(text: str = "") -> None:
+    print(text, flush=True)
+
+
+def _seconds_between(start: str, end: str) -> float:
+    return (datetime.fromisoformat(end) - datetime.fromisoformat(start)).total_seconds()
+
+
+def _describe_decision(name: str, status: int, body: dict[str, Any], lead: dict[str, Any]) -> None:
+    q = lead["qualification"]
+    if status == 200:
+        _say(f"  {name}\n    -> 200 nurture (fit {q['fit']:g}): not sales-ready, stays with marketing")
+    else:
+        _say(f"  {name}\n    -> {status} sales-ready: tier {q['tier']}, fit {q['fit']:g}, next step {q['next_step']}")
+    for reason in q["reasons"]:
+        _say(f"       - {reason['text']}")
+    assignment = lead.get("assignment")
+    if assignment:
+        skipped = [f"{c['rep_id']} ({c['skipped_because']})" for c in assignment["considered"] if c["skipped_because"]]
+        _say(f"    -> routed to {assignment['rep_name']} <{assignment['rep_email']}>: {assignment['reason']}")
+        if skipped:
+            _say(f"       skipped: {', '.join(skipped)}")
+        _say(f"    -> brief emailed; first touch due by {lead['sla']['due_at']} ({lead['sla']['seconds']} s SLA)")
+
+
+def run_demo(outbox: Path) -> int:
+    shutil.rmtree(outbox, ignore_errors=True)
+    stack = LocalStack(
+        LocalOptions(
+            port=free_port(),
+            aws_port=free_port(),
+            config_path=DEMO_CONFIG,
+            outbox=outbox,
+            sla_check_every=2.0,
+        )
+    )
+    started = time.monotonic()
+    stack.start()
+    try:
+        return _narrate(stack, outbox, started)
+    finally:
+        stack.stop()
+
+
+def _narrate(stack: LocalStack, outbox: Path, started: float) -> int:
+    client = HandoffClient(
+        stack.api_url,
+        generic_secret=stack.secret_values["HANDOFF_GENERIC_SECRET"],
+        api_key=stack.secret_values["HANDOFF_API_KEY"],
+    )
+    _say("Handoff demo: the whole handoff on the local stack (moto), no AWS account needed")
+    _say(f"  API {stack.api_url}   embedded AWS {stack.aws_url}   outbox {outbox}/")
+    _say(f"  config {DEMO_CONFIG.relative_to(REPO_ROOT)} (SLA in seconds), reps examples/reps.csv")
+    _say()
+    _say("1. CRM webhooks arrive, signed with X-Handoff-Signature")
+    lead_ids: dict[str, str] = {}
+    for path in sorted(WEBHOOKS.glob("*.json")):
+        response = client.post_generic(json.loads(path.read_text()))
+        if response.status not in (200, 202):
+            _say(f"  {path.name}: unexpected {response.status} {response.body}")
+            return 1
+        lead_id = response.body["lead_id"]
+        lead_ids[path.name[:2]] = lead_id
+        lead = client.wait_for(lead_id, {"notified", "nurture", "failed"})
+        _describe_decision(path.name, response.status, response.body, lead)
+
+    _say()
+    _say("2. Bad input changes nothing")
+    sample = json.loads(next(WEBHOOKS.glob("01-*.json")).read_text())
+    wrong = client.post_generic(sample, secret="not-the-shared-secret")
+    _say(f"  wrong signature -> {wrong.status} {wrong.body['message']}")
+    broken = client.post_generic(b'{"event_id": "evt-9", "contact": {')
+    _say(f"  truncated JSON  -> {broken.status} {broken.body['message']}")
+    missing = client.post_generic({"event_id": "evt-9", "trigger": {"type": "demo_request"}})
+    _say(f"  no contact      -> {missing.status} {missing.body['message']}")
+    again = client.post_generic(sample)
+    _say(f"  same delivery   -> {again.status} {again.body} (deduplicated, nothing happens twice)")
+
+    _say()
+    touched = lead_ids[TOUCHED]
+    _say(f"3. The rep books a meeting on lead {touched}")
+    _wait_for_timeline(client, touched, "waiting")
+    answer = client.dispose(touched, "meeting_set", note="Intro call booked for Tuesday")
+    lead = client.get_lead(touched).body
+    _say(f"  POST /leads/{touched}/disposition meeting_set -> {answer.status}, status {lead['status']}, "
+         f"SLA {lead['sla']['state']} (first touch after {lead.get('first_touch_seconds', 0):.1f} s)")
+    _say(f"  workflow: {_execution_status(stack, touched)}")
+
+    _say()
+    ignored = lead_ids[IGNORED]
+    _say(f"4. Nobody touches lead {ignored}; its {client.get_lead(ignored).body['sla']['seconds']} s SLA lapses")
+    lead = client.wait_for(ignored, {"escalated"}, timeout=60)
+    escalation = next((n for n in lead["notifications"] if n["kind"] == "escalation"), None)
+    _say(f"  status {lead['status']}, SLA {lead['sla']['state']}; manager emailed: {escalation['to'] if escalation else 'no'}")
+    _say(f"  workflow: {_execution_status(stack, ignored)}")
+
+    _say()
+    _summarise(client, list(lead_ids.values()), outbox)
+    _say(f"\nDone in {time.monotonic() - started:.0f} s. Open {outbox}/*.html to read the briefs.")
+    return 0
+
+
+def _wait_for_timeline(client: HandoffClient, lead_id: str, event: str, timeout: float = 15) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if any(e["event"] == event for e in client.get_lead(lead_id).body["timeline"]):
+            return
+        time.sleep(0.1)
+
+
+def _execution_status(stack: LocalStack, lead_id: str, timeout: float = 15) -> str:
+    import boto3
+
+    sfn = boto3.client("stepfunctions")
+    arn = stack.state_machine_arn.replace(":stateMachine:", ":execution:") + f":{lead_id}"
+    deadline = time.monotonic() + timeout
+    while True:
+        status = str(sfn.describe_execution(executionArn=arn)["status"])
+        if status != "RUNNING" or time.monotonic() > deadline:
+            return f"execution {status}"
+        time.sleep(0.1)
+
+
+def _summarise(client: HandoffClient, lead_ids: list[str], outbox: Path) -> None:
+    leads = [client.get_lead(lead_id).body for lead_id in lead_ids]
+    ready = [lead for lead in leads if lead["qualification"]["ready"]]
+    handed_off = [lead for lead in ready if lead.get("notifications")]
+    speeds = [_seconds_between(lead["received_at"], lead["notifications"][0]["sent_at"]) for lead in handed_off]
+    sla_states = [lead["sla"]["state"] for lead in ready if lead.get("sla")]
+    decided = [s for s in sla_states if s != "pending"]
+    met = sla_states.count("met")
+    _say("5. Summary")
+    _say(f"  received {len(leads)}, sales-ready {len(ready)}, nurture {len(leads) - len(ready)}, "
+         f"handed off {len(handed_off)}")
+    if speeds:
+        _say(f"  speed to lead (received -> brief sent): p50 {statistics.median(speeds):.2f} s, "
+             f"max {max(speeds):.2f} s")
+    _say(f"  SLA: met {met}, breached {sla_states.count('breached')}, still open {sla_states.count('pending')}"
+         + (f" (attainment {100 * met / len(decided):.0f}% of decided)" if decided else ""))
+    _say(f"  escalations {sum(len(lead.get('escalations', [])) for lead in leads)}, "
+         f"dispositions {sum(len(lead.get('dispositions', [])) for lead in leads)}, "
+         f"emails in outbox {len(list(outbox.glob('*.eml')))}")

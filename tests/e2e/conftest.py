@@ -1,0 +1,105 @@
+"""The local stack as a user runs it: `handoff serve` in its own process, over real HTTP."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+import urllib.request
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import boto3
+import pytest
+
+from handoff.local.client import HandoffClient
+from handoff.local.stack import free_port
+
+ROOT = Path(__file__).resolve().parents[2]
+GENERIC_SECRET = "e2e-generic-secret"
+API_KEY = "e2e-api-key"
+
+
+@dataclass
+class Served:
+    client: HandoffClient
+    aws_url: str
+    outbox: Path
+
+    def aws(self, service: str) -> Any:
+        return boto3.client(
+            service, endpoint_url=self.aws_url, region_name="us-east-1",
+            aws_access_key_id="local", aws_secret_access_key="local",  # noqa: S106
+        )
+
+    def execution_status(self, lead_id: str, timeout: float = 20) -> str:
+        sfn = self.aws("stepfunctions")
+        [machine] = sfn.list_state_machines()["stateMachines"]
+        arn = machine["stateMachineArn"].replace(":stateMachine:", ":execution:") + f":{lead_id}"
+        deadline = time.monotonic() + timeout
+        while True:
+            status: str = sfn.describe_execution(executionArn=arn)["status"]
+            if status != "RUNNING" or time.monotonic() > deadline:
+                return status
+            time.sleep(0.1)
+
+
+def unique_event(lead: dict[str, Any]) -> dict[str, Any]:
+    lead["event_id"] = f"e2e-{uuid.uuid4()}"
+    return lead
+
+
+@pytest.fixture(scope="session")
+def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
+    outbox = tmp_path_factory.mktemp("outbox")
+    port, aws_port = free_port(), free_port()
+    env = {
+        **os.environ,
+        "HANDOFF_GENERIC_SECRET": GENERIC_SECRET,
+        "HANDOFF_API_KEY": API_KEY,
+        "PYTHONUNBUFFERED": "1",
+    }
+    env.pop("AWS_ENDPOINT_URL", None)
+    process = subprocess.Popen(  # noqa: S603
+        [
+            sys.executable, "-m", "handoff.cli", "serve",
+            "--port", str(port), "--aws-port", str(aws_port),
+            "--config", str(ROOT / "examples" / "demo.toml"),
+            "--reps", str(ROOT / "examples" / "reps.csv"),
+            "--outbox", str(outbox), "--sla-check-every", "1",
+        ],
+        cwd=tmp_path_factory.mktemp("cwd"),
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    base = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 60
+    while True:
+        try:
+            with urllib.request.urlopen(f"{base}/health", timeout=1):  # noqa: S310
+                break
+        except OSError:
+            if process.poll() is not None or time.monotonic() > deadline:
+                output = process.stdout.read() if process.stdout else ""
+                process.kill()
+                raise RuntimeError(f"handoff serve did not start:\n{output}") from None
+            time.sleep(0.2)
+    yield Served(
+        client=HandoffClient(base, generic_secret=GENERIC_SECRET, api_key=API_KEY),
+        aws_url=f"http://127.0.0.1:{aws_port}",
+        outbox=outbox,
+    )
+    process.send_signal(signal.SIGTERM)
+    try:
+        code = process.wait(timeout=20)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        raise AssertionError("handoff serve ignored SIGTERM") from None
+    assert code == 0, process.stdout.read() if process.stdout else ""

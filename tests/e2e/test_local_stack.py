@@ -1,0 +1,97 @@
+"""End to end over real HTTP: webhook → assigned → brief in the outbox → disposition → done."""
+
+from __future__ import annotations
+
+import email
+import json
+import time
+from typing import Any
+
+from handoff.functions import ALL_FUNCTIONS
+from handoff.local import lambdas
+from handoff.workflow import function_substitutions, render_definition
+from tests.e2e.conftest import Served, unique_event
+
+
+def _emails_to(served: Served, address: str, lead_id: str, timeout: float = 10) -> list[email.message.Message]:
+    deadline = time.monotonic() + timeout
+    while True:
+        found = []
+        for path in sorted(served.outbox.glob("*.eml")):
+            message = email.message_from_bytes(path.read_bytes())
+            if message["To"] == address and lead_id in path.read_text():
+                found.append(message)
+        if found or time.monotonic() > deadline:
+            return found
+        time.sleep(0.1)
+
+
+def test_signed_webhook_to_brief_to_disposition(served: Served, hot_lead: dict[str, Any]) -> None:
+    response = served.client.post_generic(unique_event(hot_lead))
+    assert response.status == 202
+    lead_id = response.body["lead_id"]
+    lead = served.client.wait_for(lead_id, {"notified"})
+    assert lead["status"] == "notified"
+    rep_email = lead["assignment"]["rep_email"]
+    assert lead["assignment"]["considered"]
+
+    [brief] = _emails_to(served, rep_email, lead_id)
+    assert "Jordan Lee" in brief["Subject"]
+    html_files = list(served.outbox.glob("*.html"))
+    assert any("Jordan Lee" in p.read_text() for p in html_files)
+
+    # Wait until the workflow has parked its token, then touch the lead.
+    deadline = time.monotonic() + 10
+    while not any(e["event"] == "waiting" for e in served.client.get_lead(lead_id).body["timeline"]):
+        assert time.monotonic() < deadline
+        time.sleep(0.1)
+    answer = served.client.dispose(lead_id, "meeting_set", note="Tuesday 10am")
+    assert answer.status == 200
+    assert served.execution_status(lead_id) == "SUCCEEDED"
+    lead = served.client.get_lead(lead_id).body
+    assert lead["status"] == "closed"
+    assert lead["sla"]["state"] == "met"
+
+
+def test_no_touch_escalates_to_the_manager(served: Served, hot_lead: dict[str, Any]) -> None:
+    response = served.client.post_generic(unique_event(hot_lead))
+    lead_id = response.body["lead_id"]
+    lead = served.client.wait_for(lead_id, {"escalated"}, timeout=30)
+    assert lead["status"] == "escalated"
+    assert lead["sla"]["state"] == "breached"
+    assert served.execution_status(lead_id) == "SUCCEEDED"
+    manager = lead["assignment"]["manager_email"]
+    assert _emails_to(served, manager, lead_id)
+
+
+def test_bad_signature_is_401_and_creates_nothing(served: Served, hot_lead: dict[str, Any]) -> None:
+    lead = unique_event(hot_lead)
+    response = served.client.post_generic(lead, secret="not-the-secret")
+    assert response.status == 401
+    assert response.body["error"] == "unauthorized"
+    from handoff.domain.lead import Lead
+
+    assert served.client.get_lead(Lead.model_validate(lead).lead_id).status == 404
+
+
+def test_malformed_json_is_400_and_unknown_routes_404(served: Served) -> None:
+    response = served.client.post_generic(b'{"event_id": "x", ')
+    assert response.status == 400
+    assert "not valid JSON" in response.body["message"]
+    assert served.client.request("GET", "/nope").status == 404
+
+
+def test_nurture_lead_answers_200_with_reasons(served: Served, nurture_lead: dict[str, Any]) -> None:
+    response = served.client.post_generic(unique_event(nurture_lead))
+    assert response.status == 200
+    assert response.body["status"] == "nurture"
+    assert response.body["reasons"]
+
+
+def test_the_local_stack_executes_the_same_asl_file(served: Served) -> None:
+    sfn = served.aws("stepfunctions")
+    [machine] = sfn.list_state_machines()["stateMachines"]
+    described = sfn.describe_state_machine(stateMachineArn=machine["stateMachineArn"])
+    expected = render_definition(function_substitutions({f.key: lambdas.function_arn(f) for f in ALL_FUNCTIONS}))
+    assert json.loads(described["definition"]) == json.loads(expected)
+    assert described["type"] == "STANDARD"

@@ -1,0 +1,156 @@
+"""What `cdk synth` produces: the resources, their wiring, cdk-nag and cfn-lint."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+from aws_cdk.assertions import Annotations, Match, Template
+
+from handoff.functions import ALL_FUNCTIONS, ASL_PATH, ROUTES
+from handoff.store.tables import LEADS, REPS, SLA_INDEX
+from handoff.workflow import placeholders
+from infra.stack import HandoffStack
+from tests.infra.conftest import resources
+
+
+def test_state_machine_is_standard_and_comes_from_the_asl_file(
+    synthesized: tuple[HandoffStack, Template, Path],
+) -> None:
+    _, template, template_path = synthesized
+    [machine] = resources(template, "AWS::StepFunctions::StateMachine").values()
+    props = machine["Properties"]
+    assert props["StateMachineType"] == "STANDARD"
+    assert props["TracingConfiguration"] == {"Enabled": True}
+    assert props["LoggingConfiguration"]["Level"] == "ALL"
+    # The definition is the ASL file itself, shipped as an asset byte for byte...
+    asset = template_path.parent / f"asset.{props['DefinitionS3Location']['Key']}"
+    assert asset.read_bytes() == ASL_PATH.read_bytes()
+    # ...with a function ARN for every placeholder in it.
+    assert set(props["DefinitionSubstitutions"]) == placeholders()
+
+
+def test_every_function_runs_on_the_common_layer(template: Template) -> None:
+    functions = resources(template, "AWS::Lambda::Function")
+    handoff_functions = {k: f for k, f in functions.items() if f["Properties"].get("Handler") == "app.handler"}
+    assert len(handoff_functions) == len(ALL_FUNCTIONS)
+    layers = resources(template, "AWS::Lambda::LayerVersion")
+    assert len(layers) == 2  # dependencies + config
+    for function in handoff_functions.values():
+        props = function["Properties"]
+        assert props["Runtime"] == "python3.13"
+        assert props["Architectures"] == ["arm64"]
+        assert props["TracingConfig"] == {"Mode": "Active"}
+        assert {ref["Ref"] for ref in props["Layers"]} == set(layers)
+        env = props["Environment"]["Variables"]
+        assert env["HANDOFF_CONFIG_PATH"] == "/opt/config/handoff.toml"
+        assert "HANDOFF_LEADS_TABLE" in env and "POWERTOOLS_METRICS_NAMESPACE" in env
+
+
+def test_tables_have_the_keys_defined_in_one_place(template: Template) -> None:
+    template.has_resource_properties(
+        "AWS::DynamoDB::Table",
+        {
+            "KeySchema": [{"AttributeName": LEADS.partition_key, "KeyType": "HASH"}],
+            "GlobalSecondaryIndexes": [
+                Match.object_like(
+                    {
+                        "IndexName": SLA_INDEX.name,
+                        "KeySchema": [
+                            {"AttributeName": SLA_INDEX.partition_key, "KeyType": "HASH"},
+                            {"AttributeName": SLA_INDEX.sort_key, "KeyType": "RANGE"},
+                        ],
+                    }
+                )
+            ],
+            "BillingMode": "PAY_PER_REQUEST",
+            "PointInTimeRecoverySpecification": {"PointInTimeRecoveryEnabled": True},
+            "DeletionProtectionEnabled": True,
+        },
+    )
+    template.has_resource_properties(
+        "AWS::DynamoDB::Table", {"KeySchema": [{"AttributeName": REPS.partition_key, "KeyType": "HASH"}]}
+    )
+    for table in resources(template, "AWS::DynamoDB::Table").values():
+        assert table["DeletionPolicy"] == "Retain"
+
+
+def test_api_routes_match_the_route_table(template: Template) -> None:
+    paths: dict[str, str] = {}
+    for logical_id, resource in resources(template, "AWS::ApiGateway::Resource").items():
+        paths[logical_id] = resource["Properties"]["PathPart"]
+    methods = resources(template, "AWS::ApiGateway::Method")
+    deployed = set()
+    for method in methods.values():
+        props = method["Properties"]
+        if props["HttpMethod"] == "OPTIONS":
+            continue
+        resource_ref = props["ResourceId"].get("Ref")
+        deployed.add((props["HttpMethod"], paths.get(resource_ref, "/")))
+    expected = {(route.method, route.path.rsplit("/", 1)[-1] or "/") for route in ROUTES}
+    assert deployed == expected
+    template.has_resource_properties("AWS::ApiGateway::RestApi", {"EndpointConfiguration": {"Types": ["REGIONAL"]}})
+    template.has_resource_properties(
+        "AWS::ApiGateway::Stage",
+        {
+            "MethodSettings": [
+                Match.object_like({"DataTraceEnabled": False, "ThrottlingRateLimit": 50, "LoggingLevel": "ERROR"})
+            ],
+            "AccessLogSetting": Match.object_like({}),
+        },
+    )
+
+
+def test_sla_check_runs_on_a_schedule_with_a_dead_letter_queue(template: Template) -> None:
+    template.has_resource_properties(
+        "AWS::Events::Rule",
+        {
+            "ScheduleExpression": "rate(5 minutes)",
+            "Targets": [Match.object_like({"DeadLetterConfig": Match.object_like({}), "RetryPolicy": Match.object_like({})})],
+        },
+    )
+
+
+def test_a_secret_exists_for_every_credential(template: Template) -> None:
+    from handoff.secrets import ALL_SECRETS
+
+    names = {s["Properties"]["Name"] for s in resources(template, "AWS::SecretsManager::Secret").values()}
+    assert names == {f"Handoff/{s.name}" for s in ALL_SECRETS}
+
+
+def test_email_has_a_configuration_set(template: Template) -> None:
+    template.resource_count_is("AWS::SES::ConfigurationSet", 1)
+    template.has_resource_properties("AWS::SES::EmailIdentity", {"EmailIdentity": "handoff@example.com"})
+
+
+def test_cdk_nag_reports_no_unsuppressed_findings(synthesized: tuple[HandoffStack, Template, Path]) -> None:
+    stack = synthesized[0]
+    errors = Annotations.from_stack(stack).find_error("*", Match.string_like_regexp("AwsSolutions-.*"))
+    warnings = Annotations.from_stack(stack).find_warning("*", Match.string_like_regexp("AwsSolutions-.*"))
+    assert [e.entry.data for e in errors] == []
+    assert [w.entry.data for w in warnings] == []
+
+
+def test_cfn_lint_is_clean(synthesized: tuple[HandoffStack, Template, Path]) -> None:
+    template_path = synthesized[2]
+    root = Path(__file__).resolve().parents[2]
+    result = subprocess.run(  # noqa: S603
+        [str(Path(sys.executable).parent / "cfn-lint"), "--config-file", str(root / ".cfnlintrc.yaml"), str(template_path)],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_least_privilege_only_qualify_starts_executions(template: Template) -> None:
+    starters = []
+    for logical_id, policy in resources(template, "AWS::IAM::Policy").items():
+        for statement in policy["Properties"]["PolicyDocument"]["Statement"]:
+            actions = statement["Action"] if isinstance(statement["Action"], list) else [statement["Action"]]
+            if "states:StartExecution" in actions:
+                starters.append(logical_id)
+    assert len(starters) == 1 and "qualify" in starters[0]
