@@ -44,7 +44,12 @@ class QualifyConfig(_Section):
     min_fit: float = Field(default=50, ge=0, le=100)
     # Triggers that are themselves a clear next step (a BoFu request).
     next_step_triggers: list[str] = Field(
-        default_factory=lambda: ["demo_request", "pricing_request", "contact_sales", "meeting_booked"]
+        default_factory=lambda: [
+            "demo_request",
+            "pricing_request",
+            "contact_sales",
+            "meeting_booked",
+        ]
     )
     # Triggers that earn the fastest SLA.
     hot_triggers: list[str] = Field(default_factory=lambda: ["demo_request", "contact_sales"])

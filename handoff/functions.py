@@ -35,7 +35,9 @@ QUALIFY = FunctionSpec("qualify", "CRM webhooks: verify, parse, qualify, start t
 ROUTE = FunctionSpec("route", "Workflow step: pick the rep and start the SLA clock", "RouteFunctionArn")
 NOTIFY = FunctionSpec("notify", "Workflow step: email the brief or the escalation", "NotifyFunctionArn")
 AWAIT_TOUCH = FunctionSpec(
-    "await_touch", "Workflow step: park the task token until the first touch", "AwaitTouchFunctionArn"
+    "await_touch",
+    "Workflow step: park the task token until the first touch",
+    "AwaitTouchFunctionArn",
 )
 MARK_FAILED = FunctionSpec(
     "mark_failed", "Workflow catch: mark the lead failed, visibly", "MarkFailedFunctionArn"

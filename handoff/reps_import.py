@@ -10,7 +10,17 @@ from pydantic import ValidationError
 from handoff.domain.route import Rep
 from handoff.errors import ConfigError
 
-COLUMNS = ("rep_id", "name", "email", "manager_email", "pools", "weight", "capacity", "active", "timezone")
+COLUMNS = (
+    "rep_id",
+    "name",
+    "email",
+    "manager_email",
+    "pools",
+    "weight",
+    "capacity",
+    "active",
+    "timezone",
+)
 
 
 def load_reps_csv(path: str | Path) -> list[Rep]:

@@ -55,4 +55,4 @@ def reset() -> None:
     """Forget cached clients (tests switch endpoints between cases)."""
     for cached in (client, _dynamodb, leads, reps, cached_config, settings):
         cached.cache_clear()
-    parameters.clear_caches()
+    parameters.clear_caches()  # type: ignore[no-untyped-call]

@@ -24,7 +24,7 @@ class Settings(BaseModel):
     config_path: str = Field(min_length=1)
     state_machine_arn: str = ""
     # Secrets Manager names are "<secret_prefix><name>", e.g. handoff/generic-secret.
-    secret_prefix: str = "handoff/"
+    secret_prefix: str = "handoff/"  # noqa: S105 - a name prefix, not a secret
     sender: str = "handoff@example.com"
     ses_configuration_set: str = ""
     public_base_url: str = ""

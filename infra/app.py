@@ -29,7 +29,10 @@ def build_app(outdir: str | None = None) -> tuple[cdk.App, HandoffStack]:
         str(app.node.try_get_context("handoff:stack") or "Handoff"),
         config_file=Path(config_file),
         sender=sender,
-        env=cdk.Environment(account=os.environ.get("CDK_DEFAULT_ACCOUNT"), region=os.environ.get("CDK_DEFAULT_REGION")),
+        env=cdk.Environment(
+            account=os.environ.get("CDK_DEFAULT_ACCOUNT"),
+            region=os.environ.get("CDK_DEFAULT_REGION"),
+        ),
         description="Handoff: marketing-to-sales handoff engine",
     )
     cdk.Aspects.of(app).add(AwsSolutionsChecks(verbose=True))

@@ -37,7 +37,13 @@ REPS_WRITERS = (ROUTE, DISPOSITION)
 
 class HandoffStack(Stack):
     def __init__(
-        self, scope: Construct, construct_id: str, *, config_file: Path, sender: str, **kwargs: object
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        config_file: Path,
+        sender: str,
+        **kwargs: object,
     ) -> None:
         super().__init__(scope, construct_id, **kwargs)  # type: ignore[arg-type]
         tables = Tables(self, "Tables")
@@ -67,8 +73,8 @@ class HandoffStack(Stack):
         for spec in REPS_WRITERS:
             tables.reps.grant_read_write_data(functions[spec.key])
         for key, needed in SECRETS_READ_BY.items():
-            for spec in needed:
-                secret_store.by_name[spec.name].grant_read(functions[key])
+            for secret in needed:
+                secret_store.by_name[secret.name].grant_read(functions[key])
         email.grant_send(functions[NOTIFY.key])
         for spec in (AWAIT_TOUCH, DISPOSITION):
             workflow.grant_task_response(functions[spec.key])

@@ -27,7 +27,16 @@ EXCLUDE = shutil.ignore_patterns("__pycache__", "*.pyc", "local")
 PRUNE_DIRS = ("__pycache__", "tests", "test")
 # The Lambda Python runtime ships these (aws-xray-sdk pulls them in). A second,
 # different botocore in the layer would shadow the runtime's and break its boto3.
-RUNTIME_PROVIDED = ("boto3", "botocore", "s3transfer", "jmespath", "dateutil", "six", "urllib3", "bin")
+RUNTIME_PROVIDED = (
+    "boto3",
+    "botocore",
+    "s3transfer",
+    "jmespath",
+    "dateutil",
+    "six",
+    "urllib3",
+    "bin",
+)
 
 
 def _deps_key() -> str:
@@ -43,15 +52,33 @@ def install_dependencies(deps_dir: Path) -> None:
     deps_dir.mkdir(parents=True)
     subprocess.run(  # noqa: S603 - fixed argument list
         [
-            sys.executable, "-m", "pip", "install", "--quiet", "--disable-pip-version-check",
-            "--platform", PLATFORM, "--only-binary=:all:", "--implementation", "cp",
-            "--python-version", PYTHON_VERSION, "--target", str(deps_dir), "-r", str(REQUIREMENTS),
+            sys.executable,
+            "-m",
+            "pip",
+            "install",
+            "--quiet",
+            "--disable-pip-version-check",
+            "--platform",
+            PLATFORM,
+            "--only-binary=:all:",
+            "--implementation",
+            "cp",
+            "--python-version",
+            PYTHON_VERSION,
+            "--target",
+            str(deps_dir),
+            "-r",
+            str(REQUIREMENTS),
         ],
         check=True,
     )
     for name in RUNTIME_PROVIDED:
-        for path in [*deps_dir.glob(name), *deps_dir.glob(f"{name}.py"), *deps_dir.glob(f"{name}-*.dist-info"),
-                     *deps_dir.glob(f"python_{name}-*.dist-info")]:
+        for path in [
+            *deps_dir.glob(name),
+            *deps_dir.glob(f"{name}.py"),
+            *deps_dir.glob(f"{name}-*.dist-info"),
+            *deps_dir.glob(f"python_{name}-*.dist-info"),
+        ]:
             shutil.rmtree(path) if path.is_dir() else path.unlink()
     for pattern in PRUNE_DIRS:
         for path in list(deps_dir.rglob(pattern)):

@@ -33,7 +33,12 @@ class DispositionRequest(BaseModel):
 def post_disposition(lead_id: str, request: Annotated[DispositionRequest, Body()]) -> Response[str]:
     require_api_key(app.current_event)
     result = touch.record_disposition(
-        lead_id, outcome=request.outcome, reason=request.reason, note=request.note, by=request.by, now=utcnow()
+        lead_id,
+        outcome=request.outcome,
+        reason=request.reason,
+        note=request.note,
+        by=request.by,
+        now=utcnow(),
     )
     return json_response(200, result)
 

@@ -9,7 +9,13 @@ from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from handoff import runtime
-from handoff.api.requests import authenticate_generic, parse_json_object, parse_model, raw_body, require_api_key
+from handoff.api.requests import (
+    authenticate_generic,
+    parse_json_object,
+    parse_model,
+    raw_body,
+    require_api_key,
+)
 from handoff.api.responses import json_response, register_error_handlers
 from handoff.domain.lead import Lead, utcnow
 from handoff.errors import NotFound

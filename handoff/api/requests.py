@@ -13,7 +13,12 @@ from pydantic import BaseModel, ValidationError
 from handoff import runtime, secrets
 from handoff.errors import BadRequest, PayloadTooLarge
 from handoff.settings import settings
-from handoff.webhooks.signature import GENERIC_SIGNATURE_HEADER, bearer_from, verify_api_key, verify_generic
+from handoff.webhooks.signature import (
+    GENERIC_SIGNATURE_HEADER,
+    bearer_from,
+    verify_api_key,
+    verify_generic,
+)
 
 MAX_JSON_DEPTH = 32
 
@@ -85,7 +90,9 @@ def parse_json_object(body: bytes) -> dict[str, Any]:
     try:
         data = json.loads(text)
     except json.JSONDecodeError as exc:
-        raise BadRequest(f"body is not valid JSON: {exc.msg} at line {exc.lineno} column {exc.colno}") from exc
+        raise BadRequest(
+            f"body is not valid JSON: {exc.msg} at line {exc.lineno} column {exc.colno}"
+        ) from exc
     except RecursionError as exc:
         raise BadRequest(f"body is nested deeper than {MAX_JSON_DEPTH} levels") from exc
     if not isinstance(data, dict):

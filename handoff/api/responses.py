@@ -25,14 +25,24 @@ from handoff.observability import logger
 
 
 def error_response(
-    status: int, code: str, message: str, details: list[Any] | None = None, headers: dict[str, str] | None = None
+    status: int,
+    code: str,
+    message: str,
+    details: list[Any] | None = None,
+    headers: dict[str, str] | None = None,
 ) -> Response[str]:
     body = json.dumps({"error": code, "message": message, "details": details or []})
-    return Response(status_code=status, content_type=content_types.APPLICATION_JSON, body=body, headers=headers)
+    return Response(
+        status_code=status, content_type=content_types.APPLICATION_JSON, body=body, headers=headers
+    )
 
 
 def json_response(status: int, body: dict[str, Any]) -> Response[str]:
-    return Response(status_code=status, content_type=content_types.APPLICATION_JSON, body=json.dumps(body, default=str))
+    return Response(
+        status_code=status,
+        content_type=content_types.APPLICATION_JSON,
+        body=json.dumps(body, default=str),
+    )
 
 
 def register_error_handlers(app: APIGatewayRestResolver) -> None:
@@ -43,7 +53,10 @@ def register_error_handlers(app: APIGatewayRestResolver) -> None:
     @app.exception_handler(RequestValidationError)
     def _invalid(exc: RequestValidationError) -> Response[str]:
         details = [
-            {"field": ".".join(str(p) for p in e.get("loc", ()) if p != "body"), "message": e.get("msg", "")}
+            {
+                "field": ".".join(str(p) for p in e.get("loc", ()) if p != "body"),
+                "message": e.get("msg", ""),
+            }
             for e in exc.errors()
         ]
         fields = ", ".join(d["field"] or "body" for d in details)
@@ -69,7 +82,10 @@ def register_error_handlers(app: APIGatewayRestResolver) -> None:
     def _unavailable(exc: StorageError) -> Response[str]:
         logger.exception("storage unavailable")
         return error_response(
-            503, "unavailable", "storage is temporarily unavailable; retry", headers={"Retry-After": "5"}
+            503,
+            "unavailable",
+            "storage is temporarily unavailable; retry",
+            headers={"Retry-After": "5"},
         )
 
     @app.exception_handler(ConfigError)

@@ -9,11 +9,16 @@ from __future__ import annotations
 import hashlib
 from datetime import UTC, datetime
 from enum import StrEnum
-from typing import Any
+from typing import Annotated, Any
 
-from typing import Annotated
-
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints, field_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    StringConstraints,
+    field_validator,
+)
 
 # Generous, but bounded: a CRM field longer than this is not a real value.
 SHORT_TEXT = 512
@@ -24,7 +29,9 @@ MAX_ACTIVITIES = 200
 # a full RFC parser (email-validator pulls in dnspython) costs cold start for nothing.
 EmailAddress = Annotated[
     str,
-    StringConstraints(strip_whitespace=True, max_length=254, pattern=r"^[^@\s<>\"]+@[^@\s<>\"]+\.[^@\s<>\"]+$"),
+    StringConstraints(
+        strip_whitespace=True, max_length=254, pattern=r"^[^@\s<>\"]+@[^@\s<>\"]+\.[^@\s<>\"]+$"
+    ),
     AfterValidator(str.lower),
 ]
 

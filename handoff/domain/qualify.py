@@ -63,16 +63,15 @@ def qualify(lead: Lead, config: QualifyConfig) -> Qualification:
 
     if not fit_ok:
         reasons.append(
-            Reason(code="fit.below_threshold", text=f"Fit {fit:g} is below the {config.min_fit:g} needed")
+            Reason(
+                code="fit.below_threshold",
+                text=f"Fit {fit:g} is below the {config.min_fit:g} needed",
+            )
         )
     if next_step:
-        reasons.append(
-            Reason(code="next_step.trigger", text=f"Trigger {trigger} is a clear next step")
-        )
+        reasons.append(Reason(code="next_step.trigger", text=f"Trigger {trigger} is a clear next step"))
     else:
-        reasons.append(
-            Reason(code="next_step.missing", text=f"Trigger {trigger} does not imply a next step")
-        )
+        reasons.append(Reason(code="next_step.missing", text=f"Trigger {trigger} does not imply a next step"))
 
     ready = fit_ok and next_step is not None
     tier = ("hot" if trigger in config.hot_triggers else "warm") if ready else None

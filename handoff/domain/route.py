@@ -40,8 +40,12 @@ def skip_reason(rep: Rep) -> str | None:
 def round_robin_order(reps: list[Rep], pool: str) -> tuple[list[Rep], list[ConsideredRep]]:
     """Eligible reps, longest-waiting first, plus the skipped ones with why."""
     in_pool = [r for r in reps if pool in r.pools]
-    skipped = [ConsideredRep(rep_id=r.rep_id, skipped_because=why) for r in in_pool if (why := skip_reason(r))]
+    skipped = [
+        ConsideredRep(rep_id=r.rep_id, skipped_because=why) for r in in_pool if (why := skip_reason(r))
+    ]
     eligible = [r for r in in_pool if skip_reason(r) is None]
     # Never-assigned reps go first; ties break on rep_id so the order is deterministic.
-    eligible.sort(key=lambda r: (r.last_assigned_at is not None, r.last_assigned_at or datetime.min, r.rep_id))
+    eligible.sort(
+        key=lambda r: (r.last_assigned_at is not None, r.last_assigned_at or datetime.min, r.rep_id)
+    )
     return eligible, skipped

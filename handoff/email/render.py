@@ -60,7 +60,8 @@ def _one_line(text: str) -> str:
 
 
 def render_brief(record: LeadRecord, crm_name: str) -> RenderedEmail:
-    assert record.assignment is not None and record.sla is not None
+    if record.assignment is None or record.sla is None:
+        raise ValueError(f"lead {record.lead_id} has no assignment to brief")
     q = record.qualification
     company = record.company.name or record.company.domain or "unknown company"
     subject = _one_line(
@@ -73,7 +74,8 @@ def render_brief(record: LeadRecord, crm_name: str) -> RenderedEmail:
 
 
 def render_escalation(record: LeadRecord) -> RenderedEmail:
-    assert record.assignment is not None
+    if record.assignment is None:
+        raise ValueError(f"lead {record.lead_id} has no assignment to escalate")
     company = record.company.name or record.company.domain or "unknown company"
     subject = _one_line(
         f"[SLA missed] {record.assignment.rep_name or record.assignment.rep_email} has not "

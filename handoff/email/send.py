@@ -25,9 +25,7 @@ def build_mime(email: RenderedEmail, sender: str, to: str) -> bytes:
     return message.as_bytes()
 
 
-def send_email(
-    ses: Any, email: RenderedEmail, *, sender: str, to: str, configuration_set: str = ""
-) -> str:
+def send_email(ses: Any, email: RenderedEmail, *, sender: str, to: str, configuration_set: str = "") -> str:
     """Send and return the SES message id."""
     kwargs: dict[str, Any] = {
         "FromEmailAddress": sender,

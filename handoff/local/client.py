@@ -24,7 +24,13 @@ class HandoffClient:
         self.generic_secret = generic_secret
         self.api_key = api_key
 
-    def request(self, method: str, path: str, body: bytes | None = None, headers: dict[str, str] | None = None) -> ApiResponse:
+    def request(
+        self,
+        method: str,
+        path: str,
+        body: bytes | None = None,
+        headers: dict[str, str] | None = None,
+    ) -> ApiResponse:
         request = urllib.request.Request(  # noqa: S310 - the caller's own Handoff URL
             self.base_url + path, data=body, method=method, headers=headers or {}
         )
@@ -43,7 +49,9 @@ class HandoffClient:
     def get_lead(self, lead_id: str) -> ApiResponse:
         return self.request("GET", f"/leads/{lead_id}", headers={"x-api-key": self.api_key})
 
-    def dispose(self, lead_id: str, outcome: str, reason: str | None = None, note: str | None = None) -> ApiResponse:
+    def dispose(
+        self, lead_id: str, outcome: str, reason: str | None = None, note: str | None = None
+    ) -> ApiResponse:
         body = json.dumps({"outcome": outcome, "reason": reason, "note": note}).encode()
         headers = {"Content-Type": "application/json", "x-api-key": self.api_key}
         return self.request("POST", f"/leads/{lead_id}/disposition", body, headers)

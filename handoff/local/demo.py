@@ -33,16 +33,24 @@ def _describe_decision(name: str, status: int, body: dict[str, Any], lead: dict[
     if status == 200:
         _say(f"  {name}\n    -> 200 nurture (fit {q['fit']:g}): not sales-ready, stays with marketing")
     else:
-        _say(f"  {name}\n    -> {status} sales-ready: tier {q['tier']}, fit {q['fit']:g}, next step {q['next_step']}")
+        _say(
+            f"  {name}\n    -> {status} sales-ready: tier {q['tier']}, fit {q['fit']:g}, next step {q['next_step']}"
+        )
     for reason in q["reasons"]:
         _say(f"       - {reason['text']}")
     assignment = lead.get("assignment")
     if assignment:
-        skipped = [f"{c['rep_id']} ({c['skipped_because']})" for c in assignment["considered"] if c["skipped_because"]]
+        skipped = [
+            f"{c['rep_id']} ({c['skipped_because']})"
+            for c in assignment["considered"]
+            if c["skipped_because"]
+        ]
         _say(f"    -> routed to {assignment['rep_name']} <{assignment['rep_email']}>: {assignment['reason']}")
         if skipped:
             _say(f"       skipped: {', '.join(skipped)}")
-        _say(f"    -> brief emailed; first touch due by {lead['sla']['due_at']} ({lead['sla']['seconds']} s SLA)")
+        _say(
+            f"    -> brief emailed; first touch due by {lead['sla']['due_at']} ({lead['sla']['seconds']} s SLA)"
+        )
 
 
 def run_demo(outbox: Path) -> int:
@@ -104,16 +112,22 @@ def _narrate(stack: LocalStack, outbox: Path, started: float) -> int:
     _wait_for_timeline(client, touched, "waiting")
     answer = client.dispose(touched, "meeting_set", note="Intro call booked for Tuesday")
     lead = client.get_lead(touched).body
-    _say(f"  POST /leads/{touched}/disposition meeting_set -> {answer.status}, status {lead['status']}, "
-         f"SLA {lead['sla']['state']} (first touch after {lead.get('first_touch_seconds', 0):.1f} s)")
+    _say(
+        f"  POST /leads/{touched}/disposition meeting_set -> {answer.status}, status {lead['status']}, "
+        f"SLA {lead['sla']['state']} (first touch after {lead.get('first_touch_seconds', 0):.1f} s)"
+    )
     _say(f"  workflow: {_execution_status(stack, touched)}")
 
     _say()
     ignored = lead_ids[IGNORED]
-    _say(f"4. Nobody touches lead {ignored}; its {client.get_lead(ignored).body['sla']['seconds']} s SLA lapses")
+    _say(
+        f"4. Nobody touches lead {ignored}; its {client.get_lead(ignored).body['sla']['seconds']} s SLA lapses"
+    )
     lead = client.wait_for(ignored, {"escalated"}, timeout=60)
     escalation = next((n for n in lead["notifications"] if n["kind"] == "escalation"), None)
-    _say(f"  status {lead['status']}, SLA {lead['sla']['state']}; manager emailed: {escalation['to'] if escalation else 'no'}")
+    _say(
+        f"  status {lead['status']}, SLA {lead['sla']['state']}; manager emailed: {escalation['to'] if escalation else 'no'}"
+    )
     _say(f"  workflow: {_execution_status(stack, ignored)}")
 
     _say()
@@ -147,18 +161,28 @@ def _summarise(client: HandoffClient, lead_ids: list[str], outbox: Path) -> None
     leads = [client.get_lead(lead_id).body for lead_id in lead_ids]
     ready = [lead for lead in leads if lead["qualification"]["ready"]]
     handed_off = [lead for lead in ready if lead.get("notifications")]
-    speeds = [_seconds_between(lead["received_at"], lead["notifications"][0]["sent_at"]) for lead in handed_off]
+    speeds = [
+        _seconds_between(lead["received_at"], lead["notifications"][0]["sent_at"]) for lead in handed_off
+    ]
     sla_states = [lead["sla"]["state"] for lead in ready if lead.get("sla")]
     decided = [s for s in sla_states if s != "pending"]
     met = sla_states.count("met")
     _say("5. Summary")
-    _say(f"  received {len(leads)}, sales-ready {len(ready)}, nurture {len(leads) - len(ready)}, "
-         f"handed off {len(handed_off)}")
+    _say(
+        f"  received {len(leads)}, sales-ready {len(ready)}, nurture {len(leads) - len(ready)}, "
+        f"handed off {len(handed_off)}"
+    )
     if speeds:
-        _say(f"  speed to lead (received -> brief sent): p50 {statistics.median(speeds):.2f} s, "
-             f"max {max(speeds):.2f} s")
-    _say(f"  SLA: met {met}, breached {sla_states.count('breached')}, still open {sla_states.count('pending')}"
-         + (f" (attainment {100 * met / len(decided):.0f}% of decided)" if decided else ""))
-    _say(f"  escalations {sum(len(lead.get('escalations', [])) for lead in leads)}, "
-         f"dispositions {sum(len(lead.get('dispositions', [])) for lead in leads)}, "
-         f"emails in outbox {len(list(outbox.glob('*.eml')))}")
+        _say(
+            f"  speed to lead (received -> brief sent): p50 {statistics.median(speeds):.2f} s, "
+            f"max {max(speeds):.2f} s"
+        )
+    _say(
+        f"  SLA: met {met}, breached {sla_states.count('breached')}, still open {sla_states.count('pending')}"
+        + (f" (attainment {100 * met / len(decided):.0f}% of decided)" if decided else "")
+    )
+    _say(
+        f"  escalations {sum(len(lead.get('escalations', [])) for lead in leads)}, "
+        f"dispositions {sum(len(lead.get('dispositions', [])) for lead in leads)}, "
+        f"emails in outbox {len(list(outbox.glob('*.eml')))}"
+    )

@@ -40,7 +40,13 @@ def match(method: str, path: str) -> tuple[Route, dict[str, str]] | None:
 
 
 def build_event(
-    route: Route, params: dict[str, str], method: str, raw_path: str, headers: dict[str, str], body: bytes
+    route: Route,
+    *,
+    params: dict[str, str],
+    method: str,
+    raw_path: str,
+    headers: dict[str, str],
+    body: bytes,
 ) -> dict[str, Any]:
     split = urlsplit(raw_path)
     query = parse_qs(split.query, keep_blank_values=True)
@@ -108,7 +114,9 @@ class _Handler(BaseHTTPRequestHandler):
             return
         body = self.rfile.read(length) if length else b""
         headers = {k: v for k, v in self.headers.items()}
-        event = build_event(route, params, self.command, self.path, headers, body)
+        event = build_event(
+            route, params=params, method=self.command, raw_path=self.path, headers=headers, body=body
+        )
         try:
             result = lambdas.invoke(route.function, event)
         except Exception:  # what API Gateway answers when a Lambda crashes
@@ -137,7 +145,7 @@ class HttpFront:
     @property
     def url(self) -> str:
         host, port = self.server.server_address[:2]
-        return f"http://{host}:{port}"
+        return f"http://{host!s}:{port}"
 
     def start(self) -> None:
         self._thread.start()

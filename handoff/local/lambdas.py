@@ -61,21 +61,26 @@ _BY_NAME = {function_name(f): f for f in ALL_FUNCTIONS}
 
 
 def spec_for(name_or_arn: str) -> FunctionSpec | None:
-    return _BY_NAME.get(name_or_arn.split(":function:")[-1].split(":")[0])
+    return _BY_NAME.get(name_or_arn.rsplit(":function:", maxsplit=1)[-1].split(":", maxsplit=1)[0])
 
 
 def install() -> None:
     """Replace moto's echoing Lambda backend with in-process dispatch."""
     from moto.awslambda_simple.models import LambdaSimpleBackend
 
-    def dispatch(
-        self: Any, function_name: str, qualifier: str | None, body: Any, headers: Any, response_headers: Any
+    def dispatch(  # noqa: PLR0917 - moto's signature
+        self: Any,
+        function_name: str,
+        qualifier: str | None,
+        body: Any,
+        headers: Any,
+        response_headers: Any,
     ) -> bytes:
         spec = spec_for(function_name)
         if spec is None:
             response_headers["x-amz-function-error"] = "Unhandled"
-            error = {"errorType": "ResourceNotFound", "errorMessage": f"no handler for {function_name}"}
-            return json.dumps(error).encode()
+            missing = {"errorType": "ResourceNotFound", "errorMessage": f"no handler for {function_name}"}
+            return json.dumps(missing).encode()
         try:
             result = invoke(spec, json.loads(body or "{}"))
         except Exception as exc:
@@ -85,9 +90,9 @@ def install() -> None:
             error = {
                 "errorType": type(exc).__name__,
                 "errorMessage": str(exc)[:1000],
-                "stackTrace": traceback.format_exception(exc)[-3:],
+                "stackTrace": "".join(traceback.format_exception(exc)[-3:]),
             }
             return json.dumps(error).encode()
         return json.dumps(result, default=str).encode()
 
-    LambdaSimpleBackend.invoke = dispatch
+    LambdaSimpleBackend.invoke = dispatch  # type: ignore[method-assign]

@@ -9,7 +9,8 @@ from email.message import Message
 from pathlib import Path
 from typing import Any
 
-_outbox: Path | None = None
+# Where the patched SES send writes; set by install(), read on every send.
+_target: dict[str, Path] = {}
 
 
 def _html_part(message: Message) -> str | None:
@@ -36,19 +37,17 @@ def write(outbox: Path, message_id: str, raw: str) -> Path:
 
 def install(outbox: Path) -> None:
     """Wrap moto's SES raw send so each accepted message lands in ``outbox``."""
-    global _outbox
     from moto.ses.models import SESBackend
 
-    first_install = _outbox is None
-    _outbox = outbox
+    first_install = not _target
+    _target["outbox"] = outbox
     if not first_install:
         return
     original = SESBackend.send_raw_email
 
     def send_and_keep(self: Any, source: str, destinations: list[str], raw_data: str) -> Any:
         sent = original(self, source, destinations, raw_data)
-        if _outbox is not None:
-            write(_outbox, sent.id, raw_data)
+        write(_target["outbox"], sent.id, raw_data)
         return sent
 
-    SESBackend.send_raw_email = send_and_keep
+    SESBackend.send_raw_email = send_and_keep  # type: ignore[method-assign]

@@ -35,11 +35,19 @@ def create_table(dynamodb: Any, spec: TableSpec, name: str) -> None:
         index_keys = [{"AttributeName": index.partition_key, "KeyType": "HASH"}]
         if index.sort_key:
             index_keys.append({"AttributeName": index.sort_key, "KeyType": "RANGE"})
-        indexes.append({"IndexName": index.name, "KeySchema": index_keys, "Projection": {"ProjectionType": "ALL"}})
+        indexes.append(
+            {
+                "IndexName": index.name,
+                "KeySchema": index_keys,
+                "Projection": {"ProjectionType": "ALL"},
+            }
+        )
     kwargs: dict[str, Any] = {
         "TableName": name,
         "KeySchema": key_schema,
-        "AttributeDefinitions": [{"AttributeName": n, "AttributeType": t} for n, t in spec.key_attributes().items()],
+        "AttributeDefinitions": [
+            {"AttributeName": n, "AttributeType": t} for n, t in spec.key_attributes().items()
+        ],
         "BillingMode": "PAY_PER_REQUEST",
     }
     if indexes:
@@ -54,9 +62,13 @@ def provision(secret_values: Mapping[str, str]) -> str:
         create_table(dynamodb, spec, table_name(spec))
     secretsmanager = boto3.client("secretsmanager")
     for secret in ALL_SECRETS:
-        secretsmanager.create_secret(Name=f"{SECRET_PREFIX}{secret.name}", SecretString=secret_values[secret.env_var])
+        secretsmanager.create_secret(
+            Name=f"{SECRET_PREFIX}{secret.name}", SecretString=secret_values[secret.env_var]
+        )
     boto3.client("ses").verify_email_identity(EmailAddress=SENDER)
-    definition = render_definition(function_substitutions({f.key: lambdas.function_arn(f) for f in ALL_FUNCTIONS}))
+    definition = render_definition(
+        function_substitutions({f.key: lambdas.function_arn(f) for f in ALL_FUNCTIONS})
+    )
     created = boto3.client("stepfunctions").create_state_machine(
         name=STATE_MACHINE_NAME,
         definition=definition,

@@ -49,7 +49,9 @@ class LocalStack:
     def __init__(self, options: LocalOptions):
         self.options = options
         self.secret_values = {
-            s.env_var: options.secret_values.get(s.env_var) or os.environ.get(s.env_var) or random_secrets.token_hex(16)
+            s.env_var: options.secret_values.get(s.env_var)
+            or os.environ.get(s.env_var)
+            or random_secrets.token_hex(16)
             for s in ALL_SECRETS
         }
         self._moto: Any = None
@@ -64,7 +66,8 @@ class LocalStack:
 
     @property
     def api_url(self) -> str:
-        assert self._front is not None
+        if self._front is None:
+            raise RuntimeError("the local stack is not started")
         return self._front.url
 
     def environment(self) -> dict[str, str]:
@@ -72,7 +75,7 @@ class LocalStack:
         return {
             "AWS_ENDPOINT_URL": self.aws_url,
             "AWS_ACCESS_KEY_ID": "local",
-            "AWS_SECRET_ACCESS_KEY": "local",  # noqa: S105 - moto accepts any credentials
+            "AWS_SECRET_ACCESS_KEY": "local",
             "AWS_DEFAULT_REGION": lambdas.REGION,
             "AWS_REGION": lambdas.REGION,
             "MOTO_PORT": str(self.options.aws_port),

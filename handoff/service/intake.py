@@ -12,7 +12,7 @@ from botocore.exceptions import BotoCoreError, ClientError
 from handoff import runtime
 from handoff.domain.lead import Lead, LeadRecord, LeadStatus, TimelineEntry
 from handoff.domain.qualify import qualify
-from handoff.errors import AlreadyExists
+from handoff.errors import AlreadyExists, StorageError
 from handoff.observability import MetricUnit, logger, metrics
 from handoff.settings import settings
 
@@ -53,7 +53,9 @@ def _mark_start_failed(lead_id: str, now: datetime, exc: Exception) -> None:
     runtime.leads().update(
         lead_id,
         set_fields={"status": LeadStatus.FAILED.value},
-        timeline=[TimelineEntry(at=now, event="failed", detail=f"workflow did not start: {type(exc).__name__}")],
+        timeline=[
+            TimelineEntry(at=now, event="failed", detail=f"workflow did not start: {type(exc).__name__}")
+        ],
     )
 
 
@@ -63,7 +65,8 @@ def accept(lead: Lead, now: datetime) -> IntakeResult:
         runtime.leads().create(record)
     except AlreadyExists:
         existing = runtime.leads().get(record.lead_id)
-        assert existing is not None
+        if existing is None:  # created and deleted in between: treat as a storage fault, sender retries
+            raise StorageError(f"lead {record.lead_id} vanished during dedupe") from None
         logger.info("duplicate delivery", extra={"lead_id": record.lead_id})
         metrics.add_metric(name="DuplicateDeliveries", unit=MetricUnit.Count, value=1)
         return _answer(existing)
@@ -71,7 +74,11 @@ def accept(lead: Lead, now: datetime) -> IntakeResult:
     metrics.add_metric(name="LeadsReceived", unit=MetricUnit.Count, value=1)
     logger.info(
         "lead qualified",
-        extra={"lead_id": record.lead_id, "ready": record.qualification.ready, "tier": record.qualification.tier},
+        extra={
+            "lead_id": record.lead_id,
+            "ready": record.qualification.ready,
+            "tier": record.qualification.tier,
+        },
     )
     if record.qualification.ready:
         metrics.add_metric(name="LeadsQualified", unit=MetricUnit.Count, value=1)

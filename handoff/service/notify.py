@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from handoff import runtime
-from handoff.domain.lead import LeadRecord, LeadStatus, Notification, SlaState, TimelineEntry
+from handoff.domain.lead import Assignment, LeadRecord, LeadStatus, Notification, SlaState, TimelineEntry
 from handoff.email.render import RenderedEmail, render_brief, render_escalation
 from handoff.email.send import send_email
 from handoff.errors import Conflict, NotFound
@@ -13,13 +13,13 @@ from handoff.observability import MetricUnit, logger, metrics
 from handoff.settings import settings
 
 
-def _load_assigned(lead_id: str) -> LeadRecord:
+def _load_assigned(lead_id: str) -> tuple[LeadRecord, Assignment]:
     record = runtime.leads().get(lead_id)
     if record is None:
         raise NotFound(f"lead {lead_id} not found")
     if record.assignment is None or record.sla is None:
         raise Conflict(f"lead {lead_id} has no assignment yet")
-    return record
+    return record, record.assignment
 
 
 def _already_sent(record: LeadRecord, kind: str, to: str) -> bool:
@@ -41,9 +41,8 @@ def _send(record: LeadRecord, email: RenderedEmail, *, kind: str, to: str, now: 
 
 
 def send_brief(lead_id: str, now: datetime) -> None:
-    record = _load_assigned(lead_id)
-    assert record.assignment is not None
-    to = record.assignment.rep_email
+    record, assignment = _load_assigned(lead_id)
+    to = assignment.rep_email
     if _already_sent(record, "brief", to):
         return
     email = render_brief(record, runtime.config().email.crm_name)
@@ -52,7 +51,7 @@ def send_brief(lead_id: str, now: datetime) -> None:
         lead_id,
         set_fields={"status": LeadStatus.NOTIFIED.value},
         append={"notifications": [notification.model_dump(mode="json")]},
-        timeline=[TimelineEntry(at=now, event="notified", detail=f"brief emailed to {record.assignment.rep_id}")],
+        timeline=[TimelineEntry(at=now, event="notified", detail=f"brief emailed to {assignment.rep_id}")],
         expect_status=(LeadStatus.ASSIGNED,),
     )
     metrics.add_metric(name="LeadsHandedOff", unit=MetricUnit.Count, value=1)
@@ -62,9 +61,8 @@ def send_brief(lead_id: str, now: datetime) -> None:
 
 def escalate(lead_id: str, now: datetime) -> None:
     """The SLA lapsed with no touch: tell the manager and mark the lead escalated."""
-    record = _load_assigned(lead_id)
-    assert record.assignment is not None
-    to = record.assignment.manager_email or record.assignment.rep_email
+    record, assignment = _load_assigned(lead_id)
+    to = assignment.manager_email or assignment.rep_email
     notifications = []
     if not _already_sent(record, "escalation", to):
         notifications.append(_send(record, render_escalation(record), kind="escalation", to=to, now=now))
@@ -73,10 +71,12 @@ def escalate(lead_id: str, now: datetime) -> None:
         set_fields={"status": LeadStatus.ESCALATED.value, "sla.state": SlaState.BREACHED.value},
         append={
             "notifications": [n.model_dump(mode="json") for n in notifications],
-            "escalations": [{"at": now.isoformat(), "step": "manager", "to_rep": record.assignment.rep_id}],
+            "escalations": [{"at": now.isoformat(), "step": "manager", "to_rep": assignment.rep_id}],
         },
         remove=("sla_state", "sla_due_at"),
-        timeline=[TimelineEntry(at=now, event="escalated", detail="SLA lapsed with no touch; manager emailed")],
+        timeline=[
+            TimelineEntry(at=now, event="escalated", detail="SLA lapsed with no touch; manager emailed")
+        ],
         expect_status=(LeadStatus.NOTIFIED, LeadStatus.ASSIGNED),
     )
     metrics.add_metric(name="Escalations", unit=MetricUnit.Count, value=1)

@@ -18,7 +18,9 @@ def sweep(now: datetime) -> list[str]:
                 lead_id,
                 set_fields={"sla.state": SlaState.BREACHED.value},
                 remove=("sla_state", "sla_due_at"),
-                timeline=[TimelineEntry(at=now, event="sla_breached", detail="no first touch by the deadline")],
+                timeline=[
+                    TimelineEntry(at=now, event="sla_breached", detail="no first touch by the deadline")
+                ],
             )
         except Conflict:
             continue

@@ -8,7 +8,7 @@ from datetime import datetime
 from botocore.exceptions import ClientError
 
 from handoff import runtime
-from handoff.domain.lead import Disposition, LeadStatus, SlaState, TimelineEntry
+from handoff.domain.lead import Disposition, LeadRecord, LeadStatus, SlaState, TimelineEntry
 from handoff.errors import BadRequest, Conflict, NotFound
 from handoff.observability import MetricUnit, logger, metrics
 
@@ -70,8 +70,7 @@ def record_disposition(
     item = leads.get_item(lead_id)
     if item is None:
         raise NotFound(f"lead {lead_id} not found")
-    record = leads.get(lead_id)
-    assert record is not None
+    record = LeadRecord.model_validate(item)
     if record.status not in OPEN_STATUSES:
         raise Conflict(f"lead {lead_id} is {record.status.value}; dispositions need an assigned lead")
 
@@ -92,7 +91,9 @@ def record_disposition(
         set_fields=fields,
         append={"dispositions": [disposition.model_dump(mode="json")]},
         remove=remove,
-        timeline=[TimelineEntry(at=now, event="disposition", detail=f"{outcome}{f' ({reason})' if reason else ''}")],
+        timeline=[
+            TimelineEntry(at=now, event="disposition", detail=f"{outcome}{f' ({reason})' if reason else ''}")
+        ],
         expect_status=OPEN_STATUSES,
     )
     if final and record.assignment is not None:

@@ -30,6 +30,7 @@ def to_plain(value: Any) -> Any:
 
 def from_item(item: dict[str, Any]) -> dict[str, Any]:
     """Decimals back to int or float so pydantic and JSON see plain numbers."""
+
     def convert(value: Any) -> Any:
         if isinstance(value, Decimal):
             return int(value) if value == value.to_integral_value() else float(value)

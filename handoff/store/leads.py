@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
+from typing import Any, cast
 
 from boto3.dynamodb.conditions import Key
 
@@ -104,7 +104,7 @@ class LeadRepository:
             page = self._table.query(
                 IndexName=SLA_INDEX.name,
                 KeyConditionExpression=Key(SLA_INDEX.partition_key).eq("pending")
-                & Key(SLA_INDEX.sort_key).lt(iso(now)),
+                & Key(cast(str, SLA_INDEX.sort_key)).lt(iso(now)),
                 Limit=limit,
             )
         return [item["lead_id"] for item in page.get("Items", [])]

@@ -14,7 +14,10 @@ from infra.constructs.functions import Functions
 
 # Errors API Gateway answers itself still follow Handoff's JSON error contract.
 GATEWAY_ERRORS = {
-    apigw.ResponseType.BAD_REQUEST_BODY: ("invalid_request", "$context.error.validationErrorString"),
+    apigw.ResponseType.BAD_REQUEST_BODY: (
+        "invalid_request",
+        "$context.error.validationErrorString",
+    ),
     apigw.ResponseType.REQUEST_TOO_LARGE: ("payload_too_large", "$context.error.messageString"),
     apigw.ResponseType.THROTTLED: ("throttled", "too many requests; retry later"),
     apigw.ResponseType.DEFAULT_4_XX: ("bad_request", "$context.error.messageString"),
@@ -25,7 +28,10 @@ class Api(Construct):
     def __init__(self, scope: Construct, construct_id: str, *, functions: Functions) -> None:
         super().__init__(scope, construct_id)
         access_logs = logs.LogGroup(
-            self, "AccessLogs", retention=logs.RetentionDays.ONE_MONTH, removal_policy=RemovalPolicy.DESTROY
+            self,
+            "AccessLogs",
+            retention=logs.RetentionDays.ONE_MONTH,
+            removal_policy=RemovalPolicy.DESTROY,
         )
         self.rest_api = apigw.RestApi(
             self,
@@ -44,8 +50,15 @@ class Api(Construct):
                 metrics_enabled=True,
                 access_log_destination=apigw.LogGroupLogDestination(access_logs),
                 access_log_format=apigw.AccessLogFormat.json_with_standard_fields(
-                    caller=False, http_method=True, ip=True, protocol=True, request_time=True,
-                    resource_path=True, response_length=True, status=True, user=False,
+                    caller=False,
+                    http_method=True,
+                    ip=True,
+                    protocol=True,
+                    request_time=True,
+                    resource_path=True,
+                    response_length=True,
+                    status=True,
+                    user=False,
                 ),
             ),
         )

@@ -25,7 +25,11 @@ class Schedules(Construct):
         )
         NagSuppressions.add_resource_suppressions(
             self.dead_letters,
-            [NagPackSuppression(id="AwsSolutions-SQS3", reason="This queue is itself the dead-letter queue.")],
+            [
+                NagPackSuppression(
+                    id="AwsSolutions-SQS3", reason="This queue is itself the dead-letter queue."
+                )
+            ],
         )
         self.sla_check_rule = events.Rule(
             self,

@@ -29,10 +29,10 @@ def _table(scope: Construct, spec: TableSpec) -> dynamodb.Table:
         time_to_live_attribute=spec.ttl_attribute,
     )
     for index in spec.indexes:
-        partition = _attribute(index.partition_key)
-        assert partition is not None
         table.add_global_secondary_index(
-            index_name=index.name, partition_key=partition, sort_key=_attribute(index.sort_key)
+            index_name=index.name,
+            partition_key=dynamodb.Attribute(name=index.partition_key, type=dynamodb.AttributeType.STRING),
+            sort_key=_attribute(index.sort_key),
         )
     return table
 

@@ -33,8 +33,11 @@ class Served:
 
     def aws(self, service: str) -> Any:
         return boto3.client(
-            service, endpoint_url=self.aws_url, region_name="us-east-1",
-            aws_access_key_id="local", aws_secret_access_key="local",  # noqa: S106
+            service,
+            endpoint_url=self.aws_url,
+            region_name="us-east-1",
+            aws_access_key_id="local",
+            aws_secret_access_key="local",
         )
 
     def execution_status(self, lead_id: str, timeout: float = 20) -> str:
@@ -65,13 +68,24 @@ def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
         "PYTHONUNBUFFERED": "1",
     }
     env.pop("AWS_ENDPOINT_URL", None)
-    process = subprocess.Popen(  # noqa: S603
+    process = subprocess.Popen(
         [
-            sys.executable, "-m", "handoff.cli", "serve",
-            "--port", str(port), "--aws-port", str(aws_port),
-            "--config", str(ROOT / "examples" / "demo.toml"),
-            "--reps", str(ROOT / "examples" / "reps.csv"),
-            "--outbox", str(outbox), "--sla-check-every", "1",
+            sys.executable,
+            "-m",
+            "handoff.cli",
+            "serve",
+            "--port",
+            str(port),
+            "--aws-port",
+            str(aws_port),
+            "--config",
+            str(ROOT / "examples" / "demo.toml"),
+            "--reps",
+            str(ROOT / "examples" / "reps.csv"),
+            "--outbox",
+            str(outbox),
+            "--sla-check-every",
+            "1",
         ],
         cwd=tmp_path_factory.mktemp("cwd"),
         env=env,

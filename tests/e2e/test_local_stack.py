@@ -13,7 +13,9 @@ from handoff.workflow import function_substitutions, render_definition
 from tests.e2e.conftest import Served, unique_event
 
 
-def _emails_to(served: Served, address: str, lead_id: str, timeout: float = 10) -> list[email.message.Message]:
+def _emails_to(
+    served: Served, address: str, lead_id: str, timeout: float = 10
+) -> list[email.message.Message]:
     deadline = time.monotonic() + timeout
     while True:
         found = []
@@ -92,6 +94,8 @@ def test_the_local_stack_executes_the_same_asl_file(served: Served) -> None:
     sfn = served.aws("stepfunctions")
     [machine] = sfn.list_state_machines()["stateMachines"]
     described = sfn.describe_state_machine(stateMachineArn=machine["stateMachineArn"])
-    expected = render_definition(function_substitutions({f.key: lambdas.function_arn(f) for f in ALL_FUNCTIONS}))
+    expected = render_definition(
+        function_substitutions({f.key: lambdas.function_arn(f) for f in ALL_FUNCTIONS})
+    )
     assert json.loads(described["definition"]) == json.loads(expected)
     assert described["type"] == "STANDARD"

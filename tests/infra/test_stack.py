@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
-import json
 import subprocess
 import sys
 from pathlib import Path
-from typing import Any
 
 from aws_cdk.assertions import Annotations, Match, Template
 
@@ -35,7 +33,9 @@ def test_state_machine_is_standard_and_comes_from_the_asl_file(
 
 def test_every_function_runs_on_the_common_layer(template: Template) -> None:
     functions = resources(template, "AWS::Lambda::Function")
-    handoff_functions = {k: f for k, f in functions.items() if f["Properties"].get("Handler") == "app.handler"}
+    handoff_functions = {
+        k: f for k, f in functions.items() if f["Properties"].get("Handler") == "app.handler"
+    }
     assert len(handoff_functions) == len(ALL_FUNCTIONS)
     layers = resources(template, "AWS::Lambda::LayerVersion")
     assert len(layers) == 2  # dependencies + config
@@ -72,7 +72,8 @@ def test_tables_have_the_keys_defined_in_one_place(template: Template) -> None:
         },
     )
     template.has_resource_properties(
-        "AWS::DynamoDB::Table", {"KeySchema": [{"AttributeName": REPS.partition_key, "KeyType": "HASH"}]}
+        "AWS::DynamoDB::Table",
+        {"KeySchema": [{"AttributeName": REPS.partition_key, "KeyType": "HASH"}]},
     )
     for table in resources(template, "AWS::DynamoDB::Table").values():
         assert table["DeletionPolicy"] == "Retain"
@@ -92,12 +93,16 @@ def test_api_routes_match_the_route_table(template: Template) -> None:
         deployed.add((props["HttpMethod"], paths.get(resource_ref, "/")))
     expected = {(route.method, route.path.rsplit("/", 1)[-1] or "/") for route in ROUTES}
     assert deployed == expected
-    template.has_resource_properties("AWS::ApiGateway::RestApi", {"EndpointConfiguration": {"Types": ["REGIONAL"]}})
+    template.has_resource_properties(
+        "AWS::ApiGateway::RestApi", {"EndpointConfiguration": {"Types": ["REGIONAL"]}}
+    )
     template.has_resource_properties(
         "AWS::ApiGateway::Stage",
         {
             "MethodSettings": [
-                Match.object_like({"DataTraceEnabled": False, "ThrottlingRateLimit": 50, "LoggingLevel": "ERROR"})
+                Match.object_like(
+                    {"DataTraceEnabled": False, "ThrottlingRateLimit": 50, "LoggingLevel": "ERROR"}
+                )
             ],
             "AccessLogSetting": Match.object_like({}),
         },
@@ -109,7 +114,14 @@ def test_sla_check_runs_on_a_schedule_with_a_dead_letter_queue(template: Templat
         "AWS::Events::Rule",
         {
             "ScheduleExpression": "rate(5 minutes)",
-            "Targets": [Match.object_like({"DeadLetterConfig": Match.object_like({}), "RetryPolicy": Match.object_like({})})],
+            "Targets": [
+                Match.object_like(
+                    {
+                        "DeadLetterConfig": Match.object_like({}),
+                        "RetryPolicy": Match.object_like({}),
+                    }
+                )
+            ],
         },
     )
 
@@ -126,7 +138,9 @@ def test_email_has_a_configuration_set(template: Template) -> None:
     template.has_resource_properties("AWS::SES::EmailIdentity", {"EmailIdentity": "handoff@example.com"})
 
 
-def test_cdk_nag_reports_no_unsuppressed_findings(synthesized: tuple[HandoffStack, Template, Path]) -> None:
+def test_cdk_nag_reports_no_unsuppressed_findings(
+    synthesized: tuple[HandoffStack, Template, Path],
+) -> None:
     stack = synthesized[0]
     errors = Annotations.from_stack(stack).find_error("*", Match.string_like_regexp("AwsSolutions-.*"))
     warnings = Annotations.from_stack(stack).find_warning("*", Match.string_like_regexp("AwsSolutions-.*"))
@@ -137,8 +151,13 @@ def test_cdk_nag_reports_no_unsuppressed_findings(synthesized: tuple[HandoffStac
 def test_cfn_lint_is_clean(synthesized: tuple[HandoffStack, Template, Path]) -> None:
     template_path = synthesized[2]
     root = Path(__file__).resolve().parents[2]
-    result = subprocess.run(  # noqa: S603
-        [str(Path(sys.executable).parent / "cfn-lint"), "--config-file", str(root / ".cfnlintrc.yaml"), str(template_path)],
+    result = subprocess.run(
+        [
+            str(Path(sys.executable).parent / "cfn-lint"),
+            "--config-file",
+            str(root / ".cfnlintrc.yaml"),
+            str(template_path),
+        ],
         capture_output=True,
         text=True,
         check=False,

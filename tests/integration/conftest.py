@@ -40,17 +40,26 @@ warm = 30
 class Aws:
     state_machine_arn: str
 
-    def api(self, method: str, path: str, body: bytes = b"", headers: dict[str, str] | None = None) -> tuple[int, dict[str, Any]]:
-        found = match(method, path.split("?")[0])
+    def api(
+        self, method: str, path: str, body: bytes = b"", headers: dict[str, str] | None = None
+    ) -> tuple[int, dict[str, Any]]:
+        found = match(method, path.split("?", maxsplit=1)[0])
         assert found, f"no route {method} {path}"
         route, params = found
-        event = build_event(route, params, method, path, headers or {}, body)
+        event = build_event(
+            route, params=params, method=method, raw_path=path, headers=headers or {}, body=body
+        )
         result = lambdas.invoke(route.function, event)
         return int(result["statusCode"]), json.loads(result["body"] or "{}")
 
-    def post_lead(self, lead: dict[str, Any] | bytes, secret: str = SECRETS["HANDOFF_GENERIC_SECRET"]) -> tuple[int, dict[str, Any]]:
+    def post_lead(
+        self, lead: dict[str, Any] | bytes, secret: str = SECRETS["HANDOFF_GENERIC_SECRET"]
+    ) -> tuple[int, dict[str, Any]]:
         body = lead if isinstance(lead, bytes) else json.dumps(lead).encode()
-        headers = {"Content-Type": "application/json", "X-Handoff-Signature": sign_generic(secret, body, int(time.time()))}
+        headers = {
+            "Content-Type": "application/json",
+            "X-Handoff-Signature": sign_generic(secret, body, int(time.time())),
+        }
         return self.api("POST", "/webhooks/generic", body, headers)
 
     def get_lead(self, lead_id: str) -> dict[str, Any]:
@@ -114,7 +123,13 @@ class Aws:
 
 def rep(rep_id: str, **kw: Any) -> Rep:
     return Rep.model_validate(
-        {"rep_id": rep_id, "email": f"{rep_id}@example.com", "manager_email": "boss@example.com", "pools": ["sales"], **kw}
+        {
+            "rep_id": rep_id,
+            "email": f"{rep_id}@example.com",
+            "manager_email": "boss@example.com",
+            "pools": ["sales"],
+            **kw,
+        }
     )
 
 
@@ -153,6 +168,8 @@ def aws(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[Aws]:
 def _stop_running_executions(state_machine_arn: str) -> None:
     """Executions run on threads; one left waiting would call into the next test's mock."""
     sfn = boto3.client("stepfunctions")
-    for execution in sfn.list_executions(stateMachineArn=state_machine_arn, statusFilter="RUNNING")["executions"]:
+    for execution in sfn.list_executions(stateMachineArn=state_machine_arn, statusFilter="RUNNING")[
+        "executions"
+    ]:
         sfn.stop_execution(executionArn=execution["executionArn"])
     time.sleep(0.05)

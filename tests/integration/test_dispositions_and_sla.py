@@ -10,8 +10,8 @@ import pytest
 from handoff import runtime
 from handoff.domain.lead import utcnow
 from handoff.errors import CapacityExhausted
-from handoff.local import lambdas
 from handoff.functions import SLA_CHECK
+from handoff.local import lambdas
 from handoff.service import routing
 from tests.integration.conftest import Aws, rep
 
@@ -40,7 +40,12 @@ def test_disposition_body_is_validated(aws: Aws) -> None:
 
 
 def test_disposition_needs_the_api_key_and_an_existing_lead(aws: Aws) -> None:
-    status, _ = aws.api("POST", "/leads/ld_x/disposition", b'{"outcome": "connected"}', {"Content-Type": "application/json"})
+    status, _ = aws.api(
+        "POST",
+        "/leads/ld_x/disposition",
+        b'{"outcome": "connected"}',
+        {"Content-Type": "application/json"},
+    )
     assert status == 401
     status, answer = aws.dispose("ld_missing", outcome="connected")
     assert (status, answer["error"]) == (404, "not_found")
@@ -63,7 +68,9 @@ def test_final_disposition_closes_the_lead_and_releases_capacity(aws: Aws, hot_l
     assert aws.execution(body["lead_id"])["status"] == "SUCCEEDED"
 
 
-def test_sla_check_marks_overdue_untouched_leads_breached(aws: Aws, hot_lead: dict[str, Any], monkeypatch: pytest.MonkeyPatch) -> None:
+def test_sla_check_marks_overdue_untouched_leads_breached(
+    aws: Aws, hot_lead: dict[str, Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
     aws.put_reps(rep("r1"))
     monkeypatch.setenv("HANDOFF_STATE_MACHINE_ARN", aws.state_machine_arn + "-not-started")
     runtime.reset()

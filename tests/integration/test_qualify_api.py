@@ -10,7 +10,9 @@ import pytest
 from tests.integration.conftest import SECRETS, Aws, rep
 
 
-def test_signed_sales_ready_lead_is_accepted_and_starts_the_workflow(aws: Aws, hot_lead: dict[str, Any]) -> None:
+def test_signed_sales_ready_lead_is_accepted_and_starts_the_workflow(
+    aws: Aws, hot_lead: dict[str, Any]
+) -> None:
     aws.put_reps(rep("r1"))
     status, body = aws.post_lead(hot_lead)
     assert status == 202
@@ -32,7 +34,9 @@ def test_not_sales_ready_is_recorded_as_nurture_with_reasons(aws: Aws, nurture_l
     assert aws.get_lead(body["lead_id"])["status"] == "nurture"
 
 
-def test_a_repeated_delivery_gets_the_same_answer_and_nothing_happens_twice(aws: Aws, hot_lead: dict[str, Any]) -> None:
+def test_a_repeated_delivery_gets_the_same_answer_and_nothing_happens_twice(
+    aws: Aws, hot_lead: dict[str, Any]
+) -> None:
     aws.put_reps(rep("r1"))
     first = aws.post_lead(hot_lead)
     second = aws.post_lead(hot_lead)
@@ -65,7 +69,9 @@ def test_bad_or_missing_signature_is_401_and_creates_nothing(
     assert aws.executions() == []
 
 
-def test_bearer_token_is_accepted_for_senders_that_cannot_sign(aws: Aws, nurture_lead: dict[str, Any]) -> None:
+def test_bearer_token_is_accepted_for_senders_that_cannot_sign(
+    aws: Aws, nurture_lead: dict[str, Any]
+) -> None:
     headers = {"Authorization": f"Bearer {SECRETS['HANDOFF_GENERIC_TOKEN']}"}
     status, _ = aws.api("POST", "/webhooks/generic", json.dumps(nurture_lead).encode(), headers)
     assert status == 200
@@ -77,7 +83,10 @@ def test_bearer_token_is_accepted_for_senders_that_cannot_sign(aws: Aws, nurture
         (b"{not json", "not valid JSON"),
         (b"[1, 2]", "must be a JSON object"),
         (b'{"event_id": "e1", "trigger": {"type": "demo_request"}}', "contact"),
-        (b'{"event_id": "e1", "contact": {"email": "nope"}, "trigger": {"type": "demo_request"}}', "contact.email"),
+        (
+            b'{"event_id": "e1", "contact": {"email": "nope"}, "trigger": {"type": "demo_request"}}',
+            "contact.email",
+        ),
     ],
 )
 def test_malformed_input_is_400_naming_the_problem_and_creates_nothing(
@@ -102,12 +111,22 @@ def test_oversize_body_is_413(aws: Aws, hot_lead: dict[str, Any]) -> None:
 def test_lead_api_needs_the_api_key_and_hides_the_task_token(aws: Aws, nurture_lead: dict[str, Any]) -> None:
     _, body = aws.post_lead(nurture_lead)
     status, answer = aws.api("GET", f"/leads/{body['lead_id']}")
-    assert status == 401
+    assert (status, answer["message"]) == (401, "missing or wrong x-api-key header")
     status, answer = aws.api("GET", f"/leads/{body['lead_id']}", headers={"x-api-key": "wrong"})
-    assert status == 401
+    assert (status, answer["error"]) == (401, "unauthorized")
     lead = aws.get_lead(body["lead_id"])
-    for field in ("lead_id", "status", "source", "received_at", "contact", "company", "crm", "trigger",
-                  "qualification", "timeline"):
+    for field in (
+        "lead_id",
+        "status",
+        "source",
+        "received_at",
+        "contact",
+        "company",
+        "crm",
+        "trigger",
+        "qualification",
+        "timeline",
+    ):
         assert field in lead
     assert "task_token" not in lead
 

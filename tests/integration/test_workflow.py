@@ -7,7 +7,9 @@ from typing import Any
 from tests.integration.conftest import Aws, rep
 
 
-def test_disposition_completes_the_wait_and_the_execution_succeeds(aws: Aws, hot_lead: dict[str, Any]) -> None:
+def test_disposition_completes_the_wait_and_the_execution_succeeds(
+    aws: Aws, hot_lead: dict[str, Any]
+) -> None:
     aws.put_reps(rep("r1", capacity=3))
     _, body = aws.post_lead(hot_lead)
     lead_id = body["lead_id"]
@@ -47,7 +49,9 @@ def test_no_touch_escalates_to_the_manager(aws: Aws, hot_lead: dict[str, Any]) -
     assert lead["escalations"][0]["to_rep"] == "r1"
 
 
-def test_no_eligible_rep_marks_the_lead_failed_and_fails_the_execution(aws: Aws, hot_lead: dict[str, Any]) -> None:
+def test_no_eligible_rep_marks_the_lead_failed_and_fails_the_execution(
+    aws: Aws, hot_lead: dict[str, Any]
+) -> None:
     aws.put_reps(rep("r1", active=False), rep("r2", capacity=0))
     _, body = aws.post_lead(hot_lead)
     execution = aws.execution(body["lead_id"])

@@ -10,7 +10,11 @@ from handoff.domain.lead import Lead, iso
 
 def test_only_event_id_email_and_trigger_type_are_required() -> None:
     lead = Lead.model_validate(
-        {"event_id": "e1", "contact": {"email": "A@Example.com"}, "trigger": {"type": "Demo_Request"}}
+        {
+            "event_id": "e1",
+            "contact": {"email": "A@Example.com"},
+            "trigger": {"type": "Demo_Request"},
+        }
     )
     assert lead.contact.email == "a@example.com"
     assert lead.trigger.type == "demo_request"
@@ -23,11 +27,22 @@ def test_only_event_id_email_and_trigger_type_are_required() -> None:
     [
         ({"contact": {"email": "a@b.co"}, "trigger": {"type": "x"}}, "event_id"),
         ({"event_id": "e", "contact": {}, "trigger": {"type": "x"}}, "contact.email"),
-        ({"event_id": "e", "contact": {"email": "not-an-email"}, "trigger": {"type": "x"}}, "contact.email"),
-        ({"event_id": "e", "contact": {"email": "a@b.co"}}, "trigger"),
-        ({"event_id": "e", "contact": {"email": "a@b.co"}, "trigger": {"type": ""}}, "trigger.type"),
         (
-            {"event_id": "e", "contact": {"email": "a@b.co"}, "trigger": {"type": "x"}, "company": {"employees": -1}},
+            {"event_id": "e", "contact": {"email": "not-an-email"}, "trigger": {"type": "x"}},
+            "contact.email",
+        ),
+        ({"event_id": "e", "contact": {"email": "a@b.co"}}, "trigger"),
+        (
+            {"event_id": "e", "contact": {"email": "a@b.co"}, "trigger": {"type": ""}},
+            "trigger.type",
+        ),
+        (
+            {
+                "event_id": "e",
+                "contact": {"email": "a@b.co"},
+                "trigger": {"type": "x"},
+                "company": {"employees": -1},
+            },
             "company.employees",
         ),
     ],

@@ -67,7 +67,10 @@ def test_good_fit_without_next_step_stays_in_nurture() -> None:
 
 def test_bofu_trigger_with_poor_fit_stays_in_nurture() -> None:
     result = qualify(
-        lead(company={"industry": "bakery", "employees": 4}, contact={"email": "a@b.co", "title": "Owner"}),
+        lead(
+            company={"industry": "bakery", "employees": 4},
+            contact={"email": "a@b.co", "title": "Owner"},
+        ),
         CONFIG,
     )
     assert result.ready is False

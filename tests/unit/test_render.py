@@ -15,13 +15,24 @@ def record(hot_lead: dict[str, Any], **contact: str) -> LeadRecord:
     hot_lead["contact"].update(contact)
     lead = Lead.model_validate(hot_lead)
     qualification = Qualification(
-        ready=True, tier="hot", score=90, fit=100, intent=80, next_step="demo_request",
+        ready=True,
+        tier="hot",
+        score=90,
+        fit=100,
+        intent=80,
+        next_step="demo_request",
         reasons=[Reason(code="fit.title", text='Title "VP of Sales" matches persona keyword "vp" (+30)')],
     )
     rec = LeadRecord.from_lead(lead, qualification, NOW)
     rec.assignment = Assignment(
-        rep_id="rep-ana", rep_email="ana@example.com", rep_name="Ana Ortiz", manager_email="boss@example.com",
-        pool="sales", rule="round_robin", reason="Next in round robin for pool sales", assigned_at=NOW,
+        rep_id="rep-ana",
+        rep_email="ana@example.com",
+        rep_name="Ana Ortiz",
+        manager_email="boss@example.com",
+        pool="sales",
+        rule="round_robin",
+        reason="Next in round robin for pool sales",
+        assigned_at=NOW,
     )
     rec.sla = Sla(due_at=NOW + timedelta(minutes=5), seconds=300)
     return rec
@@ -29,7 +40,10 @@ def record(hot_lead: dict[str, Any], **contact: str) -> LeadRecord:
 
 def test_brief_has_the_essentials_in_both_parts(hot_lead: dict[str, Any]) -> None:
     brief = render_brief(record(hot_lead), "HubSpot")
-    assert brief.subject == "[HOT] Jordan Lee at Northwind Analytics - demo_request - respond by Mon 02 Nov 15:09 UTC"
+    assert (
+        brief.subject
+        == "[HOT] Jordan Lee at Northwind Analytics - demo_request - respond by Mon 02 Nov 15:09 UTC"
+    )
     for part in (brief.text, brief.html):
         assert "Jordan Lee" in part
         assert "jordan.lee@northwind.example" in part
@@ -38,7 +52,10 @@ def test_brief_has_the_essentials_in_both_parts(hot_lead: dict[str, Any]) -> Non
         assert "Next in round robin" in part
         assert "Speed-to-lead benchmark report" in part
         assert "https://app.hubspot.com/contacts/1/contact/1001" in part
-    assert "matches persona keyword &#34;vp&#34;" in brief.html or "matches persona keyword &quot;vp&quot;" in brief.html
+    assert (
+        "matches persona keyword &#34;vp&#34;" in brief.html
+        or "matches persona keyword &quot;vp&quot;" in brief.html
+    )
     assert 'matches persona keyword "vp"' in brief.text
 
 

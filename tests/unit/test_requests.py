@@ -70,7 +70,11 @@ def test_model_errors_name_every_field() -> None:
 
 
 def test_details_never_echo_input() -> None:
-    data: dict[str, Any] = {"event_id": "e", "contact": {"email": "<script>x</script>"}, "trigger": {"type": "x"}}
+    data: dict[str, Any] = {
+        "event_id": "e",
+        "contact": {"email": "<script>x</script>"},
+        "trigger": {"type": "x"},
+    }
     with pytest.raises(BadRequest) as error:
         parse_model(Lead, data, "lead")
     assert "<script>" not in json.dumps(error.value.details)

@@ -26,7 +26,10 @@ def test_inactive_and_full_reps_are_skipped_with_reasons() -> None:
     reps = [rep("a", active=False), rep("b", capacity=2, open_count=2), rep("c")]
     eligible, skipped = round_robin_order(reps, "sales")
     assert [r.rep_id for r in eligible] == ["c"]
-    assert {s.rep_id: s.skipped_because for s in skipped} == {"a": "inactive", "b": "at capacity (2/2)"}
+    assert {s.rep_id: s.skipped_because for s in skipped} == {
+        "a": "inactive",
+        "b": "at capacity (2/2)",
+    }
 
 
 def test_reps_outside_the_pool_are_not_considered() -> None:

@@ -10,7 +10,13 @@ BODY = b'{"event_id":"e1"}'
 NOW = 1_790_000_000
 
 
-def verify(signature: str | None, *, body: bytes = BODY, bearer: str | None = None, token: str | None = None) -> None:
+def verify(
+    signature: str | None,
+    *,
+    body: bytes = BODY,
+    bearer: str | None = None,
+    token: str | None = None,
+) -> None:
     verify_generic(
         secret=SECRET,
         body=body,

@@ -34,7 +34,11 @@ def test_shape_route_notify_wait_close_with_escalation_and_failure() -> None:
     assert wait["Resource"] == "arn:aws:states:::lambda:invoke.waitForTaskToken"
     assert wait["TimeoutSecondsPath"] == "$.sla_seconds"
     assert wait["Next"] == "Close"
-    assert wait["Catch"][0] == {"ErrorEquals": ["States.Timeout"], "ResultPath": "$.timeout", "Next": "Escalate"}
+    assert wait["Catch"][0] == {
+        "ErrorEquals": ["States.Timeout"],
+        "ResultPath": "$.timeout",
+        "Next": "Escalate",
+    }
     for name in ("Route", "Notify", "WaitForTouch", "Escalate"):
         assert states[name]["Catch"][-1]["Next"] == "MarkFailed"
         assert "Lambda.ServiceException" in states[name]["Retry"][0]["ErrorEquals"]
