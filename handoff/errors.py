@@ -24,32 +24,28 @@ class BadRequest(HandoffError):
         self.code = code
 
 
-class Unauthorized(HandoffError):
+class RequestRejected(HandoffError):
+    """A request Handoff refuses on purpose; ``message`` is safe to show the caller."""
+
+    def __init__(self, message: str):
+        super().__init__(message)
+        self.message = message
+
+
+class Unauthorized(RequestRejected):
     """Bad or stale signature, wrong token or key: 401."""
 
-    def __init__(self, message: str):
-        super().__init__(message)
-        self.message = message
+
+class PayloadTooLarge(RequestRejected):
+    """Body over the size limit: 413."""
 
 
-class PayloadTooLarge(HandoffError):
-    def __init__(self, message: str):
-        super().__init__(message)
-        self.message = message
+class NotFound(RequestRejected):
+    """No such lead or route: 404."""
 
 
-class NotFound(HandoffError):
-    def __init__(self, message: str):
-        super().__init__(message)
-        self.message = message
-
-
-class Conflict(HandoffError):
-    """The request is valid but the lead is in a state that does not allow it."""
-
-    def __init__(self, message: str):
-        super().__init__(message)
-        self.message = message
+class Conflict(RequestRejected):
+    """The request is valid but the lead is in a state that does not allow it: 409."""
 
 
 class AlreadyExists(HandoffError):

@@ -18,6 +18,7 @@ from handoff.errors import (
     Conflict,
     NotFound,
     PayloadTooLarge,
+    RequestRejected,
     StorageError,
     Unauthorized,
 )
@@ -45,6 +46,20 @@ def json_response(status: int, body: dict[str, Any]) -> Response[str]:
     )
 
 
+# Refusals the caller can act on: status and machine code per exception type.
+REJECTIONS: dict[type[RequestRejected], tuple[int, str]] = {
+    Unauthorized: (401, "unauthorized"),
+    NotFound: (404, "not_found"),
+    Conflict: (409, "conflict"),
+    PayloadTooLarge: (413, "payload_too_large"),
+}
+
+
+def rejection_response(exc: RequestRejected) -> Response[str]:
+    status, code = REJECTIONS.get(type(exc), (400, "bad_request"))
+    return error_response(status, code, exc.message)
+
+
 def register_error_handlers(app: APIGatewayRestResolver) -> None:
     @app.exception_handler(BadRequest)
     def _bad_request(exc: BadRequest) -> Response[str]:
@@ -53,39 +68,19 @@ def register_error_handlers(app: APIGatewayRestResolver) -> None:
     @app.exception_handler(RequestValidationError)
     def _invalid(exc: RequestValidationError) -> Response[str]:
         details = [
-            {
-                "field": ".".join(str(p) for p in e.get("loc", ()) if p != "body"),
-                "message": e.get("msg", ""),
-            }
+            {"field": ".".join(str(p) for p in e.get("loc", ()) if p != "body"), "message": e.get("msg", "")}
             for e in exc.errors()
         ]
         fields = ", ".join(d["field"] or "body" for d in details)
         return error_response(400, "invalid_request", f"invalid request: {fields}", details)
 
-    @app.exception_handler(Unauthorized)
-    def _unauthorized(exc: Unauthorized) -> Response[str]:
-        return error_response(401, "unauthorized", exc.message)
-
-    @app.exception_handler(NotFound)
-    def _not_found(exc: NotFound) -> Response[str]:
-        return error_response(404, "not_found", exc.message)
-
-    @app.exception_handler(Conflict)
-    def _conflict(exc: Conflict) -> Response[str]:
-        return error_response(409, "conflict", exc.message)
-
-    @app.exception_handler(PayloadTooLarge)
-    def _too_large(exc: PayloadTooLarge) -> Response[str]:
-        return error_response(413, "payload_too_large", exc.message)
+    app.exception_handler(list(REJECTIONS))(rejection_response)
 
     @app.exception_handler(StorageError)
     def _unavailable(exc: StorageError) -> Response[str]:
         logger.exception("storage unavailable")
         return error_response(
-            503,
-            "unavailable",
-            "storage is temporarily unavailable; retry",
-            headers={"Retry-After": "5"},
+            503, "unavailable", "storage is temporarily unavailable; retry", headers={"Retry-After": "5"}
         )
 
     @app.exception_handler(ConfigError)

@@ -6,11 +6,11 @@ import json
 
 from aws_cdk import RemovalPolicy
 from aws_cdk import aws_apigateway as apigw
-from aws_cdk import aws_logs as logs
 from constructs import Construct
 
 from handoff.functions import ROUTES
 from infra.constructs.functions import Functions
+from infra.constructs.logs import retained_log_group
 
 # Errors API Gateway answers itself still follow Handoff's JSON error contract.
 GATEWAY_ERRORS = {
@@ -27,12 +27,7 @@ GATEWAY_ERRORS = {
 class Api(Construct):
     def __init__(self, scope: Construct, construct_id: str, *, functions: Functions) -> None:
         super().__init__(scope, construct_id)
-        access_logs = logs.LogGroup(
-            self,
-            "AccessLogs",
-            retention=logs.RetentionDays.ONE_MONTH,
-            removal_policy=RemovalPolicy.DESTROY,
-        )
+        access_logs = retained_log_group(self, "AccessLogs")
         self.rest_api = apigw.RestApi(
             self,
             "RestApi",

@@ -5,12 +5,12 @@ from __future__ import annotations
 import shutil
 from pathlib import Path
 
-from aws_cdk import Duration, RemovalPolicy
+from aws_cdk import Duration
 from aws_cdk import aws_lambda as lambda_
-from aws_cdk import aws_logs as logs
 from constructs import Construct
 
 from handoff.functions import ALL_FUNCTIONS, REPO_ROOT, FunctionSpec
+from infra.constructs.logs import retained_log_group
 
 LAYER_DIR = REPO_ROOT / "build" / "layer"
 CONFIG_LAYER_DIR = REPO_ROOT / "build" / "config-layer"
@@ -65,12 +65,7 @@ class Functions(Construct):
         }
 
     def _function(self, spec: FunctionSpec, environment: dict[str, str]) -> lambda_.Function:
-        log_group = logs.LogGroup(
-            self,
-            f"{spec.key}-logs",
-            retention=logs.RetentionDays.ONE_MONTH,
-            removal_policy=RemovalPolicy.DESTROY,
-        )
+        log_group = retained_log_group(self, f"{spec.key}-logs")
         return lambda_.Function(
             self,
             spec.key,

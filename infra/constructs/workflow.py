@@ -2,15 +2,15 @@
 
 from __future__ import annotations
 
-from aws_cdk import ArnFormat, Duration, RemovalPolicy, Stack
+from aws_cdk import ArnFormat, Duration, Stack
 from aws_cdk import aws_iam as iam
-from aws_cdk import aws_logs as logs
 from aws_cdk import aws_stepfunctions as sfn
 from constructs import Construct
 
 from handoff.functions import ALL_FUNCTIONS, ASL_PATH
 from handoff.workflow import function_substitutions, placeholders
 from infra.constructs.functions import Functions
+from infra.constructs.logs import retained_log_group
 
 
 class Workflow(Construct):
@@ -30,12 +30,7 @@ class Workflow(Construct):
         missing = placeholders() - set(substitutions)
         if missing:
             raise KeyError(f"{ASL_PATH}: no substitution for {', '.join(sorted(missing))}")
-        log_group = logs.LogGroup(
-            self,
-            "Logs",
-            retention=logs.RetentionDays.ONE_MONTH,
-            removal_policy=RemovalPolicy.DESTROY,
-        )
+        log_group = retained_log_group(self, "Logs")
         self.state_machine = sfn.StateMachine(
             self,
             "StateMachine",

@@ -1,0 +1,14 @@
+"""Log groups with one retention policy for the whole stack."""
+
+from __future__ import annotations
+
+from aws_cdk import RemovalPolicy
+from aws_cdk import aws_logs as logs
+from constructs import Construct
+
+RETENTION = logs.RetentionDays.ONE_MONTH
+
+
+def retained_log_group(scope: Construct, construct_id: str) -> logs.LogGroup:
+    # Logs carry no personal data and are not the system of record, so they go with the stack.
+    return logs.LogGroup(scope, construct_id, retention=RETENTION, removal_policy=RemovalPolicy.DESTROY)
