@@ -6,7 +6,7 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 export JSII_SILENCE_WARNING_DEPRECATED_NODE_VERSION := 1
 
-.PHONY: install demo serve test lint typecheck unit integration infra e2e layer synth bench clean
+.PHONY: install demo serve test lint typecheck unit integration infra e2e layer synth deploy clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -55,8 +55,8 @@ test: install layer lint typecheck
 synth: install layer
 	npx cdk synth --quiet
 
-bench: $(STAMP)
-	$(PY) -m bench
+deploy: install layer
+	npx cdk deploy
 
 clean:
 	rm -rf $(VENV) node_modules cdk.out build outbox

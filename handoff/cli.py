@@ -47,6 +47,20 @@ def _demo(args: argparse.Namespace) -> int:
     return run_demo(outbox=Path(args.outbox))
 
 
+def _load_reps(args: argparse.Namespace) -> int:
+    import boto3
+
+    from handoff.reps_import import load_reps_csv
+    from handoff.store.reps import RepRepository
+
+    reps = load_reps_csv(args.file)
+    repository = RepRepository(boto3.resource("dynamodb").Table(args.table))
+    for rep in reps:
+        repository.put(rep)
+    print(f"loaded {len(reps)} reps into {args.table}")
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="handoff", description=__doc__)
     commands = parser.add_subparsers(dest="command", required=True)
@@ -63,6 +77,13 @@ def main(argv: list[str] | None = None) -> int:
     demo = commands.add_parser("demo", help="replay the sample webhooks through the local stack")
     demo.add_argument("--outbox", default="outbox")
     demo.set_defaults(run=_demo)
+
+    load = commands.add_parser(
+        "load-reps", help="write reps from a CSV file into the reps table (uses your AWS credentials)"
+    )
+    load.add_argument("file", help="CSV with the columns of examples/reps.csv")
+    load.add_argument("--table", required=True, help="the RepsTable output of the stack")
+    load.set_defaults(run=_load_reps)
 
     args = parser.parse_args(argv)
     try:
