@@ -238,6 +238,12 @@ class LeadRecord(BaseModel):
     dispositions: list[Disposition] = Field(default_factory=list)
     timeline: list[TimelineEntry] = Field(default_factory=list)
 
+    def recent_activities(self, limit: int = 5) -> list[Activity]:
+        """Newest first, whatever order the CRM sent them in; undated ones last."""
+        dated = sorted((a for a in self.activities if a.at), key=lambda a: a.at or utcnow(), reverse=True)
+        undated = [a for a in self.activities if not a.at]
+        return (dated + undated)[:limit]
+
     @classmethod
     def from_lead(cls, lead: Lead, qualification: Qualification, now: datetime) -> LeadRecord:
         status = LeadStatus.ROUTING if qualification.ready else LeadStatus.NURTURE

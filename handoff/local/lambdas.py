@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import importlib
 import json
+import logging
 import sys
 import traceback
 import uuid
@@ -67,6 +68,10 @@ def spec_for(name_or_arn: str) -> FunctionSpec | None:
 def install() -> None:
     """Replace moto's echoing Lambda backend with in-process dispatch."""
     from moto.awslambda_simple.models import LambdaSimpleBackend
+
+    # The ASL interpreter logs every caught error (an SLA timeout included) at ERROR
+    # with its whole parse tree; the workflow's own Catch handles them.
+    logging.getLogger("moto.stepfunctions.parser").setLevel(logging.CRITICAL)
 
     def dispatch(  # noqa: PLR0917 - moto's signature
         self: Any,

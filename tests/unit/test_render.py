@@ -94,3 +94,17 @@ def test_safe_url() -> None:
     assert safe_url(" HTTP://x.example ") == "HTTP://x.example"
     for bad in ("javascript:alert(1)", "data:text/html,x", "//x.example", "", None):
         assert safe_url(bad) is None
+
+
+def test_recent_activity_is_newest_first_and_at_most_five(hot_lead: dict[str, Any]) -> None:
+    hot_lead["activities"] = [
+        {"type": "page_view", "title": f"Page {day}", "at": f"2026-10-{day:02d}T10:00:00Z"}
+        for day in (3, 9, 1, 7, 5, 8)
+    ] + [{"type": "page_view", "title": "Undated"}]
+    brief = render_brief(record(hot_lead), "HubSpot")
+    titles = [
+        line.split(": ", 1)[1].split(" (")[0]
+        for line in brief.text.splitlines()
+        if line.startswith("- page view")
+    ]
+    assert titles == ["Page 9", "Page 8", "Page 7", "Page 5", "Page 3"]
