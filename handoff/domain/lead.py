@@ -152,6 +152,9 @@ class Qualification(BaseModel):
     intent: float
     next_step: str | None = None
     reasons: list[Reason] = Field(default_factory=list)
+    # Why the lead can never be ready as it stands: an exclusion code, or missing segmentation fields.
+    excluded: str | None = None
+    missing: list[str] = Field(default_factory=list)
 
 
 class ConsideredRep(BaseModel):

@@ -1,87 +1,298 @@
-"""The sales-ready rule: ICP fit plus a clear next step.
+"""Sales-ready = ICP fit + intent + a clear next step, with every reason written down.
 
-Pure: a Lead and the config in, a Qualification with its reasons out.
+Pure: a Lead, the config and the clock in; a Qualification out. Each reason has a
+machine code and a sentence a rep would understand, with the points it earned.
 """
 
 from __future__ import annotations
 
-from handoff.config import FitConfig, QualifyConfig
-from handoff.domain.lead import Lead, Qualification, Reason
+import re
+from collections import defaultdict
+from datetime import datetime
+from functools import cache
+from typing import Any
+
+from handoff.config.qualify import (
+    FitConfig,
+    IntentConfig,
+    Persona,
+    QualifyConfig,
+    RangeCriterion,
+    ValuesCriterion,
+)
+from handoff.domain.lead import Activity, Lead, Qualification, Reason
+
+SECONDS_PER_DAY = 86_400
+LABELS = {
+    "company.employees": "Company size",
+    "company.annual_revenue": "Annual revenue",
+    "company.industry": "Industry",
+    "company.country": "Company country",
+    "contact.country": "Country",
+    "contact.region": "Region",
+    "contact.title": "Job title",
+}
 
 
-def _contains_any(text: str | None, keywords: list[str]) -> str | None:
-    if not text:
+def _fmt(points: float) -> str:
+    return f"{points:.1f}".rstrip("0").rstrip(".")
+
+
+@cache
+def _keyword_pattern(keywords: tuple[str, ...]) -> re.Pattern[str] | None:
+    """Whole-word, case-insensitive: "cro" matches "CRO", not "Microsoft"."""
+    words = [re.escape(k.strip()) for k in keywords if k.strip()]
+    return re.compile(r"\b(" + "|".join(words) + r")\b", re.IGNORECASE) if words else None
+
+
+def matched_keyword(text: str | None, keywords: list[str]) -> str | None:
+    pattern = _keyword_pattern(tuple(keywords))
+    if not text or pattern is None:
         return None
-    lowered = text.lower()
-    return next((k for k in keywords if k.lower() in lowered), None)
+    found = pattern.search(text)
+    return found.group(1) if found else None
+
+
+def _in(value: str | None, criterion: ValuesCriterion) -> bool:
+    return bool(value) and value.strip().lower() in {v.lower() for v in criterion.values}  # type: ignore[union-attr]
+
+
+def _in_range(value: float | None, criterion: RangeCriterion) -> bool:
+    if value is None or (criterion.min is None and criterion.max is None):
+        return False
+    return (criterion.min is None or value >= criterion.min) and (
+        criterion.max is None or value <= criterion.max
+    )
+
+
+def _best_persona(lead: Lead, personas: list[Persona]) -> tuple[Persona, str] | None:
+    """The highest-weighted persona the contact matches, and how it matched."""
+    contact = lead.contact
+    matches: list[tuple[Persona, str]] = []
+    for persona in personas:
+        keyword = matched_keyword(contact.title, persona.title_keywords)
+        if keyword:
+            matches.append((persona, f'Title "{contact.title}" matches persona {persona.name}'))
+            continue
+        seniority_ok = bool(persona.seniorities) and (contact.seniority or "").lower() in {
+            s.lower() for s in persona.seniorities
+        }
+        department_ok = not persona.departments or (contact.department or "").lower() in {
+            d.lower() for d in persona.departments
+        }
+        if seniority_ok and department_ok:
+            where = f" in {contact.department}" if contact.department else ""
+            matches.append((persona, f"Seniority {contact.seniority}{where} matches persona {persona.name}"))
+    return max(matches, key=lambda m: m[0].weight, default=None)
 
 
 def score_fit(lead: Lead, fit: FitConfig) -> tuple[float, list[Reason]]:
+    """Matched weights as a share of all attainable weight, on a 0-100 scale."""
+    scale = 100 / fit.total_weight
+    company, contact = lead.company, lead.contact
+    earned: list[Reason] = []
+
+    def award(code: str, weight: float, text: str) -> None:
+        if weight > 0:
+            points = weight * scale
+            earned.append(Reason(code=code, text=f"{text} (+{_fmt(points)})", points=round(points, 1)))
+
+    if _in(company.industry, fit.industries):
+        award("fit.industry", fit.industries.weight, f"Industry {company.industry} is in the ICP")
+    if _in_range(company.employees, fit.employees):
+        award("fit.employees", fit.employees.weight, f"{company.employees:,} employees is in the ICP range")
+    if _in_range(company.annual_revenue, fit.revenue):
+        award("fit.revenue", fit.revenue.weight, f"Revenue {company.annual_revenue:,.0f} is in the ICP range")
+    country = contact.country or company.country
+    if _in(country, fit.countries):
+        award("fit.country", fit.countries.weight, f"Country {country} is a target market")
+    if _in(contact.region, fit.regions):
+        award("fit.region", fit.regions.weight, f"Region {contact.region} is a target region")
+    persona = _best_persona(lead, fit.personas)
+    if persona:
+        award("fit.persona", persona[0].weight, persona[1])
+    return min(100.0, sum(r.points for r in earned)), earned
+
+
+def activity_kind(activity: Activity, intent: IntentConfig) -> str:
+    """The activity's type, refined: a pricing page view or a demo form counts for more."""
+    text = f"{activity.url or ''} {activity.title or ''}"
+    if activity.type == "page_view" and matched_keyword(text, intent.pricing_page_patterns):
+        return "pricing_page"
+    if activity.type == "form_submission" and matched_keyword(text, intent.demo_form_patterns):
+        return "demo_request"
+    return activity.type
+
+
+def score_intent(lead: Lead, intent: IntentConfig, now: datetime) -> tuple[float, list[Reason]]:
+    """Activity ages count back from the conversion itself, so a delivery that a CRM
+    retried hours later is not worth less than one that arrived at once."""
+    moment = min(now, lead.occurred_at) if lead.occurred_at else now
     reasons: list[Reason] = []
-    score = 0.0
-    industry = lead.company.industry
-    if industry and industry.lower() in {i.lower() for i in fit.industries}:
-        score += fit.industry_weight
-        reasons.append(
-            Reason(
-                code="fit.industry",
-                text=f"Industry {industry} is in the ICP (+{fit.industry_weight:g})",
-                points=fit.industry_weight,
-            )
-        )
-    employees = lead.company.employees
-    if employees is not None:
-        upper_ok = fit.max_employees is None or employees <= fit.max_employees
-        if employees >= fit.min_employees and upper_ok:
-            score += fit.employees_weight
-            reasons.append(
-                Reason(
-                    code="fit.employees",
-                    text=f"{employees} employees is within the ICP range (+{fit.employees_weight:g})",
-                    points=fit.employees_weight,
-                )
-            )
-    keyword = _contains_any(lead.contact.title, fit.title_keywords)
-    if keyword:
-        score += fit.title_weight
-        reasons.append(
-            Reason(
-                code="fit.title",
-                text=f'Title "{lead.contact.title}" matches persona keyword "{keyword}" '
-                f"(+{fit.title_weight:g})",
-                points=fit.title_weight,
-            )
-        )
-    return min(score, 100.0), reasons
-
-
-def qualify(lead: Lead, config: QualifyConfig) -> Qualification:
-    fit, reasons = score_fit(lead, config.fit)
     trigger = lead.trigger.type
-    next_step = trigger if trigger in config.next_step_triggers else None
-    fit_ok = fit >= config.min_fit
-
-    if not fit_ok:
+    trigger_points = intent.trigger_weights.get(trigger, 0)
+    if trigger_points:
         reasons.append(
             Reason(
-                code="fit.below_threshold",
-                text=f"Fit {fit:g} is below the {config.min_fit:g} needed",
+                code="intent.trigger",
+                text=f"Trigger {trigger} (+{_fmt(trigger_points)})",
+                points=trigger_points,
             )
         )
-    if next_step:
-        reasons.append(Reason(code="next_step.trigger", text=f"Trigger {trigger} is a clear next step"))
-    else:
-        reasons.append(Reason(code="next_step.missing", text=f"Trigger {trigger} does not imply a next step"))
+    by_kind: dict[str, list[tuple[float, float]]] = defaultdict(list)  # kind -> [(points, age_days)]
+    for activity in lead.activities:
+        kind = activity_kind(activity, intent)
+        weight = intent.activity_weights.get(kind, 0)
+        if not weight:
+            continue
+        # An undated activity is treated as one half-life old: it counts, but not fully.
+        age_days = (
+            max(0.0, (now - activity.at).total_seconds() / SECONDS_PER_DAY)
+            if activity.at
+            else intent.half_life_days
+        )
+        by_kind[kind].append((weight * 0.5 ** (age_days / intent.half_life_days), age_days))
+    for kind, hits in sorted(by_kind.items(), key=lambda item: -sum(p for p, _ in item[1])):
+        points = sum(p for p, _ in hits)
+        newest = min(age for _, age in hits)
+        label = kind.replace("_", " ")
+        reasons.append(
+            Reason(
+                code=f"intent.activity.{kind}",
+                text=f"{len(hits)} {label}{'s' if len(hits) > 1 else ''}, latest {newest:.0f} days ago (+{_fmt(points)})",
+                points=round(points, 1),
+            )
+        )
+    engagement = min(100.0, sum(r.points for r in reasons))
+    if lead.score is not None and intent.crm_score_weight > 0:
+        crm = min(100.0, lead.score)
+        blended = (1 - intent.crm_score_weight) * engagement + intent.crm_score_weight * crm
+        reasons.append(
+            Reason(
+                code="intent.crm_score",
+                text=f"CRM score {crm:g} blended in at {intent.crm_score_weight:.0%} "
+                f"({'+' if blended >= engagement else ''}{_fmt(blended - engagement)})",
+                points=round(blended - engagement, 1),
+            )
+        )
+        engagement = blended
+    return round(engagement, 1), reasons
 
-    ready = fit_ok and next_step is not None
-    tier = ("hot" if trigger in config.hot_triggers else "warm") if ready else None
-    intent = 100.0 if next_step else 0.0
+
+def _truthy(value: Any) -> bool:
+    if isinstance(value, str):
+        return value.strip().lower() in {"true", "yes", "1", "y"}
+    return bool(value)
+
+
+def exclusion(lead: Lead, config: QualifyConfig) -> Reason | None:
+    """The first reason this lead must not go to sales, if any."""
+    rules = config.exclusions
+    email_domain = lead.contact.email.rsplit("@", 1)[-1].lower()
+    domains = {email_domain, (lead.company.domain or "").lower().removeprefix("www.")}
+    for competitor in (c.lower() for c in rules.competitor_domains):
+        if any(d == competitor or d.endswith("." + competitor) for d in domains if d):
+            return Reason(code="excluded.competitor", text=f"{competitor} is a competitor's domain")
+    for source in (lead.model_extra, lead.contact.model_extra, lead.crm.model_extra):
+        for flag in rules.do_not_route_flags:
+            if source and _truthy(source.get(flag)):
+                return Reason(code="excluded.do_not_route", text=f"The {flag} flag is set")
+    title = lead.contact.title
+    if keyword := matched_keyword(title, rules.student_keywords):
+        return Reason(code="excluded.student", text=f'Title "{title}" looks like a student ("{keyword}")')
+    if keyword := matched_keyword(title, rules.job_seeker_keywords):
+        return Reason(
+            code="excluded.job_seeker", text=f'Title "{title}" looks like a job seeker ("{keyword}")'
+        )
+    if email_domain in {d.lower() for d in rules.free_mail_domains}:
+        no_company = not (lead.company.name or lead.company.domain)
+        if rules.free_mail == "exclude" or (rules.free_mail == "require_company" and no_company):
+            return Reason(
+                code="excluded.free_mail",
+                text=f"Free-mail address ({email_domain})" + (" with no company" if no_company else ""),
+            )
+    return None
+
+
+def missing_fields(lead: Lead, required: list[str]) -> list[str]:
+    """Required fields (``a|b`` = either) with no value on the lead."""
+    data = lead.model_dump()
+    missing = []
+    for alternatives in required:
+        paths = alternatives.split("|")
+        if all(data.get(p.split(".")[0], {}).get(p.split(".")[1]) in (None, "") for p in paths):
+            missing.append(alternatives)
+    return missing
+
+
+def _missing_reason(alternatives: str) -> Reason:
+    names = " or ".join(LABELS.get(p, p) for p in alternatives.split("|"))
+    return Reason(
+        code=f"missing.{alternatives}", text=f"{names} is missing; routing needs it before sales can act"
+    )
+
+
+def qualify(lead: Lead, config: QualifyConfig, now: datetime) -> Qualification:
+    fit, reasons = score_fit(lead, config.fit)
+    intent, intent_reasons = score_intent(lead, config.intent, now)
+    reasons += intent_reasons
+    score = round(config.fit_share * fit + (1 - config.fit_share) * intent, 1)
+    trigger = lead.trigger.type
+
+    if trigger in config.next_step_triggers:
+        next_step: str | None = trigger
+        reasons.append(
+            Reason(
+                code="next_step.trigger",
+                text=f"{trigger.replace('_', ' ').capitalize()} is a clear next step",
+            )
+        )
+    elif intent >= config.intent_threshold:
+        next_step = "high_intent"
+        reasons.append(
+            Reason(
+                code="next_step.intent",
+                text=f"Intent {intent:g} clears the {config.intent_threshold:g} threshold",
+            )
+        )
+    else:
+        next_step = None
+        reasons.append(
+            Reason(
+                code="next_step.missing",
+                text=f"No clear next step: {trigger} is not a sales request and intent {intent:g} "
+                f"is below {config.intent_threshold:g}",
+            )
+        )
+
+    if fit < config.min_fit:
+        reasons.append(
+            Reason(code="fit.below_threshold", text=f"Fit {fit:g} is below the {config.min_fit:g} needed")
+        )
+    excluded = exclusion(lead, config)
+    if excluded:
+        reasons.append(excluded)
+    missing = missing_fields(lead, config.required_fields)
+    reasons += [_missing_reason(m) for m in missing]
+
+    ready = excluded is None and not missing and fit >= config.min_fit and next_step is not None
+    tier = None
+    if ready:
+        if trigger in config.bofu_triggers:
+            tier = config.tiers[0].name
+            reasons.append(
+                Reason(code="tier.fast_lane", text=f"{trigger} is bottom-of-funnel: fast lane to {tier}")
+            )
+        else:
+            tier = next((t.name for t in config.tiers if score >= t.min_score), config.tiers[-1].name)
     return Qualification(
         ready=ready,
         tier=tier,
-        score=round((fit + intent) / 2, 1),
-        fit=fit,
+        score=score,
+        fit=round(fit, 1),
         intent=intent,
         next_step=next_step,
         reasons=reasons,
+        excluded=excluded.code if excluded else None,
+        missing=missing,
     )

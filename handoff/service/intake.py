@@ -60,7 +60,7 @@ def _mark_start_failed(lead_id: str, now: datetime, exc: Exception) -> None:
 
 
 def accept(lead: Lead, now: datetime) -> IntakeResult:
-    record = LeadRecord.from_lead(lead, qualify(lead, runtime.config().qualify), now)
+    record = LeadRecord.from_lead(lead, qualify(lead, runtime.config().qualify, now), now)
     try:
         runtime.leads().create(record)
     except AlreadyExists:

@@ -43,7 +43,7 @@ def route(lead_id: str, now: datetime) -> RouteResult:
 
     considered.append(ConsideredRep(rep_id=rep.rep_id))
     tier = record.qualification.tier or "warm"
-    sla_seconds = config.sla.seconds_for(tier)
+    sla_seconds = config.sla_seconds(tier)
     due = now + timedelta(seconds=sla_seconds)
     assignment = Assignment(
         rep_id=rep.rep_id,

@@ -27,9 +27,16 @@ SECRETS = {s.env_var: f"test-{s.name}" for s in ALL_SECRETS}
 TEST_CONFIG = """
 [qualify]
 min_fit = 50
-[qualify.fit]
-industries = ["saas", "fintech", "healthcare technology"]
+[qualify.fit.industries]
+values = ["saas", "fintech", "healthcare technology"]
+weight = 40
+[qualify.fit.employees]
+min = 50
+weight = 30
+[[qualify.fit.personas]]
+name = "Leader"
 title_keywords = ["vp", "director", "chief"]
+weight = 30
 [sla]
 hot = 2
 warm = 30

@@ -11,66 +11,21 @@ from functools import cache
 from pathlib import Path
 from typing import Annotated
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import Field, ValidationError, model_validator
 
+from handoff.config.adapters import AdaptersConfig
+from handoff.config.base import Section
+from handoff.config.qualify import QualifyConfig
 from handoff.errors import ConfigError
 
-Weight = Annotated[float, Field(ge=0, le=100)]
+SlaSeconds = Annotated[int, Field(ge=1, le=30 * 24 * 3600)]
 
 
-class _Section(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-
-class FitConfig(_Section):
-    """ICP fit: each matching criterion adds its weight to a 0-100 fit score."""
-
-    industries: list[str] = Field(default_factory=list)
-    industry_weight: Weight = 40
-    min_employees: int = Field(default=0, ge=0)
-    max_employees: int | None = Field(default=None, ge=1)
-    employees_weight: Weight = 30
-    title_keywords: list[str] = Field(default_factory=list)
-    title_weight: Weight = 30
-
-    @model_validator(mode="after")
-    def _range_is_ordered(self) -> FitConfig:
-        if self.max_employees is not None and self.max_employees < self.min_employees:
-            raise ValueError("max_employees must be at least min_employees")
-        return self
-
-
-class QualifyConfig(_Section):
-    min_fit: float = Field(default=50, ge=0, le=100)
-    # Triggers that are themselves a clear next step (a BoFu request).
-    next_step_triggers: list[str] = Field(
-        default_factory=lambda: [
-            "demo_request",
-            "pricing_request",
-            "contact_sales",
-            "meeting_booked",
-        ]
-    )
-    # Triggers that earn the fastest SLA.
-    hot_triggers: list[str] = Field(default_factory=lambda: ["demo_request", "contact_sales"])
-    fit: FitConfig = Field(default_factory=FitConfig)
-
-
-class SlaConfig(_Section):
-    """Seconds a rep has for the first touch, per tier."""
-
-    hot: int = Field(default=300, ge=1, le=7 * 24 * 3600)
-    warm: int = Field(default=4 * 3600, ge=1, le=7 * 24 * 3600)
-
-    def seconds_for(self, tier: str) -> int:
-        return int(getattr(self, tier, self.warm))
-
-
-class RoutingConfig(_Section):
+class RoutingConfig(Section):
     default_pool: str = Field(default="sales", min_length=1)
 
 
-class DispositionConfig(_Section):
+class DispositionConfig(Section):
     """Outcomes a rep can record, and the reason codes each one accepts."""
 
     reasons: dict[str, list[str]] = Field(
@@ -93,16 +48,29 @@ class DispositionConfig(_Section):
         return self
 
 
-class EmailConfig(_Section):
+class EmailConfig(Section):
     crm_name: str = "CRM"
 
 
-class HandoffConfig(_Section):
+class HandoffConfig(Section):
     qualify: QualifyConfig = Field(default_factory=QualifyConfig)
-    sla: SlaConfig = Field(default_factory=SlaConfig)
+    # Seconds a rep has for the first touch, per tier.
+    sla: dict[str, SlaSeconds] = Field(default_factory=lambda: {"hot": 300, "warm": 4 * 3600})
     routing: RoutingConfig = Field(default_factory=RoutingConfig)
     dispositions: DispositionConfig = Field(default_factory=DispositionConfig)
     email: EmailConfig = Field(default_factory=EmailConfig)
+    adapters: AdaptersConfig = Field(default_factory=AdaptersConfig)
+
+    @model_validator(mode="after")
+    def _every_tier_has_an_sla(self) -> HandoffConfig:
+        missing = [t.name for t in self.qualify.tiers if t.name not in self.sla]
+        if missing:
+            raise ValueError(f"sla: no SLA for tier(s) {', '.join(missing)}")
+        return self
+
+    def sla_seconds(self, tier: str) -> int:
+        """The tier's SLA; an unknown tier gets the slowest one rather than none."""
+        return self.sla.get(tier, max(self.sla.values()))
 
 
 def _describe(error_location: tuple[int | str, ...]) -> str:
@@ -135,3 +103,6 @@ def load_config(path: str | Path) -> HandoffConfig:
 def cached_config(path: str) -> HandoffConfig:
     """Config read once per Lambda container."""
     return load_config(path)
+
+
+__all__ = ["HandoffConfig", "QualifyConfig", "cached_config", "load_config", "parse_config"]
