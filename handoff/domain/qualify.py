@@ -147,7 +147,7 @@ def score_intent(lead: Lead, intent: IntentConfig, now: datetime) -> tuple[float
             continue
         # An undated activity is treated as one half-life old: it counts, but not fully.
         age_days = (
-            max(0.0, (now - activity.at).total_seconds() / SECONDS_PER_DAY)
+            max(0.0, (moment - activity.at).total_seconds() / SECONDS_PER_DAY)
             if activity.at
             else intent.half_life_days
         )
