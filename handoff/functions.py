@@ -59,6 +59,8 @@ class Route:
 ROUTES = (
     Route("GET", "/health", QUALIFY),
     Route("POST", "/webhooks/generic", QUALIFY),
+    Route("POST", "/webhooks/hubspot", QUALIFY),
+    Route("POST", "/webhooks/salesforce", QUALIFY),
     Route("GET", "/leads/{lead_id}", QUALIFY, api_key=True),
     Route("POST", "/leads/{lead_id}/disposition", DISPOSITION, api_key=True),
 )

@@ -12,6 +12,8 @@ from typing import Any
 import boto3
 from aws_lambda_powertools.utilities import parameters
 
+from handoff import secrets
+from handoff.adapters.hubspot_api import HubSpotClient
 from handoff.config import HandoffConfig, cached_config
 from handoff.settings import settings
 from handoff.store.leads import LeadRepository
@@ -41,6 +43,11 @@ def reps() -> RepRepository:
     return RepRepository(_dynamodb().Table(settings().reps_table))
 
 
+@cache
+def hubspot() -> HubSpotClient:
+    return HubSpotClient(settings().hubspot_api_base, secret(secrets.HUBSPOT_TOKEN.name))
+
+
 def config() -> HandoffConfig:
     return cached_config(settings().config_path)
 
@@ -53,6 +60,6 @@ def secret(name: str) -> str:
 
 def reset() -> None:
     """Forget cached clients (tests switch endpoints between cases)."""
-    for cached in (client, _dynamodb, leads, reps, cached_config, settings):
+    for cached in (client, _dynamodb, leads, reps, hubspot, cached_config, settings):
         cached.cache_clear()
     parameters.clear_caches()  # type: ignore[no-untyped-call]

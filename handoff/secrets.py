@@ -28,6 +28,9 @@ LINK_KEY = SecretSpec("link-key", "HANDOFF_LINK_KEY", "Signs one-click dispositi
 HUBSPOT_APP_SECRET = SecretSpec(
     "hubspot-app-secret", "HANDOFF_HUBSPOT_APP_SECRET", "HubSpot app client secret", False
 )
+HUBSPOT_TOKEN = SecretSpec(
+    "hubspot-token", "HANDOFF_HUBSPOT_TOKEN", "HubSpot private-app token for the CRM API", False
+)
 SALESFORCE_TOKEN = SecretSpec(
     "salesforce-token", "HANDOFF_SALESFORCE_TOKEN", "Token Salesforce sends as ?token=", True
 )
@@ -41,6 +44,7 @@ ALL_SECRETS = (
     API_KEY,
     LINK_KEY,
     HUBSPOT_APP_SECRET,
+    HUBSPOT_TOKEN,
     SALESFORCE_TOKEN,
     SALESFORCE_ORG_IDS,
 )

@@ -28,7 +28,8 @@ class Settings(BaseModel):
     sender: str = "handoff@example.com"
     ses_configuration_set: str = ""
     public_base_url: str = ""
-    max_body_bytes: int = Field(default=256 * 1024, ge=1024)
+    max_body_bytes: int = Field(default=1024 * 1024, ge=1024)
+    hubspot_api_base: str = "https://api.hubapi.com"
     replay_window_seconds: int = Field(default=300, ge=1)
 
     def secret_id(self, name: str) -> str:

@@ -28,7 +28,15 @@ from infra.constructs.workflow import Workflow
 
 # Who may touch what: least privilege, written down once.
 SECRETS_READ_BY = {
-    QUALIFY.key: (secrets.GENERIC_SECRET, secrets.GENERIC_TOKEN, secrets.API_KEY),
+    QUALIFY.key: (
+        secrets.GENERIC_SECRET,
+        secrets.GENERIC_TOKEN,
+        secrets.API_KEY,
+        secrets.HUBSPOT_APP_SECRET,
+        secrets.HUBSPOT_TOKEN,
+        secrets.SALESFORCE_TOKEN,
+        secrets.SALESFORCE_ORG_IDS,
+    ),
     DISPOSITION.key: (secrets.API_KEY, secrets.LINK_KEY),
 }
 LEADS_WRITERS = (QUALIFY, ROUTE, NOTIFY, AWAIT_TOUCH, MARK_FAILED, DISPOSITION, SLA_CHECK)

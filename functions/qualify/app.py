@@ -11,16 +11,18 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from handoff import runtime
 from handoff.api.requests import (
     authenticate_generic,
+    authenticate_hubspot,
     parse_json_object,
     parse_model,
     raw_body,
     require_api_key,
 )
 from handoff.api.responses import json_response, register_error_handlers
+from handoff.api.soap import soap_answer
 from handoff.domain.lead import Lead, utcnow
 from handoff.errors import NotFound
 from handoff.observability import logger, metrics, tracer
-from handoff.service import intake
+from handoff.service import crm_inbound, intake
 from handoff.store.leads import PRIVATE_ATTRIBUTES
 
 app = APIGatewayRestResolver(enable_validation=True)
@@ -39,6 +41,22 @@ def generic_webhook() -> Response[str]:
     lead = parse_model(Lead, parse_json_object(body), "lead")
     result = intake.accept(lead, utcnow())
     return json_response(result.status_code, result.body)
+
+
+@app.post("/webhooks/hubspot")
+def hubspot_webhook() -> Response[str]:
+    body = raw_body(app.current_event)
+    authenticate_hubspot(app.current_event, body)
+    result = crm_inbound.accept_hubspot(body, utcnow())
+    return json_response(result.status_code, result.body)
+
+
+@app.post("/webhooks/salesforce")
+def salesforce_outbound_message() -> Response[str]:
+    event = app.current_event
+    token = event.get_query_string_value("token")
+    # Salesforce reads SOAP, so every answer here, refusals included, is SOAP.
+    return soap_answer(lambda: crm_inbound.accept_salesforce(raw_body(event), token, utcnow()))
 
 
 @app.get("/leads/<lead_id>")

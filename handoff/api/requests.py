@@ -13,6 +13,7 @@ from pydantic import BaseModel, ValidationError
 from handoff import runtime, secrets
 from handoff.errors import BadRequest, PayloadTooLarge
 from handoff.settings import settings
+from handoff.webhooks.hubspot_signature import verify_hubspot
 from handoff.webhooks.signature import (
     GENERIC_SIGNATURE_HEADER,
     bearer_from,
@@ -82,7 +83,8 @@ def _depth(value: Any, limit: int) -> int:
     return deepest
 
 
-def parse_json_object(body: bytes) -> dict[str, Any]:
+def parse_json(body: bytes) -> Any:
+    """Strict JSON: UTF-8, well-formed, at most MAX_JSON_DEPTH deep."""
     try:
         text = body.decode("utf-8")
     except UnicodeDecodeError as exc:
@@ -95,11 +97,40 @@ def parse_json_object(body: bytes) -> dict[str, Any]:
         ) from exc
     except RecursionError as exc:
         raise BadRequest(f"body is nested deeper than {MAX_JSON_DEPTH} levels") from exc
-    if not isinstance(data, dict):
-        raise BadRequest(f"body must be a JSON object, not {type(data).__name__}")
     if _depth(data, MAX_JSON_DEPTH) > MAX_JSON_DEPTH:
         raise BadRequest(f"body is nested deeper than {MAX_JSON_DEPTH} levels")
     return data
+
+
+def parse_json_object(body: bytes) -> dict[str, Any]:
+    data = parse_json(body)
+    if not isinstance(data, dict):
+        raise BadRequest(f"body must be a JSON object, not {type(data).__name__}")
+    return data
+
+
+def signed_uri(event: APIGatewayProxyEvent) -> str:
+    """The URI the sender signed: the public base URL when set, else scheme://Host + path + query."""
+    path = event.request_context.path or event.path
+    query = event.multi_value_query_string_parameters or {}
+    query_string = "&".join(f"{k}={v}" for k, values in query.items() for v in values)
+    suffix = path + (f"?{query_string}" if query_string else "")
+    base = settings().public_base_url.rstrip("/")
+    if base:
+        # The public URL already carries any stage or base path; keep only the route.
+        return base + event.path + (f"?{query_string}" if query_string else "")
+    scheme = header(event, "x-forwarded-proto") or "https"
+    return f"{scheme}://{header(event, 'host') or ''}{suffix}"
+
+
+def authenticate_hubspot(event: APIGatewayProxyEvent, body: bytes) -> None:
+    verify_hubspot(
+        secret=runtime.secret(secrets.HUBSPOT_APP_SECRET.name),
+        method=event.http_method,
+        uri=signed_uri(event),
+        body=body,
+        header=lambda name: header(event, name),
+    )
 
 
 def validation_details(exc: ValidationError) -> list[dict[str, str]]:

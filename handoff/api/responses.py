@@ -12,6 +12,7 @@ from typing import Any
 from aws_lambda_powertools.event_handler import APIGatewayRestResolver, Response, content_types
 from aws_lambda_powertools.event_handler.openapi.exceptions import RequestValidationError
 
+from handoff.adapters.hubspot_api import CrmUnavailable
 from handoff.errors import (
     BadRequest,
     ConfigError,
@@ -76,11 +77,11 @@ def register_error_handlers(app: APIGatewayRestResolver) -> None:
 
     app.exception_handler(list(REJECTIONS))(rejection_response)
 
-    @app.exception_handler(StorageError)
-    def _unavailable(exc: StorageError) -> Response[str]:
-        logger.exception("storage unavailable")
+    @app.exception_handler([StorageError, CrmUnavailable])
+    def _unavailable(exc: StorageError | CrmUnavailable) -> Response[str]:
+        logger.exception("dependency unavailable")
         return error_response(
-            503, "unavailable", "storage is temporarily unavailable; retry", headers={"Retry-After": "5"}
+            503, "unavailable", "a dependency is temporarily unavailable; retry", headers={"Retry-After": "5"}
         )
 
     @app.exception_handler(ConfigError)

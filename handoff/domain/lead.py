@@ -18,6 +18,7 @@ from pydantic import (
     Field,
     StringConstraints,
     field_validator,
+    model_validator,
 )
 
 # Generous, but bounded: a CRM field longer than this is not a real value.
@@ -36,10 +37,28 @@ EmailAddress = Annotated[
 ]
 
 
+def lead_id_for(source: str, event_id: str) -> str:
+    """Deterministic id: the same delivery always maps to the same lead.
+
+    It doubles as the Step Functions execution name, a second dedupe layer.
+    """
+    digest = hashlib.sha256(f"{source}\x1f{event_id}".encode()).hexdigest()
+    return f"ld_{digest[:24]}"
+
+
 class _Open(BaseModel):
     """Unknown fields are kept as extras, never rejected."""
 
     model_config = ConfigDict(extra="allow", str_strip_whitespace=True)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _blank_means_absent(cls, data: Any) -> Any:
+        # Template senders (Marketo tokens, HubSpot personalisation) render a missing value
+        # as "" or "  "; that means "unknown", not "invalid".
+        if isinstance(data, dict):
+            return {k: None if isinstance(v, str) and not v.strip() else v for k, v in data.items()}
+        return data
 
 
 class Contact(_Open):
@@ -116,12 +135,7 @@ class Lead(_Open):
 
     @property
     def lead_id(self) -> str:
-        """Deterministic id: the same delivery always maps to the same lead.
-
-        It doubles as the Step Functions execution name, a second dedupe layer.
-        """
-        digest = hashlib.sha256(f"{self.source}\x1f{self.event_id}".encode()).hexdigest()
-        return f"ld_{digest[:24]}"
+        return lead_id_for(self.source, self.event_id)
 
 
 class LeadStatus(StrEnum):

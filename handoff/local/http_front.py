@@ -68,7 +68,7 @@ def build_event(
         "requestContext": {
             "resourcePath": route.path,
             "httpMethod": method,
-            "path": f"/local{split.path}",
+            "path": split.path,  # as received: the local front has no stage prefix
             "stage": "local",
             "requestId": str(uuid.uuid4()),
             "requestTimeEpoch": int(time.time() * 1000),
@@ -114,6 +114,7 @@ class _Handler(BaseHTTPRequestHandler):
             return
         body = self.rfile.read(length) if length else b""
         headers = {k: v for k, v in self.headers.items()}
+        headers.setdefault("X-Forwarded-Proto", "http")  # API Gateway sets it; so does this front
         event = build_event(
             route, params=params, method=self.command, raw_path=self.path, headers=headers, body=body
         )

@@ -23,10 +23,20 @@ class IntakeResult:
     body: dict[str, Any]
 
 
-def _answer(record: LeadRecord) -> IntakeResult:
+def answer_for(record: LeadRecord) -> IntakeResult:
+    """The answer a delivery gets; a repeated delivery gets the same one."""
     if record.status == LeadStatus.NURTURE:
-        reasons = [r.model_dump() for r in record.qualification.reasons]
-        return IntakeResult(200, {"lead_id": record.lead_id, "status": "nurture", "reasons": reasons})
+        q = record.qualification
+        body: dict[str, Any] = {
+            "lead_id": record.lead_id,
+            "status": "nurture",
+            "reasons": [r.model_dump() for r in q.reasons],
+        }
+        if q.missing:
+            body["missing"] = q.missing
+        if q.excluded:
+            body["excluded"] = q.excluded
+        return IntakeResult(200, body)
     return IntakeResult(202, {"lead_id": record.lead_id, "status": record.status.value})
 
 
@@ -69,7 +79,11 @@ def accept(lead: Lead, now: datetime) -> IntakeResult:
             raise StorageError(f"lead {record.lead_id} vanished during dedupe") from None
         logger.info("duplicate delivery", extra={"lead_id": record.lead_id})
         metrics.add_metric(name="DuplicateDeliveries", unit=MetricUnit.Count, value=1)
-        return _answer(existing)
+        if existing.status == LeadStatus.ROUTING:
+            # The first delivery may have died between its write and its start; starting
+            # again is safe (the execution name is the lead id), so a retry repairs it.
+            start_workflow(existing, now)
+        return answer_for(existing)
 
     metrics.add_metric(name="LeadsReceived", unit=MetricUnit.Count, value=1)
     logger.info(
@@ -83,4 +97,4 @@ def accept(lead: Lead, now: datetime) -> IntakeResult:
     if record.qualification.ready:
         metrics.add_metric(name="LeadsQualified", unit=MetricUnit.Count, value=1)
         start_workflow(record, now)
-    return _answer(record)
+    return answer_for(record)

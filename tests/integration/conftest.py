@@ -20,27 +20,20 @@ from handoff.local.http_front import build_event, match
 from handoff.local.provision import SECRET_PREFIX, SENDER, provision, table_name
 from handoff.secrets import ALL_SECRETS
 from handoff.store.tables import LEADS, REPS
+from handoff.webhooks.hubspot_signature import sign_v3
 from handoff.webhooks.signature import sign_generic
+from tests.conftest import ROOT
 
 MOTO_CONFIG = {"stepfunctions": {"execute_state_machine": True}, "lambda": {"use_docker": False}}
-SECRETS = {s.env_var: f"test-{s.name}" for s in ALL_SECRETS}
-TEST_CONFIG = """
-[qualify]
-min_fit = 50
-[qualify.fit.industries]
-values = ["saas", "fintech", "healthcare technology"]
-weight = 40
-[qualify.fit.employees]
-min = 50
-weight = 30
-[[qualify.fit.personas]]
-name = "Leader"
-title_keywords = ["vp", "director", "chief"]
-weight = 30
-[sla]
-hot = 2
-warm = 30
-"""
+SALESFORCE_ORG = "00D5g000004ABCDEAZ"
+SECRETS = {s.env_var: f"test-{s.name}" for s in ALL_SECRETS} | {"HANDOFF_SALESFORCE_ORG_IDS": SALESFORCE_ORG}
+# The shipped config, with SLAs short enough to lapse inside a test.
+TEST_CONFIG = (
+    (ROOT / "config" / "handoff.toml")
+    .read_text()
+    .replace("hot = 300      # 5 minutes\nwarm = 14400   # 4 hours", "hot = 2\nwarm = 30")
+)
+assert "hot = 2" in TEST_CONFIG
 
 
 @dataclass
@@ -68,6 +61,36 @@ class Aws:
             "X-Handoff-Signature": sign_generic(secret, body, int(time.time())),
         }
         return self.api("POST", "/webhooks/generic", body, headers)
+
+    def post_hubspot(
+        self, body: bytes, *, secret: str = SECRETS["HANDOFF_HUBSPOT_APP_SECRET"]
+    ) -> tuple[int, dict[str, Any]]:
+        timestamp = str(int(time.time() * 1000))
+        uri = "https://handoff.test/webhooks/hubspot"
+        headers = {
+            "Content-Type": "application/json",
+            "Host": "handoff.test",
+            "X-Forwarded-Proto": "https",
+            "X-HubSpot-Signature-v3": sign_v3(secret, "POST", uri, body, timestamp),
+            "X-HubSpot-Request-Timestamp": timestamp,
+        }
+        return self.api("POST", "/webhooks/hubspot", body, headers)
+
+    def post_salesforce(
+        self, body: bytes, token: str | None = SECRETS["HANDOFF_SALESFORCE_TOKEN"]
+    ) -> tuple[int, str]:
+        path = "/webhooks/salesforce" + (f"?token={token}" if token is not None else "")
+        found = match("POST", "/webhooks/salesforce")
+        assert found
+        event = build_event(
+            found[0], params={}, method="POST", raw_path=path, headers={"Content-Type": "text/xml"}, body=body
+        )
+        result = lambdas.invoke(found[0].function, event)
+        content_type = (result.get("headers") or {}).get("Content-Type") or result["multiValueHeaders"][
+            "Content-Type"
+        ][0]
+        assert content_type.startswith("text/xml")
+        return int(result["statusCode"]), str(result["body"])
 
     def get_lead(self, lead_id: str) -> dict[str, Any]:
         status, body = self.api("GET", f"/leads/{lead_id}", headers={"x-api-key": SECRETS["HANDOFF_API_KEY"]})

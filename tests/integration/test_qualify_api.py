@@ -101,7 +101,7 @@ def test_malformed_input_is_400_naming_the_problem_and_creates_nothing(
 
 
 def test_oversize_body_is_413(aws: Aws, hot_lead: dict[str, Any]) -> None:
-    hot_lead["padding"] = "x" * 300_000
+    hot_lead["padding"] = "x" * 1_100_000
     status, answer = aws.post_lead(hot_lead)
     assert status == 413
     assert answer["error"] == "payload_too_large"

@@ -207,6 +207,9 @@ def test_defaults_work_without_any_config() -> None:
 
 def test_activity_age_counts_from_the_conversion_not_the_delivery() -> None:
     conversion = NOW - timedelta(days=3)  # a CRM retried the webhook three days later
-    body = {"occurred_at": conversion.isoformat(), "activities": [{"type": "webinar", "at": conversion.isoformat()}]}
+    body = {
+        "occurred_at": conversion.isoformat(),
+        "activities": [{"type": "webinar", "at": conversion.isoformat()}],
+    }
     late, _ = score_intent(lead(trigger={"type": "content_download"}, **body), CONFIG.intent, NOW)
     assert late == 10 + 12

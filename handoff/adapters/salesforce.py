@@ -1,0 +1,175 @@
+"""Salesforce Outbound Messages: SOAP with 1-100 Lead or Contact notifications.
+
+Parsed with defusedxml, which refuses DTDs, entity expansion (billion laughs) and
+external entities (XXE) before any of it is expanded.
+"""
+
+from __future__ import annotations
+
+import hmac
+from typing import Any
+from xml.etree.ElementTree import Element, ParseError
+from xml.sax.saxutils import escape
+
+import defusedxml.ElementTree as SafeElementTree
+from defusedxml import DefusedXmlException
+
+from handoff.adapters.mapping import assemble, number, text, trigger_type, whole_number
+from handoff.config.adapters import SalesforceAdapterConfig
+from handoff.errors import BadRequest, Unauthorized
+
+SOURCE = "salesforce"
+MAX_NOTIFICATIONS = 100
+SOAP_ENV = "http://schemas.xmlsoap.org/soap/envelope/"
+OUTBOUND = "http://soap.sforce.com/2005/09/outbound"
+XSI = "http://www.w3.org/2001/XMLSchema-instance"
+
+LEAD_FIELDS = {
+    "contact.email": "Email",
+    "contact.first_name": "FirstName",
+    "contact.last_name": "LastName",
+    "contact.title": "Title",
+    "contact.phone": "Phone",
+    "contact.country": "Country",
+    "contact.region": "State",
+    "company.name": "Company",
+    "company.domain": "Website",
+    "company.industry": "Industry",
+    "company.employees": "NumberOfEmployees",
+    "company.annual_revenue": "AnnualRevenue",
+    "company.country": "Country",
+    "crm.owner_id": "OwnerId",
+    "crm.lead_source": "LeadSource",
+    "crm.lead_status": "Status",
+}
+CONTACT_FIELDS = {
+    "contact.email": "Email",
+    "contact.first_name": "FirstName",
+    "contact.last_name": "LastName",
+    "contact.title": "Title",
+    "contact.phone": "Phone",
+    "contact.department": "Department",
+    "contact.country": "MailingCountry",
+    "contact.region": "MailingState",
+    "crm.owner_id": "OwnerId",
+    "crm.account_id": "AccountId",
+    "crm.lead_source": "LeadSource",
+}
+
+ACK = (
+    '<?xml version="1.0" encoding="UTF-8"?>'
+    f'<soapenv:Envelope xmlns:soapenv="{SOAP_ENV}"><soapenv:Body>'
+    f'<notificationsResponse xmlns="{OUTBOUND}"><Ack>true</Ack></notificationsResponse>'
+    "</soapenv:Body></soapenv:Envelope>"
+)
+
+
+def fault(message: str, client: bool = True) -> str:
+    code = "soapenv:Client" if client else "soapenv:Server"
+    return (
+        '<?xml version="1.0" encoding="UTF-8"?>'
+        f'<soapenv:Envelope xmlns:soapenv="{SOAP_ENV}"><soapenv:Body><soapenv:Fault>'
+        f"<faultcode>{code}</faultcode><faultstring>{escape(message)}</faultstring>"
+        "</soapenv:Fault></soapenv:Body></soapenv:Envelope>"
+    )
+
+
+def _local(tag: str) -> str:
+    return tag.rsplit("}", 1)[-1]
+
+
+def _child(element: Element, name: str) -> Element | None:
+    return next((c for c in element if _local(c.tag) == name), None)
+
+
+def parse_envelope(body: bytes) -> tuple[str, list[tuple[str, str, dict[str, str]]]]:
+    """(organization id, [(notification id, sObject type, fields)]) or BadRequest."""
+    try:
+        root = SafeElementTree.fromstring(body, forbid_dtd=True)
+    except DefusedXmlException as exc:
+        raise BadRequest(
+            f"XML with a DTD or entities is refused ({type(exc).__name__})", code="forbidden_xml"
+        ) from exc
+    except (ParseError, ValueError) as exc:
+        raise BadRequest(f"body is not well-formed XML: {exc}", code="invalid_xml") from exc
+    soap_body = _child(root, "Body") if _local(root.tag) == "Envelope" else None
+    notifications = _child(soap_body, "notifications") if soap_body is not None else None
+    if notifications is None:
+        raise BadRequest("expected a SOAP Envelope with a Body holding notifications", code="invalid_xml")
+    org = _child(notifications, "OrganizationId")
+    org_id = (org.text or "").strip() if org is not None else ""
+    if not org_id:
+        raise BadRequest("OrganizationId is missing", code="invalid_xml")
+    items = [n for n in notifications if _local(n.tag) == "Notification"]
+    if not 1 <= len(items) <= MAX_NOTIFICATIONS:
+        raise BadRequest(
+            f"an Outbound Message carries 1 to {MAX_NOTIFICATIONS} notifications, not {len(items)}"
+        )
+    parsed = []
+    for index, item in enumerate(items):
+        notification_id = _child(item, "Id")
+        sobject = _child(item, "sObject")
+        if notification_id is None or not (notification_id.text or "").strip() or sobject is None:
+            raise BadRequest(f"notification {index} needs an Id and an sObject", code="invalid_xml")
+        kind = _local(sobject.get(f"{{{XSI}}}type", "")).split(":")[-1]
+        if kind not in {"Lead", "Contact"}:
+            raise BadRequest(f"notification {index}: sObject type {kind[:40]!r} is not Lead or Contact")
+        fields = {_local(f.tag): (f.text or "").strip() for f in sobject if len(f) == 0}
+        parsed.append((notification_id.text.strip(), kind, fields))  # type: ignore[union-attr]
+    return org_id, parsed
+
+
+def check_token(token: str | None, expected_token: str) -> None:
+    """Checked before the body is parsed: unauthenticated XML is never read."""
+    if not token or not hmac.compare_digest(token.encode(), expected_token.encode()):
+        raise Unauthorized("missing or wrong ?token=")
+
+
+def check_org(org_id: str, allowed_org_ids: str) -> None:
+    """The org must be on the allowlist; 15- and 18-character ids both match."""
+    allowed = {o.strip()[:15] for o in allowed_org_ids.split(",") if o.strip()}
+    if org_id[:15] not in allowed:
+        raise Unauthorized(f"OrganizationId {org_id[:18]} is not on the allowlist")
+
+
+def _coerce(path: str, value: str) -> Any:
+    if path == "company.employees":
+        return whole_number(value)
+    if path == "company.annual_revenue":
+        return number(value)
+    if path == "company.domain":
+        domain = (
+            (text(value) or "").lower().removeprefix("https://").removeprefix("http://").removeprefix("www.")
+        )
+        return domain.split("/")[0] or None
+    return text(value)
+
+
+def lead_from_notification(
+    notification_id: str, kind: str, fields: dict[str, str], config: SalesforceAdapterConfig
+) -> dict[str, Any]:
+    mapping = (
+        {**LEAD_FIELDS, **config.lead_fields}
+        if kind == "Lead"
+        else {**CONTACT_FIELDS, **config.contact_fields}
+    )
+    record_id = text(fields.get("Id"))
+    trigger_name = text(fields.get(config.trigger_field))
+    values: dict[str, Any] = {path: _coerce(path, fields.get(field, "")) for path, field in mapping.items()}
+    values.update(
+        {
+            "contact.id": record_id,
+            "crm.system": "salesforce",
+            "crm.record_id": record_id,
+            "crm.object": kind,
+            "crm.record_url": f"{config.instance_url.rstrip('/')}/{record_id}"
+            if config.instance_url and record_id
+            else None,
+            "trigger.type": trigger_type(trigger_name, config.trigger_map, config.default_trigger),
+            "trigger.name": trigger_name,
+        }
+    )
+    lead = assemble(values)
+    lead.update(event_id=notification_id, source=SOURCE)
+    lead.setdefault("contact", {})
+    return lead

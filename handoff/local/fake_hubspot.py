@@ -1,0 +1,106 @@
+"""A local stand-in for the documented HubSpot CRM v3 objects API.
+
+Serves ``GET /crm/v3/objects/contacts/{id}`` (with ``associations=companies``) and
+``GET /crm/v3/objects/companies/{id}`` from a JSON file, checks the bearer token,
+and answers with HubSpot's documented error shape. ``fail_next`` injects 429/5xx
+answers so retries are tested against HTTP, not against a mock of our own client.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import threading
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any
+from urllib.parse import parse_qs, urlsplit
+
+OBJECT_PATH = re.compile(r"^/crm/v3/objects/(contacts|companies)/([^/]+)$")
+
+
+class FakeHubSpot:
+    def __init__(self, data_file: Path, token: str, host: str = "127.0.0.1", port: int = 0):
+        self.data: dict[str, dict[str, Any]] = json.loads(data_file.read_text())
+        self.token = token
+        self.requests: list[str] = []
+        self._failures: list[int] = []
+        self._lock = threading.Lock()
+        self.server = ThreadingHTTPServer((host, port), self._handler())
+        self.server.daemon_threads = True
+        self._thread = threading.Thread(target=self.server.serve_forever, name="fake-hubspot", daemon=True)
+
+    @property
+    def url(self) -> str:
+        host, port = self.server.server_address[:2]
+        return f"http://{host!s}:{port}"
+
+    def fail_next(self, count: int, status: int = 503) -> None:
+        with self._lock:
+            self._failures.extend([status] * count)
+
+    def _next_failure(self) -> int | None:
+        with self._lock:
+            return self._failures.pop(0) if self._failures else None
+
+    def start(self) -> FakeHubSpot:
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+
+    def _answer(self, path: str, query: dict[str, list[str]], auth: str | None) -> tuple[int, dict[str, Any]]:
+        self.requests.append(path)
+        if auth != f"Bearer {self.token}":
+            return 401, _error("Authentication credentials not found.", "INVALID_AUTHENTICATION")
+        failure = self._next_failure()
+        if failure:
+            return failure, _error("Internal error", "INTERNAL_ERROR" if failure >= 500 else "RATE_LIMITS")
+        found = OBJECT_PATH.match(path)
+        if not found:
+            return 404, _error("Unknown path", "OBJECT_NOT_FOUND")
+        kind, object_id = found.groups()
+        record = self.data.get(kind, {}).get(object_id)
+        if record is None:
+            return 404, _error("resource not found", "OBJECT_NOT_FOUND")
+        wanted = set(",".join(query.get("properties", [])).split(",")) - {""}
+        result = dict(record)
+        if wanted:
+            result["properties"] = {k: v for k, v in record.get("properties", {}).items() if k in wanted}
+        if "companies" not in ",".join(query.get("associations", [])):
+            result.pop("associations", None)
+        return 200, result
+
+    def _handler(self) -> type[BaseHTTPRequestHandler]:
+        fake = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def log_message(self, format: str, *args: Any) -> None:
+                return
+
+            def do_GET(self) -> None:
+                split = urlsplit(self.path)
+                status, body = fake._answer(
+                    split.path, parse_qs(split.query), self.headers.get("Authorization")
+                )
+                data = json.dumps(body).encode()
+                self.send_response(status)
+                self.send_header("Content-Type", "application/json")
+                if status == 429:
+                    self.send_header("Retry-After", "1")
+                self.send_header("Content-Length", str(len(data)))
+                self.end_headers()
+                self.wfile.write(data)
+
+        return Handler
+
+
+def _error(message: str, category: str) -> dict[str, Any]:
+    return {
+        "status": "error",
+        "message": message,
+        "correlationId": "00000000-0000-0000-0000-000000000000",
+        "category": category,
+    }

@@ -1,0 +1,78 @@
+"""CRM deliveries with more than one lead in them, or none until the CRM is asked."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from handoff import runtime, secrets
+from handoff.adapters import hubspot, salesforce
+from handoff.adapters.hubspot_api import CrmRecordMissing
+from handoff.api.requests import parse_json, parse_model
+from handoff.domain.lead import Lead, lead_id_for
+from handoff.errors import BadRequest
+from handoff.observability import MetricUnit, logger, metrics
+from handoff.service.intake import IntakeResult, accept, answer_for
+
+
+def accept_hubspot(body: bytes, now: datetime) -> IntakeResult:
+    """A workflow webhook (one contact object) or a Webhooks-API event array."""
+    data = parse_json(body)
+    config = runtime.config().adapters.hubspot
+    if isinstance(data, dict):
+        lead = parse_model(Lead, hubspot.from_workflow(data, body, config), "lead")
+        return accept(lead, now)
+    if isinstance(data, list):
+        return _accept_events(hubspot.parse_events(data), now)
+    raise BadRequest(f"body must be a contact object or an event array, not {type(data).__name__}")
+
+
+def _accept_events(events: list[hubspot.HubSpotEvent], now: datetime) -> IntakeResult:
+    config = runtime.config().adapters.hubspot
+    results: list[dict[str, Any]] = []
+    for event in events:
+        event_id = str(event.event_id)
+        if hubspot.action_for(event, config) == "ignore":
+            results.append({"event_id": event_id, "status": "ignored"})
+            continue
+        existing = runtime.leads().get(lead_id_for(hubspot.SOURCE, event_id))
+        if existing is not None:  # a redelivery: answer without asking the CRM again
+            results.append({"event_id": event_id, **answer_for(existing).body})
+            continue
+        try:
+            contact, company = runtime.hubspot().contact_with_company(
+                str(event.object_id), hubspot.requested_properties(config)
+            )
+        except CrmRecordMissing:
+            logger.warning("hubspot contact gone", extra={"event_id": event_id})
+            results.append({"event_id": event_id, "status": "ignored", "reason": "contact no longer exists"})
+            continue
+        # CrmUnavailable propagates: the caller answers 503 and HubSpot redelivers the batch;
+        # events already accepted dedupe on the way back in.
+        lead = parse_model(Lead, hubspot.lead_from_event(event, contact, company, config), "lead")
+        results.append({"event_id": event_id, **accept(lead, now).body})
+    return IntakeResult(200, {"events": results})
+
+
+def accept_salesforce(body: bytes, token: str | None, now: datetime) -> str:
+    """Every notification durably recorded, then the SOAP Ack; any refusal raises before a write."""
+    salesforce.check_token(token, runtime.secret(secrets.SALESFORCE_TOKEN.name))
+    org_id, notifications = salesforce.parse_envelope(body)
+    salesforce.check_org(org_id, runtime.secret(secrets.SALESFORCE_ORG_IDS.name))
+    config = runtime.config().adapters.salesforce
+    leads = []
+    for index, (notification_id, kind, fields) in enumerate(notifications):
+        try:
+            leads.append(
+                parse_model(
+                    Lead, salesforce.lead_from_notification(notification_id, kind, fields, config), "lead"
+                )
+            )
+        except BadRequest as exc:
+            raise BadRequest(
+                f"notification {index} ({notification_id[:18]}): {exc.message}", exc.details
+            ) from exc
+    for lead in leads:
+        accept(lead, now)
+    metrics.add_metric(name="SalesforceNotifications", unit=MetricUnit.Count, value=len(leads))
+    return salesforce.ACK

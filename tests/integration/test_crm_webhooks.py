@@ -1,0 +1,130 @@
+"""HubSpot, Salesforce and Marketo deliveries through the qualify handler on moto."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from handoff import runtime
+from handoff.local.fake_hubspot import FakeHubSpot
+from tests.integration.conftest import SECRETS, Aws, rep
+
+EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
+WORKFLOW = (EXAMPLES / "webhooks/hubspot/workflow-contact-demo-request.json").read_bytes()
+EVENTS = (EXAMPLES / "webhooks/hubspot/events-mql-and-creation.json").read_bytes()
+OUTBOUND = (EXAMPLES / "webhooks/salesforce/outbound-message-lead-and-contact.xml").read_bytes()
+MARKETO = json.loads((EXAMPLES / "webhooks/marketo/sample-delivery.json").read_text())
+
+
+@pytest.fixture
+def hubspot_api(aws: Aws, monkeypatch: pytest.MonkeyPatch) -> Iterator[FakeHubSpot]:
+    fake = FakeHubSpot(EXAMPLES / "hubspot/crm-objects.json", token=SECRETS["HANDOFF_HUBSPOT_TOKEN"]).start()
+    monkeypatch.setenv("HANDOFF_HUBSPOT_API_BASE", fake.url)
+    runtime.reset()
+    aws.put_reps(rep("r1"))
+    yield fake
+    fake.stop()
+
+
+def test_hubspot_workflow_contact_is_mapped_and_qualified(aws: Aws) -> None:
+    aws.put_reps(rep("r1"))
+    status, body = aws.post_hubspot(WORKFLOW)
+    assert status == 202
+    lead = aws.get_lead(body["lead_id"])
+    assert lead["contact"]["email"] == "dana.kim@tallyhq.example"
+    assert lead["contact"]["title"] == "Head of Sales"
+    assert lead["company"] == {
+        "name": "TallyHQ",
+        "domain": "tallyhq.example",
+        "industry": "computer software",
+        "employees": 320,
+        "annual_revenue": 18000000,
+    }
+    assert lead["crm"]["record_url"] == "https://app.hubspot.com/contacts/62515/record/0-1/3201"
+    assert lead["trigger"]["type"] == "demo_request"
+    assert lead["qualification"]["tier"] == "hot"
+    assert "fit.persona" in [r["code"] for r in lead["qualification"]["reasons"]]
+    again = aws.post_hubspot(WORKFLOW)  # HubSpot retried: same answer, nothing new
+    assert again == (202, {"lead_id": body["lead_id"], "status": again[1]["status"]})
+    assert aws.leads_count() == 1
+
+
+def test_hubspot_events_fetch_the_contact_and_company(aws: Aws, hubspot_api: FakeHubSpot) -> None:
+    status, body = aws.post_hubspot(EVENTS)
+    assert status == 200
+    by_event = {e["event_id"]: e for e in body["events"]}
+    assert by_event["4101"]["status"] in {"routing", "assigned", "notified"}
+    assert by_event["4102"] == {"event_id": "4102", "status": "ignored"}
+    assert by_event["4103"]["status"] == "nurture"
+    assert by_event["4103"]["excluded"] == "excluded.student"
+    mql = aws.get_lead(by_event["4101"]["lead_id"])
+    assert mql["company"]["name"] == "Brightwave Payments"
+    assert mql["company"]["industry"] == "financial services"
+    assert mql["crm"]["account_owner_id"] == "71"
+    assert mql["trigger"]["type"] == "pricing_request"
+    assert mql["qualification"]["ready"] is True
+    fetched = list(hubspot_api.requests)
+    assert aws.post_hubspot(EVENTS)[0] == 200  # a redelivery does not ask the CRM again
+    assert hubspot_api.requests == fetched
+
+
+def test_hubspot_fetch_is_retried_and_an_outage_asks_hubspot_to_redeliver(
+    aws: Aws, hubspot_api: FakeHubSpot
+) -> None:
+    hubspot_api.fail_next(2, status=503)
+    status, _ = aws.post_hubspot(EVENTS)
+    assert status == 200  # two failures, third attempt succeeded
+    runtime.leads()  # keep the store
+    hubspot_api.fail_next(10, status=503)
+    events = json.loads(EVENTS)
+    for event in events:
+        event["eventId"] += 1000
+    status, body = aws.post_hubspot(json.dumps(events).encode())
+    assert status == 503
+    assert body["error"] == "unavailable"
+    hubspot_api._failures.clear()
+    status, body = aws.post_hubspot(json.dumps(events).encode())  # HubSpot's redelivery
+    assert status == 200
+    assert {e["event_id"] for e in body["events"]} == {"5101", "5102", "5103"}
+
+
+def test_salesforce_outbound_message_records_every_notification_then_acks(aws: Aws) -> None:
+    aws.put_reps(rep("r1"))
+    status, xml = aws.post_salesforce(OUTBOUND)
+    assert status == 200
+    assert "<Ack>true</Ack>" in xml
+    assert aws.leads_count() == 2
+    leads = {lead["contact"]["email"]: lead for lead in (aws.get_lead(e["name"]) for e in aws.executions())}
+    sam = leads["sam.rivera@meridian.example"]
+    assert sam["trigger"]["type"] == "contact_sales"
+    assert sam["company"]["domain"] == "meridian.example"
+    assert sam["crm"]["record_url"].endswith("/00Q5g00000LEAD01AAA")
+    assert len(aws.executions()) == 1  # the Contact lacks company size: recorded, not routed
+    assert aws.post_salesforce(OUTBOUND)[0] == 200  # Salesforce retried: still two leads
+    assert aws.leads_count() == 2
+
+
+def test_salesforce_contact_missing_segmentation_data_is_explicit(aws: Aws) -> None:
+    aws.post_salesforce(OUTBOUND)
+    from handoff.domain.lead import lead_id_for
+
+    kim = aws.get_lead(lead_id_for("salesforce", "04l5g00000AAAA2AAA"))
+    assert kim["status"] == "nurture"
+    assert "company.employees" in kim["qualification"]["missing"]
+
+
+def test_marketo_template_delivery_with_a_bearer_token(aws: Aws) -> None:
+    aws.put_reps(rep("r1"))
+    body = json.dumps(MARKETO | {"score": "", "company": MARKETO["company"] | {"employees": "240"}}).encode()
+    headers = {
+        "Content-Type": "application/json",
+        "Authorization": f"Bearer {SECRETS['HANDOFF_GENERIC_TOKEN']}",
+    }
+    status, answer = aws.api("POST", "/webhooks/generic", body, headers)
+    assert status == 202
+    lead = aws.get_lead(answer["lead_id"])
+    assert lead["company"]["employees"] == 240
+    assert lead.get("score") is None  # an empty Marketo token means unknown
