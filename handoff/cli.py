@@ -23,12 +23,14 @@ def _serve(args: argparse.Namespace) -> int:
             reps_path=Path(args.reps) if args.reps else None,
             outbox=Path(args.outbox),
             sla_check_every=args.sla_check_every,
+            hubspot_api=args.hubspot_api,
         )
     )
     stack.start()
     print(f"Handoff API     {stack.api_url}")
     print(f"AWS (moto)      {stack.aws_url}   e.g. AWS_ENDPOINT_URL={stack.aws_url} aws dynamodb list-tables")
     print(f"State machine   {stack.state_machine_arn}")
+    print(f"HubSpot API     {stack.hubspot_api}")
     print(f"Outbox          {Path(args.outbox).resolve()}")
     print("Secrets come from HANDOFF_GENERIC_SECRET, HANDOFF_API_KEY, ... (random when unset)")
     print("Ctrl-C stops.", flush=True)
@@ -72,6 +74,9 @@ def main(argv: list[str] | None = None) -> int:
     serve.add_argument("--reps", default=str(REPO_ROOT / "examples" / "reps.csv"))
     serve.add_argument("--outbox", default="outbox")
     serve.add_argument("--sla-check-every", type=float, default=60.0, help="seconds between sla_check sweeps")
+    serve.add_argument(
+        "--hubspot-api", default="", help="HubSpot API base URL (default: a local fake of the CRM v3 API)"
+    )
     serve.set_defaults(run=_serve)
 
     demo = commands.add_parser("demo", help="replay the sample webhooks through the local stack")

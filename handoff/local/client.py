@@ -9,6 +9,7 @@ import urllib.request
 from dataclasses import dataclass
 from typing import Any
 
+from handoff.webhooks.hubspot_signature import sign_v3
 from handoff.webhooks.signature import sign_generic
 
 
@@ -19,10 +20,34 @@ class ApiResponse:
 
 
 class HandoffClient:
-    def __init__(self, base_url: str, *, generic_secret: str, api_key: str):
+    def __init__(
+        self,
+        base_url: str,
+        *,
+        generic_secret: str,
+        api_key: str,
+        generic_token: str = "",
+        hubspot_secret: str = "",
+        salesforce_token: str = "",
+    ):
         self.base_url = base_url.rstrip("/")
         self.generic_secret = generic_secret
         self.api_key = api_key
+        self.generic_token = generic_token
+        self.hubspot_secret = hubspot_secret
+        self.salesforce_token = salesforce_token
+
+    @classmethod
+    def for_secrets(cls, base_url: str, values: dict[str, str]) -> HandoffClient:
+        """A client holding every sender's credentials, keyed by their environment variables."""
+        return cls(
+            base_url,
+            generic_secret=values["HANDOFF_GENERIC_SECRET"],
+            api_key=values["HANDOFF_API_KEY"],
+            generic_token=values.get("HANDOFF_GENERIC_TOKEN", ""),
+            hubspot_secret=values.get("HANDOFF_HUBSPOT_APP_SECRET", ""),
+            salesforce_token=values.get("HANDOFF_SALESFORCE_TOKEN", ""),
+        )
 
     def request(
         self,
@@ -45,6 +70,36 @@ class HandoffClient:
         signature = sign_generic(secret or self.generic_secret, body, int(time.time()))
         headers = {"Content-Type": "application/json", "X-Handoff-Signature": signature}
         return self.request("POST", "/webhooks/generic", body, headers)
+
+    def post_bearer(self, lead: dict[str, Any]) -> ApiResponse:
+        """The way Marketo sends: a static bearer token instead of a signature."""
+        headers = {"Content-Type": "application/json", "Authorization": f"Bearer {self.generic_token}"}
+        return self.request("POST", "/webhooks/generic", json.dumps(lead).encode(), headers)
+
+    def post_hubspot(self, body: bytes) -> ApiResponse:
+        """Signed as HubSpot signs: v3 over method, URI, body and a millisecond timestamp."""
+        timestamp = str(int(time.time() * 1000))
+        signature = sign_v3(self.hubspot_secret, "POST", f"{self.base_url}/webhooks/hubspot", body, timestamp)
+        headers = {
+            "Content-Type": "application/json",
+            "X-HubSpot-Signature-v3": signature,
+            "X-HubSpot-Request-Timestamp": timestamp,
+        }
+        return self.request("POST", "/webhooks/hubspot", body, headers)
+
+    def post_salesforce(self, body: bytes) -> tuple[int, str]:
+        """An Outbound Message; the answer is SOAP, returned as text."""
+        request = urllib.request.Request(  # noqa: S310 - the caller's own Handoff URL
+            f"{self.base_url}/webhooks/salesforce?token={self.salesforce_token}",
+            data=body,
+            method="POST",
+            headers={"Content-Type": "text/xml; charset=utf-8", "SOAPAction": '""'},
+        )
+        try:
+            with urllib.request.urlopen(request, timeout=60) as response:  # noqa: S310
+                return response.status, response.read().decode()
+        except urllib.error.HTTPError as error:
+            return error.code, error.read().decode()
 
     def get_lead(self, lead_id: str) -> ApiResponse:
         return self.request("GET", f"/leads/{lead_id}", headers={"x-api-key": self.api_key})

@@ -73,11 +73,7 @@ def run_demo(outbox: Path) -> int:
 
 
 def _narrate(stack: LocalStack, outbox: Path, started: float) -> int:
-    client = HandoffClient(
-        stack.api_url,
-        generic_secret=stack.secret_values["HANDOFF_GENERIC_SECRET"],
-        api_key=stack.secret_values["HANDOFF_API_KEY"],
-    )
+    client = HandoffClient.for_secrets(stack.api_url, stack.secret_values)
     _say("Handoff demo: the whole handoff on the local stack (moto), no AWS account needed")
     _say(f"  API {stack.api_url}   embedded AWS {stack.aws_url}   outbox {outbox}/")
     _say(f"  config {DEMO_CONFIG.relative_to(REPO_ROOT)} (SLA in seconds), reps examples/reps.csv")

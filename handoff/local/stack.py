@@ -17,6 +17,7 @@ from handoff import runtime
 from handoff.config import load_config
 from handoff.functions import REPO_ROOT, SLA_CHECK
 from handoff.local import lambdas, outbox
+from handoff.local.fake_hubspot import FakeHubSpot
 from handoff.local.http_front import HttpFront
 from handoff.local.provision import SECRET_PREFIX, SENDER, provision, table_name
 from handoff.reps_import import load_reps_csv
@@ -39,6 +40,8 @@ class LocalOptions:
     reps_path: Path | None = REPO_ROOT / "examples" / "reps.csv"
     outbox: Path = Path("outbox")
     sla_check_every: float = 60.0
+    # The HubSpot CRM API; empty starts a local fake serving examples/hubspot/crm-objects.json.
+    hubspot_api: str = ""
     # Secret values by SecretSpec.env_var; unset ones get a random value.
     secret_values: dict[str, str] = field(default_factory=dict)
 
@@ -58,7 +61,12 @@ class LocalStack:
         self._front: HttpFront | None = None
         self._stop = threading.Event()
         self._scheduler: threading.Thread | None = None
+        self._fake_hubspot: FakeHubSpot | None = None
         self.state_machine_arn = ""
+
+    @property
+    def hubspot_api(self) -> str:
+        return os.environ.get("HANDOFF_HUBSPOT_API_BASE", "")
 
     @property
     def aws_url(self) -> str:
@@ -95,7 +103,15 @@ class LocalStack:
     def start(self) -> None:
         load_config(self.options.config_path)  # fail before starting anything
         reps = load_reps_csv(self.options.reps_path) if self.options.reps_path else []
+        hubspot_api = self.options.hubspot_api
+        if not hubspot_api:
+            self._fake_hubspot = FakeHubSpot(
+                REPO_ROOT / "examples" / "hubspot" / "crm-objects.json",
+                token=self.secret_values["HANDOFF_HUBSPOT_TOKEN"],
+            ).start()
+            hubspot_api = self._fake_hubspot.url
         os.environ.update(self.environment())
+        os.environ["HANDOFF_HUBSPOT_API_BASE"] = hubspot_api
         lambdas.install()
         outbox.install(Path(self.options.outbox))
         self._start_moto()
@@ -139,3 +155,5 @@ class LocalStack:
             self._front.stop()
         if self._moto is not None:
             self._moto.stop()
+        if self._fake_hubspot is not None:
+            self._fake_hubspot.stop()

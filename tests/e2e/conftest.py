@@ -21,8 +21,15 @@ from handoff.local.client import HandoffClient
 from handoff.local.stack import free_port
 
 ROOT = Path(__file__).resolve().parents[2]
-GENERIC_SECRET = "e2e-generic-secret"
-API_KEY = "e2e-api-key"
+SECRETS = {
+    "HANDOFF_GENERIC_SECRET": "e2e-generic-secret",
+    "HANDOFF_GENERIC_TOKEN": "e2e-generic-token",
+    "HANDOFF_API_KEY": "e2e-api-key",
+    "HANDOFF_HUBSPOT_APP_SECRET": "e2e-hubspot-secret",
+    "HANDOFF_HUBSPOT_TOKEN": "e2e-hubspot-token",
+    "HANDOFF_SALESFORCE_TOKEN": "e2e-salesforce-token",
+    "HANDOFF_SALESFORCE_ORG_IDS": "00D5g000004ABCDEAZ",
+}
 
 
 @dataclass
@@ -61,12 +68,7 @@ def unique_event(lead: dict[str, Any]) -> dict[str, Any]:
 def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
     outbox = tmp_path_factory.mktemp("outbox")
     port, aws_port = free_port(), free_port()
-    env = {
-        **os.environ,
-        "HANDOFF_GENERIC_SECRET": GENERIC_SECRET,
-        "HANDOFF_API_KEY": API_KEY,
-        "PYTHONUNBUFFERED": "1",
-    }
+    env = {**os.environ, **SECRETS, "PYTHONUNBUFFERED": "1"}
     env.pop("AWS_ENDPOINT_URL", None)
     process = subprocess.Popen(
         [
@@ -106,7 +108,7 @@ def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
                 raise RuntimeError(f"handoff serve did not start:\n{output}") from None
             time.sleep(0.2)
     yield Served(
-        client=HandoffClient(base, generic_secret=GENERIC_SECRET, api_key=API_KEY),
+        client=HandoffClient.for_secrets(base, SECRETS),
         aws_url=f"http://127.0.0.1:{aws_port}",
         outbox=outbox,
     )
