@@ -10,6 +10,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+from handoff.domain.lead import lead_id_for
 from handoff.functions import REPO_ROOT
 from handoff.local.client import HandoffClient
 from handoff.local.stack import LocalOptions, LocalStack, free_port
@@ -18,6 +19,7 @@ WEBHOOKS = REPO_ROOT / "examples" / "webhooks" / "generic"
 DEMO_CONFIG = REPO_ROOT / "examples" / "demo.toml"
 TOUCHED = "01"  # the rep books a meeting on this one
 IGNORED = "05"  # nobody touches this one, so its SLA lapses
+SAMPLE_SALESFORCE_ORG = "00D5g000004ABCDEAZ"
 
 
 def _say(text: str = "") -> None:
@@ -62,6 +64,8 @@ def run_demo(outbox: Path) -> int:
             config_path=DEMO_CONFIG,
             outbox=outbox,
             sla_check_every=2.0,
+            # The org the sample Outbound Message comes from; other secrets are random.
+            secret_values={"HANDOFF_SALESFORCE_ORG_IDS": SAMPLE_SALESFORCE_ORG},
         )
     )
     started = time.monotonic()
@@ -91,7 +95,24 @@ def _narrate(stack: LocalStack, outbox: Path, started: float) -> int:
         _describe_decision(path.name, response.status, response.body, lead)
 
     _say()
-    _say("2. Bad input changes nothing")
+    touched = lead_ids[TOUCHED]
+    _say(f"2. The rep books a meeting on lead {touched}, inside its SLA")
+    _wait_for_timeline(client, touched, "waiting")
+    answer = client.dispose(touched, "meeting_set", note="Intro call booked for Tuesday")
+    lead = client.get_lead(touched).body
+    _say(
+        f"  POST /leads/{touched}/disposition meeting_set -> {answer.status}, status {lead['status']}, "
+        f"SLA {lead['sla']['state']} (first touch after {lead.get('first_touch_seconds', 0):.1f} s)"
+    )
+    _say(f"  workflow: {_execution_status(stack, touched)}")
+
+    _say()
+    _say("3. Real CRM payloads (examples/webhooks/): HubSpot, Salesforce, Marketo")
+    crm_leads = _replay_crm(client)
+    lead_ids.update(crm_leads)
+
+    _say()
+    _say("4. Bad input changes nothing")
     sample = json.loads(next(WEBHOOKS.glob("01-*.json")).read_text())
     wrong = client.post_generic(sample, secret="not-the-shared-secret")
     _say(f"  wrong signature -> {wrong.status} {wrong.body['message']}")
@@ -103,21 +124,9 @@ def _narrate(stack: LocalStack, outbox: Path, started: float) -> int:
     _say(f"  same delivery   -> {again.status} {again.body} (deduplicated, nothing happens twice)")
 
     _say()
-    touched = lead_ids[TOUCHED]
-    _say(f"3. The rep books a meeting on lead {touched}")
-    _wait_for_timeline(client, touched, "waiting")
-    answer = client.dispose(touched, "meeting_set", note="Intro call booked for Tuesday")
-    lead = client.get_lead(touched).body
-    _say(
-        f"  POST /leads/{touched}/disposition meeting_set -> {answer.status}, status {lead['status']}, "
-        f"SLA {lead['sla']['state']} (first touch after {lead.get('first_touch_seconds', 0):.1f} s)"
-    )
-    _say(f"  workflow: {_execution_status(stack, touched)}")
-
-    _say()
     ignored = lead_ids[IGNORED]
     _say(
-        f"4. Nobody touches lead {ignored}; its {client.get_lead(ignored).body['sla']['seconds']} s SLA lapses"
+        f"5. Nobody touches lead {ignored}; its {client.get_lead(ignored).body['sla']['seconds']} s SLA lapses"
     )
     lead = client.wait_for(ignored, {"escalated"}, timeout=60)
     escalation = next((n for n in lead["notifications"] if n["kind"] == "escalation"), None)
@@ -130,6 +139,64 @@ def _narrate(stack: LocalStack, outbox: Path, started: float) -> int:
     _summarise(client, list(lead_ids.values()), outbox)
     _say(f"\nDone in {time.monotonic() - started:.0f} s. Open {outbox}/*.html to read the briefs.")
     return 0
+
+
+def _one_line(lead: dict[str, Any]) -> str:
+    if "qualification" not in lead:
+        return f"not recorded: {lead.get('message', lead)}"
+    contact, q = lead["contact"], lead["qualification"]
+    who = " ".join(filter(None, [contact.get("first_name"), contact.get("last_name")])) or "(no name)"
+    company = lead["company"].get("name") or "no company"
+    if lead.get("assignment"):
+        outcome = (
+            f"{q['tier']} (fit {q['fit']:g}, intent {q['intent']:g}) -> {lead['assignment']['rep_name']}"
+        )
+    elif q.get("excluded"):
+        outcome = "not routed: " + next(r["text"] for r in q["reasons"] if r["code"] == q["excluded"])
+    elif q.get("missing"):
+        outcome = "recorded, not routed: " + next(
+            r["text"] for r in q["reasons"] if r["code"].startswith("missing.")
+        )
+    else:
+        outcome = f"nurture (fit {q['fit']:g}, intent {q['intent']:g})"
+    return f"{who}, {contact.get('title') or 'no title'} at {company}: {outcome}"
+
+
+def _replay_crm(client: HandoffClient) -> dict[str, str]:
+    """Each CRM's documented shape, as it would arrive; reps then log a first touch."""
+    crm = REPO_ROOT / "examples" / "webhooks"
+    arrived: list[tuple[str, str]] = []
+    response = client.post_hubspot((crm / "hubspot" / "workflow-contact-demo-request.json").read_bytes())
+    arrived.append(("HubSpot workflow webhook (signature v3)", response.body["lead_id"]))
+    response = client.post_hubspot((crm / "hubspot" / "events-mql-and-creation.json").read_bytes())
+    for event in response.body["events"]:
+        if event["status"] == "ignored":
+            _say(f"  HubSpot event {event['event_id']}: ignored (a change that is not a handoff)")
+        else:
+            arrived.append(
+                (f"HubSpot event {event['event_id']}, contact read from the CRM API", event["lead_id"])
+            )
+    status, xml = client.post_salesforce(
+        (crm / "salesforce" / "outbound-message-lead-and-contact.xml").read_bytes()
+    )
+    _say(
+        f"  Salesforce Outbound Message (2 notifications) -> {status} {'Ack' if '<Ack>true' in xml else xml[:80]}"
+    )
+    for notification in ("04l5g00000AAAA1AAA", "04l5g00000AAAA2AAA"):
+        arrived.append((f"Salesforce notification {notification}", lead_id_for("salesforce", notification)))
+    marketo = json.loads((crm / "marketo" / "sample-delivery.json").read_text())
+    arrived.append(("Marketo webhook (bearer token)", client.post_bearer(marketo).body["lead_id"]))
+    handed_off = []
+    for label, lead_id in arrived:
+        lead = client.wait_for(lead_id, {"notified", "nurture", "failed"})
+        _say(f"  {label}\n    {_one_line(lead)}")
+        if lead.get("status") == "notified":
+            handed_off.append(lead_id)
+    for lead_id in handed_off:
+        _wait_for_timeline(client, lead_id, "waiting")
+        client.dispose(lead_id, "attempted")
+    _say(f"  reps log a first touch (attempted) on the {len(handed_off)} handed off")
+    return dict(arrived)
 
 
 def _wait_for_timeline(client: HandoffClient, lead_id: str, event: str, timeout: float = 15) -> None:
@@ -163,7 +230,7 @@ def _summarise(client: HandoffClient, lead_ids: list[str], outbox: Path) -> None
     sla_states = [lead["sla"]["state"] for lead in ready if lead.get("sla")]
     decided = [s for s in sla_states if s != "pending"]
     met = sla_states.count("met")
-    _say("5. Summary")
+    _say("6. Summary")
     _say(
         f"  received {len(leads)}, sales-ready {len(ready)}, nurture {len(leads) - len(ready)}, "
         f"handed off {len(handed_off)}"
