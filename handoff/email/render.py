@@ -59,6 +59,17 @@ def _one_line(text: str) -> str:
     return " ".join(text.split())[:200]
 
 
+TOP_REASONS = 5
+
+
+def top_reasons(record: LeadRecord) -> list[str]:
+    """What a rep needs in 30 seconds: the next step, then the biggest contributors."""
+    reasons = record.qualification.reasons
+    next_step = [r.text for r in reasons if r.code.startswith("next_step.")]
+    scored = sorted((r for r in reasons if r.points > 0), key=lambda r: r.points, reverse=True)
+    return next_step + [r.text for r in scored[: TOP_REASONS - len(next_step)]]
+
+
 def render_brief(record: LeadRecord, crm_name: str) -> RenderedEmail:
     if record.assignment is None or record.sla is None:
         raise ValueError(f"lead {record.lead_id} has no assignment to brief")
@@ -68,7 +79,13 @@ def render_brief(record: LeadRecord, crm_name: str) -> RenderedEmail:
         f"[{(q.tier or '').upper()}] {record.contact.full_name} at {company} - "
         f"{record.trigger.type} - respond by {_when(record.sla.due_at)}"
     )
-    context = {"lead": record, "q": q, "crm_name": crm_name, "company": company}
+    context = {
+        "lead": record,
+        "q": q,
+        "crm_name": crm_name,
+        "company": company,
+        "reasons": top_reasons(record),
+    }
     text, html = _render("brief", context)
     return RenderedEmail(subject=subject, text=text, html=html)
 

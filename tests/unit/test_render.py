@@ -21,7 +21,7 @@ def record(hot_lead: dict[str, Any], **contact: str) -> LeadRecord:
         fit=100,
         intent=80,
         next_step="demo_request",
-        reasons=[Reason(code="fit.title", text='Title "VP of Sales" matches persona keyword "vp" (+30)')],
+        reasons=[Reason(code="fit.title", text='Title "VP of Sales" matches persona keyword "vp" (+30)', points=30)],
     )
     rec = LeadRecord.from_lead(lead, qualification, NOW)
     rec.assignment = Assignment(
@@ -108,3 +108,24 @@ def test_recent_activity_is_newest_first_and_at_most_five(hot_lead: dict[str, An
         if line.startswith("- page view")
     ]
     assert titles == ["Page 9", "Page 8", "Page 7", "Page 5", "Page 3"]
+
+
+def test_brief_shows_the_next_step_then_the_biggest_reasons(hot_lead: dict[str, Any]) -> None:
+    rec = record(hot_lead)
+    rec.qualification.reasons = [
+        Reason(code="fit.industry", text="Industry (+25)", points=25),
+        Reason(code="intent.crm_score", text="CRM score (-7)", points=-7),
+        Reason(code="fit.persona", text="Persona (+35)", points=35),
+        Reason(code="next_step.trigger", text="Demo request is a clear next step"),
+        *[Reason(code=f"intent.activity.{i}", text=f"Activity {i} (+{i})", points=i) for i in range(1, 6)],
+    ]
+    brief = render_brief(rec, "HubSpot")
+    lines = [line[2:] for line in brief.text.splitlines() if line.startswith("- ")][:5]
+    assert lines == [
+        "Demo request is a clear next step",
+        "Persona (+35)",
+        "Industry (+25)",
+        "Activity 5 (+5)",
+        "Activity 4 (+4)",
+    ]
+    assert "CRM score (-7)" not in brief.html
