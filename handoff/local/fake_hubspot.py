@@ -11,29 +11,24 @@ from __future__ import annotations
 import json
 import re
 import threading
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
+from handoff.local.loopback import LoopbackServer
+
 OBJECT_PATH = re.compile(r"^/crm/v3/objects/(contacts|companies)/([^/]+)$")
 
 
-class FakeHubSpot:
+class FakeHubSpot(LoopbackServer):
     def __init__(self, data_file: Path, token: str, host: str = "127.0.0.1", port: int = 0):
         self.data: dict[str, dict[str, Any]] = json.loads(data_file.read_text())
         self.token = token
         self.requests: list[str] = []
         self._failures: list[int] = []
         self._lock = threading.Lock()
-        self.server = ThreadingHTTPServer((host, port), self._handler())
-        self.server.daemon_threads = True
-        self._thread = threading.Thread(target=self.server.serve_forever, name="fake-hubspot", daemon=True)
-
-    @property
-    def url(self) -> str:
-        host, port = self.server.server_address[:2]
-        return f"http://{host!s}:{port}"
+        super().__init__(self._handler(), name="fake-hubspot", host=host, port=port)
 
     def fail_next(self, count: int, status: int = 503) -> None:
         with self._lock:
@@ -43,13 +38,9 @@ class FakeHubSpot:
         with self._lock:
             return self._failures.pop(0) if self._failures else None
 
-    def start(self) -> FakeHubSpot:
-        self._thread.start()
+    def start(self) -> FakeHubSpot:  # type: ignore[override]
+        super().start()
         return self
-
-    def stop(self) -> None:
-        self.server.shutdown()
-        self.server.server_close()
 
     def _answer(self, path: str, query: dict[str, list[str]], auth: str | None) -> tuple[int, dict[str, Any]]:
         self.requests.append(path)

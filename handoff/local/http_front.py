@@ -9,15 +9,15 @@ from __future__ import annotations
 import base64
 import json
 import re
-import threading
 import time
 import uuid
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 from handoff.functions import ROUTES, Route
 from handoff.local import lambdas
+from handoff.local.loopback import LoopbackServer
 
 # API Gateway's own payload limit; the handlers enforce Handoff's smaller one.
 GATEWAY_MAX_BYTES = 10 * 1024 * 1024
@@ -137,20 +137,8 @@ class _Handler(BaseHTTPRequestHandler):
     do_PATCH = _handle
 
 
-class HttpFront:
+class HttpFront(LoopbackServer):
+    """The API Gateway stand-in."""
+
     def __init__(self, host: str, port: int):
-        self.server = ThreadingHTTPServer((host, port), _Handler)
-        self.server.daemon_threads = True
-        self._thread = threading.Thread(target=self.server.serve_forever, name="http-front", daemon=True)
-
-    @property
-    def url(self) -> str:
-        host, port = self.server.server_address[:2]
-        return f"http://{host!s}:{port}"
-
-    def start(self) -> None:
-        self._thread.start()
-
-    def stop(self) -> None:
-        self.server.shutdown()
-        self.server.server_close()
+        super().__init__(_Handler, name="http-front", host=host, port=port)
