@@ -31,7 +31,10 @@ class FunctionSpec:
         return FUNCTIONS_DIR / self.key
 
 
-QUALIFY = FunctionSpec("qualify", "CRM webhooks: verify, parse, qualify, start the handoff")
+# 29 s is API Gateway's integration limit; HubSpot event batches read the CRM API per event.
+QUALIFY = FunctionSpec(
+    "qualify", "CRM webhooks: verify, parse, qualify, start the handoff", timeout_seconds=29
+)
 ROUTE = FunctionSpec("route", "Workflow step: pick the rep and start the SLA clock", "RouteFunctionArn")
 NOTIFY = FunctionSpec("notify", "Workflow step: email the brief or the escalation", "NotifyFunctionArn")
 AWAIT_TOUCH = FunctionSpec(

@@ -21,7 +21,9 @@ def record(hot_lead: dict[str, Any], **contact: str) -> LeadRecord:
         fit=100,
         intent=80,
         next_step="demo_request",
-        reasons=[Reason(code="fit.title", text='Title "VP of Sales" matches persona keyword "vp" (+30)', points=30)],
+        reasons=[
+            Reason(code="fit.title", text='Title "VP of Sales" matches persona keyword "vp" (+30)', points=30)
+        ],
     )
     rec = LeadRecord.from_lead(lead, qualification, NOW)
     rec.assignment = Assignment(
