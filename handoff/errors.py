@@ -56,6 +56,11 @@ class CapacityExhausted(HandoffError):
     """A rep's capacity claim lost the race or the rep is inactive."""
 
 
+class ClaimConflict(HandoffError):
+    """A capacity claim did not land: the rep filled up, went away, or another router
+    took the same turn. The router re-reads the rep and re-plans."""
+
+
 class NoRepAvailable(HandoffError):
     """Every rep in the pool was skipped; the reasons are in the message."""
 

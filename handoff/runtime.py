@@ -16,6 +16,7 @@ from handoff import secrets
 from handoff.adapters.hubspot_api import HubSpotClient
 from handoff.config import HandoffConfig, cached_config
 from handoff.settings import settings
+from handoff.store.accounts import AccountRepository
 from handoff.store.leads import LeadRepository
 from handoff.store.reps import RepRepository
 
@@ -44,6 +45,13 @@ def reps() -> RepRepository:
 
 
 @cache
+def accounts() -> AccountRepository | None:
+    """None when the stack has no accounts table configured."""
+    name = settings().accounts_table
+    return AccountRepository(_dynamodb().Table(name)) if name else None
+
+
+@cache
 def hubspot() -> HubSpotClient:
     return HubSpotClient(settings().hubspot_api_base, secret(secrets.HUBSPOT_TOKEN.name))
 
@@ -60,6 +68,6 @@ def secret(name: str) -> str:
 
 def reset() -> None:
     """Forget cached clients (tests switch endpoints between cases)."""
-    for cached in (client, _dynamodb, leads, reps, hubspot, cached_config, settings):
+    for cached in (client, _dynamodb, leads, reps, accounts, hubspot, cached_config, settings):
         cached.cache_clear()
     parameters.clear_caches()  # type: ignore[no-untyped-call]

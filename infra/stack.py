@@ -64,6 +64,7 @@ class HandoffStack(Stack):
             environment={
                 "HANDOFF_LEADS_TABLE": tables.leads.table_name,
                 "HANDOFF_REPS_TABLE": tables.reps.table_name,
+                "HANDOFF_ACCOUNTS_TABLE": tables.accounts.table_name,
                 "HANDOFF_SECRET_PREFIX": secret_store.prefix,
                 "HANDOFF_SENDER": sender,
                 "HANDOFF_SES_CONFIGURATION_SET": email.configuration_set.configuration_set_name,
@@ -80,6 +81,7 @@ class HandoffStack(Stack):
             tables.leads.grant_read_write_data(functions[spec.key])
         for spec in REPS_WRITERS:
             tables.reps.grant_read_write_data(functions[spec.key])
+        tables.accounts.grant_read_data(functions[ROUTE.key])
         for key, needed in SECRETS_READ_BY.items():
             for secret in needed:
                 secret_store.by_name[secret.name].grant_read(functions[key])
@@ -91,6 +93,7 @@ class HandoffStack(Stack):
         CfnOutput(self, "StateMachineArn", value=workflow.state_machine.state_machine_arn)
         CfnOutput(self, "LeadsTable", value=tables.leads.table_name)
         CfnOutput(self, "RepsTable", value=tables.reps.table_name)
+        CfnOutput(self, "AccountsTable", value=tables.accounts.table_name)
         CfnOutput(self, "SecretPrefix", value=secret_store.prefix)
         self._suppress_reviewed_findings()
 

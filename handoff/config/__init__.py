@@ -16,13 +16,10 @@ from pydantic import Field, ValidationError, model_validator
 from handoff.config.adapters import AdaptersConfig
 from handoff.config.base import Section
 from handoff.config.qualify import QualifyConfig
+from handoff.config.routing import RoutingConfig
 from handoff.errors import ConfigError
 
 SlaSeconds = Annotated[int, Field(ge=1, le=30 * 24 * 3600)]
-
-
-class RoutingConfig(Section):
-    default_pool: str = Field(default="sales", min_length=1)
 
 
 class DispositionConfig(Section):
@@ -67,6 +64,10 @@ class HandoffConfig(Section):
         if missing:
             raise ValueError(f"sla: no SLA for tier(s) {', '.join(missing)}")
         return self
+
+    def warnings(self) -> list[str]:
+        """Valid but probably unintended: shown by `handoff config check` and at synth."""
+        return self.routing.warnings(self.qualify.fit.countries.values)
 
     def sla_seconds(self, tier: str) -> int:
         """The tier's SLA; an unknown tier gets the slowest one rather than none."""

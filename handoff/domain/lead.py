@@ -181,10 +181,12 @@ class Assignment(BaseModel):
     rep_email: str
     rep_name: str | None = None
     manager_email: str | None = None
-    pool: str
+    pool: str | None = None
     rule: str
     reason: str
     assigned_at: datetime
+    # False when no capacity slot was taken (the rep already held this contact, or nobody did).
+    claimed: bool = True
     considered: list[ConsideredRep] = Field(default_factory=list)
 
 

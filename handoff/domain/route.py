@@ -1,51 +1,259 @@
-"""Round robin over a pool of reps.
+"""Who gets the lead, and why: ownership first, then territory, then weighted fair round robin.
 
-The pure part orders candidates and explains skips; the capacity claim itself is
-one conditional write in the reps repository, so two routers racing for the last
-slot can never push a rep over capacity.
+Pure: the lead, the reps and the config in; an ordered plan of steps out, each with
+its candidates and the reasons others were skipped. The service walks the plan and
+claims capacity with one conditional write per attempt (handoff.store.reps).
+
+Fairness is weighted fair queuing on a virtual clock. Each rep carries ``vtime``,
+the virtual time at which their last lead "finished" (start + 1/weight). The next
+lead goes to the available rep with the smallest start time, where a rep's start
+is ``max(vtime, pool clock)``. Absence is never banked: a rep back from leave, or a
+new rep, starts at the pool clock and so gets their share from now on rather than a
+flood to catch up; adding or removing reps resets nothing. While everyone is
+available, each rep's count stays within one lead of its weighted share.
 """
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime, time
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, field_validator
 
-from handoff.domain.lead import ConsideredRep
+from handoff.config.routing import RoutingConfig, TerritoryRule
+from handoff.domain.lead import ConsideredRep, LeadRecord, LeadStatus
+
+OPEN_STATUSES = (LeadStatus.ASSIGNED, LeadStatus.NOTIFIED, LeadStatus.WORKING, LeadStatus.ESCALATED)
 
 
 class Rep(BaseModel):
-    rep_id: str
+    rep_id: str = Field(min_length=1, max_length=64)
     email: str
     name: str | None = None
     manager_email: str | None = None
     pools: list[str] = Field(default_factory=list)
-    weight: float = Field(default=1.0, gt=0)
+    weight: float = Field(default=1.0, gt=0, le=100)
     capacity: int = Field(default=10, ge=0)
     open_count: int = Field(default=0, ge=0)
     active: bool = True
+    ooo_until: datetime | None = None
     timezone: str = "UTC"
+    working_hours: str | None = Field(default=None, pattern=r"^\d{2}:\d{2}-\d{2}:\d{2}$")
+    daily_cap: int | None = Field(default=None, ge=0)
+    day: str | None = None  # the rep's local date that day_count belongs to
+    day_count: int = Field(default=0, ge=0)
+    crm_owner_ids: list[str] = Field(default_factory=list)
+    vtime: float | None = None
     last_assigned_at: datetime | None = None
     assigned_total: int = 0
 
+    @field_validator("ooo_until", "last_assigned_at")
+    @classmethod
+    def _aware(cls, value: datetime | None) -> datetime | None:
+        # A bare date in a CSV means midnight UTC.
+        return value.replace(tzinfo=UTC) if value and value.tzinfo is None else value
 
-def skip_reason(rep: Rep) -> str | None:
-    if not rep.active:
-        return "inactive"
-    if rep.open_count >= rep.capacity:
-        return f"at capacity ({rep.open_count}/{rep.capacity})"
+    def local_now(self, now: datetime) -> datetime:
+        try:
+            return now.astimezone(ZoneInfo(self.timezone))
+        except (ZoneInfoNotFoundError, ValueError):
+            return now
+
+    def today(self, now: datetime) -> str:
+        return self.local_now(now).date().isoformat()
+
+    def owns(self, crm_owner_id: str | None) -> bool:
+        return bool(crm_owner_id) and (crm_owner_id == self.rep_id or crm_owner_id in self.crm_owner_ids)
+
+
+def _outside_hours(rep: Rep, now: datetime) -> str | None:
+    if not rep.working_hours:
+        return None
+    local = rep.local_now(now)
+    start_text, end_text = rep.working_hours.split("-")
+    start, end = time.fromisoformat(start_text), time.fromisoformat(end_text)
+    if local.weekday() >= 5 or not start <= local.time() < end:
+        return f"outside working hours ({local:%a %H:%M} {rep.timezone})"
     return None
 
 
-def round_robin_order(reps: list[Rep], pool: str) -> tuple[list[Rep], list[ConsideredRep]]:
-    """Eligible reps, longest-waiting first, plus the skipped ones with why."""
-    in_pool = [r for r in reps if pool in r.pools]
-    skipped = [
-        ConsideredRep(rep_id=r.rep_id, skipped_because=why) for r in in_pool if (why := skip_reason(r))
-    ]
-    eligible = [r for r in in_pool if skip_reason(r) is None]
-    # Never-assigned reps go first; ties break on rep_id so the order is deterministic.
-    eligible.sort(
-        key=lambda r: (r.last_assigned_at is not None, r.last_assigned_at or datetime.min, r.rep_id)
+def availability(rep: Rep, now: datetime, *, needs_hours: bool = False, claims: bool = True) -> str | None:
+    """Why this rep cannot take a lead now, or None. ``claims=False`` ignores capacity."""
+    if not rep.active:
+        return "inactive"
+    if rep.ooo_until and now < rep.ooo_until:
+        return f"out of office until {rep.ooo_until:%Y-%m-%d}"
+    if claims and rep.open_count >= rep.capacity:
+        return f"at capacity ({rep.open_count}/{rep.capacity})"
+    if claims and rep.daily_cap is not None and rep.day == rep.today(now) and rep.day_count >= rep.daily_cap:
+        return f"daily cap reached ({rep.day_count}/{rep.daily_cap})"
+    if needs_hours:
+        return _outside_hours(rep, now)
+    return None
+
+
+def pool_clock(reps: list[Rep]) -> float:
+    """The latest virtual start served in the pool (0 for a pool that never served)."""
+    starts = [r.vtime - 1 / r.weight for r in reps if r.vtime is not None]
+    return max(starts, default=0.0)
+
+
+def fair_order(eligible: list[Rep], pool_reps: list[Rep]) -> list[tuple[Rep, float]]:
+    """Eligible reps by virtual start time, each with the vtime they would move to."""
+    clock = pool_clock(pool_reps)
+    starts = [(max(r.vtime if r.vtime is not None else clock, clock), r) for r in eligible]
+    starts.sort(key=lambda pair: (pair[0], pair[1].rep_id))
+    return [(rep, start + 1 / rep.weight) for start, rep in starts]
+
+
+class Candidate(BaseModel):
+    rep: Rep
+    next_vtime: float | None = None  # None: an ownership match, which does not move the queue
+    claims: bool = True  # False: the rep already holds this contact, take no second slot
+
+
+class Step(BaseModel):
+    rule: str
+    reason: str
+    pool: str | None = None
+    candidates: list[Candidate] = Field(default_factory=list)
+
+
+class RoutePlan(BaseModel):
+    steps: list[Step]
+    considered: list[ConsideredRep]
+    trace: list[str]  # the whole decision path, one line a step, for `handoff route --explain`
+
+
+def _matches(rule: TerritoryRule, lead: LeadRecord) -> bool:
+    company, contact = lead.company, lead.contact
+    country = contact.country or company.country
+
+    def one_of(value: str | None, allowed: list[str]) -> bool:
+        return not allowed or (value or "").lower() in {a.lower() for a in allowed}
+
+    def within(value: float | None, low: float | None, high: float | None) -> bool:
+        if low is None and high is None:
+            return True
+        return value is not None and (low is None or value >= low) and (high is None or value <= high)
+
+    return (
+        one_of(country, rule.countries)
+        and one_of(contact.region, rule.regions)
+        and one_of(company.industry, rule.industries)
+        and one_of(lead.source, rule.sources)
+        and one_of(lead.qualification.tier, rule.tiers)
+        and within(company.employees, rule.min_employees, rule.max_employees)
+        and within(company.annual_revenue, rule.min_revenue, rule.max_revenue)
     )
-    return eligible, skipped
+
+
+def territory(lead: LeadRecord, config: RoutingConfig) -> tuple[str, str]:
+    """(pool, rule name) from the first matching rule, else the default pool."""
+    for rule in config.rules:
+        if _matches(rule, lead):
+            described = (
+                "; ".join(
+                    f"{k} {', '.join(map(str, v)) if isinstance(v, list) else f'{v:g}'}"
+                    for k, v in rule.criteria().items()
+                )
+                or "matches everything"
+            )
+            return rule.pool, f"territory rule {rule.name!r} ({described})"
+    return config.default_pool, "no territory rule matched: default pool"
+
+
+class _Planner:
+    def __init__(self, lead: LeadRecord, reps: list[Rep], config: RoutingConfig, now: datetime):
+        self.lead, self.reps, self.config, self.now = lead, reps, config, now
+        self.needs_hours = config.hot_needs_working_hours and lead.qualification.tier == "hot"
+        self.considered: dict[str, ConsideredRep] = {}
+        self.steps: list[Step] = []
+        self.trace: list[str] = []
+
+    def skip(self, rep: Rep, why: str) -> None:
+        self.considered.setdefault(rep.rep_id, ConsideredRep(rep_id=rep.rep_id, skipped_because=why))
+
+    def owner_step(self, rule: str, label: str, owner_id: str | None, *, claims: bool = True) -> bool:
+        if not owner_id:
+            self.trace.append(f"{label}: none")
+            return False
+        owner = next((r for r in self.reps if r.owns(owner_id)), None)
+        if owner is None:
+            self.trace.append(f"{label}: {owner_id} is not a rep in Handoff")
+            return False
+        why = availability(owner, self.now, needs_hours=self.needs_hours, claims=claims)
+        if why:
+            self.skip(owner, why)
+            self.trace.append(f"{label}: {owner.rep_id} is {why}; moving on")
+            return False
+        name = owner.name or owner.rep_id
+        self.steps.append(
+            Step(rule=rule, reason=f"{label}: {name}", candidates=[Candidate(rep=owner, claims=claims)])
+        )
+        self.trace.append(f"{label}: {owner.rep_id} is available -> assign")
+        return True
+
+    def pool_step(self, rule: str, pool: str, why: str) -> None:
+        members = [r for r in self.reps if pool in r.pools]
+        eligible = []
+        for rep in members:
+            reason = availability(rep, self.now, needs_hours=self.needs_hours)
+            if reason:
+                self.skip(rep, reason)
+            else:
+                eligible.append(rep)
+        ordered = fair_order(eligible, members)
+        self.steps.append(
+            Step(
+                rule=rule,
+                reason=why,
+                pool=pool,
+                candidates=[Candidate(rep=rep, next_vtime=vtime) for rep, vtime in ordered],
+            )
+        )
+        skipped = [
+            f"{r.rep_id} ({self.considered[r.rep_id].skipped_because})" for r in members if r not in eligible
+        ]
+        self.trace.append(
+            f"pool {pool}: {len(eligible)} of {len(members)} reps available"
+            + (f", next by weighted fair share: {', '.join(r.rep_id for r, _ in ordered)}" if ordered else "")
+            + (f"; skipped {', '.join(skipped)}" if skipped else "")
+        )
+
+
+def plan_route(
+    lead: LeadRecord,
+    reps: list[Rep],
+    config: RoutingConfig,
+    now: datetime,
+    *,
+    open_handoff_rep: str | None = None,
+    account_owner: str | None = None,
+) -> RoutePlan:
+    """Every step that could own the lead, in the order they are tried."""
+    p = _Planner(lead, reps, config, now)
+    crm = lead.crm
+    owner_of_account = crm.account_owner_id or account_owner
+    if p.owner_step("existing_handoff", "Open handoff for this contact", open_handoff_rep, claims=False):
+        pass
+    elif crm.customer:
+        if not p.owner_step("customer_owner", "Existing customer, account owner", owner_of_account):
+            p.pool_step("csm_pool", config.csm_pool, f"Existing customer: CSM pool {config.csm_pool}")
+    elif (
+        crm.open_opportunity and p.owner_step("opportunity_owner", "Open opportunity owner", crm.owner_id)
+    ) or p.owner_step("account_owner", "Known account, account owner", owner_of_account):
+        pass
+    pool, why = territory(lead, config)
+    p.trace.append(f"territory: {why} -> pool {pool}")
+    for index, name in enumerate(config.overflow_chain(pool)):
+        if index == 0:
+            p.pool_step(
+                "round_robin", name, f"{why[0].upper()}{why[1:]}; next in weighted round robin for {name}"
+            )
+        elif name == config.manager_pool:
+            p.pool_step("manager_pool", name, f"Everyone in {pool} was unavailable or full: manager queue")
+        else:
+            p.pool_step("overflow", name, f"Everyone in {pool} was unavailable or full: overflow pool {name}")
+    p.trace.append(f"fallback: unassigned queue ({config.unassigned_email}), with an alert")
+    return RoutePlan(steps=p.steps, considered=list(p.considered.values()), trace=p.trace)

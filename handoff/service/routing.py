@@ -1,4 +1,4 @@
-"""The route step: pick a rep by round robin, claim capacity, start the SLA clock."""
+"""The route step: walk the routing plan, claim capacity, start the SLA clock."""
 
 from __future__ import annotations
 
@@ -7,15 +7,55 @@ from datetime import datetime, timedelta
 from pydantic import BaseModel
 
 from handoff import runtime
-from handoff.domain.lead import Assignment, ConsideredRep, LeadStatus, Sla, TimelineEntry, iso
-from handoff.domain.route import round_robin_order
-from handoff.errors import CapacityExhausted, Conflict, NoRepAvailable, NotFound
+from handoff.domain.lead import Assignment, ConsideredRep, LeadRecord, LeadStatus, Sla, TimelineEntry, iso
+from handoff.domain.route import Rep, RoutePlan, Step, availability, plan_route
+from handoff.errors import ClaimConflict, Conflict, NotFound
 from handoff.observability import MetricUnit, logger, metrics
+
+# Re-plans allowed when other routers keep taking the same turn; then the workflow retries.
+MAX_PLANS = 5
 
 
 class RouteResult(BaseModel):
     lead_id: str
     sla_seconds: int
+
+
+class _Replan(Exception):
+    """Another router moved the queue between our read and our write."""
+
+
+def plan_for(record: LeadRecord, now: datetime) -> RoutePlan:
+    """Read what routing needs (reps, an open handoff, the account owner) and plan."""
+    email_domain = record.contact.email.rsplit("@", 1)[-1]
+    accounts = runtime.accounts()
+    return plan_route(
+        record,
+        runtime.reps().list_all(),
+        runtime.config().routing,
+        now,
+        open_handoff_rep=runtime.leads().open_handoff_rep(record.contact.email, record.lead_id),
+        account_owner=accounts.owner_for(record.company.domain, email_domain) if accounts else None,
+    )
+
+
+def _claim_first(plan: RoutePlan, now: datetime) -> tuple[Step, Rep, bool] | None:
+    """The first candidate that takes the lead: (step, rep, capacity claimed)."""
+    for step in plan.steps:
+        for candidate in step.candidates:
+            if not candidate.claims:
+                return step, candidate.rep, False
+            try:
+                return step, runtime.reps().claim(candidate.rep, now, next_vtime=candidate.next_vtime), True
+            except ClaimConflict:
+                fresh = runtime.reps().get(candidate.rep.rep_id)
+                why = availability(fresh, now) if fresh else "removed"
+                if why is None:
+                    raise _Replan from None
+                plan.considered.append(
+                    ConsideredRep(rep_id=candidate.rep.rep_id, skipped_because=f"{why} (meanwhile)")
+                )
+    return None
 
 
 def route(lead_id: str, now: datetime) -> RouteResult:
@@ -28,34 +68,46 @@ def route(lead_id: str, now: datetime) -> RouteResult:
         return RouteResult(lead_id=lead_id, sla_seconds=record.sla.seconds)
 
     config = runtime.config()
-    pool = config.routing.default_pool
-    eligible, considered = round_robin_order(runtime.reps().list_all(), pool)
-    for candidate in eligible:
+    for _ in range(MAX_PLANS):
+        plan = plan_for(record, now)
         try:
-            rep = runtime.reps().claim(candidate.rep_id, now)
-        except CapacityExhausted:
-            considered.append(ConsideredRep(rep_id=candidate.rep_id, skipped_because="filled up meanwhile"))
+            chosen = _claim_first(plan, now)
+        except _Replan:
             continue
         break
     else:
-        why = "; ".join(f"{c.rep_id}: {c.skipped_because}" for c in considered) or "no reps in pool"
-        raise NoRepAvailable(f"no eligible rep in pool {pool} ({why})")
+        raise ClaimConflict(f"lead {lead_id}: the queue kept moving; the workflow retries")
 
-    considered.append(ConsideredRep(rep_id=rep.rep_id))
+    if chosen is None:
+        assignment = Assignment(
+            rep_id="unassigned",
+            rep_email=config.routing.unassigned_email,
+            rep_name="Unassigned queue",
+            rule="unassigned",
+            reason="Nobody in the pool, its overflow or the manager queue could take it",
+            assigned_at=now,
+            considered=plan.considered,
+            claimed=False,
+        )
+        metrics.add_metric(name="LeadsUnassigned", unit=MetricUnit.Count, value=1)
+        logger.warning("lead unassigned", extra={"lead_id": lead_id})
+    else:
+        step, rep, claimed = chosen
+        assignment = Assignment(
+            rep_id=rep.rep_id,
+            rep_email=rep.email,
+            rep_name=rep.name,
+            manager_email=rep.manager_email,
+            pool=step.pool,
+            rule=step.rule,
+            reason=step.reason + (f" ({rep.open_count}/{rep.capacity} open)" if claimed else ""),
+            assigned_at=now,
+            considered=[*plan.considered, ConsideredRep(rep_id=rep.rep_id)],
+            claimed=claimed,
+        )
     tier = record.qualification.tier or "warm"
     sla_seconds = config.sla_seconds(tier)
     due = now + timedelta(seconds=sla_seconds)
-    assignment = Assignment(
-        rep_id=rep.rep_id,
-        rep_email=rep.email,
-        rep_name=rep.name,
-        manager_email=rep.manager_email,
-        pool=pool,
-        rule="round_robin",
-        reason=f"Next in round robin for pool {pool} ({rep.open_count}/{rep.capacity} open after this lead)",
-        assigned_at=now,
-        considered=considered,
-    )
     sla = Sla(due_at=due, seconds=sla_seconds)
     try:
         leads.update(
@@ -67,12 +119,17 @@ def route(lead_id: str, now: datetime) -> RouteResult:
                 "sla_state": sla.state.value,
                 "sla_due_at": iso(due),
             },
-            timeline=[TimelineEntry(at=now, event="assigned", detail=f"{rep.rep_id} via round robin")],
+            timeline=[
+                TimelineEntry(at=now, event="assigned", detail=f"{assignment.rep_id} via {assignment.rule}")
+            ],
             expect_status=(LeadStatus.ROUTING,),
         )
     except Conflict:
-        runtime.reps().release(rep.rep_id)
+        if assignment.claimed:
+            runtime.reps().release(assignment.rep_id)
         raise
     metrics.add_metric(name="LeadsAssigned", unit=MetricUnit.Count, value=1)
-    logger.info("lead assigned", extra={"lead_id": lead_id, "rep_id": rep.rep_id, "tier": tier})
+    logger.info(
+        "lead assigned", extra={"lead_id": lead_id, "rep_id": assignment.rep_id, "rule": assignment.rule}
+    )
     return RouteResult(lead_id=lead_id, sla_seconds=sla_seconds)

@@ -96,7 +96,7 @@ def record_disposition(
         ],
         expect_status=OPEN_STATUSES,
     )
-    if final and record.assignment is not None:
+    if final and record.assignment is not None and record.assignment.claimed:
         runtime.reps().release(record.assignment.rep_id)
     token = item.get("task_token")
     if first_touch and token:

@@ -8,9 +8,10 @@ from typing import Any, cast
 from boto3.dynamodb.conditions import Key
 
 from handoff.domain.lead import LeadRecord, LeadStatus, TimelineEntry, iso
+from handoff.domain.route import OPEN_STATUSES
 from handoff.errors import AlreadyExists, Conflict
 from handoff.store.dynamo import from_item, storage_errors, to_item, to_plain
-from handoff.store.tables import SLA_INDEX
+from handoff.store.tables import CONTACT_INDEX, SLA_INDEX
 
 # Attributes kept beside the record that the API never returns.
 PRIVATE_ATTRIBUTES = ("task_token", "sla_state", "sla_due_at")
@@ -24,7 +25,7 @@ class LeadRepository:
         """Store a new lead; AlreadyExists when this delivery was seen before."""
         with storage_errors(lambda: AlreadyExists(record.lead_id)):
             self._table.put_item(
-                Item=to_item(record),
+                Item=to_item(record, contact_email=record.contact.email),
                 ConditionExpression="attribute_not_exists(lead_id)",
             )
 
@@ -97,6 +98,25 @@ class LeadRepository:
             kwargs["ExpressionAttributeValues"] = values
         with storage_errors(lambda: Conflict(f"lead {lead_id} is missing or not in {list(expect_status)}")):
             self._table.update_item(**kwargs)
+
+    def open_handoff_rep(self, email: str, exclude_lead_id: str) -> str | None:
+        """The rep holding another open handoff for this contact, if any."""
+        open_statuses = {s.value for s in OPEN_STATUSES}
+        with storage_errors():
+            page = self._table.query(
+                IndexName=CONTACT_INDEX.name,
+                KeyConditionExpression=Key(CONTACT_INDEX.partition_key).eq(email),
+                ScanIndexForward=False,
+                Limit=25,
+            )
+        for item in page.get("Items", []):
+            if (
+                item["lead_id"] != exclude_lead_id
+                and item.get("status") in open_statuses
+                and item.get("assignment")
+            ):
+                return str(item["assignment"]["rep_id"])
+        return None
 
     def overdue(self, now: datetime, limit: int = 100) -> list[str]:
         """Ids of leads still waiting for a first touch whose SLA is past due."""

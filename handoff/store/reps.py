@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 from datetime import datetime
+from decimal import Decimal
 from typing import Any
 
 from handoff.domain.lead import iso
 from handoff.domain.route import Rep
-from handoff.errors import CapacityExhausted
-from handoff.store.dynamo import from_item, storage_errors, to_item
+from handoff.errors import CapacityExhausted, ClaimConflict, NotFound
+from handoff.store.dynamo import from_item, storage_errors, to_item, to_plain
 
 
 class RepRepository:
@@ -36,25 +37,72 @@ class RepRepository:
                 kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
         return sorted((Rep.model_validate(from_item(i)) for i in items), key=lambda r: r.rep_id)
 
-    def claim(self, rep_id: str, now: datetime) -> Rep:
-        """Take one slot of the rep's capacity in a single conditional write.
+    def claim(self, rep: Rep, now: datetime, *, next_vtime: float | None = None) -> Rep:
+        """Take one slot of the rep's capacity (and daily cap) in a single conditional write.
 
-        Raises CapacityExhausted when the rep is full or inactive by the time the
-        write lands, so concurrent routers cannot over-assign.
+        The write also requires the rep's fairness clock to be what the router saw, so
+        two routers working from the same snapshot cannot both count as "next": the
+        loser gets ClaimConflict and re-plans. A full or inactive rep gives
+        CapacityExhausted; either way nobody goes over capacity.
         """
-        with storage_errors(lambda: CapacityExhausted(rep_id)):
+        today = rep.today(now)
+        names = {"#capacity": "capacity", "#day": "day"}
+        values: dict[str, Any] = {":one": 1, ":true": True, ":now": iso(now), ":today": today}
+        sets = [
+            "open_count = open_count + :one",
+            "assigned_total = if_not_exists(assigned_total, :zero) + :one",
+            "last_assigned_at = :now",
+        ]
+        values[":zero"] = 0
+        conditions = ["attribute_exists(rep_id)", "active = :true", "open_count < #capacity"]
+        if rep.day == today:
+            sets.append("day_count = day_count + :one")
+            conditions.append("#day = :today AND (attribute_not_exists(daily_cap) OR day_count < daily_cap)")
+        else:
+            sets += ["#day = :today", "day_count = :one"]
+            conditions.append("(attribute_not_exists(#day) OR #day <> :today)")
+            conditions.append("(attribute_not_exists(daily_cap) OR daily_cap > :zero)")
+        if next_vtime is not None:
+            sets.append("vtime = :vtime")
+            values[":vtime"] = Decimal(str(next_vtime))
+            if rep.vtime is None:
+                conditions.append("attribute_not_exists(vtime)")
+            else:
+                conditions.append("vtime = :seen_vtime")
+                values[":seen_vtime"] = Decimal(str(rep.vtime))
+        with storage_errors(lambda: ClaimConflict(rep.rep_id)):
             result = self._table.update_item(
-                Key={"rep_id": rep_id},
-                UpdateExpression=(
-                    "SET open_count = open_count + :one, assigned_total = assigned_total + :one, "
-                    "last_assigned_at = :now"
-                ),
-                ConditionExpression="attribute_exists(rep_id) AND active = :true AND open_count < #capacity",
-                # "capacity" is a DynamoDB reserved word.
-                ExpressionAttributeNames={"#capacity": "capacity"},
-                ExpressionAttributeValues={":one": 1, ":true": True, ":now": iso(now)},
+                Key={"rep_id": rep.rep_id},
+                UpdateExpression="SET " + ", ".join(sets),
+                ConditionExpression=" AND ".join(conditions),
+                ExpressionAttributeNames=names,
+                ExpressionAttributeValues=values,
                 ReturnValues="ALL_NEW",
             )
+        return Rep.model_validate(from_item(result["Attributes"]))
+
+    def update(self, rep_id: str, **fields: Any) -> Rep:
+        """Change a rep's profile fields (status, capacity, weight, ...); None removes one."""
+        sets = {k: v for k, v in fields.items() if v is not None}
+        removes = [k for k, v in fields.items() if v is None]
+        names = {f"#f{i}": k for i, k in enumerate(fields)}
+        by_name = {k: f"#f{i}" for i, k in enumerate(fields)}
+        expression = ""
+        if sets:
+            expression += "SET " + ", ".join(f"{by_name[k]} = :v{i}" for i, k in enumerate(sets))
+        if removes:
+            expression += " REMOVE " + ", ".join(by_name[k] for k in removes)
+        kwargs: dict[str, Any] = {
+            "Key": {"rep_id": rep_id},
+            "UpdateExpression": expression.strip(),
+            "ConditionExpression": "attribute_exists(rep_id)",
+            "ExpressionAttributeNames": names,
+            "ReturnValues": "ALL_NEW",
+        }
+        if sets:
+            kwargs["ExpressionAttributeValues"] = {f":v{i}": to_plain(v) for i, v in enumerate(sets.values())}
+        with storage_errors(lambda: NotFound(f"no rep {rep_id}")):
+            result = self._table.update_item(**kwargs)
         return Rep.model_validate(from_item(result["Attributes"]))
 
     def release(self, rep_id: str) -> None:

@@ -32,7 +32,12 @@ class TableSpec:
 # touch carry ``sla_state``, so the sweep never scans closed leads.
 SLA_INDEX = Index(name="by_sla", partition_key="sla_state", sort_key="sla_due_at")
 
-LEADS = TableSpec(logical_name="Leads", partition_key="lead_id", indexes=(SLA_INDEX,))
-REPS = TableSpec(logical_name="Reps", partition_key="rep_id")
+# Finds a contact's other handoffs, so one person never gets two reps.
+CONTACT_INDEX = Index(name="by_contact", partition_key="contact_email", sort_key="received_at")
 
-ALL_TABLES = (LEADS, REPS)
+LEADS = TableSpec(logical_name="Leads", partition_key="lead_id", indexes=(SLA_INDEX, CONTACT_INDEX))
+REPS = TableSpec(logical_name="Reps", partition_key="rep_id")
+# Known accounts ops load (company domain -> owner), for ownership routing.
+ACCOUNTS = TableSpec(logical_name="Accounts", partition_key="domain")
+
+ALL_TABLES = (LEADS, REPS, ACCOUNTS)

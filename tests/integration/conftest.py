@@ -19,7 +19,7 @@ from handoff.local import lambdas
 from handoff.local.http_front import build_event, match
 from handoff.local.provision import SECRET_PREFIX, SENDER, provision, table_name
 from handoff.secrets import ALL_SECRETS
-from handoff.store.tables import LEADS, REPS
+from handoff.store.tables import ACCOUNTS, LEADS, REPS
 from handoff.webhooks.hubspot_signature import sign_v3
 from handoff.webhooks.signature import sign_generic
 from tests.conftest import ROOT
@@ -173,6 +173,7 @@ def aws(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[Aws]:
         "AWS_SECRET_ACCESS_KEY": "testing",
         "HANDOFF_LEADS_TABLE": table_name(LEADS),
         "HANDOFF_REPS_TABLE": table_name(REPS),
+        "HANDOFF_ACCOUNTS_TABLE": table_name(ACCOUNTS),
         "HANDOFF_CONFIG_PATH": str(config),
         "HANDOFF_SECRET_PREFIX": SECRET_PREFIX,
         "HANDOFF_SENDER": SENDER,

@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
 
 from handoff import runtime
 from handoff.domain.lead import utcnow
-from handoff.errors import CapacityExhausted
+from handoff.errors import ClaimConflict
 from handoff.functions import SLA_CHECK
 from handoff.local import lambdas
 from handoff.service import routing
@@ -88,16 +88,52 @@ def test_sla_check_marks_overdue_untouched_leads_breached(
 def test_capacity_claims_stop_exactly_at_capacity(aws: Aws) -> None:
     aws.put_reps(rep("r1", capacity=2), rep("off", active=False))
     reps = runtime.reps()
-    reps.claim("r1", utcnow())
-    reps.claim("r1", utcnow())
-    with pytest.raises(CapacityExhausted):
-        reps.claim("r1", utcnow())
-    with pytest.raises(CapacityExhausted):
-        reps.claim("off", utcnow())
-    with pytest.raises(CapacityExhausted):
-        reps.claim("nobody", utcnow())
+    now = utcnow()
+    reps.claim(reps.get("r1"), now)  # type: ignore[arg-type]
+    reps.claim(reps.get("r1"), now)  # type: ignore[arg-type]
+    with pytest.raises(ClaimConflict):
+        reps.claim(reps.get("r1"), now)  # type: ignore[arg-type]
+    with pytest.raises(ClaimConflict):
+        reps.claim(reps.get("off"), now)  # type: ignore[arg-type]
+    with pytest.raises(ClaimConflict):
+        reps.claim(rep("nobody"), now)
     assert reps.get("r1").open_count == 2  # type: ignore[union-attr]
     reps.release("r1")
     reps.release("r1")
     reps.release("r1")  # never below zero
     assert reps.get("r1").open_count == 0  # type: ignore[union-attr]
+
+
+def test_two_routers_with_the_same_snapshot_cannot_both_take_the_turn(aws: Aws) -> None:
+    """The race, made deterministic: both read the rep, then both write."""
+    aws.put_reps(rep("r1", capacity=5))
+    reps = runtime.reps()
+    seen_by_both = reps.get("r1")
+    assert seen_by_both is not None
+    reps.claim(seen_by_both, utcnow(), next_vtime=1.0)
+    with pytest.raises(ClaimConflict):
+        reps.claim(seen_by_both, utcnow(), next_vtime=1.0)  # the fairness clock moved
+    assert reps.get("r1").open_count == 1  # type: ignore[union-attr]
+
+
+def test_the_last_slot_goes_to_exactly_one_of_two_routers(aws: Aws) -> None:
+    aws.put_reps(rep("r1", capacity=1))
+    reps = runtime.reps()
+    snapshot = reps.get("r1")
+    assert snapshot is not None
+    reps.claim(snapshot, utcnow())
+    with pytest.raises(ClaimConflict):
+        reps.claim(snapshot, utcnow())  # no fairness clock involved: capacity alone stops it
+    assert reps.get("r1").open_count == 1  # type: ignore[union-attr]
+
+
+def test_daily_cap_counts_per_local_day(aws: Aws) -> None:
+    aws.put_reps(rep("r1", capacity=10, daily_cap=2, timezone="UTC"))
+    reps = runtime.reps()
+    monday = datetime(2026, 11, 2, 10, tzinfo=UTC)
+    reps.claim(reps.get("r1"), monday)  # type: ignore[arg-type]
+    reps.claim(reps.get("r1"), monday)  # type: ignore[arg-type]
+    with pytest.raises(ClaimConflict):
+        reps.claim(reps.get("r1"), monday)  # type: ignore[arg-type]
+    tuesday = reps.claim(reps.get("r1"), monday + timedelta(days=1))  # type: ignore[arg-type]
+    assert (tuesday.day, tuesday.day_count, tuesday.open_count) == ("2026-11-03", 1, 3)

@@ -1,43 +1,282 @@
+"""The routing decision, step by step, and weighted fairness over 1,000 assignments."""
+
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
-from handoff.domain.route import Rep, round_robin_order
+import pytest
 
-NOW = datetime(2026, 11, 2, 15, 0, tzinfo=UTC)
+from handoff.config import parse_config
+from handoff.config.routing import RoutingConfig
+from handoff.domain.lead import Lead, LeadRecord, Qualification
+from handoff.domain.route import Rep, availability, fair_order, plan_route
+from handoff.errors import ConfigError
+
+NOW = datetime(2026, 11, 3, 15, 0, tzinfo=UTC)  # a Tuesday, 10:00 in New York
+CONFIG = parse_config(
+    """
+[routing]
+default_pool = "sales"
+[[routing.rules]]
+name = "EMEA enterprise"
+pool = "emea"
+countries = ["GB", "DE"]
+min_employees = 1000
+[[routing.rules]]
+name = "EMEA"
+pool = "emea-smb"
+countries = ["GB", "DE"]
+[routing.pools.emea]
+overflow = "emea-smb"
+""",
+    "routing.toml",
+).routing
 
 
-def rep(rep_id: str, **kw: object) -> Rep:
+def rep(rep_id: str, **kw: Any) -> Rep:
     return Rep.model_validate({"rep_id": rep_id, "email": f"{rep_id}@x.co", "pools": ["sales"], **kw})
 
 
-def test_longest_waiting_rep_goes_first_and_never_assigned_before_all() -> None:
-    reps = [
-        rep("a", last_assigned_at=NOW),
-        rep("b", last_assigned_at=NOW - timedelta(minutes=5)),
-        rep("c"),
-    ]
-    eligible, skipped = round_robin_order(reps, "sales")
-    assert [r.rep_id for r in eligible] == ["c", "b", "a"]
-    assert skipped == []
-
-
-def test_inactive_and_full_reps_are_skipped_with_reasons() -> None:
-    reps = [rep("a", active=False), rep("b", capacity=2, open_count=2), rep("c")]
-    eligible, skipped = round_robin_order(reps, "sales")
-    assert [r.rep_id for r in eligible] == ["c"]
-    assert {s.rep_id: s.skipped_because for s in skipped} == {
-        "a": "inactive",
-        "b": "at capacity (2/2)",
+def record(tier: str = "hot", **overrides: Any) -> LeadRecord:
+    body: dict[str, Any] = {
+        "event_id": "e1",
+        "contact": {"email": "jo@acme.example", "country": "US"},
+        "company": {"employees": 300},
+        "trigger": {"type": "demo_request"},
     }
+    for key, value in overrides.items():
+        body[key] = {**body.get(key, {}), **value} if isinstance(value, dict) else value
+    qualification = Qualification(ready=True, tier=tier, score=80, fit=80, intent=80)
+    return LeadRecord.from_lead(Lead.model_validate(body), qualification, NOW)
 
 
-def test_reps_outside_the_pool_are_not_considered() -> None:
-    eligible, skipped = round_robin_order([rep("a", pools=["csm"]), rep("b")], "sales")
-    assert [r.rep_id for r in eligible] == ["b"]
-    assert skipped == []
+def rules(plan: Any) -> list[str]:
+    return [step.rule for step in plan.steps]
 
 
-def test_order_is_deterministic_on_ties() -> None:
-    eligible, _ = round_robin_order([rep("z"), rep("m"), rep("a")], "sales")
-    assert [r.rep_id for r in eligible] == ["a", "m", "z"]
+def first(plan: Any) -> str:
+    return next(c.rep.rep_id for step in plan.steps for c in step.candidates)
+
+
+# 1. Conflicts and ownership
+
+
+def test_an_open_handoff_for_the_same_contact_keeps_its_rep_without_a_second_slot() -> None:
+    plan = plan_route(
+        record(), [rep("a"), rep("b", open_count=10, capacity=10)], CONFIG, NOW, open_handoff_rep="b"
+    )
+    assert rules(plan)[0] == "existing_handoff"
+    assert plan.steps[0].candidates[0].rep.rep_id == "b"
+    assert plan.steps[0].candidates[0].claims is False  # at capacity, yet it is the same person
+
+
+def test_an_existing_customer_goes_to_the_account_owner_or_the_csm_pool() -> None:
+    reps = [rep("owner", crm_owner_ids=["71"]), rep("csm1", pools=["csm"]), rep("a")]
+    with_owner = plan_route(record(crm={"customer": True, "account_owner_id": "71"}), reps, CONFIG, NOW)
+    assert (rules(with_owner)[0], first(with_owner)) == ("customer_owner", "owner")
+    no_owner = plan_route(record(crm={"customer": True}), reps, CONFIG, NOW)
+    assert (rules(no_owner)[0], first(no_owner)) == ("csm_pool", "csm1")
+
+
+def test_an_open_opportunity_goes_to_its_owner() -> None:
+    plan = plan_route(
+        record(crm={"open_opportunity": True, "owner_id": "b"}), [rep("a"), rep("b")], CONFIG, NOW
+    )
+    assert (rules(plan)[0], first(plan)) == ("opportunity_owner", "b")
+
+
+def test_a_known_account_goes_to_its_owner_from_the_crm_or_the_accounts_table() -> None:
+    reps = [rep("a"), rep("b", crm_owner_ids=["0055g00000USER01AAA"])]
+    from_crm = plan_route(record(crm={"account_owner_id": "0055g00000USER01AAA"}), reps, CONFIG, NOW)
+    assert (rules(from_crm)[0], first(from_crm)) == ("account_owner", "b")
+    from_table = plan_route(record(), reps, CONFIG, NOW, account_owner="b")
+    assert first(from_table) == "b"
+    assert "Known account, account owner: b is available -> assign" in from_table.trace
+
+
+def test_an_unavailable_owner_falls_through_to_the_pool_with_the_reason_kept() -> None:
+    ooo = rep("b", ooo_until=NOW + timedelta(days=3))
+    plan = plan_route(record(), [rep("a"), ooo], CONFIG, NOW, account_owner="b")
+    assert rules(plan)[0] == "round_robin"
+    assert first(plan) == "a"
+    assert {c.rep_id: c.skipped_because for c in plan.considered}["b"] == "out of office until 2026-11-06"
+
+
+def test_an_owner_who_is_not_a_rep_is_explained() -> None:
+    plan = plan_route(record(), [rep("a")], CONFIG, NOW, account_owner="999")
+    assert "Known account, account owner: 999 is not a rep in Handoff" in plan.trace
+
+
+# 2. Territory and segment rules
+
+
+def test_the_first_matching_territory_rule_names_the_pool() -> None:
+    reps = [rep("e1", pools=["emea"]), rep("s1", pools=["emea-smb"]), rep("a")]
+    big = plan_route(record(contact={"country": "GB"}, company={"employees": 5000}), reps, CONFIG, NOW)
+    assert (big.steps[0].pool, first(big)) == ("emea", "e1")
+    assert big.steps[0].reason == (
+        "Territory rule 'EMEA enterprise' (countries GB, DE; min_employees 1000); next in weighted round robin for emea"
+    )
+    small = plan_route(record(contact={"country": "DE"}, company={"employees": 50}), reps, CONFIG, NOW)
+    assert small.steps[0].pool == "emea-smb"
+    us = plan_route(record(), reps, CONFIG, NOW)
+    assert us.steps[0].pool == "sales"
+    assert us.steps[0].reason.startswith("No territory rule matched: default pool")
+
+
+def test_rules_match_on_industry_source_tier_and_revenue() -> None:
+    config = parse_config(
+        """
+[[routing.rules]]
+name = "Fintech hot"
+pool = "fin"
+industries = ["fintech"]
+tiers = ["hot"]
+sources = ["website"]
+min_revenue = 1000000
+""",
+        "x",
+    ).routing
+    lead = {"company": {"industry": "Fintech", "annual_revenue": 2e6}, "source": "website"}
+    assert plan_route(record(**lead), [], config, NOW).steps[0].pool == "fin"
+    assert plan_route(record(tier="warm", **lead), [], config, NOW).steps[0].pool == "sales"
+
+
+# 3 and 4. The pool, its overflow, the managers, then the unassigned queue
+
+
+def test_fallback_order_is_pool_overflow_managers() -> None:
+    plan = plan_route(record(contact={"country": "GB"}, company={"employees": 5000}), [], CONFIG, NOW)
+    assert [(s.rule, s.pool) for s in plan.steps] == [
+        ("round_robin", "emea"),
+        ("overflow", "emea-smb"),
+        ("manager_pool", "managers"),
+    ]
+    assert plan.trace[-1].startswith("fallback: unassigned queue")
+
+
+def test_skips_are_explained() -> None:
+    reps = [
+        rep("inactive", active=False),
+        rep("full", open_count=3, capacity=3),
+        rep("capped", daily_cap=2, day="2026-11-03", day_count=2, timezone="UTC"),
+        rep("back", ooo_until=NOW - timedelta(hours=1)),
+    ]
+    plan = plan_route(record(), reps, CONFIG, NOW)
+    assert {c.rep_id: c.skipped_because for c in plan.considered} == {
+        "inactive": "inactive",
+        "full": "at capacity (3/3)",
+        "capped": "daily cap reached (2/2)",
+    }
+    assert first(plan) == "back"  # the out-of-office date has passed
+
+
+def test_daily_cap_resets_on_the_reps_own_next_day() -> None:
+    capped = rep("c", daily_cap=1, day="2026-11-02", day_count=1)
+    assert availability(capped, NOW) is None
+
+
+def test_hot_leads_can_require_working_hours() -> None:
+    config = CONFIG.model_copy(update={"hot_needs_working_hours": True})
+    ny = rep("ny", timezone="America/New_York", working_hours="09:00-17:00")
+    tokyo = rep("tokyo", timezone="Asia/Tokyo", working_hours="09:00-17:00")
+    plan = plan_route(record(), [ny, tokyo], config, NOW)
+    assert first(plan) == "ny"
+    assert {c.rep_id: c.skipped_because for c in plan.considered} == {
+        "tokyo": "outside working hours (Wed 00:00 Asia/Tokyo)"
+    }
+    warm = plan_route(record(tier="warm"), [ny, tokyo], config, NOW)
+    assert warm.considered == []
+
+
+# Weighted fairness
+
+
+def simulate(reps: list[Rep], count: int, *, available: Any = lambda rep, i: True) -> dict[str, int]:
+    got = {r.rep_id: 0 for r in reps}
+    for i in range(count):
+        eligible = [r for r in reps if available(r, i)]
+        chosen, vtime = fair_order(eligible, reps)[0]
+        chosen.vtime = vtime
+        got[chosen.rep_id] += 1
+        yield_check(reps, got, eligible, i)
+    return got
+
+
+def yield_check(reps: list[Rep], got: dict[str, int], eligible: list[Rep], i: int) -> None:
+    if len(eligible) == len(reps):
+        total = sum(got.values())
+        weights = sum(r.weight for r in reps)
+        for r in reps:
+            assert abs(got[r.rep_id] - total * r.weight / weights) <= 1, (i, got)
+
+
+def test_1000_assignments_keep_every_share_within_one_lead_of_its_weight() -> None:
+    reps = [rep("a", weight=3), rep("b", weight=2), rep("c", weight=1)]
+    got = simulate(reps, 1000)  # simulate() also checks the bound after every single assignment
+    assert sum(got.values()) == 1000
+    assert all(abs(got[k] - v) <= 1 for k, v in {"a": 500, "b": 333.3, "c": 166.7}.items())
+
+
+def test_a_rep_back_from_leave_is_not_flooded() -> None:
+    reps = [rep("a"), rep("b"), rep("c")]
+
+    def c_on_leave(r: Rep, i: int) -> bool:
+        return r.rep_id != "c" or not 100 <= i < 400
+
+    got_during = simulate(reps, 400, available=c_on_leave)
+    assert got_during["c"] <= 35
+    # Back from leave: the next 30 leads split evenly, give or take one, not 30 to c.
+    before = dict(got_during)
+    after = simulate(reps, 30)
+    assert all(abs(after[k] - 10) <= 1 for k in after), (before, after)
+
+
+def test_adding_or_removing_a_rep_resets_nothing() -> None:
+    reps = [rep("a"), rep("b")]
+    simulate(reps, 101)
+    reps.append(rep("new"))
+    got = simulate(reps, 30)
+    assert all(abs(n - 10) <= 1 for n in got.values())
+    reps.pop(0)
+    got = simulate(reps, 20)
+    assert all(abs(n - 10) <= 1 for n in got.values())
+
+
+# Config checks
+
+
+def test_unreachable_rules_and_uncovered_countries_are_warned_about() -> None:
+    config = parse_config(
+        """
+[qualify.fit.countries]
+values = ["US", "GB", "BR"]
+weight = 10
+[[routing.rules]]
+name = "US"
+pool = "sales"
+countries = ["US"]
+[[routing.rules]]
+name = "US again"
+pool = "other"
+countries = ["US"]
+""",
+        "x",
+    )
+    assert config.warnings() == [
+        "routing.rules: 'US again' is unreachable behind 'US'",
+        "routing.rules: no rule covers country GB; it goes to sales",
+        "routing.rules: no rule covers country BR; it goes to sales",
+    ]
+
+
+def test_overflow_loops_are_rejected() -> None:
+    with pytest.raises(ConfigError, match="overflow loops a -> b -> a"):
+        parse_config('[routing.pools.a]\noverflow = "b"\n[routing.pools.b]\noverflow = "a"\n', "x")
+
+
+def test_overflow_chain_ends_with_the_managers() -> None:
+    config = RoutingConfig.model_validate({"pools": {"emea": {"overflow": "sales"}}})
+    assert config.overflow_chain("emea") == ["emea", "sales", "managers"]
+    assert config.overflow_chain("managers") == ["managers"]

@@ -1,0 +1,84 @@
+"""Who gets the lead: ownership first, then territory rules, then weighted round robin."""
+
+from __future__ import annotations
+
+from pydantic import Field, model_validator
+
+from handoff.config.base import Section
+
+
+class TerritoryRule(Section):
+    """Matches when every criterion it sets matches; empty criteria match anything."""
+
+    name: str = Field(min_length=1)
+    pool: str = Field(min_length=1)
+    countries: list[str] = Field(default_factory=list)
+    regions: list[str] = Field(default_factory=list)
+    industries: list[str] = Field(default_factory=list)
+    sources: list[str] = Field(default_factory=list)
+    tiers: list[str] = Field(default_factory=list)
+    min_employees: int | None = Field(default=None, ge=0)
+    max_employees: int | None = Field(default=None, ge=0)
+    min_revenue: float | None = Field(default=None, ge=0)
+    max_revenue: float | None = Field(default=None, ge=0)
+
+    def criteria(self) -> dict[str, object]:
+        """The criteria this rule sets (for explanations and reachability checks)."""
+        return {k: v for k, v in self.model_dump(exclude={"name", "pool"}).items() if v not in (None, [])}
+
+
+class PoolConfig(Section):
+    # Where leads go when every rep in this pool is unavailable or full.
+    overflow: str | None = None
+
+
+class RoutingConfig(Section):
+    default_pool: str = Field(default="sales", min_length=1)
+    # First match wins.
+    rules: list[TerritoryRule] = Field(default_factory=list)
+    pools: dict[str, PoolConfig] = Field(default_factory=dict)
+    # Existing customers without an available account owner go here.
+    csm_pool: str = "csm"
+    # After the pool and its overflow: the managers, then the unassigned queue.
+    manager_pool: str = "managers"
+    unassigned_email: str = Field(default="sales-ops@example.com", pattern=r"^[^@\s]+@[^@\s]+$")
+    # Hot leads skip reps outside their working hours (in the rep's own time zone).
+    hot_needs_working_hours: bool = False
+
+    @model_validator(mode="after")
+    def _overflow_has_no_cycles(self) -> RoutingConfig:
+        for start in self.pools:
+            seen = [start]
+            nxt = self.pools[start].overflow
+            while nxt:
+                if nxt in seen:
+                    raise ValueError(f"pools: overflow loops {' -> '.join([*seen, nxt])}")
+                seen.append(nxt)
+                nxt = self.pools.get(nxt, PoolConfig()).overflow
+        return self
+
+    def overflow_chain(self, pool: str) -> list[str]:
+        """The pool, its overflow pools in order, then the manager pool."""
+        chain = [pool]
+        while (nxt := self.pools.get(chain[-1], PoolConfig()).overflow) and nxt not in chain:
+            chain.append(nxt)
+        if self.manager_pool not in chain:
+            chain.append(self.manager_pool)
+        return chain
+
+    def warnings(self, known_countries: list[str]) -> list[str]:
+        """Rules that can never match, and target countries no rule covers."""
+        found = []
+        for i, rule in enumerate(self.rules):
+            for earlier in self.rules[:i]:
+                if not earlier.criteria() or earlier.criteria() == rule.criteria():
+                    found.append(f"routing.rules: {rule.name!r} is unreachable behind {earlier.name!r}")
+                    break
+        catch_all = any(not r.criteria() for r in self.rules)
+        if self.rules and not catch_all:
+            for country in known_countries:
+                if not any(not r.countries or country in r.countries for r in self.rules):
+                    found.append(
+                        f"routing.rules: no rule covers country {country}; it goes to {self.default_pool}"
+                    )
+        return found

@@ -1,0 +1,38 @@
+"""Known accounts ops load (company domain -> owner), for ownership routing."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pydantic import BaseModel, Field
+
+from handoff.store.dynamo import from_item, storage_errors, to_item
+
+
+class Account(BaseModel):
+    domain: str = Field(min_length=3, max_length=253)
+    owner: str = Field(min_length=1, max_length=64)  # a rep_id or one of a rep's CRM owner ids
+    name: str | None = None
+
+
+def normalise_domain(domain: str | None) -> str | None:
+    cleaned = (domain or "").strip().lower().removeprefix("www.")
+    return cleaned or None
+
+
+class AccountRepository:
+    def __init__(self, table: Any):
+        self._table = table
+
+    def put(self, account: Account) -> None:
+        with storage_errors():
+            self._table.put_item(Item=to_item(account, domain=normalise_domain(account.domain)))
+
+    def owner_for(self, *domains: str | None) -> str | None:
+        """The owner of the first known domain (company domain, then email domain)."""
+        for domain in filter(None, map(normalise_domain, domains)):
+            with storage_errors():
+                item = self._table.get_item(Key={"domain": domain}).get("Item")
+            if item:
+                return str(from_item(item)["owner"])
+        return None
