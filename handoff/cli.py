@@ -1,15 +1,27 @@
-"""The ``handoff`` command: run the local stack, or the demo on it."""
+"""The ``handoff`` command: the local stack and demo, rep and account admin, routing explanations.
+
+Admin commands talk to the deployed tables with your AWS credentials, or to the local
+stack when AWS_ENDPOINT_URL points at it.
+"""
 
 from __future__ import annotations
 
 import argparse
+import json
+import os
 import signal
 import sys
 import threading
+from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
-from handoff.errors import ConfigError
+from handoff.errors import ConfigError, HandoffError
 from handoff.functions import REPO_ROOT
+
+DEFAULT_CONFIG = str(REPO_ROOT / "config" / "handoff.toml")
+DEFAULT_REPS = str(REPO_ROOT / "examples" / "reps.csv")
+LIVE_REP_FIELDS = ("open_count", "vtime", "day", "day_count", "assigned_total", "last_assigned_at")
 
 
 def _serve(args: argparse.Namespace) -> int:
@@ -21,6 +33,7 @@ def _serve(args: argparse.Namespace) -> int:
             aws_port=args.aws_port,
             config_path=Path(args.config),
             reps_path=Path(args.reps) if args.reps else None,
+            accounts_path=Path(args.accounts) if args.accounts else None,
             outbox=Path(args.outbox),
             sla_check_every=args.sla_check_every,
             hubspot_api=args.hubspot_api,
@@ -49,29 +62,120 @@ def _demo(args: argparse.Namespace) -> int:
     return run_demo(outbox=Path(args.outbox))
 
 
-def _load_reps(args: argparse.Namespace) -> int:
+def _table(args: argparse.Namespace, env: str) -> Any:
     import boto3
 
-    from handoff.reps_import import load_reps_csv
+    name = args.table or os.environ.get(env)
+    if not name:
+        raise ConfigError(f"no table: pass --table or set {env} (the stack outputs it)")
+    return boto3.resource("dynamodb").Table(name)
+
+
+def _reps_repository(args: argparse.Namespace) -> Any:
     from handoff.store.reps import RepRepository
 
+    return RepRepository(_table(args, "HANDOFF_REPS_TABLE"))
+
+
+def _reps_import(args: argparse.Namespace) -> int:
+    from handoff.reps_import import load_reps_csv
+
     reps = load_reps_csv(args.file)
-    repository = RepRepository(boto3.resource("dynamodb").Table(args.table))
+    repository = _reps_repository(args)
     for rep in reps:
+        existing = repository.get(rep.rep_id)
+        if existing:
+            # Keep live counters and the fairness clock; the file only changes the profile.
+            rep = rep.model_copy(update={k: getattr(existing, k) for k in LIVE_REP_FIELDS})  # noqa: PLW2901
         repository.put(rep)
-    print(f"loaded {len(reps)} reps into {args.table}")
+    print(f"imported {len(reps)} reps")
     return 0
 
 
-def main(argv: list[str] | None = None) -> int:
+def _reps_list(args: argparse.Namespace) -> int:
+    from handoff.domain.route import availability
+
+    now = datetime.now(UTC)
+    reps = _reps_repository(args).list_all()
+    print(f"{'rep':<14}{'pools':<18}{'weight':>7}{'open':>8}  availability")
+    for rep in reps:
+        status = availability(rep, now) or "available"
+        print(
+            f"{rep.rep_id:<14}{','.join(rep.pools):<18}{rep.weight:>7g}{rep.open_count:>4}/{rep.capacity:<3}  {status}"
+        )
+    return 0
+
+
+def _reps_set(args: argparse.Namespace) -> int:
+    changes: dict[str, Any] = {}
+    if args.status == "active":
+        changes.update(active=True, ooo_until=None)
+    elif args.status == "inactive":
+        changes.update(active=False)
+    elif args.status == "ooo":
+        if not args.until:
+            raise ConfigError("--status ooo needs --until YYYY-MM-DD")
+        changes.update(
+            active=True, ooo_until=datetime.fromisoformat(args.until).replace(tzinfo=UTC).isoformat()
+        )
+    for name in ("capacity", "weight", "daily_cap"):
+        if getattr(args, name) is not None:
+            changes[name] = getattr(args, name)
+    if not changes:
+        raise ConfigError("nothing to change: give --status, --capacity, --weight or --daily-cap")
+    rep = _reps_repository(args).update(args.rep_id, **changes)
+    print(
+        f"{rep.rep_id}: active={rep.active} ooo_until={rep.ooo_until} capacity={rep.capacity} weight={rep.weight:g}"
+    )
+    return 0
+
+
+def _accounts_import(args: argparse.Namespace) -> int:
+    from handoff.reps_import import load_accounts_csv
+    from handoff.store.accounts import AccountRepository
+
+    accounts = load_accounts_csv(args.file)
+    repository = AccountRepository(_table(args, "HANDOFF_ACCOUNTS_TABLE"))
+    for account in accounts:
+        repository.put(account)
+    print(f"imported {len(accounts)} accounts")
+    return 0
+
+
+def _route_explain(args: argparse.Namespace) -> int:
+    from handoff.explain import explain
+
+    print(
+        explain(
+            Path(args.explain),
+            Path(args.config),
+            Path(args.reps),
+            Path(args.accounts) if args.accounts else None,
+        )
+    )
+    return 0
+
+
+def _config_check(args: argparse.Namespace) -> int:
+    from handoff.config import load_config
+
+    config = load_config(args.config)
+    for warning in config.warnings():
+        print(f"warning: {warning}")
+    print(f"{args.config}: valid")
+    return 0
+
+
+def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="handoff", description=__doc__)
     commands = parser.add_subparsers(dest="command", required=True)
 
     serve = commands.add_parser("serve", help="run the local stack in the foreground")
     serve.add_argument("--port", type=int, default=8080, help="HTTP API port (default 8080)")
     serve.add_argument("--aws-port", type=int, default=5005, help="embedded AWS (moto) port (default 5005)")
-    serve.add_argument("--config", default=str(REPO_ROOT / "config" / "handoff.toml"))
-    serve.add_argument("--reps", default=str(REPO_ROOT / "examples" / "reps.csv"))
+    serve.add_argument("--config", default=DEFAULT_CONFIG)
+    serve.add_argument("--reps", default=DEFAULT_REPS)
+    serve.add_argument("--accounts", default=str(REPO_ROOT / "examples" / "accounts.csv"))
     serve.add_argument("--outbox", default="outbox")
     serve.add_argument("--sla-check-every", type=float, default=60.0, help="seconds between sla_check sweeps")
     serve.add_argument(
@@ -83,18 +187,60 @@ def main(argv: list[str] | None = None) -> int:
     demo.add_argument("--outbox", default="outbox")
     demo.set_defaults(run=_demo)
 
-    load = commands.add_parser(
-        "load-reps", help="write reps from a CSV file into the reps table (uses your AWS credentials)"
+    reps = commands.add_parser("reps", help="manage reps in the reps table").add_subparsers(
+        dest="action", required=True
     )
-    load.add_argument("file", help="CSV with the columns of examples/reps.csv")
-    load.add_argument("--table", required=True, help="the RepsTable output of the stack")
-    load.set_defaults(run=_load_reps)
+    imp = reps.add_parser("import", help="create or update reps from a CSV (columns as in examples/reps.csv)")
+    imp.add_argument("file")
+    imp.set_defaults(run=_reps_import)
+    lst = reps.add_parser("list", help="reps with capacity, open leads, weight and availability")
+    lst.set_defaults(run=_reps_list)
+    upd = reps.add_parser("set", help="change one rep's status, capacity or weight")
+    upd.add_argument("rep_id")
+    upd.add_argument("--status", choices=["active", "inactive", "ooo"])
+    upd.add_argument("--until", help="with --status ooo: the first day back, YYYY-MM-DD")
+    upd.add_argument("--capacity", type=int)
+    upd.add_argument("--weight", type=float)
+    upd.add_argument("--daily-cap", dest="daily_cap", type=int)
+    upd.set_defaults(run=_reps_set)
+    for sub in (imp, lst, upd):
+        sub.add_argument("--table", help="the RepsTable output (default: $HANDOFF_REPS_TABLE)")
 
-    args = parser.parse_args(argv)
+    accounts = commands.add_parser("accounts", help="manage known accounts").add_subparsers(
+        dest="action", required=True
+    )
+    acc = accounts.add_parser("import", help="load domain,owner,name rows (examples/accounts.csv)")
+    acc.add_argument("file")
+    acc.add_argument("--table", help="the AccountsTable output (default: $HANDOFF_ACCOUNTS_TABLE)")
+    acc.set_defaults(run=_accounts_import)
+
+    route = commands.add_parser("route", help="explain where a lead would go, with no side effects")
+    route.add_argument("--explain", required=True, metavar="FILE.json", help="a lead in the canonical schema")
+    route.add_argument("--config", default=DEFAULT_CONFIG)
+    route.add_argument("--reps", default=DEFAULT_REPS, help="reps CSV (default examples/reps.csv)")
+    route.add_argument("--accounts", default=str(REPO_ROOT / "examples" / "accounts.csv"))
+    route.set_defaults(run=_route_explain)
+
+    check = commands.add_parser("config", help="validate a config file").add_subparsers(
+        dest="action", required=True
+    )
+    chk = check.add_parser(
+        "check", help="validate and list warnings (unreachable rules, uncovered countries)"
+    )
+    chk.add_argument("--config", default=DEFAULT_CONFIG)
+    chk.set_defaults(run=_config_check)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
     try:
         code: int = args.run(args)
-    except ConfigError as exc:
+    except (ConfigError, HandoffError) as exc:
         print(f"error: {exc}", file=sys.stderr)
+        return 2
+    except json.JSONDecodeError as exc:
+        print(f"error: not valid JSON: {exc}", file=sys.stderr)
         return 2
     return code
 

@@ -23,6 +23,7 @@ from handoff.domain.lead import Lead, utcnow
 from handoff.errors import NotFound
 from handoff.observability import logger, metrics, tracer
 from handoff.service import crm_inbound, intake
+from handoff.service.routing import reps_view
 from handoff.store.leads import PRIVATE_ATTRIBUTES
 
 app = APIGatewayRestResolver(enable_validation=True)
@@ -68,6 +69,12 @@ def get_lead(lead_id: str) -> Response[str]:
     for private in PRIVATE_ATTRIBUTES:
         item.pop(private, None)
     return json_response(200, item)
+
+
+@app.get("/reps")
+def list_reps() -> Response[str]:
+    require_api_key(app.current_event)
+    return json_response(200, {"reps": reps_view(runtime.reps().list_all(), utcnow())})
 
 
 @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_REST)

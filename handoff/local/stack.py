@@ -20,7 +20,7 @@ from handoff.local import lambdas, outbox
 from handoff.local.fake_hubspot import FakeHubSpot
 from handoff.local.http_front import HttpFront
 from handoff.local.provision import SECRET_PREFIX, SENDER, provision, table_name
-from handoff.reps_import import load_reps_csv
+from handoff.reps_import import load_accounts_csv, load_reps_csv
 from handoff.secrets import ALL_SECRETS
 from handoff.store.tables import ACCOUNTS, LEADS, REPS
 
@@ -38,6 +38,7 @@ class LocalOptions:
     aws_port: int = 5005
     config_path: Path = REPO_ROOT / "config" / "handoff.toml"
     reps_path: Path | None = REPO_ROOT / "examples" / "reps.csv"
+    accounts_path: Path | None = REPO_ROOT / "examples" / "accounts.csv"
     outbox: Path = Path("outbox")
     sla_check_every: float = 60.0
     # The HubSpot CRM API; empty starts a local fake serving examples/hubspot/crm-objects.json.
@@ -104,6 +105,7 @@ class LocalStack:
     def start(self) -> None:
         load_config(self.options.config_path)  # fail before starting anything
         reps = load_reps_csv(self.options.reps_path) if self.options.reps_path else []
+        accounts = load_accounts_csv(self.options.accounts_path) if self.options.accounts_path else []
         hubspot_api = self.options.hubspot_api
         if not hubspot_api:
             self._fake_hubspot = FakeHubSpot(
@@ -121,6 +123,10 @@ class LocalStack:
         runtime.reset()
         for rep in reps:
             runtime.reps().put(rep)
+        known_accounts = runtime.accounts()
+        for account in accounts:
+            if known_accounts:
+                known_accounts.put(account)
         self._front = HttpFront("127.0.0.1", self.options.port)
         self._front.start()
         self._scheduler = threading.Thread(target=self._run_schedules, name="schedules", daemon=True)

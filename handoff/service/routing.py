@@ -25,6 +25,27 @@ class _Replan(Exception):
     """Another router moved the queue between our read and our write."""
 
 
+def reps_view(reps: list[Rep], now: datetime) -> list[dict[str, object]]:
+    """What ops see in GET /reps: load, weight and whether each rep can take a lead now."""
+    return [
+        {
+            "rep_id": rep.rep_id,
+            "name": rep.name,
+            "pools": rep.pools,
+            "weight": rep.weight,
+            "capacity": rep.capacity,
+            "open_leads": rep.open_count,
+            "daily_cap": rep.daily_cap,
+            "today": rep.day_count if rep.day == rep.today(now) else 0,
+            "active": rep.active,
+            "ooo_until": rep.ooo_until.isoformat() if rep.ooo_until else None,
+            "available": availability(rep, now) is None,
+            "unavailable_because": availability(rep, now),
+        }
+        for rep in reps
+    ]
+
+
 def plan_for(record: LeadRecord, now: datetime) -> RoutePlan:
     """Read what routing needs (reps, an open handoff, the account owner) and plan."""
     email_domain = record.contact.email.rsplit("@", 1)[-1]
