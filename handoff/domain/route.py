@@ -117,6 +117,8 @@ class Step(BaseModel):
     reason: str
     pool: str | None = None
     candidates: list[Candidate] = Field(default_factory=list)
+    # How many entries of the plan's ``considered`` were decided by this step or earlier ones.
+    considered_upto: int = 0
 
 
 class RoutePlan(BaseModel):
@@ -167,12 +169,17 @@ class _Planner:
     def __init__(self, lead: LeadRecord, reps: list[Rep], config: RoutingConfig, now: datetime):
         self.lead, self.reps, self.config, self.now = lead, reps, config, now
         self.needs_hours = config.hot_needs_working_hours and lead.qualification.tier == "hot"
-        self.considered: dict[str, ConsideredRep] = {}
+        self.considered: list[ConsideredRep] = []
         self.steps: list[Step] = []
         self.trace: list[str] = []
 
     def skip(self, rep: Rep, why: str) -> None:
-        self.considered.setdefault(rep.rep_id, ConsideredRep(rep_id=rep.rep_id, skipped_because=why))
+        if all(c.rep_id != rep.rep_id for c in self.considered):
+            self.considered.append(ConsideredRep(rep_id=rep.rep_id, skipped_because=why))
+
+    def add(self, step: Step) -> None:
+        step.considered_upto = len(self.considered)
+        self.steps.append(step)
 
     def owner_step(self, rule: str, label: str, owner_id: str | None, *, claims: bool = True) -> bool:
         if not owner_id:
@@ -188,9 +195,7 @@ class _Planner:
             self.trace.append(f"{label}: {owner.rep_id} is {why}; moving on")
             return False
         name = owner.name or owner.rep_id
-        self.steps.append(
-            Step(rule=rule, reason=f"{label}: {name}", candidates=[Candidate(rep=owner, claims=claims)])
-        )
+        self.add(Step(rule=rule, reason=f"{label}: {name}", candidates=[Candidate(rep=owner, claims=claims)]))
         self.trace.append(f"{label}: {owner.rep_id} is available -> assign")
         return True
 
@@ -204,7 +209,7 @@ class _Planner:
             else:
                 eligible.append(rep)
         ordered = fair_order(eligible, members)
-        self.steps.append(
+        self.add(
             Step(
                 rule=rule,
                 reason=why,
@@ -212,9 +217,8 @@ class _Planner:
                 candidates=[Candidate(rep=rep, next_vtime=vtime) for rep, vtime in ordered],
             )
         )
-        skipped = [
-            f"{r.rep_id} ({self.considered[r.rep_id].skipped_because})" for r in members if r not in eligible
-        ]
+        reasons = {c.rep_id: c.skipped_because for c in self.considered}
+        skipped = [f"{r.rep_id} ({reasons[r.rep_id]})" for r in members if r not in eligible]
         self.trace.append(
             f"pool {pool}: {len(eligible)} of {len(members)} reps available"
             + (f", next by weighted fair share: {', '.join(r.rep_id for r, _ in ordered)}" if ordered else "")
@@ -256,4 +260,4 @@ def plan_route(
         else:
             p.pool_step("overflow", name, f"Everyone in {pool} was unavailable or full: overflow pool {name}")
     p.trace.append(f"fallback: unassigned queue ({config.unassigned_email}), with an alert")
-    return RoutePlan(steps=p.steps, considered=list(p.considered.values()), trace=p.trace)
+    return RoutePlan(steps=p.steps, considered=p.considered, trace=p.trace)

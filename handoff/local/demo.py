@@ -148,8 +148,13 @@ def _one_line(lead: dict[str, Any]) -> str:
     who = " ".join(filter(None, [contact.get("first_name"), contact.get("last_name")])) or "(no name)"
     company = lead["company"].get("name") or "no company"
     if lead.get("assignment"):
+        assignment = lead["assignment"]
+        skipped = [
+            f"{c['rep_id']} {c['skipped_because']}" for c in assignment["considered"] if c["skipped_because"]
+        ]
         outcome = (
-            f"{q['tier']} (fit {q['fit']:g}, intent {q['intent']:g}) -> {lead['assignment']['rep_name']}"
+            f"{q['tier']} (fit {q['fit']:g}, intent {q['intent']:g}) -> {assignment['rep_name']} by {assignment['rule']}"
+            + (f"\n      skipped: {'; '.join(skipped)}" if skipped else "")
         )
     elif q.get("excluded"):
         outcome = "not routed: " + next(r["text"] for r in q["reasons"] if r["code"] == q["excluded"])

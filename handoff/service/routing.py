@@ -60,8 +60,13 @@ def plan_for(record: LeadRecord, now: datetime) -> RoutePlan:
     )
 
 
-def _claim_first(plan: RoutePlan, now: datetime) -> tuple[Step, Rep, bool] | None:
-    """The first candidate that takes the lead: (step, rep, capacity claimed)."""
+def _claim_first(
+    plan: RoutePlan, now: datetime, late_skips: list[ConsideredRep]
+) -> tuple[Step, Rep, bool] | None:
+    """The first candidate that takes the lead: (step, rep, capacity claimed).
+
+    Reps that filled up or went away between the plan and the claim land in ``late_skips``.
+    """
     for step in plan.steps:
         for candidate in step.candidates:
             if not candidate.claims:
@@ -73,7 +78,7 @@ def _claim_first(plan: RoutePlan, now: datetime) -> tuple[Step, Rep, bool] | Non
                 why = availability(fresh, now) if fresh else "removed"
                 if why is None:
                     raise _Replan from None
-                plan.considered.append(
+                late_skips.append(
                     ConsideredRep(rep_id=candidate.rep.rep_id, skipped_because=f"{why} (meanwhile)")
                 )
     return None
@@ -91,8 +96,9 @@ def route(lead_id: str, now: datetime) -> RouteResult:
     config = runtime.config()
     for _ in range(MAX_PLANS):
         plan = plan_for(record, now)
+        late_skips: list[ConsideredRep] = []
         try:
-            chosen = _claim_first(plan, now)
+            chosen = _claim_first(plan, now, late_skips)
         except _Replan:
             continue
         break
@@ -107,7 +113,7 @@ def route(lead_id: str, now: datetime) -> RouteResult:
             rule="unassigned",
             reason="Nobody in the pool, its overflow or the manager queue could take it",
             assigned_at=now,
-            considered=plan.considered,
+            considered=[*plan.considered, *late_skips],
             claimed=False,
         )
         metrics.add_metric(name="LeadsUnassigned", unit=MetricUnit.Count, value=1)
@@ -123,7 +129,12 @@ def route(lead_id: str, now: datetime) -> RouteResult:
             rule=step.rule,
             reason=step.reason + (f" ({rep.open_count}/{rep.capacity} open)" if claimed else ""),
             assigned_at=now,
-            considered=[*plan.considered, ConsideredRep(rep_id=rep.rep_id)],
+            # Only who was weighed up to the deciding step, then the rep who took it.
+            considered=[
+                *plan.considered[: step.considered_upto],
+                *late_skips,
+                ConsideredRep(rep_id=rep.rep_id),
+            ],
             claimed=claimed,
         )
     tier = record.qualification.tier or "warm"

@@ -63,7 +63,7 @@ def test_hubspot_events_fetch_the_contact_and_company(aws: Aws, hubspot_api: Fak
     mql = aws.get_lead(by_event["4101"]["lead_id"])
     assert mql["company"]["name"] == "Brightwave Payments"
     assert mql["company"]["industry"] == "financial services"
-    assert mql["crm"]["account_owner_id"] == "71"
+    assert mql["crm"]["account_owner_id"] == "73"
     assert mql["trigger"]["type"] == "pricing_request"
     assert mql["qualification"]["ready"] is True
     fetched = list(hubspot_api.requests)
