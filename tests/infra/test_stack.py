@@ -9,7 +9,7 @@ from pathlib import Path
 from aws_cdk.assertions import Annotations, Match, Template
 
 from handoff.functions import ALL_FUNCTIONS, ASL_PATH, ROUTES
-from handoff.store.tables import LEADS, REPS, SLA_INDEX
+from handoff.store.tables import ALL_TABLES, LEADS, REPS, SLA_INDEX
 from handoff.workflow import placeholders
 from infra.stack import HandoffStack
 from tests.infra.conftest import resources
@@ -51,32 +51,25 @@ def test_every_function_runs_on_the_common_layer(template: Template) -> None:
 
 
 def test_tables_have_the_keys_defined_in_one_place(template: Template) -> None:
-    template.has_resource_properties(
-        "AWS::DynamoDB::Table",
-        {
-            "KeySchema": [{"AttributeName": LEADS.partition_key, "KeyType": "HASH"}],
-            "GlobalSecondaryIndexes": [
-                Match.object_like(
-                    {
-                        "IndexName": SLA_INDEX.name,
-                        "KeySchema": [
-                            {"AttributeName": SLA_INDEX.partition_key, "KeyType": "HASH"},
-                            {"AttributeName": SLA_INDEX.sort_key, "KeyType": "RANGE"},
-                        ],
-                    }
-                )
-            ],
-            "BillingMode": "PAY_PER_REQUEST",
-            "PointInTimeRecoverySpecification": {"PointInTimeRecoveryEnabled": True},
-            "DeletionProtectionEnabled": True,
-        },
-    )
-    template.has_resource_properties(
-        "AWS::DynamoDB::Table",
-        {"KeySchema": [{"AttributeName": REPS.partition_key, "KeyType": "HASH"}]},
-    )
-    for table in resources(template, "AWS::DynamoDB::Table").values():
+    tables = list(resources(template, "AWS::DynamoDB::Table").values())
+    assert len(tables) == len(ALL_TABLES)
+    for spec in ALL_TABLES:
+        [table] = [
+            t for t in tables if t["Properties"]["KeySchema"][0]["AttributeName"] == spec.partition_key
+        ]
+        props = table["Properties"]
+        deployed_indexes = {
+            gsi["IndexName"]: [k["AttributeName"] for k in gsi["KeySchema"]]
+            for gsi in props.get("GlobalSecondaryIndexes", [])
+        }
+        assert deployed_indexes == {
+            i.name: [k for k in (i.partition_key, i.sort_key) if k] for i in spec.indexes
+        }
+        assert props["BillingMode"] == "PAY_PER_REQUEST"
+        assert props["PointInTimeRecoverySpecification"] == {"PointInTimeRecoveryEnabled": True}
+        assert props["DeletionProtectionEnabled"] is True
         assert table["DeletionPolicy"] == "Retain"
+    assert SLA_INDEX in LEADS.indexes and REPS.partition_key == "rep_id"
 
 
 def test_api_routes_match_the_route_table(template: Template) -> None:
