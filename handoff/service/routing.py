@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import random
+import time
 from datetime import datetime, timedelta
 
 from pydantic import BaseModel
@@ -12,8 +14,10 @@ from handoff.domain.route import Rep, RoutePlan, Step, availability, plan_route
 from handoff.errors import ClaimConflict, Conflict, NotFound
 from handoff.observability import MetricUnit, logger, metrics
 
-# Re-plans allowed when other routers keep taking the same turn; then the workflow retries.
-MAX_PLANS = 5
+# Re-plans allowed when other routers keep taking the same turn; then the workflow's
+# Retry on ClaimConflict takes over, with its own backoff.
+MAX_PLANS = 8
+REPLAN_BACKOFF_SECONDS = 0.02
 
 
 class RouteResult(BaseModel):
@@ -94,7 +98,10 @@ def route(lead_id: str, now: datetime) -> RouteResult:
         return RouteResult(lead_id=lead_id, sla_seconds=record.sla.seconds)
 
     config = runtime.config()
-    for _ in range(MAX_PLANS):
+    for attempt in range(MAX_PLANS):
+        if attempt:
+            # Jitter spreads routers that collided, so the next round mostly does not.
+            time.sleep(random.uniform(0, REPLAN_BACKOFF_SECONDS * attempt))  # noqa: S311
         plan = plan_for(record, now)
         late_skips: list[ConsideredRep] = []
         try:
