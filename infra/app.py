@@ -22,7 +22,9 @@ from infra.stack import HandoffStack
 def build_app(outdir: str | None = None) -> tuple[cdk.App, HandoffStack]:
     app = cdk.App(outdir=outdir) if outdir else cdk.App()
     config_file = REPO_ROOT / str(app.node.try_get_context("handoff:config") or "config/handoff.toml")
-    load_config(config_file)  # a bad config stops synth with the key and file named
+    config = load_config(config_file)  # a bad config stops synth with the key and file named
+    for warning in config.warnings():
+        print(f"warning: {config_file.name}: {warning}", file=sys.stderr)
     sender = str(app.node.try_get_context("handoff:sender") or "handoff@example.com")
     stack = HandoffStack(
         app,
