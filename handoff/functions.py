@@ -67,6 +67,8 @@ ROUTES = (
     Route("GET", "/leads/{lead_id}", QUALIFY, api_key=True),
     Route("GET", "/reps", QUALIFY, api_key=True),
     Route("POST", "/leads/{lead_id}/disposition", DISPOSITION, api_key=True),
+    Route("GET", "/d/{token}", DISPOSITION),
+    Route("POST", "/d/{token}", DISPOSITION),
 )
 
 # How often the sla_check schedule runs in AWS.

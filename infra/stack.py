@@ -18,7 +18,7 @@ from handoff.functions import (
     ROUTE,
     SLA_CHECK,
 )
-from infra.constructs.api import Api
+from infra.constructs.api import STAGE_NAME, Api
 from infra.constructs.email import Email
 from infra.constructs.functions import Functions
 from infra.constructs.schedules import Schedules
@@ -38,6 +38,7 @@ SECRETS_READ_BY = {
         secrets.SALESFORCE_ORG_IDS,
     ),
     DISPOSITION.key: (secrets.API_KEY, secrets.LINK_KEY),
+    NOTIFY.key: (secrets.LINK_KEY,),
 }
 LEADS_WRITERS = (QUALIFY, ROUTE, NOTIFY, AWAIT_TOUCH, MARK_FAILED, DISPOSITION, SLA_CHECK)
 REPS_WRITERS = (ROUTE, DISPOSITION)
@@ -74,6 +75,12 @@ class HandoffStack(Stack):
         api = Api(self, "Api", functions=functions)
         Schedules(self, "Schedules", sla_check=functions[SLA_CHECK.key])
 
+        # The stage URL without a reference to the stage, which depends on every function.
+        public_base_url = str(self.node.try_get_context("handoff:publicBaseUrl") or "") or (
+            f"https://{api.rest_api.rest_api_id}.execute-api.{self.region}.{self.url_suffix}/{STAGE_NAME}"
+        )
+        for spec in (QUALIFY, NOTIFY):
+            functions[spec.key].add_environment("HANDOFF_PUBLIC_BASE_URL", public_base_url)
         qualify = functions[QUALIFY.key]
         qualify.add_environment("HANDOFF_STATE_MACHINE_ARN", workflow.state_machine.state_machine_arn)
         workflow.state_machine.grant_start_execution(qualify)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from typing import Annotated, Any
+from urllib.parse import parse_qs
 
 from aws_lambda_powertools.event_handler import APIGatewayRestResolver, Response
 from aws_lambda_powertools.event_handler.openapi.params import Body
@@ -13,8 +14,9 @@ from pydantic import BaseModel, ConfigDict, Field
 from handoff.api.requests import require_api_key
 from handoff.api.responses import json_response, register_error_handlers
 from handoff.domain.lead import utcnow
+from handoff.email.render import render_page
 from handoff.observability import logger, metrics, tracer
-from handoff.service import touch
+from handoff.service import links, touch
 
 app = APIGatewayRestResolver(enable_validation=True)
 register_error_handlers(app)
@@ -41,6 +43,37 @@ def post_disposition(lead_id: str, request: Annotated[DispositionRequest, Body()
         now=utcnow(),
     )
     return json_response(200, result)
+
+
+# The token is in the URL: never send it on as a referrer, never cache the page.
+PAGE_HEADERS = {
+    "Cache-Control": "no-store",
+    "Referrer-Policy": "no-referrer",
+    "X-Frame-Options": "DENY",
+    "Content-Security-Policy": "default-src 'none'; style-src 'unsafe-inline'; form-action 'self'",
+}
+
+
+def _html(page: links.Page) -> Response[str]:
+    return Response(
+        status_code=page.status,
+        content_type="text/html; charset=utf-8",
+        body=render_page(page),
+        headers=PAGE_HEADERS,
+    )
+
+
+@app.get("/d/<token>")
+def confirm_link(token: str) -> Response[str]:
+    return _html(links.confirm(token, utcnow()))
+
+
+@app.post("/d/<token>")
+def use_link(token: str) -> Response[str]:
+    form = parse_qs(app.current_event.decoded_body or "", max_num_fields=5)
+    reason = next(iter(form.get("reason", [])), None)
+    note = next(iter(form.get("note", [])), None)
+    return _html(links.record(token, reason, note[:500] if note else None, utcnow()))
 
 
 @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_REST)

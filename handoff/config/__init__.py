@@ -15,6 +15,7 @@ from pydantic import Field, ValidationError, model_validator
 
 from handoff.config.adapters import AdaptersConfig
 from handoff.config.base import Section
+from handoff.config.brief import BriefConfig, EmailConfig, LinksConfig
 from handoff.config.qualify import QualifyConfig
 from handoff.config.routing import RoutingConfig
 from handoff.errors import ConfigError
@@ -45,10 +46,6 @@ class DispositionConfig(Section):
         return self
 
 
-class EmailConfig(Section):
-    crm_name: str = "CRM"
-
-
 class HandoffConfig(Section):
     qualify: QualifyConfig = Field(default_factory=QualifyConfig)
     # Seconds a rep has for the first touch, per tier.
@@ -56,6 +53,8 @@ class HandoffConfig(Section):
     routing: RoutingConfig = Field(default_factory=RoutingConfig)
     dispositions: DispositionConfig = Field(default_factory=DispositionConfig)
     email: EmailConfig = Field(default_factory=EmailConfig)
+    brief: BriefConfig = Field(default_factory=BriefConfig)
+    links: LinksConfig = Field(default_factory=LinksConfig)
     adapters: AdaptersConfig = Field(default_factory=AdaptersConfig)
 
     @model_validator(mode="after")
@@ -67,7 +66,11 @@ class HandoffConfig(Section):
 
     def warnings(self) -> list[str]:
         """Valid but probably unintended: shown by `handoff config check` and at synth."""
-        return self.routing.warnings(self.qualify.fit.countries.values)
+        tracks = {key.split(":")[0] for key in self.brief.talk_tracks} - {"default"}
+        unknown_tracks = sorted(tracks - set(self.brief.themes))
+        return self.routing.warnings(self.qualify.fit.countries.values) + [
+            f"brief.talk_tracks: {name!r} is not a theme in [brief.themes]" for name in unknown_tracks
+        ]
 
     def sla_seconds(self, tier: str) -> int:
         """The tier's SLA; an unknown tier gets the slowest one rather than none."""

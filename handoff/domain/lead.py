@@ -165,6 +165,7 @@ class Qualification(BaseModel):
     fit: float
     intent: float
     next_step: str | None = None
+    persona: str | None = None
     reasons: list[Reason] = Field(default_factory=list)
     # Why the lead can never be ready as it stands: an exclusion code, or missing segmentation fields.
     excluded: str | None = None
@@ -187,6 +188,7 @@ class Assignment(BaseModel):
     assigned_at: datetime
     # False when no capacity slot was taken (the rep already held this contact, or nobody did).
     claimed: bool = True
+    rep_timezone: str = "UTC"
     considered: list[ConsideredRep] = Field(default_factory=list)
 
 

@@ -86,8 +86,8 @@ def _best_persona(lead: Lead, personas: list[Persona]) -> tuple[Persona, str] | 
     return max(matches, key=lambda m: m[0].weight, default=None)
 
 
-def score_fit(lead: Lead, fit: FitConfig) -> tuple[float, list[Reason]]:
-    """Matched weights as a share of all attainable weight, on a 0-100 scale."""
+def score_fit(lead: Lead, fit: FitConfig) -> tuple[float, list[Reason], str | None]:
+    """Matched weights as a share of all attainable weight, on a 0-100 scale, and the persona."""
     scale = 100 / fit.total_weight
     company, contact = lead.company, lead.contact
     earned: list[Reason] = []
@@ -111,7 +111,7 @@ def score_fit(lead: Lead, fit: FitConfig) -> tuple[float, list[Reason]]:
     persona = _best_persona(lead, fit.personas)
     if persona:
         award("fit.persona", persona[0].weight, persona[1])
-    return min(100.0, sum(r.points for r in earned)), earned
+    return min(100.0, sum(r.points for r in earned)), earned, persona[0].name if persona else None
 
 
 def activity_kind(activity: Activity, intent: IntentConfig) -> str:
@@ -233,7 +233,7 @@ def _missing_reason(alternatives: str) -> Reason:
 
 
 def qualify(lead: Lead, config: QualifyConfig, now: datetime) -> Qualification:
-    fit, reasons = score_fit(lead, config.fit)
+    fit, reasons, persona = score_fit(lead, config.fit)
     intent, intent_reasons = score_intent(lead, config.intent, now)
     reasons += intent_reasons
     score = round(config.fit_share * fit + (1 - config.fit_share) * intent, 1)
@@ -292,6 +292,7 @@ def qualify(lead: Lead, config: QualifyConfig, now: datetime) -> Qualification:
         fit=round(fit, 1),
         intent=intent,
         next_step=next_step,
+        persona=persona,
         reasons=reasons,
         excluded=excluded.code if excluded else None,
         missing=missing,

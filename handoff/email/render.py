@@ -10,8 +10,7 @@ from typing import Any
 from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
 
 from handoff.domain.lead import LeadRecord
-
-SAFE_SCHEMES = ("http://", "https://")
+from handoff.email.brief import BriefView, safe_url
 
 
 @dataclass(frozen=True)
@@ -19,13 +18,6 @@ class RenderedEmail:
     subject: str
     text: str
     html: str
-
-
-def safe_url(value: str | None) -> str | None:
-    """Links from CRM data are kept only when they are http or https."""
-    if value and value.strip().lower().startswith(SAFE_SCHEMES):
-        return value.strip()
-    return None
 
 
 def _when(value: datetime | None) -> str:
@@ -59,35 +51,18 @@ def _one_line(text: str) -> str:
     return " ".join(text.split())[:200]
 
 
-TOP_REASONS = 5
+def render_brief(brief: BriefView) -> RenderedEmail:
+    text, html = _render("brief", {"b": brief, "lead_id": brief.lead_id})
+    return RenderedEmail(subject=brief.subject, text=text, html=html)
 
 
-def top_reasons(record: LeadRecord) -> list[str]:
-    """What a rep needs in 30 seconds: the next step, then the biggest contributors."""
-    reasons = record.qualification.reasons
-    next_step = [r.text for r in reasons if r.code.startswith("next_step.")]
-    scored = sorted((r for r in reasons if r.points > 0), key=lambda r: r.points, reverse=True)
-    return next_step + [r.text for r in scored[: TOP_REASONS - len(next_step)]]
-
-
-def render_brief(record: LeadRecord, crm_name: str) -> RenderedEmail:
-    if record.assignment is None or record.sla is None:
-        raise ValueError(f"lead {record.lead_id} has no assignment to brief")
-    q = record.qualification
-    company = record.company.name or record.company.domain or "unknown company"
-    subject = _one_line(
-        f"[{(q.tier or '').upper()}] {record.contact.full_name} at {company} - "
-        f"{record.trigger.type} - respond by {_when(record.sla.due_at)}"
+def render_page(page: Any) -> str:
+    """A small standalone HTML page (the one-click link answers)."""
+    return (
+        _environment()
+        .get_template("link_page.html")
+        .render(title=page.title, message=page.message, form=page.form)
     )
-    context = {
-        "lead": record,
-        "q": q,
-        "crm_name": crm_name,
-        "company": company,
-        "reasons": top_reasons(record),
-    }
-    text, html = _render("brief", context)
-    return RenderedEmail(subject=subject, text=text, html=html)
 
 
 def render_escalation(record: LeadRecord) -> RenderedEmail:
@@ -98,5 +73,5 @@ def render_escalation(record: LeadRecord) -> RenderedEmail:
         f"[SLA missed] {record.assignment.rep_name or record.assignment.rep_email} has not "
         f"touched {record.contact.full_name} at {company}"
     )
-    text, html = _render("escalation", {"lead": record, "company": company})
+    text, html = _render("escalation", {"lead": record, "company": company, "lead_id": record.lead_id})
     return RenderedEmail(subject=subject, text=text, html=html)

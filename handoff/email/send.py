@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from email.message import EmailMessage
+from email.utils import formataddr
 from typing import Any
 
 from botocore.exceptions import BotoCoreError, ClientError
@@ -15,25 +17,38 @@ class EmailRejected(HandoffError):
     """SES refused the message; the workflow's retry policy decides what happens next."""
 
 
-def build_mime(email: RenderedEmail, sender: str, to: str) -> bytes:
+@dataclass(frozen=True)
+class Envelope:
+    sender: str
+    to: str
+    from_name: str = ""
+    reply_to: str = ""
+    configuration_set: str = ""
+
+
+def build_mime(email: RenderedEmail, envelope: Envelope) -> bytes:
     message = EmailMessage()
     message["Subject"] = email.subject
-    message["From"] = sender
-    message["To"] = to
+    message["From"] = (
+        formataddr((envelope.from_name, envelope.sender)) if envelope.from_name else envelope.sender
+    )
+    message["To"] = envelope.to
+    if envelope.reply_to:
+        message["Reply-To"] = envelope.reply_to
     message.set_content(email.text)
     message.add_alternative(email.html, subtype="html")
     return message.as_bytes()
 
 
-def send_email(ses: Any, email: RenderedEmail, *, sender: str, to: str, configuration_set: str = "") -> str:
+def send_email(ses: Any, email: RenderedEmail, envelope: Envelope) -> str:
     """Send and return the SES message id."""
     kwargs: dict[str, Any] = {
-        "FromEmailAddress": sender,
-        "Destination": {"ToAddresses": [to]},
-        "Content": {"Raw": {"Data": build_mime(email, sender, to)}},
+        "FromEmailAddress": envelope.sender,
+        "Destination": {"ToAddresses": [envelope.to]},
+        "Content": {"Raw": {"Data": build_mime(email, envelope)}},
     }
-    if configuration_set:
-        kwargs["ConfigurationSetName"] = configuration_set
+    if envelope.configuration_set:
+        kwargs["ConfigurationSetName"] = envelope.configuration_set
     try:
         response = ses.send_email(**kwargs)
     except (ClientError, BotoCoreError) as exc:

@@ -95,6 +95,8 @@ class LocalStack:
             "HANDOFF_STATE_MACHINE_ARN": self.state_machine_arn,
             "HANDOFF_SECRET_PREFIX": SECRET_PREFIX,
             "HANDOFF_SENDER": SENDER,
+            # Links in briefs point at the local front.
+            "HANDOFF_PUBLIC_BASE_URL": f"http://127.0.0.1:{self.options.port}",
             "POWERTOOLS_SERVICE_NAME": "handoff",
             "POWERTOOLS_METRICS_NAMESPACE": "Handoff",
             "POWERTOOLS_TRACE_DISABLED": "true",

@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 
-from handoff import runtime
+from handoff import runtime, secrets
 from handoff.domain.lead import Assignment, LeadRecord, LeadStatus, Notification, SlaState, TimelineEntry
+from handoff.email.brief import LINK_OUTCOMES, Link, build_brief
 from handoff.email.render import RenderedEmail, render_brief, render_escalation
-from handoff.email.send import send_email
+from handoff.email.send import Envelope, send_email
 from handoff.errors import Conflict, NotFound
+from handoff.links import make_token
 from handoff.observability import MetricUnit, logger, metrics
 from handoff.settings import settings
 
@@ -28,16 +30,37 @@ def _already_sent(record: LeadRecord, kind: str, to: str) -> bool:
 
 
 def _send(record: LeadRecord, email: RenderedEmail, *, kind: str, to: str, now: datetime) -> Notification:
-    message_id = send_email(
-        runtime.client("sesv2"),
-        email,
+    config = runtime.config().email
+    envelope = Envelope(
         sender=settings().sender,
         to=to,
+        from_name=config.from_name,
+        reply_to=config.reply_to,
         configuration_set=settings().ses_configuration_set,
     )
+    message_id = send_email(runtime.client("sesv2"), email, envelope)
     metrics.add_metric(name="EmailsSent", unit=MetricUnit.Count, value=1)
     logger.info("email sent", extra={"lead_id": record.lead_id, "kind": kind, "message_id": message_id})
     return Notification(to=to, kind=kind, sent_at=now, message_id=message_id)
+
+
+def disposition_links(record: LeadRecord, assignment: Assignment, now: datetime) -> list[Link]:
+    """One signed link per outcome, bound to this lead and this rep; none without a public URL."""
+    base = settings().public_base_url.rstrip("/")
+    if not base:
+        return []
+    key = runtime.secret(secrets.LINK_KEY.name)
+    ttl = timedelta(days=runtime.config().links.ttl_days)
+    return [
+        Link(
+            label=label,
+            url=f"{base}/d/"
+            + make_token(
+                key, lead_id=record.lead_id, rep_id=assignment.rep_id, outcome=outcome, now=now, ttl=ttl
+            ),
+        )
+        for outcome, label in LINK_OUTCOMES
+    ]
 
 
 def send_brief(lead_id: str, now: datetime) -> None:
@@ -45,7 +68,9 @@ def send_brief(lead_id: str, now: datetime) -> None:
     to = assignment.rep_email
     if _already_sent(record, "brief", to):
         return
-    email = render_brief(record, runtime.config().email.crm_name)
+    email = render_brief(
+        build_brief(record, runtime.config(), now, disposition_links(record, assignment, now))
+    )
     notification = _send(record, email, kind="brief", to=to, now=now)
     runtime.leads().update(
         lead_id,

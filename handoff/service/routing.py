@@ -132,6 +132,7 @@ def route(lead_id: str, now: datetime) -> RouteResult:
             rep_email=rep.email,
             rep_name=rep.name,
             manager_email=rep.manager_email,
+            rep_timezone=rep.timezone,
             pool=step.pool,
             rule=step.rule,
             reason=step.reason + (f" ({rep.open_count}/{rep.capacity} open)" if claimed else ""),

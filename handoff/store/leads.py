@@ -14,7 +14,7 @@ from handoff.store.dynamo import from_item, storage_errors, to_item, to_plain
 from handoff.store.tables import CONTACT_INDEX, SLA_INDEX
 
 # Attributes kept beside the record that the API never returns.
-PRIVATE_ATTRIBUTES = ("task_token", "sla_state", "sla_due_at")
+PRIVATE_ATTRIBUTES = ("task_token", "sla_state", "sla_due_at", "used_links", "contact_email")
 
 
 class LeadRepository:
@@ -98,6 +98,20 @@ class LeadRepository:
             kwargs["ExpressionAttributeValues"] = values
         with storage_errors(lambda: Conflict(f"lead {lead_id} is missing or not in {list(expect_status)}")):
             self._table.update_item(**kwargs)
+
+    def use_link(self, lead_id: str, nonce: str) -> bool:
+        """Mark a one-click link as used; False when it already was (links work once)."""
+        try:
+            with storage_errors(lambda: Conflict("used")):
+                self._table.update_item(
+                    Key={"lead_id": lead_id},
+                    UpdateExpression="ADD used_links :nonce",
+                    ConditionExpression="attribute_exists(lead_id) AND NOT contains(used_links, :n)",
+                    ExpressionAttributeValues={":nonce": {nonce}, ":n": nonce},
+                )
+        except Conflict:
+            return False
+        return True
 
     def open_handoff_rep(self, email: str, exclude_lead_id: str) -> str | None:
         """The rep holding another open handoff for this contact, if any."""

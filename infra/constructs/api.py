@@ -12,6 +12,8 @@ from handoff.functions import ROUTES
 from infra.constructs.functions import Functions
 from infra.constructs.logs import retained_log_group
 
+STAGE_NAME = "v1"
+
 # Errors API Gateway answers itself still follow Handoff's JSON error contract.
 GATEWAY_ERRORS = {
     apigw.ResponseType.BAD_REQUEST_BODY: (
@@ -36,7 +38,7 @@ class Api(Construct):
             cloud_watch_role=True,
             cloud_watch_role_removal_policy=RemovalPolicy.DESTROY,
             deploy_options=apigw.StageOptions(
-                stage_name="v1",
+                stage_name=STAGE_NAME,
                 throttling_rate_limit=50,
                 throttling_burst_limit=100,
                 tracing_enabled=True,

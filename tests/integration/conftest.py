@@ -146,6 +146,21 @@ class Aws:
 
         return list(ses_backends[lambdas.ACCOUNT][lambdas.REGION].sent_messages)
 
+    def brief_links(self, to: str) -> dict[str, str]:
+        """The one-click link tokens in the last brief sent to ``to``, by label."""
+        import email
+        import email.policy
+        import re
+
+        for sent in reversed(self.sent_emails()):
+            message = email.message_from_string(sent.raw_data, policy=email.policy.default)
+            if message["To"] == to and not message["Subject"].startswith("[SLA missed]"):
+                text = next(p for p in message.walk() if p.get_content_type() == "text/plain").get_content()
+                return dict(
+                    re.findall(r"^([A-Z][a-z ]+): https://handoff\.test/d/(\S+)$", text, re.MULTILINE)
+                )
+        raise AssertionError(f"no brief to {to}")
+
     def put_reps(self, *reps: Rep) -> None:
         for rep in reps:
             runtime.reps().put(rep)
@@ -177,6 +192,7 @@ def aws(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[Aws]:
         "HANDOFF_CONFIG_PATH": str(config),
         "HANDOFF_SECRET_PREFIX": SECRET_PREFIX,
         "HANDOFF_SENDER": SENDER,
+        "HANDOFF_PUBLIC_BASE_URL": "https://handoff.test",
         "POWERTOOLS_SERVICE_NAME": "handoff-test",
         "POWERTOOLS_METRICS_NAMESPACE": "HandoffTest",
         "POWERTOOLS_TRACE_DISABLED": "true",
