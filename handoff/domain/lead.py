@@ -226,6 +226,23 @@ class TimelineEntry(BaseModel):
     detail: str = ""
 
 
+TRIGGER_LABELS = {
+    "demo_request": "Demo request",
+    "pricing_request": "Pricing request",
+    "contact_sales": "Contact sales",
+    "meeting_booked": "Meeting booked",
+    "form_submission": "Form submission",
+    "content_download": "Content download",
+    "score_threshold": "Lead score threshold",
+    "chat": "Chat",
+}
+
+
+def label_for_trigger(trigger_type: str) -> str:
+    """How a rep reads a trigger type: "demo_request" -> "Demo request"."""
+    return TRIGGER_LABELS.get(trigger_type, trigger_type.replace("_", " ").capitalize())
+
+
 def utcnow() -> datetime:
     return datetime.now(UTC)
 

@@ -20,7 +20,7 @@ from handoff.config.qualify import (
     RangeCriterion,
     ValuesCriterion,
 )
-from handoff.domain.lead import Activity, Lead, Qualification, Reason
+from handoff.domain.lead import Activity, Lead, Qualification, Reason, label_for_trigger
 
 SECONDS_PER_DAY = 86_400
 LABELS = {
@@ -32,6 +32,11 @@ LABELS = {
     "contact.region": "Region",
     "contact.title": "Job title",
 }
+
+
+def _days_ago(days: float) -> str:
+    whole = int(days)
+    return "today" if whole == 0 else "yesterday" if whole == 1 else f"{whole} days ago"
 
 
 def _fmt(points: float) -> str:
@@ -135,7 +140,7 @@ def score_intent(lead: Lead, intent: IntentConfig, now: datetime) -> tuple[float
         reasons.append(
             Reason(
                 code="intent.trigger",
-                text=f"Trigger {trigger} (+{_fmt(trigger_points)})",
+                text=f"{label_for_trigger(trigger)} (+{_fmt(trigger_points)})",
                 points=trigger_points,
             )
         )
@@ -159,7 +164,7 @@ def score_intent(lead: Lead, intent: IntentConfig, now: datetime) -> tuple[float
         reasons.append(
             Reason(
                 code=f"intent.activity.{kind}",
-                text=f"{len(hits)} {label}{'s' if len(hits) > 1 else ''}, latest {newest:.0f} days ago (+{_fmt(points)})",
+                text=f"{len(hits)} {label}{'s' if len(hits) > 1 else ''}, latest {_days_ago(newest)} (+{_fmt(points)})",
                 points=round(points, 1),
             )
         )
@@ -244,7 +249,7 @@ def qualify(lead: Lead, config: QualifyConfig, now: datetime) -> Qualification:
         reasons.append(
             Reason(
                 code="next_step.trigger",
-                text=f"{trigger.replace('_', ' ').capitalize()} is a clear next step",
+                text=f"{label_for_trigger(trigger)} is a clear next step",
             )
         )
     elif intent >= config.intent_threshold:
@@ -281,7 +286,10 @@ def qualify(lead: Lead, config: QualifyConfig, now: datetime) -> Qualification:
         if trigger in config.bofu_triggers:
             tier = config.tiers[0].name
             reasons.append(
-                Reason(code="tier.fast_lane", text=f"{trigger} is bottom-of-funnel: fast lane to {tier}")
+                Reason(
+                    code="tier.fast_lane",
+                    text=f"{label_for_trigger(trigger)} is bottom-of-funnel: fast lane to {tier}",
+                )
             )
         else:
             tier = next((t.name for t in config.tiers if score >= t.min_score), config.tiers[-1].name)

@@ -12,19 +12,9 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from pydantic import BaseModel
 
 from handoff.config import HandoffConfig
-from handoff.domain.lead import LeadRecord
+from handoff.domain.lead import LeadRecord, label_for_trigger
 from handoff.domain.qualify import matched_keyword
 
-TRIGGER_LABELS = {
-    "demo_request": "Demo request",
-    "pricing_request": "Pricing request",
-    "contact_sales": "Contact sales",
-    "meeting_booked": "Meeting booked",
-    "form_submission": "Form submission",
-    "content_download": "Content download",
-    "score_threshold": "Lead score threshold",
-    "chat": "Chat",
-}
 LINK_OUTCOMES = (
     ("connected", "Connected"),
     ("meeting_set", "Meeting set"),
@@ -145,7 +135,7 @@ def build_brief(record: LeadRecord, config: HandoffConfig, now: datetime, links:
         raise ValueError(f"lead {record.lead_id} has no assignment to brief")
     q, contact, company, trigger = record.qualification, record.contact, record.company, record.trigger
     zone = record.assignment.rep_timezone
-    trigger_label = TRIGGER_LABELS.get(trigger.type, trigger.type.replace("_", " ").capitalize())
+    trigger_label = label_for_trigger(trigger.type)
     trigger_name = trigger_label + (f": {trigger.name}" if trigger.name else "")
     trigger_text = f"{trigger_name}, {ago(trigger.at or record.received_at, now)}"
     forms = [a for a in record.recent_activities(50) if a.type == "form_submission"]
@@ -157,7 +147,12 @@ def build_brief(record: LeadRecord, config: HandoffConfig, now: datetime, links:
     themes = themes_for(record, config)
     reasons = q.reasons
     next_step = [r.text for r in reasons if r.code.startswith("next_step.")]
-    top = sorted((r for r in reasons if r.points > 0), key=lambda r: r.points, reverse=True)
+    # The trigger is already under "Why now"; the reasons list what else made the lead ready.
+    top = sorted(
+        (r for r in reasons if r.points > 0 and r.code != "intent.trigger"),
+        key=lambda r: r.points,
+        reverse=True,
+    )
     limit = config.brief.top_reasons
     return BriefView(
         lead_id=record.lead_id,

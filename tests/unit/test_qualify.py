@@ -50,7 +50,7 @@ def test_reasons_read_like_sentences_with_points() -> None:
     assert reason(result, "fit.persona") == 'Title "VP of Sales" matches persona Sales Leader (+35)'
     assert reason(result, "fit.industry") == "Industry SaaS is in the ICP (+25)"
     assert reason(result, "fit.employees") == "450 employees is in the ICP range (+20)"
-    assert reason(result, "intent.trigger") == "Trigger demo_request (+60)"
+    assert reason(result, "intent.trigger") == "Demo request (+60)"
     assert sum(r.points for r in result.reasons if r.code.startswith("fit.")) == result.fit
 
 
@@ -116,7 +116,7 @@ def test_high_intent_without_a_sales_trigger_is_a_next_step() -> None:
     result = qualify(lead(trigger={"type": "content_download"}, activities=activities), CONFIG, NOW)
     assert result.intent == 10 + 20 + 20 + 12
     assert (result.ready, result.next_step) == (True, "high_intent")
-    assert reason(result, "intent.activity.pricing_page") == "2 pricing pages, latest 0 days ago (+40)"
+    assert reason(result, "intent.activity.pricing_page") == "2 pricing pages, latest today (+40)"
 
 
 def test_low_intent_without_a_sales_trigger_stays_in_nurture() -> None:
