@@ -47,8 +47,9 @@ MARK_FAILED = FunctionSpec(
 )
 DISPOSITION = FunctionSpec("disposition", "Rep outcomes; the first completes the SLA wait")
 SLA_CHECK = FunctionSpec("sla_check", "Scheduled sweep of overdue handoffs", timeout_seconds=60)
+SES_EVENTS = FunctionSpec("ses_events", "Bounces and complaints: escalate the handoff at once")
 
-ALL_FUNCTIONS = (QUALIFY, ROUTE, NOTIFY, AWAIT_TOUCH, MARK_FAILED, DISPOSITION, SLA_CHECK)
+ALL_FUNCTIONS = (QUALIFY, ROUTE, NOTIFY, AWAIT_TOUCH, MARK_FAILED, DISPOSITION, SLA_CHECK, SES_EVENTS)
 
 
 @dataclass(frozen=True)

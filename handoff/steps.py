@@ -13,6 +13,8 @@ class StepInput(BaseModel):
 
 class NotifyInput(StepInput):
     kind: Literal["brief", "escalation"] = "brief"
+    # Why the wait ended without a touch: States.Timeout (the SLA lapsed) or BriefBounced.
+    cause: str | None = None
 
 
 class AwaitTouchInput(StepInput):

@@ -16,6 +16,7 @@ from handoff.functions import (
     NOTIFY,
     QUALIFY,
     ROUTE,
+    SES_EVENTS,
     SLA_CHECK,
 )
 from infra.constructs.api import STAGE_NAME, Api
@@ -40,7 +41,7 @@ SECRETS_READ_BY = {
     DISPOSITION.key: (secrets.API_KEY, secrets.LINK_KEY),
     NOTIFY.key: (secrets.LINK_KEY,),
 }
-LEADS_WRITERS = (QUALIFY, ROUTE, NOTIFY, AWAIT_TOUCH, MARK_FAILED, DISPOSITION, SLA_CHECK)
+LEADS_WRITERS = (QUALIFY, ROUTE, NOTIFY, AWAIT_TOUCH, MARK_FAILED, DISPOSITION, SLA_CHECK, SES_EVENTS)
 REPS_WRITERS = (ROUTE, DISPOSITION)
 
 
@@ -93,7 +94,8 @@ class HandoffStack(Stack):
             for secret in needed:
                 secret_store.by_name[secret.name].grant_read(functions[key])
         email.grant_send(functions[NOTIFY.key])
-        for spec in (AWAIT_TOUCH, DISPOSITION):
+        email.deliver_events_to(functions[SES_EVENTS.key])
+        for spec in (AWAIT_TOUCH, DISPOSITION, SES_EVENTS):
             workflow.grant_task_response(functions[spec.key])
 
         CfnOutput(self, "ApiUrl", value=api.rest_api.url)

@@ -19,7 +19,7 @@ from handoff.steps import NotifyInput
 @event_parser(model=NotifyInput)
 def handler(event: NotifyInput, context: LambdaContext) -> dict[str, Any]:
     if event.kind == "escalation":
-        notify.escalate(event.lead_id, utcnow())
+        notify.escalate(event.lead_id, utcnow(), bounced=event.cause == notify.BRIEF_BOUNCED)
     else:
         notify.send_brief(event.lead_id, utcnow())
     return {"lead_id": event.lead_id, "kind": event.kind}

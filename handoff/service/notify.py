@@ -74,7 +74,8 @@ def send_brief(lead_id: str, now: datetime) -> None:
     notification = _send(record, email, kind="brief", to=to, now=now)
     runtime.leads().update(
         lead_id,
-        set_fields={"status": LeadStatus.NOTIFIED.value},
+        # Kept beside the record so a bounce or complaint finds its lead (by_message index).
+        set_fields={"status": LeadStatus.NOTIFIED.value, "brief_message_id": notification.message_id},
         append={"notifications": [notification.model_dump(mode="json")]},
         timeline=[TimelineEntry(at=now, event="notified", detail=f"brief emailed to {assignment.rep_id}")],
         expect_status=(LeadStatus.ASSIGNED,),
@@ -84,8 +85,11 @@ def send_brief(lead_id: str, now: datetime) -> None:
     metrics.add_metric(name="SpeedToLeadSeconds", unit=MetricUnit.Seconds, value=speed)
 
 
-def escalate(lead_id: str, now: datetime) -> None:
-    """The SLA lapsed with no touch: tell the manager and mark the lead escalated."""
+BRIEF_BOUNCED = "BriefBounced"
+
+
+def escalate(lead_id: str, now: datetime, *, bounced: bool = False) -> None:
+    """The SLA lapsed with no touch, or the brief never arrived: tell the manager, mark the lead escalated."""
     record, assignment = _load_assigned(lead_id)
     to = assignment.manager_email or assignment.rep_email
     notifications = []
@@ -96,11 +100,23 @@ def escalate(lead_id: str, now: datetime) -> None:
         set_fields={"status": LeadStatus.ESCALATED.value, "sla.state": SlaState.BREACHED.value},
         append={
             "notifications": [n.model_dump(mode="json") for n in notifications],
-            "escalations": [{"at": now.isoformat(), "step": "manager", "to_rep": assignment.rep_id}],
+            "escalations": [
+                {
+                    "at": now.isoformat(),
+                    "step": "manager",
+                    "to_rep": assignment.rep_id,
+                    "because": "brief_bounced" if bounced else "sla_lapsed",
+                }
+            ],
         },
         remove=("sla_state", "sla_due_at"),
         timeline=[
-            TimelineEntry(at=now, event="escalated", detail="SLA lapsed with no touch; manager emailed")
+            TimelineEntry(
+                at=now,
+                event="escalated",
+                detail=("the brief bounced or was marked as spam" if bounced else "SLA lapsed with no touch")
+                + "; manager emailed",
+            )
         ],
         expect_status=(LeadStatus.NOTIFIED, LeadStatus.ASSIGNED),
     )

@@ -11,10 +11,17 @@ from handoff.domain.lead import LeadRecord, LeadStatus, TimelineEntry, iso
 from handoff.domain.route import OPEN_STATUSES
 from handoff.errors import AlreadyExists, Conflict
 from handoff.store.dynamo import from_item, storage_errors, to_item, to_plain
-from handoff.store.tables import CONTACT_INDEX, SLA_INDEX
+from handoff.store.tables import CONTACT_INDEX, MESSAGE_INDEX, SLA_INDEX
 
 # Attributes kept beside the record that the API never returns.
-PRIVATE_ATTRIBUTES = ("task_token", "sla_state", "sla_due_at", "used_links", "contact_email")
+PRIVATE_ATTRIBUTES = (
+    "task_token",
+    "sla_state",
+    "sla_due_at",
+    "used_links",
+    "contact_email",
+    "brief_message_id",
+)
 
 
 class LeadRepository:
@@ -112,6 +119,17 @@ class LeadRepository:
         except Conflict:
             return False
         return True
+
+    def by_brief_message(self, message_id: str) -> dict[str, Any] | None:
+        """The lead whose brief had this SES message id."""
+        with storage_errors():
+            page = self._table.query(
+                IndexName=MESSAGE_INDEX.name,
+                KeyConditionExpression=Key(MESSAGE_INDEX.partition_key).eq(message_id),
+                Limit=1,
+            )
+        items = page.get("Items", [])
+        return self.get_item(str(items[0]["lead_id"])) if items else None
 
     def open_handoff_rep(self, email: str, exclude_lead_id: str) -> str | None:
         """The rep holding another open handoff for this contact, if any."""

@@ -35,7 +35,12 @@ SLA_INDEX = Index(name="by_sla", partition_key="sla_state", sort_key="sla_due_at
 # Finds a contact's other handoffs, so one person never gets two reps.
 CONTACT_INDEX = Index(name="by_contact", partition_key="contact_email", sort_key="received_at")
 
-LEADS = TableSpec(logical_name="Leads", partition_key="lead_id", indexes=(SLA_INDEX, CONTACT_INDEX))
+# Finds the lead an SES bounce or complaint is about.
+MESSAGE_INDEX = Index(name="by_message", partition_key="brief_message_id")
+
+LEADS = TableSpec(
+    logical_name="Leads", partition_key="lead_id", indexes=(SLA_INDEX, CONTACT_INDEX, MESSAGE_INDEX)
+)
 REPS = TableSpec(logical_name="Reps", partition_key="rep_id")
 # Known accounts ops load (company domain -> owner), for ownership routing.
 ACCOUNTS = TableSpec(logical_name="Accounts", partition_key="domain")

@@ -4,7 +4,11 @@ from __future__ import annotations
 
 from aws_cdk import Stack
 from aws_cdk import aws_iam as iam
+from aws_cdk import aws_kms as kms
+from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_ses as ses
+from aws_cdk import aws_sns as sns
+from aws_cdk import aws_sns_subscriptions as subscriptions
 from constructs import Construct
 
 
@@ -13,12 +17,26 @@ class Email(Construct):
         super().__init__(scope, construct_id)
         self.sender = sender
         self.configuration_set = ses.ConfigurationSet(self, "ConfigurationSet")
+        # Bounces and complaints carry addresses: encrypted with a key SES is allowed to use.
+        key = kms.Key(
+            self, "DeliveryEventsKey", enable_key_rotation=True, description="Handoff: SES delivery events"
+        )
+        key.grant(iam.ServicePrincipal("ses.amazonaws.com"), "kms:GenerateDataKey*", "kms:Decrypt")
+        self.delivery_events = sns.Topic(self, "DeliveryEvents", master_key=key, enforce_ssl=True)
+        self.configuration_set.add_event_destination(
+            "BouncesAndComplaints",
+            destination=ses.EventDestination.sns_topic(self.delivery_events),
+            events=[ses.EmailSendingEvent.BOUNCE, ses.EmailSendingEvent.COMPLAINT],
+        )
         self.identity = ses.EmailIdentity(
             self,
             "Sender",
             identity=ses.Identity.email(sender),
             configuration_set=self.configuration_set,
         )
+
+    def deliver_events_to(self, handler: lambda_.IFunction) -> None:
+        self.delivery_events.add_subscription(subscriptions.LambdaSubscription(handler))
 
     def grant_send(self, grantee: iam.IGrantable) -> None:
         stack = Stack.of(self)
