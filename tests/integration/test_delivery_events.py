@@ -33,8 +33,8 @@ def test_a_bounced_brief_ends_the_wait_and_escalates(
     assert lead["status"] == "escalated"
     assert lead["escalations"][0]["because"] == "brief_bounced"
     assert [n["kind"] for n in lead["notifications"]] == ["brief", "escalation"]
-    assert (
-        "the brief bounced" in [e["detail"] for e in lead["timeline"] if e["event"] == "brief_undelivered"][0]
+    assert "the brief bounced" in next(
+        e["detail"] for e in lead["timeline"] if e["event"] == "brief_undelivered"
     )
 
 
