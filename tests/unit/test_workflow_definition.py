@@ -35,7 +35,7 @@ def test_shape_route_notify_wait_close_with_escalation_and_failure() -> None:
     assert wait["TimeoutSecondsPath"] == "$.sla_seconds"
     assert wait["Next"] == "Close"
     assert wait["Catch"][0] == {
-        "ErrorEquals": ["States.Timeout"],
+        "ErrorEquals": ["States.Timeout", "BriefBounced"],
         "ResultPath": "$.timeout",
         "Next": "Escalate",
     }
