@@ -19,7 +19,7 @@ M = TypeVar("M", bound=BaseModel)
 
 REP_COLUMNS = (
     "rep_id", "name", "email", "manager_email", "pools", "weight", "capacity", "active", "timezone",
-    "working_hours", "daily_cap", "ooo_until", "crm_owner_ids",
+    "working_hours", "daily_cap", "ooo_until", "crm_owner_ids", "slack_secret",
 )  # fmt: skip
 LIST_COLUMNS = {"pools", "crm_owner_ids"}  # ";"-separated in the file
 ACCOUNT_COLUMNS = ("domain", "owner", "name")

@@ -38,6 +38,10 @@ SALESFORCE_ORG_IDS = SecretSpec(
     "salesforce-org-ids", "HANDOFF_SALESFORCE_ORG_IDS", "Allowed 18-character org ids", False
 )
 
+SLACK_WEBHOOK = SecretSpec(
+    "slack-webhook", "HANDOFF_SLACK_WEBHOOK", "The team's Slack incoming-webhook URL (optional)", False
+)
+
 ALL_SECRETS = (
     GENERIC_SECRET,
     GENERIC_TOKEN,
@@ -47,4 +51,5 @@ ALL_SECRETS = (
     HUBSPOT_TOKEN,
     SALESFORCE_TOKEN,
     SALESFORCE_ORG_IDS,
+    SLACK_WEBHOOK,
 )

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from aws_cdk import CfnOutput, Stack
+from aws_cdk import ArnFormat, CfnOutput, Stack
+from aws_cdk import aws_iam as iam
 from cdk_nag import NagPackSuppression, NagSuppressions
 from constructs import Construct
 
@@ -39,7 +40,7 @@ SECRETS_READ_BY = {
         secrets.SALESFORCE_ORG_IDS,
     ),
     DISPOSITION.key: (secrets.API_KEY, secrets.LINK_KEY),
-    NOTIFY.key: (secrets.LINK_KEY,),
+    NOTIFY.key: (secrets.LINK_KEY, secrets.SLACK_WEBHOOK),
 }
 LEADS_WRITERS = (QUALIFY, ROUTE, NOTIFY, AWAIT_TOUCH, MARK_FAILED, DISPOSITION, SLA_CHECK, SES_EVENTS)
 REPS_WRITERS = (ROUTE, DISPOSITION)
@@ -94,6 +95,20 @@ class HandoffStack(Stack):
             for secret in needed:
                 secret_store.by_name[secret.name].grant_read(functions[key])
         email.grant_send(functions[NOTIFY.key])
+        # Per-rep Slack webhooks are secrets ops add later, named <prefix>slack-<something>.
+        functions[NOTIFY.key].add_to_role_policy(
+            iam.PolicyStatement(
+                actions=["secretsmanager:GetSecretValue"],
+                resources=[
+                    self.format_arn(
+                        service="secretsmanager",
+                        resource="secret",
+                        resource_name=f"{secret_store.prefix}slack-*",
+                        arn_format=ArnFormat.COLON_RESOURCE_NAME,
+                    )
+                ],
+            )
+        )
         email.deliver_events_to(functions[SES_EVENTS.key])
         for spec in (AWAIT_TOUCH, DISPOSITION, SES_EVENTS):
             workflow.grant_task_response(functions[spec.key])
@@ -124,7 +139,9 @@ class HandoffStack(Stack):
                     id="AwsSolutions-IAM5",
                     reason="Wildcards are scoped: DynamoDB index/* of our own tables, X-Ray trace "
                     "segments (no resource-level permissions exist), the invoke of our own function "
-                    "versions, and CloudWatch Logs delivery for the workflow (which requires *).",
+                    "versions, CloudWatch Logs delivery for the workflow (which requires *), KMS "
+                    "data-key generation on our own key, and per-rep Slack webhook secrets under "
+                    "<stack>/slack-*.",
                 ),
                 NagPackSuppression(
                     id="AwsSolutions-L1",

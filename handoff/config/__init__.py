@@ -15,7 +15,7 @@ from pydantic import Field, ValidationError, model_validator
 
 from handoff.config.adapters import AdaptersConfig
 from handoff.config.base import Section
-from handoff.config.brief import BriefConfig, EmailConfig, LinksConfig
+from handoff.config.brief import BriefConfig, EmailConfig, LinksConfig, SlackConfig
 from handoff.config.qualify import QualifyConfig
 from handoff.config.routing import RoutingConfig
 from handoff.errors import ConfigError
@@ -55,6 +55,7 @@ class HandoffConfig(Section):
     email: EmailConfig = Field(default_factory=EmailConfig)
     brief: BriefConfig = Field(default_factory=BriefConfig)
     links: LinksConfig = Field(default_factory=LinksConfig)
+    slack: SlackConfig = Field(default_factory=SlackConfig)
     adapters: AdaptersConfig = Field(default_factory=AdaptersConfig)
 
     @model_validator(mode="after")

@@ -34,6 +34,14 @@ class BriefConfig(Section):
     top_reasons: int = Field(default=5, ge=1, le=20)
 
 
+class SlackConfig(Section):
+    """Post each brief to Slack too. The incoming-webhook URL is a secret: the team's
+    (``team_secret``), or a rep's own when the rep has ``slack_secret`` set."""
+
+    enabled: bool = False
+    team_secret: str = "slack-webhook"  # noqa: S105 - a secret's name, not its value
+
+
 class LinksConfig(Section):
     # One-click disposition links in the brief expire after this many days.
     ttl_days: int = Field(default=7, ge=1, le=90)

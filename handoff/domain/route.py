@@ -43,6 +43,8 @@ class Rep(BaseModel):
     day: str | None = None  # the rep's local date that day_count belongs to
     day_count: int = Field(default=0, ge=0)
     crm_owner_ids: list[str] = Field(default_factory=list)
+    # Name of the secret holding this rep's own Slack incoming-webhook URL (else the team's).
+    slack_secret: str | None = Field(default=None, pattern=r"^slack-[A-Za-z0-9_-]+$")
     vtime: float | None = None
     last_assigned_at: datetime | None = None
     assigned_total: int = 0

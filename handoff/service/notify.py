@@ -4,12 +4,16 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
+from aws_lambda_powertools.utilities.parameters.exceptions import GetParameterError
+from botocore.exceptions import ClientError
+
 from handoff import runtime, secrets
 from handoff.domain.lead import Assignment, LeadRecord, LeadStatus, Notification, SlaState, TimelineEntry
-from handoff.email.brief import LINK_OUTCOMES, Link, build_brief
+from handoff.email import slack
+from handoff.email.brief import LINK_OUTCOMES, BriefView, Link, build_brief
 from handoff.email.render import RenderedEmail, render_brief, render_escalation
 from handoff.email.send import Envelope, send_email
-from handoff.errors import Conflict, NotFound
+from handoff.errors import Conflict, HandoffError, NotFound
 from handoff.links import make_token
 from handoff.observability import MetricUnit, logger, metrics
 from handoff.settings import settings
@@ -63,21 +67,39 @@ def disposition_links(record: LeadRecord, assignment: Assignment, now: datetime)
     ]
 
 
+def _post_to_slack(
+    record: LeadRecord, assignment: Assignment, brief: BriefView, now: datetime
+) -> TimelineEntry:
+    """Slack is a second channel: a failure is written on the timeline and never blocks the handoff."""
+    secret_name = assignment.slack_secret or runtime.config().slack.team_secret
+    try:
+        slack.post(runtime.secret(secret_name), slack.blocks(brief))
+    except (slack.SlackFailed, HandoffError, ClientError, GetParameterError, ValueError) as exc:
+        metrics.add_metric(name="SlackFailures", unit=MetricUnit.Count, value=1)
+        logger.warning("slack failed", extra={"lead_id": record.lead_id, "error": type(exc).__name__})
+        return TimelineEntry(at=now, event="slack_failed", detail=str(exc)[:200])
+    metrics.add_metric(name="SlackPosts", unit=MetricUnit.Count, value=1)
+    return TimelineEntry(at=now, event="slack_posted", detail=f"brief posted via {secret_name}")
+
+
 def send_brief(lead_id: str, now: datetime) -> None:
     record, assignment = _load_assigned(lead_id)
     to = assignment.rep_email
     if _already_sent(record, "brief", to):
         return
-    email = render_brief(
-        build_brief(record, runtime.config(), now, disposition_links(record, assignment, now))
-    )
-    notification = _send(record, email, kind="brief", to=to, now=now)
+    config = runtime.config()
+    brief = build_brief(record, config, now, disposition_links(record, assignment, now))
+    notification = _send(record, render_brief(brief), kind="brief", to=to, now=now)
+    extra = [_post_to_slack(record, assignment, brief, now)] if config.slack.enabled else []
     runtime.leads().update(
         lead_id,
         # Kept beside the record so a bounce or complaint finds its lead (by_message index).
         set_fields={"status": LeadStatus.NOTIFIED.value, "brief_message_id": notification.message_id},
         append={"notifications": [notification.model_dump(mode="json")]},
-        timeline=[TimelineEntry(at=now, event="notified", detail=f"brief emailed to {assignment.rep_id}")],
+        timeline=[
+            TimelineEntry(at=now, event="notified", detail=f"brief emailed to {assignment.rep_id}"),
+            *extra,
+        ],
         expect_status=(LeadStatus.ASSIGNED,),
     )
     metrics.add_metric(name="LeadsHandedOff", unit=MetricUnit.Count, value=1)

@@ -133,6 +133,7 @@ def route(lead_id: str, now: datetime) -> RouteResult:
             rep_name=rep.name,
             manager_email=rep.manager_email,
             rep_timezone=rep.timezone,
+            slack_secret=rep.slack_secret,
             pool=step.pool,
             rule=step.rule,
             reason=step.reason + (f" ({rep.open_count}/{rep.capacity} open)" if claimed else ""),
