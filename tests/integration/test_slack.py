@@ -42,7 +42,9 @@ def slack(aws: Aws, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator
     recorder = Recorder()
     recorder.start()
     config = tmp_path / "slack.toml"
-    config.write_text(TEST_CONFIG + "\n[slack]\nenabled = true\n")
+    enabled = TEST_CONFIG.replace("enabled = false\nteam_secret", "enabled = true\nteam_secret")
+    assert enabled != TEST_CONFIG
+    config.write_text(enabled)
     monkeypatch.setenv("HANDOFF_CONFIG_PATH", str(config))
     secrets = boto3.client("secretsmanager")
     secrets.put_secret_value(SecretId="handoff/slack-webhook", SecretString=f"{recorder.url}/team")
