@@ -99,3 +99,29 @@ def test_the_local_stack_executes_the_same_asl_file(served: Served) -> None:
     )
     assert json.loads(described["definition"]) == json.loads(expected)
     assert described["type"] == "STANDARD"
+
+
+def test_one_click_link_from_the_outbox(served: Served, hot_lead: dict[str, Any]) -> None:
+    import email.policy
+    import re
+    import urllib.parse
+    import urllib.request
+
+    response = served.client.post_generic(unique_event(hot_lead))
+    lead_id = response.body["lead_id"]
+    lead = served.client.wait_for(lead_id, {"notified"})
+    deadline = time.monotonic() + 10
+    while not any(e["event"] == "waiting" for e in served.client.get_lead(lead_id).body["timeline"]):
+        assert time.monotonic() < deadline
+        time.sleep(0.1)
+    [brief] = _emails_to(served, lead["assignment"]["rep_email"], lead_id)
+    text = email.message_from_bytes(brief.as_bytes(), policy=email.policy.default)
+    plain = next(p for p in text.walk() if p.get_content_type() == "text/plain").get_content()
+    url = re.search(r"^Connected: (\S+)$", plain, re.MULTILINE).group(1)  # type: ignore[union-attr]
+    with urllib.request.urlopen(url, timeout=10) as page:  # noqa: S310 - the local stack
+        assert "Record connected" in page.read().decode()
+    form = urllib.parse.urlencode({"note": "left a voicemail too"}).encode()
+    with urllib.request.urlopen(urllib.request.Request(url, data=form, method="POST"), timeout=10) as page:  # noqa: S310
+        assert "Connected recorded" in page.read().decode()
+    assert served.execution_status(lead_id) == "SUCCEEDED"
+    assert served.client.get_lead(lead_id).body["dispositions"][0]["by"].startswith("link:")
