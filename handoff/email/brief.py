@@ -6,7 +6,7 @@ where it is tested without rendering.
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import BaseModel
@@ -153,7 +153,7 @@ def build_brief(record: LeadRecord, config: HandoffConfig, now: datetime, links:
         key=lambda r: r.points,
         reverse=True,
     )
-    limit = config.brief.top_reasons
+    shown = next_step + [r.text for r in top[: config.brief.top_reasons - len(next_step)]]
     return BriefView(
         lead_id=record.lead_id,
         tier=q.tier or "",
@@ -179,12 +179,13 @@ def build_brief(record: LeadRecord, config: HandoffConfig, now: datetime, links:
             Activity(
                 text=a.type.replace("_", " ")
                 + (f": {a.title}" if a.title else (f": {a.url}" if a.url else "")),
-                when=ago(a.at, now) if a.at else "",
+                when=f"{a.at.astimezone(UTC):%a %d %b}, {ago(a.at, now)}" if a.at else "",
             )
             for a in record.recent_activities(5)
         ],
-        reasons=next_step + [r.text for r in top[: limit - len(next_step)]],
-        signals=[r.text for r in top if r.code.startswith("intent.")][:3],
+        reasons=shown,
+        # Engagement that did not make the top reasons, so nothing is said twice.
+        signals=[r.text for r in top if r.code.startswith("intent.") and r.text not in shown][:3],
         themes=[config.brief.themes[t].label for t in themes],
         talk_track=talk_track(record, config, themes, trigger_label),
         why_you=record.assignment.reason,

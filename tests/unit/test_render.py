@@ -66,7 +66,7 @@ def test_every_brief_field_is_in_both_parts(hot_lead: dict[str, Any]) -> None:
         "Demo request: Book a demo, just now",  # the trigger and how long ago
         "Pricing",  # the last five pieces of content, with dates
         "Speed-to-lead benchmark report",
-        "3 days ago",
+        "Fri 30 Oct, 3 days ago",
         "Talk track",
         "Next in weighted round robin for sales",  # why you
         "Mon 02 Nov 10:09 EST",  # the SLA deadline in the rep's time zone
@@ -134,6 +134,7 @@ def test_recent_activity_is_newest_first_and_at_most_five(hot_lead: dict[str, An
     ] + [{"type": "page_view", "title": "Undated"}]
     view = build_brief(record(hot_lead), CONFIG, NOW, [])
     assert [a.text for a in view.recent] == [f"page view: Page {d}" for d in (9, 8, 7, 5, 3)]
+    assert view.recent[0].when == "Fri 09 Oct, 24 days ago"
 
 
 def test_themes_and_talk_tracks_come_from_config(hot_lead: dict[str, Any]) -> None:
