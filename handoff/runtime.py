@@ -17,6 +17,7 @@ from handoff.adapters.hubspot_api import HubSpotClient
 from handoff.config import HandoffConfig, cached_config
 from handoff.settings import settings
 from handoff.store.accounts import AccountRepository
+from handoff.store.dispositions import DispositionRepository
 from handoff.store.leads import LeadRepository
 from handoff.store.reps import RepRepository
 
@@ -52,6 +53,11 @@ def accounts() -> AccountRepository | None:
 
 
 @cache
+def dispositions() -> DispositionRepository:
+    return DispositionRepository(_dynamodb().Table(settings().dispositions_table))
+
+
+@cache
 def hubspot() -> HubSpotClient:
     return HubSpotClient(settings().hubspot_api_base, secret(secrets.HUBSPOT_TOKEN.name))
 
@@ -68,6 +74,6 @@ def secret(name: str) -> str:
 
 def reset() -> None:
     """Forget cached clients (tests switch endpoints between cases)."""
-    for cached in (client, _dynamodb, leads, reps, accounts, hubspot, cached_config, settings):
+    for cached in (client, _dynamodb, leads, reps, accounts, dispositions, hubspot, cached_config, settings):
         cached.cache_clear()
     parameters.clear_caches()  # type: ignore[no-untyped-call]

@@ -22,6 +22,7 @@ class Settings(BaseModel):
     leads_table: str = Field(min_length=1)
     reps_table: str = Field(min_length=1)
     accounts_table: str = ""
+    dispositions_table: str = "handoff-dispositions"
     config_path: str = Field(min_length=1)
     state_machine_arn: str = ""
     # Secrets Manager names are "<secret_prefix><name>", e.g. handoff/generic-secret.

@@ -11,8 +11,12 @@ class StepInput(BaseModel):
     lead_id: str = Field(min_length=1, max_length=64)
 
 
+class RouteInput(StepInput):
+    action: Literal["route", "reassign"] = "route"
+
+
 class NotifyInput(StepInput):
-    kind: Literal["brief", "escalation"] = "brief"
+    kind: Literal["brief", "reminder", "escalation", "renurture"] = "brief"
     # Why the wait ended without a touch: States.Timeout (the SLA lapsed) or BriefBounced.
     cause: str | None = None
 

@@ -43,7 +43,7 @@ SECRETS_READ_BY = {
     NOTIFY.key: (secrets.LINK_KEY, secrets.SLACK_WEBHOOK),
 }
 LEADS_WRITERS = (QUALIFY, ROUTE, NOTIFY, AWAIT_TOUCH, MARK_FAILED, DISPOSITION, SLA_CHECK, SES_EVENTS)
-REPS_WRITERS = (ROUTE, DISPOSITION)
+REPS_WRITERS = (ROUTE, NOTIFY, DISPOSITION)  # notify frees the slot on re-nurture
 
 
 class HandoffStack(Stack):
@@ -68,6 +68,7 @@ class HandoffStack(Stack):
                 "HANDOFF_LEADS_TABLE": tables.leads.table_name,
                 "HANDOFF_REPS_TABLE": tables.reps.table_name,
                 "HANDOFF_ACCOUNTS_TABLE": tables.accounts.table_name,
+                "HANDOFF_DISPOSITIONS_TABLE": tables.dispositions.table_name,
                 "HANDOFF_SECRET_PREFIX": secret_store.prefix,
                 "HANDOFF_SENDER": sender,
                 "HANDOFF_SES_CONFIGURATION_SET": email.configuration_set.configuration_set_name,
@@ -91,6 +92,7 @@ class HandoffStack(Stack):
         for spec in REPS_WRITERS:
             tables.reps.grant_read_write_data(functions[spec.key])
         tables.accounts.grant_read_data(functions[ROUTE.key])
+        tables.dispositions.grant_write_data(functions[DISPOSITION.key])
         for key, needed in SECRETS_READ_BY.items():
             for secret in needed:
                 secret_store.by_name[secret.name].grant_read(functions[key])

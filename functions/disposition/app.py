@@ -29,6 +29,8 @@ class DispositionRequest(BaseModel):
     reason: str | None = Field(default=None, max_length=64)
     note: str | None = Field(default=None, max_length=2000)
     by: str = Field(default="api", max_length=256)
+    # The rep recording it; one who no longer owns the lead is recorded but changes nothing.
+    rep_id: str | None = Field(default=None, max_length=64)
 
 
 @app.post("/leads/<lead_id>/disposition")
@@ -41,6 +43,7 @@ def post_disposition(lead_id: str, request: Annotated[DispositionRequest, Body()
         note=request.note,
         by=request.by,
         now=utcnow(),
+        rep_id=request.rep_id,
     )
     return json_response(200, result)
 

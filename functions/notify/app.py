@@ -18,8 +18,16 @@ from handoff.steps import NotifyInput
 @metrics.log_metrics
 @event_parser(model=NotifyInput)
 def handler(event: NotifyInput, context: LambdaContext) -> dict[str, Any]:
+    now = utcnow()
+    if event.kind == "reminder":
+        return {"lead_id": event.lead_id, "grace_seconds": notify.remind(event.lead_id, now)}
     if event.kind == "escalation":
-        notify.escalate(event.lead_id, utcnow(), bounced=event.cause == notify.BRIEF_BOUNCED)
+        return {
+            "lead_id": event.lead_id,
+            "next": notify.escalate(event.lead_id, now, bounced=event.cause == notify.BRIEF_BOUNCED),
+        }
+    if event.kind == "renurture":
+        notify.renurture(event.lead_id, now)
     else:
-        notify.send_brief(event.lead_id, utcnow())
+        notify.send_brief(event.lead_id, now)
     return {"lead_id": event.lead_id, "kind": event.kind}

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import Any
@@ -32,11 +33,14 @@ def number(value: Any) -> float | None:
     if isinstance(value, bool) or value is None:
         return None
     if isinstance(value, int | float):
-        return float(value)
-    try:
-        return float(str(value).replace(",", "").strip())
-    except ValueError:
-        return None
+        parsed = float(value)
+    else:
+        try:
+            parsed = float(str(value).replace(",", "").strip())
+        except ValueError:
+            return None
+    # "NaN" and "Infinity" parse as floats but are no company's size or revenue.
+    return parsed if math.isfinite(parsed) else None
 
 
 def whole_number(value: Any) -> int | None:

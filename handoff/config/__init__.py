@@ -23,6 +23,17 @@ from handoff.errors import ConfigError
 SlaSeconds = Annotated[int, Field(ge=1, le=30 * 24 * 3600)]
 
 
+class EscalationConfig(Section):
+    """The ladder after an SLA lapses: remind, escalate to the manager, reassign, re-nurture."""
+
+    # After the SLA lapses the rep is reminded and gets this much longer (0: straight to the manager).
+    reminder_grace_seconds: int = Field(default=600, ge=0, le=7 * 24 * 3600)
+    # How many times a lead moves to the next eligible rep before it goes back to marketing.
+    reassignments: int = Field(default=1, ge=0, le=10)
+    # Who hears when a lead is handed back for re-nurture.
+    marketing_ops_email: str = Field(default="marketing-ops@example.com", pattern=r"^[^@\s]+@[^@\s]+$")
+
+
 class DispositionConfig(Section):
     """Outcomes a rep can record, and the reason codes each one accepts."""
 
@@ -51,6 +62,7 @@ class HandoffConfig(Section):
     # Seconds a rep has for the first touch, per tier.
     sla: dict[str, SlaSeconds] = Field(default_factory=lambda: {"hot": 300, "warm": 4 * 3600})
     routing: RoutingConfig = Field(default_factory=RoutingConfig)
+    escalation: EscalationConfig = Field(default_factory=EscalationConfig)
     dispositions: DispositionConfig = Field(default_factory=DispositionConfig)
     email: EmailConfig = Field(default_factory=EmailConfig)
     brief: BriefConfig = Field(default_factory=BriefConfig)

@@ -199,6 +199,8 @@ class Notification(BaseModel):
     kind: str
     sent_at: datetime
     message_id: str | None = None
+    # Which assignment it belongs to: 0 for the first rep, 1 after the first reassignment, ...
+    round: int = 0
 
 
 class SlaState(StrEnum):
@@ -219,6 +221,8 @@ class Disposition(BaseModel):
     note: str | None = None
     at: datetime
     by: str
+    # Recorded from a rep who no longer owns the lead: kept, but it neither touches nor closes it.
+    stale: bool = False
 
 
 class TimelineEntry(BaseModel):
@@ -271,6 +275,8 @@ class LeadRecord(BaseModel):
     activities: list[Activity] = Field(default_factory=list)
     qualification: Qualification
     assignment: Assignment | None = None
+    # Earlier assignments, oldest first, when the ladder reassigned the lead.
+    assignment_history: list[Assignment] = Field(default_factory=list)
     notifications: list[Notification] = Field(default_factory=list)
     sla: Sla | None = None
     escalations: list[dict[str, Any]] = Field(default_factory=list)

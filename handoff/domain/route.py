@@ -168,12 +168,20 @@ def territory(lead: LeadRecord, config: RoutingConfig) -> tuple[str, str]:
 
 
 class _Planner:
-    def __init__(self, lead: LeadRecord, reps: list[Rep], config: RoutingConfig, now: datetime):
+    def __init__(
+        self, lead: LeadRecord, reps: list[Rep], config: RoutingConfig, now: datetime, exclude: frozenset[str]
+    ):
         self.lead, self.reps, self.config, self.now = lead, reps, config, now
+        self.exclude = exclude
         self.needs_hours = config.hot_needs_working_hours and lead.qualification.tier == "hot"
         self.considered: list[ConsideredRep] = []
         self.steps: list[Step] = []
         self.trace: list[str] = []
+
+    def unavailable(self, rep: Rep, *, claims: bool = True) -> str | None:
+        if rep.rep_id in self.exclude:
+            return "already had this lead"
+        return availability(rep, self.now, needs_hours=self.needs_hours, claims=claims)
 
     def skip(self, rep: Rep, why: str) -> None:
         if all(c.rep_id != rep.rep_id for c in self.considered):
@@ -191,7 +199,7 @@ class _Planner:
         if owner is None:
             self.trace.append(f"{label}: {owner_id} is not a rep in Handoff")
             return False
-        why = availability(owner, self.now, needs_hours=self.needs_hours, claims=claims)
+        why = self.unavailable(owner, claims=claims)
         if why:
             self.skip(owner, why)
             self.trace.append(f"{label}: {owner.rep_id} is {why}; moving on")
@@ -205,7 +213,7 @@ class _Planner:
         members = [r for r in self.reps if pool in r.pools]
         eligible = []
         for rep in members:
-            reason = availability(rep, self.now, needs_hours=self.needs_hours)
+            reason = self.unavailable(rep)
             if reason:
                 self.skip(rep, reason)
             else:
@@ -236,9 +244,11 @@ def plan_route(
     *,
     open_handoff_rep: str | None = None,
     account_owner: str | None = None,
+    exclude: frozenset[str] = frozenset(),
 ) -> RoutePlan:
-    """Every step that could own the lead, in the order they are tried."""
-    p = _Planner(lead, reps, config, now)
+    """Every step that could own the lead, in the order they are tried. ``exclude``: reps who
+    already had it (a reassignment never hands a lead back to someone who let it lapse)."""
+    p = _Planner(lead, reps, config, now, exclude)
     crm = lead.crm
     owner_of_account = crm.account_owner_id or account_owner
     if p.owner_step("existing_handoff", "Open handoff for this contact", open_handoff_rep, claims=False):

@@ -56,6 +56,24 @@ def render_brief(brief: BriefView) -> RenderedEmail:
     return RenderedEmail(subject=brief.subject, text=text, html=html)
 
 
+def render_reminder(record: LeadRecord, grace_seconds: int) -> RenderedEmail:
+    company = record.company.name or record.company.domain or "unknown company"
+    minutes = max(1, grace_seconds // 60)
+    subject = " ".join(
+        f"[Reminder] {record.contact.full_name} ({company}) is still waiting - {minutes} min before your manager hears".split()
+    )
+    context = {"lead": record, "company": company, "lead_id": record.lead_id, "grace": minutes}
+    text, html = _render("reminder", context)
+    return RenderedEmail(subject=subject[:200], text=text, html=html)
+
+
+def render_renurture(record: LeadRecord) -> RenderedEmail:
+    company = record.company.name or record.company.domain or "unknown company"
+    subject = " ".join(f"[Re-nurture] {record.contact.full_name} ({company}) was not worked by sales".split())
+    text, html = _render("renurture", {"lead": record, "company": company, "lead_id": record.lead_id})
+    return RenderedEmail(subject=subject[:200], text=text, html=html)
+
+
 def render_page(page: Any) -> str:
     """A small standalone HTML page (the one-click link answers)."""
     return (

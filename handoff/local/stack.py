@@ -22,7 +22,7 @@ from handoff.local.http_front import HttpFront
 from handoff.local.provision import SECRET_PREFIX, SENDER, provision, table_name
 from handoff.reps_import import load_accounts_csv, load_reps_csv
 from handoff.secrets import ALL_SECRETS
-from handoff.store.tables import ACCOUNTS, LEADS, REPS
+from handoff.store.tables import ACCOUNTS, DISPOSITIONS, LEADS, REPS
 
 
 def free_port() -> int:
@@ -91,6 +91,7 @@ class LocalStack:
             "HANDOFF_LEADS_TABLE": table_name(LEADS),
             "HANDOFF_REPS_TABLE": table_name(REPS),
             "HANDOFF_ACCOUNTS_TABLE": table_name(ACCOUNTS),
+            "HANDOFF_DISPOSITIONS_TABLE": table_name(DISPOSITIONS),
             "HANDOFF_CONFIG_PATH": str(Path(self.options.config_path).resolve()),
             "HANDOFF_STATE_MACHINE_ARN": self.state_machine_arn,
             "HANDOFF_SECRET_PREFIX": SECRET_PREFIX,

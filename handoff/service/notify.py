@@ -11,7 +11,13 @@ from handoff import runtime, secrets
 from handoff.domain.lead import Assignment, LeadRecord, LeadStatus, Notification, SlaState, TimelineEntry
 from handoff.email import slack
 from handoff.email.brief import LINK_OUTCOMES, BriefView, Link, build_brief
-from handoff.email.render import RenderedEmail, render_brief, render_escalation
+from handoff.email.render import (
+    RenderedEmail,
+    render_brief,
+    render_escalation,
+    render_reminder,
+    render_renurture,
+)
 from handoff.email.send import Envelope, send_email
 from handoff.errors import Conflict, HandoffError, NotFound
 from handoff.links import make_token
@@ -28,9 +34,13 @@ def _load_assigned(lead_id: str) -> tuple[LeadRecord, Assignment]:
     return record, record.assignment
 
 
+def _round(record: LeadRecord) -> int:
+    return len(record.assignment_history)
+
+
 def _already_sent(record: LeadRecord, kind: str, to: str) -> bool:
-    # A retried step after a successful send must not email twice.
-    return any(n.kind == kind and n.to == to for n in record.notifications)
+    # A retried step after a successful send must not email twice; a reassignment starts a new round.
+    return any(n.kind == kind and n.to == to and n.round == _round(record) for n in record.notifications)
 
 
 def _send(record: LeadRecord, email: RenderedEmail, *, kind: str, to: str, now: datetime) -> Notification:
@@ -45,7 +55,7 @@ def _send(record: LeadRecord, email: RenderedEmail, *, kind: str, to: str, now: 
     message_id = send_email(runtime.client("sesv2"), email, envelope)
     metrics.add_metric(name="EmailsSent", unit=MetricUnit.Count, value=1)
     logger.info("email sent", extra={"lead_id": record.lead_id, "kind": kind, "message_id": message_id})
-    return Notification(to=to, kind=kind, sent_at=now, message_id=message_id)
+    return Notification(to=to, kind=kind, sent_at=now, message_id=message_id, round=_round(record))
 
 
 def disposition_links(record: LeadRecord, assignment: Assignment, now: datetime) -> list[Link]:
@@ -110,9 +120,43 @@ def send_brief(lead_id: str, now: datetime) -> None:
 BRIEF_BOUNCED = "BriefBounced"
 
 
-def escalate(lead_id: str, now: datetime, *, bounced: bool = False) -> None:
-    """The SLA lapsed with no touch, or the brief never arrived: tell the manager, mark the lead escalated."""
+def remind(lead_id: str, now: datetime) -> int:
+    """The SLA lapsed: nudge the rep and give the configured grace period (seconds, 0 for none)."""
     record, assignment = _load_assigned(lead_id)
+    grace = runtime.config().escalation.reminder_grace_seconds
+    if grace == 0 or record.status != LeadStatus.NOTIFIED:
+        return grace if record.status == LeadStatus.NOTIFIED else 0
+    notifications = []
+    if not _already_sent(record, "reminder", assignment.rep_email):
+        email = render_reminder(record, grace)
+        notifications.append(_send(record, email, kind="reminder", to=assignment.rep_email, now=now))
+    try:
+        runtime.leads().update(
+            lead_id,
+            set_fields={"sla.state": SlaState.BREACHED.value},
+            append={"notifications": [n.model_dump(mode="json") for n in notifications]},
+            remove=("sla_state", "sla_due_at"),
+            timeline=[
+                TimelineEntry(
+                    at=now, event="reminded", detail=f"SLA lapsed; {grace} s grace before escalation"
+                )
+            ],
+            expect_status=(LeadStatus.NOTIFIED,),
+        )
+    except Conflict:
+        return 0  # touched meanwhile: nothing to wait for
+    metrics.add_metric(name="SlaBreached", unit=MetricUnit.Count, value=1)
+    metrics.add_metric(name="Reminders", unit=MetricUnit.Count, value=1)
+    return grace
+
+
+def escalate(lead_id: str, now: datetime, *, bounced: bool = False) -> str:
+    """No touch after the reminder, or the brief never arrived: tell the manager, mark the lead
+    escalated, and say what comes next: "reassign" while reassignments remain, else "renurture"."""
+    record, assignment = _load_assigned(lead_id)
+    following = "reassign" if _round(record) < runtime.config().escalation.reassignments else "renurture"
+    if record.status == LeadStatus.ESCALATED:
+        return following  # a retried step: already done
     to = assignment.manager_email or assignment.rep_email
     notifications = []
     if not _already_sent(record, "escalation", to):
@@ -128,6 +172,7 @@ def escalate(lead_id: str, now: datetime, *, bounced: bool = False) -> None:
                     "step": "manager",
                     "to_rep": assignment.rep_id,
                     "because": "brief_bounced" if bounced else "sla_lapsed",
+                    "next": following,
                 }
             ],
         },
@@ -136,10 +181,41 @@ def escalate(lead_id: str, now: datetime, *, bounced: bool = False) -> None:
             TimelineEntry(
                 at=now,
                 event="escalated",
-                detail=("the brief bounced or was marked as spam" if bounced else "SLA lapsed with no touch")
-                + "; manager emailed",
+                detail=(
+                    "the brief bounced or was marked as spam" if bounced else "no touch after the reminder"
+                )
+                + f"; manager emailed; next: {following}",
             )
         ],
         expect_status=(LeadStatus.NOTIFIED, LeadStatus.ASSIGNED),
     )
     metrics.add_metric(name="Escalations", unit=MetricUnit.Count, value=1)
+    return following
+
+
+def renurture(lead_id: str, now: datetime) -> None:
+    """Every rung tried: the lead goes back to marketing, the rep's slot is freed, ops hear about it."""
+    record, assignment = _load_assigned(lead_id)
+    if record.status == LeadStatus.RENURTURED:
+        return
+    to = runtime.config().escalation.marketing_ops_email
+    notifications = []
+    if not _already_sent(record, "renurture", to):
+        notifications.append(_send(record, render_renurture(record), kind="renurture", to=to, now=now))
+    runtime.leads().update(
+        lead_id,
+        set_fields={"status": LeadStatus.RENURTURED.value},
+        append={"notifications": [n.model_dump(mode="json") for n in notifications]},
+        remove=("sla_state", "sla_due_at"),
+        timeline=[
+            TimelineEntry(
+                at=now, event="renurtured", detail="handed back to marketing; marketing ops emailed"
+            ),
+            # The CRM status write-back hook: the CRM sync step picks this up.
+            TimelineEntry(at=now, event="crm_status", detail="renurtured"),
+        ],
+        expect_status=(LeadStatus.ESCALATED,),
+    )
+    if assignment.claimed:
+        runtime.reps().release(assignment.rep_id)
+    metrics.add_metric(name="Renurtured", unit=MetricUnit.Count, value=1)

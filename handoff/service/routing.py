@@ -54,6 +54,9 @@ def plan_for(record: LeadRecord, now: datetime) -> RoutePlan:
     """Read what routing needs (reps, an open handoff, the account owner) and plan."""
     email_domain = record.contact.email.rsplit("@", 1)[-1]
     accounts = runtime.accounts()
+    had_it = [a.rep_id for a in record.assignment_history] + (
+        [record.assignment.rep_id] if record.assignment else []
+    )
     return plan_route(
         record,
         runtime.reps().list_all(),
@@ -61,6 +64,7 @@ def plan_for(record: LeadRecord, now: datetime) -> RoutePlan:
         now,
         open_handoff_rep=runtime.leads().open_handoff_rep(record.contact.email, record.lead_id),
         account_owner=accounts.owner_for(record.company.domain, email_domain) if accounts else None,
+        exclude=frozenset(had_it),
     )
 
 
@@ -88,15 +92,8 @@ def _claim_first(
     return None
 
 
-def route(lead_id: str, now: datetime) -> RouteResult:
-    leads = runtime.leads()
-    record = leads.get(lead_id)
-    if record is None:
-        raise NotFound(f"lead {lead_id} not found")
-    if record.assignment is not None and record.sla is not None:
-        # A retried step: the claim already happened, never take a second slot.
-        return RouteResult(lead_id=lead_id, sla_seconds=record.sla.seconds)
-
+def _choose(record: LeadRecord, now: datetime) -> Assignment:
+    """Walk the plan and claim: the new assignment (the unassigned queue if nobody can take it)."""
     config = runtime.config()
     for attempt in range(MAX_PLANS):
         if attempt:
@@ -110,10 +107,12 @@ def route(lead_id: str, now: datetime) -> RouteResult:
             continue
         break
     else:
-        raise ClaimConflict(f"lead {lead_id}: the queue kept moving; the workflow retries")
+        raise ClaimConflict(f"lead {record.lead_id}: the queue kept moving; the workflow retries")
 
     if chosen is None:
-        assignment = Assignment(
+        metrics.add_metric(name="LeadsUnassigned", unit=MetricUnit.Count, value=1)
+        logger.warning("lead unassigned", extra={"lead_id": record.lead_id})
+        return Assignment(
             rep_id="unassigned",
             rep_email=config.routing.unassigned_email,
             rep_name="Unassigned queue",
@@ -123,47 +122,52 @@ def route(lead_id: str, now: datetime) -> RouteResult:
             considered=[*plan.considered, *late_skips],
             claimed=False,
         )
-        metrics.add_metric(name="LeadsUnassigned", unit=MetricUnit.Count, value=1)
-        logger.warning("lead unassigned", extra={"lead_id": lead_id})
-    else:
-        step, rep, claimed = chosen
-        assignment = Assignment(
-            rep_id=rep.rep_id,
-            rep_email=rep.email,
-            rep_name=rep.name,
-            manager_email=rep.manager_email,
-            rep_timezone=rep.timezone,
-            slack_secret=rep.slack_secret,
-            pool=step.pool,
-            rule=step.rule,
-            reason=step.reason + (f" ({rep.open_count}/{rep.capacity} open)" if claimed else ""),
-            assigned_at=now,
-            # Only who was weighed up to the deciding step, then the rep who took it.
-            considered=[
-                *plan.considered[: step.considered_upto],
-                *late_skips,
-                ConsideredRep(rep_id=rep.rep_id),
-            ],
-            claimed=claimed,
-        )
+    step, rep, claimed = chosen
+    return Assignment(
+        rep_id=rep.rep_id,
+        rep_email=rep.email,
+        rep_name=rep.name,
+        manager_email=rep.manager_email,
+        rep_timezone=rep.timezone,
+        slack_secret=rep.slack_secret,
+        pool=step.pool,
+        rule=step.rule,
+        reason=step.reason + (f" ({rep.open_count}/{rep.capacity} open)" if claimed else ""),
+        assigned_at=now,
+        # Only who was weighed up to the deciding step, then the rep who took it.
+        considered=[*plan.considered[: step.considered_upto], *late_skips, ConsideredRep(rep_id=rep.rep_id)],
+        claimed=claimed,
+    )
+
+
+def _store(
+    record: LeadRecord,
+    assignment: Assignment,
+    now: datetime,
+    *,
+    expect: LeadStatus,
+    extra_fields: dict[str, object] | None = None,
+) -> RouteResult:
+    """Write the assignment and a fresh SLA clock; give the slot back if the write loses."""
     tier = record.qualification.tier or "warm"
-    sla_seconds = config.sla_seconds(tier)
+    sla_seconds = runtime.config().sla_seconds(tier)
     due = now + timedelta(seconds=sla_seconds)
     sla = Sla(due_at=due, seconds=sla_seconds)
     try:
-        leads.update(
-            lead_id,
+        runtime.leads().update(
+            record.lead_id,
             set_fields={
                 "status": LeadStatus.ASSIGNED.value,
                 "assignment": assignment.model_dump(mode="json"),
                 "sla": sla.model_dump(mode="json"),
                 "sla_state": sla.state.value,
                 "sla_due_at": iso(due),
+                **(extra_fields or {}),
             },
             timeline=[
                 TimelineEntry(at=now, event="assigned", detail=f"{assignment.rep_id} via {assignment.rule}")
             ],
-            expect_status=(LeadStatus.ROUTING,),
+            expect_status=(expect,),
         )
     except Conflict:
         if assignment.claimed:
@@ -171,6 +175,50 @@ def route(lead_id: str, now: datetime) -> RouteResult:
         raise
     metrics.add_metric(name="LeadsAssigned", unit=MetricUnit.Count, value=1)
     logger.info(
-        "lead assigned", extra={"lead_id": lead_id, "rep_id": assignment.rep_id, "rule": assignment.rule}
+        "lead assigned",
+        extra={"lead_id": record.lead_id, "rep_id": assignment.rep_id, "rule": assignment.rule},
     )
-    return RouteResult(lead_id=lead_id, sla_seconds=sla_seconds)
+    return RouteResult(lead_id=record.lead_id, sla_seconds=sla_seconds)
+
+
+def _load(lead_id: str) -> LeadRecord:
+    record = runtime.leads().get(lead_id)
+    if record is None:
+        raise NotFound(f"lead {lead_id} not found")
+    return record
+
+
+def route(lead_id: str, now: datetime) -> RouteResult:
+    record = _load(lead_id)
+    if record.assignment is not None and record.sla is not None:
+        # A retried step: the claim already happened, never take a second slot.
+        return RouteResult(lead_id=lead_id, sla_seconds=record.sla.seconds)
+    return _store(record, _choose(record, now), now, expect=LeadStatus.ROUTING)
+
+
+def reassign(lead_id: str, now: datetime) -> RouteResult:
+    """The ladder's next rung: the next eligible rep (never one who had it), with a new SLA."""
+    record = _load(lead_id)
+    previous = record.assignment
+    if record.status != LeadStatus.ESCALATED or previous is None:
+        # A retried step: the reassignment already happened.
+        return RouteResult(lead_id=lead_id, sla_seconds=record.sla.seconds if record.sla else 0)
+    assignment = _choose(record, now)
+    history = [*record.assignment_history, previous]
+    result = _store(
+        record,
+        assignment,
+        now,
+        expect=LeadStatus.ESCALATED,
+        extra_fields={"assignment_history": [a.model_dump(mode="json") for a in history]},
+    )
+    if previous.claimed:
+        runtime.reps().release(previous.rep_id)
+    runtime.leads().update(
+        lead_id,
+        timeline=[
+            TimelineEntry(at=now, event="reassigned", detail=f"{previous.rep_id} -> {assignment.rep_id}")
+        ],
+    )
+    metrics.add_metric(name="Reassignments", unit=MetricUnit.Count, value=1)
+    return result

@@ -63,8 +63,17 @@ def validate_outcome(outcome: str, reason: str | None) -> None:
 
 
 def record_disposition(
-    lead_id: str, *, outcome: str, reason: str | None, note: str | None, by: str, now: datetime
+    lead_id: str,
+    *,
+    outcome: str,
+    reason: str | None,
+    note: str | None,
+    by: str,
+    now: datetime,
+    rep_id: str | None = None,
 ) -> dict[str, str]:
+    """Record a rep's outcome. The current owner's first one completes the SLA wait; one from a
+    rep who no longer owns the lead is kept (stale) but changes nothing; a repeat is a no-op."""
     validate_outcome(outcome, reason)
     leads = runtime.leads()
     item = leads.get_item(lead_id)
@@ -73,17 +82,39 @@ def record_disposition(
     record = LeadRecord.model_validate(item)
     if record.status not in OPEN_STATUSES:
         raise Conflict(f"lead {lead_id} is {record.status.value}; dispositions need an assigned lead")
+    assignment = record.assignment
+    stale = bool(rep_id and assignment and rep_id != assignment.rep_id)
+    disposition = Disposition(outcome=outcome, reason=reason, note=note, at=now, by=by, stale=stale)
+    last = record.dispositions[-1] if record.dispositions else None
+    if last and (last.outcome, last.reason, last.by, last.stale) == (outcome, reason, by, stale):
+        return {"lead_id": lead_id, "status": record.status.value, "outcome": outcome, "duplicate": "true"}
+    runtime.dispositions().put(lead_id, disposition, tier=record.qualification.tier, source=record.source)
+    if stale:
+        leads.update(
+            lead_id,
+            append={"dispositions": [disposition.model_dump(mode="json")]},
+            timeline=[
+                TimelineEntry(
+                    at=now, event="disposition", detail=f"{outcome} from {rep_id}, who no longer owns it"
+                )
+            ],
+        )
+        return {"lead_id": lead_id, "status": record.status.value, "outcome": outcome, "stale": "true"}
 
     config = runtime.config()
     final = outcome in config.dispositions.final
-    first_touch = not record.dispositions
-    disposition = Disposition(outcome=outcome, reason=reason, note=note, at=now, by=by)
+    since = assignment.assigned_at if assignment else record.received_at
+    first_touch = not any(not d.stale and d.at >= since for d in record.dispositions)
     fields: dict[str, object] = {"status": (LeadStatus.CLOSED if final else LeadStatus.WORKING).value}
     remove: tuple[str, ...] = ()
+    if first_touch:
+        fields["first_touch_seconds"] = round((now - record.received_at).total_seconds(), 3)
+        metrics.add_metric(
+            name="TimeToFirstTouch", unit=MetricUnit.Seconds, value=float(str(fields["first_touch_seconds"]))
+        )
     if first_touch and record.sla is not None and record.sla.state == SlaState.PENDING:
         met = now <= record.sla.due_at
         fields["sla.state"] = (SlaState.MET if met else SlaState.BREACHED).value
-        fields["first_touch_seconds"] = round((now - record.received_at).total_seconds(), 3)
         remove = ("sla_state", "sla_due_at")
         metrics.add_metric(name="SlaMet" if met else "SlaBreached", unit=MetricUnit.Count, value=1)
     leads.update(
@@ -92,14 +123,15 @@ def record_disposition(
         append={"dispositions": [disposition.model_dump(mode="json")]},
         remove=remove,
         timeline=[
-            TimelineEntry(at=now, event="disposition", detail=f"{outcome}{f' ({reason})' if reason else ''}")
+            TimelineEntry(at=now, event="disposition", detail=f"{outcome}{f' ({reason})' if reason else ''}"),
+            TimelineEntry(at=now, event="crm_status", detail=outcome),
         ],
         expect_status=OPEN_STATUSES,
     )
-    if final and record.assignment is not None and record.assignment.claimed:
-        runtime.reps().release(record.assignment.rep_id)
+    if final and assignment is not None and assignment.claimed:
+        runtime.reps().release(assignment.rep_id)
     token = item.get("task_token")
     if first_touch and token:
         _complete_wait(lead_id, token, outcome)
-    metrics.add_metric(name="Dispositions", unit=MetricUnit.Count, value=1)
+    metrics.add_metric(name=f"Dispositions_{outcome}", unit=MetricUnit.Count, value=1)
     return {"lead_id": lead_id, "status": str(fields["status"]), "outcome": outcome}

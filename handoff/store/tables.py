@@ -45,4 +45,7 @@ REPS = TableSpec(logical_name="Reps", partition_key="rep_id")
 # Known accounts ops load (company domain -> owner), for ownership routing.
 ACCOUNTS = TableSpec(logical_name="Accounts", partition_key="domain")
 
-ALL_TABLES = (LEADS, REPS, ACCOUNTS)
+# Every disposition, by month then time, so the tuning job reads a time range with one query.
+DISPOSITIONS = TableSpec(logical_name="Dispositions", partition_key="month", sort_key="at_lead")
+
+ALL_TABLES = (LEADS, REPS, ACCOUNTS, DISPOSITIONS)

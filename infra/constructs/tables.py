@@ -6,7 +6,7 @@ from aws_cdk import RemovalPolicy
 from aws_cdk import aws_dynamodb as dynamodb
 from constructs import Construct
 
-from handoff.store.tables import ACCOUNTS, LEADS, REPS, TableSpec
+from handoff.store.tables import ACCOUNTS, DISPOSITIONS, LEADS, REPS, TableSpec
 
 
 def _attribute(name: str | None) -> dynamodb.Attribute | None:
@@ -43,3 +43,4 @@ class Tables(Construct):
         self.leads = _table(self, LEADS)
         self.reps = _table(self, REPS)
         self.accounts = _table(self, ACCOUNTS)
+        self.dispositions = _table(self, DISPOSITIONS)

@@ -37,20 +37,6 @@ def test_disposition_completes_the_wait_and_the_execution_succeeds(
     assert lead["dispositions"][0]["outcome"] == "connected"
 
 
-def test_no_touch_escalates_to_the_manager(aws: Aws, hot_lead: dict[str, Any]) -> None:
-    aws.put_reps(rep("r1"))
-    _, body = aws.post_lead(hot_lead)
-    lead_id = body["lead_id"]
-    execution = aws.execution(lead_id)
-    lead = aws.get_lead(lead_id)
-    assert execution["status"] == "SUCCEEDED", (lead.get("failure"), lead["timeline"])
-    assert lead["status"] == "escalated"
-    assert lead["sla"]["state"] == "breached"
-    assert [n["kind"] for n in lead["notifications"]] == ["brief", "escalation"]
-    assert lead["notifications"][1]["to"] == "boss@example.com"
-    assert lead["escalations"][0]["to_rep"] == "r1"
-
-
 def test_nobody_available_goes_to_the_unassigned_queue_and_is_never_lost(
     aws: Aws, hot_lead: dict[str, Any]
 ) -> None:

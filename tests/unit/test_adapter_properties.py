@@ -137,3 +137,11 @@ def test_config_loader_only_raises_config_errors(text: str) -> None:
         parse_config(text, "fuzz.toml")
     except ConfigError as exc:
         assert str(exc).startswith("fuzz.toml: ")
+
+
+def test_non_finite_numbers_are_unknown_not_a_crash() -> None:
+    from handoff.adapters.mapping import number, whole_number
+
+    for text in ("INFINITY", "-inf", "NaN", "1e999"):
+        assert number(text) is None and whole_number(text) is None
+    assert whole_number("1,200") == 1200

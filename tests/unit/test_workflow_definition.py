@@ -26,7 +26,7 @@ def test_missing_substitution_is_an_error() -> None:
         render_definition({})
 
 
-def test_shape_route_notify_wait_close_with_escalation_and_failure() -> None:
+def test_shape_route_notify_wait_then_the_ladder() -> None:
     states = json.loads(ASL_PATH.read_text())["States"]
     assert states["Route"]["Next"] == "Notify"
     assert states["Notify"]["Next"] == "WaitForTouch"
@@ -34,12 +34,28 @@ def test_shape_route_notify_wait_close_with_escalation_and_failure() -> None:
     assert wait["Resource"] == "arn:aws:states:::lambda:invoke.waitForTaskToken"
     assert wait["TimeoutSecondsPath"] == "$.sla_seconds"
     assert wait["Next"] == "Close"
-    assert wait["Catch"][0] == {
-        "ErrorEquals": ["States.Timeout", "BriefBounced"],
-        "ResultPath": "$.timeout",
-        "Next": "Escalate",
+    catches = {tuple(c["ErrorEquals"]): c["Next"] for c in wait["Catch"]}
+    assert catches == {
+        ("States.Timeout",): "Remind",
+        ("BriefBounced",): "Escalate",
+        ("States.ALL",): "MarkFailed",
     }
-    for name in ("Route", "Notify", "WaitForTouch", "Escalate"):
-        assert states[name]["Catch"][-1]["Next"] == "MarkFailed"
-        assert "Lambda.ServiceException" in states[name]["Retry"][0]["ErrorEquals"]
+    assert states["Remind"]["Next"] == "ReminderGrace"
+    assert states["WaitAfterReminder"]["TimeoutSecondsPath"] == "$.ladder.grace_seconds"
+    assert states["WaitAfterReminder"]["Catch"][0]["Next"] == "Escalate"
+    assert states["AfterEscalation"]["Choices"][0]["Next"] == "Reassign"
+    assert states["AfterEscalation"]["Default"] == "Renurture"
+    assert states["Reassign"]["Next"] == "Notify"  # the loop: a new brief, a new SLA
+    for name in (
+        "Route",
+        "Notify",
+        "WaitForTouch",
+        "Remind",
+        "WaitAfterReminder",
+        "Escalate",
+        "Reassign",
+        "Renurture",
+    ):
+        assert states[name]["Catch"][-1]["Next"] == "MarkFailed", name
+        assert "Lambda.ServiceException" in states[name]["Retry"][0]["ErrorEquals"], name
     assert states["HandoffFailed"]["Type"] == "Fail"

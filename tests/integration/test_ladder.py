@@ -1,0 +1,120 @@
+"""The SLA ladder on the real ASL: remind, escalate, reassign, re-nurture; and dispositions."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from handoff import runtime
+from tests.integration.conftest import Aws, rep, use_config
+
+GENEROUS_GRACE = {"reminder_grace_seconds = 1": "reminder_grace_seconds = 8"}
+
+
+def touch(aws: Aws, lead_id: str, **body: Any) -> tuple[int, dict[str, Any]]:
+    return aws.dispose(lead_id, **({"outcome": "connected"} | body))
+
+
+def test_touched_within_the_sla(aws: Aws, hot_lead: dict[str, Any]) -> None:
+    aws.put_reps(rep("r1"))
+    _, body = aws.post_lead(hot_lead)
+    aws.wait_for_event(body["lead_id"], "waiting")
+    assert touch(aws, body["lead_id"])[0] == 200
+    assert aws.execution(body["lead_id"])["status"] == "SUCCEEDED"
+    lead = aws.get_lead(body["lead_id"])
+    assert (lead["status"], lead["sla"]["state"]) == ("working", "met")
+    assert "reminded" not in [e["event"] for e in lead["timeline"]]
+
+
+def test_timeout_then_reminder_then_touched(
+    aws: Aws, hot_lead: dict[str, Any], monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    use_config(monkeypatch, tmp_path / "c.toml", **GENEROUS_GRACE)
+    aws.put_reps(rep("r1"))
+    _, body = aws.post_lead(hot_lead)
+    lead = aws.wait_for_event(body["lead_id"], "reminded")
+    assert [n["kind"] for n in lead["notifications"]] == ["brief", "reminder"]
+    assert lead["sla"]["state"] == "breached"
+    aws.wait_for_event(body["lead_id"], "waiting", count=2)  # the grace wait has its own token
+    assert touch(aws, body["lead_id"])[0] == 200  # a disposition after the SLA
+    assert aws.execution(body["lead_id"])["status"] == "SUCCEEDED"
+    lead = aws.get_lead(body["lead_id"])
+    assert (lead["status"], lead["sla"]["state"]) == ("working", "breached")
+    assert lead["escalations"] == []
+    assert lead["first_touch_seconds"] > 2
+
+
+def test_timeout_then_reassigned_and_the_second_rep_touches(aws: Aws, hot_lead: dict[str, Any]) -> None:
+    aws.put_reps(rep("r1", capacity=3), rep("r2", capacity=3))
+    _, body = aws.post_lead(hot_lead)
+    lead_id = body["lead_id"]
+    lead = aws.wait_for_event(lead_id, "reassigned")
+    assert lead["assignment"]["rep_id"] == "r2"
+    assert [a["rep_id"] for a in lead["assignment_history"]] == ["r1"]
+    assert {c["rep_id"]: c["skipped_because"] for c in lead["assignment"]["considered"]}[
+        "r1"
+    ] == "already had this lead"
+    assert lead["escalations"][0] | {"at": None} == {
+        "at": None, "step": "manager", "to_rep": "r1", "because": "sla_lapsed", "next": "reassign"
+    }  # fmt: skip
+    assert runtime.reps().get("r1").open_count == 0  # type: ignore[union-attr]  # released on reassignment
+    # r1's SLA wait, r1's grace wait, then r2's wait: r2's token is parked.
+    lead = aws.wait_for_event(lead_id, "waiting", count=3)
+    assert [(n["kind"], n["to"], n["round"]) for n in lead["notifications"]][-1] == (
+        "brief",
+        "r2@example.com",
+        1,
+    )
+    assert touch(aws, lead_id, rep_id="r2")[0] == 200
+    assert aws.execution(lead_id)["status"] == "SUCCEEDED"
+    lead = aws.get_lead(lead_id)
+    assert (lead["status"], lead["sla"]["state"], lead["assignment"]["rep_id"]) == ("working", "met", "r2")
+
+
+def test_every_timeout_ends_in_renurture(aws: Aws, hot_lead: dict[str, Any]) -> None:
+    aws.put_reps(rep("r1"), rep("r2"))
+    _, body = aws.post_lead(hot_lead)
+    assert aws.execution(body["lead_id"], timeout=40)["status"] == "SUCCEEDED"
+    lead = aws.get_lead(body["lead_id"])
+    assert lead["status"] == "renurtured"
+    assert [e["next"] for e in lead["escalations"]] == ["reassign", "renurture"]
+    kinds = [(n["kind"], n["to"]) for n in lead["notifications"]]
+    assert kinds == [
+        ("brief", "r1@example.com"), ("reminder", "r1@example.com"), ("escalation", "boss@example.com"),
+        ("brief", "r2@example.com"), ("reminder", "r2@example.com"), ("escalation", "boss@example.com"),
+        ("renurture", "marketing-ops@example.com"),
+    ]  # fmt: skip
+    assert [runtime.reps().get(r).open_count for r in ("r1", "r2")] == [0, 0]  # type: ignore[union-attr]
+    assert "crm_status" in [e["event"] for e in lead["timeline"]]
+
+
+def test_duplicate_invalid_and_stale_dispositions(aws: Aws, hot_lead: dict[str, Any]) -> None:
+    aws.put_reps(rep("r1"), rep("r2"))
+    _, body = aws.post_lead(hot_lead)
+    lead_id = body["lead_id"]
+    aws.wait_for_event(lead_id, "waiting")
+    assert touch(aws, lead_id, rep_id="r2")[1]["stale"] == "true"  # r2 does not own it
+    lead = aws.get_lead(lead_id)
+    assert (lead["status"], lead["sla"]["state"]) == ("notified", "pending")  # the wait goes on
+    assert touch(aws, lead_id, rep_id="r1")[0] == 200
+    again = touch(aws, lead_id, rep_id="r1")
+    assert again[1]["duplicate"] == "true"
+    status, answer = touch(aws, lead_id, outcome="recycle", reason="someday")
+    assert status == 400 and "timing, no_response, not_decision_maker" in answer["message"]
+    lead = aws.get_lead(lead_id)
+    assert [(d["outcome"], d["stale"]) for d in lead["dispositions"]] == [
+        ("connected", True),
+        ("connected", False),
+    ]
+    assert aws.execution(lead_id)["status"] == "SUCCEEDED"
+    from datetime import timedelta
+
+    from handoff.domain.lead import utcnow
+
+    stored = runtime.dispositions().between(utcnow() - timedelta(minutes=5), utcnow() + timedelta(minutes=1))
+    assert [(d["lead_id"], d["outcome"], d["stale"]) for d in stored] == [
+        (lead_id, "connected", True),
+        (lead_id, "connected", False),
+    ]
