@@ -126,14 +126,17 @@ def _narrate(stack: LocalStack, outbox: Path, started: float) -> int:
     _say()
     ignored = lead_ids[IGNORED]
     _say(
-        f"5. Nobody touches lead {ignored}; its {client.get_lead(ignored).body['sla']['seconds']} s SLA lapses"
+        f"5. Nobody touches lead {ignored}: the SLA ladder "
+        f"({client.get_lead(ignored).body['sla']['seconds']} s SLA, in seconds for the demo)"
     )
-    lead = client.wait_for(ignored, {"escalated"}, timeout=60)
-    escalation = next((n for n in lead["notifications"] if n["kind"] == "escalation"), None)
-    _say(
-        f"  status {lead['status']}, SLA {lead['sla']['state']}; manager emailed: {escalation['to'] if escalation else 'no'}"
-    )
-    _say(f"  workflow: {_execution_status(stack, ignored)}")
+    lead = client.wait_for(ignored, {"renurtured"}, timeout=90)
+    ladder = {"assigned", "notified", "reminded", "escalated", "reassigned", "renurtured"}
+    for entry in lead["timeline"]:
+        if entry["event"] in ladder:
+            _say(f"  {entry['at'][11:19]}  {entry['event']:<11} {entry['detail']}")
+    sent = ", ".join(f"{n['kind']} -> {n['to']}" for n in lead["notifications"])
+    _say(f"  emails: {sent}")
+    _say(f"  status {lead['status']}; workflow: {_execution_status(stack, ignored)}")
 
     _say()
     _summarise(client, list(lead_ids.values()), outbox)
