@@ -87,6 +87,9 @@ class HandoffStack(Stack):
         qualify = functions[QUALIFY.key]
         qualify.add_environment("HANDOFF_STATE_MACHINE_ARN", workflow.state_machine.state_machine_arn)
         workflow.state_machine.grant_start_execution(qualify)
+        # sla_check resumes leads whose execution stopped: it reads executions and starts new ones.
+        workflow.state_machine.grant_start_execution(functions[SLA_CHECK.key])
+        workflow.state_machine.grant_read(functions[SLA_CHECK.key])
         for spec in LEADS_WRITERS:
             tables.leads.grant_read_write_data(functions[spec.key])
         for spec in REPS_WRITERS:

@@ -2,18 +2,26 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Any
 
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
+from handoff import runtime
 from handoff.domain.lead import utcnow
 from handoff.observability import logger, metrics, tracer
-from handoff.service import sla
+from handoff.service import recovery, sla
 
 
 @logger.inject_lambda_context
 @tracer.capture_lambda_handler
 @metrics.log_metrics
 def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
-    breached = sla.sweep(utcnow())
-    return {"breached": len(breached)}
+    now = utcnow()
+    stuck_after = timedelta(seconds=runtime.config().escalation.stuck_after_seconds)
+    # Leave time to flush metrics; the next run picks up whatever this one could not reach.
+    budget = max(1.0, context.get_remaining_time_in_millis() / 1000 - 10)
+    # Recovery first: the sweep's own writes would make a stuck lead look freshly updated.
+    resumed = recovery.recover(now, stuck_after=stuck_after, budget_seconds=budget)
+    breached = sla.sweep(now)
+    return {"breached": len(breached), "resumed": resumed}

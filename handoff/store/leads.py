@@ -7,13 +7,15 @@ from typing import Any, cast
 
 from boto3.dynamodb.conditions import Key
 
-from handoff.domain.lead import LeadRecord, LeadStatus, TimelineEntry, iso
+from handoff.domain.lead import LeadRecord, LeadStatus, TimelineEntry, iso, utcnow
 from handoff.domain.route import OPEN_STATUSES
 from handoff.errors import AlreadyExists, Conflict
 from handoff.store.dynamo import from_item, storage_errors, to_item, to_plain
-from handoff.store.tables import CONTACT_INDEX, MESSAGE_INDEX, SLA_INDEX
+from handoff.store.tables import CONTACT_INDEX, MESSAGE_INDEX, OPEN_INDEX, SLA_INDEX
 
 # Attributes kept beside the record that the API never returns.
+# Statuses in which a workflow should be running for the lead.
+IN_FLIGHT = frozenset({"routing", "assigned", "notified", "escalated"})
 PRIVATE_ATTRIBUTES = (
     "task_token",
     "sla_state",
@@ -21,7 +23,21 @@ PRIVATE_ATTRIBUTES = (
     "used_links",
     "contact_email",
     "brief_message_id",
+    "open_status",
 )
+
+
+def _bookkeeping(
+    set_fields: dict[str, Any], remove: tuple[str, ...]
+) -> tuple[dict[str, Any], tuple[str, ...]]:
+    """Stamp the write, and keep ``open_status`` in step with ``status``."""
+    set_fields["updated_at"] = iso(utcnow())
+    if "status" in set_fields:
+        if set_fields["status"] in IN_FLIGHT:
+            set_fields["open_status"] = set_fields["status"]
+        else:
+            remove = (*remove, "open_status")
+    return set_fields, remove
 
 
 class LeadRepository:
@@ -32,7 +48,12 @@ class LeadRepository:
         """Store a new lead; AlreadyExists when this delivery was seen before."""
         with storage_errors(lambda: AlreadyExists(record.lead_id)):
             self._table.put_item(
-                Item=to_item(record, contact_email=record.contact.email),
+                Item=to_item(
+                    record,
+                    contact_email=record.contact.email,
+                    updated_at=iso(record.received_at),
+                    **({"open_status": record.status.value} if record.status.value in IN_FLIGHT else {}),
+                ),
                 ConditionExpression="attribute_not_exists(lead_id)",
             )
 
@@ -57,9 +78,12 @@ class LeadRepository:
     ) -> None:
         """One UpdateItem: set fields, append to lists, remove attributes.
 
+        A status change also maintains ``open_status`` (the sparse index sla_check pages
+        through), and every write stamps ``updated_at``.
         ``expect_status`` guards transitions, so a late or repeated step cannot
         move a lead backwards.
         """
+        set_fields, remove = _bookkeeping(dict(set_fields or {}), tuple(remove))
         names: dict[str, str] = {}
         values: dict[str, Any] = {}
         sets: list[str] = []
@@ -149,6 +173,22 @@ class LeadRepository:
             ):
                 return str(item["assignment"]["rep_id"])
         return None
+
+    def in_flight(
+        self, status: str, older_than: datetime, limit: int, start: Any = None
+    ) -> tuple[list[dict[str, Any]], Any]:
+        """One page of leads in ``status`` not written since ``older_than``, and where to go on."""
+        query: dict[str, Any] = {
+            "IndexName": OPEN_INDEX.name,
+            "KeyConditionExpression": Key(OPEN_INDEX.partition_key).eq(status)
+            & Key(cast(str, OPEN_INDEX.sort_key)).lt(iso(older_than)),
+            "Limit": limit,
+        }
+        if start:
+            query["ExclusiveStartKey"] = start
+        with storage_errors():
+            page = self._table.query(**query)
+        return [from_item(i) for i in page.get("Items", [])], page.get("LastEvaluatedKey")
 
     def overdue(self, now: datetime, limit: int = 100) -> list[str]:
         """Ids of leads still waiting for a first touch whose SLA is past due."""

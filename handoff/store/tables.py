@@ -38,8 +38,13 @@ CONTACT_INDEX = Index(name="by_contact", partition_key="contact_email", sort_key
 # Finds the lead an SES bounce or complaint is about.
 MESSAGE_INDEX = Index(name="by_message", partition_key="brief_message_id")
 
+# Leads a workflow should be carrying, by last write: sla_check's recovery sweep.
+OPEN_INDEX = Index(name="by_open_status", partition_key="open_status", sort_key="updated_at")
+
 LEADS = TableSpec(
-    logical_name="Leads", partition_key="lead_id", indexes=(SLA_INDEX, CONTACT_INDEX, MESSAGE_INDEX)
+    logical_name="Leads",
+    partition_key="lead_id",
+    indexes=(SLA_INDEX, CONTACT_INDEX, MESSAGE_INDEX, OPEN_INDEX),
 )
 REPS = TableSpec(logical_name="Reps", partition_key="rep_id")
 # Known accounts ops load (company domain -> owner), for ownership routing.

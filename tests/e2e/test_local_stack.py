@@ -55,14 +55,17 @@ def test_signed_webhook_to_brief_to_disposition(served: Served, hot_lead: dict[s
     assert lead["sla"]["state"] == "met"
 
 
-def test_no_touch_escalates_to_the_manager(served: Served, hot_lead: dict[str, Any]) -> None:
+def test_no_touch_climbs_the_ladder_to_renurture(served: Served, hot_lead: dict[str, Any]) -> None:
+    hot_lead["contact"]["email"] = "nobody.answers@northwind.example"
     response = served.client.post_generic(unique_event(hot_lead))
     lead_id = response.body["lead_id"]
-    lead = served.client.wait_for(lead_id, {"escalated"}, timeout=30)
-    assert lead["status"] == "escalated"
-    assert lead["sla"]["state"] == "breached"
+    lead = served.client.wait_for(lead_id, {"renurtured"}, timeout=60)
+    assert lead["status"] == "renurtured"
+    events = [e["event"] for e in lead["timeline"]]
+    for step in ("reminded", "escalated", "reassigned", "renurtured"):
+        assert step in events, step
     assert served.execution_status(lead_id) == "SUCCEEDED"
-    manager = lead["assignment"]["manager_email"]
+    manager = lead["assignment_history"][0]["manager_email"]
     assert _emails_to(served, manager, lead_id)
 
 

@@ -16,7 +16,8 @@ def test_every_placeholder_belongs_to_a_function() -> None:
 def test_render_substitutes_every_arn() -> None:
     arns = {f.key: f"arn:aws:lambda:us-east-1:1:function:{f.key}" for f in ALL_FUNCTIONS}
     definition = json.loads(render_definition(function_substitutions(arns)))
-    assert definition["StartAt"] == "Route"
+    assert definition["StartAt"] == "Start"
+    assert definition["States"]["Start"]["Default"] == "Route"
     assert definition["States"]["Route"]["Parameters"]["FunctionName"] == arns["route"]
     assert "${" not in json.dumps(definition)
 

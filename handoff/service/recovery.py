@@ -1,0 +1,84 @@
+"""What the workflow cannot catch itself: executions that failed, were stopped or never started.
+
+sla_check pages through leads that should have a running workflow and have not been
+written for a while; each one whose execution is not running is resumed with a new
+execution (named lead_id-r<n>, so a recovery is itself deduplicated). Every step of the
+workflow is idempotent, so a resumed lead repeats no email and takes no second slot.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from datetime import datetime, timedelta
+from typing import Any
+
+from botocore.exceptions import ClientError
+
+from handoff import runtime
+from handoff.domain.lead import TimelineEntry
+from handoff.observability import MetricUnit, logger, metrics
+from handoff.settings import settings
+from handoff.store.leads import IN_FLIGHT
+
+BATCH = 25
+
+
+def execution_name(lead_id: str, recoveries: int) -> str:
+    return lead_id if recoveries == 0 else f"{lead_id}-r{recoveries}"
+
+
+def _running(name: str) -> bool:
+    arn = settings().state_machine_arn.replace(":stateMachine:", ":execution:") + f":{name}"
+    try:
+        described = runtime.client("stepfunctions").describe_execution(executionArn=arn)
+    except ClientError as exc:
+        if exc.response.get("Error", {}).get("Code") == "ExecutionDoesNotExist":
+            return False
+        raise
+    return bool(described["status"] == "RUNNING")
+
+
+def _resume(item: dict[str, Any], now: datetime) -> None:
+    lead_id = str(item["lead_id"])
+    recoveries = int(item.get("recoveries", 0)) + 1
+    payload: dict[str, Any] = {"lead_id": lead_id}
+    if item.get("status") == "escalated":
+        payload["resume"] = "escalated"  # the ladder continues from the manager step
+    try:
+        runtime.client("stepfunctions").start_execution(
+            stateMachineArn=settings().state_machine_arn,
+            name=execution_name(lead_id, recoveries),
+            input=json.dumps(payload),
+        )
+    except ClientError as exc:
+        if exc.response.get("Error", {}).get("Code") != "ExecutionAlreadyExists":
+            raise
+    runtime.leads().update(
+        lead_id,
+        set_fields={"recoveries": recoveries},
+        timeline=[
+            TimelineEntry(
+                at=now, event="recovered", detail=f"workflow was not running; resumed ({recoveries})"
+            )
+        ],
+    )
+    metrics.add_metric(name="Recovered", unit=MetricUnit.Count, value=1)
+    logger.warning("lead recovered", extra={"lead_id": lead_id, "status": item.get("status")})
+
+
+def recover(now: datetime, *, stuck_after: timedelta, budget_seconds: float) -> int:
+    """Resume every stuck lead this run has time for; the next run picks up the rest."""
+    deadline = time.monotonic() + budget_seconds
+    resumed = 0
+    for status in sorted(IN_FLIGHT):
+        start = None
+        while time.monotonic() < deadline:
+            items, start = runtime.leads().in_flight(status, now - stuck_after, BATCH, start)
+            for item in items:
+                if not _running(execution_name(str(item["lead_id"]), int(item.get("recoveries", 0)))):
+                    _resume(item, now)
+                    resumed += 1
+            if not start:
+                break
+    return resumed

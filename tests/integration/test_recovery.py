@@ -1,0 +1,67 @@
+"""sla_check resumes what the workflow could not: a stopped execution, or one that never started."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import boto3
+import pytest
+
+from handoff import runtime
+from handoff.functions import SLA_CHECK
+from handoff.local import lambdas
+from tests.integration.conftest import Aws, rep, use_config
+
+STUCK_AT_ONCE = {"reminder_grace_seconds = 1": "reminder_grace_seconds = 1\nstuck_after_seconds = 1"}
+
+
+def test_a_stopped_execution_is_resumed_and_the_lead_still_reaches_its_rep(
+    aws: Aws, hot_lead: dict[str, Any], monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    use_config(monkeypatch, tmp_path / "c.toml", **STUCK_AT_ONCE)
+    aws.put_reps(rep("r1"))
+    _, body = aws.post_lead(hot_lead)
+    lead_id = body["lead_id"]
+    aws.wait_for_event(lead_id, "waiting")
+    sfn = boto3.client("stepfunctions")
+    arn = aws.state_machine_arn.replace(":stateMachine:", ":execution:") + f":{lead_id}"
+    sfn.stop_execution(executionArn=arn)
+    import time
+
+    for _ in range(50):
+        if sfn.describe_execution(executionArn=arn)["status"] != "RUNNING":
+            break
+        time.sleep(0.1)
+    assert sfn.describe_execution(executionArn=arn)["status"] in {"ABORTED", "FAILED"}  # moto reports FAILED
+    time.sleep(1.2)  # older than stuck_after_seconds
+    assert lambdas.invoke(SLA_CHECK, {})["resumed"] == 1
+    lead = aws.wait_for_event(lead_id, "waiting", count=2)  # the resumed run parked a new token
+    assert "recovered" in [e["event"] for e in lead["timeline"]]
+    assert [n["kind"] for n in lead["notifications"]] == ["brief"]  # no second email
+    assert runtime.reps().get("r1").open_count == 1  # type: ignore[union-attr]  # no second slot
+    assert aws.dispose(lead_id, outcome="connected")[0] == 200
+    recovered = arn + "-r1"
+    assert sfn.describe_execution(executionArn=recovered)["status"] in {"RUNNING", "SUCCEEDED"}
+    assert aws.get_lead(lead_id)["status"] == "working"
+
+
+def test_a_lead_whose_workflow_never_started_is_started(
+    aws: Aws, hot_lead: dict[str, Any], monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    use_config(monkeypatch, tmp_path / "c.toml", **STUCK_AT_ONCE)
+    aws.put_reps(rep("r1"))
+    real_arn = aws.state_machine_arn
+    monkeypatch.setenv("HANDOFF_STATE_MACHINE_ARN", real_arn + "-down")
+    runtime.reset()
+    _, body = aws.post_lead(hot_lead)
+    lead_id = body["lead_id"]
+    runtime.leads().update(lead_id, set_fields={"status": "routing"})  # as if the start just never happened
+    monkeypatch.setenv("HANDOFF_STATE_MACHINE_ARN", real_arn)
+    runtime.reset()
+    import time
+
+    time.sleep(1.2)
+    assert lambdas.invoke(SLA_CHECK, {})["resumed"] == 1
+    assert aws.wait_status(lead_id, {"notified"})["assignment"]["rep_id"] == "r1"
+    assert lambdas.invoke(SLA_CHECK, {})["resumed"] == 0  # idempotent: running now
