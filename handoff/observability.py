@@ -6,11 +6,39 @@ variables the stack sets. Log lead ids and codes only, never names, emails or ph
 
 from __future__ import annotations
 
+from typing import Protocol
+
 from aws_lambda_powertools import Logger, Metrics, Tracer
-from aws_lambda_powertools.metrics import MetricUnit
+from aws_lambda_powertools.metrics import MetricUnit, single_metric
 
 logger = Logger()
 tracer = Tracer()
 metrics = Metrics()
 
-__all__ = ["MetricUnit", "logger", "metrics", "tracer"]
+
+class _Segmented(Protocol):
+    @property
+    def source(self) -> str: ...
+
+
+def lead_metric(
+    name: str,
+    value: float,
+    *,
+    tier: str | None,
+    source: str,
+    unit: MetricUnit = MetricUnit.Count,
+    **extra: str,
+) -> None:
+    """A handoff KPI with its few dimensions (tier and source, plus e.g. outcome), emitted at once.
+
+    Dimensions stay few on purpose: each distinct combination is a billed CloudWatch metric.
+    """
+    with single_metric(name=name, unit=unit, value=value) as metric:
+        metric.add_dimension(name="tier", value=tier or "none")
+        metric.add_dimension(name="source", value=source or "unknown")
+        for key, dimension in extra.items():
+            metric.add_dimension(name=key, value=dimension)
+
+
+__all__ = ["MetricUnit", "lead_metric", "logger", "metrics", "tracer"]

@@ -30,6 +30,8 @@ class EscalationConfig(Section):
     reminder_grace_seconds: int = Field(default=600, ge=0, le=7 * 24 * 3600)
     # How many times a lead moves to the next eligible rep before it goes back to marketing.
     reassignments: int = Field(default=1, ge=0, le=10)
+    # Count the SLA only inside the rep's working_hours (their time zone, Monday to Friday).
+    sla_in_working_hours: bool = False
     # sla_check resumes a lead whose workflow is not running after this long without a change.
     stuck_after_seconds: int = Field(default=900, ge=1)
     # Who hears when a lead is handed back for re-nurture.

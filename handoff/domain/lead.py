@@ -189,6 +189,7 @@ class Assignment(BaseModel):
     # False when no capacity slot was taken (the rep already held this contact, or nobody did).
     claimed: bool = True
     rep_timezone: str = "UTC"
+    rep_working_hours: str | None = None
     slack_secret: str | None = None
     considered: list[ConsideredRep] = Field(default_factory=list)
 

@@ -21,7 +21,7 @@ from handoff.email.render import (
 from handoff.email.send import Envelope, send_email
 from handoff.errors import Conflict, HandoffError, NotFound
 from handoff.links import make_token
-from handoff.observability import MetricUnit, logger, metrics
+from handoff.observability import MetricUnit, lead_metric, logger, metrics
 from handoff.settings import settings
 
 
@@ -114,7 +114,9 @@ def send_brief(lead_id: str, now: datetime) -> None:
     )
     metrics.add_metric(name="LeadsHandedOff", unit=MetricUnit.Count, value=1)
     speed = (now - record.received_at).total_seconds()
-    metrics.add_metric(name="SpeedToLeadSeconds", unit=MetricUnit.Seconds, value=speed)
+    lead_metric(
+        "SpeedToLead", speed, tier=record.qualification.tier, source=record.source, unit=MetricUnit.Seconds
+    )
 
 
 BRIEF_BOUNCED = "BriefBounced"
@@ -145,7 +147,7 @@ def remind(lead_id: str, now: datetime) -> int:
         )
     except Conflict:
         return 0  # touched meanwhile: nothing to wait for
-    metrics.add_metric(name="SlaBreached", unit=MetricUnit.Count, value=1)
+    lead_metric("SLABreached", 1, tier=record.qualification.tier, source=record.source)
     metrics.add_metric(name="Reminders", unit=MetricUnit.Count, value=1)
     return grace
 
@@ -189,7 +191,7 @@ def escalate(lead_id: str, now: datetime, *, bounced: bool = False) -> str:
         ],
         expect_status=(LeadStatus.NOTIFIED, LeadStatus.ASSIGNED),
     )
-    metrics.add_metric(name="Escalations", unit=MetricUnit.Count, value=1)
+    lead_metric("Escalations", 1, tier=record.qualification.tier, source=record.source)
     return following
 
 
@@ -218,4 +220,4 @@ def renurture(lead_id: str, now: datetime) -> None:
     )
     if assignment.claimed:
         runtime.reps().release(assignment.rep_id)
-    metrics.add_metric(name="Renurtured", unit=MetricUnit.Count, value=1)
+    lead_metric("Renurtured", 1, tier=record.qualification.tier, source=record.source)

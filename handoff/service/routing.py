@@ -2,17 +2,19 @@
 
 from __future__ import annotations
 
+import math
 import random
 import time
-from datetime import datetime, timedelta
+from datetime import datetime
 
 from pydantic import BaseModel
 
 from handoff import runtime
 from handoff.domain.lead import Assignment, ConsideredRep, LeadRecord, LeadStatus, Sla, TimelineEntry, iso
 from handoff.domain.route import Rep, RoutePlan, Step, availability, plan_route
+from handoff.domain.sla import due_at
 from handoff.errors import ClaimConflict, Conflict, NotFound
-from handoff.observability import MetricUnit, logger, metrics
+from handoff.observability import MetricUnit, lead_metric, logger, metrics
 
 # Re-plans allowed when other routers keep taking the same turn; then the workflow's
 # Retry on ClaimConflict takes over, with its own backoff.
@@ -129,6 +131,7 @@ def _choose(record: LeadRecord, now: datetime) -> Assignment:
         rep_name=rep.name,
         manager_email=rep.manager_email,
         rep_timezone=rep.timezone,
+        rep_working_hours=rep.working_hours,
         slack_secret=rep.slack_secret,
         pool=step.pool,
         rule=step.rule,
@@ -149,9 +152,12 @@ def _store(
     extra_fields: dict[str, object] | None = None,
 ) -> RouteResult:
     """Write the assignment and a fresh SLA clock; give the slot back if the write loses."""
-    tier = record.qualification.tier or "warm"
-    sla_seconds = runtime.config().sla_seconds(tier)
-    due = now + timedelta(seconds=sla_seconds)
+    config = runtime.config()
+    hours = assignment.rep_working_hours if config.escalation.sla_in_working_hours else None
+    sla_clock = config.sla_seconds(record.qualification.tier or "warm")
+    due = due_at(now, sla_clock, working_hours=hours, timezone=assignment.rep_timezone)
+    # The workflow waits in wall-clock seconds, whatever the SLA counts.
+    sla_seconds = max(1, math.ceil((due - now).total_seconds()))
     sla = Sla(due_at=due, seconds=sla_seconds)
     try:
         runtime.leads().update(
@@ -220,5 +226,5 @@ def reassign(lead_id: str, now: datetime) -> RouteResult:
             TimelineEntry(at=now, event="reassigned", detail=f"{previous.rep_id} -> {assignment.rep_id}")
         ],
     )
-    metrics.add_metric(name="Reassignments", unit=MetricUnit.Count, value=1)
+    lead_metric("Reassignments", 1, tier=record.qualification.tier, source=record.source)
     return result

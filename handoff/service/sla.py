@@ -26,6 +26,6 @@ def sweep(now: datetime) -> list[str]:
             continue
         breached.append(lead_id)
     if breached:
-        metrics.add_metric(name="SlaBreached", unit=MetricUnit.Count, value=len(breached))
+        metrics.add_metric(name="SLABreached", unit=MetricUnit.Count, value=len(breached))
     logger.info("sla sweep", extra={"breached": len(breached)})
     return breached

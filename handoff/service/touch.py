@@ -10,7 +10,7 @@ from botocore.exceptions import ClientError
 from handoff import runtime
 from handoff.domain.lead import Disposition, LeadRecord, LeadStatus, SlaState, TimelineEntry
 from handoff.errors import BadRequest, Conflict, NotFound
-from handoff.observability import MetricUnit, logger, metrics
+from handoff.observability import MetricUnit, lead_metric, logger
 
 # States in which a rep may record a disposition.
 OPEN_STATUSES = (LeadStatus.ASSIGNED, LeadStatus.NOTIFIED, LeadStatus.WORKING, LeadStatus.ESCALATED)
@@ -102,21 +102,21 @@ def record_disposition(
         return {"lead_id": lead_id, "status": record.status.value, "outcome": outcome, "stale": "true"}
 
     config = runtime.config()
+    tier = record.qualification.tier
     final = outcome in config.dispositions.final
     since = assignment.assigned_at if assignment else record.received_at
     first_touch = not any(not d.stale and d.at >= since for d in record.dispositions)
     fields: dict[str, object] = {"status": (LeadStatus.CLOSED if final else LeadStatus.WORKING).value}
     remove: tuple[str, ...] = ()
     if first_touch:
-        fields["first_touch_seconds"] = round((now - record.received_at).total_seconds(), 3)
-        metrics.add_metric(
-            name="TimeToFirstTouch", unit=MetricUnit.Seconds, value=float(str(fields["first_touch_seconds"]))
-        )
+        seconds = round((now - record.received_at).total_seconds(), 3)
+        fields["first_touch_seconds"] = seconds
+        lead_metric("TimeToFirstTouch", seconds, tier=tier, source=record.source, unit=MetricUnit.Seconds)
     if first_touch and record.sla is not None and record.sla.state == SlaState.PENDING:
         met = now <= record.sla.due_at
         fields["sla.state"] = (SlaState.MET if met else SlaState.BREACHED).value
         remove = ("sla_state", "sla_due_at")
-        metrics.add_metric(name="SlaMet" if met else "SlaBreached", unit=MetricUnit.Count, value=1)
+        lead_metric("SLAMet" if met else "SLABreached", 1, tier=tier, source=record.source)
     leads.update(
         lead_id,
         set_fields=fields,
@@ -133,5 +133,5 @@ def record_disposition(
     token = item.get("task_token")
     if first_touch and token:
         _complete_wait(lead_id, token, outcome)
-    metrics.add_metric(name=f"Dispositions_{outcome}", unit=MetricUnit.Count, value=1)
+    lead_metric("Dispositions", 1, tier=tier, source=record.source, outcome=outcome)
     return {"lead_id": lead_id, "status": str(fields["status"]), "outcome": outcome}

@@ -118,3 +118,29 @@ def test_duplicate_invalid_and_stale_dispositions(aws: Aws, hot_lead: dict[str, 
         (lead_id, "connected", True),
         (lead_id, "connected", False),
     ]
+
+
+def test_the_sla_can_count_only_the_reps_working_hours(
+    aws: Aws, hot_lead: dict[str, Any], monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    from datetime import UTC, datetime
+
+    from handoff.service import routing
+
+    use_config(
+        monkeypatch,
+        tmp_path / "c.toml",
+        **{"reassignments = 1": "reassignments = 1\nsla_in_working_hours = true"},
+    )
+    aws.put_reps(rep("r1", timezone="America/New_York", working_hours="09:00-17:00"))
+    monkeypatch.setenv(
+        "HANDOFF_STATE_MACHINE_ARN", aws.state_machine_arn + "-off"
+    )  # route by hand, at a fixed time
+    runtime.reset()
+    _, body = aws.post_lead(hot_lead)
+    runtime.leads().update(body["lead_id"], set_fields={"status": "routing"})
+    friday_evening = datetime(2026, 11, 6, 23, 0, tzinfo=UTC)  # Fri 18:00 in New York
+    result = routing.route(body["lead_id"], friday_evening)
+    lead = aws.get_lead(body["lead_id"])
+    assert lead["sla"]["due_at"].startswith("2026-11-09T14:00:02")  # Mon 09:00:02 New York (a 2 s SLA)
+    assert result.sla_seconds == 2 * 86400 + 15 * 3600 + 2  # what the workflow waits, on the wall clock
