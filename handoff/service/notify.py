@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime, timedelta
 
 from aws_lambda_powertools.utilities.parameters.exceptions import GetParameterError
@@ -56,6 +57,15 @@ def _send(record: LeadRecord, email: RenderedEmail, *, kind: str, to: str, now: 
     metrics.add_metric(name="EmailsSent", unit=MetricUnit.Count, value=1)
     logger.info("email sent", extra={"lead_id": record.lead_id, "kind": kind, "message_id": message_id})
     return Notification(to=to, kind=kind, sent_at=now, message_id=message_id, round=_round(record))
+
+
+def _send_once(
+    record: LeadRecord, kind: str, to: str, render: Callable[[], RenderedEmail], now: datetime
+) -> list[Notification]:
+    """Send unless this round already has it (a retried step): the notification to record, if any."""
+    if _already_sent(record, kind, to):
+        return []
+    return [_send(record, render(), kind=kind, to=to, now=now)]
 
 
 def disposition_links(record: LeadRecord, assignment: Assignment, now: datetime) -> list[Link]:
@@ -126,12 +136,11 @@ def remind(lead_id: str, now: datetime) -> int:
     """The SLA lapsed: nudge the rep and give the configured grace period (seconds, 0 for none)."""
     record, assignment = _load_assigned(lead_id)
     grace = runtime.config().escalation.reminder_grace_seconds
-    if grace == 0 or record.status != LeadStatus.NOTIFIED:
-        return grace if record.status == LeadStatus.NOTIFIED else 0
-    notifications = []
-    if not _already_sent(record, "reminder", assignment.rep_email):
-        email = render_reminder(record, grace)
-        notifications.append(_send(record, email, kind="reminder", to=assignment.rep_email, now=now))
+    if record.status != LeadStatus.NOTIFIED or grace == 0:
+        return 0  # touched meanwhile, or no reminder configured: nothing more to wait for
+    notifications = _send_once(
+        record, "reminder", assignment.rep_email, lambda: render_reminder(record, grace), now
+    )
     try:
         runtime.leads().update(
             lead_id,
@@ -160,9 +169,7 @@ def escalate(lead_id: str, now: datetime, *, bounced: bool = False) -> str:
     if record.status == LeadStatus.ESCALATED:
         return following  # a retried step: already done
     to = assignment.manager_email or assignment.rep_email
-    notifications = []
-    if not _already_sent(record, "escalation", to):
-        notifications.append(_send(record, render_escalation(record), kind="escalation", to=to, now=now))
+    notifications = _send_once(record, "escalation", to, lambda: render_escalation(record), now)
     runtime.leads().update(
         lead_id,
         set_fields={"status": LeadStatus.ESCALATED.value, "sla.state": SlaState.BREACHED.value},
@@ -201,9 +208,7 @@ def renurture(lead_id: str, now: datetime) -> None:
     if record.status == LeadStatus.RENURTURED:
         return
     to = runtime.config().escalation.marketing_ops_email
-    notifications = []
-    if not _already_sent(record, "renurture", to):
-        notifications.append(_send(record, render_renurture(record), kind="renurture", to=to, now=now))
+    notifications = _send_once(record, "renurture", to, lambda: render_renurture(record), now)
     runtime.leads().update(
         lead_id,
         set_fields={"status": LeadStatus.RENURTURED.value},
