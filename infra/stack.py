@@ -99,7 +99,8 @@ class HandoffStack(Stack):
         for key, needed in SECRETS_READ_BY.items():
             for secret in needed:
                 secret_store.by_name[secret.name].grant_read(functions[key])
-        email.grant_send(functions[NOTIFY.key])
+        for spec in (NOTIFY, SLA_CHECK):  # sla_check tells sales ops about failed leads
+            email.grant_send(functions[spec.key])
         # Per-rep Slack webhooks are secrets ops add later, named <prefix>slack-<something>.
         functions[NOTIFY.key].add_to_role_policy(
             iam.PolicyStatement(

@@ -74,6 +74,16 @@ def render_renurture(record: LeadRecord) -> RenderedEmail:
     return RenderedEmail(subject=subject[:200], text=text, html=html)
 
 
+def render_failure(record: LeadRecord, error: str) -> RenderedEmail:
+    company = record.company.name or record.company.domain or "unknown company"
+    subject = " ".join(
+        f"[Action needed] Handoff could not finish {record.contact.full_name} ({company})".split()
+    )
+    context = {"lead": record, "company": company, "lead_id": record.lead_id, "error": error}
+    text, html = _render("failure", context)
+    return RenderedEmail(subject=subject[:200], text=text, html=html)
+
+
 def render_page(page: Any) -> str:
     """A small standalone HTML page (the one-click link answers)."""
     return (

@@ -16,6 +16,7 @@ from handoff.email.render import (
     RenderedEmail,
     render_brief,
     render_escalation,
+    render_failure,
     render_reminder,
     render_renurture,
 )
@@ -226,3 +227,23 @@ def renurture(lead_id: str, now: datetime) -> None:
     if assignment.claimed:
         runtime.reps().release(assignment.rep_id)
     lead_metric("Renurtured", 1, tier=record.qualification.tier, source=record.source)
+
+
+def escalate_failure(lead_id: str, now: datetime) -> None:
+    """A lead the workflow gave up on: sales ops hear about it once, with the error, so a person acts."""
+    item = runtime.leads().get_item(lead_id)
+    if item is None or item.get("failure_escalated"):
+        return
+    record = LeadRecord.model_validate(item)
+    to = runtime.config().routing.unassigned_email
+    failure = item.get("failure") or {}
+    notifications = _send_once(
+        record, "failure", to, lambda: render_failure(record, str(failure.get("error", "unknown"))), now
+    )
+    runtime.leads().update(
+        lead_id,
+        set_fields={"failure_escalated": True},
+        append={"notifications": [n.model_dump(mode="json") for n in notifications]},
+        timeline=[TimelineEntry(at=now, event="failure_escalated", detail=f"sales ops emailed ({to})")],
+    )
+    metrics.add_metric(name="FailuresEscalated", unit=MetricUnit.Count, value=1)

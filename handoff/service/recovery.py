@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import time
+from collections.abc import Iterator
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -18,6 +19,7 @@ from botocore.exceptions import ClientError
 from handoff import runtime
 from handoff.domain.lead import TimelineEntry
 from handoff.observability import MetricUnit, logger, metrics
+from handoff.service import notify
 from handoff.settings import settings
 from handoff.store.leads import IN_FLIGHT
 
@@ -67,18 +69,26 @@ def _resume(item: dict[str, Any], now: datetime) -> None:
     logger.warning("lead recovered", extra={"lead_id": lead_id, "status": item.get("status")})
 
 
+def _pages(status: str, older_than: datetime, deadline: float) -> Iterator[dict[str, Any]]:
+    start = None
+    while time.monotonic() < deadline:
+        items, start = runtime.leads().in_flight(status, older_than, BATCH, start)
+        yield from items
+        if not start:
+            return
+
+
 def recover(now: datetime, *, stuck_after: timedelta, budget_seconds: float) -> int:
-    """Resume every stuck lead this run has time for; the next run picks up the rest."""
+    """Resume every stuck lead this run has time for; the next run picks up the rest.
+    Failed leads are not retried blindly: sales ops get one email each, with the error."""
     deadline = time.monotonic() + budget_seconds
     resumed = 0
     for status in sorted(IN_FLIGHT):
-        start = None
-        while time.monotonic() < deadline:
-            items, start = runtime.leads().in_flight(status, now - stuck_after, BATCH, start)
-            for item in items:
-                if not _running(execution_name(str(item["lead_id"]), int(item.get("recoveries", 0)))):
-                    _resume(item, now)
-                    resumed += 1
-            if not start:
-                break
+        for item in _pages(status, now - stuck_after, deadline):
+            if not _running(execution_name(str(item["lead_id"]), int(item.get("recoveries", 0)))):
+                _resume(item, now)
+                resumed += 1
+    for item in _pages("failed", now, deadline):
+        if not item.get("failure_escalated"):
+            notify.escalate_failure(str(item["lead_id"]), now)
     return resumed

@@ -16,6 +16,8 @@ from handoff.store.tables import CONTACT_INDEX, MESSAGE_INDEX, OPEN_INDEX, SLA_I
 # Attributes kept beside the record that the API never returns.
 # Statuses in which a workflow should be running for the lead.
 IN_FLIGHT = frozenset({"routing", "assigned", "notified", "escalated"})
+# Statuses kept in the by_open_status index: in flight, plus failed (which sla_check escalates).
+INDEXED = IN_FLIGHT | {"failed"}
 PRIVATE_ATTRIBUTES = (
     "task_token",
     "sla_state",
@@ -33,7 +35,7 @@ def _bookkeeping(
     """Stamp the write, and keep ``open_status`` in step with ``status``."""
     set_fields["updated_at"] = iso(utcnow())
     if "status" in set_fields:
-        if set_fields["status"] in IN_FLIGHT:
+        if set_fields["status"] in INDEXED:
             set_fields["open_status"] = set_fields["status"]
         else:
             remove = (*remove, "open_status")
@@ -52,7 +54,7 @@ class LeadRepository:
                     record,
                     contact_email=record.contact.email,
                     updated_at=iso(record.received_at),
-                    **({"open_status": record.status.value} if record.status.value in IN_FLIGHT else {}),
+                    **({"open_status": record.status.value} if record.status.value in INDEXED else {}),
                 ),
                 ConditionExpression="attribute_not_exists(lead_id)",
             )

@@ -65,3 +65,23 @@ def test_a_lead_whose_workflow_never_started_is_started(
     assert lambdas.invoke(SLA_CHECK, {})["resumed"] == 1
     assert aws.wait_status(lead_id, {"notified"})["assignment"]["rep_id"] == "r1"
     assert lambdas.invoke(SLA_CHECK, {})["resumed"] == 0  # idempotent: running now
+
+
+def test_a_failed_lead_is_escalated_to_sales_ops_once(
+    aws: Aws, hot_lead: dict[str, Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from handoff.errors import StorageError
+    from handoff.service import routing
+
+    def broken(*args: Any, **kwargs: Any) -> Any:
+        raise StorageError("DynamoDB InternalServerError")
+
+    monkeypatch.setattr(routing, "plan_for", broken)
+    _, body = aws.post_lead(hot_lead)
+    assert aws.execution(body["lead_id"], timeout=30)["status"] == "FAILED"
+    lambdas.invoke(SLA_CHECK, {})
+    lambdas.invoke(SLA_CHECK, {})
+    lead = aws.get_lead(body["lead_id"])
+    assert lead["status"] == "failed"  # visible, not silently retried
+    assert [(n["kind"], n["to"]) for n in lead["notifications"]] == [("failure", "sales-ops@example.com")]
+    assert [e["event"] for e in lead["timeline"]].count("failure_escalated") == 1
