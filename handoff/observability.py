@@ -39,6 +39,11 @@ def lead_metric(
         metric.add_dimension(name="source", value=source or "unknown")
         for key, dimension in extra.items():
             metric.add_dimension(name=key, value=dimension)
+    # The same KPI by service alone, for alarms and the dashboard (they cannot sum dimensions).
+    metrics.add_metric(name=name, unit=unit, value=value)
 
+
+# The service dimension every aggregate metric carries (POWERTOOLS_SERVICE_NAME in the stack).
+SERVICE = "handoff"
 
 __all__ = ["MetricUnit", "lead_metric", "logger", "metrics", "tracer"]

@@ -23,6 +23,7 @@ from handoff.functions import (
 from infra.constructs.api import STAGE_NAME, Api
 from infra.constructs.email import Email
 from infra.constructs.functions import Functions
+from infra.constructs.observability import Observability
 from infra.constructs.schedules import Schedules
 from infra.constructs.secrets import Secrets
 from infra.constructs.tables import Tables
@@ -76,7 +77,16 @@ class HandoffStack(Stack):
         )
         workflow = Workflow(self, "Workflow", functions=functions)
         api = Api(self, "Api", functions=functions)
-        Schedules(self, "Schedules", sla_check=functions[SLA_CHECK.key])
+        schedules = Schedules(self, "Schedules", sla_check=functions[SLA_CHECK.key])
+        observability = Observability(
+            self,
+            "Observability",
+            functions=functions.by_key,
+            state_machine=workflow.state_machine,
+            api=api.rest_api,
+            dead_letter_queues=[schedules.dead_letters],
+            alarm_email=self.node.try_get_context("handoff:alarmEmail"),
+        )
 
         # The stage URL without a reference to the stage, which depends on every function.
         public_base_url = str(self.node.try_get_context("handoff:publicBaseUrl") or "") or (
@@ -120,6 +130,15 @@ class HandoffStack(Stack):
             workflow.grant_task_response(functions[spec.key])
 
         CfnOutput(self, "ApiUrl", value=api.rest_api.url)
+        for crm in ("hubspot", "salesforce", "generic"):
+            CfnOutput(self, f"{crm.capitalize()}WebhookUrl", value=f"{api.rest_api.url}webhooks/{crm}")
+        CfnOutput(
+            self,
+            "DashboardUrl",
+            value=f"https://{self.region}.console.aws.amazon.com/cloudwatch/home?region={self.region}"
+            f"#dashboards:name={observability.dashboard.dashboard_name}",
+        )
+        CfnOutput(self, "AlarmTopicArn", value=observability.topic.topic_arn)
         CfnOutput(self, "StateMachineArn", value=workflow.state_machine.state_machine_arn)
         CfnOutput(self, "LeadsTable", value=tables.leads.table_name)
         CfnOutput(self, "RepsTable", value=tables.reps.table_name)

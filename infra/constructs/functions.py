@@ -79,7 +79,9 @@ class Functions(Construct):
             timeout=Duration.seconds(spec.timeout_seconds),
             tracing=lambda_.Tracing.ACTIVE,
             log_group=log_group,
-            environment={**environment, "POWERTOOLS_SERVICE_NAME": f"handoff-{spec.key}"},
+            # One service name for every function: alarms and the dashboard read one metric per KPI;
+            # the function is in every log line anyway.
+            environment=environment,
         )
 
     def __getitem__(self, key: str) -> lambda_.Function:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import subprocess
 import sys
 from pathlib import Path
@@ -166,3 +167,49 @@ def test_least_privilege_only_qualify_and_sla_check_start_executions(template: T
             if "states:StartExecution" in actions:
                 starters.append(logical_id)
     assert sorted(s.split("ServiceRole")[0] for s in starters) == ["Functionsqualify", "Functionsslacheck"]
+
+
+def test_alarms_cover_failed_leads_dead_letters_5xx_sla_bounces_and_every_function(
+    template: Template,
+) -> None:
+    alarms = resources(template, "AWS::CloudWatch::Alarm")
+    described = " | ".join(a["Properties"]["AlarmDescription"] for a in alarms.values())
+    for phrase in ("in failed", "dead-letter", "5xx", "first-touch SLA", "bounce rate", "execution failed"):
+        assert phrase in described, phrase
+    from handoff.functions import ALL_FUNCTIONS
+
+    for spec in ALL_FUNCTIONS:
+        assert f"{spec.key} raised errors" in described and f"{spec.key} was throttled" in described
+    topics = resources(template, "AWS::SNS::Topic")
+    for alarm in alarms.values():
+        [action] = alarm["Properties"]["AlarmActions"]
+        assert action["Ref"] in topics
+    failed = next(a for a in alarms.values() if "in failed" in a["Properties"]["AlarmDescription"])
+    [stat] = [m["MetricStat"]["Metric"] for m in failed["Properties"]["Metrics"]]
+    assert (stat["Namespace"], stat["MetricName"]) == ("Handoff", "LeadsFailed")
+    assert stat["Dimensions"] == [{"Name": "service", "Value": "handoff"}]
+
+
+def test_every_function_reports_under_the_service_the_alarms_watch(template: Template) -> None:
+    from handoff.observability import SERVICE
+
+    for function in resources(template, "AWS::Lambda::Function").values():
+        if function["Properties"].get("Handler") == "app.handler":
+            assert function["Properties"]["Environment"]["Variables"]["POWERTOOLS_SERVICE_NAME"] == SERVICE
+
+
+def test_dashboard_and_outputs(template: Template) -> None:
+    [dashboard] = resources(template, "AWS::CloudWatch::Dashboard").values()
+    body = json.dumps(dashboard["Properties"]["DashboardBody"])
+    for title in ("Leads received and handed off", "Speed to lead", "SLA attainment", "Escalations"):
+        assert title in body, title
+    outputs = template.to_json()["Outputs"]
+    for name in (
+        "ApiUrl",
+        "HubspotWebhookUrl",
+        "SalesforceWebhookUrl",
+        "GenericWebhookUrl",
+        "DashboardUrl",
+        "LeadsTable",
+    ):
+        assert name in outputs, name
