@@ -21,6 +21,8 @@ class FunctionSpec:
     asl_placeholder: str | None = None  # ${...} substitution in the ASL file
     timeout_seconds: int = 10
     memory_mb: int = 256
+    # Set where running two at once would do harm.
+    reserved_concurrency: int | None = None
 
     @property
     def module(self) -> str:
@@ -46,7 +48,10 @@ MARK_FAILED = FunctionSpec(
     "mark_failed", "Workflow catch: mark the lead failed, visibly", "MarkFailedFunctionArn"
 )
 DISPOSITION = FunctionSpec("disposition", "Rep outcomes; the first completes the SLA wait")
-SLA_CHECK = FunctionSpec("sla_check", "Scheduled sweep of overdue handoffs", timeout_seconds=60)
+# One sweep at a time: two overlapping sweeps could resume the same stuck lead twice.
+SLA_CHECK = FunctionSpec(
+    "sla_check", "Scheduled sweep of overdue and stuck handoffs", timeout_seconds=60, reserved_concurrency=1
+)
 SES_EVENTS = FunctionSpec("ses_events", "Bounces and complaints: escalate the handoff at once")
 
 ALL_FUNCTIONS = (QUALIFY, ROUTE, NOTIFY, AWAIT_TOUCH, MARK_FAILED, DISPOSITION, SLA_CHECK, SES_EVENTS)

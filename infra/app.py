@@ -19,16 +19,29 @@ from handoff.functions import REPO_ROOT
 from infra.stack import HandoffStack
 
 
-def build_app(outdir: str | None = None) -> tuple[cdk.App, HandoffStack]:
-    app = cdk.App(outdir=outdir) if outdir else cdk.App()
-    config_file = REPO_ROOT / str(app.node.try_get_context("handoff:config") or "config/handoff.toml")
+def _config_file(app: cdk.App, stage: str) -> Path:
+    """-c handoff:config=FILE, else config/handoff.<stage>.toml when it exists, else config/handoff.toml."""
+    chosen = app.node.try_get_context("handoff:config")
+    if chosen:
+        return REPO_ROOT / str(chosen)
+    per_stage = REPO_ROOT / "config" / f"handoff.{stage}.toml"
+    return per_stage if stage and per_stage.exists() else REPO_ROOT / "config" / "handoff.toml"
+
+
+def build_app(
+    outdir: str | None = None, context: dict[str, object] | None = None
+) -> tuple[cdk.App, HandoffStack]:
+    app = cdk.App(outdir=outdir, context=context) if outdir else cdk.App(context=context)
+    # -c stage=prod deploys "Handoff-prod" beside "Handoff-dev" from one repo.
+    stage = str(app.node.try_get_context("stage") or "")
+    config_file = _config_file(app, stage)
     config = load_config(config_file)  # a bad config stops synth with the key and file named
     for warning in config.warnings():
         print(f"warning: {config_file.name}: {warning}", file=sys.stderr)
     sender = str(app.node.try_get_context("handoff:sender") or "handoff@example.com")
     stack = HandoffStack(
         app,
-        str(app.node.try_get_context("handoff:stack") or "Handoff"),
+        str(app.node.try_get_context("handoff:stack") or (f"Handoff-{stage}" if stage else "Handoff")),
         config_file=Path(config_file),
         sender=sender,
         env=cdk.Environment(

@@ -76,7 +76,13 @@ class HandoffStack(Stack):
             },
         )
         workflow = Workflow(self, "Workflow", functions=functions)
-        api = Api(self, "Api", functions=functions)
+        api = Api(
+            self,
+            "Api",
+            functions=functions,
+            api_key=secret_store.by_name[secrets.API_KEY.name],
+            waf=bool(self.node.try_get_context("handoff:waf")),
+        )
         schedules = Schedules(self, "Schedules", sla_check=functions[SLA_CHECK.key])
         observability = Observability(
             self,

@@ -6,6 +6,8 @@ import json
 
 from aws_cdk import RemovalPolicy
 from aws_cdk import aws_apigateway as apigw
+from aws_cdk import aws_secretsmanager as secretsmanager
+from aws_cdk import aws_wafv2 as wafv2
 from constructs import Construct
 
 from handoff.functions import ROUTES
@@ -27,7 +29,15 @@ GATEWAY_ERRORS = {
 
 
 class Api(Construct):
-    def __init__(self, scope: Construct, construct_id: str, *, functions: Functions) -> None:
+    def __init__(
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        functions: Functions,
+        api_key: secretsmanager.ISecret,
+        waf: bool,
+    ) -> None:
         super().__init__(scope, construct_id)
         access_logs = retained_log_group(self, "AccessLogs")
         self.rest_api = apigw.RestApi(
@@ -78,12 +88,75 @@ class Api(Construct):
         for route in ROUTES:
             resource = self.rest_api.root.resource_for_path(route.path)
             integration = apigw.LambdaIntegration(functions[route.function.key])
-            if route.method == "POST":
-                resource.add_method(
-                    route.method,
-                    integration,
-                    request_validator=body_validator,
-                    request_models={"application/json": json_object},
-                )
-            else:
-                resource.add_method(route.method, integration)
+            json_body: dict[str, object] = (
+                {"request_validator": body_validator, "request_models": {"application/json": json_object}}
+                if route.method == "POST"
+                else {}
+            )
+            # The gateway checks x-api-key too, so unauthenticated calls never reach a function.
+            resource.add_method(route.method, integration, api_key_required=route.api_key, **json_body)  # type: ignore[arg-type]
+        self._usage_plan(api_key)
+        if waf:
+            self._waf()
+
+    def _usage_plan(self, api_key: secretsmanager.ISecret) -> None:
+        """The ops key (the <stack>/api-key secret's value) on a throttled usage plan."""
+        key = apigw.ApiKey(
+            self,
+            "OpsKey",
+            description="Handoff: x-api-key for the lead, rep and disposition APIs",
+            # A CloudFormation dynamic reference: the value never appears in the template.
+            value=api_key.secret_value.unsafe_unwrap(),
+        )
+        plan = self.rest_api.add_usage_plan(
+            "OpsPlan",
+            throttle=apigw.ThrottleSettings(rate_limit=20, burst_limit=40),
+            api_stages=[apigw.UsagePlanPerApiStage(api=self.rest_api, stage=self.rest_api.deployment_stage)],
+        )
+        plan.add_api_key(key)
+
+    def _waf(self) -> None:
+        """AWS managed common rules plus a per-IP rate rule (there is no L2 construct for WAFv2)."""
+        acl = wafv2.CfnWebACL(
+            self,
+            "WebAcl",
+            scope="REGIONAL",
+            default_action=wafv2.CfnWebACL.DefaultActionProperty(allow={}),
+            visibility_config=_visibility("handoff-api"),
+            rules=[
+                wafv2.CfnWebACL.RuleProperty(
+                    name="common",
+                    priority=0,
+                    override_action=wafv2.CfnWebACL.OverrideActionProperty(none={}),
+                    statement=wafv2.CfnWebACL.StatementProperty(
+                        managed_rule_group_statement=wafv2.CfnWebACL.ManagedRuleGroupStatementProperty(
+                            vendor_name="AWS", name="AWSManagedRulesCommonRuleSet"
+                        )
+                    ),
+                    visibility_config=_visibility("common"),
+                ),
+                wafv2.CfnWebACL.RuleProperty(
+                    name="rate",
+                    priority=1,
+                    action=wafv2.CfnWebACL.RuleActionProperty(block={}),
+                    statement=wafv2.CfnWebACL.StatementProperty(
+                        rate_based_statement=wafv2.CfnWebACL.RateBasedStatementProperty(
+                            limit=2000, aggregate_key_type="IP"
+                        )
+                    ),
+                    visibility_config=_visibility("rate"),
+                ),
+            ],
+        )
+        wafv2.CfnWebACLAssociation(
+            self,
+            "WebAclAssociation",
+            resource_arn=self.rest_api.deployment_stage.stage_arn,
+            web_acl_arn=acl.attr_arn,
+        )
+
+
+def _visibility(name: str) -> wafv2.CfnWebACL.VisibilityConfigProperty:
+    return wafv2.CfnWebACL.VisibilityConfigProperty(
+        cloud_watch_metrics_enabled=True, metric_name=name, sampled_requests_enabled=True
+    )

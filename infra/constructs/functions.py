@@ -76,6 +76,7 @@ class Functions(Construct):
             code=lambda_.Code.from_asset(str(spec.path), exclude=["__pycache__", "*.pyc"]),
             layers=[self.common_layer, self.config_layer],
             memory_size=spec.memory_mb,
+            reserved_concurrent_executions=spec.reserved_concurrency,
             timeout=Duration.seconds(spec.timeout_seconds),
             tracing=lambda_.Tracing.ACTIVE,
             log_group=log_group,

@@ -7,11 +7,13 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
 from aws_cdk.assertions import Annotations, Match, Template
 
 from handoff.functions import ALL_FUNCTIONS, ASL_PATH, ROUTES
 from handoff.store.tables import ALL_TABLES, LEADS, REPS, SLA_INDEX
 from handoff.workflow import placeholders
+from infra.app import build_app
 from infra.stack import HandoffStack
 from tests.infra.conftest import resources
 
@@ -213,3 +215,39 @@ def test_dashboard_and_outputs(template: Template) -> None:
         "LeadsTable",
     ):
         assert name in outputs, name
+
+
+def test_lead_and_admin_routes_need_the_api_key_at_the_gateway(template: Template) -> None:
+    paths = {
+        k: r["Properties"]["PathPart"] for k, r in resources(template, "AWS::ApiGateway::Resource").items()
+    }
+    keyed = {
+        (m["Properties"]["HttpMethod"], paths.get(m["Properties"]["ResourceId"].get("Ref"), "/"))
+        for m in resources(template, "AWS::ApiGateway::Method").values()
+        if m["Properties"].get("ApiKeyRequired")
+    }
+    assert keyed == {(r.method, r.path.rsplit("/", 1)[-1]) for r in ROUTES if r.api_key}
+    [key] = resources(template, "AWS::ApiGateway::ApiKey").values()
+    assert "resolve:secretsmanager" in json.dumps(key["Properties"]["Value"])  # never the value itself
+    template.resource_count_is("AWS::ApiGateway::UsagePlanKey", 1)
+
+
+def test_sla_check_runs_one_at_a_time(template: Template) -> None:
+    concurrency = [
+        f["Properties"].get("ReservedConcurrentExecutions")
+        for f in resources(template, "AWS::Lambda::Function").values()
+        if "sweep" in f["Properties"].get("Description", "")
+    ]
+    assert concurrency == [1]
+
+
+def test_waf_and_stage_come_from_context(tmp_path_factory: pytest.TempPathFactory) -> None:
+    _app, stack = build_app(
+        outdir=str(tmp_path_factory.mktemp("waf")), context={"handoff:waf": True, "stage": "prod"}
+    )
+    assert stack.stack_name == "Handoff-prod"
+    template = Template.from_stack(stack)
+    template.resource_count_is("AWS::WAFv2::WebACL", 1)
+    template.resource_count_is("AWS::WAFv2::WebACLAssociation", 1)
+    errors = Annotations.from_stack(stack).find_error("*", Match.string_like_regexp("AwsSolutions-.*"))
+    assert [e.entry.data for e in errors] == []
