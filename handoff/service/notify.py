@@ -169,6 +169,8 @@ def escalate(lead_id: str, now: datetime, *, bounced: bool = False) -> str:
     following = "reassign" if _round(record) < runtime.config().escalation.reassignments else "renurture"
     if record.status == LeadStatus.ESCALATED:
         return following  # a retried step: already done
+    if record.status not in (LeadStatus.NOTIFIED, LeadStatus.ASSIGNED):
+        return "touched"  # the rep got there just as the wait ran out: nothing to escalate
     to = assignment.manager_email or assignment.rep_email
     notifications = _send_once(record, "escalation", to, lambda: render_escalation(record), now)
     runtime.leads().update(
