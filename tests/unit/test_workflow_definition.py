@@ -44,7 +44,8 @@ def test_shape_route_notify_wait_then_the_ladder() -> None:
     assert states["Remind"]["Next"] == "ReminderGrace"
     assert states["WaitAfterReminder"]["TimeoutSecondsPath"] == "$.ladder.grace_seconds"
     assert states["WaitAfterReminder"]["Catch"][0]["Next"] == "Escalate"
-    assert states["AfterEscalation"]["Choices"][0]["Next"] == "Reassign"
+    choices = {c["StringEquals"]: c["Next"] for c in states["AfterEscalation"]["Choices"]}
+    assert choices == {"touched": "Close", "reassign": "Reassign"}
     assert states["AfterEscalation"]["Default"] == "Renurture"
     assert states["Reassign"]["Next"] == "Notify"  # the loop: a new brief, a new SLA
     for name in (
