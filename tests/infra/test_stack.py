@@ -251,3 +251,11 @@ def test_waf_and_stage_come_from_context(tmp_path_factory: pytest.TempPathFactor
     template.resource_count_is("AWS::WAFv2::WebACLAssociation", 1)
     errors = Annotations.from_stack(stack).find_error("*", Match.string_like_regexp("AwsSolutions-.*"))
     assert [e.entry.data for e in errors] == []
+
+
+def test_no_iam_statement_grants_every_action(template: Template) -> None:
+    for logical_id, policy in resources(template, "AWS::IAM::Policy").items():
+        for statement in policy["Properties"]["PolicyDocument"]["Statement"]:
+            actions = statement["Action"] if isinstance(statement["Action"], list) else [statement["Action"]]
+            for action in actions:
+                assert action != "*" and not action.endswith(":*"), (logical_id, action)
