@@ -6,7 +6,7 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 export JSII_SILENCE_WARNING_DEPRECATED_NODE_VERSION := 1
 
-.PHONY: install demo serve test lint typecheck unit integration infra e2e layer synth deploy clean
+.PHONY: install demo serve test lint typecheck checkov unit integration infra e2e layer synth deploy clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -49,8 +49,19 @@ infra: $(STAMP) layer
 e2e: $(STAMP)
 	$(VENV)/bin/pytest -q tests/e2e
 
-test: install layer lint typecheck
+test: install layer lint typecheck checkov
 	$(VENV)/bin/pytest -q tests
+
+# checkov pins its own boto3, so it lives in its own virtual environment.
+CHECKOV_VENV := .venv-checkov
+$(CHECKOV_VENV)/.installed:
+	$(PYTHON) -m venv $(CHECKOV_VENV)
+	$(CHECKOV_VENV)/bin/pip install --quiet 'checkov>=3.2,<4'
+	touch $@
+
+checkov: $(STAMP) layer $(CHECKOV_VENV)/.installed
+	$(PY) -c "from infra.app import build_app; app, _ = build_app(outdir='build/synth'); app.synth()" 2>/dev/null
+	$(CHECKOV_VENV)/bin/checkov -f build/synth/Handoff.template.json --config-file .checkov.yaml
 
 synth: install layer
 	npx cdk synth --quiet
@@ -59,4 +70,4 @@ deploy: install layer
 	npx cdk deploy
 
 clean:
-	rm -rf $(VENV) node_modules cdk.out build outbox
+	rm -rf $(VENV) $(CHECKOV_VENV) node_modules cdk.out build outbox
