@@ -11,7 +11,7 @@ import sys
 from pathlib import Path
 
 import aws_cdk as cdk
-from cdk_nag import AwsSolutionsChecks
+from cdk_nag import AwsSolutionsChecks, ServerlessChecks
 
 from handoff.config import load_config
 from handoff.errors import ConfigError
@@ -51,6 +51,7 @@ def build_app(
         description="Handoff: marketing-to-sales handoff engine",
     )
     cdk.Aspects.of(app).add(AwsSolutionsChecks(verbose=True))
+    cdk.Aspects.of(app).add(ServerlessChecks(verbose=True))
     return app, stack
 
 

@@ -138,8 +138,12 @@ def test_cdk_nag_reports_no_unsuppressed_findings(
     synthesized: tuple[HandoffStack, Template, Path],
 ) -> None:
     stack = synthesized[0]
-    errors = Annotations.from_stack(stack).find_error("*", Match.string_like_regexp("AwsSolutions-.*"))
-    warnings = Annotations.from_stack(stack).find_warning("*", Match.string_like_regexp("AwsSolutions-.*"))
+    errors = Annotations.from_stack(stack).find_error(
+        "*", Match.string_like_regexp("(AwsSolutions|Serverless)-.*")
+    )
+    warnings = Annotations.from_stack(stack).find_warning(
+        "*", Match.string_like_regexp("(AwsSolutions|Serverless)-.*")
+    )
     assert [e.entry.data for e in errors] == []
     assert [w.entry.data for w in warnings] == []
 
