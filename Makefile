@@ -61,7 +61,7 @@ $(CHECKOV_VENV)/.installed:
 
 checkov: $(STAMP) layer $(CHECKOV_VENV)/.installed
 	$(PY) -c "from infra.app import build_app; app, _ = build_app(outdir='build/synth'); app.synth()" 2>/dev/null
-	$(CHECKOV_VENV)/bin/checkov -f build/synth/Handoff.template.json --config-file .checkov.yaml
+	$(CHECKOV_VENV)/bin/checkov -f build/synth/Handoff.template.json --config-file .checkov.yaml --skip-download
 
 synth: install layer
 	npx cdk synth --quiet
