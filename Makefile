@@ -6,7 +6,7 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 export JSII_SILENCE_WARNING_DEPRECATED_NODE_VERSION := 1
 
-.PHONY: install demo serve test lint typecheck checkov unit integration infra e2e layer synth deploy clean
+.PHONY: install demo serve test lint typecheck checkov unit integration infra e2e layer synth deploy bench clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -27,8 +27,8 @@ serve: $(STAMP)
 	$(PY) -m handoff.cli serve
 
 lint: $(STAMP)
-	$(VENV)/bin/ruff check handoff functions infra tests
-	$(VENV)/bin/ruff format --check handoff functions infra tests
+	$(VENV)/bin/ruff check handoff functions infra tests bench
+	$(VENV)/bin/ruff format --check handoff functions infra tests bench
 
 typecheck: $(STAMP)
 	$(VENV)/bin/mypy
@@ -68,6 +68,10 @@ synth: install layer
 
 deploy: install layer
 	npx cdk deploy
+
+# Benchmarks: never part of make test; writes BENCHMARKS.md.
+bench: $(STAMP)
+	POWERTOOLS_LOG_LEVEL=ERROR $(PY) -m bench
 
 clean:
 	rm -rf $(VENV) $(CHECKOV_VENV) node_modules cdk.out build outbox

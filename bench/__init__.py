@@ -1,0 +1,1 @@
+"""`make bench`: Handoff's benchmarks. Never part of `make test`; writes BENCHMARKS.md."""

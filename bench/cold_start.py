@@ -1,0 +1,57 @@
+"""B1: import-and-initialise time of each handler in a fresh interpreter, as a ratio to the floor
+`import boto3; boto3.client("dynamodb")` measured in the same run (median of N)."""
+
+from __future__ import annotations
+
+import os
+import statistics
+import subprocess
+import sys
+from pathlib import Path
+
+from handoff.functions import ALL_FUNCTIONS, REPO_ROOT
+
+RUNS = 10
+LAMBDA_ENV = {
+    "AWS_DEFAULT_REGION": "us-east-1",
+    "AWS_ACCESS_KEY_ID": "bench",
+    "AWS_SECRET_ACCESS_KEY": "bench",
+    "HANDOFF_LEADS_TABLE": "leads",
+    "HANDOFF_REPS_TABLE": "reps",
+    "HANDOFF_CONFIG_PATH": str(REPO_ROOT / "config" / "handoff.toml"),
+    "POWERTOOLS_SERVICE_NAME": "handoff",
+    "POWERTOOLS_METRICS_NAMESPACE": "Handoff",
+    "POWERTOOLS_TRACE_DISABLED": "true",
+}
+FLOOR = "import boto3; boto3.client('dynamodb')"
+TIMER = "import time; _t = time.perf_counter(); {code}; print(time.perf_counter() - _t)"
+
+
+def _once(code: str) -> float:
+    env = {**os.environ, **LAMBDA_ENV, "PYTHONPATH": str(REPO_ROOT), "PYTHONDONTWRITEBYTECODE": "0"}
+    out = subprocess.run(  # noqa: S603
+        [sys.executable, "-c", TIMER.format(code=code)],
+        capture_output=True,
+        text=True,
+        env=env,
+        check=True,
+        cwd=Path(REPO_ROOT),
+    )
+    return float(out.stdout.strip().splitlines()[-1])
+
+
+def median_seconds(code: str, runs: int = RUNS) -> float:
+    _once(code)  # warm the bytecode cache, as a deployed layer ships .pyc-free but the OS caches files
+    return statistics.median(_once(code) for _ in range(runs))
+
+
+def run() -> list[dict[str, object]]:
+    floor = median_seconds(FLOOR)
+    rows: list[dict[str, object]] = [
+        {"what": "floor: boto3 + a DynamoDB client", "ms": floor * 1000, "ratio": 1.0}
+    ]
+    for spec in ALL_FUNCTIONS:
+        # Initialise as Lambda would: import the module and touch the handler.
+        seconds = median_seconds(f"import {spec.module} as m; m.handler")
+        rows.append({"what": spec.key, "ms": seconds * 1000, "ratio": seconds / floor})
+    return rows

@@ -1,0 +1,73 @@
+"""B4: webhook POST to brief in the outbox, on the local stack: p50/p95/p99 over N leads,
+sequentially and from 8 concurrent senders. "Handoff" is received_at -> brief sent as the lead
+record says; "round trip" adds the sender's POST and the emulator's scheduling."""
+
+from __future__ import annotations
+
+import json
+import statistics
+import tempfile
+import time
+from concurrent.futures import ThreadPoolExecutor
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from handoff.functions import REPO_ROOT
+from handoff.local.client import HandoffClient
+from handoff.local.stack import LocalOptions, LocalStack, free_port
+
+LEADS = 200
+
+
+def _percentiles(values: list[float]) -> dict[str, float]:
+    ordered = sorted(values)
+    pick = lambda q: ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))]  # noqa: E731
+    return {"p50": statistics.median(ordered), "p95": pick(0.95), "p99": pick(0.99)}
+
+
+def _lead(i: int, run: str) -> dict[str, Any]:
+    body: dict[str, Any] = json.loads(
+        next((REPO_ROOT / "examples" / "webhooks" / "generic").glob("01-*.json")).read_text()
+    )
+    body["event_id"] = f"{run}-{i}"
+    body["contact"]["email"] = f"buyer{i}.{run}@northwind.example"
+    return body
+
+
+def _send(client: HandoffClient, body: dict[str, Any]) -> tuple[float, float]:
+    started = time.perf_counter()
+    lead_id = client.post_generic(body).body["lead_id"]
+    lead = client.wait_for(lead_id, {"notified"}, timeout=60)
+    round_trip = time.perf_counter() - started
+    sent = datetime.fromisoformat(lead["notifications"][0]["sent_at"])
+    handoff = (sent - datetime.fromisoformat(lead["received_at"])).total_seconds()
+    return handoff, round_trip
+
+
+def run(leads: int = LEADS) -> dict[str, dict[str, float]]:
+    with tempfile.TemporaryDirectory() as scratch:
+        reps = Path(scratch) / "reps.csv"
+        # Enough room that capacity never binds: this measures speed, not routing limits.
+        reps.write_text("rep_id,email,manager_email,pools,capacity\n" + "".join(
+            f"r{i},r{i}@example.com,boss@example.com,sales;emea,1000\n" for i in range(8)
+        ))  # fmt: skip
+        config = Path(scratch) / "bench.toml"
+        config.write_text((REPO_ROOT / "config" / "handoff.toml").read_text())
+        stack = LocalStack(
+            LocalOptions(port=free_port(), aws_port=free_port(), config_path=config, reps_path=reps,
+                         accounts_path=None, outbox=Path(scratch) / "outbox", sla_check_every=3600)
+        )  # fmt: skip
+        stack.start()
+        try:
+            client = HandoffClient.for_secrets(stack.api_url, stack.secret_values)
+            results: dict[str, dict[str, float]] = {}
+            sequential = [_send(client, _lead(i, "seq")) for i in range(leads)]
+            with ThreadPoolExecutor(max_workers=8) as pool:
+                concurrent = list(pool.map(lambda i: _send(client, _lead(i, "par")), range(leads)))
+            for name, rows in (("sequential", sequential), ("8 senders", concurrent)):
+                results[f"{name}: Handoff (received -> brief sent)"] = _percentiles([h for h, _ in rows])
+                results[f"{name}: round trip (POST -> brief recorded)"] = _percentiles([r for _, r in rows])
+            return results
+        finally:
+            stack.stop()
