@@ -8,8 +8,12 @@ import subprocess
 import sys
 from datetime import UTC, datetime
 
-from bench import cold_start, speed_to_lead, throughput
+from bench import cold_start, memory, speed_to_lead, throughput
 from handoff.functions import REPO_ROOT
+
+
+def _mb(value: object) -> str:
+    return f"{float(str(value)):.0f}" if value else "-"
 
 
 def _commit() -> str:
@@ -28,6 +32,8 @@ def main() -> int:
     b3 = throughput.run()
     print("B1 cold start ...", flush=True)
     b1 = cold_start.run()
+    print("B2 memory ...", flush=True)
+    b2 = memory.run()
     print("B4 local speed to lead ...", flush=True)
     b4 = speed_to_lead.run()
     lines = [
@@ -51,6 +57,20 @@ def main() -> int:
         "What limits it (from `python -X importtime`): the X-Ray SDK behind Powertools Tracer (about 95 ms of",
         "its own, plus a botocore session it builds), Powertools' parser and event handler with validation,",
         "and building the pydantic models. Cutting these is issue 8's work.",
+        "",
+        "## B2: peak memory (RSS, MB)",
+        "",
+        f"Each function in a fresh interpreter on moto; moto and the provisioned resources alone take "
+        f'{b2["baseline_mb"]:.0f} MB, which Lambda does not carry, so "own" subtracts it. Goal: at most 100 MB.',
+        "",
+        "| function | after init | after 100 warm invocations | own, after init | own, warm |",
+        "|---|---:|---:|---:|---:|",
+        *[
+            f"| {r['function']} | {r['init_mb']:.0f} | {_mb(r['warm_mb'])} | "
+            f"{r['init_mb'] - b2['baseline_mb']:.0f} | "
+            + (f"{r['warm_mb'] - b2['baseline_mb']:.0f} |" if r["warm_mb"] else "not measured |")
+            for r in b2["rows"]  # type: ignore[union-attr]
+        ],
         "",
         "## B3: domain throughput (qualify + route decision, pure CPU, one core)",
         "",

@@ -18,6 +18,7 @@ from handoff.local.client import HandoffClient
 from handoff.local.stack import LocalOptions, LocalStack, free_port
 
 LEADS = 200
+WAIT_SECONDS = 120
 
 
 def _percentiles(values: list[float]) -> dict[str, float]:
@@ -35,11 +36,14 @@ def _lead(i: int, run: str) -> dict[str, Any]:
     return body
 
 
-def _send(client: HandoffClient, body: dict[str, Any]) -> tuple[float, float]:
+def _send(client: HandoffClient, body: dict[str, Any]) -> tuple[float, float] | None:
+    """(Handoff's time, round trip), or None when the brief did not go out within the wait."""
     started = time.perf_counter()
     lead_id = client.post_generic(body).body["lead_id"]
-    lead = client.wait_for(lead_id, {"notified"}, timeout=60)
+    lead = client.wait_for(lead_id, {"notified"}, timeout=WAIT_SECONDS)
     round_trip = time.perf_counter() - started
+    if not lead.get("notifications"):
+        return None
     sent = datetime.fromisoformat(lead["notifications"][0]["sent_at"])
     handoff = (sent - datetime.fromisoformat(lead["received_at"])).total_seconds()
     return handoff, round_trip
@@ -65,8 +69,13 @@ def run(leads: int = LEADS) -> dict[str, dict[str, float]]:
             sequential = [_send(client, _lead(i, "seq")) for i in range(leads)]
             with ThreadPoolExecutor(max_workers=8) as pool:
                 concurrent = list(pool.map(lambda i: _send(client, _lead(i, "par")), range(leads)))
-            for name, rows in (("sequential", sequential), ("8 senders", concurrent)):
-                results[f"{name}: Handoff (received -> brief sent)"] = _percentiles([h for h, _ in rows])
+            for name, outcomes in (("sequential", sequential), ("8 senders", concurrent)):
+                rows = [o for o in outcomes if o is not None]
+                late = len(outcomes) - len(rows)
+                suffix = f" ({late} not yet briefed after {WAIT_SECONDS} s)" if late else ""
+                results[f"{name}: Handoff (received -> brief sent){suffix}"] = _percentiles(
+                    [h for h, _ in rows]
+                )
                 results[f"{name}: round trip (POST -> brief recorded)"] = _percentiles([r for _, r in rows])
             return results
         finally:

@@ -19,6 +19,7 @@ from handoff.observability import MetricUnit, lead_metric, logger, metrics
 # Re-plans allowed when other routers keep taking the same turn; then the workflow's
 # Retry on ClaimConflict takes over, with its own backoff.
 MAX_PLANS = 8
+EXACT_TURN_PLANS = 3
 REPLAN_BACKOFF_SECONDS = 0.02
 
 
@@ -71,7 +72,7 @@ def plan_for(record: LeadRecord, now: datetime) -> RoutePlan:
 
 
 def _claim_first(
-    plan: RoutePlan, now: datetime, late_skips: list[ConsideredRep]
+    plan: RoutePlan, now: datetime, late_skips: list[ConsideredRep], *, exact_turn: bool = True
 ) -> tuple[Step, Rep, bool] | None:
     """The first candidate that takes the lead: (step, rep, capacity claimed).
 
@@ -82,7 +83,10 @@ def _claim_first(
             if not candidate.claims:
                 return step, candidate.rep, False
             try:
-                return step, runtime.reps().claim(candidate.rep, now, next_vtime=candidate.next_vtime), True
+                claimed = runtime.reps().claim(
+                    candidate.rep, now, next_vtime=candidate.next_vtime, exact_turn=exact_turn
+                )
+                return step, claimed, True
             except ClaimConflict:
                 fresh = runtime.reps().get(candidate.rep.rep_id)
                 why = availability(fresh, now) if fresh else "removed"
@@ -104,7 +108,9 @@ def _choose(record: LeadRecord, now: datetime) -> Assignment:
         plan = plan_for(record, now)
         late_skips: list[ConsideredRep] = []
         try:
-            chosen = _claim_first(plan, now, late_skips)
+            # The first plans insist on the exact fair turn; after that a busy burst takes the next
+            # rep with room, so contention costs a little fairness, never a lead.
+            chosen = _claim_first(plan, now, late_skips, exact_turn=attempt < EXACT_TURN_PLANS)
         except _Replan:
             continue
         break

@@ -37,7 +37,9 @@ class RepRepository:
                 kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
         return sorted((Rep.model_validate(from_item(i)) for i in items), key=lambda r: r.rep_id)
 
-    def claim(self, rep: Rep, now: datetime, *, next_vtime: float | None = None) -> Rep:
+    def claim(
+        self, rep: Rep, now: datetime, *, next_vtime: float | None = None, exact_turn: bool = True
+    ) -> Rep:
         """Take one slot of the rep's capacity (and daily cap) in a single conditional write.
 
         The write also requires the rep's fairness clock to be what the router saw, so
@@ -62,7 +64,7 @@ class RepRepository:
             sets += ["#day = :today", "day_count = :one"]
             conditions.append("(attribute_not_exists(#day) OR #day <> :today)")
             conditions.append("(attribute_not_exists(daily_cap) OR daily_cap > :zero)")
-        if next_vtime is not None:
+        if next_vtime is not None and exact_turn:
             sets.append("vtime = :vtime")
             values[":vtime"] = Decimal(str(next_vtime))
             if rep.vtime is None:
@@ -79,7 +81,24 @@ class RepRepository:
                 ExpressionAttributeValues=values,
                 ReturnValues="ALL_NEW",
             )
-        return Rep.model_validate(from_item(result["Attributes"]))
+        claimed = Rep.model_validate(from_item(result["Attributes"]))
+        if next_vtime is not None and not exact_turn:
+            self._advance_clock(rep.rep_id, next_vtime)
+        return claimed
+
+    def _advance_clock(self, rep_id: str, vtime: float) -> None:
+        """Under contention the claim does not wait for its exact turn; the clock still only
+        moves forward, so fairness stays approximately right and capacity stays exact."""
+        try:
+            with storage_errors(lambda: ClaimConflict(rep_id)):
+                self._table.update_item(
+                    Key={"rep_id": rep_id},
+                    UpdateExpression="SET vtime = :vtime",
+                    ConditionExpression="attribute_not_exists(vtime) OR vtime < :vtime",
+                    ExpressionAttributeValues={":vtime": Decimal(str(vtime))},
+                )
+        except ClaimConflict:
+            return  # another router moved it further already
 
     def update(self, rep_id: str, **fields: Any) -> Rep:
         """Change a rep's profile fields (status, capacity, weight, ...); None removes one."""

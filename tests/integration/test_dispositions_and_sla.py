@@ -137,3 +137,17 @@ def test_daily_cap_counts_per_local_day(aws: Aws) -> None:
         reps.claim(reps.get("r1"), monday)  # type: ignore[arg-type]
     tuesday = reps.claim(reps.get("r1"), monday + timedelta(days=1))  # type: ignore[arg-type]
     assert (tuesday.day, tuesday.day_count, tuesday.open_count) == ("2026-11-03", 1, 3)
+
+
+def test_under_contention_a_claim_can_skip_the_exact_turn_but_never_capacity(aws: Aws) -> None:
+    aws.put_reps(rep("r1", capacity=2))
+    reps = runtime.reps()
+    stale = reps.get("r1")
+    assert stale is not None
+    reps.claim(stale, utcnow(), next_vtime=2.0)
+    behind = reps.get("r1").model_copy(update={"vtime": stale.vtime})  # type: ignore[union-attr]
+    relaxed = reps.claim(behind, utcnow(), next_vtime=1.0, exact_turn=False)  # its fairness view is stale
+    assert relaxed.open_count == 2
+    assert reps.get("r1").vtime == 2.0  # type: ignore[union-attr]  # the clock never moves back
+    with pytest.raises(ClaimConflict):
+        reps.claim(reps.get("r1"), utcnow(), next_vtime=3.0, exact_turn=False)  # type: ignore[arg-type]  # full
