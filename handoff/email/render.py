@@ -56,32 +56,31 @@ def render_brief(brief: BriefView) -> RenderedEmail:
     return RenderedEmail(subject=brief.subject, text=text, html=html)
 
 
+def _company(record: LeadRecord) -> str:
+    return record.company.name or record.company.domain or "unknown company"
+
+
+def _about_lead(template: str, record: LeadRecord, subject: str, **extra: object) -> RenderedEmail:
+    """An email about one lead (reminder, re-nurture, failure): the same context every time."""
+    context = {"lead": record, "company": _company(record), "lead_id": record.lead_id, **extra}
+    text, html = _render(template, context)
+    return RenderedEmail(subject=_one_line(subject), text=text, html=html)
+
+
 def render_reminder(record: LeadRecord, grace_seconds: int) -> RenderedEmail:
-    company = record.company.name or record.company.domain or "unknown company"
     minutes = max(1, grace_seconds // 60)
-    subject = " ".join(
-        f"[Reminder] {record.contact.full_name} ({company}) is still waiting - {minutes} min before your manager hears".split()
-    )
-    context = {"lead": record, "company": company, "lead_id": record.lead_id, "grace": minutes}
-    text, html = _render("reminder", context)
-    return RenderedEmail(subject=subject[:200], text=text, html=html)
+    subject = f"[Reminder] {record.contact.full_name} ({_company(record)}) is still waiting - {minutes} min before your manager hears"
+    return _about_lead("reminder", record, subject, grace=minutes)
 
 
 def render_renurture(record: LeadRecord) -> RenderedEmail:
-    company = record.company.name or record.company.domain or "unknown company"
-    subject = " ".join(f"[Re-nurture] {record.contact.full_name} ({company}) was not worked by sales".split())
-    text, html = _render("renurture", {"lead": record, "company": company, "lead_id": record.lead_id})
-    return RenderedEmail(subject=subject[:200], text=text, html=html)
+    subject = f"[Re-nurture] {record.contact.full_name} ({_company(record)}) was not worked by sales"
+    return _about_lead("renurture", record, subject)
 
 
 def render_failure(record: LeadRecord, error: str) -> RenderedEmail:
-    company = record.company.name or record.company.domain or "unknown company"
-    subject = " ".join(
-        f"[Action needed] Handoff could not finish {record.contact.full_name} ({company})".split()
-    )
-    context = {"lead": record, "company": company, "lead_id": record.lead_id, "error": error}
-    text, html = _render("failure", context)
-    return RenderedEmail(subject=subject[:200], text=text, html=html)
+    subject = f"[Action needed] Handoff could not finish {record.contact.full_name} ({_company(record)})"
+    return _about_lead("failure", record, subject, error=error)
 
 
 def render_page(page: Any) -> str:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from aws_cdk import Duration, Stack
+from aws_cdk import Stack
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
 from aws_cdk import aws_lambda as lambda_
@@ -10,8 +10,9 @@ from aws_cdk import aws_ses as ses
 from aws_cdk import aws_sns as sns
 from aws_cdk import aws_sns_subscriptions as subscriptions
 from aws_cdk import aws_sqs as sqs
-from cdk_nag import NagPackSuppression, NagSuppressions
 from constructs import Construct
+
+from infra.constructs.queues import dead_letter_queue
 
 
 class Email(Construct):
@@ -39,21 +40,7 @@ class Email(Construct):
 
     def deliver_events_to(self, handler: lambda_.IFunction) -> sqs.IQueue:
         """Subscribe the handler; a delivery event it cannot take waits in a dead-letter queue."""
-        dead_letters = sqs.Queue(
-            self,
-            "DeliveryEventDeadLetters",
-            retention_period=Duration.days(14),
-            enforce_ssl=True,
-            encryption=sqs.QueueEncryption.SQS_MANAGED,
-        )
-        NagSuppressions.add_resource_suppressions(
-            dead_letters,
-            [
-                NagPackSuppression(
-                    id="AwsSolutions-SQS3", reason="This queue is itself the dead-letter queue."
-                )
-            ],
-        )
+        dead_letters = dead_letter_queue(self, "DeliveryEventDeadLetters")
         self.delivery_events.add_subscription(
             subscriptions.LambdaSubscription(handler, dead_letter_queue=dead_letters)
         )

@@ -6,31 +6,16 @@ from aws_cdk import Duration
 from aws_cdk import aws_events as events
 from aws_cdk import aws_events_targets as targets
 from aws_cdk import aws_lambda as lambda_
-from aws_cdk import aws_sqs as sqs
-from cdk_nag import NagPackSuppression, NagSuppressions
 from constructs import Construct
 
 from handoff.functions import SLA_CHECK_EVERY_MINUTES
+from infra.constructs.queues import dead_letter_queue
 
 
 class Schedules(Construct):
     def __init__(self, scope: Construct, construct_id: str, *, sla_check: lambda_.IFunction) -> None:
         super().__init__(scope, construct_id)
-        self.dead_letters = sqs.Queue(
-            self,
-            "ScheduleDeadLetters",
-            retention_period=Duration.days(14),
-            enforce_ssl=True,
-            encryption=sqs.QueueEncryption.SQS_MANAGED,
-        )
-        NagSuppressions.add_resource_suppressions(
-            self.dead_letters,
-            [
-                NagPackSuppression(
-                    id="AwsSolutions-SQS3", reason="This queue is itself the dead-letter queue."
-                )
-            ],
-        )
+        self.dead_letters = dead_letter_queue(self, "ScheduleDeadLetters")
         self.sla_check_rule = events.Rule(
             self,
             "SlaCheck",
