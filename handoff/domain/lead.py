@@ -150,6 +150,10 @@ class LeadStatus(StrEnum):
     FAILED = "failed"
 
 
+# Statuses in which a lead has an owner who can still record an outcome.
+OPEN_STATUSES = (LeadStatus.ASSIGNED, LeadStatus.NOTIFIED, LeadStatus.WORKING, LeadStatus.ESCALATED)
+
+
 class Reason(BaseModel):
     """A machine code plus a sentence a rep would understand."""
 

@@ -21,9 +21,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from pydantic import BaseModel, Field, field_validator
 
 from handoff.config.routing import RoutingConfig, TerritoryRule
-from handoff.domain.lead import ConsideredRep, LeadRecord, LeadStatus
-
-OPEN_STATUSES = (LeadStatus.ASSIGNED, LeadStatus.NOTIFIED, LeadStatus.WORKING, LeadStatus.ESCALATED)
+from handoff.domain.lead import ConsideredRep, LeadRecord
 
 
 class Rep(BaseModel):

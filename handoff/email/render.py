@@ -10,7 +10,7 @@ from typing import Any
 from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
 
 from handoff.domain.lead import LeadRecord
-from handoff.email.brief import BriefView, safe_url
+from handoff.email.brief import BriefView
 
 
 @dataclass(frozen=True)
@@ -33,7 +33,6 @@ def _environment() -> Environment:
         trim_blocks=True,
         lstrip_blocks=True,
     )
-    env.filters["safe_url"] = safe_url
     env.filters["when"] = _when
     return env
 
@@ -95,10 +94,8 @@ def render_page(page: Any) -> str:
 def render_escalation(record: LeadRecord) -> RenderedEmail:
     if record.assignment is None:
         raise ValueError(f"lead {record.lead_id} has no assignment to escalate")
-    company = record.company.name or record.company.domain or "unknown company"
-    subject = _one_line(
+    subject = (
         f"[SLA missed] {record.assignment.rep_name or record.assignment.rep_email} has not "
-        f"touched {record.contact.full_name} at {company}"
+        f"touched {record.contact.full_name} at {_company(record)}"
     )
-    text, html = _render("escalation", {"lead": record, "company": company, "lead_id": record.lead_id})
-    return RenderedEmail(subject=subject, text=text, html=html)
+    return _about_lead("escalation", record, subject)

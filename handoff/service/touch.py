@@ -8,12 +8,9 @@ from datetime import datetime
 from botocore.exceptions import ClientError
 
 from handoff import runtime
-from handoff.domain.lead import Disposition, LeadRecord, LeadStatus, SlaState, TimelineEntry
+from handoff.domain.lead import OPEN_STATUSES, Disposition, LeadRecord, LeadStatus, SlaState, TimelineEntry
 from handoff.errors import BadRequest, Conflict, NotFound
 from handoff.observability import MetricUnit, lead_metric, logger
-
-# States in which a rep may record a disposition.
-OPEN_STATUSES = (LeadStatus.ASSIGNED, LeadStatus.NOTIFIED, LeadStatus.WORKING, LeadStatus.ESCALATED)
 
 
 def _complete_wait(lead_id: str, token: str, outcome: str) -> None:

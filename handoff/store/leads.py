@@ -7,8 +7,7 @@ from typing import Any, cast
 
 from boto3.dynamodb.conditions import Key
 
-from handoff.domain.lead import LeadRecord, LeadStatus, TimelineEntry, iso, utcnow
-from handoff.domain.route import OPEN_STATUSES
+from handoff.domain.lead import OPEN_STATUSES, LeadRecord, LeadStatus, TimelineEntry, iso, utcnow
 from handoff.errors import AlreadyExists, Conflict
 from handoff.store.dynamo import from_item, storage_errors, to_item, to_plain
 from handoff.store.tables import CONTACT_INDEX, MESSAGE_INDEX, OPEN_INDEX, SLA_INDEX
