@@ -20,6 +20,8 @@ class FunctionSpec:
     description: str
     asl_placeholder: str | None = None  # ${...} substitution in the ASL file
     timeout_seconds: int = 10
+    # Sized from `make bench` (B2): every function peaks under 100 MB, so memory buys CPU here,
+    # not room. 256 MB is the floor; qualify gets 512 MB because a CRM waits on its answer.
     memory_mb: int = 256
     # Set where running two at once would do harm.
     reserved_concurrency: int | None = None
@@ -35,7 +37,7 @@ class FunctionSpec:
 
 # 29 s is API Gateway's integration limit; HubSpot event batches read the CRM API per event.
 QUALIFY = FunctionSpec(
-    "qualify", "CRM webhooks: verify, parse, qualify, start the handoff", timeout_seconds=29
+    "qualify", "CRM webhooks: verify, parse, qualify, start the handoff", timeout_seconds=29, memory_mb=512
 )
 ROUTE = FunctionSpec("route", "Workflow step: pick the rep and start the SLA clock", "RouteFunctionArn")
 NOTIFY = FunctionSpec("notify", "Workflow step: email the brief or the escalation", "NotifyFunctionArn")

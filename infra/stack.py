@@ -58,7 +58,9 @@ class HandoffStack(Stack):
         **kwargs: object,
     ) -> None:
         super().__init__(scope, construct_id, **kwargs)  # type: ignore[arg-type]
-        tables = Tables(self, "Tables")
+        tables = Tables(
+            self, "Tables", customer_managed_key=bool(self.node.try_get_context("handoff:tableKey"))
+        )
         secret_store = Secrets(self, "Secrets", prefix=f"{self.stack_name}/")
         email = Email(self, "Email", sender=sender)
         functions = Functions(
@@ -82,6 +84,8 @@ class HandoffStack(Stack):
             functions=functions,
             api_key=secret_store.by_name[secrets.API_KEY.name],
             waf=bool(self.node.try_get_context("handoff:waf")),
+            domain_name=self.node.try_get_context("handoff:domainName"),
+            certificate_arn=self.node.try_get_context("handoff:certificateArn"),
         )
         schedules = Schedules(self, "Schedules", sla_check=functions[SLA_CHECK.key])
         delivery_dead_letters = email.deliver_events_to(functions[SES_EVENTS.key])
@@ -96,8 +100,12 @@ class HandoffStack(Stack):
         )
 
         # The stage URL without a reference to the stage, which depends on every function.
-        public_base_url = str(self.node.try_get_context("handoff:publicBaseUrl") or "") or (
-            f"https://{api.rest_api.rest_api_id}.execute-api.{self.region}.{self.url_suffix}/{STAGE_NAME}"
+        public_base_url = (
+            str(self.node.try_get_context("handoff:publicBaseUrl") or "")
+            or api.public_url
+            or (
+                f"https://{api.rest_api.rest_api_id}.execute-api.{self.region}.{self.url_suffix}/{STAGE_NAME}"
+            )
         )
         for spec in (QUALIFY, NOTIFY):
             functions[spec.key].add_environment("HANDOFF_PUBLIC_BASE_URL", public_base_url)
@@ -135,9 +143,17 @@ class HandoffStack(Stack):
         for spec in (AWAIT_TOUCH, DISPOSITION, SES_EVENTS):
             workflow.grant_task_response(functions[spec.key])
 
-        CfnOutput(self, "ApiUrl", value=api.rest_api.url)
+        api_url = f"{api.public_url}/" if api.public_url else api.rest_api.url
+        CfnOutput(self, "ApiUrl", value=api_url)
         for crm in ("hubspot", "salesforce", "generic"):
-            CfnOutput(self, f"{crm.capitalize()}WebhookUrl", value=f"{api.rest_api.url}webhooks/{crm}")
+            CfnOutput(self, f"{crm.capitalize()}WebhookUrl", value=f"{api_url}webhooks/{crm}")
+        if api.domain:
+            CfnOutput(
+                self,
+                "CustomDomainTarget",
+                value=api.domain.domain_name_alias_domain_name,
+                description="Point a CNAME (or Route 53 alias) for the custom domain here",
+            )
         CfnOutput(
             self,
             "DashboardUrl",
@@ -149,6 +165,7 @@ class HandoffStack(Stack):
         CfnOutput(self, "LeadsTable", value=tables.leads.table_name)
         CfnOutput(self, "RepsTable", value=tables.reps.table_name)
         CfnOutput(self, "AccountsTable", value=tables.accounts.table_name)
+        CfnOutput(self, "DispositionsTable", value=tables.dispositions.table_name)
         CfnOutput(self, "SecretPrefix", value=secret_store.prefix)
         self._suppress_reviewed_findings()
 

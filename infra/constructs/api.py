@@ -6,6 +6,7 @@ import json
 
 from aws_cdk import RemovalPolicy
 from aws_cdk import aws_apigateway as apigw
+from aws_cdk import aws_certificatemanager as acm
 from aws_cdk import aws_secretsmanager as secretsmanager
 from aws_cdk import aws_wafv2 as wafv2
 from constructs import Construct
@@ -37,6 +38,8 @@ class Api(Construct):
         functions: Functions,
         api_key: secretsmanager.ISecret,
         waf: bool,
+        domain_name: str | None = None,
+        certificate_arn: str | None = None,
     ) -> None:
         super().__init__(scope, construct_id)
         access_logs = retained_log_group(self, "AccessLogs")
@@ -98,6 +101,22 @@ class Api(Construct):
         self._usage_plan(api_key)
         if waf:
             self._waf()
+        self.domain = self._custom_domain(domain_name, certificate_arn) if domain_name else None
+        # The custom domain maps to the stage at its root, so URLs carry no /v1.
+        self.public_url = f"https://{domain_name}" if domain_name else None
+
+    def _custom_domain(self, domain_name: str, certificate_arn: str | None) -> apigw.DomainName:
+        if not certificate_arn:
+            raise ValueError(
+                "handoff:domainName needs handoff:certificateArn (an ACM certificate in the stack's region)"
+            )
+        return self.rest_api.add_domain_name(
+            "CustomDomain",
+            domain_name=domain_name,
+            certificate=acm.Certificate.from_certificate_arn(self, "Certificate", certificate_arn),
+            endpoint_type=apigw.EndpointType.REGIONAL,
+            security_policy=apigw.SecurityPolicy.TLS_1_2,
+        )
 
     def _usage_plan(self, api_key: secretsmanager.ISecret) -> None:
         """The ops key (the <stack>/api-key secret's value) on a throttled usage plan."""

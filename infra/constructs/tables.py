@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from aws_cdk import RemovalPolicy
 from aws_cdk import aws_dynamodb as dynamodb
+from aws_cdk import aws_kms as kms
 from constructs import Construct
 
 from handoff.store.tables import ACCOUNTS, DISPOSITIONS, LEADS, REPS, TableSpec
@@ -13,7 +14,7 @@ def _attribute(name: str | None) -> dynamodb.Attribute | None:
     return dynamodb.Attribute(name=name, type=dynamodb.AttributeType.STRING) if name else None
 
 
-def _table(scope: Construct, spec: TableSpec) -> dynamodb.Table:
+def _table(scope: Construct, spec: TableSpec, key: kms.IKey | None) -> dynamodb.Table:
     table = dynamodb.Table(
         scope,
         spec.logical_name,
@@ -23,7 +24,8 @@ def _table(scope: Construct, spec: TableSpec) -> dynamodb.Table:
         point_in_time_recovery_specification=dynamodb.PointInTimeRecoverySpecification(
             point_in_time_recovery_enabled=True
         ),
-        encryption=dynamodb.TableEncryption.AWS_MANAGED,
+        encryption=dynamodb.TableEncryption.CUSTOMER_MANAGED if key else dynamodb.TableEncryption.AWS_MANAGED,
+        encryption_key=key,
         deletion_protection=True,
         removal_policy=RemovalPolicy.RETAIN,
         time_to_live_attribute=spec.ttl_attribute,
@@ -38,9 +40,24 @@ def _table(scope: Construct, spec: TableSpec) -> dynamodb.Table:
 
 
 class Tables(Construct):
-    def __init__(self, scope: Construct, construct_id: str) -> None:
+    """customer_managed_key=True encrypts every table with a key this stack owns (rotated
+    yearly, retained like the tables) for teams whose policy requires one; grants on the tables
+    then carry the matching kms:Decrypt/Encrypt automatically."""
+
+    def __init__(self, scope: Construct, construct_id: str, *, customer_managed_key: bool = False) -> None:
         super().__init__(scope, construct_id)
-        self.leads = _table(self, LEADS)
-        self.reps = _table(self, REPS)
-        self.accounts = _table(self, ACCOUNTS)
-        self.dispositions = _table(self, DISPOSITIONS)
+        self.key: kms.Key | None = (
+            kms.Key(
+                self,
+                "TablesKey",
+                description="Handoff: encrypts the leads, reps, accounts and dispositions tables",
+                enable_key_rotation=True,
+                removal_policy=RemovalPolicy.RETAIN,
+            )
+            if customer_managed_key
+            else None
+        )
+        self.leads = _table(self, LEADS, self.key)
+        self.reps = _table(self, REPS, self.key)
+        self.accounts = _table(self, ACCOUNTS, self.key)
+        self.dispositions = _table(self, DISPOSITIONS, self.key)

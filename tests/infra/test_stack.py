@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 from aws_cdk.assertions import Annotations, Match, Template
 
-from handoff.functions import ALL_FUNCTIONS, ASL_PATH, ROUTES
+from handoff.functions import ALL_FUNCTIONS, ASL_PATH, QUALIFY, ROUTES
 from handoff.store.tables import ALL_TABLES, LEADS, REPS, SLA_INDEX
 from handoff.workflow import placeholders
 from infra.app import build_app
@@ -217,6 +217,9 @@ def test_dashboard_and_outputs(template: Template) -> None:
         "GenericWebhookUrl",
         "DashboardUrl",
         "LeadsTable",
+        "RepsTable",
+        "AccountsTable",
+        "DispositionsTable",
     ):
         assert name in outputs, name
 
@@ -263,3 +266,50 @@ def test_no_iam_statement_grants_every_action(template: Template) -> None:
             actions = statement["Action"] if isinstance(statement["Action"], list) else [statement["Action"]]
             for action in actions:
                 assert action != "*" and not action.endswith(":*"), (logical_id, action)
+
+
+def test_memory_comes_from_the_function_specs(template: Template) -> None:
+    by_description = {f"Handoff: {spec.description}": spec.memory_mb for spec in ALL_FUNCTIONS}
+    sizes = {
+        f["Properties"]["Description"]: f["Properties"]["MemorySize"]
+        for f in resources(template, "AWS::Lambda::Function").values()
+        if f["Properties"].get("Description", "") in by_description
+    }
+    assert sizes == by_description
+    assert by_description[f"Handoff: {QUALIFY.description}"] == 512
+
+
+def test_customer_managed_key_and_custom_domain_come_from_context(
+    tmp_path_factory: pytest.TempPathFactory,
+) -> None:
+    _app, stack = build_app(
+        outdir=str(tmp_path_factory.mktemp("cmk")),
+        context={
+            "handoff:tableKey": True,
+            "handoff:domainName": "handoff.example.com",
+            "handoff:certificateArn": "arn:aws:acm:us-east-1:123456789012:certificate/abc",
+        },
+    )
+    template = Template.from_stack(stack)
+    template.has_resource_properties("AWS::KMS::Key", {"EnableKeyRotation": True})
+    tables = resources(template, "AWS::DynamoDB::Table")
+    assert len(tables) == 4
+    for table in tables.values():
+        assert table["Properties"]["SSESpecification"]["SSEType"] == "KMS"
+        assert "KMSMasterKeyId" in table["Properties"]["SSESpecification"]
+    template.has_resource_properties(
+        "AWS::ApiGateway::DomainName",
+        {"DomainName": "handoff.example.com", "SecurityPolicy": "TLS_1_2"},
+    )
+    outputs = template.find_outputs("*")
+    assert outputs["HubspotWebhookUrl"]["Value"] == "https://handoff.example.com/webhooks/hubspot"
+    assert "CustomDomainTarget" in outputs
+    errors = Annotations.from_stack(stack).find_error("*", Match.string_like_regexp("AwsSolutions-.*"))
+    assert [e.entry.data for e in errors] == []
+
+
+def test_a_custom_domain_without_a_certificate_stops_synth(tmp_path_factory: pytest.TempPathFactory) -> None:
+    with pytest.raises(ValueError, match="handoff:certificateArn"):
+        build_app(
+            outdir=str(tmp_path_factory.mktemp("nocert")), context={"handoff:domainName": "h.example.com"}
+        )
