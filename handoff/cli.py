@@ -1,4 +1,5 @@
-"""The ``handoff`` command: the local stack and demo, rep and account admin, routing explanations.
+"""The ``handoff`` command: the local stack and demo, rep and account admin, routing explanations,
+and closing the loop (report, tune, simulate).
 
 Admin commands talk to the deployed tables with your AWS credentials, or to the local
 stack when AWS_ENDPOINT_URL points at it.
@@ -18,6 +19,7 @@ from typing import Any
 
 from handoff.errors import ConfigError, HandoffError
 from handoff.functions import REPO_ROOT
+from handoff.insights import commands as insights
 
 DEFAULT_CONFIG = str(REPO_ROOT / "config" / "handoff.toml")
 DEFAULT_REPS = str(REPO_ROOT / "examples" / "reps.csv")
@@ -229,6 +231,7 @@ def _parser() -> argparse.ArgumentParser:
     )
     chk.add_argument("--config", default=DEFAULT_CONFIG)
     chk.set_defaults(run=_config_check)
+    insights.register(commands)
     return parser
 
 

@@ -55,8 +55,12 @@ SLA_CHECK = FunctionSpec(
     "sla_check", "Scheduled sweep of overdue and stuck handoffs", timeout_seconds=60, reserved_concurrency=1
 )
 SES_EVENTS = FunctionSpec("ses_events", "Bounces and complaints: escalate the handoff at once")
+# Reads a month of leads and fits the signal model: more time and memory than a handoff step.
+TUNING = FunctionSpec(
+    "tuning", "Monthly KPIs and proposed config changes for RevOps", timeout_seconds=300, memory_mb=1024
+)
 
-ALL_FUNCTIONS = (QUALIFY, ROUTE, NOTIFY, AWAIT_TOUCH, MARK_FAILED, DISPOSITION, SLA_CHECK, SES_EVENTS)
+ALL_FUNCTIONS = (QUALIFY, ROUTE, NOTIFY, AWAIT_TOUCH, MARK_FAILED, DISPOSITION, SLA_CHECK, SES_EVENTS, TUNING)
 
 
 @dataclass(frozen=True)
@@ -81,3 +85,5 @@ ROUTES = (
 
 # How often the sla_check schedule runs in AWS.
 SLA_CHECK_EVERY_MINUTES = 5
+# The tuning job: 06:00 UTC on the first day of each month.
+TUNING_SCHEDULE = {"minute": "0", "hour": "6", "day": "1", "month": "*", "year": "*"}

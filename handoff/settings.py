@@ -33,6 +33,8 @@ class Settings(BaseModel):
     max_body_bytes: int = Field(default=1024 * 1024, ge=1024)
     hubspot_api_base: str = "https://api.hubapi.com"
     replay_window_seconds: int = Field(default=300, ge=1)
+    # Where the tuning job writes its reports (empty: email only).
+    reports_bucket: str = ""
 
     def secret_id(self, name: str) -> str:
         return f"{self.secret_prefix}{name}"

@@ -19,11 +19,13 @@ from handoff.functions import (
     ROUTE,
     SES_EVENTS,
     SLA_CHECK,
+    TUNING,
 )
 from infra.constructs.api import STAGE_NAME, Api
 from infra.constructs.email import Email
 from infra.constructs.functions import Functions
 from infra.constructs.observability import Observability
+from infra.constructs.reports import Reports
 from infra.constructs.schedules import Schedules
 from infra.constructs.secrets import Secrets
 from infra.constructs.tables import Tables
@@ -44,6 +46,7 @@ SECRETS_READ_BY = {
     NOTIFY.key: (secrets.LINK_KEY, secrets.SLACK_WEBHOOK),
 }
 LEADS_WRITERS = (QUALIFY, ROUTE, NOTIFY, AWAIT_TOUCH, MARK_FAILED, DISPOSITION, SLA_CHECK, SES_EVENTS)
+LEADS_READERS = (TUNING,)
 REPS_WRITERS = (ROUTE, NOTIFY, DISPOSITION)  # notify frees the slot on re-nurture
 
 
@@ -87,7 +90,12 @@ class HandoffStack(Stack):
             domain_name=self.node.try_get_context("handoff:domainName"),
             certificate_arn=self.node.try_get_context("handoff:certificateArn"),
         )
-        schedules = Schedules(self, "Schedules", sla_check=functions[SLA_CHECK.key])
+        schedules = Schedules(
+            self, "Schedules", sla_check=functions[SLA_CHECK.key], tuning=functions[TUNING.key]
+        )
+        reports = Reports(self, "Reports")
+        functions[TUNING.key].add_environment("HANDOFF_REPORTS_BUCKET", reports.bucket.bucket_name)
+        reports.bucket.grant_put(functions[TUNING.key])
         delivery_dead_letters = email.deliver_events_to(functions[SES_EVENTS.key])
         observability = Observability(
             self,
@@ -117,6 +125,8 @@ class HandoffStack(Stack):
         workflow.state_machine.grant_read(functions[SLA_CHECK.key])
         for spec in LEADS_WRITERS:
             tables.leads.grant_read_write_data(functions[spec.key])
+        for spec in LEADS_READERS:
+            tables.leads.grant_read_data(functions[spec.key])
         for spec in REPS_WRITERS:
             tables.reps.grant_read_write_data(functions[spec.key])
         tables.accounts.grant_read_data(functions[ROUTE.key])
@@ -124,7 +134,8 @@ class HandoffStack(Stack):
         for key, needed in SECRETS_READ_BY.items():
             for secret in needed:
                 secret_store.by_name[secret.name].grant_read(functions[key])
-        for spec in (NOTIFY, SLA_CHECK):  # sla_check tells sales ops about failed leads
+        # sla_check tells sales ops about failed leads; tuning emails RevOps its report.
+        for spec in (NOTIFY, SLA_CHECK, TUNING):
             email.grant_send(functions[spec.key])
         # Per-rep Slack webhooks are secrets ops add later, named <prefix>slack-<something>.
         functions[NOTIFY.key].add_to_role_policy(
@@ -167,6 +178,7 @@ class HandoffStack(Stack):
         CfnOutput(self, "AccountsTable", value=tables.accounts.table_name)
         CfnOutput(self, "DispositionsTable", value=tables.dispositions.table_name)
         CfnOutput(self, "SecretPrefix", value=secret_store.prefix)
+        CfnOutput(self, "ReportsBucket", value=reports.bucket.bucket_name)
         self._suppress_reviewed_findings()
 
     def _suppress_reviewed_findings(self) -> None:

@@ -18,6 +18,7 @@ from handoff.config.base import Section
 from handoff.config.brief import BriefConfig, EmailConfig, LinksConfig, SlackConfig
 from handoff.config.qualify import QualifyConfig
 from handoff.config.routing import RoutingConfig
+from handoff.config.tuning import TuningConfig
 from handoff.errors import ConfigError
 
 SlaSeconds = Annotated[int, Field(ge=1, le=30 * 24 * 3600)]
@@ -73,6 +74,7 @@ class HandoffConfig(Section):
     links: LinksConfig = Field(default_factory=LinksConfig)
     slack: SlackConfig = Field(default_factory=SlackConfig)
     adapters: AdaptersConfig = Field(default_factory=AdaptersConfig)
+    tuning: TuningConfig = Field(default_factory=TuningConfig)
 
     @model_validator(mode="after")
     def _every_tier_has_an_sla(self) -> HandoffConfig:

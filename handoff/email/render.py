@@ -5,12 +5,16 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 from functools import cache
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
 
 from handoff.domain.lead import LeadRecord
 from handoff.email.brief import BriefView
+from handoff.insights.stats import percent
+
+if TYPE_CHECKING:
+    from handoff.insights.tuning import TuningReport
 
 
 @dataclass(frozen=True)
@@ -24,6 +28,16 @@ def _when(value: datetime | None) -> str:
     return value.strftime("%a %d %b %H:%M UTC") if value else ""
 
 
+def _duration(seconds: float | None) -> str:
+    """1.2 s, 14 min, 3.5 h, 2.0 d: how a person reads a wait."""
+    if seconds is None:
+        return "n/a"
+    for limit, unit, size in ((120, "s", 1), (7200, "min", 60), (172800, "h", 3600)):
+        if seconds < limit:
+            return f"{seconds / size:.1f} {unit}" if unit != "min" else f"{seconds / size:.0f} {unit}"
+    return f"{seconds / 86400:.1f} d"
+
+
 @cache
 def _environment() -> Environment:
     env = Environment(
@@ -34,6 +48,9 @@ def _environment() -> Environment:
         lstrip_blocks=True,
     )
     env.filters["when"] = _when
+    env.filters["pct"] = percent
+    env.filters["duration"] = _duration
+    env.filters["day"] = lambda value: value.strftime("%Y-%m-%d")
     return env
 
 
@@ -99,3 +116,15 @@ def render_escalation(record: LeadRecord) -> RenderedEmail:
         f"touched {record.contact.full_name} at {_company(record)}"
     )
     return _about_lead("escalation", record, subject)
+
+
+def render_report(
+    report: TuningReport, *, diff: str = "", charts: dict[str, str] | None = None
+) -> RenderedEmail:
+    """The KPI summary and tuning proposals: the terminal text, the monthly email and the
+    HTML report (which adds charts as data URIs when the plotting extra is installed)."""
+    context = {"r": report, "k": report.kpis, "diff": diff, "charts": charts or {}}
+    text, html = _render("report", context)
+    period = f" {report.period[0]:%Y-%m-%d} to {report.period[1]:%Y-%m-%d}" if report.period else ""
+    subject = f"[Handoff] Report{period}: {len(report.proposals)} proposal{'s' if len(report.proposals) != 1 else ''}"
+    return RenderedEmail(subject=subject, text=text, html=html)

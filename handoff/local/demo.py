@@ -112,16 +112,7 @@ def _narrate(stack: LocalStack, outbox: Path, started: float) -> int:
     lead_ids.update(crm_leads)
 
     _say()
-    _say("4. Bad input changes nothing")
-    sample = json.loads(next(WEBHOOKS.glob("01-*.json")).read_text())
-    wrong = client.post_generic(sample, secret="not-the-shared-secret")
-    _say(f"  wrong signature -> {wrong.status} {wrong.body['message']}")
-    broken = client.post_generic(b'{"event_id": "evt-9", "contact": {')
-    _say(f"  truncated JSON  -> {broken.status} {broken.body['message']}")
-    missing = client.post_generic({"event_id": "evt-9", "trigger": {"type": "demo_request"}})
-    _say(f"  no contact      -> {missing.status} {missing.body['message']}")
-    again = client.post_generic(sample)
-    _say(f"  same delivery   -> {again.status} {again.body} (deduplicated, nothing happens twice)")
+    _bad_input(client)
 
     _say()
     ignored = lead_ids[IGNORED]
@@ -140,8 +131,63 @@ def _narrate(stack: LocalStack, outbox: Path, started: float) -> int:
 
     _say()
     _summarise(client, list(lead_ids.values()), outbox)
-    _say(f"\nDone in {time.monotonic() - started:.0f} s. Open {outbox}/*.html to read the briefs.")
+    _say()
+    _close_the_loop(outbox)
+    _say(
+        f"\nDone in {time.monotonic() - started:.0f} s. Open {outbox}/*.html to read the briefs and the report."
+    )
     return 0
+
+
+def _close_the_loop(outbox: Path) -> None:
+    """The monthly tuning job on this demo's leads, then on a synthetic quarter with a known truth."""
+    from handoff.config import load_config
+    from handoff.email.render import render_report
+    from handoff.functions import TUNING
+    from handoff.insights.charts import all_charts, data_uris
+    from handoff.insights.synthetic import PLANTED, generate
+    from handoff.local import lambdas
+    from handoff.service.tuning import build
+
+    _say("7. Close the loop: KPIs and tuning proposals")
+    result = lambdas.invoke(TUNING, {})
+    _say(
+        f"  the monthly tuning job (the Lambda) on this demo's {result['leads']} leads: {result['proposals']} "
+        "proposals (too few handoffs to propose anything); report emailed to marketing ops (outbox)"
+    )
+    config_text = DEMO_CONFIG.read_text()
+    config = load_config(DEMO_CONFIG)
+    history = generate(config, leads=4000, seed=7)
+    period = (history[0].received_at, history[-1].received_at)
+    output = build(
+        history, config_text, datetime.now(history[0].received_at.tzinfo), period, "examples/demo.toml"
+    )
+    _say(
+        f"  a synthetic quarter ({len(history)} leads, seeded; planted: {', '.join(PLANTED)} lift meetings, "
+        "fit below 60 rarely meets, rep-dan is slow):"
+    )
+    _say()
+    for line in output.email.text.splitlines():
+        _say(f"    {line}")
+    charts = data_uris(all_charts(history, output.report.kpis, config.tuning))
+    (outbox / "report.html").write_text(
+        render_report(output.report, diff=output.config_diff, charts=charts).html
+    )
+    (outbox / "handoff.proposed.toml").write_text(output.proposed_config)
+    _say(f"  wrote {outbox}/report.html (with charts) and {outbox}/handoff.proposed.toml")
+
+
+def _bad_input(client: HandoffClient) -> None:
+    _say("4. Bad input changes nothing")
+    sample = json.loads(next(WEBHOOKS.glob("01-*.json")).read_text())
+    wrong = client.post_generic(sample, secret="not-the-shared-secret")
+    _say(f"  wrong signature -> {wrong.status} {wrong.body['message']}")
+    broken = client.post_generic(b'{"event_id": "evt-9", "contact": {')
+    _say(f"  truncated JSON  -> {broken.status} {broken.body['message']}")
+    missing = client.post_generic({"event_id": "evt-9", "trigger": {"type": "demo_request"}})
+    _say(f"  no contact      -> {missing.status} {missing.body['message']}")
+    again = client.post_generic(sample)
+    _say(f"  same delivery   -> {again.status} {again.body} (deduplicated, nothing happens twice)")
 
 
 def _one_line(lead: dict[str, Any]) -> str:

@@ -45,16 +45,20 @@ def _already_sent(record: LeadRecord, kind: str, to: str) -> bool:
     return any(n.kind == kind and n.to == to and n.round == _round(record) for n in record.notifications)
 
 
-def _send(record: LeadRecord, email: RenderedEmail, *, kind: str, to: str, now: datetime) -> Notification:
+def envelope_to(to: str) -> Envelope:
+    """Sender, display name, Reply-To and configuration set: the same for every email Handoff sends."""
     config = runtime.config().email
-    envelope = Envelope(
+    return Envelope(
         sender=settings().sender,
         to=to,
         from_name=config.from_name,
         reply_to=config.reply_to,
         configuration_set=settings().ses_configuration_set,
     )
-    message_id = send_email(runtime.client("sesv2"), email, envelope)
+
+
+def _send(record: LeadRecord, email: RenderedEmail, *, kind: str, to: str, now: datetime) -> Notification:
+    message_id = send_email(runtime.client("sesv2"), email, envelope_to(to))
     metrics.add_metric(name="EmailsSent", unit=MetricUnit.Count, value=1)
     logger.info("email sent", extra={"lead_id": record.lead_id, "kind": kind, "message_id": message_id})
     return Notification(to=to, kind=kind, sent_at=now, message_id=message_id, round=_round(record))

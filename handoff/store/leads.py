@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any, cast
 
-from boto3.dynamodb.conditions import Key
+from boto3.dynamodb.conditions import Attr, Key
 
 from handoff.domain.lead import OPEN_STATUSES, LeadRecord, LeadStatus, TimelineEntry, iso, utcnow
 from handoff.errors import AlreadyExists, Conflict
@@ -201,3 +201,18 @@ class LeadRepository:
                 Limit=limit,
             )
         return [item["lead_id"] for item in page.get("Items", [])]
+
+    def received_between(self, start: datetime, end: datetime) -> list[LeadRecord]:
+        """Every lead received in [start, end): a paged scan, for the monthly tuning job only
+        (it reads each lead once a month; nothing on the handoff path scans)."""
+        records: list[LeadRecord] = []
+        kwargs: dict[str, Any] = {
+            "FilterExpression": Attr("received_at").gte(iso(start)) & Attr("received_at").lt(iso(end))
+        }
+        while True:
+            with storage_errors():
+                page = self._table.scan(**kwargs)
+            records += [LeadRecord.model_validate(from_item(item)) for item in page.get("Items", [])]
+            if "LastEvaluatedKey" not in page:
+                return records
+            kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]

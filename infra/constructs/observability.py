@@ -143,6 +143,19 @@ class Observability(Construct):
                 right=[state_machine.metric_failed(), state_machine.metric_succeeded()],
                 width=12,
             ),
+            cloudwatch.GraphWidget(
+                title="Monthly outcomes (tuning job, %)",
+                left=[
+                    kpi(name, "Maximum", label).with_(period=Duration.days(31))
+                    for name, label in (
+                        ("MonthlyContactRate", "contact rate"),
+                        ("MonthlyMeetingRate", "meeting rate"),
+                        ("MonthlyMqlToSql", "MQL to SQL"),
+                        ("MonthlySlaAttainment", "SLA attainment"),
+                    )
+                ],
+                width=12,
+            ),
             cloudwatch.AlarmStatusWidget(title="Alarms", alarms=self.alarms, width=12),
         )
 

@@ -122,6 +122,49 @@ def test_sla_check_runs_on_a_schedule_with_a_dead_letter_queue(template: Templat
     )
 
 
+def test_tuning_runs_monthly_with_retries_a_dead_letter_queue_and_a_reports_bucket(
+    template: Template,
+) -> None:
+    template.has_resource_properties(
+        "AWS::Events::Rule",
+        {
+            "ScheduleExpression": "cron(0 6 1 * ? *)",
+            "Targets": [
+                Match.object_like(
+                    {
+                        "DeadLetterConfig": Match.object_like({}),
+                        "RetryPolicy": {"MaximumRetryAttempts": 2, "MaximumEventAgeInSeconds": 21600},
+                    }
+                )
+            ],
+        },
+    )
+    template.has_resource_properties(
+        "AWS::S3::Bucket",
+        {
+            "PublicAccessBlockConfiguration": Match.object_like(
+                {"BlockPublicAcls": True, "RestrictPublicBuckets": True}
+            ),
+            "VersioningConfiguration": {"Status": "Enabled"},
+        },
+    )
+    # The tuning job reads leads and never writes them.
+    tuning_policies = [
+        statement
+        for logical_id, policy in resources(template, "AWS::IAM::Policy").items()
+        if logical_id.startswith("Functionstuning")
+        for statement in policy["Properties"]["PolicyDocument"]["Statement"]
+    ]
+    actions = {
+        a for s in tuning_policies for a in (s["Action"] if isinstance(s["Action"], list) else [s["Action"]])
+    }
+    assert {"dynamodb:Scan", "s3:PutObject", "ses:SendEmail"} <= actions
+    assert not {
+        a for a in actions if a.startswith("dynamodb:") and ("Put" in a or "Update" in a or "Delete" in a)
+    }
+    assert "ReportsBucket" in template.to_json()["Outputs"]
+
+
 def test_a_secret_exists_for_every_credential(template: Template) -> None:
     from handoff.secrets import ALL_SECRETS
 

@@ -1,0 +1,96 @@
+"""Charts for the HTML report, drawn with matplotlib (the optional `report` extra).
+
+Only the CLI draws charts; the monthly email from the Lambda carries the same figures as
+tables, so the layer never ships a plotting library.
+"""
+
+from __future__ import annotations
+
+import base64
+import io
+from collections import Counter
+from collections.abc import Sequence
+from typing import Any
+
+from handoff.config.tuning import TuningConfig
+from handoff.insights.history import HistoryRow
+from handoff.insights.kpis import Kpis
+
+INK, ACCENT, MUTED = "#1f2933", "#2f6fde", "#9aa5b1"
+
+
+def _figure(title: str) -> tuple[Any, Any]:
+    import matplotlib
+
+    matplotlib.use("Agg")  # no display: render straight to PNG
+    from matplotlib import pyplot
+
+    figure, axes = pyplot.subplots(figsize=(6.4, 3.4), dpi=110)
+    axes.set_title(title, loc="left", fontsize=12, color=INK)
+    axes.spines[["top", "right"]].set_visible(False)
+    return figure, axes
+
+
+def _png(figure: Any) -> bytes:
+    from matplotlib import pyplot
+
+    buffer = io.BytesIO()
+    figure.tight_layout()
+    figure.savefig(buffer, format="png")
+    pyplot.close(figure)
+    return buffer.getvalue()
+
+
+def speed_to_lead(rows: Sequence[HistoryRow]) -> bytes:
+    seconds = [(r.notified_at - r.received_at).total_seconds() for r in rows if r.notified_at]
+    figure, axes = _figure("Speed to lead: received to brief sent (seconds)")
+    axes.hist(seconds, bins=30, color=ACCENT)
+    axes.set_xlabel("seconds")
+    axes.set_ylabel("handoffs")
+    return _png(figure)
+
+
+def funnel(kpis: Kpis) -> bytes:
+    stages = {"received": kpis.received, "qualified": kpis.qualified, "handed off": kpis.handed_off,
+              "contacted": kpis.contacted, "meeting set": kpis.meetings}  # fmt: skip
+    figure, axes = _figure("Funnel")
+    bars = axes.barh(list(stages)[::-1], list(stages.values())[::-1], color=ACCENT)
+    axes.bar_label(bars, padding=3, color=INK)
+    return _png(figure)
+
+
+def meeting_rate_by_score(rows: Sequence[HistoryRow], config: TuningConfig) -> bytes:
+    totals: Counter[int] = Counter()
+    hits: Counter[int] = Counter()
+    for row in rows:
+        if row.handed_off:
+            band = int(row.score // 10) * 10
+            totals[band] += 1
+            hits[band] += row.reached(config.meeting_outcomes)
+    bands = sorted(totals)
+    figure, axes = _figure("Meeting rate by score band")
+    axes.bar([f"{b}-{b + 9}" for b in bands], [hits[b] / totals[b] for b in bands], color=ACCENT)
+    axes.yaxis.set_major_formatter(lambda value, _: f"{value:.0%}")
+    axes.set_xlabel("score")
+    return _png(figure)
+
+
+def rep_load(kpis: Kpis) -> bytes:
+    figure, axes = _figure("Rep load: handoffs held")
+    bars = axes.bar(list(kpis.rep_load), list(kpis.rep_load.values()), color=MUTED)
+    axes.bar_label(bars, padding=2, color=INK)
+    axes.tick_params(axis="x", rotation=30)
+    return _png(figure)
+
+
+def all_charts(rows: Sequence[HistoryRow], kpis: Kpis, config: TuningConfig) -> dict[str, bytes]:
+    return {
+        "Speed to lead": speed_to_lead(rows),
+        "Funnel": funnel(kpis),
+        "Meeting rate by score band": meeting_rate_by_score(rows, config),
+        "Rep load": rep_load(kpis),
+    }
+
+
+def data_uris(charts: dict[str, bytes]) -> dict[str, str]:
+    return {name: "data:image/png;base64," + base64.b64encode(png).decode() for name, png in charts.items()}

@@ -1,0 +1,181 @@
+"""`handoff report`, `tune`, `simulate` and `history`: closing the loop from the command line.
+
+History comes from a JSONL file (--history) or from the deployed leads table (--table, or
+$HANDOFF_LEADS_TABLE with your AWS credentials).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+from handoff.errors import ConfigError
+from handoff.functions import REPO_ROOT
+
+DEFAULT_CONFIG = str(REPO_ROOT / "config" / "handoff.toml")
+
+
+def _date(text: str) -> datetime:
+    try:
+        return datetime.fromisoformat(text).replace(tzinfo=UTC)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a date like 2026-11-01") from exc
+
+
+def _rows(args: argparse.Namespace) -> list[Any]:
+    from handoff.insights.history import between, from_record, read_jsonl
+
+    start, end = args.start, args.end
+    if args.history:
+        return list(between(read_jsonl(args.history), start, end))
+    name = args.table or os.environ.get("HANDOFF_LEADS_TABLE")
+    if not name:
+        raise ConfigError("no history: pass --history FILE.jsonl, or --table (the LeadsTable output)")
+    import boto3
+
+    from handoff.store.leads import LeadRepository
+
+    end = end or datetime.now(UTC)
+    start = start or end - timedelta(days=90)
+    records = LeadRepository(boto3.resource("dynamodb").Table(name)).received_between(start, end)
+    return [from_record(r) for r in records]
+
+
+def _period(rows: list[Any]) -> tuple[datetime, datetime] | None:
+    return (min(r.received_at for r in rows), max(r.received_at for r in rows)) if rows else None
+
+
+def _report(args: argparse.Namespace) -> int:
+    from handoff.config import load_config
+    from handoff.email.render import render_report
+    from handoff.insights.tuning import tune
+
+    config = load_config(args.config)
+    rows = _rows(args)
+    report = tune(rows, config, datetime.now(UTC), _period(rows))
+    charts: dict[str, bytes] = {}
+    if args.html or args.charts:
+        from handoff.insights.charts import all_charts
+
+        charts = all_charts(rows, report.kpis, config.tuning)
+    if args.charts:
+        folder = Path(args.charts)
+        folder.mkdir(parents=True, exist_ok=True)
+        for name, png in charts.items():
+            (folder / f"{name.lower().replace(' ', '-')}.png").write_bytes(png)
+    if args.html:
+        from handoff.insights.charts import data_uris
+
+        Path(args.html).write_text(render_report(report, charts=data_uris(charts)).html)
+        print(f"wrote {args.html}")
+    print(render_report(report).text)
+    return 0
+
+
+def _tune(args: argparse.Namespace) -> int:
+    from handoff.service.tuning import build
+
+    config_file = Path(args.config)
+    rows = _rows(args)
+    now = datetime.now(UTC)
+    output = build(rows, config_file.read_text(), now, _period(rows) or (now, now), str(config_file))
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    (out / "report.json").write_text(output.report.model_dump_json(indent=2))
+    (out / "report.html").write_text(output.email.html)
+    (out / "handoff.proposed.toml").write_text(output.proposed_config)
+    (out / "handoff.toml.diff").write_text(output.config_diff)
+    print(output.email.text)
+    print(f"wrote {out}/report.json, report.html, handoff.proposed.toml, handoff.toml.diff")
+    from handoff.config import parse_config
+
+    if output.config_diff and parse_config(config_file.read_text(), str(config_file)).tuning.auto_apply:
+        config_file.write_text(output.proposed_config)
+        print(f"tuning.auto_apply is on: rewrote {config_file}; deploy it with `npx cdk deploy`")
+    elif output.config_diff:
+        print(f"review the diff, try it with `handoff simulate --config {out}/handoff.proposed.toml ...`")
+    return 0
+
+
+def _simulate(args: argparse.Namespace) -> int:
+    from handoff.config import load_config
+    from handoff.insights.simulate import describe, simulate
+    from handoff.insights.synthetic import synthetic_reps
+    from handoff.reps_import import load_reps_csv
+
+    reps = load_reps_csv(args.reps) if args.reps else synthetic_reps()
+    result = simulate(_rows(args), load_config(args.current), load_config(args.config), reps)
+    print(result.model_dump_json(indent=2) if args.json else "\n".join(describe(result)))
+    return 0
+
+
+def _history_generate(args: argparse.Namespace) -> int:
+    from handoff.config import load_config
+    from handoff.insights.history import write_jsonl
+    from handoff.insights.synthetic import generate
+
+    rows = generate(load_config(args.config), leads=args.leads, weeks=args.weeks, seed=args.seed)
+    write_jsonl(rows, args.out)
+    print(f"wrote {len(rows)} leads ({sum(r.handed_off for r in rows)} handed off) to {args.out}")
+    return 0
+
+
+def _history_export(args: argparse.Namespace) -> int:
+    from handoff.insights.history import write_jsonl
+
+    rows = _rows(args)
+    write_jsonl(rows, args.out)
+    print(f"wrote {len(rows)} leads to {args.out}")
+    return 0
+
+
+def _source_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--history", metavar="FILE.jsonl", help="history rows (handoff history generate|export)"
+    )
+    parser.add_argument("--table", help="the LeadsTable output (default: $HANDOFF_LEADS_TABLE)")
+    parser.add_argument(
+        "--from", dest="start", type=_date, help="first day, YYYY-MM-DD (default: 90 days ago)"
+    )
+    parser.add_argument("--to", dest="end", type=_date, help="day after the last, YYYY-MM-DD (default: now)")
+
+
+def register(commands: Any) -> None:
+    report = commands.add_parser("report", help="KPIs and proposals for a period, in the terminal or as HTML")
+    _source_arguments(report)
+    report.add_argument("--config", default=DEFAULT_CONFIG)
+    report.add_argument("--html", metavar="FILE", help="also write an HTML report with charts")
+    report.add_argument("--charts", metavar="DIR", help="also write each chart as a PNG")
+    report.set_defaults(run=_report)
+
+    tune = commands.add_parser("tune", help="propose config changes from outcomes (writes a diff to review)")
+    _source_arguments(tune)
+    tune.add_argument("--config", default=DEFAULT_CONFIG, help="the config to tune")
+    tune.add_argument("--out", default="tuning", help="folder for the report and proposal (default tuning/)")
+    tune.set_defaults(run=_tune)
+
+    sim = commands.add_parser("simulate", help="replay history under a new config, with no side effects")
+    _source_arguments(sim)
+    sim.add_argument("--config", required=True, metavar="NEW.toml", help="the config to try")
+    sim.add_argument("--current", default=DEFAULT_CONFIG, help="the config to compare with")
+    sim.add_argument("--reps", help="reps CSV (default: the synthetic team of `history generate`)")
+    sim.add_argument("--json", action="store_true", help="print the full result as JSON")
+    sim.set_defaults(run=_simulate)
+
+    history = commands.add_parser("history", help="history files for tune and simulate").add_subparsers(
+        dest="action", required=True
+    )
+    gen = history.add_parser("generate", help="a seeded synthetic history with planted effects")
+    gen.add_argument("--out", default="history.jsonl")
+    gen.add_argument("--leads", type=int, default=4000)
+    gen.add_argument("--weeks", type=int, default=12)
+    gen.add_argument("--seed", type=int, default=7)
+    gen.add_argument("--config", default=DEFAULT_CONFIG)
+    gen.set_defaults(run=_history_generate)
+    export = history.add_parser("export", help="the deployed leads table as history rows")
+    _source_arguments(export)
+    export.add_argument("--out", default="history.jsonl")
+    export.set_defaults(run=_history_export)

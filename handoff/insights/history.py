@@ -1,0 +1,135 @@
+"""One row per lead with what happened to it: the input to KPIs, tuning and simulation.
+
+Rows come from stored lead records (the tuning job) or from a JSONL file (`--history`,
+the synthetic generator). Each keeps the canonical lead, so a simulation can re-run
+qualify and route on exactly what arrived.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator
+from datetime import datetime
+from pathlib import Path
+
+from pydantic import BaseModel, Field, ValidationError
+
+from handoff.domain.lead import Lead, LeadRecord, LeadStatus, Qualification
+from handoff.errors import ConfigError
+
+
+class HistoryRow(BaseModel):
+    lead: Lead
+    received_at: datetime
+    ready: bool
+    tier: str | None = None
+    score: float = 0
+    fit: float = 0
+    signals: list[str] = Field(default_factory=list)
+    rule: str | None = None  # the routing rule of the first assignment
+    reps: list[str] = Field(default_factory=list)  # every rep who held it, first to last
+    notified_at: datetime | None = None
+    first_touch_at: datetime | None = None
+    sla_met: bool | None = None  # None: no SLA ran to an end (not handed off, or still open)
+    renurtured: bool = False
+    outcomes: list[str] = Field(default_factory=list)  # dispositions from the owner, in order
+    reasons: dict[str, str] = Field(default_factory=dict)  # outcome -> reason code
+
+    @property
+    def handed_off(self) -> bool:
+        return self.notified_at is not None
+
+    @property
+    def rep_id(self) -> str | None:
+        return self.reps[-1] if self.reps else None
+
+    @property
+    def contact_email(self) -> str:
+        return self.lead.contact.email
+
+    def reached(self, outcomes: Iterable[str]) -> bool:
+        return not set(outcomes).isdisjoint(self.outcomes)
+
+
+def signals_for(qualification: Qualification, trigger_type: str) -> list[str]:
+    """The scoring signals a lead earned points for, named after the config key they come from:
+    fit.industry, fit.persona.<name>, intent.activity.<kind>, trigger.<type>."""
+    named = []
+    for reason in qualification.reasons:
+        if reason.points <= 0:
+            continue
+        if reason.code == "fit.persona" and qualification.persona:
+            named.append(f"fit.persona.{qualification.persona}")
+        elif reason.code == "intent.trigger":
+            named.append(f"trigger.{trigger_type}")
+        else:
+            named.append(reason.code)
+    return sorted(set(named))
+
+
+def lead_of(record: LeadRecord) -> Lead:
+    return Lead(
+        event_id=record.event_id,
+        source=record.source,
+        occurred_at=record.trigger.at,
+        contact=record.contact,
+        company=record.company,
+        crm=record.crm,
+        trigger=record.trigger,
+        score=record.score,
+        activities=record.activities,
+    )
+
+
+def from_record(record: LeadRecord) -> HistoryRow:
+    q = record.qualification
+    assignments = [*record.assignment_history, *([record.assignment] if record.assignment else [])]
+    touches = [d for d in record.dispositions if not d.stale]
+    briefs = [n.sent_at for n in record.notifications if n.kind == "brief"]
+    breached = any(e.event == "sla_breached" for e in record.timeline)
+    return HistoryRow(
+        lead=lead_of(record),
+        received_at=record.received_at,
+        ready=q.ready,
+        tier=q.tier,
+        score=q.score,
+        fit=q.fit,
+        signals=signals_for(q, record.trigger.type),
+        rule=assignments[0].rule if assignments else None,
+        reps=[a.rep_id for a in assignments],
+        notified_at=min(briefs) if briefs else None,
+        first_touch_at=touches[0].at if touches else None,
+        sla_met=False if breached else (True if touches and briefs else None),
+        renurtured=record.status == LeadStatus.RENURTURED,
+        outcomes=[d.outcome for d in touches],
+        reasons={d.outcome: d.reason for d in touches if d.reason},
+    )
+
+
+def read_jsonl(path: str | Path) -> list[HistoryRow]:
+    """Rows from a JSONL file; a bad line stops with its number, never a partial read."""
+    file = Path(path)
+    rows = []
+    try:
+        lines = file.read_text(encoding="utf-8").splitlines()
+    except OSError as exc:
+        raise ConfigError(f"{file}: cannot read history: {exc.strerror}") from exc
+    for number, line in enumerate(lines, start=1):
+        if not line.strip():
+            continue
+        try:
+            rows.append(HistoryRow.model_validate_json(line))
+        except ValidationError as exc:
+            first = exc.errors()[0]
+            where = ".".join(str(p) for p in first["loc"]) or "(line)"
+            raise ConfigError(f"{file}:{number}: {where}: {first['msg']}") from exc
+    return rows
+
+
+def write_jsonl(rows: Iterable[HistoryRow], path: str | Path) -> None:
+    Path(path).write_text("".join(row.model_dump_json(exclude_none=True) + "\n" for row in rows))
+
+
+def between(rows: Iterable[HistoryRow], start: datetime | None, end: datetime | None) -> Iterator[HistoryRow]:
+    return (
+        r for r in rows if (start is None or r.received_at >= start) and (end is None or r.received_at < end)
+    )

@@ -1,0 +1,147 @@
+"""Small, dependency-free statistics: enough to never propose a change on noise.
+
+Proportions get Wilson intervals; signal effects come from one logistic regression over
+every signal at once (so signals that travel together are not credited twice), fitted by
+Newton-Raphson on sparse 0/1 features.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+
+def percentile(values: Sequence[float], q: float) -> float | None:
+    """Linear interpolation between closest ranks (numpy's default); None for no values."""
+    if not values:
+        return None
+    ordered = sorted(values)
+    position = (len(ordered) - 1) * q
+    low = math.floor(position)
+    high = min(low + 1, len(ordered) - 1)
+    return ordered[low] + (ordered[high] - ordered[low]) * (position - low)
+
+
+def percent(value: float | None) -> str:
+    """How a rate reads in a report: "42%", or "n/a" when there was nothing to measure."""
+    return "n/a" if value is None else f"{value:.0%}"
+
+
+def rate(hits: int, total: int) -> float | None:
+    return hits / total if total else None
+
+
+def wilson(hits: int, total: int, z: float = 1.96) -> tuple[float, float]:
+    """95% Wilson score interval for a proportion (sane at 0, 1 and small n)."""
+    if total == 0:
+        return 0.0, 1.0
+    p = hits / total
+    denominator = 1 + z * z / total
+    centre = (p + z * z / (2 * total)) / denominator
+    half = z * math.sqrt(p * (1 - p) / total + z * z / (4 * total * total)) / denominator
+    return max(0.0, centre - half), min(1.0, centre + half)
+
+
+def normal_two_sided_p(z: float) -> float:
+    return math.erfc(abs(z) / math.sqrt(2))
+
+
+def z_for_two_sided(alpha: float) -> float:
+    """The |z| a two-sided test at level alpha needs (bisection on erfc; alpha in (0, 1))."""
+    low, high = 0.0, 40.0
+    for _ in range(100):
+        middle = (low + high) / 2
+        if normal_two_sided_p(middle) > alpha:
+            low = middle
+        else:
+            high = middle
+    return high
+
+
+def two_proportion_z(hits_a: int, n_a: int, hits_b: int, n_b: int) -> float:
+    """z for "rate A differs from rate B", pooled standard error; 0 when undefined."""
+    if not n_a or not n_b:
+        return 0.0
+    pooled = (hits_a + hits_b) / (n_a + n_b)
+    se = math.sqrt(pooled * (1 - pooled) * (1 / n_a + 1 / n_b))
+    return (hits_a / n_a - hits_b / n_b) / se if se else 0.0
+
+
+@dataclass(frozen=True)
+class Coefficient:
+    feature: str
+    log_odds: float
+    standard_error: float
+
+    @property
+    def z(self) -> float:
+        return self.log_odds / self.standard_error if self.standard_error else 0.0
+
+    @property
+    def odds_ratio(self) -> float:
+        return math.exp(self.log_odds)
+
+    def odds_ratio_interval(self, z: float = 1.96) -> tuple[float, float]:
+        return math.exp(self.log_odds - z * self.standard_error), math.exp(
+            self.log_odds + z * self.standard_error
+        )
+
+
+def _solve(matrix: list[list[float]], vector: list[float]) -> tuple[list[float], list[list[float]]]:
+    """(matrix^-1 vector, matrix^-1) by Gauss-Jordan with partial pivoting; the matrix is small."""
+    size = len(vector)
+    augmented = [
+        row[:] + [1.0 if i == j else 0.0 for j in range(size)] + [vector[i]] for i, row in enumerate(matrix)
+    ]
+    for column in range(size):
+        pivot = max(range(column, size), key=lambda r: abs(augmented[r][column]))
+        if abs(augmented[pivot][column]) < 1e-12:
+            raise ValueError("singular information matrix: a feature is constant or duplicated")
+        augmented[column], augmented[pivot] = augmented[pivot], augmented[column]
+        scale = augmented[column][column]
+        augmented[column] = [v / scale for v in augmented[column]]
+        for row in range(size):
+            if row != column and augmented[row][column]:
+                factor = augmented[row][column]
+                augmented[row] = [
+                    v - factor * p for v, p in zip(augmented[row], augmented[column], strict=True)
+                ]
+    inverse = [row[size : 2 * size] for row in augmented]
+    return [row[-1] for row in augmented], inverse
+
+
+def logistic_regression(
+    rows: Sequence[frozenset[str]], outcomes: Sequence[bool], features: Sequence[str], *, ridge: float = 1e-3
+) -> list[Coefficient]:
+    """Fit P(outcome) = sigmoid(b0 + sum b_f [f in row]) and return each feature's
+    coefficient with its standard error (from the inverse Fisher information).
+
+    A tiny ridge keeps a feature seen in every (or no) positive row finite."""
+    names = ["(intercept)", *features]
+    index = {f: i + 1 for i, f in enumerate(features)}
+    active = [[0, *sorted(index[f] for f in row if f in index)] for row in rows]
+    beta = [0.0] * len(names)
+    inverse: list[list[float]] = []
+    for _ in range(50):
+        gradient = [-ridge * b for b in beta]
+        information = [[ridge if i == j else 0.0 for j in range(len(names))] for i in range(len(names))]
+        for columns, outcome in zip(active, outcomes, strict=True):
+            eta = sum(beta[c] for c in columns)
+            p = 1 / (1 + math.exp(-max(-35.0, min(35.0, eta))))
+            weight = p * (1 - p)
+            residual = (1.0 if outcome else 0.0) - p
+            for a in columns:
+                gradient[a] += residual
+                row = information[a]
+                for b in columns:
+                    row[b] += weight
+        step, inverse = _solve(information, gradient)
+        beta = [b + s for b, s in zip(beta, step, strict=True)]
+        if max(abs(s) for s in step) < 1e-8:
+            break
+    return [
+        Coefficient(feature=name, log_odds=beta[i], standard_error=math.sqrt(max(inverse[i][i], 0.0)))
+        for i, name in enumerate(names)
+        if i > 0
+    ]

@@ -1,0 +1,364 @@
+"""The tuning job's brain: measured outcomes in, reviewable config proposals out.
+
+It proposes four kinds of change, each with its evidence and sample sizes:
+1. a qualification threshold (``qualify.min_fit``) with its effect on volume and meeting rate;
+2. per-signal weights, from one logistic regression over all signals (odds ratios with
+   95% intervals), only where the effect clears a Bonferroni-corrected test;
+3. routing insights: reps or rules with low contact rates or repeated SLA breaches;
+4. SLA suggestions per tier.
+A comparison with fewer than ``min_sample`` leads on either side is never made.
+"""
+
+from __future__ import annotations
+
+from collections import Counter, defaultdict
+from collections.abc import Callable, Sequence
+from datetime import datetime
+
+from pydantic import BaseModel
+
+from handoff.config import HandoffConfig
+from handoff.insights.history import HistoryRow
+from handoff.insights.kpis import Kpis, compute, cut
+from handoff.insights.proposal import Proposal, apply_to_config
+from handoff.insights.simulate import Outcome, replay
+from handoff.insights.stats import (
+    logistic_regression,
+    percent,
+    percentile,
+    two_proportion_z,
+    wilson,
+    z_for_two_sided,
+)
+
+FIT_STEP = 5  # candidate min_fit values go up in steps of this many points
+WEIGHT_CHANGE_LIMIT = (0.5, 2.0)  # one tuning cycle at most halves or doubles a weight
+# Leads a change adds must meet at least this share as often as today's, or reps' time is wasted.
+MARGINAL_SHARE = 0.5
+
+
+class SignalEffect(BaseModel):
+    signal: str
+    with_signal: int
+    meeting_rate_with: float
+    meeting_rate_without: float
+    odds_ratio: float
+    interval: tuple[float, float]
+    significant: bool
+
+
+class TuningReport(BaseModel):
+    generated_at: datetime
+    period: tuple[datetime, datetime] | None
+    kpis: Kpis
+    by_tier: dict[str, Kpis]
+    signals: list[SignalEffect]
+    proposals: list[Proposal]
+    notes: list[str]
+
+
+def _meets(config: HandoffConfig) -> Callable[[HistoryRow], bool]:
+    outcomes = config.tuning.meeting_outcomes
+    return lambda row: row.reached(outcomes)
+
+
+def propose_threshold(handed: Sequence[HistoryRow], config: HandoffConfig) -> Proposal | None:
+    """The highest min_fit whose dropped leads meet significantly less often, while keeping
+    at least ``min_meetings_kept`` of the meetings."""
+    tuning, meets = config.tuning, _meets(config)
+    current = config.qualify.min_fit
+    candidates = [current + FIT_STEP * k for k in range(1, 20) if current + FIT_STEP * k <= 90]
+    total_meetings = sum(map(meets, handed))
+    if not candidates or not total_meetings:
+        return None
+    needed = z_for_two_sided(tuning.alpha / len(candidates))
+    best: Proposal | None = None
+    for candidate in candidates:
+        kept = [r for r in handed if r.fit >= candidate]
+        dropped = [r for r in handed if r.fit < candidate]
+        if len(kept) < tuning.min_sample or len(dropped) < tuning.min_sample:
+            continue
+        kept_hits, dropped_hits = sum(map(meets, kept)), sum(map(meets, dropped))
+        z = two_proportion_z(kept_hits, len(kept), dropped_hits, len(dropped))
+        if z < needed or kept_hits / total_meetings < tuning.min_meetings_kept:
+            continue
+        low, high = wilson(dropped_hits, len(dropped))
+        best = Proposal(
+            kind="threshold",
+            summary=f"Raise qualify.min_fit from {current:g} to {candidate:g}: {len(dropped)} fewer handoffs "
+            f"({len(dropped) / len(handed):.0%} of volume), meeting rate {percent(total_meetings / len(handed))} "
+            f"-> {percent(kept_hits / len(kept))}, keeping {kept_hits} of {total_meetings} meetings.",
+            evidence=f"Fit {current:g}-{candidate:g}: {dropped_hits} meetings in {len(dropped)} handoffs "
+            f"({percent(dropped_hits / len(dropped))}, 95% CI {low:.0%}-{high:.0%}) vs {percent(kept_hits / len(kept))} "
+            f"in {len(kept)} above; z = {z:.1f} (needed {needed:.1f}).",
+            sample=len(handed),
+            path=["qualify", "min_fit"],
+            current=current,
+            proposed=candidate,
+        )
+    return best
+
+
+def _weight_path(signal: str, config: HandoffConfig) -> tuple[list[str], float] | None:
+    """Where a signal's weight lives in the config, and its current value."""
+    fit, intent = config.qualify.fit, config.qualify.intent
+    criteria = {"industry": ("industries", fit.industries.weight), "employees": ("employees", fit.employees.weight),
+                "revenue": ("revenue", fit.revenue.weight), "country": ("countries", fit.countries.weight),
+                "region": ("regions", fit.regions.weight)}  # fmt: skip
+    family, _, name = signal.partition(".")
+    if family == "fit" and name in criteria:
+        table, weight = criteria[name]
+        return ["qualify", "fit", table, "weight"], weight
+    if family == "fit" and name.startswith("persona."):
+        persona = next((p for p in fit.personas if p.name == name.removeprefix("persona.")), None)
+        return (["qualify", "fit", "personas", persona.name, "weight"], persona.weight) if persona else None
+    if family == "intent" and name.startswith("activity."):
+        kind = name.removeprefix("activity.")
+        return (
+            (["qualify", "intent", "activity_weights", kind], intent.activity_weights[kind])
+            if (kind in intent.activity_weights)
+            else None
+        )
+    if family == "trigger" and name in intent.trigger_weights:
+        return ["qualify", "intent", "trigger_weights", name], intent.trigger_weights[name]
+    return None
+
+
+def signal_effects(handed: Sequence[HistoryRow], config: HandoffConfig) -> list[SignalEffect]:
+    """Each signal's adjusted effect on meetings. Triggers are one-of-a-kind, so the most
+    common trigger is the reference the others are measured against."""
+    tuning, meets = config.tuning, _meets(config)
+    counts = Counter(s for r in handed for s in set(r.signals))
+    testable = [s for s, n in counts.items() if tuning.min_sample <= n <= len(handed) - tuning.min_sample]
+    triggers = sorted((s for s in testable if s.startswith("trigger.")), key=lambda s: (-counts[s], s))
+    features = sorted(s for s in testable if s not in triggers[:1])
+    if not features:
+        return []
+    outcomes = [meets(r) for r in handed]
+    coefficients = logistic_regression([frozenset(r.signals) for r in handed], outcomes, features)
+    needed = z_for_two_sided(tuning.alpha / len(features))
+    effects = []
+    for coefficient in coefficients:
+        with_rows = [o for r, o in zip(handed, outcomes, strict=True) if coefficient.feature in r.signals]
+        without = len(handed) - len(with_rows)
+        effects.append(
+            SignalEffect(
+                signal=coefficient.feature,
+                with_signal=len(with_rows),
+                meeting_rate_with=sum(with_rows) / len(with_rows),
+                meeting_rate_without=(sum(outcomes) - sum(with_rows)) / without,
+                odds_ratio=round(coefficient.odds_ratio, 3),
+                interval=tuple(round(v, 3) for v in coefficient.odds_ratio_interval()),
+                significant=abs(coefficient.z) >= needed,
+            )
+        )
+    return sorted(effects, key=lambda e: -abs(e.odds_ratio - 1))
+
+
+def propose_weights(effects: Sequence[SignalEffect], config: HandoffConfig) -> list[Proposal]:
+    low, high = WEIGHT_CHANGE_LIMIT
+    proposals = []
+    for effect in effects:
+        where = _weight_path(effect.signal, config)
+        if not effect.significant or where is None or where[1] <= 0:
+            continue
+        path, weight = where
+        proposed = round(weight * min(high, max(low, effect.odds_ratio)))
+        if proposed == round(weight):
+            continue
+        direction = "Raise" if proposed > weight else "Lower"
+        proposals.append(
+            Proposal(
+                kind="weight",
+                summary=f"{direction} the weight of {effect.signal} from {weight:g} to {proposed:g}.",
+                evidence=f"Meeting rate {percent(effect.meeting_rate_with)} with it (n={effect.with_signal}) vs "
+                f"{percent(effect.meeting_rate_without)} without; adjusted odds ratio {effect.odds_ratio:.2f} "
+                f"(95% CI {effect.interval[0]:.2f}-{effect.interval[1]:.2f}).",
+                sample=effect.with_signal,
+                path=path,
+                current=weight,
+                proposed=proposed,
+            )
+        )
+    return proposals
+
+
+def _outliers(
+    groups: dict[str, list[bool]], team_rate: float, *, low_is_bad: bool, config: HandoffConfig
+) -> list[tuple[str, int, int, tuple[float, float]]]:
+    """Groups whose rate's corrected interval lies wholly on the bad side of the team rate."""
+    eligible = {k: v for k, v in groups.items() if len(v) >= config.tuning.min_sample}
+    if not eligible:
+        return []
+    z = z_for_two_sided(config.tuning.alpha / len(eligible))
+    found = []
+    for key, values in sorted(eligible.items()):
+        low, high = wilson(sum(values), len(values), z)
+        if (high < team_rate) if low_is_bad else (low > team_rate):
+            found.append((key, sum(values), len(values), (low, high)))
+    return found
+
+
+def routing_insights(handed: Sequence[HistoryRow], config: HandoffConfig) -> list[Proposal]:
+    contact = config.tuning.contact_outcomes
+    team_contact = sum(r.reached(contact) for r in handed) / len(handed)
+    ended = [r for r in handed if r.sla_met is not None]
+    team_breach = sum(r.sla_met is False for r in ended) / len(ended) if ended else 0.0
+    by_rep: dict[str, list[bool]] = defaultdict(list)
+    by_rule: dict[str, list[bool]] = defaultdict(list)
+    breaches: dict[str, list[bool]] = defaultdict(list)
+    for row in handed:
+        by_rep[row.rep_id or "(none)"].append(row.reached(contact))
+        by_rule[row.rule or "(none)"].append(row.reached(contact))
+        if row.sla_met is not None and row.reps:
+            breaches[row.reps[0]].append(row.sla_met is False)  # the rep who held the first SLA
+    insights = []
+    for label, groups in (("Rep", by_rep), ("Routing rule", by_rule)):
+        for key, hits, n, (low, high) in _outliers(groups, team_contact, low_is_bad=True, config=config):
+            insights.append(
+                Proposal(
+                    kind="routing",
+                    summary=f"{label} {key} reaches fewer contacts: {percent(hits / n)} vs the team's "
+                    f"{percent(team_contact)}. Review their queue, or lower their weight.",
+                    evidence=f"{hits} of {n} handoffs contacted (95% CI {low:.0%}-{high:.0%}, corrected).",
+                    sample=n,
+                )
+            )
+    for key, hits, n, (low, high) in _outliers(breaches, team_breach, low_is_bad=False, config=config):
+        insights.append(
+            Proposal(
+                kind="routing",
+                summary=f"Rep {key} breaches the SLA repeatedly: {hits} of {n} first touches late "
+                f"({percent(hits / n)} vs the team's {percent(team_breach)}). Check their capacity and hours.",
+                evidence=f"Breach rate 95% CI {low:.0%}-{high:.0%} (corrected), above the team's {percent(team_breach)}.",
+                sample=n,
+            )
+        )
+    return insights
+
+
+def sla_suggestions(handed: Sequence[HistoryRow], config: HandoffConfig) -> list[Proposal]:
+    tuning, meets = config.tuning, _meets(config)
+    suggestions = []
+    for tier, seconds in config.sla.items():
+        touched = [r for r in handed if r.tier == tier and r.first_touch_at and r.notified_at]
+        if len(touched) < tuning.min_sample:
+            continue
+        waits = [(r.first_touch_at - r.notified_at).total_seconds() for r in touched]  # type: ignore[operator]
+        on_time = [r for r, w in zip(touched, waits, strict=True) if w <= seconds]
+        late = [r for r, w in zip(touched, waits, strict=True) if w > seconds]
+        attainment = len(on_time) / len(touched)
+        at_target = percentile(waits, tuning.sla_target) or 0
+        evidence = (
+            f"{len(touched)} touched {tier} handoffs: {percent(attainment)} within {seconds:,} s; "
+            f"meeting rate {percent(sum(map(meets, on_time)) / len(on_time) if on_time else None)} on time vs "
+            f"{percent(sum(map(meets, late)) / len(late) if late else None)} late; "
+            f"{tuning.sla_target:.0%} of first touches came within {at_target:,.0f} s."
+        )
+        if attainment < tuning.sla_target:
+            suggestions.append(
+                Proposal(
+                    kind="sla",
+                    summary=f"The {tier} SLA ({seconds:,} s) is met {percent(attainment)} of the time, below the "
+                    f"{tuning.sla_target:.0%} target: add capacity or route around slow reps before loosening it.",
+                    evidence=evidence,
+                    sample=len(touched),
+                )
+            )
+        elif at_target < seconds / 2:
+            tighter = max(60, int(-(-at_target // 60) * 60))  # round up to a whole minute
+            suggestions.append(
+                Proposal(
+                    kind="sla",
+                    summary=f"Tighten the {tier} SLA from {seconds:,} s to {tighter:,} s: reps already touch "
+                    f"{tuning.sla_target:.0%} of leads that fast.",
+                    evidence=evidence,
+                    sample=len(touched),
+                    path=["sla", tier],
+                    current=seconds,
+                    proposed=tighter,
+                )
+            )
+    return suggestions
+
+
+def _check_by_replay(rows: Sequence[HistoryRow], config: HandoffConfig, proposals: list[Proposal]) -> None:
+    """Replay the history under each config change, in order, on top of the ones kept so far.
+    A change is kept when it sharpens (keeps ``min_meetings_kept`` of the expected meetings
+    without lowering meetings per qualified lead) or grows (adds meetings, and the leads it
+    adds meet at least half as often as today's); otherwise it is held back: reported, not
+    in the diff.
+    Weights interact (fit is a share of all attainable fit weight), so one change alone can
+    look right and still move every other lead's score."""
+    kept: list[Proposal] = []
+    best, _ = replay(rows, config)
+
+    def line(outcome: Outcome) -> str:
+        return f"{outcome.qualified} qualified, {outcome.expected_meetings:g} expected meetings ({outcome.meeting_rate:.0%})"
+
+    for proposal in proposals:
+        if not proposal.path:
+            continue
+        trial, _ = replay(rows, apply_to_config(config, [*kept, proposal]))
+        proposal.simulated = f"Replayed history: {line(best)} -> {line(trial)}."
+        sharper = (
+            trial.expected_meetings >= best.expected_meetings * config.tuning.min_meetings_kept
+            and trial.meeting_rate >= best.meeting_rate
+        )
+        added = trial.qualified - best.qualified
+        grows = (
+            trial.expected_meetings > best.expected_meetings
+            and added > 0
+            and (trial.expected_meetings - best.expected_meetings) / added
+            >= MARGINAL_SHARE * best.meeting_rate
+        )
+        if sharper or grows:
+            kept.append(proposal)
+            best = trial
+        else:
+            proposal.held_back = True
+
+
+def tune(
+    rows: Sequence[HistoryRow],
+    config: HandoffConfig,
+    now: datetime,
+    period: tuple[datetime, datetime] | None = None,
+) -> TuningReport:
+    handed = [r for r in rows if r.handed_off]
+    notes = []
+    effects: list[SignalEffect] = []
+    proposals: list[Proposal] = []
+    if len(handed) < 2 * config.tuning.min_sample:
+        notes.append(
+            f"Only {len(handed)} handoffs in the period: at least {2 * config.tuning.min_sample} are needed "
+            "before anything is proposed."
+        )
+    else:
+        threshold = propose_threshold(handed, config)
+        # Weights are judged on the leads that would still be handed off, so a low-fit cliff
+        # that the threshold removes is not mistaken for the effect of every fit signal.
+        cohort = (
+            [r for r in handed if r.fit >= threshold.proposed] if threshold and threshold.proposed else handed
+        )
+        effects = signal_effects(cohort, config)
+        proposals = [
+            *([threshold] if threshold else []),
+            *propose_weights(effects, config),
+            *routing_insights(handed, config),
+            *sla_suggestions(handed, config),
+        ]
+        _check_by_replay(rows, config, proposals)
+        notes.append(
+            "Signal effects are observational (adjusted for each other, not randomised): review each "
+            "change, and simulate it on history with `handoff simulate` before deploying."
+        )
+    return TuningReport(
+        generated_at=now,
+        period=period,
+        kpis=compute(rows, config.tuning),
+        by_tier=cut(rows, "tier", config.tuning),
+        signals=effects,
+        proposals=proposals,
+        notes=notes,
+    )

@@ -1,0 +1,70 @@
+"""KPI maths on small histories computed by hand."""
+
+from __future__ import annotations
+
+import pytest
+
+from handoff.config.tuning import TuningConfig
+from handoff.insights.kpis import compute, cut
+from tests.unit.insights.conftest import row
+
+CONFIG = TuningConfig()
+
+
+def history() -> list:  # type: ignore[type-arg]
+    return [
+        # 4 handed off, 1 qualified but not (yet) handed off, 1 not qualified
+        row(1, touch=60, outcomes=("connected", "meeting_set"), sla_met=True, tier="hot", reps=["ana"], rule="round_robin"),
+        row(2, notified=4, touch=600, outcomes=("connected", "recycle"), sla_met=False, tier="hot",
+            reps=["ben", "ana"], rule="round_robin", reasons={"recycle": "timing"}, email="back@acme.example"),
+        row(3, notified=6, touch=120, outcomes=("attempted", "disqualify"), sla_met=True, tier="warm",
+            reps=["ana"], rule="account_owner", reasons={"disqualify": "no_budget"}),
+        row(4, notified=8, sla_met=False, tier="warm", reps=["ben"], rule="round_robin", renurtured=True),
+        row(5, notified=None, tier="hot"),
+        row(6, ready=False),
+        # the recycled contact comes back a month later and books a meeting
+        row(7, touch=30, outcomes=("connected", "meeting_set"), sla_met=True, tier="hot", reps=["ben"],
+            rule="round_robin", email="back@acme.example", days=30),
+    ]  # fmt: skip
+
+
+def test_every_kpi_on_a_hand_computed_history() -> None:
+    k = compute(history(), CONFIG)
+    assert (k.received, k.qualified, k.handed_off) == (7, 6, 5)
+    # speeds 2, 4, 6, 8, 2 s -> sorted 2 2 4 6 8: p50 4, p90 = 6 + 0.6 * 2 = 7.2
+    assert k.speed_to_lead_p50 == 4 and k.speed_to_lead_p90 == pytest.approx(7.2)
+    # first touches 60, 600, 120, 30 -> sorted 30 60 120 600: p50 90, p90 = 120 + 0.7 * 480 = 456
+    assert k.first_touch_p50 == 90 and k.first_touch_p90 == pytest.approx(456)
+    assert (k.sla_met, k.sla_breached, k.sla_attainment) == (3, 2, 0.6)
+    assert (k.contacted, k.contact_rate) == (3, 0.6)
+    assert (k.meetings, k.meeting_rate) == (2, 0.4)
+    assert (k.sql, k.mql_to_sql) == (2, pytest.approx(2 / 6))
+    assert k.disqualify_reasons == {"no_budget": 1}
+    assert (k.recycled, k.recycle_rate, k.recycled_to_sql) == (1, 0.2, 1.0)
+    assert (k.reassigned, k.reassignment_rate) == (1, 0.2)
+    assert k.rep_load == {"ana": 3, "ben": 3}
+    assert k.load_imbalance == 0
+
+
+def test_cuts_by_tier_rule_rep_and_week() -> None:
+    rows = history()
+    by_tier = cut(rows, "tier", CONFIG)
+    assert {t: k.handed_off for t, k in by_tier.items()} == {"(none)": 0, "hot": 3, "warm": 2}
+    assert by_tier["hot"].meeting_rate == pytest.approx(2 / 3)
+    assert {r: k.handed_off for r, k in cut(rows, "rule", CONFIG).items()} == {
+        "(none)": 0, "account_owner": 1, "round_robin": 4,
+    }  # fmt: skip
+    # reps are counted by who held the lead last
+    assert {r: k.handed_off for r, k in cut(rows, "rep", CONFIG).items()} == {"(none)": 0, "ana": 3, "ben": 2}
+    weeks = cut(rows, "week", CONFIG)
+    assert list(weeks) == ["2026-W45", "2026-W49"]
+    # the comeback is found from a cut that does not contain it
+    assert weeks["2026-W45"].recycled_to_sql == 1.0
+    with pytest.raises(ValueError, match="tier, source, rule, rep, week"):
+        cut(rows, "colour", CONFIG)
+
+
+def test_an_empty_period_has_no_rates_rather_than_zero() -> None:
+    k = compute([], CONFIG)
+    assert k.received == 0 and k.meeting_rate is None and k.speed_to_lead_p50 is None
+    assert k.load_imbalance is None

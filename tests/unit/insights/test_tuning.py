@@ -1,0 +1,92 @@
+"""The tuning job finds what was planted in a synthetic history, and nothing else."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from functools import cache
+
+import pytest
+
+from handoff.config import HandoffConfig, load_config, parse_config
+from handoff.insights import synthetic
+from handoff.insights.history import HistoryRow
+from handoff.insights.proposal import apply, diff
+from handoff.insights.tuning import TuningReport, tune
+from tests.conftest import ROOT
+
+NOW = datetime(2026, 11, 24, tzinfo=UTC)
+CONFIG_TEXT = (ROOT / "config" / "handoff.toml").read_text()
+
+
+@cache
+def config() -> HandoffConfig:
+    return load_config(ROOT / "config" / "handoff.toml")
+
+
+@cache
+def history(seed: int) -> list[HistoryRow]:
+    return synthetic.generate(config(), leads=4000, seed=seed)
+
+
+@cache
+def report(seed: int) -> TuningReport:
+    return tune(history(seed), config(), NOW)
+
+
+@pytest.mark.parametrize("seed", [7, 11, 23])
+def test_planted_effects_are_recovered_and_noise_is_not(seed: int) -> None:
+    effects = {e.signal: e for e in report(seed).signals}
+    assert {s for s, e in effects.items() if e.significant} == set(synthetic.PLANTED)
+    for signal in synthetic.PLANTED:
+        assert effects[signal].interval[0] > 1, signal  # the whole interval says "lifts meetings"
+    weights = {tuple(p.path) for p in report(seed).proposals if p.kind == "weight"}
+    assert weights == {
+        ("qualify", "fit", "personas", "Sales Leader", "weight"),
+        ("qualify", "intent", "activity_weights", "pricing_page"),
+        ("qualify", "intent", "trigger_weights", "contact_sales"),
+    }
+    tested_noise = [s for s in synthetic.NOISE if s in effects]
+    assert len(tested_noise) >= 8  # the noise was tested, and found to be noise
+    assert not any(effects[s].significant for s in tested_noise)
+
+
+def test_the_fit_cliff_becomes_a_threshold_proposal_with_its_effect() -> None:
+    [threshold] = [p for p in report(7).proposals if p.kind == "threshold"]
+    assert threshold.path == ["qualify", "min_fit"]
+    assert (threshold.current, threshold.proposed) == (50, synthetic.FIT_CLIFF)
+    assert "fewer handoffs" in threshold.summary and "meeting rate" in threshold.summary
+    assert "95% CI" in threshold.evidence and not threshold.held_back
+
+
+def test_the_slow_rep_is_flagged_for_contact_rate_and_sla_breaches() -> None:
+    routing = [p for p in report(7).proposals if p.kind == "routing"]
+    assert len(routing) == 2
+    assert all(synthetic.SLOW_REP in p.summary for p in routing)
+    assert any("breaches the SLA" in p.summary for p in routing)
+    assert all(not p.path for p in routing)  # insights for people, never silent config edits
+
+
+def test_a_change_that_would_cost_meetings_is_held_back_after_replay() -> None:
+    # Doubling one persona's weight rescales every lead's fit: the replay shows it.
+    [persona] = [p for p in report(7).proposals if "personas" in p.path]
+    assert persona.held_back
+    assert "Replayed history" in persona.simulated
+    proposed = apply(CONFIG_TEXT, report(7).proposals)
+    changed = diff(CONFIG_TEXT, proposed)
+    assert "+min_fit = 60" in changed and "+pricing_page = 40" in changed
+    assert "weight = 70" not in changed
+    # comments survive, and the proposal is a valid config
+    assert "# Sales-ready = ICP fit >= min_fit" in proposed
+    assert parse_config(proposed, "proposal").qualify.min_fit == 60
+
+
+def test_too_little_history_proposes_nothing() -> None:
+    few = [r for r in history(7) if r.handed_off][:40]
+    result = tune(few, config(), NOW)
+    assert result.proposals == [] and result.signals == []
+    assert "at least 60 are needed" in result.notes[0]
+
+
+def test_auto_apply_is_off_unless_turned_on() -> None:
+    assert config().tuning.auto_apply is False
+    assert parse_config("[tuning]\nauto_apply = true\n", "t").tuning.auto_apply is True
