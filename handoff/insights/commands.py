@@ -14,6 +14,7 @@ from typing import Any
 
 from handoff.errors import ConfigError
 from handoff.functions import REPO_ROOT
+from handoff.insights.kpis import CUTS
 
 DEFAULT_CONFIG = str(REPO_ROOT / "config" / "handoff.toml")
 
@@ -72,7 +73,22 @@ def _report(args: argparse.Namespace) -> int:
         Path(args.html).write_text(render_report(report, charts=data_uris(charts)).html)
         print(f"wrote {args.html}")
     print(render_report(report).text)
+    if args.by:
+        _print_cut(rows, args.by, config.tuning)
     return 0
+
+
+def _print_cut(rows: list[Any], by: str, tuning: Any) -> None:
+    from handoff.insights.kpis import cut
+    from handoff.insights.stats import percent
+
+    print(f"By {by}")
+    print(f"  {by:<24} {'received':>8} {'handed':>7} {'SLA':>5} {'contact':>8} {'meeting':>8} {'MQL>SQL':>8}")
+    for key, k in cut(rows, by, tuning).items():
+        print(
+            f"  {key[:24]:<24} {k.received:>8} {k.handed_off:>7} {percent(k.sla_attainment):>5} "
+            f"{percent(k.contact_rate):>8} {percent(k.meeting_rate):>8} {percent(k.mql_to_sql):>8}"
+        )
 
 
 def _tune(args: argparse.Namespace) -> int:
@@ -149,6 +165,7 @@ def register(commands: Any) -> None:
     report.add_argument("--config", default=DEFAULT_CONFIG)
     report.add_argument("--html", metavar="FILE", help="also write an HTML report with charts")
     report.add_argument("--charts", metavar="DIR", help="also write each chart as a PNG")
+    report.add_argument("--by", choices=list(CUTS), help="also print the KPIs cut by one dimension")
     report.set_defaults(run=_report)
 
     tune = commands.add_parser("tune", help="propose config changes from outcomes (writes a diff to review)")
