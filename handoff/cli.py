@@ -158,6 +158,37 @@ def _route_explain(args: argparse.Namespace) -> int:
     return 0
 
 
+def _redrive(args: argparse.Namespace) -> int:
+    import boto3
+
+    from handoff.runtime import RETRIES
+    from handoff.service.redrive import failed_lead_ids, redrive
+    from handoff.store.leads import LeadRepository
+
+    state_machine = args.state_machine or os.environ.get("HANDOFF_STATE_MACHINE_ARN")
+    if not state_machine:
+        raise ConfigError(
+            "no state machine: pass --state-machine or set HANDOFF_STATE_MACHINE_ARN (a stack output)"
+        )
+    if bool(args.lead_ids) == args.all_failed:
+        raise ConfigError("name the failed leads to redrive, or pass --all-failed (not both)")
+    leads = LeadRepository(_table(args, "HANDOFF_LEADS_TABLE"))
+    sfn = boto3.client("stepfunctions", config=RETRIES)
+    now = datetime.now(UTC)
+    lead_ids = failed_lead_ids(leads, now) if args.all_failed else args.lead_ids
+    problems = 0
+    for lead_id in lead_ids:
+        try:
+            execution = redrive(leads, sfn, state_machine, lead_id, now)
+        except HandoffError as exc:
+            problems += 1
+            print(f"{lead_id}: not redriven: {exc}", file=sys.stderr)
+        else:
+            print(f"{lead_id}: redriven (execution {execution})")
+    print(f"redrove {len(lead_ids) - problems} of {len(lead_ids)} failed lead(s)")
+    return 1 if problems else 0
+
+
 def _config_check(args: argparse.Namespace) -> int:
     from handoff.config import load_config
 
@@ -166,6 +197,29 @@ def _config_check(args: argparse.Namespace) -> int:
         print(f"warning: {warning}")
     print(f"{args.config}: valid")
     return 0
+
+
+def _operations(commands: Any) -> None:
+    """Redrive and config check: what ops run when something needs a hand."""
+    redrive = commands.add_parser(
+        "redrive", help="resume failed leads from where they failed, repeating nothing that happened"
+    )
+    redrive.add_argument("lead_ids", nargs="*", metavar="LEAD_ID")
+    redrive.add_argument("--all-failed", action="store_true", help="every lead in status failed")
+    redrive.add_argument("--table", help="the LeadsTable output (default: $HANDOFF_LEADS_TABLE)")
+    redrive.add_argument(
+        "--state-machine", help="the StateMachineArn output (default: $HANDOFF_STATE_MACHINE_ARN)"
+    )
+    redrive.set_defaults(run=_redrive)
+
+    check = commands.add_parser("config", help="validate a config file").add_subparsers(
+        dest="action", required=True
+    )
+    chk = check.add_parser(
+        "check", help="validate and list warnings (unreachable rules, uncovered countries)"
+    )
+    chk.add_argument("--config", default=DEFAULT_CONFIG)
+    chk.set_defaults(run=_config_check)
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -223,14 +277,7 @@ def _parser() -> argparse.ArgumentParser:
     route.add_argument("--accounts", default=str(REPO_ROOT / "examples" / "accounts.csv"))
     route.set_defaults(run=_route_explain)
 
-    check = commands.add_parser("config", help="validate a config file").add_subparsers(
-        dest="action", required=True
-    )
-    chk = check.add_parser(
-        "check", help="validate and list warnings (unreachable rules, uncovered countries)"
-    )
-    chk.add_argument("--config", default=DEFAULT_CONFIG)
-    chk.set_defaults(run=_config_check)
+    _operations(commands)
     insights.register(commands)
     return parser
 

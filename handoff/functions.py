@@ -76,6 +76,7 @@ ROUTES = (
     Route("POST", "/webhooks/generic", QUALIFY),
     Route("POST", "/webhooks/hubspot", QUALIFY),
     Route("POST", "/webhooks/salesforce", QUALIFY),
+    Route("GET", "/leads", QUALIFY, api_key=True),
     Route("GET", "/leads/{lead_id}", QUALIFY, api_key=True),
     Route("GET", "/reps", QUALIFY, api_key=True),
     Route("POST", "/leads/{lead_id}/disposition", DISPOSITION, api_key=True),

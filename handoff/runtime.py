@@ -11,6 +11,7 @@ from typing import Any
 
 import boto3
 from aws_lambda_powertools.utilities import parameters
+from botocore.config import Config
 
 from handoff import secrets
 from handoff.adapters.hubspot_api import HubSpotClient
@@ -22,17 +23,21 @@ from handoff.store.leads import LeadRepository
 from handoff.store.reps import RepRepository
 
 SECRET_MAX_AGE_SECONDS = 300
+# Throttling, 5xx and dropped connections are retried with exponential backoff and jitter
+# (standard mode: three attempts unless AWS_MAX_ATTEMPTS says otherwise); the workflow's own
+# retries go on from there, and qualify stays well inside API Gateway's 29 s.
+RETRIES = Config(retries={"mode": "standard"})
 
 
 @cache
 def client(service: str) -> Any:
     # boto3 honours AWS_ENDPOINT_URL, which is how the local stack points here.
-    return boto3.client(service)  # type: ignore[call-overload]
+    return boto3.client(service, config=RETRIES)  # type: ignore[call-overload]
 
 
 @cache
 def _dynamodb() -> Any:
-    return boto3.resource("dynamodb")
+    return boto3.resource("dynamodb", config=RETRIES)
 
 
 @cache

@@ -22,7 +22,7 @@ from handoff.api.soap import soap_answer
 from handoff.domain.lead import Lead, utcnow
 from handoff.errors import NotFound
 from handoff.observability import logger, metrics, tracer
-from handoff.service import crm_inbound, intake
+from handoff.service import crm_inbound, intake, lead_listing
 from handoff.service.routing import reps_view
 from handoff.store.leads import PRIVATE_ATTRIBUTES
 
@@ -58,6 +58,20 @@ def salesforce_outbound_message() -> Response[str]:
     token = event.get_query_string_value("token")
     # Salesforce reads SOAP, so every answer here, refusals included, is SOAP.
     return soap_answer(lambda: crm_inbound.accept_salesforce(raw_body(event), token, utcnow()))
+
+
+@app.get("/leads")
+def list_leads() -> Response[str]:
+    """Leads in one in-flight status, or failed (the default): what ops redrive."""
+    require_api_key(app.current_event)
+    page = lead_listing.list_by_status(
+        runtime.leads(),
+        app.current_event.get_query_string_value("status", "failed") or "failed",
+        app.current_event.get_query_string_value("limit", None),
+        app.current_event.get_query_string_value("next", None),
+        utcnow(),
+    )
+    return json_response(200, page)
 
 
 @app.get("/leads/<lead_id>")

@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import re
 import threading
+import time
 from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 from typing import Any
@@ -27,6 +28,7 @@ class FakeHubSpot(LoopbackServer):
         self.token = token
         self.requests: list[str] = []
         self._failures: list[int] = []
+        self._stalls: list[float] = []
         self._lock = threading.Lock()
         super().__init__(self._handler(), name="fake-hubspot", host=host, port=port)
 
@@ -37,6 +39,15 @@ class FakeHubSpot(LoopbackServer):
     def _next_failure(self) -> int | None:
         with self._lock:
             return self._failures.pop(0) if self._failures else None
+
+    def stall_next(self, count: int, seconds: float) -> None:
+        """The next ``count`` requests answer only after ``seconds``: a CRM that times out."""
+        with self._lock:
+            self._stalls.extend([seconds] * count)
+
+    def _next_stall(self) -> float:
+        with self._lock:
+            return self._stalls.pop(0) if self._stalls else 0.0
 
     def start(self) -> FakeHubSpot:  # type: ignore[override]
         super().start()
@@ -72,6 +83,7 @@ class FakeHubSpot(LoopbackServer):
                 return
 
             def do_GET(self) -> None:
+                time.sleep(fake._next_stall())
                 split = urlsplit(self.path)
                 status, body = fake._answer(
                     split.path, parse_qs(split.query), self.headers.get("Authorization")

@@ -16,9 +16,16 @@ def mark_failed(lead_id: str, error: dict[str, Any] | None, now: datetime) -> No
     error = error or {}
     name = str(error.get("Error", "Unknown"))[:100]
     cause = str(error.get("Cause", ""))[:MAX_CAUSE_CHARS]
+    current = runtime.leads().get(lead_id)
+    # Where it was when it failed: `handoff redrive` resumes from there.
+    failed_from = current.status.value if current and current.status != LeadStatus.FAILED else None
     runtime.leads().update(
         lead_id,
-        set_fields={"status": LeadStatus.FAILED.value, "failure": {"error": name, "cause": cause}},
+        set_fields={
+            "status": LeadStatus.FAILED.value,
+            "failure": {"error": name, "cause": cause},
+            **({"failed_from": failed_from} if failed_from else {}),
+        },
         timeline=[TimelineEntry(at=now, event="failed", detail=name)],
     )
     metrics.add_metric(name="LeadsFailed", unit=MetricUnit.Count, value=1)

@@ -62,7 +62,11 @@ def _mark_start_failed(lead_id: str, now: datetime, exc: Exception) -> None:
     metrics.add_metric(name="LeadsFailed", unit=MetricUnit.Count, value=1)
     runtime.leads().update(
         lead_id,
-        set_fields={"status": LeadStatus.FAILED.value},
+        set_fields={
+            "status": LeadStatus.FAILED.value,
+            "failed_from": LeadStatus.ROUTING.value,
+            "failure": {"error": "StartExecution", "cause": type(exc).__name__},
+        },
         timeline=[
             TimelineEntry(at=now, event="failed", detail=f"workflow did not start: {type(exc).__name__}")
         ],

@@ -41,21 +41,31 @@ def _running(name: str) -> bool:
     return bool(described["status"] == "RUNNING")
 
 
-def _resume(item: dict[str, Any], now: datetime) -> None:
-    lead_id = str(item["lead_id"])
-    recoveries = int(item.get("recoveries", 0)) + 1
+def start_resumed(sfn: Any, state_machine_arn: str, lead_id: str, status: str, recoveries: int) -> str:
+    """Start execution lead_id-r<n> for a lead in ``status``; a repeat is a no-op. Every step is
+    idempotent, so the new execution skips what already happened: no second claim, no second brief."""
     payload: dict[str, Any] = {"lead_id": lead_id}
-    if item.get("status") == "escalated":
+    if status == "escalated":
         payload["resume"] = "escalated"  # the ladder continues from the manager step
+    name = execution_name(lead_id, recoveries)
     try:
-        runtime.client("stepfunctions").start_execution(
-            stateMachineArn=settings().state_machine_arn,
-            name=execution_name(lead_id, recoveries),
-            input=json.dumps(payload),
-        )
+        sfn.start_execution(stateMachineArn=state_machine_arn, name=name, input=json.dumps(payload))
     except ClientError as exc:
         if exc.response.get("Error", {}).get("Code") != "ExecutionAlreadyExists":
             raise
+    return name
+
+
+def _resume(item: dict[str, Any], now: datetime) -> None:
+    lead_id = str(item["lead_id"])
+    recoveries = int(item.get("recoveries", 0)) + 1
+    start_resumed(
+        runtime.client("stepfunctions"),
+        settings().state_machine_arn,
+        lead_id,
+        str(item.get("status")),
+        recoveries,
+    )
     runtime.leads().update(
         lead_id,
         set_fields={"recoveries": recoveries},

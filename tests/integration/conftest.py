@@ -17,6 +17,7 @@ from moto import mock_aws
 from handoff import runtime
 from handoff.domain.route import Rep
 from handoff.local import lambdas
+from handoff.local.fake_hubspot import FakeHubSpot
 from handoff.local.http_front import build_event, match
 from handoff.local.provision import SECRET_PREFIX, SENDER, provision, table_name
 from handoff.secrets import ALL_SECRETS
@@ -236,3 +237,16 @@ def _stop_running_executions(state_machine_arn: str) -> None:
         with contextlib.suppress(Exception):
             sfn.stop_execution(executionArn=execution["executionArn"])
     time.sleep(0.05)
+
+
+@pytest.fixture
+def hubspot_api(aws: Aws, monkeypatch: pytest.MonkeyPatch) -> Iterator[FakeHubSpot]:
+    """A local fake of HubSpot's CRM v3 API over real HTTP, serving examples/hubspot/crm-objects.json."""
+    fake = FakeHubSpot(
+        ROOT / "examples" / "hubspot" / "crm-objects.json", token=SECRETS["HANDOFF_HUBSPOT_TOKEN"]
+    ).start()
+    monkeypatch.setenv("HANDOFF_HUBSPOT_API_BASE", fake.url)
+    runtime.reset()
+    aws.put_reps(rep("r1"))
+    yield fake
+    fake.stop()

@@ -3,10 +3,7 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from pathlib import Path
-
-import pytest
 
 from handoff import runtime
 from handoff.local.fake_hubspot import FakeHubSpot
@@ -17,16 +14,6 @@ WORKFLOW = (EXAMPLES / "webhooks/hubspot/workflow-contact-demo-request.json").re
 EVENTS = (EXAMPLES / "webhooks/hubspot/events-mql-and-creation.json").read_bytes()
 OUTBOUND = (EXAMPLES / "webhooks/salesforce/outbound-message-lead-and-contact.xml").read_bytes()
 MARKETO = json.loads((EXAMPLES / "webhooks/marketo/sample-delivery.json").read_text())
-
-
-@pytest.fixture
-def hubspot_api(aws: Aws, monkeypatch: pytest.MonkeyPatch) -> Iterator[FakeHubSpot]:
-    fake = FakeHubSpot(EXAMPLES / "hubspot/crm-objects.json", token=SECRETS["HANDOFF_HUBSPOT_TOKEN"]).start()
-    monkeypatch.setenv("HANDOFF_HUBSPOT_API_BASE", fake.url)
-    runtime.reset()
-    aws.put_reps(rep("r1"))
-    yield fake
-    fake.stop()
 
 
 def test_hubspot_workflow_contact_is_mapped_and_qualified(aws: Aws) -> None:

@@ -1,0 +1,231 @@
+"""Faults injected under the real workflow on moto: each is retried with backoff; when retries
+run out the lead is visibly ``failed`` (listed by GET /leads, counted for the alarm), and
+`handoff redrive` resumes it without a second email or a second capacity claim.
+
+Invariant checked by every test: each accepted webhook settles in a terminal or handed-off
+status, or in ``failed``. Never lost, never doubled.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+
+from handoff import runtime
+from handoff.cli import main
+from handoff.local.fake_hubspot import FakeHubSpot
+from handoff.local.provision import table_name
+from handoff.store.tables import LEADS
+from tests.integration.conftest import SECRETS, Aws, rep
+from tests.integration.faults import Faults
+
+SETTLED = {"notified", "closed", "renurtured", "nurture", "failed"}
+API_KEY = {"x-api-key": SECRETS["HANDOFF_API_KEY"]}
+
+
+@pytest.fixture
+def faults(aws: Aws) -> Iterator[Faults]:
+    injector = Faults()
+    yield injector
+    injector.clear()
+
+
+def _lead(template: dict[str, Any], n: int) -> dict[str, Any]:
+    body = copy.deepcopy(template)
+    body["event_id"] = f"fault-{n}"
+    body["contact"]["email"] = f"fault{n}@northwind.example"
+    return body
+
+
+def _briefs(aws: Aws, lead_id: str) -> int:
+    lead = aws.get_lead(lead_id)
+    sent = [
+        m
+        for m in aws.sent_emails()
+        if lead["assignment"] and lead["assignment"]["rep_email"] in m.destinations
+    ]
+    return sum(1 for n in lead["notifications"] if n["kind"] == "brief") if sent else 0
+
+
+def _settles(aws: Aws, lead_id: str, status: str, timeout: float = 60) -> dict[str, Any]:
+    lead = aws.wait_status(lead_id, {status} | ({"failed"} - {status}), timeout=timeout)
+    assert lead["status"] == status, lead["timeline"]
+    assert lead["status"] in SETTLED
+    return lead
+
+
+def _failed_listed(aws: Aws) -> list[str]:
+    status, body = aws.api("GET", "/leads?status=failed", headers=API_KEY)
+    assert status == 200, body
+    return [lead["lead_id"] for lead in body["leads"]]
+
+
+def _redrive(*args: str) -> None:
+    assert main(["redrive", *args, "--table", table_name(LEADS), "--state-machine", _state_machine()]) == 0
+
+
+def _state_machine() -> str:
+    from handoff.settings import settings
+
+    return settings().state_machine_arn
+
+
+def _one_brief_one_slot(aws: Aws, lead_id: str, rep_id: str = "r1") -> None:
+    lead = aws.get_lead(lead_id)
+    assert [n["kind"] for n in lead["notifications"]] == ["brief"]
+    assert sum(1 for m in aws.sent_emails() if f"{rep_id}@example.com" in m.destinations) == 1
+    assert runtime.reps().get(rep_id).open_count == 1  # type: ignore[union-attr]
+
+
+def test_dynamodb_throttling_is_retried_by_the_sdk(
+    aws: Aws, faults: Faults, hot_lead: dict[str, Any]
+) -> None:
+    aws.put_reps(rep("r1"))
+    faults.inject("dynamodb", "UpdateItem", "ProvisionedThroughputExceededException", times=2)
+    faults.inject("dynamodb", "PutItem", "ThrottlingException", times=1)
+    status, body = aws.post_lead(_lead(hot_lead, 1))
+    assert status == 202
+    _settles(aws, body["lead_id"], "notified")
+    _one_brief_one_slot(aws, body["lead_id"])
+    assert sum(faults.injected.values()) == 3
+
+
+def test_dynamodb_errors_past_every_retry_fail_the_lead_then_redrive_finishes_it(
+    aws: Aws, faults: Faults, hot_lead: dict[str, Any], capfd: pytest.CaptureFixture[str]
+) -> None:
+    aws.put_reps(rep("r1"))
+    # Route reads the contact's open handoffs first; that read keeps failing.
+    faults.inject("dynamodb", "Query", "InternalServerError", status=500, times=None)
+    status, body = aws.post_lead(_lead(hot_lead, 2))
+    assert status == 202
+    lead = _settles(aws, body["lead_id"], "failed")
+    faults.clear()
+    assert lead["failure"]["error"] == "StorageError"
+    assert body["lead_id"] in _failed_listed(aws)
+    assert '"LeadsFailed"' in capfd.readouterr().out  # the metric behind the alarm
+    assert faults.injected["dynamodb.Query InternalServerError"] >= 12  # 3 SDK attempts x 4 workflow tries
+    _redrive(body["lead_id"])
+    _settles(aws, body["lead_id"], "notified")
+    _one_brief_one_slot(aws, body["lead_id"])
+    assert body["lead_id"] not in _failed_listed(aws)
+
+
+def test_ses_throttling_is_retried_and_the_brief_goes_out_once(
+    aws: Aws, faults: Faults, hot_lead: dict[str, Any]
+) -> None:
+    aws.put_reps(rep("r1"))
+    faults.inject("sesv2", "SendEmail", "TooManyRequestsException", status=429, times=2)
+    _, body = aws.post_lead(_lead(hot_lead, 3))
+    _settles(aws, body["lead_id"], "notified")
+    _one_brief_one_slot(aws, body["lead_id"])
+    assert faults.injected["sesv2.SendEmail TooManyRequestsException"] == 2
+
+
+def test_ses_rejection_fails_the_lead_and_redrive_sends_one_brief_without_a_second_claim(
+    aws: Aws, faults: Faults, hot_lead: dict[str, Any]
+) -> None:
+    aws.put_reps(rep("r1", capacity=5))
+    faults.inject("sesv2", "SendEmail", "MessageRejected", times=None)
+    _, body = aws.post_lead(_lead(hot_lead, 4))
+    lead = _settles(aws, body["lead_id"], "failed", timeout=90)
+    assert lead["failure"]["error"] == "EmailRejected"
+    assert lead["assignment"]["rep_id"] == "r1" and lead["notifications"] == []
+    assert runtime.reps().get("r1").open_count == 1  # type: ignore[union-attr]
+    faults.clear()
+    _redrive("--all-failed")
+    _settles(aws, body["lead_id"], "notified")
+    _one_brief_one_slot(aws, body["lead_id"])
+
+
+def test_an_exception_in_route_is_retried_then_succeeds(
+    aws: Aws, hot_lead: dict[str, Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from handoff.service import routing
+
+    aws.put_reps(rep("r1"))
+    real, calls = routing._choose, []
+
+    def flaky(*args: Any, **kwargs: Any) -> Any:
+        calls.append(1)
+        if len(calls) <= 2:
+            raise RuntimeError("unexpected reply")
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(routing, "_choose", flaky)
+    _, body = aws.post_lead(_lead(hot_lead, 5))
+    _settles(aws, body["lead_id"], "notified", timeout=60)
+    assert len(calls) == 3
+    _one_brief_one_slot(aws, body["lead_id"])
+
+
+def test_an_exception_in_notify_that_persists_fails_the_lead_and_redrive_resumes_it(
+    aws: Aws, hot_lead: dict[str, Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from handoff.service import notify
+
+    aws.put_reps(rep("r1"))
+    real, calls = notify.build_brief, []
+
+    def broken(*args: Any, **kwargs: Any) -> Any:
+        calls.append(1)
+        raise RuntimeError("template bug")
+
+    monkeypatch.setattr(notify, "build_brief", broken)
+    _, body = aws.post_lead(_lead(hot_lead, 6))
+    lead = _settles(aws, body["lead_id"], "failed", timeout=60)
+    assert lead["failure"]["error"] == "RuntimeError" and len(calls) == 3  # 1 + 2 retries
+    monkeypatch.setattr(notify, "build_brief", real)
+    _redrive(body["lead_id"])
+    _settles(aws, body["lead_id"], "notified")
+    _one_brief_one_slot(aws, body["lead_id"])
+
+
+def test_start_execution_throttling_is_retried_and_an_outage_leaves_the_lead_failed_for_redrive(
+    aws: Aws, faults: Faults, hot_lead: dict[str, Any]
+) -> None:
+    aws.put_reps(rep("r1", capacity=5))
+    faults.inject("stepfunctions", "StartExecution", "ThrottlingException", times=2)
+    _, first = aws.post_lead(_lead(hot_lead, 7))
+    _settles(aws, first["lead_id"], "notified")
+    faults.inject("stepfunctions", "StartExecution", "ServiceUnavailable", status=503, times=None)
+    status, second = aws.post_lead(_lead(hot_lead, 8))
+    assert status == 202  # stored: the sender must not retry; the lead waits, visibly failed
+    assert aws.get_lead(second["lead_id"])["status"] == "failed"
+    assert _failed_listed(aws) == [second["lead_id"]]
+    faults.clear()
+    _redrive("--all-failed")
+    _settles(aws, second["lead_id"], "notified")
+    assert runtime.reps().get("r1").open_count == 2  # type: ignore[union-attr]
+
+
+def test_a_crm_api_that_times_out_asks_hubspot_to_redeliver_and_the_redelivery_lands(
+    aws: Aws, hubspot_api: FakeHubSpot
+) -> None:
+    from tests.integration.test_crm_webhooks import EVENTS
+
+    runtime.hubspot().timeout = 0.3
+    hubspot_api.stall_next(10, seconds=1.0)
+    status, body = aws.post_hubspot(EVENTS)
+    assert status == 503 and body["error"] == "unavailable"
+    assert aws.leads_count() == 0  # nothing half-stored: HubSpot redelivers the whole batch
+    hubspot_api._stalls.clear()
+    status, body = aws.post_hubspot(EVENTS)
+    assert status == 200
+    for event in body["events"]:
+        if "lead_id" in event:
+            assert aws.get_lead(event["lead_id"])["status"] in SETTLED | {"routing", "assigned"}
+
+
+def test_leads_listing_refuses_bad_parameters(aws: Aws) -> None:
+    for query, field in (("status=won", "status"), ("limit=0", "limit"), ("next=%%%", "next")):
+        status, body = aws.api("GET", f"/leads?{query}", headers=API_KEY)
+        assert status == 400 and body["details"][0]["field"] == field, body
+    forged = "eyJsZWFkX2lkIjogMX0="  # {"lead_id": 1}: well-formed base64, not our cursor
+    status, body = aws.api("GET", f"/leads?next={forged}", headers=API_KEY)
+    assert status == 400
+    assert aws.api("GET", "/leads")[0] == 401
+    assert json.loads(json.dumps(_failed_listed(aws))) == []
