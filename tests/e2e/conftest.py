@@ -19,6 +19,7 @@ import pytest
 
 from handoff.local.client import HandoffClient
 from handoff.local.stack import free_port
+from tests.e2e.pii import personal_data_in
 
 ROOT = Path(__file__).resolve().parents[2]
 SECRETS = {
@@ -67,6 +68,8 @@ def unique_event(lead: dict[str, Any]) -> dict[str, Any]:
 @pytest.fixture(scope="session")
 def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
     outbox = tmp_path_factory.mktemp("outbox")
+    log_path = tmp_path_factory.mktemp("logs") / "serve.log"
+    log = log_path.open("w")
     port, aws_port = free_port(), free_port()
     env = {**os.environ, **SECRETS, "PYTHONUNBUFFERED": "1"}
     env.pop("AWS_ENDPOINT_URL", None)
@@ -91,7 +94,8 @@ def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
         ],
         cwd=tmp_path_factory.mktemp("cwd"),
         env=env,
-        stdout=subprocess.PIPE,
+        # A file, not a pipe: a pipe nobody drains would stall the server once it filled.
+        stdout=log,
         stderr=subprocess.STDOUT,
         text=True,
     )
@@ -103,7 +107,7 @@ def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
                 break
         except OSError:
             if process.poll() is not None or time.monotonic() > deadline:
-                output = process.stdout.read() if process.stdout else ""
+                output = log_path.read_text()
                 process.kill()
                 raise RuntimeError(f"handoff serve did not start:\n{output}") from None
             time.sleep(0.2)
@@ -118,4 +122,12 @@ def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
     except subprocess.TimeoutExpired:
         process.kill()
         raise AssertionError("handoff serve ignored SIGTERM") from None
-    assert code == 0, process.stdout.read() if process.stdout else ""
+    log.close()
+    assert code == 0, log_path.read_text()
+    # Every log line the whole e2e session produced: no contact's email, phone or name.
+    lines = log_path.read_text().splitlines()
+    assert len(lines) > 20  # the scan below read a real session's logs
+    leaks = personal_data_in(lines)
+    assert leaks == [], f"personal data in {len(leaks)} log line(s), e.g. {leaks[:3]}"
+    secrets = [line for line in lines if any(value in line for value in SECRETS.values())]
+    assert secrets == [], f"a secret in {len(secrets)} log line(s)"

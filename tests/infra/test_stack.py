@@ -356,3 +356,17 @@ def test_a_custom_domain_without_a_certificate_stops_synth(tmp_path_factory: pyt
         build_app(
             outdir=str(tmp_path_factory.mktemp("nocert")), context={"handoff:domainName": "h.example.com"}
         )
+
+
+def test_no_secret_value_is_in_the_template_or_a_function_environment(template: Template) -> None:
+    for secret in resources(template, "AWS::SecretsManager::Secret").values():
+        assert "SecretString" not in secret["Properties"]  # generated in the account, never written here
+        assert "GenerateSecretString" in secret["Properties"]
+    [api_key] = resources(template, "AWS::ApiGateway::ApiKey").values()
+    assert "{{resolve:secretsmanager:" in json.dumps(api_key["Properties"]["Value"])
+    for function in resources(template, "AWS::Lambda::Function").values():
+        variables = function["Properties"].get("Environment", {}).get("Variables", {})
+        for name, value in variables.items():
+            words = ("SECRET", "TOKEN", "PASSWORD", "API_KEY")
+            assert not any(w in name for w in words) or name == "HANDOFF_SECRET_PREFIX", name
+            assert "resolve:secretsmanager" not in json.dumps(value), name

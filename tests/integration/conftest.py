@@ -137,13 +137,14 @@ class Aws:
             time.sleep(0.05)
 
     def executions(self) -> list[dict[str, Any]]:
-        result: list[dict[str, Any]] = boto3.client("stepfunctions").list_executions(
+        pages = boto3.client("stepfunctions").get_paginator("list_executions").paginate(
             stateMachineArn=self.state_machine_arn
-        )["executions"]
-        return result
+        )
+        return [execution for page in pages for execution in page["executions"]]
 
     def leads_count(self) -> int:
-        return int(boto3.client("dynamodb").scan(TableName=table_name(LEADS), Select="COUNT")["Count"])
+        pages = boto3.client("dynamodb").get_paginator("scan").paginate(TableName=table_name(LEADS), Select="COUNT")
+        return sum(int(page["Count"]) for page in pages)
 
     def sent_emails(self) -> list[Any]:
         from moto.ses.models import ses_backends
