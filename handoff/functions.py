@@ -73,6 +73,7 @@ class Route:
 
 ROUTES = (
     Route("GET", "/health", QUALIFY),
+    Route("GET", "/openapi.json", QUALIFY),
     Route("POST", "/webhooks/generic", QUALIFY),
     Route("POST", "/webhooks/hubspot", QUALIFY),
     Route("POST", "/webhooks/salesforce", QUALIFY),

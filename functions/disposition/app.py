@@ -11,6 +11,7 @@ from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from pydantic import BaseModel, ConfigDict, Field
 
+from handoff.api.openapi import API_KEY, configure, errors, ok
 from handoff.api.requests import require_api_key
 from handoff.api.responses import json_response, register_error_handlers
 from handoff.domain.lead import utcnow
@@ -20,6 +21,7 @@ from handoff.service import links, touch
 
 app = APIGatewayRestResolver(enable_validation=True)
 register_error_handlers(app)
+configure(app)
 
 
 class DispositionRequest(BaseModel):
@@ -33,7 +35,13 @@ class DispositionRequest(BaseModel):
     rep_id: str | None = Field(default=None, max_length=64)
 
 
-@app.post("/leads/<lead_id>/disposition")
+@app.post(
+    "/leads/<lead_id>/disposition",
+    summary="Record a rep's outcome; the first touch completes the SLA wait",
+    tags=["leads"],
+    security=API_KEY,
+    responses={**ok("Recorded (a repeat is a no-op)"), **errors(400, 401, 404, 409, 503)},
+)
 def post_disposition(lead_id: str, request: Annotated[DispositionRequest, Body()]) -> Response[str]:
     require_api_key(app.current_event)
     result = touch.record_disposition(
@@ -66,12 +74,28 @@ def _html(page: links.Page) -> Response[str]:
     )
 
 
-@app.get("/d/<token>")
+@app.get(
+    "/d/<token>",
+    summary="A one-click link from the brief: a confirmation page (mail scanners only look)",
+    tags=["links"],
+    responses={
+        **ok("The confirmation page", "text/html"),
+        **errors(400, 403, 404, 409, 410, 503, content_type="text/html"),
+    },
+)
 def confirm_link(token: str) -> Response[str]:
     return _html(links.confirm(token, utcnow()))
 
 
-@app.post("/d/<token>")
+@app.post(
+    "/d/<token>",
+    summary="Record the link's outcome (form-encoded reason and note)",
+    tags=["links"],
+    responses={
+        **ok("The result page", "text/html"),
+        **errors(400, 403, 404, 409, 410, 503, content_type="text/html"),
+    },
+)
 def use_link(token: str) -> Response[str]:
     form = parse_qs(app.current_event.decoded_body or "", max_num_fields=5)
     reason = next(iter(form.get("reason", [])), None)

@@ -9,6 +9,7 @@ from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from handoff import runtime
+from handoff.api.openapi import API_KEY, accepted, configure, errors, ok, served
 from handoff.api.requests import (
     authenticate_generic,
     authenticate_hubspot,
@@ -28,14 +29,33 @@ from handoff.store.leads import PRIVATE_ATTRIBUTES
 
 app = APIGatewayRestResolver(enable_validation=True)
 register_error_handlers(app)
+configure(app)
 
 
-@app.get("/health")
+WEBHOOK = {
+    **ok("Recorded, not sales-ready (nurture), or a repeat delivery"),
+    **accepted("Sales-ready: the handoff started"),
+}
+
+
+@app.get("/health", summary="Liveness", tags=["operations"], responses=ok("Up"))
 def health() -> dict[str, str]:
     return {"status": "ok"}
 
 
-@app.post("/webhooks/generic")
+@app.get(
+    "/openapi.json", summary="This API's OpenAPI document", tags=["operations"], responses=ok("OpenAPI 3")
+)
+def openapi_document() -> Response[str]:
+    return Response(status_code=200, content_type="application/json", body=served())
+
+
+@app.post(
+    "/webhooks/generic",
+    summary="A canonical lead, signed with X-Handoff-Signature or a bearer token",
+    tags=["webhooks"],
+    responses={**WEBHOOK, **errors(400, 401, 413, 503)},
+)
 def generic_webhook() -> Response[str]:
     body = raw_body(app.current_event)
     authenticate_generic(app.current_event, body)
@@ -44,7 +64,12 @@ def generic_webhook() -> Response[str]:
     return json_response(result.status_code, result.body)
 
 
-@app.post("/webhooks/hubspot")
+@app.post(
+    "/webhooks/hubspot",
+    summary="A HubSpot workflow webhook or Webhooks-API events (signature v1, v2 or v3)",
+    tags=["webhooks"],
+    responses={**WEBHOOK, **errors(400, 401, 413, 503)},
+)
 def hubspot_webhook() -> Response[str]:
     body = raw_body(app.current_event)
     authenticate_hubspot(app.current_event, body)
@@ -52,7 +77,15 @@ def hubspot_webhook() -> Response[str]:
     return json_response(result.status_code, result.body)
 
 
-@app.post("/webhooks/salesforce")
+@app.post(
+    "/webhooks/salesforce",
+    summary="A Salesforce Outbound Message; the answer is a SOAP Ack or fault",
+    tags=["webhooks"],
+    responses={
+        **ok("Ack: every notification is recorded", "text/xml"),
+        **errors(400, 401, 413, 503, content_type="text/xml"),
+    },
+)
 def salesforce_outbound_message() -> Response[str]:
     event = app.current_event
     token = event.get_query_string_value("token")
@@ -60,7 +93,13 @@ def salesforce_outbound_message() -> Response[str]:
     return soap_answer(lambda: crm_inbound.accept_salesforce(raw_body(event), token, utcnow()))
 
 
-@app.get("/leads")
+@app.get(
+    "/leads",
+    summary="Leads in one status (default failed), a page at a time",
+    tags=["leads"],
+    security=API_KEY,
+    responses={**ok("One page: leads and the next cursor"), **errors(400, 401, 503)},
+)
 def list_leads() -> Response[str]:
     """Leads in one in-flight status, or failed (the default): what ops redrive."""
     require_api_key(app.current_event)
@@ -74,7 +113,13 @@ def list_leads() -> Response[str]:
     return json_response(200, page)
 
 
-@app.get("/leads/<lead_id>")
+@app.get(
+    "/leads/<lead_id>",
+    summary="The lead with every decision and its reasons",
+    tags=["leads"],
+    security=API_KEY,
+    responses={**ok("The lead record"), **errors(400, 401, 404, 503)},
+)
 def get_lead(lead_id: str) -> Response[str]:
     require_api_key(app.current_event)
     item = runtime.leads().get_item(lead_id)
@@ -85,7 +130,13 @@ def get_lead(lead_id: str) -> Response[str]:
     return json_response(200, item)
 
 
-@app.get("/reps")
+@app.get(
+    "/reps",
+    summary="Reps with capacity, open leads, weight and availability",
+    tags=["reps"],
+    security=API_KEY,
+    responses={**ok("The reps"), **errors(401, 503)},
+)
 def list_reps() -> Response[str]:
     require_api_key(app.current_event)
     return json_response(200, {"reps": reps_view(runtime.reps().list_all(), utcnow())})

@@ -77,6 +77,17 @@ def register_error_handlers(app: APIGatewayRestResolver) -> None:
 
     app.exception_handler(list(REJECTIONS))(rejection_response)
 
+    # The Event Handler reads a route's body before any route code runs. Bytes that are not
+    # UTF-8, or a multipart type without its boundary, stop it there: the sender's mistake.
+    @app.exception_handler(UnicodeDecodeError)
+    def _not_utf8(exc: UnicodeDecodeError) -> Response[str]:
+        return error_response(400, "invalid_encoding", "the body is not valid UTF-8")
+
+    @app.exception_handler(ValueError)
+    def _unreadable(exc: ValueError) -> Response[str]:
+        logger.warning("unreadable request", extra={"error": type(exc).__name__})
+        return error_response(400, "unreadable_body", f"the request could not be read: {str(exc)[:200]}")
+
     @app.exception_handler([StorageError, CrmUnavailable])
     def _unavailable(exc: StorageError | CrmUnavailable) -> Response[str]:
         logger.exception("dependency unavailable")

@@ -79,6 +79,9 @@ def build_event(
     }
 
 
+HTTP_METHODS = ("GET", "POST", "PUT", "PATCH", "DELETE")
+
+
 class _Handler(BaseHTTPRequestHandler):
     server_version = "HandoffLocal/1"
 
@@ -93,15 +96,24 @@ class _Handler(BaseHTTPRequestHandler):
         self.end_headers()
         self.wfile.write(body)
 
-    def _error(self, status: int, code: str, message: str) -> None:
+    def _error(self, status: int, code: str, message: str, headers: dict[str, str] | None = None) -> None:
         body = json.dumps({"error": code, "message": message, "details": []}).encode()
-        self._reply(status, {"Content-Type": "application/json"}, body)
+        self._reply(status, {"Content-Type": "application/json", **(headers or {})}, body)
 
     def _handle(self) -> None:
         path = urlsplit(self.path).path
         found = match(self.command, path)
         if found is None:
-            self._error(404, "not_found", f"no route for {self.command} {path}")
+            allowed = [m for m in HTTP_METHODS if match(m, path)]
+            if allowed:
+                self._error(
+                    405,
+                    "method_not_allowed",
+                    f"{self.command} {path}: use {', '.join(allowed)}",
+                    headers={"Allow": ", ".join(allowed)},
+                )
+            else:
+                self._error(404, "not_found", f"no route for {self.command} {path}")
             return
         route, params = found
         try:
@@ -130,11 +142,12 @@ class _Handler(BaseHTTPRequestHandler):
             out_headers[key] = ", ".join(values)
         self._reply(int(result.get("statusCode", 200)), out_headers, data)
 
-    do_GET = _handle
-    do_POST = _handle
-    do_PUT = _handle
-    do_DELETE = _handle
-    do_PATCH = _handle
+    def __getattr__(self, name: str) -> Any:
+        # Every method, even one http.server has never heard of, gets a JSON answer (404 or 405
+        # when no route takes it), never http.server's 501.
+        if name.startswith("do_"):
+            return self._handle
+        raise AttributeError(name)
 
 
 class HttpFront(LoopbackServer):

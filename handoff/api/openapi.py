@@ -1,0 +1,108 @@
+"""The API's OpenAPI document: response shapes shared by the routes, and the merged spec.
+
+The spec is generated from the Powertools Event Handler routes of both HTTP functions
+(OpenAPIMerge), written to handoff/api/openapi.json by `python -m handoff.api.openapi`, and
+served at GET /openapi.json; a test fails when the file and the code drift apart.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from functools import cache
+from importlib import resources
+from typing import Any
+
+from aws_lambda_powertools.event_handler import APIGatewayRestResolver
+from aws_lambda_powertools.event_handler.openapi.models import APIKey, APIKeyIn
+from aws_lambda_powertools.event_handler.openapi.types import OpenAPIResponse
+from pydantic import BaseModel
+
+from handoff.functions import DISPOSITION, QUALIFY, REPO_ROOT
+
+SPEC_FILE = REPO_ROOT / "handoff" / "api" / "openapi.json"
+VERSION = "1.0.0"
+# Routes that need the x-api-key header say so with security=API_KEY.
+API_KEY: list[dict[str, list[str]]] = [{"apiKey": []}]
+
+ERRORS = {
+    400: "Malformed or invalid input; the message names what was wrong",
+    401: "Missing, wrong or stale signature, token or API key",
+    403: "The link was altered",
+    404: "No such lead, or no such route",
+    409: "The lead is not in a state that allows this",
+    413: "The body is larger than the limit",
+    410: "The link expired or was already used",
+    503: "A dependency is unavailable; retry (nothing was lost)",
+}
+
+
+class ErrorBody(BaseModel):
+    error: str
+    message: str
+    details: list[Any]
+
+
+def ok(description: str, content_type: str = "application/json") -> dict[int, OpenAPIResponse]:
+    schema = {"type": "object"} if content_type == "application/json" else {"type": "string"}
+    return {200: {"description": description, "content": {content_type: {"schema": schema}}}}
+
+
+def accepted(description: str) -> dict[int, OpenAPIResponse]:
+    return {
+        202: {"description": description, "content": {"application/json": {"schema": {"type": "object"}}}}
+    }
+
+
+def errors(*codes: int, content_type: str = "application/json") -> dict[int, OpenAPIResponse]:
+    if content_type != "application/json":  # Salesforce reads SOAP faults; link pages are HTML
+        return {
+            c: {"description": ERRORS[c], "content": {content_type: {"schema": {"type": "string"}}}}
+            for c in codes
+        }
+    return {
+        c: {"description": ERRORS[c], "content": {"application/json": {"model": ErrorBody}}} for c in codes
+    }
+
+
+def configure(app: APIGatewayRestResolver) -> None:
+    """What each HTTP function's resolver says about the API as a whole."""
+    app.configure_openapi(
+        title="Handoff",
+        version=VERSION,
+        summary="CRM webhooks in; the lead, rep and disposition APIs",
+        security_schemes={"apiKey": APIKey.model_validate({"in": APIKeyIn.header, "name": "x-api-key"})},
+    )
+
+
+def build() -> dict[str, Any]:
+    from aws_lambda_powertools.event_handler.openapi.merge import OpenAPIMerge
+
+    merge = OpenAPIMerge(
+        title="Handoff",
+        version=VERSION,
+        summary="CRM webhooks in; the lead, rep and disposition APIs",
+        security_schemes={"apiKey": APIKey.model_validate({"in": APIKeyIn.header, "name": "x-api-key"})},
+    )
+    for spec in (QUALIFY, DISPOSITION):
+        merge.add_file(spec.path / "app.py", "app")
+    document: dict[str, Any] = json.loads(merge.get_openapi_json_schema())
+    # Powertools documents a 422 on every route, but Handoff answers invalid input with a 400
+    # naming the field (handoff.api.responses), so the 422 and its schemas never occur.
+    for operations in document["paths"].values():
+        for operation in operations.values():
+            operation["responses"].pop("422", None)
+    for unused in ("HTTPValidationError", "ValidationError"):
+        document.get("components", {}).get("schemas", {}).pop(unused, None)
+    return document
+
+
+@cache
+def served() -> str:
+    """The checked-in spec, as GET /openapi.json answers it."""
+    return resources.files("handoff.api").joinpath("openapi.json").read_text()
+
+
+if __name__ == "__main__":
+    SPEC_FILE.write_text(json.dumps(build(), indent=2, sort_keys=True) + "\n")
+    print(f"wrote {SPEC_FILE}", file=sys.stderr)
