@@ -60,7 +60,17 @@ TUNING = FunctionSpec(
     "tuning", "Monthly KPIs and proposed config changes for RevOps", timeout_seconds=300, memory_mb=1024
 )
 
-ALL_FUNCTIONS = (QUALIFY, ROUTE, NOTIFY, AWAIT_TOUCH, MARK_FAILED, DISPOSITION, SLA_CHECK, SES_EVENTS, TUNING)
+# Its own retried step: a CRM outage delays the write-back, never the handoff.
+CRM_SYNC = FunctionSpec(
+    "crm_sync", "CRM write-back: owner and lead status to HubSpot or Salesforce", timeout_seconds=30
+)
+# A write-back message is tried this many times (each with its own HTTP retries) before the
+# dead-letter queue, which alarms.
+CRM_SYNC_MAX_RECEIVES = 5
+
+ALL_FUNCTIONS = (
+    QUALIFY, ROUTE, NOTIFY, AWAIT_TOUCH, MARK_FAILED, DISPOSITION, SLA_CHECK, SES_EVENTS, TUNING, CRM_SYNC,
+)  # fmt: skip
 
 
 @dataclass(frozen=True)

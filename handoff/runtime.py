@@ -15,6 +15,7 @@ from botocore.config import Config
 
 from handoff import secrets
 from handoff.adapters.hubspot_api import HubSpotClient
+from handoff.adapters.salesforce_api import SalesforceClient
 from handoff.config import HandoffConfig, cached_config
 from handoff.settings import settings
 from handoff.store.accounts import AccountRepository
@@ -67,6 +68,17 @@ def hubspot() -> HubSpotClient:
     return HubSpotClient(settings().hubspot_api_base, secret(secrets.HUBSPOT_TOKEN.name))
 
 
+@cache
+def salesforce() -> SalesforceClient:
+    """One per container: its OAuth token is reused until Salesforce says it expired."""
+    return SalesforceClient(
+        settings().salesforce_login_url,
+        secret(secrets.SALESFORCE_CLIENT_ID.name),
+        secret(secrets.SALESFORCE_CLIENT_SECRET.name),
+        api_version=config().crm_sync.salesforce.api_version,
+    )
+
+
 def config() -> HandoffConfig:
     return cached_config(settings().config_path)
 
@@ -79,6 +91,20 @@ def secret(name: str) -> str:
 
 def reset() -> None:
     """Forget cached clients (tests switch endpoints between cases)."""
-    for cached in (client, _dynamodb, leads, reps, accounts, dispositions, hubspot, cached_config, settings):
+    for cached in (
+        client,
+        _dynamodb,
+        leads,
+        reps,
+        accounts,
+        dispositions,
+        hubspot,
+        salesforce,
+        cached_config,
+        settings,
+    ):
         cached.cache_clear()
+    from handoff.service import crm_sync
+
+    crm_sync._idempotent.cache_clear()
     parameters.clear_caches()  # type: ignore[no-untyped-call]

@@ -38,6 +38,19 @@ SALESFORCE_ORG_IDS = SecretSpec(
     "salesforce-org-ids", "HANDOFF_SALESFORCE_ORG_IDS", "Allowed 18-character org ids", False
 )
 
+SALESFORCE_CLIENT_ID = SecretSpec(
+    "salesforce-client-id",
+    "HANDOFF_SALESFORCE_CLIENT_ID",
+    "Connected app consumer key (CRM write-back)",
+    False,
+)
+SALESFORCE_CLIENT_SECRET = SecretSpec(
+    "salesforce-client-secret",
+    "HANDOFF_SALESFORCE_CLIENT_SECRET",
+    "Connected app consumer secret (CRM write-back)",
+    False,
+)
+
 SLACK_WEBHOOK = SecretSpec(
     "slack-webhook", "HANDOFF_SLACK_WEBHOOK", "The team's Slack incoming-webhook URL (optional)", False
 )
@@ -51,5 +64,7 @@ ALL_SECRETS = (
     HUBSPOT_TOKEN,
     SALESFORCE_TOKEN,
     SALESFORCE_ORG_IDS,
+    SALESFORCE_CLIENT_ID,
+    SALESFORCE_CLIENT_SECRET,
     SLACK_WEBHOOK,
 )

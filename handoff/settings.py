@@ -35,6 +35,11 @@ class Settings(BaseModel):
     replay_window_seconds: int = Field(default=300, ge=1)
     # Where the tuning job writes its reports (empty: email only).
     reports_bucket: str = ""
+    # CRM write-back: the queue the steps post to (empty: no write-back), Salesforce's login
+    # host (a sandbox uses https://test.salesforce.com), and the idempotency records' table.
+    crm_sync_queue_url: str = ""
+    salesforce_login_url: str = "https://login.salesforce.com"
+    idempotency_table: str = ""
 
     def secret_id(self, name: str) -> str:
         return f"{self.secret_prefix}{name}"

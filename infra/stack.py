@@ -12,6 +12,7 @@ from constructs import Construct
 from handoff import secrets
 from handoff.functions import (
     AWAIT_TOUCH,
+    CRM_SYNC,
     DISPOSITION,
     MARK_FAILED,
     NOTIFY,
@@ -22,6 +23,7 @@ from handoff.functions import (
     TUNING,
 )
 from infra.constructs.api import STAGE_NAME, Api
+from infra.constructs.crm_sync import CrmSync
 from infra.constructs.email import Email
 from infra.constructs.functions import Functions
 from infra.constructs.observability import Observability
@@ -44,8 +46,20 @@ SECRETS_READ_BY = {
     ),
     DISPOSITION.key: (secrets.API_KEY, secrets.LINK_KEY),
     NOTIFY.key: (secrets.LINK_KEY, secrets.SLACK_WEBHOOK),
+    CRM_SYNC.key: (secrets.HUBSPOT_TOKEN, secrets.SALESFORCE_CLIENT_ID, secrets.SALESFORCE_CLIENT_SECRET),
 }
-LEADS_WRITERS = (QUALIFY, ROUTE, NOTIFY, AWAIT_TOUCH, MARK_FAILED, DISPOSITION, SLA_CHECK, SES_EVENTS)
+# crm_sync writes only its timeline entries.
+LEADS_WRITERS = (
+    QUALIFY,
+    ROUTE,
+    NOTIFY,
+    AWAIT_TOUCH,
+    MARK_FAILED,
+    DISPOSITION,
+    SLA_CHECK,
+    SES_EVENTS,
+    CRM_SYNC,
+)
 LEADS_READERS = (TUNING,)
 REPS_WRITERS = (ROUTE, NOTIFY, DISPOSITION)  # notify frees the slot on re-nurture
 
@@ -94,6 +108,7 @@ class HandoffStack(Stack):
             self, "Schedules", sla_check=functions[SLA_CHECK.key], tuning=functions[TUNING.key]
         )
         reports = Reports(self, "Reports")
+        crm_sync = self._crm_sync(functions, tables)
         functions[TUNING.key].add_environment("HANDOFF_REPORTS_BUCKET", reports.bucket.bucket_name)
         reports.bucket.grant_put(functions[TUNING.key])
         delivery_dead_letters = email.deliver_events_to(functions[SES_EVENTS.key])
@@ -103,7 +118,7 @@ class HandoffStack(Stack):
             functions=functions.by_key,
             state_machine=workflow.state_machine,
             api=api.rest_api,
-            dead_letter_queues=[schedules.dead_letters, delivery_dead_letters],
+            dead_letter_queues=[schedules.dead_letters, delivery_dead_letters, crm_sync.dead_letters],
             alarm_email=self.node.try_get_context("handoff:alarmEmail"),
         )
 
@@ -181,6 +196,27 @@ class HandoffStack(Stack):
         CfnOutput(self, "ReportsBucket", value=reports.bucket.bucket_name)
         self._suppress_reviewed_findings()
 
+    def _crm_sync(self, functions: Functions, tables: Tables) -> CrmSync:
+        """The write-back step: its queue, its function's data and the CRM endpoints (context
+        handoff:hubspotApiBase / handoff:salesforceLoginUrl; a sandbox uses test.salesforce.com)."""
+        crm_sync = CrmSync(
+            self,
+            "CrmSync",
+            function=functions[CRM_SYNC.key],
+            producers=[functions[s.key] for s in (ROUTE, DISPOSITION, NOTIFY)],
+        )
+        tables.idempotency.grant_read_write_data(functions[CRM_SYNC.key])
+        tables.reps.grant_read_data(functions[CRM_SYNC.key])
+        crm_sync_function = functions[CRM_SYNC.key]
+        crm_sync_function.add_environment("HANDOFF_IDEMPOTENCY_TABLE", tables.idempotency.table_name)
+        hubspot_api = self.node.try_get_context("handoff:hubspotApiBase")
+        if hubspot_api:
+            crm_sync_function.add_environment("HANDOFF_HUBSPOT_API_BASE", str(hubspot_api))
+        salesforce_login = self.node.try_get_context("handoff:salesforceLoginUrl")
+        if salesforce_login:
+            crm_sync_function.add_environment("HANDOFF_SALESFORCE_LOGIN_URL", str(salesforce_login))
+        return crm_sync
+
     def _suppress_reviewed_findings(self) -> None:
         """Each cdk-nag finding we accept, with the reason it is acceptable."""
         NagSuppressions.add_stack_suppressions(
@@ -212,6 +248,12 @@ class HandoffStack(Stack):
                     reason="An invoke dead-letter queue only applies to asynchronous invokes. API Gateway and "
                     "Step Functions invoke synchronously (the workflow retries, then marks the lead failed with "
                     "an alarm); the EventBridge rule and the SNS subscription have their own dead-letter queues.",
+                ),
+                NagPackSuppression(
+                    id="Serverless-LambdaEventSourceMappingDestination",
+                    reason="The CRM write-back mapping reads SQS, where an on-failure destination is not "
+                    "available: the queue's redrive policy moves a message that keeps failing to its "
+                    "dead-letter queue, which alarms.",
                 ),
                 NagPackSuppression(
                     id="Serverless-SQSRedrivePolicy",

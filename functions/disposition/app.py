@@ -12,7 +12,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from pydantic import BaseModel, ConfigDict, Field
 
 from handoff.api.openapi import API_KEY, configure, errors, ok
-from handoff.api.requests import require_api_key
+from handoff.api.requests import checked_json_body, require_api_key, sized_body
 from handoff.api.responses import json_response, register_error_handlers
 from handoff.domain.lead import utcnow
 from handoff.email.render import render_page
@@ -44,6 +44,7 @@ class DispositionRequest(BaseModel):
 )
 def post_disposition(lead_id: str, request: Annotated[DispositionRequest, Body()]) -> Response[str]:
     require_api_key(app.current_event)
+    checked_json_body(app.current_event)
     result = touch.record_disposition(
         lead_id,
         outcome=request.outcome,
@@ -97,6 +98,7 @@ def confirm_link(token: str) -> Response[str]:
     },
 )
 def use_link(token: str) -> Response[str]:
+    sized_body(app.current_event)  # the size limit, before the form is read
     form = parse_qs(app.current_event.decoded_body or "", max_num_fields=5)
     reason = next(iter(form.get("reason", [])), None)
     note = next(iter(form.get("note", [])), None)

@@ -55,14 +55,15 @@ def accepted(description: str) -> dict[int, OpenAPIResponse]:
 
 
 def errors(*codes: int, content_type: str = "application/json") -> dict[int, OpenAPIResponse]:
-    if content_type != "application/json":  # Salesforce reads SOAP faults; link pages are HTML
-        return {
-            c: {"description": ERRORS[c], "content": {content_type: {"schema": {"type": "string"}}}}
-            for c in codes
-        }
-    return {
-        c: {"description": ERRORS[c], "content": {"application/json": {"model": ErrorBody}}} for c in codes
-    }
+    """Documented refusals. Salesforce reads SOAP faults and link pages are HTML; a body the
+    Event Handler cannot even read is refused in JSON on every route, so 400 always lists JSON."""
+    documented: dict[int, OpenAPIResponse] = {}
+    for code in codes:
+        content: dict[str, Any] = {"application/json": {"model": ErrorBody}}
+        if content_type != "application/json":
+            content = {content_type: {"schema": {"type": "string"}}, **(content if code == 400 else {})}
+        documented[code] = {"description": ERRORS[code], "content": content}
+    return documented
 
 
 def configure(app: APIGatewayRestResolver) -> None:

@@ -27,7 +27,15 @@ M = TypeVar("M", bound=BaseModel)
 
 
 def raw_body(event: APIGatewayProxyEvent) -> bytes:
-    """The exact bytes the sender signed, size-checked before anything else."""
+    """The exact bytes the sender signed, size-checked before anything else; never empty."""
+    data = sized_body(event)
+    if not data:
+        raise BadRequest("body is empty")
+    return data
+
+
+def sized_body(event: APIGatewayProxyEvent) -> bytes:
+    """The body's bytes (possibly none), refused with a 413 over the size limit."""
     body = event.body or ""
     limit = settings().max_body_bytes
     if len(body) > limit * 2:  # cheap early exit before decoding anything huge
@@ -41,8 +49,6 @@ def raw_body(event: APIGatewayProxyEvent) -> bytes:
         data = body.encode("utf-8", errors="surrogateescape")
     if len(data) > limit:
         raise PayloadTooLarge(f"body is {len(data)} bytes; the limit is {limit}")
-    if not data:
-        raise BadRequest("body is empty")
     return data
 
 
@@ -83,6 +89,10 @@ def _depth(value: Any, limit: int) -> int:
     return deepest
 
 
+def _no_constant(name: str) -> Any:
+    raise BadRequest(f"body is not valid JSON: {name} is not a JSON number")
+
+
 def parse_json(body: bytes) -> Any:
     """Strict JSON: UTF-8, well-formed, at most MAX_JSON_DEPTH deep."""
     try:
@@ -90,7 +100,7 @@ def parse_json(body: bytes) -> Any:
     except UnicodeDecodeError as exc:
         raise BadRequest(f"body is not valid UTF-8 (byte {exc.start})") from exc
     try:
-        data = json.loads(text)
+        data = json.loads(text, parse_constant=_no_constant)
     except json.JSONDecodeError as exc:
         raise BadRequest(
             f"body is not valid JSON: {exc.msg} at line {exc.lineno} column {exc.colno}"
@@ -147,3 +157,9 @@ def parse_model(model: type[M], data: dict[str, Any], what: str) -> M:
         details = validation_details(exc)
         fields = ", ".join(d["field"] for d in details[:5])
         raise BadRequest(f"invalid {what}: {fields}", details=details, code="invalid_" + what) from exc
+
+
+def checked_json_body(event: APIGatewayProxyEvent) -> None:
+    """For routes whose body the Event Handler has already validated against a model: the size
+    limit, and a JSON object (it would otherwise take the first element of an array)."""
+    parse_json_object(raw_body(event))

@@ -83,6 +83,10 @@ def register_error_handlers(app: APIGatewayRestResolver) -> None:
     def _not_utf8(exc: UnicodeDecodeError) -> Response[str]:
         return error_response(400, "invalid_encoding", "the body is not valid UTF-8")
 
+    @app.exception_handler(RecursionError)
+    def _too_deep(exc: RecursionError) -> Response[str]:
+        return error_response(400, "bad_request", "body is nested too deeply")
+
     @app.exception_handler(ValueError)
     def _unreadable(exc: ValueError) -> Response[str]:
         logger.warning("unreadable request", extra={"error": type(exc).__name__})

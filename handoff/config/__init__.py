@@ -16,6 +16,7 @@ from pydantic import Field, ValidationError, model_validator
 from handoff.config.adapters import AdaptersConfig
 from handoff.config.base import Section
 from handoff.config.brief import BriefConfig, EmailConfig, LinksConfig, SlackConfig
+from handoff.config.crm_sync import CrmSyncConfig
 from handoff.config.qualify import QualifyConfig
 from handoff.config.routing import RoutingConfig
 from handoff.config.tuning import TuningConfig
@@ -75,6 +76,7 @@ class HandoffConfig(Section):
     slack: SlackConfig = Field(default_factory=SlackConfig)
     adapters: AdaptersConfig = Field(default_factory=AdaptersConfig)
     tuning: TuningConfig = Field(default_factory=TuningConfig)
+    crm_sync: CrmSyncConfig = Field(default_factory=CrmSyncConfig)
 
     @model_validator(mode="after")
     def _every_tier_has_an_sla(self) -> HandoffConfig:

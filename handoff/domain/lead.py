@@ -83,8 +83,9 @@ class Company(_Open):
     name: str | None = Field(default=None, max_length=SHORT_TEXT)
     domain: str | None = Field(default=None, max_length=253)
     industry: str | None = Field(default=None, max_length=SHORT_TEXT)
-    employees: int | None = Field(default=None, ge=0)
-    annual_revenue: float | None = Field(default=None, ge=0)
+    # Bounds well past any real company: anything beyond is a data error, not a customer.
+    employees: int | None = Field(default=None, ge=0, le=10_000_000)
+    annual_revenue: float | None = Field(default=None, ge=0, le=1e14, allow_inf_nan=False)
     country: str | None = Field(default=None, max_length=64)
 
 

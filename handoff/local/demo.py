@@ -110,6 +110,7 @@ def _narrate(stack: LocalStack, outbox: Path, started: float) -> int:
     _say("3. Real CRM payloads (examples/webhooks/): HubSpot, Salesforce, Marketo")
     crm_leads = _replay_crm(client)
     lead_ids.update(crm_leads)
+    _show_write_back(stack)
 
     _say()
     _bad_input(client)
@@ -175,6 +176,20 @@ def _close_the_loop(outbox: Path) -> None:
     )
     (outbox / "handoff.proposed.toml").write_text(output.proposed_config)
     _say(f"  wrote {outbox}/report.html (with charts) and {outbox}/handoff.proposed.toml")
+
+
+def _show_write_back(stack: LocalStack, timeout: float = 15) -> None:
+    """What the CRM write-back step wrote into the local fakes of HubSpot and Salesforce."""
+    fakes = [fake for fake in (stack.fake_hubspot, stack.fake_salesforce) if fake is not None]
+    deadline = time.monotonic() + timeout
+    # Owner and status after routing, then the reps' "attempted": two writes per CRM record.
+    while time.monotonic() < deadline and sum(len(f.writes) for f in fakes) < 6:
+        time.sleep(0.2)
+    _say("  CRM write-back (its own retried step, off a queue with a dead-letter queue):")
+    for fake in fakes:
+        for path, fields in fake.writes:
+            values = fields.get("properties", fields)
+            _say(f"    PATCH {path}  {', '.join(f'{k}={v}' for k, v in values.items())}")
 
 
 def _bad_input(client: HandoffClient) -> None:

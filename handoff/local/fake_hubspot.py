@@ -1,63 +1,40 @@
 """A local stand-in for the documented HubSpot CRM v3 objects API.
 
 Serves ``GET /crm/v3/objects/contacts/{id}`` (with ``associations=companies``) and
-``GET /crm/v3/objects/companies/{id}`` from a JSON file, checks the bearer token,
-and answers with HubSpot's documented error shape. ``fail_next`` injects 429/5xx
-answers so retries are tested against HTTP, not against a mock of our own client.
+``GET /crm/v3/objects/companies/{id}`` from a JSON file, takes
+``PATCH /crm/v3/objects/contacts/{id}`` (owner and lead status written back), checks the
+bearer token, and answers with HubSpot's documented error shape. ``fail_next`` injects
+429/5xx answers so retries are tested against HTTP, not against a mock of our own client.
 """
 
 from __future__ import annotations
 
 import json
 import re
-import threading
-import time
-from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 from typing import Any
-from urllib.parse import parse_qs, urlsplit
 
-from handoff.local.loopback import LoopbackServer
+from handoff.local.fake_crm import Answer, FakeCrm
 
 OBJECT_PATH = re.compile(r"^/crm/v3/objects/(contacts|companies)/([^/]+)$")
 
 
-class FakeHubSpot(LoopbackServer):
+class FakeHubSpot(FakeCrm):
     def __init__(self, data_file: Path, token: str, host: str = "127.0.0.1", port: int = 0):
         self.data: dict[str, dict[str, Any]] = json.loads(data_file.read_text())
         self.token = token
-        self.requests: list[str] = []
-        self._failures: list[int] = []
-        self._stalls: list[float] = []
-        self._lock = threading.Lock()
-        super().__init__(self._handler(), name="fake-hubspot", host=host, port=port)
-
-    def fail_next(self, count: int, status: int = 503) -> None:
-        with self._lock:
-            self._failures.extend([status] * count)
-
-    def _next_failure(self) -> int | None:
-        with self._lock:
-            return self._failures.pop(0) if self._failures else None
-
-    def stall_next(self, count: int, seconds: float) -> None:
-        """The next ``count`` requests answer only after ``seconds``: a CRM that times out."""
-        with self._lock:
-            self._stalls.extend([seconds] * count)
-
-    def _next_stall(self) -> float:
-        with self._lock:
-            return self._stalls.pop(0) if self._stalls else 0.0
+        super().__init__("fake-hubspot", host=host, port=port)
 
     def start(self) -> FakeHubSpot:  # type: ignore[override]
         super().start()
         return self
 
-    def _answer(self, path: str, query: dict[str, list[str]], auth: str | None) -> tuple[int, dict[str, Any]]:
-        self.requests.append(path)
-        if auth != f"Bearer {self.token}":
+    def answer(
+        self, method: str, path: str, query: dict[str, list[str]], headers: Any, body: bytes
+    ) -> Answer:
+        if headers.get("Authorization") != f"Bearer {self.token}":
             return 401, _error("Authentication credentials not found.", "INVALID_AUTHENTICATION")
-        failure = self._next_failure()
+        failure = self.next_failure()
         if failure:
             return failure, _error("Internal error", "INTERNAL_ERROR" if failure >= 500 else "RATE_LIMITS")
         found = OBJECT_PATH.match(path)
@@ -67,6 +44,8 @@ class FakeHubSpot(LoopbackServer):
         record = self.data.get(kind, {}).get(object_id)
         if record is None:
             return 404, _error("resource not found", "OBJECT_NOT_FOUND")
+        if method == "PATCH":
+            return self._update(path, record, body)
         wanted = set(",".join(query.get("properties", [])).split(",")) - {""}
         result = dict(record)
         if wanted:
@@ -75,29 +54,15 @@ class FakeHubSpot(LoopbackServer):
             result.pop("associations", None)
         return 200, result
 
-    def _handler(self) -> type[BaseHTTPRequestHandler]:
-        fake = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def log_message(self, format: str, *args: Any) -> None:
-                return
-
-            def do_GET(self) -> None:
-                time.sleep(fake._next_stall())
-                split = urlsplit(self.path)
-                status, body = fake._answer(
-                    split.path, parse_qs(split.query), self.headers.get("Authorization")
-                )
-                data = json.dumps(body).encode()
-                self.send_response(status)
-                self.send_header("Content-Type", "application/json")
-                if status == 429:
-                    self.send_header("Retry-After", "1")
-                self.send_header("Content-Length", str(len(data)))
-                self.end_headers()
-                self.wfile.write(data)
-
-        return Handler
+    def _update(self, path: str, record: dict[str, Any], body: bytes) -> Answer:
+        try:
+            properties = json.loads(body)["properties"]
+        except (ValueError, KeyError, TypeError):
+            return 400, _error("Invalid input JSON", "VALIDATION_ERROR")
+        with self._lock:
+            self.writes.append((path, {"properties": properties}))
+            record.setdefault("properties", {}).update(properties)
+        return 200, record
 
 
 def _error(message: str, category: str) -> dict[str, Any]:

@@ -5,12 +5,13 @@ Used by ``handoff serve`` and by the integration tests, so both run what CDK dep
 
 from __future__ import annotations
 
+import json
 from collections.abc import Mapping
 from typing import Any
 
 import boto3
 
-from handoff.functions import ALL_FUNCTIONS
+from handoff.functions import ALL_FUNCTIONS, CRM_SYNC_MAX_RECEIVES
 from handoff.local import lambdas
 from handoff.secrets import ALL_SECRETS
 from handoff.store.tables import ALL_TABLES, TableSpec
@@ -19,6 +20,9 @@ from handoff.workflow import function_substitutions, render_definition
 SENDER = "handoff@example.com"
 SECRET_PREFIX = "handoff/"
 STATE_MACHINE_NAME = "handoff"
+CRM_SYNC_QUEUE = "handoff-crm-sync"
+# Short, so a failed write-back is retried within a second or two locally.
+LOCAL_VISIBILITY_SECONDS = 1
 
 
 def table_name(spec: TableSpec) -> str:
@@ -55,6 +59,18 @@ def create_table(dynamodb: Any, spec: TableSpec, name: str) -> None:
     dynamodb.create_table(**kwargs)
 
 
+def provision_crm_sync_queue() -> str:
+    """The write-back queue and its dead-letter queue, as the stack builds them; the queue URL."""
+    sqs = boto3.client("sqs")
+    dead_letters = sqs.create_queue(QueueName=f"{CRM_SYNC_QUEUE}-dlq")["QueueUrl"]
+    arn = sqs.get_queue_attributes(QueueUrl=dead_letters, AttributeNames=["QueueArn"])["Attributes"][
+        "QueueArn"
+    ]
+    redrive = {"deadLetterTargetArn": arn, "maxReceiveCount": str(CRM_SYNC_MAX_RECEIVES)}
+    attributes = {"RedrivePolicy": json.dumps(redrive), "VisibilityTimeout": str(LOCAL_VISIBILITY_SECONDS)}
+    return str(sqs.create_queue(QueueName=CRM_SYNC_QUEUE, Attributes=attributes)["QueueUrl"])
+
+
 def provision(secret_values: Mapping[str, str]) -> str:
     """Create everything; return the state machine ARN. ``secret_values`` is keyed by env var."""
     dynamodb = boto3.client("dynamodb")
@@ -66,6 +82,7 @@ def provision(secret_values: Mapping[str, str]) -> str:
             Name=f"{SECRET_PREFIX}{secret.name}", SecretString=secret_values[secret.env_var]
         )
     boto3.client("ses").verify_email_identity(EmailAddress=SENDER)
+    provision_crm_sync_queue()
     definition = render_definition(
         function_substitutions({f.key: lambdas.function_arn(f) for f in ALL_FUNCTIONS})
     )

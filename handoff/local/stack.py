@@ -13,16 +13,22 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import boto3
+
 from handoff import runtime
 from handoff.config import load_config
-from handoff.functions import REPO_ROOT, SLA_CHECK
+from handoff.functions import CRM_SYNC, REPO_ROOT, SLA_CHECK
 from handoff.local import lambdas, outbox
 from handoff.local.fake_hubspot import FakeHubSpot
+from handoff.local.fake_salesforce import FakeSalesforce
 from handoff.local.http_front import HttpFront
-from handoff.local.provision import SECRET_PREFIX, SENDER, provision, table_name
+from handoff.local.provision import CRM_SYNC_QUEUE, SECRET_PREFIX, SENDER, provision, table_name
+from handoff.local.queues import drain_once
 from handoff.reps_import import load_accounts_csv, load_reps_csv
 from handoff.secrets import ALL_SECRETS
-from handoff.store.tables import ACCOUNTS, DISPOSITIONS, LEADS, REPS
+from handoff.store.tables import ACCOUNTS, DISPOSITIONS, IDEMPOTENCY, LEADS, REPS
+
+QUEUE_POLL_SECONDS = 0.25
 
 
 def free_port() -> int:
@@ -43,6 +49,8 @@ class LocalOptions:
     sla_check_every: float = 60.0
     # The HubSpot CRM API; empty starts a local fake serving examples/hubspot/crm-objects.json.
     hubspot_api: str = ""
+    # Salesforce's login host for write-back; empty starts a local fake of the OAuth and REST API.
+    salesforce_login: str = ""
     # Secret values by SecretSpec.env_var; unset ones get a random value.
     secret_values: dict[str, str] = field(default_factory=dict)
 
@@ -62,8 +70,10 @@ class LocalStack:
         self._front: HttpFront | None = None
         self._stop = threading.Event()
         self._scheduler: threading.Thread | None = None
-        self._fake_hubspot: FakeHubSpot | None = None
+        self.fake_hubspot: FakeHubSpot | None = None
+        self.fake_salesforce: FakeSalesforce | None = None
         self.state_machine_arn = ""
+        self.crm_sync_queue_url = ""
 
     @property
     def hubspot_api(self) -> str:
@@ -92,6 +102,7 @@ class LocalStack:
             "HANDOFF_REPS_TABLE": table_name(REPS),
             "HANDOFF_ACCOUNTS_TABLE": table_name(ACCOUNTS),
             "HANDOFF_DISPOSITIONS_TABLE": table_name(DISPOSITIONS),
+            "HANDOFF_IDEMPOTENCY_TABLE": table_name(IDEMPOTENCY),
             "HANDOFF_CONFIG_PATH": str(Path(self.options.config_path).resolve()),
             "HANDOFF_STATE_MACHINE_ARN": self.state_machine_arn,
             "HANDOFF_SECRET_PREFIX": SECRET_PREFIX,
@@ -111,18 +122,28 @@ class LocalStack:
         accounts = load_accounts_csv(self.options.accounts_path) if self.options.accounts_path else []
         hubspot_api = self.options.hubspot_api
         if not hubspot_api:
-            self._fake_hubspot = FakeHubSpot(
+            self.fake_hubspot = FakeHubSpot(
                 REPO_ROOT / "examples" / "hubspot" / "crm-objects.json",
                 token=self.secret_values["HANDOFF_HUBSPOT_TOKEN"],
             ).start()
-            hubspot_api = self._fake_hubspot.url
+            hubspot_api = self.fake_hubspot.url
+        salesforce_login = self.options.salesforce_login
+        if not salesforce_login:
+            self.fake_salesforce = FakeSalesforce(
+                self.secret_values["HANDOFF_SALESFORCE_CLIENT_ID"],
+                self.secret_values["HANDOFF_SALESFORCE_CLIENT_SECRET"],
+            ).start()
+            salesforce_login = self.fake_salesforce.url
         os.environ.update(self.environment())
         os.environ["HANDOFF_HUBSPOT_API_BASE"] = hubspot_api
+        os.environ["HANDOFF_SALESFORCE_LOGIN_URL"] = salesforce_login
         lambdas.install()
         outbox.install(Path(self.options.outbox))
         self._start_moto()
         self.state_machine_arn = provision(self.secret_values)
         os.environ["HANDOFF_STATE_MACHINE_ARN"] = self.state_machine_arn
+        self.crm_sync_queue_url = boto3.client("sqs").get_queue_url(QueueName=CRM_SYNC_QUEUE)["QueueUrl"]
+        os.environ["HANDOFF_CRM_SYNC_QUEUE_URL"] = self.crm_sync_queue_url
         runtime.reset()
         for rep in reps:
             runtime.reps().put(rep)
@@ -134,6 +155,8 @@ class LocalStack:
         self._front.start()
         self._scheduler = threading.Thread(target=self._run_schedules, name="schedules", daemon=True)
         self._scheduler.start()
+        self._poller = threading.Thread(target=self._run_queue, name="crm-sync-queue", daemon=True)
+        self._poller.start()
 
     def _start_moto(self) -> None:
         from moto.server import ThreadedMotoServer
@@ -159,11 +182,22 @@ class LocalStack:
             except Exception as exc:  # keep the timer alive; the next sweep retries
                 print(f"sla_check failed: {type(exc).__name__}: {exc}")
 
+    def _run_queue(self) -> None:
+        """The SQS event source mapping's job locally: feed crm_sync from its queue."""
+        while not self._stop.wait(QUEUE_POLL_SECONDS):
+            try:
+                while drain_once(self.crm_sync_queue_url, CRM_SYNC):
+                    pass
+            except Exception as exc:  # keep polling; the message stays on the queue
+                print(f"crm_sync failed: {type(exc).__name__}: {exc}")
+
     def stop(self) -> None:
         self._stop.set()
         if self._front is not None:
             self._front.stop()
         if self._moto is not None:
             self._moto.stop()
-        if self._fake_hubspot is not None:
-            self._fake_hubspot.stop()
+        if self.fake_hubspot is not None:
+            self.fake_hubspot.stop()
+        if self.fake_salesforce is not None:
+            self.fake_salesforce.stop()

@@ -24,6 +24,7 @@ from handoff.email.send import Envelope, send_email
 from handoff.errors import Conflict, HandoffError, NotFound
 from handoff.links import make_token
 from handoff.observability import MetricUnit, lead_metric, logger, metrics
+from handoff.service import crm_sync
 from handoff.settings import settings
 
 
@@ -230,6 +231,7 @@ def renurture(lead_id: str, now: datetime) -> None:
         ],
         expect_status=(LeadStatus.ESCALATED,),
     )
+    crm_sync.request(record, "renurtured")
     if assignment.claimed:
         runtime.reps().release(assignment.rep_id)
     lead_metric("Renurtured", 1, tier=record.qualification.tier, source=record.source)

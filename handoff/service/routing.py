@@ -15,6 +15,7 @@ from handoff.domain.route import Rep, RoutePlan, Step, availability, plan_route
 from handoff.domain.sla import due_at
 from handoff.errors import ClaimConflict, Conflict, NotFound
 from handoff.observability import MetricUnit, lead_metric, logger, metrics
+from handoff.service import crm_sync
 
 # Re-plans allowed when other routers keep taking the same turn; then the workflow's
 # Retry on ClaimConflict takes over, with its own backoff.
@@ -205,7 +206,9 @@ def route(lead_id: str, now: datetime) -> RouteResult:
     if record.assignment is not None and record.sla is not None:
         # A retried step: the claim already happened, never take a second slot.
         return RouteResult(lead_id=lead_id, sla_seconds=record.sla.seconds)
-    return _store(record, _choose(record, now), now, expect=LeadStatus.ROUTING)
+    result = _store(record, _choose(record, now), now, expect=LeadStatus.ROUTING)
+    crm_sync.request(record, "assigned")
+    return result
 
 
 def reassign(lead_id: str, now: datetime) -> RouteResult:
@@ -233,4 +236,5 @@ def reassign(lead_id: str, now: datetime) -> RouteResult:
         ],
     )
     lead_metric("Reassignments", 1, tier=record.qualification.tier, source=record.source)
+    crm_sync.request(record, "assigned", round=len(history))
     return result

@@ -11,6 +11,7 @@ from handoff import runtime
 from handoff.domain.lead import OPEN_STATUSES, Disposition, LeadRecord, LeadStatus, SlaState, TimelineEntry
 from handoff.errors import BadRequest, Conflict, NotFound
 from handoff.observability import MetricUnit, lead_metric, logger
+from handoff.service import crm_sync
 
 
 def _complete_wait(lead_id: str, token: str, outcome: str) -> None:
@@ -125,6 +126,7 @@ def record_disposition(
         ],
         expect_status=OPEN_STATUSES,
     )
+    crm_sync.request(record, outcome)
     if final and assignment is not None and assignment.claimed:
         runtime.reps().release(assignment.rep_id)
     token = item.get("task_token")

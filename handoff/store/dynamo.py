@@ -11,7 +11,7 @@ from typing import Any, TypeVar
 from botocore.exceptions import BotoCoreError, ClientError
 from pydantic import BaseModel
 
-from handoff.errors import AlreadyExists, StorageError
+from handoff.errors import AlreadyExists, BadRequest, PayloadTooLarge, StorageError
 
 T = TypeVar("T")
 
@@ -21,6 +21,40 @@ def to_item(model: BaseModel, **extra: Any) -> dict[str, Any]:
     item: dict[str, Any] = json.loads(model.model_dump_json(exclude_none=True), parse_float=Decimal)
     item.update(extra)
     return item
+
+
+# DynamoDB's limits: 400 KB an item (kept well clear of, for the timeline and decisions added
+# later), and numbers of at most 38 significant digits between 1e-130 and 1e126.
+MAX_NEW_ITEM_BYTES = 300_000
+MAX_DIGITS = 38
+MAX_EXPONENT = 125
+
+
+def _numbers(value: Any, path: str) -> Iterator[tuple[str, Decimal]]:
+    if isinstance(value, Decimal):
+        yield path, value
+    elif isinstance(value, int) and not isinstance(value, bool):
+        yield path, Decimal(value)
+    elif isinstance(value, dict):
+        for key, inner in value.items():
+            yield from _numbers(inner, f"{path}.{key}" if path else str(key))
+    elif isinstance(value, list):
+        for index, inner in enumerate(value):
+            yield from _numbers(inner, f"{path}[{index}]")
+
+
+def check_storable(item: dict[str, Any]) -> None:
+    """Refuse, naming the problem, what DynamoDB would refuse: the sender's data, not an outage."""
+    size = len(json.dumps(item, default=str))
+    if size > MAX_NEW_ITEM_BYTES:
+        raise PayloadTooLarge(
+            f"the lead is {size} bytes once stored, over the {MAX_NEW_ITEM_BYTES} limit: send fewer or shorter activities"
+        )
+    for path, number in _numbers(item, ""):
+        digits = number.normalize().as_tuple()
+        exponent = number.adjusted() if number else 0
+        if not number.is_finite() or len(digits.digits) > MAX_DIGITS or abs(exponent) > MAX_EXPONENT:
+            raise BadRequest(f"{path}: the number is too large or too precise to store", [{"field": path}])
 
 
 def to_plain(value: Any) -> Any:

@@ -9,7 +9,7 @@ from boto3.dynamodb.conditions import Attr, Key
 
 from handoff.domain.lead import OPEN_STATUSES, LeadRecord, LeadStatus, TimelineEntry, iso, utcnow
 from handoff.errors import AlreadyExists, Conflict
-from handoff.store.dynamo import from_item, storage_errors, to_item, to_plain
+from handoff.store.dynamo import check_storable, from_item, storage_errors, to_item, to_plain
 from handoff.store.tables import CONTACT_INDEX, MESSAGE_INDEX, OPEN_INDEX, SLA_INDEX
 
 # Attributes kept beside the record that the API never returns.
@@ -47,16 +47,15 @@ class LeadRepository:
 
     def create(self, record: LeadRecord) -> None:
         """Store a new lead; AlreadyExists when this delivery was seen before."""
+        item = to_item(
+            record,
+            contact_email=record.contact.email,
+            updated_at=iso(record.received_at),
+            **({"open_status": record.status.value} if record.status.value in INDEXED else {}),
+        )
+        check_storable(item)
         with storage_errors(lambda: AlreadyExists(record.lead_id)):
-            self._table.put_item(
-                Item=to_item(
-                    record,
-                    contact_email=record.contact.email,
-                    updated_at=iso(record.received_at),
-                    **({"open_status": record.status.value} if record.status.value in INDEXED else {}),
-                ),
-                ConditionExpression="attribute_not_exists(lead_id)",
-            )
+            self._table.put_item(Item=item, ConditionExpression="attribute_not_exists(lead_id)")
 
     def get_item(self, lead_id: str) -> dict[str, Any] | None:
         with storage_errors():

@@ -53,4 +53,8 @@ ACCOUNTS = TableSpec(logical_name="Accounts", partition_key="domain")
 # Every disposition, by month then time, so the tuning job reads a time range with one query.
 DISPOSITIONS = TableSpec(logical_name="Dispositions", partition_key="month", sort_key="at_lead")
 
-ALL_TABLES = (LEADS, REPS, ACCOUNTS, DISPOSITIONS)
+# Powertools idempotency records for CRM write-back (its default key and expiry attributes);
+# DynamoDB's TTL deletes them once they expire.
+IDEMPOTENCY = TableSpec(logical_name="Idempotency", partition_key="id", ttl_attribute="expiration")
+
+ALL_TABLES = (LEADS, REPS, ACCOUNTS, DISPOSITIONS, IDEMPOTENCY)

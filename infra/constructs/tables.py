@@ -7,7 +7,7 @@ from aws_cdk import aws_dynamodb as dynamodb
 from aws_cdk import aws_kms as kms
 from constructs import Construct
 
-from handoff.store.tables import ACCOUNTS, DISPOSITIONS, LEADS, REPS, TableSpec
+from handoff.store.tables import ACCOUNTS, DISPOSITIONS, IDEMPOTENCY, LEADS, REPS, TableSpec
 
 
 def _attribute(name: str | None) -> dynamodb.Attribute | None:
@@ -61,3 +61,4 @@ class Tables(Construct):
         self.reps = _table(self, REPS, self.key)
         self.accounts = _table(self, ACCOUNTS, self.key)
         self.dispositions = _table(self, DISPOSITIONS, self.key)
+        self.idempotency = _table(self, IDEMPOTENCY, self.key)

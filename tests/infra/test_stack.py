@@ -336,7 +336,7 @@ def test_customer_managed_key_and_custom_domain_come_from_context(
     template = Template.from_stack(stack)
     template.has_resource_properties("AWS::KMS::Key", {"EnableKeyRotation": True})
     tables = resources(template, "AWS::DynamoDB::Table")
-    assert len(tables) == 4
+    assert len(tables) == len(ALL_TABLES)
     for table in tables.values():
         assert table["Properties"]["SSESpecification"]["SSEType"] == "KMS"
         assert "KMSMasterKeyId" in table["Properties"]["SSESpecification"]

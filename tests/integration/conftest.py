@@ -137,13 +137,19 @@ class Aws:
             time.sleep(0.05)
 
     def executions(self) -> list[dict[str, Any]]:
-        pages = boto3.client("stepfunctions").get_paginator("list_executions").paginate(
-            stateMachineArn=self.state_machine_arn
+        pages = (
+            boto3.client("stepfunctions")
+            .get_paginator("list_executions")
+            .paginate(stateMachineArn=self.state_machine_arn)
         )
         return [execution for page in pages for execution in page["executions"]]
 
     def leads_count(self) -> int:
-        pages = boto3.client("dynamodb").get_paginator("scan").paginate(TableName=table_name(LEADS), Select="COUNT")
+        pages = (
+            boto3.client("dynamodb")
+            .get_paginator("scan")
+            .paginate(TableName=table_name(LEADS), Select="COUNT")
+        )
         return sum(int(page["Count"]) for page in pages)
 
     def sent_emails(self) -> list[Any]:

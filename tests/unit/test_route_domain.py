@@ -87,8 +87,8 @@ def test_an_open_opportunity_goes_to_its_owner() -> None:
 
 
 def test_a_known_account_goes_to_its_owner_from_the_crm_or_the_accounts_table() -> None:
-    reps = [rep("a"), rep("b", crm_owner_ids=["0055g00000USER01AAA"])]
-    from_crm = plan_route(record(crm={"account_owner_id": "0055g00000USER01AAA"}), reps, CONFIG, NOW)
+    reps = [rep("a"), rep("b", crm_owner_ids=["0055g0000USER01AAA"])]
+    from_crm = plan_route(record(crm={"account_owner_id": "0055g0000USER01AAA"}), reps, CONFIG, NOW)
     assert (rules(from_crm)[0], first(from_crm)) == ("account_owner", "b")
     from_table = plan_route(record(), reps, CONFIG, NOW, account_owner="b")
     assert first(from_table) == "b"

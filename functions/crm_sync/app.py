@@ -1,0 +1,34 @@
+"""crm_sync: write-back messages off the queue, owner and status into the CRM.
+
+A message that fails stays on the queue (partial batch response) and is retried; after its
+last receive it moves to the dead-letter queue, which alarms.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
+from aws_lambda_powertools.utilities.batch.types import PartialItemFailureResponse
+from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
+from aws_lambda_powertools.utilities.typing import LambdaContext
+
+from handoff.domain.lead import utcnow
+from handoff.observability import logger, metrics, tracer
+from handoff.service import crm_sync
+
+processor = BatchProcessor(event_type=EventType.SQS)
+
+
+def write_back(record: SQSRecord) -> str:
+    return crm_sync.apply(json.loads(record.body), utcnow())
+
+
+@logger.inject_lambda_context
+@tracer.capture_lambda_handler
+@metrics.log_metrics
+def handler(event: dict[str, Any], context: LambdaContext) -> PartialItemFailureResponse:
+    return process_partial_response(
+        event=event, record_handler=write_back, processor=processor, context=context
+    )

@@ -1,0 +1,113 @@
+"""CRM write-back as its own retried step: the owner and the lead status land in the CRM.
+
+Steps call ``request`` (route after assigning, touch after an outcome, notify on re-nurture);
+it queues a message and never raises, so the CRM can never block or lose a handoff. The
+crm_sync Lambda takes messages off the queue and calls ``apply``: one PATCH, retried with
+backoff (Retry-After honoured); when that still fails the message returns to the queue, and
+after its last receive it lands in the dead-letter queue, which alarms. Each try that fails
+is on the lead's timeline. Writes are idempotent: a PATCH of the same values, and a
+Powertools idempotency record per lead, step and round.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from functools import cache
+from typing import Any
+
+from aws_lambda_powertools.utilities.idempotency import (
+    DynamoDBPersistenceLayer,
+    IdempotencyConfig,
+    idempotent_function,
+)
+from botocore.exceptions import BotoCoreError, ClientError
+from pydantic import BaseModel, Field
+
+from handoff import runtime
+from handoff.adapters.crm_http import CrmRecordMissing, CrmUnavailable
+from handoff.domain.crm_write import CrmWrite, plan_write
+from handoff.domain.lead import LeadRecord, TimelineEntry
+from handoff.observability import MetricUnit, logger, metrics
+from handoff.settings import settings
+
+SYSTEMS = ("hubspot", "salesforce")
+# A write that succeeded is not repeated for a day, whatever redelivers its message.
+IDEMPOTENCY_SECONDS = 24 * 3600
+
+
+class SyncRequest(BaseModel):
+    lead_id: str = Field(pattern=r"^ld_[0-9a-f]{24}$")
+    action: str = Field(min_length=1, max_length=64)
+    # Which assignment it belongs to: a reassigned lead's new owner is a new write.
+    round: int = Field(default=0, ge=0)
+
+
+def request(record: LeadRecord, action: str, round: int | None = None) -> None:
+    """Queue the write-back for ``action``; a queue problem is logged and counted, never raised."""
+    url = settings().crm_sync_queue_url
+    if not url or not runtime.config().crm_sync.enabled:
+        return
+    if record.crm.system not in SYSTEMS or not record.crm.record_id:
+        return
+    rounds = len(record.assignment_history) if round is None else round
+    message = SyncRequest(lead_id=record.lead_id, action=action, round=rounds)
+    try:
+        runtime.client("sqs").send_message(QueueUrl=url, MessageBody=message.model_dump_json())
+    except (ClientError, BotoCoreError) as exc:
+        metrics.add_metric(name="CrmSyncNotQueued", unit=MetricUnit.Count, value=1)
+        logger.error("crm sync not queued", extra={"lead_id": record.lead_id, "error": type(exc).__name__})
+
+
+def _write(write: CrmWrite) -> None:
+    if write.system == "hubspot":
+        runtime.hubspot().update_contact(write.record_id, write.fields)
+    else:
+        runtime.salesforce().update(write.sobject, write.record_id, write.fields)
+
+
+def _timeline(lead_id: str, now: datetime, event: str, detail: str) -> None:
+    runtime.leads().update(lead_id, timeline=[TimelineEntry(at=now, event=event, detail=detail[:300])])
+
+
+def _apply(message: dict[str, Any], now: datetime) -> str:
+    sync = SyncRequest.model_validate(message)
+    record = runtime.leads().get(sync.lead_id)
+    if record is None:
+        return "no such lead"
+    rep = runtime.reps().get(record.assignment.rep_id) if record.assignment else None
+    write = plan_write(record, rep, sync.action, runtime.config().crm_sync)
+    if write is None:
+        return "nothing to write"
+    try:
+        _write(write)
+    except CrmRecordMissing:
+        _timeline(sync.lead_id, now, "crm_sync_skipped", f"{write.system} record {write.record_id} is gone")
+        return "record gone"
+    except CrmUnavailable as exc:
+        _timeline(sync.lead_id, now, "crm_sync_failed", f"{sync.action}: {exc}")
+        metrics.add_metric(name="CrmSyncFailed", unit=MetricUnit.Count, value=1)
+        raise
+    _timeline(sync.lead_id, now, "crm_synced", f"{sync.action}: {write.describe()}")
+    metrics.add_metric(name="CrmSynced", unit=MetricUnit.Count, value=1)
+    return "written"
+
+
+@cache
+def _idempotent() -> Any:
+    """``_apply`` behind a Powertools idempotency record, when the stack gives it a table."""
+    table = settings().idempotency_table
+    if not table:
+        return _apply
+    persistence = DynamoDBPersistenceLayer(table_name=table, boto3_client=runtime.client("dynamodb"))
+    config = IdempotencyConfig(
+        event_key_jmespath="[lead_id, action, round]", expires_after_seconds=IDEMPOTENCY_SECONDS
+    )
+    return idempotent_function(data_keyword_argument="message", persistence_store=persistence, config=config)(
+        _apply
+    )
+
+
+def apply(message: dict[str, Any], now: datetime) -> str:
+    """Write one queued step back to the CRM; raises CrmUnavailable so the queue retries it."""
+    result: str = _idempotent()(message=message, now=now)
+    return result

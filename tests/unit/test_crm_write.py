@@ -1,0 +1,64 @@
+"""What goes back to the CRM after each step: the mapping, case by case."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from handoff.config.crm_sync import CrmSyncConfig
+from handoff.config.qualify import QualifyConfig
+from handoff.domain.crm_write import plan_write
+from handoff.domain.lead import Lead, LeadRecord
+from handoff.domain.qualify import qualify
+from handoff.domain.route import Rep
+
+NOW = datetime(2026, 11, 2, 15, tzinfo=UTC)
+REP = Rep(rep_id="rep-ana", email="ana@example.com", crm_owner_ids=["71", "0055g0000USER01AAA"])
+CONFIG = CrmSyncConfig()
+
+
+def record(system: str, record_id: str | None) -> LeadRecord:
+    data: dict[str, Any] = {
+        "event_id": "e1",
+        "contact": {"email": "a@b.example"},
+        "trigger": {"type": "demo_request"},
+    }
+    data["crm"] = {"system": system, "record_id": record_id}
+    lead = Lead.model_validate(data)
+    return LeadRecord.from_lead(lead, qualify(lead, QualifyConfig(), NOW), NOW)
+
+
+def test_hubspot_gets_the_owner_and_status_after_routing_then_status_only() -> None:
+    assigned = plan_write(record("hubspot", "3201"), REP, "assigned", CONFIG)
+    assert assigned is not None and (assigned.sobject, assigned.record_id) == ("contacts", "3201")
+    assert assigned.fields == {"hubspot_owner_id": "71", "hs_lead_status": "OPEN"}
+    touched = plan_write(record("hubspot", "3201"), REP, "connected", CONFIG)
+    assert touched is not None and touched.fields == {"hs_lead_status": "CONNECTED"}
+    assert plan_write(record("hubspot", "3201"), REP, "renurtured", CONFIG).fields == {
+        "hs_lead_status": "NEW"
+    }  # type: ignore[union-attr]
+
+
+def test_salesforce_lead_gets_owner_and_status_a_contact_only_its_owner() -> None:
+    lead = plan_write(record("salesforce", "00Q5g0000LEAD01AAA"), REP, "assigned", CONFIG)
+    assert lead is not None and lead.sobject == "Lead"
+    assert lead.fields == {"OwnerId": "0055g0000USER01AAA", "Status": "Open - Not Contacted"}
+    contact = plan_write(record("salesforce", "0035g0000CONT01AAA"), REP, "assigned", CONFIG)
+    assert (
+        contact is not None
+        and contact.sobject == "Contact"
+        and contact.fields == {"OwnerId": "0055g0000USER01AAA"}
+    )
+    assert plan_write(record("salesforce", "0035g0000CONT01AAA"), REP, "connected", CONFIG) is None
+
+
+def test_nothing_is_written_without_a_crm_record_a_known_system_or_the_feature() -> None:
+    assert plan_write(record("hubspot", None), REP, "assigned", CONFIG) is None
+    assert plan_write(record("other", "x1"), REP, "assigned", CONFIG) is None
+    assert plan_write(record("hubspot", "3201"), REP, "assigned", CrmSyncConfig(enabled=False)) is None
+    # a rep without a HubSpot owner id: the status still goes, the owner does not
+    no_owner = Rep(rep_id="rep-x", email="x@example.com")
+    assert plan_write(record("hubspot", "3201"), no_owner, "assigned", CONFIG).fields == {
+        "hs_lead_status": "OPEN"
+    }  # type: ignore[union-attr]
+    assert plan_write(record("hubspot", "3201"), REP, "unmapped_outcome", CONFIG) is None
