@@ -86,6 +86,7 @@ ROUTES = (
     Route("GET", "/openapi.json", QUALIFY),
     Route("POST", "/webhooks/generic", QUALIFY),
     Route("POST", "/webhooks/hubspot", QUALIFY),
+    Route("POST", "/webhooks/hubspot/activity", QUALIFY),
     Route("POST", "/webhooks/salesforce", QUALIFY),
     Route("GET", "/leads", QUALIFY, api_key=True),
     Route("GET", "/leads/{lead_id}", QUALIFY, api_key=True),

@@ -78,6 +78,22 @@ def hubspot_webhook() -> Response[str]:
 
 
 @app.post(
+    "/webhooks/hubspot/activity",
+    summary="A HubSpot workflow webhook sent when a call, email or meeting is logged: the first touch",
+    tags=["webhooks"],
+    responses={
+        **ok("Recorded as a disposition, or ignored with the reason"),
+        **errors(400, 401, 409, 413, 503),
+    },
+)
+def hubspot_activity_webhook() -> Response[str]:
+    body = raw_body(app.current_event)
+    authenticate_hubspot(app.current_event, body)
+    result = crm_inbound.accept_hubspot_activity(body, utcnow())
+    return json_response(result.status_code, result.body)
+
+
+@app.post(
     "/webhooks/salesforce",
     summary="A Salesforce Outbound Message; the answer is a SOAP Ack or fault",
     tags=["webhooks"],

@@ -112,8 +112,8 @@ def parse_envelope(body: bytes) -> tuple[str, list[tuple[str, str, dict[str, str
         if notification_id is None or not (notification_id.text or "").strip() or sobject is None:
             raise BadRequest(f"notification {index} needs an Id and an sObject", code="invalid_xml")
         kind = _local(sobject.get(f"{{{XSI}}}type", "")).split(":")[-1]
-        if kind not in {"Lead", "Contact"}:
-            raise BadRequest(f"notification {index}: sObject type {kind[:40]!r} is not Lead or Contact")
+        if kind not in {"Lead", "Contact", "Task"}:
+            raise BadRequest(f"notification {index}: sObject type {kind[:40]!r} is not Lead, Contact or Task")
         fields = {_local(f.tag): (f.text or "").strip() for f in sobject if len(f) == 0}
         parsed.append((notification_id.text.strip(), kind, fields))  # type: ignore[union-attr]
     return org_id, parsed

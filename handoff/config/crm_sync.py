@@ -19,8 +19,19 @@ SALESFORCE_STATUSES = {
 }  # fmt: skip
 
 
+# A CRM activity on the record, by type, and the outcome it records (the first touch).
+ACTIVITY_OUTCOMES = {
+    "CALL": "connected",
+    "EMAIL": "attempted",
+    "MEETING": "meeting_set",
+    "EVENT": "meeting_set",
+}
+
+
 class HubSpotSyncConfig(Section):
     owner_property: str = "hubspot_owner_id"
+    # The contact property naming the last activity's type, in the activity webhook.
+    activity_type_property: str = "hs_last_sales_activity_type"
     status_property: str = "hs_lead_status"
     # Handoff step or outcome -> the value written; a step missing here writes no status.
     statuses: dict[str, str] = Field(default_factory=lambda: dict(HUBSPOT_STATUSES))
@@ -28,6 +39,8 @@ class HubSpotSyncConfig(Section):
 
 class SalesforceSyncConfig(Section):
     api_version: str = Field(default="v60.0", pattern=r"^v\d+\.\d$")
+    # The Task field naming its kind (Call, Email, ...) in an Outbound Message on Task.
+    activity_type_field: str = "TaskSubtype"
     statuses: dict[str, str] = Field(default_factory=lambda: dict(SALESFORCE_STATUSES))
 
 
@@ -36,3 +49,5 @@ class CrmSyncConfig(Section):
     enabled: bool = True
     hubspot: HubSpotSyncConfig = Field(default_factory=HubSpotSyncConfig)
     salesforce: SalesforceSyncConfig = Field(default_factory=SalesforceSyncConfig)
+    # Activity type (upper case) -> outcome: the rep's logged call, email or meeting is a first touch.
+    activities: dict[str, str] = Field(default_factory=lambda: dict(ACTIVITY_OUTCOMES))

@@ -8,10 +8,12 @@ from typing import Any
 from handoff import runtime, secrets
 from handoff.adapters import hubspot, salesforce
 from handoff.adapters.hubspot_api import CrmRecordMissing
-from handoff.api.requests import parse_json, parse_model
+from handoff.adapters.mapping import text
+from handoff.api.requests import parse_json, parse_json_object, parse_model
 from handoff.domain.lead import Lead, lead_id_for
 from handoff.errors import BadRequest
 from handoff.observability import MetricUnit, logger, metrics
+from handoff.service.crm_activity import record_activity
 from handoff.service.intake import IntakeResult, accept, answer_for
 
 
@@ -25,6 +27,20 @@ def accept_hubspot(body: bytes, now: datetime) -> IntakeResult:
     if isinstance(data, list):
         return _accept_events(hubspot.parse_events(data), now)
     raise BadRequest(f"body must be a contact object or an event array, not {type(data).__name__}")
+
+
+def accept_hubspot_activity(body: bytes, now: datetime) -> IntakeResult:
+    """A workflow webhook sent when a call, email or meeting is logged on the contact."""
+    data = parse_json_object(body)
+    record_id = text(data.get("vid") or data.get("canonical-vid") or data.get("objectId") or data.get("id"))
+    properties = hubspot.flatten(data.get("properties"))
+    sync = runtime.config().crm_sync.hubspot
+    activity = text(properties.get(sync.activity_type_property))
+    if not record_id or not activity:
+        missing = "vid" if not record_id else f"properties.{sync.activity_type_property}"
+        raise BadRequest(f"HubSpot activity webhook needs {missing}", details=[{"field": missing}])
+    owner = text(properties.get(sync.owner_property))
+    return IntakeResult(200, record_activity(hubspot.SOURCE, record_id, activity, owner, now))
 
 
 def _accept_events(events: list[hubspot.HubSpotEvent], now: datetime) -> IntakeResult:
@@ -61,7 +77,11 @@ def accept_salesforce(body: bytes, token: str | None, now: datetime) -> str:
     salesforce.check_org(org_id, runtime.secret(secrets.SALESFORCE_ORG_IDS.name))
     config = runtime.config().adapters.salesforce
     leads = []
+    activities = []
     for index, (notification_id, kind, fields) in enumerate(notifications):
+        if kind == "Task":
+            activities.append(_task_activity(index, notification_id, fields))
+            continue
         try:
             leads.append(
                 parse_model(
@@ -74,5 +94,19 @@ def accept_salesforce(body: bytes, token: str | None, now: datetime) -> str:
             ) from exc
     for lead in leads:
         accept(lead, now)
-    metrics.add_metric(name="SalesforceNotifications", unit=MetricUnit.Count, value=len(leads))
+    for record_id, activity, owner in activities:
+        record_activity(salesforce.SOURCE, record_id, activity, owner, now)
+    metrics.add_metric(
+        name="SalesforceNotifications", unit=MetricUnit.Count, value=len(leads) + len(activities)
+    )
     return salesforce.ACK
+
+
+def _task_activity(index: int, notification_id: str, fields: dict[str, str]) -> tuple[str, str, str | None]:
+    """(the Lead or Contact it is about, its type, its owner) from a Task notification."""
+    type_field = runtime.config().crm_sync.salesforce.activity_type_field
+    record_id, activity = text(fields.get("WhoId")), text(fields.get(type_field) or fields.get("Type"))
+    if not record_id or not activity:
+        missing = "WhoId" if not record_id else type_field
+        raise BadRequest(f"notification {index} ({notification_id[:18]}): a Task needs {missing}")
+    return record_id, activity, text(fields.get("OwnerId"))

@@ -10,7 +10,7 @@ from boto3.dynamodb.conditions import Attr, Key
 from handoff.domain.lead import OPEN_STATUSES, LeadRecord, LeadStatus, TimelineEntry, iso, utcnow
 from handoff.errors import AlreadyExists, Conflict
 from handoff.store.dynamo import check_storable, from_item, storage_errors, to_item, to_plain
-from handoff.store.tables import CONTACT_INDEX, MESSAGE_INDEX, OPEN_INDEX, SLA_INDEX
+from handoff.store.tables import CONTACT_INDEX, CRM_RECORD_INDEX, MESSAGE_INDEX, OPEN_INDEX, SLA_INDEX
 
 # Attributes kept beside the record that the API never returns.
 # Statuses in which a workflow should be running for the lead.
@@ -23,6 +23,7 @@ PRIVATE_ATTRIBUTES = (
     "sla_due_at",
     "used_links",
     "contact_email",
+    "crm_record",
     "brief_message_id",
     "open_status",
 )
@@ -41,6 +42,10 @@ def _bookkeeping(
     return set_fields, remove
 
 
+def crm_record(system: str, record_id: str | None) -> str:
+    return f"{system}:{record_id}"
+
+
 class LeadRepository:
     def __init__(self, table: Any):
         self._table = table
@@ -52,6 +57,11 @@ class LeadRepository:
             contact_email=record.contact.email,
             updated_at=iso(record.received_at),
             **({"open_status": record.status.value} if record.status.value in INDEXED else {}),
+            **(
+                {"crm_record": crm_record(record.crm.system, record.crm.record_id)}
+                if record.crm.record_id
+                else {}
+            ),
         )
         check_storable(item)
         with storage_errors(lambda: AlreadyExists(record.lead_id)):
@@ -154,6 +164,21 @@ class LeadRepository:
             )
         items = page.get("Items", [])
         return self.get_item(str(items[0]["lead_id"])) if items else None
+
+    def open_for_crm_record(self, system: str, record_id: str) -> LeadRecord | None:
+        """The newest handoff for this CRM record that a rep can still record an outcome on."""
+        open_statuses = {s.value for s in OPEN_STATUSES}
+        with storage_errors():
+            page = self._table.query(
+                IndexName=CRM_RECORD_INDEX.name,
+                KeyConditionExpression=Key(CRM_RECORD_INDEX.partition_key).eq(crm_record(system, record_id)),
+                ScanIndexForward=False,
+                Limit=25,
+            )
+        for item in page.get("Items", []):
+            if item.get("status") in open_statuses:
+                return LeadRecord.model_validate(from_item(item))
+        return None
 
     def open_handoff_rep(self, email: str, exclude_lead_id: str) -> str | None:
         """The rep holding another open handoff for this contact, if any."""

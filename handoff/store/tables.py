@@ -41,10 +41,13 @@ MESSAGE_INDEX = Index(name="by_message", partition_key="brief_message_id")
 # Leads a workflow should be carrying, by last write: sla_check's recovery sweep.
 OPEN_INDEX = Index(name="by_open_status", partition_key="open_status", sort_key="updated_at")
 
+# Finds the handoff a CRM activity (a logged call, email or meeting) is about: "<system>:<record id>".
+CRM_RECORD_INDEX = Index(name="by_crm_record", partition_key="crm_record", sort_key="received_at")
+
 LEADS = TableSpec(
     logical_name="Leads",
     partition_key="lead_id",
-    indexes=(SLA_INDEX, CONTACT_INDEX, MESSAGE_INDEX, OPEN_INDEX),
+    indexes=(SLA_INDEX, CONTACT_INDEX, MESSAGE_INDEX, OPEN_INDEX, CRM_RECORD_INDEX),
 )
 REPS = TableSpec(logical_name="Reps", partition_key="rep_id")
 # Known accounts ops load (company domain -> owner), for ownership routing.

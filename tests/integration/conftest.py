@@ -66,10 +66,14 @@ class Aws:
         return self.api("POST", "/webhooks/generic", body, headers)
 
     def post_hubspot(
-        self, body: bytes, *, secret: str = SECRETS["HANDOFF_HUBSPOT_APP_SECRET"]
+        self,
+        body: bytes,
+        *,
+        secret: str = SECRETS["HANDOFF_HUBSPOT_APP_SECRET"],
+        path: str = "/webhooks/hubspot",
     ) -> tuple[int, dict[str, Any]]:
         timestamp = str(int(time.time() * 1000))
-        uri = "https://handoff.test/webhooks/hubspot"
+        uri = f"https://handoff.test{path}"
         headers = {
             "Content-Type": "application/json",
             "Host": "handoff.test",
@@ -77,7 +81,7 @@ class Aws:
             "X-HubSpot-Signature-v3": sign_v3(secret, "POST", uri, body, timestamp),
             "X-HubSpot-Request-Timestamp": timestamp,
         }
-        return self.api("POST", "/webhooks/hubspot", body, headers)
+        return self.api("POST", path, body, headers)
 
     def post_salesforce(
         self, body: bytes, token: str | None = SECRETS["HANDOFF_SALESFORCE_TOKEN"]

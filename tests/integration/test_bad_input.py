@@ -53,7 +53,7 @@ def assert_nothing_written(aws: Aws) -> None:
         (
             OUTBOUND.replace('xsi:type="sf:Lead"', 'xsi:type="sf:Opportunity"').encode(),
             400,
-            "not Lead or Contact",
+            "not Lead, Contact or Task",
         ),
         (b"\xff\xfe<bad/>", 400, "XML"),
         (b"<x>" + b"a" * 1_100_000 + b"</x>", 413, "limit"),
