@@ -10,6 +10,7 @@ from typing import Protocol
 
 from aws_lambda_powertools import Logger, Metrics, Tracer
 from aws_lambda_powertools.metrics import MetricUnit, single_metric
+from aws_lambda_powertools.metrics.functions import is_metrics_disabled
 
 logger = Logger()
 tracer = Tracer()
@@ -34,11 +35,13 @@ def lead_metric(
 
     Dimensions stay few on purpose: each distinct combination is a billed CloudWatch metric.
     """
-    with single_metric(name=name, unit=unit, value=value) as metric:
-        metric.add_dimension(name="tier", value=tier or "none")
-        metric.add_dimension(name="source", value=source or "unknown")
-        for key, dimension in extra.items():
-            metric.add_dimension(name=key, value=dimension)
+    # single_metric prints even when POWERTOOLS_METRICS_DISABLED is set; the local stack sets it.
+    if not is_metrics_disabled():
+        with single_metric(name=name, unit=unit, value=value) as metric:
+            metric.add_dimension(name="tier", value=tier or "none")
+            metric.add_dimension(name="source", value=source or "unknown")
+            for key, dimension in extra.items():
+                metric.add_dimension(name=key, value=dimension)
     # The same KPI by service alone, for alarms and the dashboard (they cannot sum dimensions).
     metrics.add_metric(name=name, unit=unit, value=value)
 

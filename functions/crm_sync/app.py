@@ -29,6 +29,7 @@ def write_back(record: SQSRecord) -> str:
 @tracer.capture_lambda_handler
 @metrics.log_metrics
 def handler(event: dict[str, Any], context: LambdaContext) -> PartialItemFailureResponse:
+    crm_sync.IDEMPOTENCY.register_lambda_context(context)
     return process_partial_response(
         event=event, record_handler=write_back, processor=processor, context=context
     )

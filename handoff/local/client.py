@@ -76,16 +76,16 @@ class HandoffClient:
         headers = {"Content-Type": "application/json", "Authorization": f"Bearer {self.generic_token}"}
         return self.request("POST", "/webhooks/generic", json.dumps(lead).encode(), headers)
 
-    def post_hubspot(self, body: bytes) -> ApiResponse:
+    def post_hubspot(self, body: bytes, path: str = "/webhooks/hubspot") -> ApiResponse:
         """Signed as HubSpot signs: v3 over method, URI, body and a millisecond timestamp."""
         timestamp = str(int(time.time() * 1000))
-        signature = sign_v3(self.hubspot_secret, "POST", f"{self.base_url}/webhooks/hubspot", body, timestamp)
+        signature = sign_v3(self.hubspot_secret, "POST", f"{self.base_url}{path}", body, timestamp)
         headers = {
             "Content-Type": "application/json",
             "X-HubSpot-Signature-v3": signature,
             "X-HubSpot-Request-Timestamp": timestamp,
         }
-        return self.request("POST", "/webhooks/hubspot", body, headers)
+        return self.request("POST", path, body, headers)
 
     def post_salesforce(self, body: bytes) -> tuple[int, str]:
         """An Outbound Message; the answer is SOAP, returned as text."""

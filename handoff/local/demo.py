@@ -261,11 +261,33 @@ def _replay_crm(client: HandoffClient) -> dict[str, str]:
         _say(f"  {label}\n    {_one_line(lead)}")
         if lead.get("status") == "notified":
             handed_off.append(lead_id)
-    for lead_id in handed_off:
+    for lead_id in handed_off[1:]:
         _wait_for_timeline(client, lead_id, "waiting")
         client.dispose(lead_id, "attempted")
-    _say(f"  reps log a first touch (attempted) on the {len(handed_off)} handed off")
+    _say(f"  reps log a first touch (attempted) on {len(handed_off) - 1} of them from the brief")
+    _touch_in_hubspot(client, handed_off[0])
     return dict(arrived)
+
+
+def _touch_in_hubspot(client: HandoffClient, lead_id: str) -> None:
+    """The HubSpot workflow lead's rep logs a call in HubSpot: HubSpot's activity webhook is the touch."""
+    from handoff.reps_import import load_reps_csv
+
+    _wait_for_timeline(client, lead_id, "waiting")
+    lead = client.get_lead(lead_id).body
+    rep = next(
+        r
+        for r in load_reps_csv(REPO_ROOT / "examples" / "reps.csv")
+        if r.rep_id == lead["assignment"]["rep_id"]
+    )
+    owner = next(i for i in rep.crm_owner_ids if i.isdigit())
+    activity = {"vid": int(lead["crm"]["record_id"]), "properties": {
+        "hs_last_sales_activity_type": {"value": "CALL"}, "hubspot_owner_id": {"value": owner}}}  # fmt: skip
+    answer = client.post_hubspot(json.dumps(activity).encode(), path="/webhooks/hubspot/activity")
+    _say(
+        f"  {rep.name} logs a call in HubSpot -> POST /webhooks/hubspot/activity {answer.status}: "
+        f"{answer.body.get('outcome')} recorded, SLA {client.get_lead(lead_id).body['sla']['state']}"
+    )
 
 
 def _wait_for_timeline(client: HandoffClient, lead_id: str, event: str, timeout: float = 15) -> None:

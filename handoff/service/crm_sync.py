@@ -33,6 +33,10 @@ from handoff.settings import settings
 SYSTEMS = ("hubspot", "salesforce")
 # A write that succeeded is not repeated for a day, whatever redelivers its message.
 IDEMPOTENCY_SECONDS = 24 * 3600
+# The handler registers its Lambda context here, so an in-progress record expires with the invocation.
+IDEMPOTENCY = IdempotencyConfig(
+    event_key_jmespath="[lead_id, action, round]", expires_after_seconds=IDEMPOTENCY_SECONDS
+)
 
 
 class SyncRequest(BaseModel):
@@ -99,12 +103,9 @@ def _idempotent() -> Any:
     if not table:
         return _apply
     persistence = DynamoDBPersistenceLayer(table_name=table, boto3_client=runtime.client("dynamodb"))
-    config = IdempotencyConfig(
-        event_key_jmespath="[lead_id, action, round]", expires_after_seconds=IDEMPOTENCY_SECONDS
-    )
-    return idempotent_function(data_keyword_argument="message", persistence_store=persistence, config=config)(
-        _apply
-    )
+    return idempotent_function(
+        data_keyword_argument="message", persistence_store=persistence, config=IDEMPOTENCY
+    )(_apply)
 
 
 def apply(message: dict[str, Any], now: datetime) -> str:
