@@ -11,7 +11,7 @@ from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from pydantic import BaseModel, ConfigDict, Field
 
-from handoff.api.openapi import API_KEY, configure, errors, ok
+from handoff.api.openapi import API_KEY, errors, ok
 from handoff.api.requests import checked_json_body, require_api_key, sized_body
 from handoff.api.responses import json_response, register_error_handlers
 from handoff.domain.lead import utcnow
@@ -21,7 +21,6 @@ from handoff.service import links, touch
 
 app = APIGatewayRestResolver(enable_validation=True)
 register_error_handlers(app)
-configure(app)
 
 
 class DispositionRequest(BaseModel):

@@ -9,7 +9,7 @@ from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from handoff import runtime
-from handoff.api.openapi import API_KEY, accepted, configure, errors, ok, served
+from handoff.api.openapi import API_KEY, accepted, errors, ok, served
 from handoff.api.requests import (
     authenticate_generic,
     authenticate_hubspot,
@@ -29,7 +29,6 @@ from handoff.store.leads import PRIVATE_ATTRIBUTES
 
 app = APIGatewayRestResolver(enable_validation=True)
 register_error_handlers(app)
-configure(app)
 
 
 WEBHOOK = {
