@@ -4,18 +4,14 @@ record says; "round trip" adds the sender's POST and the emulator's scheduling."
 
 from __future__ import annotations
 
-import json
 import statistics
-import tempfile
 import time
 from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime
-from pathlib import Path
 from typing import Any
 
-from handoff.functions import REPO_ROOT
+from bench.local import local_stack, rep_rows, sample_lead
 from handoff.local.client import HandoffClient
-from handoff.local.stack import LocalOptions, LocalStack, free_port
 
 LEADS = 200
 WAIT_SECONDS = 120
@@ -23,17 +19,11 @@ WAIT_SECONDS = 120
 
 def _percentiles(values: list[float]) -> dict[str, float]:
     ordered = sorted(values)
-    pick = lambda q: ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))]  # noqa: E731
+
+    def pick(q: float) -> float:
+        return ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))]
+
     return {"p50": statistics.median(ordered), "p95": pick(0.95), "p99": pick(0.99)}
-
-
-def _lead(i: int, run: str) -> dict[str, Any]:
-    body: dict[str, Any] = json.loads(
-        next((REPO_ROOT / "examples" / "webhooks" / "generic").glob("01-*.json")).read_text()
-    )
-    body["event_id"] = f"{run}-{i}"
-    body["contact"]["email"] = f"buyer{i}.{run}@northwind.example"
-    return body
 
 
 def _send(client: HandoffClient, body: dict[str, Any]) -> tuple[float, float] | None:
@@ -50,33 +40,18 @@ def _send(client: HandoffClient, body: dict[str, Any]) -> tuple[float, float] | 
 
 
 def run(leads: int = LEADS) -> dict[str, dict[str, float]]:
-    with tempfile.TemporaryDirectory() as scratch:
-        reps = Path(scratch) / "reps.csv"
-        # Enough room that capacity never binds: this measures speed, not routing limits.
-        reps.write_text("rep_id,email,manager_email,pools,capacity\n" + "".join(
-            f"r{i},r{i}@example.com,boss@example.com,sales;emea,1000\n" for i in range(8)
-        ))  # fmt: skip
-        config = Path(scratch) / "bench.toml"
-        config.write_text((REPO_ROOT / "config" / "handoff.toml").read_text())
-        stack = LocalStack(
-            LocalOptions(port=free_port(), aws_port=free_port(), config_path=config, reps_path=reps,
-                         accounts_path=None, outbox=Path(scratch) / "outbox", sla_check_every=3600)
-        )  # fmt: skip
-        stack.start()
-        try:
-            client = HandoffClient.for_secrets(stack.api_url, stack.secret_values)
-            results: dict[str, dict[str, float]] = {}
-            sequential = [_send(client, _lead(i, "seq")) for i in range(leads)]
-            with ThreadPoolExecutor(max_workers=8) as pool:
-                concurrent = list(pool.map(lambda i: _send(client, _lead(i, "par")), range(leads)))
-            for name, outcomes in (("sequential", sequential), ("8 senders", concurrent)):
-                rows = [o for o in outcomes if o is not None]
-                late = len(outcomes) - len(rows)
-                suffix = f" ({late} not yet briefed after {WAIT_SECONDS} s)" if late else ""
-                results[f"{name}: Handoff (received -> brief sent){suffix}"] = _percentiles(
-                    [h for h, _ in rows]
-                )
-                results[f"{name}: round trip (POST -> brief recorded)"] = _percentiles([r for _, r in rows])
-            return results
-        finally:
-            stack.stop()
+    # Enough room that capacity never binds: this measures speed, not routing limits.
+    reps = rep_rows({f"r{i}": ("sales;emea", 1, 1000) for i in range(8)})
+    with local_stack(reps) as local:
+        client = local.client
+        results: dict[str, dict[str, float]] = {}
+        sequential = [_send(client, sample_lead(i, "seq")) for i in range(leads)]
+        with ThreadPoolExecutor(max_workers=8) as pool:
+            concurrent = list(pool.map(lambda i: _send(client, sample_lead(i, "par")), range(leads)))
+        for name, outcomes in (("sequential", sequential), ("8 senders", concurrent)):
+            rows = [o for o in outcomes if o is not None]
+            late = len(outcomes) - len(rows)
+            suffix = f" ({late} not yet briefed after {WAIT_SECONDS} s)" if late else ""
+            results[f"{name}: Handoff (received -> brief sent){suffix}"] = _percentiles([h for h, _ in rows])
+            results[f"{name}: round trip (POST -> brief recorded)"] = _percentiles([r for _, r in rows])
+        return results

@@ -70,6 +70,7 @@ class LocalStack:
         self._front: HttpFront | None = None
         self._stop = threading.Event()
         self._scheduler: threading.Thread | None = None
+        self._poller: threading.Thread | None = None
         self.fake_hubspot: FakeHubSpot | None = None
         self.fake_salesforce: FakeSalesforce | None = None
         self.state_machine_arn = ""
@@ -195,6 +196,10 @@ class LocalStack:
         self._stop.set()
         if self._front is not None:
             self._front.stop()
+        # The timers finish their current round before the AWS they talk to goes away.
+        for thread in (self._scheduler, self._poller):
+            if thread is not None:
+                thread.join(timeout=10)
         if self._moto is not None:
             self._moto.stop()
         if self.fake_hubspot is not None:
