@@ -113,7 +113,9 @@ def _b4(b4: dict[str, dict[str, float]]) -> list[str]:
         "",
         "Handoff's share is received_at to the brief's send as recorded on the lead (qualify, the workflow's",
         "route and notify steps, SES); the round trip adds the sender's POST and polling for the result.",
-        "Everything runs on moto in one process, so the emulator's own scheduling is inside both figures.",
+        "Everything runs on moto in one process. The sequential run times our handlers per lead (qualify,",
+        "route, notify, each including its calls to moto); the rest of the round trip is moto's Step",
+        "Functions emulator moving between states, the local HTTP front and the sender's polling.",
         "",
     ]
 
