@@ -104,7 +104,5 @@ def reset() -> None:
         settings,
     ):
         cached.cache_clear()
-    from handoff.service import crm_sync
 
-    crm_sync._idempotent.cache_clear()
     parameters.clear_caches()  # type: ignore[no-untyped-call]

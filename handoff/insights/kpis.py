@@ -91,6 +91,7 @@ def compute(
     recycled_sql = sum(
         1 for r in recycled if any(t > r.received_at for t in comebacks.get(r.contact_email, []))
     )
+    reassigned = sum(1 for r in handed if len(r.reps) > 1)
     load = Counter(rep for r in handed for rep in r.reps)
     mean = sum(load.values()) / len(load) if load else 0
     return Kpis(
@@ -116,8 +117,8 @@ def compute(
         recycled=len(recycled),
         recycle_rate=rate(len(recycled), len(handed)),
         recycled_to_sql=rate(recycled_sql, len(recycled)),
-        reassigned=sum(1 for r in handed if len(r.reps) > 1),
-        reassignment_rate=rate(sum(1 for r in handed if len(r.reps) > 1), len(handed)),
+        reassigned=reassigned,
+        reassignment_rate=rate(reassigned, len(handed)),
         rep_load=dict(sorted(load.items())),
         load_imbalance=max(abs(n - mean) for n in load.values()) / mean if mean else None,
     )

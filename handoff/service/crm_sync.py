@@ -97,9 +97,9 @@ def _apply(message: dict[str, Any], now: datetime) -> str:
 
 
 @cache
-def _idempotent() -> Any:
-    """``_apply`` behind a Powertools idempotency record, when the stack gives it a table."""
-    table = settings().idempotency_table
+def _idempotent(table: str) -> Any:
+    """``_apply`` behind a Powertools idempotency record, when the stack gives it a table
+    (one wrapper per table, so a changed setting gets its own)."""
     if not table:
         return _apply
     persistence = DynamoDBPersistenceLayer(table_name=table, boto3_client=runtime.client("dynamodb"))
@@ -110,5 +110,5 @@ def _idempotent() -> Any:
 
 def apply(message: dict[str, Any], now: datetime) -> str:
     """Write one queued step back to the CRM; raises CrmUnavailable so the queue retries it."""
-    result: str = _idempotent()(message=message, now=now)
+    result: str = _idempotent(settings().idempotency_table)(message=message, now=now)
     return result
