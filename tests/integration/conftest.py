@@ -5,7 +5,7 @@ from __future__ import annotations
 import contextlib
 import json
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -239,15 +239,44 @@ def aws(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[Aws]:
     runtime.reset()
 
 
+# The last history event of a stopped execution that will call nothing more: parked on a task
+# token, or between a failed attempt and a retry that a stopped execution never makes.
+QUIET_EVENTS = {"TaskSubmitted", "TaskFailed", "TaskTimedOut"}
+
+
 def _stop_running_executions(state_machine_arn: str) -> None:
-    """Executions run on threads; one left waiting would call into the next test's mock."""
+    """Executions run on threads; one left running would call into the next test's mock.
+
+    moto drops a stop that arrives before the execution enters its first state (the
+    interpreter then marks itself running and carries on), so wait for that first. A stopped
+    execution still finishes the state it is in, so wait until it has ended or gone quiet."""
     sfn = boto3.client("stepfunctions")
     running = sfn.list_executions(stateMachineArn=state_machine_arn, statusFilter="RUNNING")["executions"]
     for execution in running:
-        # moto cannot stop an execution caught between two states; it then ends by itself.
-        with contextlib.suppress(Exception):
-            sfn.stop_execution(executionArn=execution["executionArn"])
-    time.sleep(0.05)
+        _stop_quietly(sfn, execution["executionArn"])
+
+
+def _stop_quietly(sfn: Any, arn: str) -> None:
+    _wait_for(lambda: any(e["type"].endswith("StateEntered") for e in _history(sfn, arn)))
+    with contextlib.suppress(Exception):
+        sfn.stop_execution(executionArn=arn)
+    _wait_for(
+        lambda: (
+            sfn.describe_execution(executionArn=arn)["status"] != "RUNNING"
+            or _history(sfn, arn)[-1]["type"] in QUIET_EVENTS
+        )
+    )
+
+
+def _history(sfn: Any, execution_arn: str) -> list[dict[str, Any]]:
+    events: list[dict[str, Any]] = sfn.get_execution_history(executionArn=execution_arn)["events"]
+    return events
+
+
+def _wait_for(condition: Callable[[], bool], timeout: float = 5) -> None:
+    deadline = time.monotonic() + timeout
+    while not condition() and time.monotonic() < deadline:
+        time.sleep(0.01)
 
 
 @pytest.fixture
