@@ -62,7 +62,7 @@ def assert_nothing_written(aws: Aws) -> None:
 def test_salesforce_refusals_are_soap_faults(aws: Aws, body: bytes, status: int, fragment: str) -> None:
     started = time.monotonic()
     answer_status, xml = aws.post_salesforce(body)
-    assert time.monotonic() - started < 2  # hostile XML fails fast
+    assert time.monotonic() - started < 10  # a hang guard: hostile XML is refused before it expands
     assert answer_status == status
     assert "<soapenv:Fault>" in xml and fragment in xml
     assert_nothing_written(aws)

@@ -44,7 +44,9 @@ from tests.integration.conftest import SECRETS, Aws, rep, use_config
 
 MAX_BODY = 1024 * 1024  # settings().max_body_bytes
 TOO_BIG = MAX_BODY + 1
-FAST = 2.0  # seconds; hostile input must fail fast, never hang
+# A hang guard, not a speed target (those live in `make bench`): a refusal takes milliseconds,
+# while an entity expansion or a catastrophic regex that got through would take far longer.
+HANG_SECONDS = 10.0
 GENERIC_SECRET = SECRETS["HANDOFF_GENERIC_SECRET"]
 HUBSPOT_SECRET = SECRETS["HANDOFF_HUBSPOT_APP_SECRET"]
 API_KEY = SECRETS["HANDOFF_API_KEY"]
@@ -797,7 +799,7 @@ def test_hostile_request_is_refused_fast_and_writes_nothing(stack: Aws, case: Ca
     before = snapshot(stack, ctx.lead_id)
     answer = send(case, ctx)
     assert answer.status < 500, f"{answer.status} {answer.text[:300]}"
-    assert answer.seconds < FAST
+    assert answer.seconds < HANG_SECONDS
     assert_clear_refusal(case, answer)
     assert snapshot(stack, ctx.lead_id) == before
 
@@ -850,7 +852,7 @@ def test_markup_in_lead_text_is_stored_as_data_and_escaped_on_output(
     case = Case("POST", "/webhooks/generic", dumps(lead_with(dotted, payload)), generic_signed, status=400)
     answer = send(case, Ctx())
     assert answer.status < 500, answer.text[:300]
-    assert answer.seconds < FAST
+    assert answer.seconds < HANG_SECONDS
     if answer.status >= 400:  # refusing markup is allowed too, as long as it is a clear refusal
         assert_clear_refusal(case, answer)
         assert stack.leads_count() == 0
