@@ -13,7 +13,9 @@ from aws_lambda_powertools.metrics import MetricUnit, single_metric
 from aws_lambda_powertools.metrics.functions import is_metrics_disabled
 
 logger = Logger()
-tracer = Tracer()
+# Trace only what Handoff calls: AWS through botocore, and CRM and Slack APIs through http.client
+# (urllib). Patching every supported library would import requests, sqlite3 and more at cold start.
+tracer = Tracer(patch_modules=("botocore", "httplib"))
 metrics = Metrics()
 
 
