@@ -7,6 +7,7 @@ The inbound schema is the public contract in ARCHITECTURE.md: only ``event_id``,
 from __future__ import annotations
 
 import hashlib
+import re
 from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Annotated, Any
@@ -44,6 +45,14 @@ def lead_id_for(source: str, event_id: str) -> str:
     """
     digest = hashlib.sha256(f"{source}\x1f{event_id}".encode()).hexdigest()
     return f"ld_{digest[:24]}"
+
+
+_LEAD_ID = re.compile(r"ld_[0-9a-f]{24}")
+
+
+def is_lead_id(value: str) -> bool:
+    """Whether ``value`` has the shape every lead id has (see lead_id_for)."""
+    return _LEAD_ID.fullmatch(value) is not None
 
 
 class _Open(BaseModel):

@@ -7,7 +7,15 @@ from typing import Any, cast
 
 from boto3.dynamodb.conditions import Attr, Key
 
-from handoff.domain.lead import OPEN_STATUSES, LeadRecord, LeadStatus, TimelineEntry, iso, utcnow
+from handoff.domain.lead import (
+    OPEN_STATUSES,
+    LeadRecord,
+    LeadStatus,
+    TimelineEntry,
+    is_lead_id,
+    iso,
+    utcnow,
+)
 from handoff.errors import AlreadyExists, Conflict
 from handoff.store.dynamo import check_storable, from_item, storage_errors, to_item, to_plain
 from handoff.store.tables import CONTACT_INDEX, CRM_RECORD_INDEX, MESSAGE_INDEX, OPEN_INDEX, SLA_INDEX
@@ -68,6 +76,9 @@ class LeadRepository:
             self._table.put_item(Item=item, ConditionExpression="attribute_not_exists(lead_id)")
 
     def get_item(self, lead_id: str) -> dict[str, Any] | None:
+        if not is_lead_id(lead_id):
+            # No lead has this id; and DynamoDB refuses a key over 2 KB with an error, not a miss.
+            return None
         with storage_errors():
             item = self._table.get_item(Key={"lead_id": lead_id}, ConsistentRead=True).get("Item")
         return from_item(item) if item else None

@@ -229,3 +229,17 @@ def test_leads_listing_refuses_bad_parameters(aws: Aws) -> None:
     assert status == 400
     assert aws.api("GET", "/leads")[0] == 401
     assert json.loads(json.dumps(_failed_listed(aws))) == []
+
+
+def test_an_id_no_lead_can_have_is_404_without_asking_dynamodb(aws: Aws, faults: Faults) -> None:
+    """Real DynamoDB answers a key over 2,048 bytes with ValidationException (moto: no item)."""
+    faults.inject("dynamodb", "GetItem", "ValidationException", times=None)
+    headers = {"x-api-key": SECRETS["HANDOFF_API_KEY"]}
+    for lead_id in ("x" * 5000, "ld_" + "f" * 3000, "ld_missing"):
+        status, body = aws.api("GET", f"/leads/{lead_id}", headers=headers)
+        assert (status, body["error"]) == (404, "not_found")
+        status, body = aws.dispose(lead_id, outcome="connected")
+        assert (status, body["error"]) == (404, "not_found")
+    assert sum(faults.injected.values()) == 0
+    status, body = aws.api("GET", f"/leads/ld_{'0' * 24}", headers=headers)
+    assert status == 503  # a well-formed id does reach DynamoDB, which here refuses it
