@@ -239,9 +239,17 @@ def aws(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[Aws]:
     runtime.reset()
 
 
-# The last history event of a stopped execution that will call nothing more: parked on a task
-# token, or between a failed attempt and a retry that a stopped execution never makes.
-QUIET_EVENTS = {"TaskSubmitted", "TaskFailed", "TaskTimedOut"}
+# The last history event of a stopped execution that will call nothing more: the end, parked on
+# a task token, or between a failed attempt and a retry that a stopped execution never makes.
+QUIET_EVENTS = {
+    "ExecutionAborted",
+    "ExecutionFailed",
+    "ExecutionSucceeded",
+    "ExecutionTimedOut",
+    "TaskSubmitted",
+    "TaskFailed",
+    "TaskTimedOut",
+}
 
 
 def _stop_running_executions(state_machine_arn: str) -> None:
@@ -260,12 +268,9 @@ def _stop_quietly(sfn: Any, arn: str) -> None:
     _wait_for(lambda: any(e["type"].endswith("StateEntered") for e in _history(sfn, arn)))
     with contextlib.suppress(Exception):
         sfn.stop_execution(executionArn=arn)
-    _wait_for(
-        lambda: (
-            sfn.describe_execution(executionArn=arn)["status"] != "RUNNING"
-            or _history(sfn, arn)[-1]["type"] in QUIET_EVENTS
-        )
-    )
+    # The history, not the status: a stopped execution can read as ended while the state it was
+    # in still runs.
+    _wait_for(lambda: _history(sfn, arn)[-1]["type"] in QUIET_EVENTS)
 
 
 def _history(sfn: Any, execution_arn: str) -> list[dict[str, Any]]:
