@@ -18,5 +18,5 @@ from handoff.steps import MarkFailedInput
 @metrics.log_metrics
 @event_parser(model=MarkFailedInput)
 def handler(event: MarkFailedInput, context: LambdaContext) -> dict[str, Any]:
-    failure.mark_failed(event.lead_id, event.error, utcnow())
-    return {"lead_id": event.lead_id, "status": "failed"}
+    status = failure.mark_failed(event.lead_id, event.error, utcnow())
+    return {"lead_id": event.lead_id, "status": status}

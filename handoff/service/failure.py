@@ -12,11 +12,16 @@ from handoff.observability import MetricUnit, logger, metrics
 MAX_CAUSE_CHARS = 500
 
 
-def mark_failed(lead_id: str, error: dict[str, Any] | None, now: datetime) -> None:
+def mark_failed(lead_id: str, error: dict[str, Any] | None, now: datetime) -> str:
+    """The lead's new status: ``failed``, or ``missing`` when there is no lead to mark."""
     error = error or {}
     name = str(error.get("Error", "Unknown"))[:100]
     cause = str(error.get("Cause", ""))[:MAX_CAUSE_CHARS]
     current = runtime.leads().get(lead_id)
+    if current is None:
+        # Nothing to mark, and retrying cannot create it: the execution fails (and alarms) at once.
+        logger.warning("no lead to mark failed", extra={"lead_id": lead_id, "error": name})
+        return "missing"
     # Where it was when it failed: `handoff redrive` resumes from there.
     failed_from = current.status.value if current and current.status != LeadStatus.FAILED else None
     runtime.leads().update(
@@ -30,3 +35,4 @@ def mark_failed(lead_id: str, error: dict[str, Any] | None, now: datetime) -> No
     )
     metrics.add_metric(name="LeadsFailed", unit=MetricUnit.Count, value=1)
     logger.error("lead failed", extra={"lead_id": lead_id, "error": name})
+    return LeadStatus.FAILED.value

@@ -17,6 +17,8 @@ import pytest
 
 from handoff import runtime
 from handoff.cli import main
+from handoff.functions import MARK_FAILED
+from handoff.local import lambdas
 from handoff.local.fake_hubspot import FakeHubSpot
 from handoff.local.provision import table_name
 from handoff.store.tables import LEADS
@@ -243,3 +245,11 @@ def test_an_id_no_lead_can_have_is_404_without_asking_dynamodb(aws: Aws, faults:
     assert sum(faults.injected.values()) == 0
     status, body = aws.api("GET", f"/leads/ld_{'0' * 24}", headers=headers)
     assert status == 503  # a well-formed id does reach DynamoDB, which here refuses it
+
+
+def test_marking_a_lead_that_does_not_exist_fails_at_once_and_writes_nothing(aws: Aws) -> None:
+    """A retry cannot create the lead, so the catch step does not retry (the execution fails)."""
+    lead_id = f"ld_{'0' * 24}"
+    answer = lambdas.invoke(MARK_FAILED, {"lead_id": lead_id, "error": {"Error": "NotFound", "Cause": "x"}})
+    assert answer == {"lead_id": lead_id, "status": "missing"}
+    assert aws.leads_count() == 0
