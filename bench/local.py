@@ -26,7 +26,7 @@ from handoff.config import load_config
 from handoff.functions import REPO_ROOT
 from handoff.local import lambdas
 from handoff.local.client import HandoffClient
-from handoff.local.stack import LocalOptions, LocalStack, free_port
+from handoff.local.stack import LocalOptions, LocalStack
 
 REP_HEADER = "rep_id,email,manager_email,pools,weight,capacity\n"
 # Long enough that no SLA lapses during a run: a lapse would remind, escalate and reassign,
@@ -174,9 +174,7 @@ def local_stack(reps_csv: str, *, settings: Settings | None = None) -> Iterator[
         reps.write_text(reps_csv)
         _write_config(config, settings or sla_everywhere(BENCH_SLA_SECONDS))
         stack = LocalStack(
-            LocalOptions(
-                port=free_port(),
-                aws_port=free_port(),
+            LocalOptions.on_free_ports(
                 config_path=config,
                 reps_path=reps,
                 accounts_path=None,

@@ -199,15 +199,15 @@ class HandoffStack(Stack):
     def _crm_sync(self, functions: Functions, tables: Tables) -> CrmSync:
         """The write-back step: its queue, its function's data and the CRM endpoints (context
         handoff:hubspotApiBase / handoff:salesforceLoginUrl; a sandbox uses test.salesforce.com)."""
+        crm_sync_function = functions[CRM_SYNC.key]
         crm_sync = CrmSync(
             self,
             "CrmSync",
-            function=functions[CRM_SYNC.key],
+            function=crm_sync_function,
             producers=[functions[s.key] for s in (ROUTE, DISPOSITION, NOTIFY)],
         )
-        tables.idempotency.grant_read_write_data(functions[CRM_SYNC.key])
-        tables.reps.grant_read_data(functions[CRM_SYNC.key])
-        crm_sync_function = functions[CRM_SYNC.key]
+        tables.idempotency.grant_read_write_data(crm_sync_function)
+        tables.reps.grant_read_data(crm_sync_function)
         crm_sync_function.add_environment("HANDOFF_IDEMPOTENCY_TABLE", tables.idempotency.table_name)
         hubspot_api = self.node.try_get_context("handoff:hubspotApiBase")
         if hubspot_api:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from datetime import datetime
 from typing import Any
 
 from aws_lambda_powertools.event_handler import APIGatewayRestResolver, Response
@@ -24,6 +26,7 @@ from handoff.domain.lead import Lead, utcnow
 from handoff.errors import NotFound
 from handoff.observability import logger, metrics, tracer
 from handoff.service import crm_inbound, intake, lead_listing
+from handoff.service.intake import IntakeResult
 from handoff.service.routing import reps_view
 from handoff.store.leads import PRIVATE_ATTRIBUTES
 
@@ -70,10 +73,7 @@ def generic_webhook() -> Response[str]:
     responses={**WEBHOOK, **errors(400, 401, 413, 503)},
 )
 def hubspot_webhook() -> Response[str]:
-    body = raw_body(app.current_event)
-    authenticate_hubspot(app.current_event, body)
-    result = crm_inbound.accept_hubspot(body, utcnow())
-    return json_response(result.status_code, result.body)
+    return _from_hubspot(crm_inbound.accept_hubspot)
 
 
 @app.post(
@@ -86,9 +86,14 @@ def hubspot_webhook() -> Response[str]:
     },
 )
 def hubspot_activity_webhook() -> Response[str]:
+    return _from_hubspot(crm_inbound.accept_hubspot_activity)
+
+
+def _from_hubspot(accept: Callable[[bytes, datetime], IntakeResult]) -> Response[str]:
+    """A HubSpot request: the signed bytes, verified, then handed to ``accept``."""
     body = raw_body(app.current_event)
     authenticate_hubspot(app.current_event, body)
-    result = crm_inbound.accept_hubspot_activity(body, utcnow())
+    result = accept(body, utcnow())
     return json_response(result.status_code, result.body)
 
 

@@ -23,6 +23,7 @@ if TYPE_CHECKING:  # the OpenAPI models cost cold start; only the offline build 
 
 SPEC_FILE = REPO_ROOT / "handoff" / "api" / "openapi.json"
 VERSION = "1.0.0"
+SUMMARY = "CRM webhooks in; the lead, rep and disposition APIs"
 # Routes that need the x-api-key header say so with security=API_KEY.
 API_KEY: list[dict[str, list[str]]] = [{"apiKey": []}]
 
@@ -74,7 +75,7 @@ def configure(app: APIGatewayRestResolver) -> None:
     app.configure_openapi(
         title="Handoff",
         version=VERSION,
-        summary="CRM webhooks in; the lead, rep and disposition APIs",
+        summary=SUMMARY,
         security_schemes={"apiKey": APIKey.model_validate({"in": APIKeyIn.header, "name": "x-api-key"})},
     )
 
@@ -87,9 +88,7 @@ def build() -> dict[str, Any]:
 
     if str(REPO_ROOT) not in sys.path:
         sys.path.insert(0, str(REPO_ROOT))
-    merge = OpenAPIMerge(
-        title="Handoff", version=VERSION, summary="CRM webhooks in; the lead, rep and disposition APIs"
-    )
+    merge = OpenAPIMerge(title="Handoff", version=VERSION, summary=SUMMARY)
     for spec in (QUALIFY, DISPOSITION):
         app = importlib.import_module(spec.module).app
         configure(app)

@@ -30,7 +30,8 @@ class CrmWrite(BaseModel):
         )
 
 
-def _owner_id(rep: Rep | None, system: str) -> str | None:
+def owner_id(rep: Rep | None, system: str) -> str | None:
+    """The rep's owner id in ``system``: numeric in HubSpot, a 005... user id in Salesforce."""
     ids = rep.crm_owner_ids if rep else []
     if system == "salesforce":
         return next((i for i in ids if i.startswith(SALESFORCE_USER_PREFIX)), None)
@@ -42,7 +43,7 @@ def plan_write(record: LeadRecord, rep: Rep | None, action: str, config: CrmSync
     system, record_id = record.crm.system, record.crm.record_id
     if not config.enabled or not record_id or system not in ("hubspot", "salesforce"):
         return None
-    owner = _owner_id(rep, system) if action == "assigned" else None
+    owner = owner_id(rep, system) if action == "assigned" else None
     if system == "hubspot":
         fields = {config.hubspot.owner_property: owner} if owner else {}
         if status := config.hubspot.statuses.get(action):

@@ -47,7 +47,9 @@ def lead_id_for(source: str, event_id: str) -> str:
     return f"ld_{digest[:24]}"
 
 
-_LEAD_ID = re.compile(r"ld_[0-9a-f]{24}")
+# The shape lead_id_for gives every lead id.
+LEAD_ID_PATTERN = r"ld_[0-9a-f]{24}"
+_LEAD_ID = re.compile(LEAD_ID_PATTERN)
 
 
 def is_lead_id(value: str) -> bool:

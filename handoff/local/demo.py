@@ -10,10 +10,11 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+from handoff.domain.crm_write import owner_id
 from handoff.domain.lead import lead_id_for
 from handoff.functions import REPO_ROOT
 from handoff.local.client import HandoffClient
-from handoff.local.stack import LocalOptions, LocalStack, free_port
+from handoff.local.stack import LocalOptions, LocalStack
 
 WEBHOOKS = REPO_ROOT / "examples" / "webhooks" / "generic"
 DEMO_CONFIG = REPO_ROOT / "examples" / "demo.toml"
@@ -58,9 +59,7 @@ def _describe_decision(name: str, status: int, body: dict[str, Any], lead: dict[
 def run_demo(outbox: Path) -> int:
     shutil.rmtree(outbox, ignore_errors=True)
     stack = LocalStack(
-        LocalOptions(
-            port=free_port(),
-            aws_port=free_port(),
+        LocalOptions.on_free_ports(
             config_path=DEMO_CONFIG,
             outbox=outbox,
             sla_check_every=2.0,
@@ -280,7 +279,7 @@ def _touch_in_hubspot(client: HandoffClient, lead_id: str) -> None:
         for r in load_reps_csv(REPO_ROOT / "examples" / "reps.csv")
         if r.rep_id == lead["assignment"]["rep_id"]
     )
-    owner = next(i for i in rep.crm_owner_ids if i.isdigit())
+    owner = owner_id(rep, "hubspot")
     activity = {"vid": int(lead["crm"]["record_id"]), "properties": {
         "hs_last_sales_activity_type": {"value": "CALL"}, "hubspot_owner_id": {"value": owner}}}  # fmt: skip
     answer = client.post_hubspot(json.dumps(activity).encode(), path="/webhooks/hubspot/activity")

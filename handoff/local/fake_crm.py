@@ -7,7 +7,7 @@ import json
 import threading
 import time
 from http.server import BaseHTTPRequestHandler
-from typing import Any
+from typing import Any, Self
 from urllib.parse import parse_qs, urlsplit
 
 from handoff.local.loopback import LoopbackServer
@@ -25,6 +25,10 @@ class FakeCrm(LoopbackServer):
         self._stalls: list[float] = []
         self._lock = threading.Lock()
         super().__init__(self._handler(), name=name, host=host, port=port)
+
+    def start(self) -> Self:  # type: ignore[override]
+        super().start()
+        return self
 
     def fail_next(self, count: int, status: int = 503) -> None:
         with self._lock:

@@ -25,10 +25,6 @@ class FakeHubSpot(FakeCrm):
         self.token = token
         super().__init__("fake-hubspot", host=host, port=port)
 
-    def start(self) -> FakeHubSpot:  # type: ignore[override]
-        super().start()
-        return self
-
     def answer(
         self, method: str, path: str, query: dict[str, list[str]], headers: Any, body: bytes
     ) -> Answer:

@@ -28,10 +28,6 @@ class FakeSalesforce(FakeCrm):
         self._valid_tokens: set[str] = set()
         super().__init__("fake-salesforce", host=host, port=port)
 
-    def start(self) -> FakeSalesforce:  # type: ignore[override]
-        super().start()
-        return self
-
     def expire_tokens(self) -> None:
         with self._lock:
             self._valid_tokens.clear()

@@ -54,6 +54,11 @@ class LocalOptions:
     # Secret values by SecretSpec.env_var; unset ones get a random value.
     secret_values: dict[str, str] = field(default_factory=dict)
 
+    @classmethod
+    def on_free_ports(cls, **options: Any) -> LocalOptions:
+        """Options for a stack that must not collide with anything else running (demo, bench)."""
+        return cls(port=free_port(), aws_port=free_port(), **options)
+
 
 class LocalStack:
     """The whole system on loopback. ``start()`` then use ``api_url``; ``stop()`` when done."""

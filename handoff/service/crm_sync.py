@@ -26,7 +26,7 @@ from pydantic import BaseModel, Field
 from handoff import runtime
 from handoff.adapters.crm_http import CrmRecordMissing, CrmUnavailable
 from handoff.domain.crm_write import CrmWrite, plan_write
-from handoff.domain.lead import LeadRecord, TimelineEntry
+from handoff.domain.lead import LEAD_ID_PATTERN, LeadRecord, TimelineEntry
 from handoff.observability import MetricUnit, logger, metrics
 from handoff.settings import settings
 
@@ -40,7 +40,7 @@ IDEMPOTENCY = IdempotencyConfig(
 
 
 class SyncRequest(BaseModel):
-    lead_id: str = Field(pattern=r"^ld_[0-9a-f]{24}$")
+    lead_id: str = Field(pattern=f"^{LEAD_ID_PATTERN}$")
     action: str = Field(min_length=1, max_length=64)
     # Which assignment it belongs to: a reassigned lead's new owner is a new write.
     round: int = Field(default=0, ge=0)

@@ -23,7 +23,7 @@ def mark_failed(lead_id: str, error: dict[str, Any] | None, now: datetime) -> st
         logger.warning("no lead to mark failed", extra={"lead_id": lead_id, "error": name})
         return "missing"
     # Where it was when it failed: `handoff redrive` resumes from there.
-    failed_from = current.status.value if current and current.status != LeadStatus.FAILED else None
+    failed_from = current.status.value if current.status != LeadStatus.FAILED else None
     runtime.leads().update(
         lead_id,
         set_fields={

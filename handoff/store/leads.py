@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from datetime import datetime
 from typing import Any, cast
 
@@ -18,7 +19,7 @@ from handoff.domain.lead import (
 )
 from handoff.errors import AlreadyExists, Conflict
 from handoff.store.dynamo import check_storable, from_item, storage_errors, to_item, to_plain
-from handoff.store.tables import CONTACT_INDEX, CRM_RECORD_INDEX, MESSAGE_INDEX, OPEN_INDEX, SLA_INDEX
+from handoff.store.tables import CONTACT_INDEX, CRM_RECORD_INDEX, MESSAGE_INDEX, OPEN_INDEX, SLA_INDEX, Index
 
 # Attributes kept beside the record that the API never returns.
 # Statuses in which a workflow should be running for the lead.
@@ -176,37 +177,27 @@ class LeadRepository:
         items = page.get("Items", [])
         return self.get_item(str(items[0]["lead_id"])) if items else None
 
-    def open_for_crm_record(self, system: str, record_id: str) -> LeadRecord | None:
-        """The newest handoff for this CRM record that a rep can still record an outcome on."""
+    def _newest_open(self, index: Index, key: str) -> Iterator[dict[str, Any]]:
+        """Open handoffs under ``key`` in ``index``, newest first (from the latest 25)."""
         open_statuses = {s.value for s in OPEN_STATUSES}
         with storage_errors():
             page = self._table.query(
-                IndexName=CRM_RECORD_INDEX.name,
-                KeyConditionExpression=Key(CRM_RECORD_INDEX.partition_key).eq(crm_record(system, record_id)),
+                IndexName=index.name,
+                KeyConditionExpression=Key(index.partition_key).eq(key),
                 ScanIndexForward=False,
                 Limit=25,
             )
-        for item in page.get("Items", []):
-            if item.get("status") in open_statuses:
-                return LeadRecord.model_validate(from_item(item))
-        return None
+        return (item for item in page.get("Items", []) if item.get("status") in open_statuses)
+
+    def open_for_crm_record(self, system: str, record_id: str) -> LeadRecord | None:
+        """The newest handoff for this CRM record that a rep can still record an outcome on."""
+        item = next(self._newest_open(CRM_RECORD_INDEX, crm_record(system, record_id)), None)
+        return LeadRecord.model_validate(from_item(item)) if item else None
 
     def open_handoff_rep(self, email: str, exclude_lead_id: str) -> str | None:
         """The rep holding another open handoff for this contact, if any."""
-        open_statuses = {s.value for s in OPEN_STATUSES}
-        with storage_errors():
-            page = self._table.query(
-                IndexName=CONTACT_INDEX.name,
-                KeyConditionExpression=Key(CONTACT_INDEX.partition_key).eq(email),
-                ScanIndexForward=False,
-                Limit=25,
-            )
-        for item in page.get("Items", []):
-            if (
-                item["lead_id"] != exclude_lead_id
-                and item.get("status") in open_statuses
-                and item.get("assignment")
-            ):
+        for item in self._newest_open(CONTACT_INDEX, email):
+            if item["lead_id"] != exclude_lead_id and item.get("assignment"):
                 return str(item["assignment"]["rep_id"])
         return None
 
