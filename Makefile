@@ -6,7 +6,7 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 export JSII_SILENCE_WARNING_DEPRECATED_NODE_VERSION := 1
 
-.PHONY: install demo serve test lint typecheck checkov unit integration infra e2e layer synth deploy bench clean
+.PHONY: install demo serve test lint typecheck checkov asl unit integration infra e2e layer synth deploy bench clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -49,8 +49,16 @@ infra: $(STAMP) layer
 e2e: $(STAMP)
 	$(VENV)/bin/pytest -q tests/e2e
 
-test: install layer lint typecheck checkov
+test: install layer lint typecheck checkov asl
 	$(VENV)/bin/pytest -q tests
+
+# The workflow checked by an independent ASL validator (asl-validator, pinned in package.json),
+# rendered with well-formed stand-in ARNs exactly as the stack substitutes the real ones.
+ASL_RENDERED := build/handoff.asl.rendered.json
+asl: $(STAMP) node_modules/.installed
+	@mkdir -p build
+	$(PY) -c "import sys; from handoff.functions import ALL_FUNCTIONS; from handoff.workflow import function_substitutions, render_definition; sys.stdout.write(render_definition(function_substitutions({f.key: f'arn:aws:lambda:us-east-1:123456789012:function:Handoff-{f.key}' for f in ALL_FUNCTIONS})))" > $(ASL_RENDERED)
+	npx --no-install asl-validator --json-path $(ASL_RENDERED)
 
 # checkov pins its own boto3, so it lives in its own virtual environment.
 CHECKOV_VENV := .venv-checkov

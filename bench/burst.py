@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from typing import Any, TypedDict
 
 from bench.local import LocalRun, local_stack, rep_rows, sample_lead
+from handoff.local.provision import table_name
 from handoff.store.tables import LEADS as LEADS_TABLE
 
 DELIVERIES = 1_000
@@ -116,7 +117,7 @@ def _leads(local: LocalRun) -> dict[str, dict[str, Any]]:
     table = local.aws("dynamodb")
     leads: dict[str, dict[str, Any]] = {}
     pages = table.get_paginator("scan").paginate(
-        TableName=local.stack.environment()["HANDOFF_LEADS_TABLE"],
+        TableName=table_name(LEADS_TABLE),
         ProjectionExpression="lead_id, #s, assignment.rep_id, notifications, assignment_history",
         ExpressionAttributeNames={"#s": "status"},
         ConsistentRead=True,

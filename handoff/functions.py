@@ -8,10 +8,37 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
+
+from handoff.gateway import JSON_OBJECT, JSON_OBJECT_OR_ARRAY
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 FUNCTIONS_DIR = REPO_ROOT / "functions"
 ASL_PATH = REPO_ROOT / "infra" / "statemachine" / "handoff.asl.json"
+
+
+# The settings (handoff.settings.Settings fields, read from HANDOFF_<NAME>) each function needs.
+# CDK, the local stack and the tests build every function's environment from these, and each
+# handler refuses to start without its own: a setting a function forgot is a cold-start error
+# that names the variable, not a silent skip in production.
+LEADS = "leads_table"
+REPS = "reps_table"
+ACCOUNTS = "accounts_table"
+DISPOSITIONS = "dispositions_table"
+IDEMPOTENCY = "idempotency_table"
+CONFIG = "config_path"
+SECRETS = "secret_prefix"
+STATE_MACHINE = "state_machine_arn"
+SENDER = "sender"
+SES_CONFIGURATION_SET = "ses_configuration_set"
+PUBLIC_BASE_URL = "public_base_url"
+CRM_SYNC_QUEUE = "crm_sync_queue_url"
+REPORTS_BUCKET = "reports_bucket"
+HUBSPOT_API = "hubspot_api_base"
+SALESFORCE_LOGIN = "salesforce_login_url"
+# Every step reads the config and the leads table; most also write back to the CRM.
+BASE_SETTINGS = (LEADS, CONFIG)
+EMAIL_SETTINGS = (SENDER, SES_CONFIGURATION_SET)
 
 
 @dataclass(frozen=True)
@@ -23,8 +50,17 @@ class FunctionSpec:
     # Sized from `make bench` (B2): every function peaks under 100 MB, so memory buys CPU here,
     # not room. 256 MB is the floor; qualify gets 512 MB because a CRM waits on its answer.
     memory_mb: int = 256
-    # Set where running two at once would do harm.
-    reserved_concurrency: int | None = None
+    # Settings the function cannot run without (each a Settings field name).
+    settings: tuple[str, ...] = BASE_SETTINGS
+    # Settings it reads when they are set, with a safe default otherwise (e.g. a CRM API host).
+    optional_settings: tuple[str, ...] = ()
+    # Invoked asynchronously (a schedule, an SNS subscription): Lambda retries twice, then
+    # the event goes to the function's own failure queue instead of being dropped.
+    asynchronous: bool = False
+
+    @property
+    def environment_names(self) -> tuple[str, ...]:
+        return self.settings + self.optional_settings
 
     @property
     def module(self) -> str:
@@ -36,11 +72,28 @@ class FunctionSpec:
 
 
 # 29 s is API Gateway's integration limit; HubSpot event batches read the CRM API per event.
+# The API function: webhooks, the lead and rep APIs, and CRM activity as first touch (which
+# records a disposition, frees the rep's slot, ends the SLA wait and writes back to the CRM).
 QUALIFY = FunctionSpec(
-    "qualify", "CRM webhooks: verify, parse, qualify, start the handoff", timeout_seconds=29, memory_mb=512
+    "qualify",
+    "CRM webhooks and the lead API: verify, parse, qualify, start the handoff",
+    timeout_seconds=29,
+    memory_mb=512,
+    settings=(*BASE_SETTINGS, REPS, DISPOSITIONS, SECRETS, STATE_MACHINE, CRM_SYNC_QUEUE),
+    optional_settings=(PUBLIC_BASE_URL, HUBSPOT_API),
 )
-ROUTE = FunctionSpec("route", "Workflow step: pick the rep and start the SLA clock", "RouteFunctionArn")
-NOTIFY = FunctionSpec("notify", "Workflow step: email the brief or the escalation", "NotifyFunctionArn")
+ROUTE = FunctionSpec(
+    "route",
+    "Workflow step: pick the rep and start the SLA clock",
+    "RouteFunctionArn",
+    settings=(*BASE_SETTINGS, REPS, ACCOUNTS, CRM_SYNC_QUEUE),
+)
+NOTIFY = FunctionSpec(
+    "notify",
+    "Workflow step: email the brief or the escalation",
+    "NotifyFunctionArn",
+    settings=(*BASE_SETTINGS, REPS, SECRETS, *EMAIL_SETTINGS, PUBLIC_BASE_URL, CRM_SYNC_QUEUE),
+)
 AWAIT_TOUCH = FunctionSpec(
     "await_touch",
     "Workflow step: park the task token until the first touch",
@@ -49,20 +102,41 @@ AWAIT_TOUCH = FunctionSpec(
 MARK_FAILED = FunctionSpec(
     "mark_failed", "Workflow catch: mark the lead failed, visibly", "MarkFailedFunctionArn"
 )
-DISPOSITION = FunctionSpec("disposition", "Rep outcomes; the first completes the SLA wait")
-# One sweep at a time: two overlapping sweeps could resume the same stuck lead twice.
-SLA_CHECK = FunctionSpec(
-    "sla_check", "Scheduled sweep of overdue and stuck handoffs", timeout_seconds=60, reserved_concurrency=1
+DISPOSITION = FunctionSpec(
+    "disposition",
+    "Rep outcomes; the first completes the SLA wait",
+    settings=(*BASE_SETTINGS, REPS, DISPOSITIONS, SECRETS, CRM_SYNC_QUEUE),
 )
-SES_EVENTS = FunctionSpec("ses_events", "Bounces and complaints: escalate the handoff at once")
+# Overlapping sweeps are safe: a resumed execution's name is deterministic (lead_id-r<n>), so
+# a second sweep resuming the same lead is refused by Step Functions, not run twice.
+SLA_CHECK = FunctionSpec(
+    "sla_check",
+    "Scheduled sweep of overdue and stuck handoffs",
+    timeout_seconds=60,
+    settings=(*BASE_SETTINGS, STATE_MACHINE, *EMAIL_SETTINGS),
+    asynchronous=True,
+)
+SES_EVENTS = FunctionSpec(
+    "ses_events", "Bounces and complaints: escalate the handoff at once", asynchronous=True
+)
 # Reads a month of leads and fits the signal model: more time and memory than a handoff step.
 TUNING = FunctionSpec(
-    "tuning", "Monthly KPIs and proposed config changes for RevOps", timeout_seconds=300, memory_mb=1024
+    "tuning",
+    "Monthly KPIs and proposed config changes for RevOps",
+    timeout_seconds=300,
+    memory_mb=1024,
+    settings=(*BASE_SETTINGS, *EMAIL_SETTINGS),
+    optional_settings=(REPORTS_BUCKET,),
+    asynchronous=True,
 )
 
 # Its own retried step: a CRM outage delays the write-back, never the handoff.
 CRM_SYNC = FunctionSpec(
-    "crm_sync", "CRM write-back: owner and lead status to HubSpot or Salesforce", timeout_seconds=30
+    "crm_sync",
+    "CRM write-back: owner and lead status to HubSpot or Salesforce",
+    timeout_seconds=30,
+    settings=(*BASE_SETTINGS, REPS, SECRETS, IDEMPOTENCY),
+    optional_settings=(HUBSPOT_API, SALESFORCE_LOGIN),
 )
 # A write-back message is tried this many times (each with its own HTTP retries) before the
 # dead-letter queue, which alarms.
@@ -79,19 +153,22 @@ class Route:
     path: str  # API Gateway resource path, {param} style
     function: FunctionSpec
     api_key: bool = False
+    # The request model API Gateway checks an application/json body against (None: no model;
+    # Salesforce posts SOAP and the link page posts a form).
+    body_model: dict[str, Any] | None = None
 
 
 ROUTES = (
     Route("GET", "/health", QUALIFY),
     Route("GET", "/openapi.json", QUALIFY),
-    Route("POST", "/webhooks/generic", QUALIFY),
-    Route("POST", "/webhooks/hubspot", QUALIFY),
-    Route("POST", "/webhooks/hubspot/activity", QUALIFY),
+    Route("POST", "/webhooks/generic", QUALIFY, body_model=JSON_OBJECT),
+    Route("POST", "/webhooks/hubspot", QUALIFY, body_model=JSON_OBJECT_OR_ARRAY),
+    Route("POST", "/webhooks/hubspot/activity", QUALIFY, body_model=JSON_OBJECT),
     Route("POST", "/webhooks/salesforce", QUALIFY),
     Route("GET", "/leads", QUALIFY, api_key=True),
     Route("GET", "/leads/{lead_id}", QUALIFY, api_key=True),
     Route("GET", "/reps", QUALIFY, api_key=True),
-    Route("POST", "/leads/{lead_id}/disposition", DISPOSITION, api_key=True),
+    Route("POST", "/leads/{lead_id}/disposition", DISPOSITION, api_key=True, body_model=JSON_OBJECT),
     Route("GET", "/d/{token}", DISPOSITION),
     Route("POST", "/d/{token}", DISPOSITION),
 )

@@ -6,17 +6,56 @@ variables the stack sets. Log lead ids and codes only, never names, emails or ph
 
 from __future__ import annotations
 
-from typing import Protocol
+import functools
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any, Protocol, TypeVar, cast
 
 from aws_lambda_powertools import Logger, Metrics, Tracer
 from aws_lambda_powertools.metrics import MetricUnit, single_metric
 from aws_lambda_powertools.metrics.functions import is_metrics_disabled
 
 logger = Logger()
-# Trace only what Handoff calls: AWS through botocore, and CRM and Slack APIs through http.client
-# (urllib). Patching every supported library would import requests, sqlite3 and more at cold start.
-tracer = Tracer(patch_modules=("botocore", "httplib"))
+# Trace AWS calls only, through botocore (X-Ray records the operation and resource names, never
+# item values). Not http.client: its subsegments carry the full URL, and a Slack incoming-webhook
+# URL is itself the secret. Patching every supported library would also import requests, sqlite3
+# and more at cold start.
+tracer = Tracer(patch_modules=("botocore",))
 metrics = Metrics()
+
+Handler = TypeVar("Handler", bound=Callable[..., Any])
+
+
+@dataclass
+class _Outcome:
+    value: Any = None
+    error: BaseException | None = None
+
+
+def traced(handler: Handler) -> Handler:
+    """Trace a Lambda handler without its response or its exception's text: responses carry the
+    lead (names, emails, phones), and an error message may quote the input it refused. The X-Ray
+    SDK writes any exception that leaves a subsegment, message and all, so the exception is held
+    inside the subsegment (only its type is annotated) and raised again outside it, unchanged."""
+
+    @functools.wraps(handler)  # the subsegment is named after the handler
+    def shielded(event: Any, context: Any) -> _Outcome:
+        try:
+            return _Outcome(value=handler(event, context))
+        except Exception as exc:
+            tracer.put_annotation(key="error", value=type(exc).__name__)
+            return _Outcome(error=exc)
+
+    traced_call = tracer.capture_lambda_handler(shielded, capture_response=False, capture_error=False)
+
+    @functools.wraps(handler)
+    def run(event: Any, context: Any) -> Any:
+        outcome: _Outcome = traced_call(event, context)
+        if outcome.error is not None:
+            raise outcome.error
+        return outcome.value
+
+    return cast(Handler, run)
 
 
 class _Segmented(Protocol):
@@ -48,7 +87,4 @@ def lead_metric(
     metrics.add_metric(name=name, unit=unit, value=value)
 
 
-# The service dimension every aggregate metric carries (POWERTOOLS_SERVICE_NAME in the stack).
-SERVICE = "handoff"
-
-__all__ = ["MetricUnit", "lead_metric", "logger", "metrics", "tracer"]
+__all__ = ["MetricUnit", "lead_metric", "logger", "metrics", "traced", "tracer"]

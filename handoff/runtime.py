@@ -14,6 +14,7 @@ from aws_lambda_powertools.utilities import parameters
 from botocore.config import Config
 
 from handoff import secrets
+from handoff import settings as settings_module
 from handoff.adapters.hubspot_api import HubSpotClient
 from handoff.adapters.salesforce_api import SalesforceClient
 from handoff.config import HandoffConfig, cached_config
@@ -85,7 +86,7 @@ def config() -> HandoffConfig:
 
 def secret(name: str) -> str:
     """A secret's value, cached for five minutes so rotation takes effect without a deploy."""
-    value = parameters.get_secret(settings().secret_id(name), max_age=SECRET_MAX_AGE_SECONDS)
+    value = parameters.get_secret(f"{settings().secret_prefix}{name}", max_age=SECRET_MAX_AGE_SECONDS)
     return str(value)
 
 
@@ -101,8 +102,8 @@ def reset() -> None:
         hubspot,
         salesforce,
         cached_config,
-        settings,
     ):
         cached.cache_clear()
+    settings_module.reset()
 
     parameters.clear_caches()  # type: ignore[no-untyped-call]

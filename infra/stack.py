@@ -9,8 +9,10 @@ from aws_cdk import aws_iam as iam
 from cdk_nag import NagPackSuppression, NagSuppressions
 from constructs import Construct
 
+from handoff import functions as needs
 from handoff import secrets
 from handoff.functions import (
+    ALL_FUNCTIONS,
     AWAIT_TOUCH,
     CRM_SYNC,
     DISPOSITION,
@@ -25,7 +27,7 @@ from handoff.functions import (
 from infra.constructs.api import STAGE_NAME, Api
 from infra.constructs.crm_sync import CrmSync
 from infra.constructs.email import Email
-from infra.constructs.functions import Functions
+from infra.constructs.functions import CONFIG_PATH_IN_LAMBDA, Functions
 from infra.constructs.observability import Observability
 from infra.constructs.reports import Reports
 from infra.constructs.schedules import Schedules
@@ -61,7 +63,22 @@ LEADS_WRITERS = (
     CRM_SYNC,
 )
 LEADS_READERS = (TUNING,)
-REPS_WRITERS = (ROUTE, NOTIFY, DISPOSITION)  # notify frees the slot on re-nurture
+# notify frees the slot on re-nurture; qualify does on a first touch logged in the CRM.
+REPS_WRITERS = (ROUTE, NOTIFY, DISPOSITION, QUALIFY)
+REPS_READERS = (CRM_SYNC,)
+# A first touch is a disposition, whether a rep clicked it or the CRM logged it.
+DISPOSITION_WRITERS = (DISPOSITION, QUALIFY)
+# The first touch, a bounce, or the parked wait itself end the SLA wait.
+TASK_RESPONDERS = (AWAIT_TOUCH, DISPOSITION, SES_EVENTS, QUALIFY)
+# notify briefs reps; sla_check tells sales ops about failed leads; tuning emails RevOps its report.
+EMAIL_SENDERS = (NOTIFY, SLA_CHECK, TUNING)
+
+
+def _flag(value: object, *, default: bool) -> bool:
+    """A boolean context value, given as true/false on the command line or in cdk.json."""
+    if value is None:
+        return default
+    return str(value).strip().lower() not in {"false", "0", "no", "off", ""}
 
 
 class HandoffStack(Stack):
@@ -78,47 +95,47 @@ class HandoffStack(Stack):
         tables = Tables(
             self, "Tables", customer_managed_key=bool(self.node.try_get_context("handoff:tableKey"))
         )
-        secret_store = Secrets(self, "Secrets", prefix=f"{self.stack_name}/")
-        email = Email(self, "Email", sender=sender)
-        functions = Functions(
+        secret_store = Secrets(self, "Secrets", stack=self)
+        email = Email(
             self,
-            "Functions",
-            config_file=config_file,
-            environment={
-                "HANDOFF_LEADS_TABLE": tables.leads.table_name,
-                "HANDOFF_REPS_TABLE": tables.reps.table_name,
-                "HANDOFF_ACCOUNTS_TABLE": tables.accounts.table_name,
-                "HANDOFF_DISPOSITIONS_TABLE": tables.dispositions.table_name,
-                "HANDOFF_SECRET_PREFIX": secret_store.prefix,
-                "HANDOFF_SENDER": sender,
-                "HANDOFF_SES_CONFIGURATION_SET": email.configuration_set.configuration_set_name,
-            },
+            "Email",
+            sender=sender,
+            sandbox=_flag(self.node.try_get_context("handoff:sesSandbox"), default=True),
+            create_identity=_flag(self.node.try_get_context("handoff:createSenderIdentity"), default=True),
         )
+        functions = Functions(self, "Functions", config_file=config_file, service_name=self.stack_name)
         workflow = Workflow(self, "Workflow", functions=functions)
         api = Api(
             self,
             "Api",
             functions=functions,
             api_key=secret_store.by_name[secrets.API_KEY.name],
+            api_key_version=self.node.try_get_context("handoff:apiKeyVersion"),
             waf=bool(self.node.try_get_context("handoff:waf")),
             domain_name=self.node.try_get_context("handoff:domainName"),
             certificate_arn=self.node.try_get_context("handoff:certificateArn"),
+            manage_logging_role=_flag(self.node.try_get_context("handoff:apiLoggingRole"), default=True),
         )
         schedules = Schedules(
             self, "Schedules", sla_check=functions[SLA_CHECK.key], tuning=functions[TUNING.key]
         )
         reports = Reports(self, "Reports")
-        crm_sync = self._crm_sync(functions, tables)
-        functions[TUNING.key].add_environment("HANDOFF_REPORTS_BUCKET", reports.bucket.bucket_name)
+        crm_sync = CrmSync(self, "CrmSync", function=functions[CRM_SYNC.key])
         reports.bucket.grant_put(functions[TUNING.key])
         delivery_dead_letters = email.deliver_events_to(functions[SES_EVENTS.key])
         observability = Observability(
             self,
             "Observability",
+            service=self.stack_name,
             functions=functions.by_key,
             state_machine=workflow.state_machine,
             api=api.rest_api,
-            dead_letter_queues=[schedules.dead_letters, delivery_dead_letters, crm_sync.dead_letters],
+            dead_letter_queues=[
+                schedules.dead_letters,
+                delivery_dead_letters,
+                crm_sync.dead_letters,
+                *functions.failed_events.values(),
+            ],
             alarm_email=self.node.try_get_context("handoff:alarmEmail"),
         )
 
@@ -130,44 +147,40 @@ class HandoffStack(Stack):
                 f"https://{api.rest_api.rest_api_id}.execute-api.{self.region}.{self.url_suffix}/{STAGE_NAME}"
             )
         )
-        for spec in (QUALIFY, NOTIFY):
-            functions[spec.key].add_environment("HANDOFF_PUBLIC_BASE_URL", public_base_url)
-        qualify = functions[QUALIFY.key]
-        qualify.add_environment("HANDOFF_STATE_MACHINE_ARN", workflow.state_machine.state_machine_arn)
-        workflow.state_machine.grant_start_execution(qualify)
-        # sla_check resumes leads whose execution stopped: it reads executions and starts new ones.
-        workflow.state_machine.grant_start_execution(functions[SLA_CHECK.key])
-        workflow.state_machine.grant_read(functions[SLA_CHECK.key])
-        for spec in LEADS_WRITERS:
-            tables.leads.grant_read_write_data(functions[spec.key])
-        for spec in LEADS_READERS:
-            tables.leads.grant_read_data(functions[spec.key])
-        for spec in REPS_WRITERS:
-            tables.reps.grant_read_write_data(functions[spec.key])
-        tables.accounts.grant_read_data(functions[ROUTE.key])
-        tables.dispositions.grant_write_data(functions[DISPOSITION.key])
-        for key, needed in SECRETS_READ_BY.items():
-            for secret in needed:
-                secret_store.by_name[secret.name].grant_read(functions[key])
-        # sla_check tells sales ops about failed leads; tuning emails RevOps its report.
-        for spec in (NOTIFY, SLA_CHECK, TUNING):
-            email.grant_send(functions[spec.key])
-        # Per-rep Slack webhooks are secrets ops add later, named <prefix>slack-<something>.
-        functions[NOTIFY.key].add_to_role_policy(
-            iam.PolicyStatement(
-                actions=["secretsmanager:GetSecretValue"],
-                resources=[
-                    self.format_arn(
-                        service="secretsmanager",
-                        resource="secret",
-                        resource_name=f"{secret_store.prefix}slack-*",
-                        arn_format=ArnFormat.COLON_RESOURCE_NAME,
-                    )
-                ],
-            )
+        # Every function's settings, from the resources behind them; each function gets only
+        # those its spec names (handoff/functions.py), and a missing one stops the synth.
+        optional = {
+            needs.HUBSPOT_API: self.node.try_get_context("handoff:hubspotApiBase"),
+            needs.SALESFORCE_LOGIN: self.node.try_get_context("handoff:salesforceLoginUrl"),
+        }
+        functions.configure(
+            {
+                needs.LEADS: tables.leads.table_name,
+                needs.REPS: tables.reps.table_name,
+                needs.ACCOUNTS: tables.accounts.table_name,
+                needs.DISPOSITIONS: tables.dispositions.table_name,
+                needs.IDEMPOTENCY: tables.idempotency.table_name,
+                needs.CONFIG: CONFIG_PATH_IN_LAMBDA,
+                needs.SECRETS: secret_store.prefix,
+                # The ARN from the machine's fixed name: the workflow's own steps may read it
+                # without a dependency cycle (the machine depends on them).
+                needs.STATE_MACHINE: workflow.arn,
+                needs.SENDER: sender,
+                needs.SES_CONFIGURATION_SET: email.configuration_set.configuration_set_name,
+                needs.PUBLIC_BASE_URL: public_base_url,
+                needs.CRM_SYNC_QUEUE: crm_sync.queue.queue_url,
+                needs.REPORTS_BUCKET: reports.bucket.bucket_name,
+                **{name: str(value) for name, value in optional.items() if value},
+            }
         )
-        for spec in (AWAIT_TOUCH, DISPOSITION, SES_EVENTS):
-            workflow.grant_task_response(functions[spec.key])
+        self._grant(
+            functions=functions,
+            tables=tables,
+            secret_store=secret_store,
+            email=email,
+            workflow=workflow,
+            crm_sync=crm_sync,
+        )
 
         api_url = f"{api.public_url}/" if api.public_url else api.rest_api.url
         CfnOutput(self, "ApiUrl", value=api_url)
@@ -196,26 +209,59 @@ class HandoffStack(Stack):
         CfnOutput(self, "ReportsBucket", value=reports.bucket.bucket_name)
         self._suppress_reviewed_findings()
 
-    def _crm_sync(self, functions: Functions, tables: Tables) -> CrmSync:
-        """The write-back step: its queue, its function's data and the CRM endpoints (context
-        handoff:hubspotApiBase / handoff:salesforceLoginUrl; a sandbox uses test.salesforce.com)."""
-        crm_sync_function = functions[CRM_SYNC.key]
-        crm_sync = CrmSync(
-            self,
-            "CrmSync",
-            function=crm_sync_function,
-            producers=[functions[s.key] for s in (ROUTE, DISPOSITION, NOTIFY)],
+    def _grant(
+        self,
+        *,
+        functions: Functions,
+        tables: Tables,
+        secret_store: Secrets,
+        email: Email,
+        workflow: Workflow,
+        crm_sync: CrmSync,
+    ) -> None:
+        """Least privilege, from the tables above. tests/grants proves every AWS call each
+        function makes in the test tiers is allowed here, at action and resource level."""
+        workflow.state_machine.grant_start_execution(functions[QUALIFY.key])
+        # sla_check resumes leads whose execution stopped: it reads executions and starts new ones.
+        workflow.state_machine.grant_start_execution(functions[SLA_CHECK.key])
+        workflow.state_machine.grant_read(functions[SLA_CHECK.key])
+        for spec in LEADS_WRITERS:
+            tables.leads.grant_read_write_data(functions[spec.key])
+        for spec in LEADS_READERS:
+            tables.leads.grant_read_data(functions[spec.key])
+        for spec in REPS_WRITERS:
+            tables.reps.grant_read_write_data(functions[spec.key])
+        for spec in REPS_READERS:
+            tables.reps.grant_read_data(functions[spec.key])
+        tables.accounts.grant_read_data(functions[ROUTE.key])
+        for spec in DISPOSITION_WRITERS:
+            tables.dispositions.grant_write_data(functions[spec.key])
+        tables.idempotency.grant_read_write_data(functions[CRM_SYNC.key])
+        for key, needed in SECRETS_READ_BY.items():
+            for secret in needed:
+                secret_store.by_name[secret.name].grant_read(functions[key])
+        for spec in EMAIL_SENDERS:
+            email.grant_send(functions[spec.key])
+        # Per-rep Slack webhooks are secrets ops add later, named <prefix>slack-<something>.
+        functions[NOTIFY.key].add_to_role_policy(
+            iam.PolicyStatement(
+                actions=["secretsmanager:GetSecretValue"],
+                resources=[
+                    self.format_arn(
+                        service="secretsmanager",
+                        resource="secret",
+                        resource_name=f"{secret_store.prefix}slack-*",
+                        arn_format=ArnFormat.COLON_RESOURCE_NAME,
+                    )
+                ],
+            )
         )
-        tables.idempotency.grant_read_write_data(crm_sync_function)
-        tables.reps.grant_read_data(crm_sync_function)
-        crm_sync_function.add_environment("HANDOFF_IDEMPOTENCY_TABLE", tables.idempotency.table_name)
-        hubspot_api = self.node.try_get_context("handoff:hubspotApiBase")
-        if hubspot_api:
-            crm_sync_function.add_environment("HANDOFF_HUBSPOT_API_BASE", str(hubspot_api))
-        salesforce_login = self.node.try_get_context("handoff:salesforceLoginUrl")
-        if salesforce_login:
-            crm_sync_function.add_environment("HANDOFF_SALESFORCE_LOGIN_URL", str(salesforce_login))
-        return crm_sync
+        for spec in TASK_RESPONDERS:
+            workflow.grant_task_response(functions[spec.key])
+        # Whoever is told the queue's address may post to it.
+        for spec in ALL_FUNCTIONS:
+            if needs.CRM_SYNC_QUEUE in spec.environment_names:
+                crm_sync.queue.grant_send_messages(functions[spec.key])
 
     def _suppress_reviewed_findings(self) -> None:
         """Each cdk-nag finding we accept, with the reason it is acceptable."""

@@ -8,13 +8,17 @@ from aws_lambda_powertools.utilities.parser import event_parser
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from handoff.domain.lead import utcnow
-from handoff.observability import logger, tracer
+from handoff.functions import AWAIT_TOUCH
+from handoff.observability import logger, traced
 from handoff.service import touch
+from handoff.settings import require
 from handoff.steps import AwaitTouchInput
+
+require(AWAIT_TOUCH)  # cold start: stop here, naming any setting this function lacks
 
 
 @logger.inject_lambda_context
-@tracer.capture_lambda_handler
+@traced
 @event_parser(model=AwaitTouchInput)
 def handler(event: AwaitTouchInput, context: LambdaContext) -> dict[str, Any]:
     touch.await_touch(event.lead_id, event.task_token, utcnow())

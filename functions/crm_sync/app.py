@@ -15,8 +15,12 @@ from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from handoff.domain.lead import utcnow
-from handoff.observability import logger, metrics, tracer
+from handoff.functions import CRM_SYNC
+from handoff.observability import logger, metrics, traced
 from handoff.service import crm_sync
+from handoff.settings import require
+
+require(CRM_SYNC)  # cold start: stop here, naming any setting this function lacks
 
 processor = BatchProcessor(event_type=EventType.SQS)
 
@@ -26,7 +30,7 @@ def write_back(record: SQSRecord) -> str:
 
 
 @logger.inject_lambda_context
-@tracer.capture_lambda_handler
+@traced
 @metrics.log_metrics
 def handler(event: dict[str, Any], context: LambdaContext) -> PartialItemFailureResponse:
     crm_sync.IDEMPOTENCY.register_lambda_context(context)

@@ -16,8 +16,12 @@ from handoff.api.requests import checked_json_body, require_api_key, sized_body
 from handoff.api.responses import json_response, register_error_handlers
 from handoff.domain.lead import utcnow
 from handoff.email.render import render_page
-from handoff.observability import logger, metrics, tracer
+from handoff.functions import DISPOSITION
+from handoff.observability import logger, metrics, traced
 from handoff.service import links, touch
+from handoff.settings import require
+
+require(DISPOSITION)  # cold start: stop here, naming any setting this function lacks
 
 app = APIGatewayRestResolver(enable_validation=True)
 register_error_handlers(app)
@@ -105,7 +109,7 @@ def use_link(token: str) -> Response[str]:
 
 
 @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_REST)
-@tracer.capture_lambda_handler
+@traced
 @metrics.log_metrics
 def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     return app.resolve(event, context)

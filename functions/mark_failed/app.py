@@ -8,13 +8,17 @@ from aws_lambda_powertools.utilities.parser import event_parser
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from handoff.domain.lead import utcnow
-from handoff.observability import logger, metrics, tracer
+from handoff.functions import MARK_FAILED
+from handoff.observability import logger, metrics, traced
 from handoff.service import failure
+from handoff.settings import require
 from handoff.steps import MarkFailedInput
+
+require(MARK_FAILED)  # cold start: stop here, naming any setting this function lacks
 
 
 @logger.inject_lambda_context
-@tracer.capture_lambda_handler
+@traced
 @metrics.log_metrics
 @event_parser(model=MarkFailedInput)
 def handler(event: MarkFailedInput, context: LambdaContext) -> dict[str, Any]:

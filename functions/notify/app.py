@@ -8,13 +8,17 @@ from aws_lambda_powertools.utilities.parser import event_parser
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from handoff.domain.lead import utcnow
-from handoff.observability import logger, metrics, tracer
+from handoff.functions import NOTIFY
+from handoff.observability import logger, metrics, traced
 from handoff.service import notify
+from handoff.settings import require
 from handoff.steps import NotifyInput
+
+require(NOTIFY)  # cold start: stop here, naming any setting this function lacks
 
 
 @logger.inject_lambda_context
-@tracer.capture_lambda_handler
+@traced
 @metrics.log_metrics
 @event_parser(model=NotifyInput)
 def handler(event: NotifyInput, context: LambdaContext) -> dict[str, Any]:

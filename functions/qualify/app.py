@@ -24,11 +24,15 @@ from handoff.api.responses import json_response, register_error_handlers
 from handoff.api.soap import soap_answer
 from handoff.domain.lead import Lead, utcnow
 from handoff.errors import NotFound
-from handoff.observability import logger, metrics, tracer
+from handoff.functions import QUALIFY
+from handoff.observability import logger, metrics, traced
 from handoff.service import crm_inbound, intake, lead_listing
 from handoff.service.intake import IntakeResult
 from handoff.service.routing import reps_view
+from handoff.settings import require
 from handoff.store.leads import PRIVATE_ATTRIBUTES
+
+require(QUALIFY)  # cold start: stop here, naming any setting this function lacks
 
 app = APIGatewayRestResolver(enable_validation=True)
 register_error_handlers(app)
@@ -163,7 +167,7 @@ def list_reps() -> Response[str]:
 
 
 @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_REST)
-@tracer.capture_lambda_handler
+@traced
 @metrics.log_metrics
 def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     return app.resolve(event, context)

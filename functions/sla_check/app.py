@@ -9,12 +9,16 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from handoff import runtime
 from handoff.domain.lead import utcnow
-from handoff.observability import logger, metrics, tracer
+from handoff.functions import SLA_CHECK
+from handoff.observability import logger, metrics, traced
 from handoff.service import recovery, sla
+from handoff.settings import require
+
+require(SLA_CHECK)  # cold start: stop here, naming any setting this function lacks
 
 
 @logger.inject_lambda_context
-@tracer.capture_lambda_handler
+@traced
 @metrics.log_metrics
 def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     now = utcnow()

@@ -7,12 +7,16 @@ from typing import Any
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from handoff.domain.lead import utcnow
-from handoff.observability import logger, metrics, tracer
+from handoff.functions import TUNING
+from handoff.observability import logger, metrics, traced
 from handoff.service import tuning
+from handoff.settings import require
+
+require(TUNING)  # cold start: stop here, naming any setting this function lacks
 
 
 @logger.inject_lambda_context
-@tracer.capture_lambda_handler
+@traced
 @metrics.log_metrics
 def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     output = tuning.run(utcnow())

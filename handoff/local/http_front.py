@@ -15,12 +15,16 @@ from http.server import BaseHTTPRequestHandler
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
+from handoff import runtime, secrets
 from handoff.functions import ROUTES, Route
 from handoff.local import lambdas
+from handoff.local.gateway import admit, size_refusal
 from handoff.local.loopback import LoopbackServer
 
-# API Gateway's own payload limit; the handlers enforce Handoff's smaller one.
-GATEWAY_MAX_BYTES = 10 * 1024 * 1024
+
+def usage_plan_key() -> str:
+    """The key the deployed usage plan holds: the api-key secret's value."""
+    return runtime.secret(secrets.API_KEY.name)
 
 
 def _compile(route: Route) -> re.Pattern[str]:
@@ -121,11 +125,19 @@ class _Handler(BaseHTTPRequestHandler):
         except ValueError:
             self._error(400, "bad_request", "Content-Length is not a number")
             return
-        if length > GATEWAY_MAX_BYTES or length < 0:
-            self._error(413, "payload_too_large", f"body exceeds {GATEWAY_MAX_BYTES} bytes")
+        if length < 0:
+            self._error(400, "bad_request", "Content-Length is negative")
             return
-        body = self.rfile.read(length) if length else b""
         headers = {k: v for k, v in self.headers.items()}
+        # A body over the limit is refused before it is read, as API Gateway does.
+        refusal = size_refusal(length)
+        body = b""
+        if refusal is None:
+            body = self.rfile.read(length) if length else b""
+            refusal = admit(route, headers, body, usage_plan_key)
+        if refusal is not None:
+            self._reply(refusal.status, dict(refusal.headers), refusal.body)
+            return
         headers.setdefault("X-Forwarded-Proto", "http")  # API Gateway sets it; so does this front
         event = build_event(
             route, params=params, method=self.command, raw_path=self.path, headers=headers, body=body

@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from handoff.functions import ALL_FUNCTIONS, REPO_ROOT, FunctionSpec
+from handoff.settings import function_scope
 
 REGION = "us-east-1"
 ACCOUNT = "123456789012"
@@ -55,7 +56,10 @@ def load_handler(spec: FunctionSpec) -> Any:
 
 def invoke(spec: FunctionSpec, event: Any) -> Any:
     context = LocalContext(function_name=function_name(spec), invoked_function_arn=function_arn(spec))
-    return load_handler(spec)(event, context)
+    handler = load_handler(spec)
+    # As in its own container: the function sees only the settings its spec declares.
+    with function_scope(spec):
+        return handler(event, context)
 
 
 _BY_NAME = {function_name(f): f for f in ALL_FUNCTIONS}

@@ -7,13 +7,17 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping
+from dataclasses import dataclass
 from typing import Any
 
 import boto3
 
+from handoff import functions as needs
 from handoff.functions import ALL_FUNCTIONS, CRM_SYNC_MAX_RECEIVES
 from handoff.local import lambdas
 from handoff.secrets import ALL_SECRETS
+from handoff.settings import FUNCTION_VARIABLE, environment
+from handoff.store import tables
 from handoff.store.tables import ALL_TABLES, TableSpec
 from handoff.workflow import function_substitutions, render_definition
 
@@ -21,6 +25,7 @@ SENDER = "handoff@example.com"
 SECRET_PREFIX = "handoff/"
 STATE_MACHINE_NAME = "handoff"
 CRM_SYNC_QUEUE = "handoff-crm-sync"
+CONFIGURATION_SET = "handoff"
 # Short, so a failed write-back is retried within a second or two locally.
 LOCAL_VISIBILITY_SECONDS = 1
 
@@ -71,8 +76,44 @@ def provision_crm_sync_queue() -> str:
     return str(sqs.create_queue(QueueName=CRM_SYNC_QUEUE, Attributes=attributes)["QueueUrl"])
 
 
-def provision(secret_values: Mapping[str, str]) -> str:
-    """Create everything; return the state machine ARN. ``secret_values`` is keyed by env var."""
+@dataclass(frozen=True)
+class Provisioned:
+    """What provisioning made that has a generated name or address."""
+
+    state_machine_arn: str
+    crm_sync_queue_url: str
+
+    def settings(self, *, config_path: str, public_base_url: str, **optional: str) -> dict[str, str]:
+        """Each function setting's local value: the stand-in for what CDK wires from the stack."""
+        return {
+            needs.LEADS: table_name(tables.LEADS),
+            needs.REPS: table_name(tables.REPS),
+            needs.ACCOUNTS: table_name(tables.ACCOUNTS),
+            needs.DISPOSITIONS: table_name(tables.DISPOSITIONS),
+            needs.IDEMPOTENCY: table_name(tables.IDEMPOTENCY),
+            needs.CONFIG: config_path,
+            needs.SECRETS: SECRET_PREFIX,
+            needs.STATE_MACHINE: self.state_machine_arn,
+            needs.SENDER: SENDER,
+            needs.SES_CONFIGURATION_SET: CONFIGURATION_SET,
+            needs.PUBLIC_BASE_URL: public_base_url,
+            needs.CRM_SYNC_QUEUE: self.crm_sync_queue_url,
+            **optional,
+        }
+
+    def environment(self, *, config_path: str, public_base_url: str, **optional: str) -> dict[str, str]:
+        """Every function's variables, checked against each spec (one process runs them all)."""
+        values = self.settings(config_path=config_path, public_base_url=public_base_url, **optional)
+        merged: dict[str, str] = {}
+        for spec in ALL_FUNCTIONS:
+            merged.update(environment(spec, values))
+        # Which function is running is scoped per invocation here (lambdas.invoke), not per process.
+        merged.pop(FUNCTION_VARIABLE)
+        return merged
+
+
+def provision(secret_values: Mapping[str, str]) -> Provisioned:
+    """Create everything the stack defines. ``secret_values`` is keyed by env var."""
     dynamodb = boto3.client("dynamodb")
     for spec in ALL_TABLES:
         create_table(dynamodb, spec, table_name(spec))
@@ -81,8 +122,10 @@ def provision(secret_values: Mapping[str, str]) -> str:
         secretsmanager.create_secret(
             Name=f"{SECRET_PREFIX}{secret.name}", SecretString=secret_values[secret.env_var]
         )
-    boto3.client("ses").verify_email_identity(EmailAddress=SENDER)
-    provision_crm_sync_queue()
+    ses = boto3.client("ses")
+    ses.verify_email_identity(EmailAddress=SENDER)
+    ses.create_configuration_set(ConfigurationSet={"Name": CONFIGURATION_SET})
+    queue_url = provision_crm_sync_queue()
     definition = render_definition(
         function_substitutions({f.key: lambdas.function_arn(f) for f in ALL_FUNCTIONS})
     )
@@ -92,4 +135,4 @@ def provision(secret_values: Mapping[str, str]) -> str:
         roleArn=f"arn:aws:iam::{lambdas.ACCOUNT}:role/handoff-workflow",
         type="STANDARD",
     )
-    return str(created["stateMachineArn"])
+    return Provisioned(str(created["stateMachineArn"]), queue_url)

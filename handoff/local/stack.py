@@ -13,8 +13,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import boto3
-
 from handoff import runtime
 from handoff.config import load_config
 from handoff.functions import CRM_SYNC, REPO_ROOT, SLA_CHECK
@@ -22,11 +20,10 @@ from handoff.local import lambdas, outbox
 from handoff.local.fake_hubspot import FakeHubSpot
 from handoff.local.fake_salesforce import FakeSalesforce
 from handoff.local.http_front import HttpFront
-from handoff.local.provision import CRM_SYNC_QUEUE, SECRET_PREFIX, SENDER, provision, table_name
+from handoff.local.provision import provision
 from handoff.local.queues import drain_once
 from handoff.reps_import import load_accounts_csv, load_reps_csv
 from handoff.secrets import ALL_SECRETS
-from handoff.store.tables import ACCOUNTS, DISPOSITIONS, IDEMPOTENCY, LEADS, REPS
 
 QUEUE_POLL_SECONDS = 0.25
 
@@ -96,7 +93,8 @@ class LocalStack:
         return self._front.url
 
     def environment(self) -> dict[str, str]:
-        """What the in-process handlers see, as a deployed Lambda would."""
+        """What the in-process handlers see of AWS, as a deployed Lambda would; each function's
+        own settings come from ``Provisioned.environment`` once the resources exist."""
         return {
             "AWS_ENDPOINT_URL": self.aws_url,
             "AWS_ACCESS_KEY_ID": "local",
@@ -104,17 +102,6 @@ class LocalStack:
             "AWS_DEFAULT_REGION": lambdas.REGION,
             "AWS_REGION": lambdas.REGION,
             "MOTO_PORT": str(self.options.aws_port),
-            "HANDOFF_LEADS_TABLE": table_name(LEADS),
-            "HANDOFF_REPS_TABLE": table_name(REPS),
-            "HANDOFF_ACCOUNTS_TABLE": table_name(ACCOUNTS),
-            "HANDOFF_DISPOSITIONS_TABLE": table_name(DISPOSITIONS),
-            "HANDOFF_IDEMPOTENCY_TABLE": table_name(IDEMPOTENCY),
-            "HANDOFF_CONFIG_PATH": str(Path(self.options.config_path).resolve()),
-            "HANDOFF_STATE_MACHINE_ARN": self.state_machine_arn,
-            "HANDOFF_SECRET_PREFIX": SECRET_PREFIX,
-            "HANDOFF_SENDER": SENDER,
-            # Links in briefs point at the local front.
-            "HANDOFF_PUBLIC_BASE_URL": f"http://127.0.0.1:{self.options.port}",
             "POWERTOOLS_SERVICE_NAME": "handoff",
             "POWERTOOLS_METRICS_NAMESPACE": "Handoff",
             "POWERTOOLS_TRACE_DISABLED": "true",
@@ -141,15 +128,21 @@ class LocalStack:
             ).start()
             salesforce_login = self.fake_salesforce.url
         os.environ.update(self.environment())
-        os.environ["HANDOFF_HUBSPOT_API_BASE"] = hubspot_api
-        os.environ["HANDOFF_SALESFORCE_LOGIN_URL"] = salesforce_login
         lambdas.install()
         outbox.install(Path(self.options.outbox))
         self._start_moto()
-        self.state_machine_arn = provision(self.secret_values)
-        os.environ["HANDOFF_STATE_MACHINE_ARN"] = self.state_machine_arn
-        self.crm_sync_queue_url = boto3.client("sqs").get_queue_url(QueueName=CRM_SYNC_QUEUE)["QueueUrl"]
-        os.environ["HANDOFF_CRM_SYNC_QUEUE_URL"] = self.crm_sync_queue_url
+        provisioned = provision(self.secret_values)
+        self.state_machine_arn = provisioned.state_machine_arn
+        self.crm_sync_queue_url = provisioned.crm_sync_queue_url
+        os.environ.update(
+            provisioned.environment(
+                config_path=str(Path(self.options.config_path).resolve()),
+                # Links in briefs point at the local front.
+                public_base_url=f"http://127.0.0.1:{self.options.port}",
+                hubspot_api_base=hubspot_api,
+                salesforce_login_url=salesforce_login,
+            )
+        )
         runtime.reset()
         for rep in reps:
             runtime.reps().put(rep)

@@ -1,29 +1,52 @@
 """SES delivery events: a brief that bounced or drew a complaint escalates the handoff at once.
 
-The configuration set publishes bounces and complaints to SNS; each names the SES
-message id, which leads to the lead, whose parked task token ends the wait with
-BriefBounced, and the workflow escalates exactly as for a lapsed SLA.
+The configuration set publishes bounces and complaints to SNS. Each brief carries SES message
+tags naming its lead, so an event finds the lead even when it beats the notify step's write of
+the message id (events without tags fall back to the by_message index). The bounce is noted on
+the lead once, and the wait on that brief ends with BriefBounced, so the workflow escalates
+exactly as for a lapsed SLA.
+
+The wait's task token may not be parked yet either. Both sides therefore write first and then
+read: the bounce notes itself and reads the token; await_touch parks the token and reads the
+notes (``end_wait_if_undelivered``). Whichever comes second sees both and ends the wait.
 """
 
 from __future__ import annotations
 
 import json
 from datetime import datetime
-from typing import Any
+from typing import Any, NamedTuple
 
 from botocore.exceptions import ClientError
 
 from handoff import runtime
-from handoff.domain.lead import LeadStatus, TimelineEntry
+from handoff.domain.lead import LeadStatus, TimelineEntry, is_lead_id
+from handoff.errors import StorageError
 from handoff.observability import MetricUnit, logger, metrics
-from handoff.service.notify import BRIEF_BOUNCED
+from handoff.service.notify import BRIEF_BOUNCED, BRIEF_KIND, KIND_TAG, LEAD_TAG
 
 PROBLEMS = {"Bounce": "bounced", "Complaint": "was marked as spam"}
+# Step Functions' answers for a token whose wait already ended: nothing left to end.
+TOKEN_GONE = {"TaskTimedOut", "TaskDoesNotExist", "InvalidToken"}
 
 
-def problems_in(sns_event: dict[str, Any]) -> list[tuple[str, str]]:
-    """(message id, problem) for each bounce or complaint in an SNS delivery; the rest is ignored."""
-    found = []
+class Problem(NamedTuple):
+    message_id: str
+    kind: str  # a key of PROBLEMS
+    # The lead named by the brief's tags; None for an untagged email (not a brief, or older).
+    lead_id: str | None = None
+
+
+def _tag(mail: dict[str, Any], name: str) -> str | None:
+    # SES publishes each tag as a list of values: {"lead_id": ["ld_..."]}.
+    tags = mail.get("tags")
+    values = tags.get(name) if isinstance(tags, dict) else None
+    return values[0] if isinstance(values, list) and values and isinstance(values[0], str) else None
+
+
+def problems_in(sns_event: dict[str, Any]) -> list[Problem]:
+    """Each bounce or complaint in an SNS delivery, once; the rest is ignored."""
+    found: dict[Problem, None] = {}
     for record in sns_event.get("Records", []):
         try:
             message = json.loads(record.get("Sns", {}).get("Message", ""))
@@ -32,39 +55,73 @@ def problems_in(sns_event: dict[str, Any]) -> list[tuple[str, str]]:
         if not isinstance(message, dict):
             continue
         kind = message.get("eventType") or message.get("notificationType")
-        message_id = (message.get("mail") or {}).get("messageId")
-        if kind in PROBLEMS and isinstance(message_id, str):
-            found.append((message_id, str(kind)))
-    return found
+        mail = message.get("mail")
+        mail = mail if isinstance(mail, dict) else {}
+        message_id = mail.get("messageId")
+        if kind not in PROBLEMS or not isinstance(message_id, str):
+            continue
+        lead_id = _tag(mail, LEAD_TAG)
+        if _tag(mail, KIND_TAG) != BRIEF_KIND or lead_id is None or not is_lead_id(lead_id):
+            lead_id = None
+        found[Problem(message_id, str(kind), lead_id)] = None
+    return list(found)
+
+
+def end_wait_if_undelivered(item: dict[str, Any]) -> bool:
+    """End the lead's parked wait with BriefBounced if the brief it waits on never arrived.
+
+    True when this call ended it. A spent token is cleared, so a repeated event or a second
+    caller finds nothing to end; Step Functions also takes a token's answer only once.
+    """
+    lead_id = str(item["lead_id"])
+    token = item.get("task_token")
+    waiting_on = item.get("brief_message_id")
+    if (
+        item.get("status") != LeadStatus.NOTIFIED.value
+        or not token
+        or waiting_on not in (item.get("undelivered_briefs") or [])
+    ):
+        return False
+    try:
+        runtime.client("stepfunctions").send_task_failure(
+            taskToken=token, error=BRIEF_BOUNCED, cause="the brief bounced or was marked as spam"
+        )
+    except ClientError as exc:
+        code = exc.response.get("Error", {}).get("Code", "")
+        if code not in TOKEN_GONE:
+            raise
+        logger.info("task token no longer waiting", extra={"lead_id": lead_id, "code": code})
+        return False
+    logger.warning("brief undelivered: wait ended", extra={"lead_id": lead_id})
+    try:
+        runtime.leads().clear_task_token(lead_id, str(token))
+    except StorageError:
+        # The wait has ended all the same; a repeat event would only try a spent token.
+        logger.warning("spent task token not cleared", extra={"lead_id": lead_id})
+    return True
+
+
+def _lead_for(problem: Problem) -> str | None:
+    if problem.lead_id is not None:
+        return problem.lead_id
+    item = runtime.leads().by_brief_message(problem.message_id)
+    # None: a reminder, an escalation or a report; nothing waits on those.
+    return str(item["lead_id"]) if item else None
 
 
 def handle(sns_event: dict[str, Any], now: datetime) -> int:
+    """Note each undelivered brief on its lead and end the wait on it; the waits ended."""
     escalated = 0
-    for message_id, kind in problems_in(sns_event):
-        item = runtime.leads().by_brief_message(message_id)
-        if item is None:
-            continue  # a reminder, an escalation or a report: nothing waits on those
-        lead_id = str(item["lead_id"])
-        metrics.add_metric(name=f"Briefs{kind}", unit=MetricUnit.Count, value=1)
-        runtime.leads().update(
-            lead_id,
-            timeline=[TimelineEntry(at=now, event="brief_undelivered", detail=f"the brief {PROBLEMS[kind]}")],
-        )
-        token = item.get("task_token")
-        if item.get("status") != LeadStatus.NOTIFIED.value or not token:
+    for problem in problems_in(sns_event):
+        lead_id = _lead_for(problem)
+        if lead_id is None:
             continue
-        try:
-            runtime.client("stepfunctions").send_task_failure(
-                taskToken=token, error=BRIEF_BOUNCED, cause=f"the brief {PROBLEMS[kind]}"
-            )
-        except ClientError as exc:
-            if exc.response.get("Error", {}).get("Code") not in {
-                "TaskTimedOut",
-                "TaskDoesNotExist",
-                "InvalidToken",
-            }:
-                raise
-            continue
-        escalated += 1
-        logger.warning("brief undelivered", extra={"lead_id": lead_id, "kind": kind})
+        entry = TimelineEntry(at=now, event="brief_undelivered", detail=f"the brief {PROBLEMS[problem.kind]}")
+        if runtime.leads().record_undelivered_brief(lead_id, problem.message_id, entry):
+            metrics.add_metric(name=f"Briefs{problem.kind}", unit=MetricUnit.Count, value=1)
+            logger.warning("brief undelivered", extra={"lead_id": lead_id, "kind": problem.kind})
+        # Even for a repeat: the first delivery may have stopped before ending the wait.
+        item = runtime.leads().get_item(lead_id)
+        if item is not None and end_wait_if_undelivered(item):
+            escalated += 1
     return escalated

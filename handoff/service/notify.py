@@ -46,7 +46,7 @@ def _already_sent(record: LeadRecord, kind: str, to: str) -> bool:
     return any(n.kind == kind and n.to == to and n.round == _round(record) for n in record.notifications)
 
 
-def envelope_to(to: str) -> Envelope:
+def envelope_to(to: str, tags: tuple[tuple[str, str], ...] = ()) -> Envelope:
     """Sender, display name, Reply-To and configuration set: the same for every email Handoff sends."""
     config = runtime.config().email
     return Envelope(
@@ -55,11 +55,31 @@ def envelope_to(to: str) -> Envelope:
         from_name=config.from_name,
         reply_to=config.reply_to,
         configuration_set=settings().ses_configuration_set,
+        tags=tags,
     )
 
 
-def _send(record: LeadRecord, email: RenderedEmail, *, kind: str, to: str, now: datetime) -> Notification:
-    message_id = send_email(runtime.client("sesv2"), email, envelope_to(to))
+# SES message tags on every brief. SES can publish a bounce within a second of sending, before
+# the message id is stored on the lead; the tags name the lead in the event all the same.
+LEAD_TAG = "lead_id"
+KIND_TAG = "kind"
+BRIEF_KIND = "brief"
+
+
+def brief_tags(lead_id: str) -> tuple[tuple[str, str], ...]:
+    return ((LEAD_TAG, lead_id), (KIND_TAG, BRIEF_KIND))
+
+
+def _send(
+    record: LeadRecord,
+    email: RenderedEmail,
+    *,
+    kind: str,
+    to: str,
+    now: datetime,
+    tags: tuple[tuple[str, str], ...] = (),
+) -> Notification:
+    message_id = send_email(runtime.client("sesv2"), email, envelope_to(to, tags))
     metrics.add_metric(name="EmailsSent", unit=MetricUnit.Count, value=1)
     logger.info("email sent", extra={"lead_id": record.lead_id, "kind": kind, "message_id": message_id})
     return Notification(to=to, kind=kind, sent_at=now, message_id=message_id, round=_round(record))
@@ -115,7 +135,7 @@ def send_brief(lead_id: str, now: datetime) -> None:
         return
     config = runtime.config()
     brief = build_brief(record, config, now, disposition_links(record, assignment, now))
-    notification = _send(record, render_brief(brief), kind="brief", to=to, now=now)
+    notification = _send(record, render_brief(brief), kind="brief", to=to, now=now, tags=brief_tags(lead_id))
     extra = [_post_to_slack(record, assignment, brief, now)] if config.slack.enabled else []
     runtime.leads().update(
         lead_id,

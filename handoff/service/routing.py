@@ -7,7 +7,7 @@ import random
 import time
 from datetime import datetime
 
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 
 from handoff import runtime
 from handoff.domain.lead import Assignment, ConsideredRep, LeadRecord, LeadStatus, Sla, TimelineEntry, iso
@@ -26,7 +26,16 @@ REPLAN_BACKOFF_SECONDS = 0.02
 
 class RouteResult(BaseModel):
     lead_id: str
-    sla_seconds: int
+    # The workflow's .waitForTaskToken timeout; Step Functions refuses anything under 1 second.
+    sla_seconds: int = Field(ge=1)
+
+
+def _wait_left(record: LeadRecord, now: datetime) -> int:
+    """A retried step's wait: what is left of the SLA already set (at least a second, so an
+    overdue lead lapses at once and climbs the ladder), or a fresh clock if none was set."""
+    if record.sla is None:
+        return max(1, runtime.config().sla_seconds(record.qualification.tier or "warm"))
+    return max(1, math.ceil((record.sla.due_at - now).total_seconds()))
 
 
 class _Replan(Exception):
@@ -205,7 +214,7 @@ def route(lead_id: str, now: datetime) -> RouteResult:
     record = _load(lead_id)
     if record.assignment is not None and record.sla is not None:
         # A retried step: the claim already happened, never take a second slot.
-        return RouteResult(lead_id=lead_id, sla_seconds=record.sla.seconds)
+        return RouteResult(lead_id=lead_id, sla_seconds=_wait_left(record, now))
     result = _store(record, _choose(record, now), now, expect=LeadStatus.ROUTING)
     crm_sync.request(record, "assigned")
     return result
@@ -217,7 +226,7 @@ def reassign(lead_id: str, now: datetime) -> RouteResult:
     previous = record.assignment
     if record.status != LeadStatus.ESCALATED or previous is None:
         # A retried step: the reassignment already happened.
-        return RouteResult(lead_id=lead_id, sla_seconds=record.sla.seconds if record.sla else 0)
+        return RouteResult(lead_id=lead_id, sla_seconds=_wait_left(record, now))
     assignment = _choose(record, now)
     history = [*record.assignment_history, previous]
     result = _store(

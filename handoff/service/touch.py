@@ -11,7 +11,7 @@ from handoff import runtime
 from handoff.domain.lead import OPEN_STATUSES, Disposition, LeadRecord, LeadStatus, SlaState, TimelineEntry
 from handoff.errors import BadRequest, Conflict, NotFound
 from handoff.observability import MetricUnit, lead_metric, logger
-from handoff.service import crm_sync
+from handoff.service import crm_sync, delivery
 
 
 def _complete_wait(lead_id: str, token: str, outcome: str) -> None:
@@ -28,21 +28,29 @@ def _complete_wait(lead_id: str, token: str, outcome: str) -> None:
 
 
 def await_touch(lead_id: str, task_token: str, now: datetime) -> None:
-    """Store the token with the assignment. If the rep already touched the lead, resume at once."""
+    """Store the token with the assignment. If the rep already touched the lead, resume at once;
+    if the brief already bounced, end the wait at once with BriefBounced."""
+    leads = runtime.leads()
     try:
-        runtime.leads().update(
+        leads.update(
             lead_id,
             set_fields={"task_token": task_token},
             timeline=[TimelineEntry(at=now, event="waiting", detail="SLA clock running")],
             expect_status=(LeadStatus.NOTIFIED,),
         )
     except Conflict:
-        record = runtime.leads().get(lead_id)
+        record = leads.get(lead_id)
         if record is None:
             raise NotFound(f"lead {lead_id} not found") from None
         if not record.dispositions:
             raise
         _complete_wait(lead_id, task_token, record.dispositions[0].outcome)
+        return
+    # A bounce that came before the token was parked had no wait to end: read after parking
+    # (the bounce reads after noting itself), so one side or the other ends it.
+    item = leads.get_item(lead_id)
+    if item is not None:
+        delivery.end_wait_if_undelivered(item)
 
 
 def validate_outcome(outcome: str, reason: str | None) -> None:

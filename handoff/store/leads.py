@@ -34,6 +34,7 @@ PRIVATE_ATTRIBUTES = (
     "contact_email",
     "crm_record",
     "brief_message_id",
+    "undelivered_briefs",
     "open_status",
 )
 
@@ -165,6 +166,49 @@ class LeadRepository:
         except Conflict:
             return False
         return True
+
+    def record_undelivered_brief(self, lead_id: str, message_id: str, entry: TimelineEntry) -> bool:
+        """Note, with its timeline entry, that the brief sent as ``message_id`` never arrived.
+
+        False when it was noted already (SNS and Lambda both deliver events again) or when no
+        such lead exists: each bounce is written once.
+        """
+        try:
+            with storage_errors(lambda: Conflict("noted")):
+                self._table.update_item(
+                    Key={"lead_id": lead_id},
+                    UpdateExpression="SET #u = list_append(if_not_exists(#u, :empty), :ids), "
+                    "#t = list_append(if_not_exists(#t, :empty), :entries), #w = :now",
+                    ConditionExpression="attribute_exists(lead_id) AND NOT contains(#u, :id)",
+                    ExpressionAttributeNames={
+                        "#u": "undelivered_briefs",
+                        "#t": "timeline",
+                        "#w": "updated_at",
+                    },
+                    ExpressionAttributeValues={
+                        ":empty": [],
+                        ":ids": [message_id],
+                        ":id": message_id,
+                        ":entries": [to_plain(entry.model_dump(mode="json"))],
+                        ":now": iso(utcnow()),
+                    },
+                )
+        except Conflict:
+            return False
+        return True
+
+    def clear_task_token(self, lead_id: str, token: str) -> None:
+        """Forget a task token whose wait has ended, unless a newer wait has parked its own."""
+        try:
+            with storage_errors(lambda: Conflict("replaced")):
+                self._table.update_item(
+                    Key={"lead_id": lead_id},
+                    UpdateExpression="SET updated_at = :now REMOVE task_token",
+                    ConditionExpression="task_token = :token",
+                    ExpressionAttributeValues={":token": token, ":now": iso(utcnow())},
+                )
+        except Conflict:
+            pass
 
     def by_brief_message(self, message_id: str) -> dict[str, Any] | None:
         """The lead whose brief had this SES message id."""

@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import json
-
-from aws_cdk import RemovalPolicy
+from aws_cdk import RemovalPolicy, SecretValue, Stack
 from aws_cdk import aws_apigateway as apigw
 from aws_cdk import aws_certificatemanager as acm
 from aws_cdk import aws_secretsmanager as secretsmanager
@@ -12,21 +10,11 @@ from aws_cdk import aws_wafv2 as wafv2
 from constructs import Construct
 
 from handoff.functions import ROUTES
+from handoff.gateway import GATEWAY_RESPONSES, MODEL_CONTENT_TYPE
 from infra.constructs.functions import Functions
 from infra.constructs.logs import retained_log_group
 
 STAGE_NAME = "v1"
-
-# Errors API Gateway answers itself still follow Handoff's JSON error contract.
-GATEWAY_ERRORS = {
-    apigw.ResponseType.BAD_REQUEST_BODY: (
-        "invalid_request",
-        "$context.error.validationErrorString",
-    ),
-    apigw.ResponseType.REQUEST_TOO_LARGE: ("payload_too_large", "$context.error.messageString"),
-    apigw.ResponseType.THROTTLED: ("throttled", "too many requests; retry later"),
-    apigw.ResponseType.DEFAULT_4_XX: ("bad_request", "$context.error.messageString"),
-}
 
 
 class Api(Construct):
@@ -38,18 +26,24 @@ class Api(Construct):
         functions: Functions,
         api_key: secretsmanager.ISecret,
         waf: bool,
+        api_key_version: str | None = None,
         domain_name: str | None = None,
         certificate_arn: str | None = None,
+        manage_logging_role: bool = True,
     ) -> None:
         super().__init__(scope, construct_id)
         access_logs = retained_log_group(self, "AccessLogs")
         self.rest_api = apigw.RestApi(
             self,
             "RestApi",
+            rest_api_name=f"{Stack.of(self).stack_name}-api",
             description="Handoff: CRM webhooks, the lead API and disposition links",
             endpoint_types=[apigw.EndpointType.REGIONAL],
-            cloud_watch_role=True,
-            cloud_watch_role_removal_policy=RemovalPolicy.DESTROY,
+            # API Gateway's logging role is one per account and region. Each stack may set it,
+            # but none deletes it: a stage torn down must not stop another stage's logging.
+            # An account whose role is already set can skip it (handoff:apiLoggingRole=false).
+            cloud_watch_role=manage_logging_role,
+            cloud_watch_role_removal_policy=RemovalPolicy.RETAIN,
             deploy_options=apigw.StageOptions(
                 stage_name=STAGE_NAME,
                 throttling_rate_limit=50,
@@ -72,33 +66,30 @@ class Api(Construct):
                 ),
             ),
         )
-        for response_type, (code, message) in GATEWAY_ERRORS.items():
+        # Errors API Gateway answers itself still follow Handoff's JSON error contract.
+        for response in GATEWAY_RESPONSES.values():
             self.rest_api.add_gateway_response(
-                f"{code}-{response_type.response_type}",
-                type=response_type,
-                templates={
-                    "application/json": json.dumps({"error": code, "message": message, "details": []})
-                },
+                f"{response.code}-{response.response_type}",
+                type=apigw.ResponseType.of(response.response_type),
+                status_code=str(response.status) if response.status else None,
+                templates={MODEL_CONTENT_TYPE: response.template},
             )
         body_validator = self.rest_api.add_request_validator(
             "JsonBody", validate_request_body=True, validate_request_parameters=False
         )
-        json_object = self.rest_api.add_model(
-            "JsonObject",
-            content_type="application/json",
-            schema=apigw.JsonSchema(schema=apigw.JsonSchemaVersion.DRAFT4, type=apigw.JsonSchemaType.OBJECT),
-        )
+        models: dict[str, apigw.Model] = {}
         for route in ROUTES:
             resource = self.rest_api.root.resource_for_path(route.path)
             integration = apigw.LambdaIntegration(functions[route.function.key])
-            json_body: dict[str, object] = (
-                {"request_validator": body_validator, "request_models": {"application/json": json_object}}
-                if route.method == "POST"
-                else {}
-            )
+            json_body: dict[str, object] = {}
+            if route.body_model is not None:
+                json_body = {
+                    "request_validator": body_validator,
+                    "request_models": {MODEL_CONTENT_TYPE: self._model(models, route.body_model)},
+                }
             # The gateway checks x-api-key too, so unauthenticated calls never reach a function.
             resource.add_method(route.method, integration, api_key_required=route.api_key, **json_body)  # type: ignore[arg-type]
-        self._usage_plan(api_key)
+        self._usage_plan(api_key, api_key_version)
         if waf:
             self._waf()
         self.domain = self._custom_domain(domain_name, certificate_arn) if domain_name else None
@@ -118,14 +109,38 @@ class Api(Construct):
             security_policy=apigw.SecurityPolicy.TLS_1_2,
         )
 
-    def _usage_plan(self, api_key: secretsmanager.ISecret) -> None:
-        """The ops key (the <stack>/api-key secret's value) on a throttled usage plan."""
+    def _model(self, models: dict[str, apigw.Model], schema: dict[str, object]) -> apigw.Model:
+        """One gateway model per distinct schema in the route table."""
+        kinds = schema["type"] if isinstance(schema["type"], list) else [schema["type"]]
+        name = "Json" + "Or".join(str(k).capitalize() for k in kinds)
+        if name not in models:
+            models[name] = self.rest_api.add_model(
+                name,
+                content_type=MODEL_CONTENT_TYPE,
+                schema=apigw.JsonSchema(
+                    schema=apigw.JsonSchemaVersion.DRAFT4,
+                    type=[getattr(apigw.JsonSchemaType, str(k).upper()) for k in kinds],
+                ),
+            )
+        return models[name]
+
+    def _usage_plan(self, api_key: secretsmanager.ISecret, version: str | None) -> None:
+        """The ops key (the api-key secret's value) on a throttled usage plan.
+
+        CloudFormation resolves a secret reference only when the template changes, so a rotated
+        value reaches the gateway when the deploy names the new version
+        (-c handoff:apiKeyVersion=<VersionId>): the key is then replaced with the new value."""
+        value = (
+            SecretValue.secrets_manager(api_key.secret_arn, version_id=str(version))
+            if version
+            else api_key.secret_value
+        )
         key = apigw.ApiKey(
             self,
             "OpsKey",
             description="Handoff: x-api-key for the lead, rep and disposition APIs",
             # A CloudFormation dynamic reference: the value never appears in the template.
-            value=api_key.secret_value.unsafe_unwrap(),
+            value=value.unsafe_unwrap(),
         )
         plan = self.rest_api.add_usage_plan(
             "OpsPlan",

@@ -20,7 +20,6 @@ class CrmSync(Construct):
         construct_id: str,
         *,
         function: lambda_.Function,
-        producers: list[lambda_.Function],
     ) -> None:
         super().__init__(scope, construct_id)
         self.dead_letters = dead_letter_queue(self, "DeadLetters")
@@ -40,6 +39,3 @@ class CrmSync(Construct):
         function.add_event_source(
             sources.SqsEventSource(self.queue, batch_size=10, report_batch_item_failures=True)
         )
-        for producer in producers:
-            self.queue.grant_send_messages(producer)
-            producer.add_environment("HANDOFF_CRM_SYNC_QUEUE_URL", self.queue.queue_url)

@@ -15,21 +15,8 @@ from aws_cdk import aws_sqs as sqs
 from aws_cdk import aws_stepfunctions as sfn
 from constructs import Construct
 
-from handoff.observability import SERVICE
-
 NAMESPACE = "Handoff"
 FIVE_MINUTES = Duration.minutes(5)
-
-
-def kpi(name: str, statistic: str = "Sum", label: str | None = None) -> cloudwatch.Metric:
-    return cloudwatch.Metric(
-        namespace=NAMESPACE,
-        metric_name=name,
-        dimensions_map={"service": SERVICE},
-        statistic=statistic,
-        period=FIVE_MINUTES,
-        label=label or name,
-    )
 
 
 class Observability(Construct):
@@ -38,6 +25,7 @@ class Observability(Construct):
         scope: Construct,
         construct_id: str,
         *,
+        service: str,
         functions: dict[str, lambda_.Function],
         state_machine: sfn.StateMachine,
         api: apigw.RestApi,
@@ -47,10 +35,15 @@ class Observability(Construct):
         bounce_rate_threshold: float = 0.05,
     ) -> None:
         super().__init__(scope, construct_id)
+        self.service = service
+        kpi = self.kpi
         key = kms.Key(self, "AlarmsKey", enable_key_rotation=True, description="Handoff: alarm notifications")
         # CloudWatch publishes the alarm notifications, so it needs the key.
         key.grant_encrypt_decrypt(iam.ServicePrincipal("cloudwatch.amazonaws.com"))
         self.topic = sns.Topic(self, "Alarms", master_key=key, enforce_ssl=True)
+        # enforce_ssl's Deny replaces SNS's default policy: without this Allow, CloudWatch could
+        # not publish and no alarm would ever reach anyone.
+        allow_service_to_publish(self.topic, "cloudwatch.amazonaws.com")
         if alarm_email:
             self.topic.add_subscription(subscriptions.EmailSubscription(alarm_email))
         self.alarms: list[cloudwatch.Alarm] = []
@@ -159,6 +152,17 @@ class Observability(Construct):
             cloudwatch.AlarmStatusWidget(title="Alarms", alarms=self.alarms, width=12),
         )
 
+    def kpi(self, name: str, statistic: str = "Sum", label: str | None = None) -> cloudwatch.Metric:
+        """A Handoff KPI of this stack: the service dimension is the stack's own name."""
+        return cloudwatch.Metric(
+            namespace=NAMESPACE,
+            metric_name=name,
+            dimensions_map={"service": self.service},
+            statistic=statistic,
+            period=FIVE_MINUTES,
+            label=label or name,
+        )
+
     def _alarm(self, name: str, metric: cloudwatch.IMetric, threshold: float, description: str) -> None:
         alarm = cloudwatch.Alarm(
             self,
@@ -172,3 +176,17 @@ class Observability(Construct):
         )
         alarm.add_alarm_action(actions.SnsAction(self.topic))
         self.alarms.append(alarm)
+
+
+def allow_service_to_publish(topic: sns.Topic, service: str) -> None:
+    """Let an AWS service in this account publish to ``topic`` (over TLS, as enforce_ssl demands)."""
+    stack = Stack.of(topic)
+    topic.add_to_resource_policy(
+        iam.PolicyStatement(
+            sid=f"Allow{service.split('.', maxsplit=1)[0].capitalize()}Publish",
+            principals=[iam.ServicePrincipal(service)],
+            actions=["sns:Publish"],
+            resources=[topic.topic_arn],
+            conditions={"StringEquals": {"aws:SourceAccount": stack.account}},
+        )
+    )

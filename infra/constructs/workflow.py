@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from aws_cdk import ArnFormat, Duration, Stack
+from aws_cdk import ArnFormat, Stack
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_stepfunctions as sfn
 from constructs import Construct
@@ -30,7 +30,9 @@ class Workflow(Construct):
         missing = placeholders() - set(substitutions)
         if missing:
             raise KeyError(f"{ASL_PATH}: no substitution for {', '.join(sorted(missing))}")
-        log_group = retained_log_group(self, "Logs")
+        # Under /aws/vendedlogs/ Step Functions needs no log-group resource policy, so a busy
+        # account never hits that policy's size limit. The stack's name keeps stages apart.
+        log_group = retained_log_group(self, "Logs", log_group_name=f"/aws/vendedlogs/states/{self.name}")
         self.state_machine = sfn.StateMachine(
             self,
             "StateMachine",
@@ -40,7 +42,8 @@ class Workflow(Construct):
             definition_substitutions=substitutions,
             tracing_enabled=True,
             logs=sfn.LogOptions(destination=log_group, level=sfn.LogLevel.ALL, include_execution_data=False),
-            timeout=Duration.days(7),
+            # No timeout= here: CDK drops it for a definition from a file, so the execution
+            # timeout is TimeoutSeconds in the ASL itself.
         )
         for spec in ALL_FUNCTIONS:
             if spec.asl_placeholder:

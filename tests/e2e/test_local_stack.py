@@ -82,7 +82,7 @@ def test_bad_signature_is_401_and_creates_nothing(served: Served, hot_lead: dict
 def test_malformed_json_is_400_and_unknown_routes_404(served: Served) -> None:
     response = served.client.post_generic(b'{"event_id": "x", ')
     assert response.status == 400
-    assert "not valid JSON" in response.body["message"]
+    assert "not JSON of the shape" in response.body["message"]  # the gateway's model, as API Gateway answers
     assert served.client.request("GET", "/nope").status == 404
 
 

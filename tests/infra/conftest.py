@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -30,3 +32,20 @@ def template(synthesized: tuple[HandoffStack, Template, Path]) -> Template:
 def resources(template: Template, kind: str) -> dict[str, Any]:
     found: dict[str, Any] = template.find_resources(kind)
     return found
+
+
+def cfn_lint(template_path: Path) -> subprocess.CompletedProcess[str]:
+    """cfn-lint with the project's settings (.cfnlintrc.yaml) on one template file."""
+    root = Path(__file__).resolve().parents[2]
+    return subprocess.run(
+        [
+            str(Path(sys.executable).parent / "cfn-lint"),
+            "--config-file",
+            str(root / ".cfnlintrc.yaml"),
+            str(template_path),
+        ],
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=300,
+    )

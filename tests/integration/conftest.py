@@ -18,10 +18,11 @@ from handoff import runtime
 from handoff.domain.route import Rep
 from handoff.local import lambdas
 from handoff.local.fake_hubspot import FakeHubSpot
+from handoff.local.gateway import admit
 from handoff.local.http_front import build_event, match
-from handoff.local.provision import SECRET_PREFIX, SENDER, provision, table_name
+from handoff.local.provision import provision, table_name
 from handoff.secrets import ALL_SECRETS
-from handoff.store.tables import ACCOUNTS, DISPOSITIONS, LEADS, REPS
+from handoff.store.tables import LEADS
 from handoff.webhooks.hubspot_signature import sign_v3
 from handoff.webhooks.signature import sign_generic
 from tests.conftest import ROOT
@@ -49,6 +50,10 @@ class Aws:
         found = match(method, path.split("?", maxsplit=1)[0])
         assert found, f"no route {method} {path}"
         route, params = found
+        # What API Gateway checks before the function, as the local front checks it.
+        refused = admit(route, headers or {}, body, lambda: SECRETS["HANDOFF_API_KEY"])
+        if refused is not None:
+            return refused.status, json.loads(refused.body)
         event = build_event(
             route, params=params, method=method, raw_path=path, headers=headers or {}, body=body
         )
@@ -212,14 +217,6 @@ def aws(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[Aws]:
         "AWS_DEFAULT_REGION": lambdas.REGION,
         "AWS_ACCESS_KEY_ID": "testing",
         "AWS_SECRET_ACCESS_KEY": "testing",
-        "HANDOFF_LEADS_TABLE": table_name(LEADS),
-        "HANDOFF_REPS_TABLE": table_name(REPS),
-        "HANDOFF_ACCOUNTS_TABLE": table_name(ACCOUNTS),
-        "HANDOFF_DISPOSITIONS_TABLE": table_name(DISPOSITIONS),
-        "HANDOFF_CONFIG_PATH": str(config),
-        "HANDOFF_SECRET_PREFIX": SECRET_PREFIX,
-        "HANDOFF_SENDER": SENDER,
-        "HANDOFF_PUBLIC_BASE_URL": "https://handoff.test",
         "POWERTOOLS_SERVICE_NAME": "handoff-test",
         "POWERTOOLS_METRICS_NAMESPACE": "HandoffTest",
         "POWERTOOLS_TRACE_DISABLED": "true",
@@ -231,11 +228,15 @@ def aws(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[Aws]:
     lambdas.install()
     runtime.reset()
     with mock_aws(config=MOTO_CONFIG):  # type: ignore[arg-type]
-        arn = provision(SECRETS)
-        monkeypatch.setenv("HANDOFF_STATE_MACHINE_ARN", arn)
+        provisioned = provision(SECRETS)
+        # Each function's variables, built from its spec as CDK builds them.
+        for key, value in provisioned.environment(
+            config_path=str(config), public_base_url="https://handoff.test"
+        ).items():
+            monkeypatch.setenv(key, value)
         runtime.reset()
-        yield Aws(state_machine_arn=arn)
-        _stop_running_executions(arn)
+        yield Aws(state_machine_arn=provisioned.state_machine_arn)
+        _stop_running_executions(provisioned.state_machine_arn)
     runtime.reset()
 
 

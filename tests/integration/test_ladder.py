@@ -144,3 +144,17 @@ def test_the_sla_can_count_only_the_reps_working_hours(
     lead = aws.get_lead(body["lead_id"])
     assert lead["sla"]["due_at"].startswith("2026-11-09T14:00:02")  # Mon 09:00:02 New York (a 2 s SLA)
     assert result.sla_seconds == 2 * 86400 + 15 * 3600 + 2  # what the workflow waits, on the wall clock
+
+
+def test_a_repeated_reassign_never_asks_the_workflow_for_a_zero_wait(
+    aws: Aws, nurture_lead: dict[str, Any]
+) -> None:
+    """The ASL feeds sla_seconds to a .waitForTaskToken timeout, which Step Functions refuses
+    unless it is at least 1. A reassign that finds nothing to reassign (a retried step, or a
+    lead with no SLA set) still answers a wait the workflow can take."""
+    from handoff.functions import ROUTE
+    from handoff.local import lambdas
+
+    _, body = aws.post_lead(nurture_lead)  # stored, never assigned: no SLA on the record
+    result = lambdas.invoke(ROUTE, {"lead_id": body["lead_id"], "action": "reassign"})
+    assert result["sla_seconds"] >= 1

@@ -14,15 +14,12 @@ from handoff.errors import BadRequest, PayloadTooLarge
 
 @pytest.fixture(autouse=True)
 def _settings(monkeypatch: pytest.MonkeyPatch) -> None:
-    from handoff.settings import settings
+    from handoff.settings import reset
 
-    monkeypatch.setenv("HANDOFF_LEADS_TABLE", "l")
-    monkeypatch.setenv("HANDOFF_REPS_TABLE", "r")
-    monkeypatch.setenv("HANDOFF_CONFIG_PATH", "c")
     monkeypatch.setenv("HANDOFF_MAX_BODY_BYTES", "2048")
-    settings.cache_clear()
+    reset()
     yield
-    settings.cache_clear()
+    reset()
 
 
 def event(body: str | None, encoded: bool = False) -> APIGatewayProxyEvent:

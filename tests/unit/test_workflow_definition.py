@@ -61,3 +61,10 @@ def test_shape_route_notify_wait_then_the_ladder() -> None:
         assert states[name]["Catch"][-1]["Next"] == "MarkFailed", name
         assert "Lambda.ServiceException" in states[name]["Retry"][0]["ErrorEquals"], name
     assert states["HandoffFailed"]["Type"] == "Fail"
+
+
+def test_the_execution_timeout_is_in_the_asl() -> None:
+    # CDK ignores `timeout=` for a definition from a file, so the ASL carries its own.
+    timeout = json.loads(ASL_PATH.read_text())["TimeoutSeconds"]
+    assert isinstance(timeout, int)
+    assert 0 < timeout <= 365 * 24 * 3600  # a Standard execution runs for at most a year

@@ -1,0 +1,77 @@
+"""What API Gateway itself enforces before a function runs, defined once.
+
+CDK deploys these (request models, gateway responses, the payload limit) and the local
+front applies the same definitions, so a request the real gateway refuses is refused
+locally with the same status and body.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from typing import Any
+
+# Request models are JSON Schema draft 4, applied only to the content type they are declared
+# for. They check the body's shape; the functions validate every field and name it.
+JSON_OBJECT: dict[str, Any] = {"type": "object"}
+# HubSpot's Webhooks API posts a JSON array of events; its workflow webhooks post an object.
+JSON_OBJECT_OR_ARRAY: dict[str, Any] = {"type": ["object", "array"]}
+MODEL_CONTENT_TYPE = "application/json"
+
+# API Gateway refuses a request over 10 MB itself (413). A Lambda proxy event is limited to
+# 6 MB, and the handlers refuse far less (Settings.max_body_bytes), so no body between the
+# limits reaches a function either: the front answers 413 for it too.
+GATEWAY_MAX_BYTES = 10 * 1024 * 1024
+LAMBDA_EVENT_MAX_BYTES = 6 * 1024 * 1024
+
+# The template variable API Gateway substitutes with the error's message as a JSON string
+# literal, quotes included. Gateway-response templates do simple substitution only (no VTL, no
+# escaping), so a variable that is not already a JSON literal cannot be embedded safely:
+# $context.error.validationErrorString, for one, carries unescaped quotes.
+MESSAGE_STRING = "$context.error.messageString"
+
+
+@dataclass(frozen=True)
+class GatewayResponse:
+    """One gateway response type: its status, Handoff's error code and its message."""
+
+    response_type: str  # apigateway ResponseType name
+    # The status sent; None keeps API Gateway's own per type (DEFAULT_4XX covers several).
+    status: int | None
+    code: str
+    # A JSON string literal, or MESSAGE_STRING to pass on API Gateway's own message.
+    message: str
+
+    @property
+    def template(self) -> str:
+        """The application/json body template, in Handoff's error contract."""
+        return f'{{"error": {json.dumps(self.code)}, "message": {self.message}, "details": []}}'
+
+    def render(self, message_string: str) -> bytes:
+        """The body API Gateway sends: the template with its one variable substituted."""
+        return self.template.replace(MESSAGE_STRING, json.dumps(message_string)).encode()
+
+
+GATEWAY_RESPONSES = {
+    r.response_type: r
+    for r in (
+        # One response for the whole API, so it names every shape a route's model admits.
+        GatewayResponse(
+            "BAD_REQUEST_BODY",
+            400,
+            "invalid_request",
+            json.dumps(
+                "the body is not JSON of the shape this route takes: a JSON object "
+                "(on /webhooks/hubspot, an object or an array of events)"
+            ),
+        ),
+        GatewayResponse("REQUEST_TOO_LARGE", 413, "payload_too_large", MESSAGE_STRING),
+        GatewayResponse("THROTTLED", 429, "throttled", json.dumps("too many requests; retry later")),
+        # A missing or wrong x-api-key on a route that requires one: 401, as the function itself
+        # answers it (API Gateway's own default would be 403).
+        GatewayResponse(
+            "INVALID_API_KEY", 401, "unauthorized", json.dumps("missing or wrong x-api-key header")
+        ),
+        GatewayResponse("DEFAULT_4XX", None, "bad_request", MESSAGE_STRING),
+    )
+}

@@ -1,0 +1,88 @@
+"""API Gateway's own checks, applied locally before a function runs.
+
+The rules come from handoff.gateway and handoff.functions.ROUTES, the definitions CDK
+deploys: the payload limit, the API key on routes that require one, and the request
+model of each JSON body. A request the real gateway refuses never reaches a handler here
+either, and gets the same status and body.
+"""
+
+from __future__ import annotations
+
+import hmac
+import json
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+
+from handoff.functions import Route
+from handoff.gateway import (
+    GATEWAY_MAX_BYTES,
+    GATEWAY_RESPONSES,
+    LAMBDA_EVENT_MAX_BYTES,
+    MODEL_CONTENT_TYPE,
+)
+
+
+@dataclass(frozen=True)
+class Refusal:
+    status: int
+    body: bytes
+    headers: Mapping[str, str]
+
+
+def _refuse(response_type: str, message_string: str) -> Refusal:
+    response = GATEWAY_RESPONSES[response_type]
+    assert response.status is not None, f"{response_type} has no status of its own"  # noqa: S101
+    return Refusal(
+        response.status,
+        response.render(message_string),
+        {"Content-Type": "application/json", "x-amzn-ErrorType": response_type},
+    )
+
+
+def _header(headers: Mapping[str, str], name: str) -> str | None:
+    wanted = name.lower()
+    return next((v for k, v in headers.items() if k.lower() == wanted), None)
+
+
+def admit(
+    route: Route, headers: Mapping[str, str], body: bytes, api_key: Callable[[], str]
+) -> Refusal | None:
+    """None when API Gateway would pass the request to the function; else its answer.
+    ``api_key`` gives the usage plan's key (read only for routes that need it)."""
+    too_large = size_refusal(len(body))
+    if too_large is not None:
+        return too_large
+    if route.api_key:
+        sent = _header(headers, "x-api-key") or ""
+        if not sent or not hmac.compare_digest(sent.encode(), api_key().encode()):
+            return _refuse("INVALID_API_KEY", "Forbidden")
+    json_body = _is_json(_header(headers, "content-type"))
+    if route.body_model is not None and json_body and not _matches(route.body_model, body):
+        return _refuse("BAD_REQUEST_BODY", "Invalid request body")
+    return None
+
+
+def size_refusal(length: int) -> Refusal | None:
+    """The payload limit, checkable from Content-Length before reading the body. The gateway's
+    limit is 10 MB, but a synchronous Lambda event is at most 6 MB, so a body in between cannot
+    reach the function either. (In AWS that range fails the invocation; the handlers' own limit
+    is far lower, so no real sender comes near it.)"""
+    if length > min(GATEWAY_MAX_BYTES, LAMBDA_EVENT_MAX_BYTES):
+        return _refuse("REQUEST_TOO_LARGE", "Request Too Long")
+    return None
+
+
+def _is_json(content_type: str | None) -> bool:
+    """API Gateway picks a model by media type; with no Content-Type it assumes JSON."""
+    media_type = (content_type or MODEL_CONTENT_TYPE).split(";", maxsplit=1)[0].strip().lower()
+    return media_type == MODEL_CONTENT_TYPE
+
+
+def _matches(schema: Mapping[str, object], body: bytes) -> bool:
+    from jsonschema import Draft4Validator  # the draft API Gateway models are written in
+
+    try:
+        document = json.loads(body)
+    except (ValueError, UnicodeDecodeError):
+        return False
+    return bool(Draft4Validator(schema).is_valid(document))

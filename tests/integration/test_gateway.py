@@ -1,0 +1,84 @@
+"""What API Gateway refuses before any function runs, enforced locally from the same definitions
+CDK deploys (handoff.gateway, the route table): same status, same JSON body."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from handoff.functions import ROUTES
+from handoff.gateway import LAMBDA_EVENT_MAX_BYTES
+from handoff.local.gateway import admit
+from tests.conftest import EXAMPLES
+from tests.integration.conftest import SECRETS, Aws, rep
+
+HUBSPOT_EVENTS = EXAMPLES / "webhooks" / "hubspot" / "events-mql-and-creation.json"
+KEY = SECRETS["HANDOFF_API_KEY"]
+
+
+def route(method: str, path: str) -> object:
+    return next(r for r in ROUTES if (r.method, r.path) == (method, path))
+
+
+def test_hubspot_webhooks_api_arrays_pass_the_gateway(aws: Aws, hubspot_api: object) -> None:
+    """HubSpot's Webhooks API posts a JSON array: a gateway model requiring an object refused
+    every delivery with 400 before the function ran."""
+    body = HUBSPOT_EVENTS.read_bytes()
+    assert isinstance(json.loads(body), list)
+    status, answer = aws.post_hubspot(body)
+    assert status in {200, 202}, answer
+    assert answer.get("error") is None
+
+
+@pytest.mark.parametrize(
+    ("path", "body"),
+    [
+        ("/webhooks/generic", b"[]"),
+        ("/webhooks/generic", b'"a string"'),
+        ("/webhooks/generic", b"{not json"),
+        ("/webhooks/hubspot", b"42"),
+        ("/leads/ld_0123456789abcdef01234567/disposition", b"[]"),
+    ],
+)
+def test_a_body_the_model_refuses_is_a_400_in_the_error_contract(aws: Aws, path: str, body: bytes) -> None:
+    before = aws.leads_count()
+    status, answer = aws.api("POST", path, body, {"Content-Type": "application/json", "x-api-key": KEY})
+    assert status == 400
+    assert answer["error"] == "invalid_request" and "not JSON of the shape" in answer["message"]
+    assert aws.leads_count() == before
+
+
+def test_models_apply_only_to_json_bodies() -> None:
+    """A model is declared for application/json; a SOAP or form body is the function's to judge."""
+    salesforce = route("POST", "/webhooks/salesforce")
+    assert admit(salesforce, {"Content-Type": "text/xml"}, b"<x/>", lambda: KEY) is None  # type: ignore[arg-type]
+    generic = route("POST", "/webhooks/generic")
+    assert admit(generic, {"Content-Type": "text/plain"}, b"[]", lambda: KEY) is None  # type: ignore[arg-type]
+    refused = admit(generic, {"Content-Type": "application/json; charset=utf-8"}, b"[]", lambda: KEY)  # type: ignore[arg-type]
+    assert refused is not None and refused.status == 400
+
+
+@pytest.mark.parametrize("key", [None, "", "wrong-key", KEY + "x"])
+def test_routes_behind_the_api_key_refuse_a_missing_or_wrong_key_at_the_gateway(
+    aws: Aws, key: str | None
+) -> None:
+    headers = {} if key is None else {"x-api-key": key}
+    for found in [r for r in ROUTES if r.api_key]:
+        refused = admit(found, headers, b"{}", lambda: KEY)
+        assert refused is not None, found.path
+        assert (refused.status, json.loads(refused.body)["error"]) == (401, "unauthorized")
+    status, answer = aws.api("GET", "/reps", headers=headers)
+    assert (status, answer["message"]) == (401, "missing or wrong x-api-key header")
+
+
+def test_the_right_key_passes_and_open_routes_need_none(aws: Aws) -> None:
+    aws.put_reps(rep("r1"))
+    assert aws.api("GET", "/reps", headers={"x-api-key": KEY})[0] == 200
+    assert aws.api("GET", "/health")[0] == 200
+
+
+def test_a_body_lambda_cannot_take_is_a_413(aws: Aws) -> None:
+    body = b'{"pad": "' + b"x" * LAMBDA_EVENT_MAX_BYTES + b'"}'
+    status, answer = aws.api("POST", "/webhooks/generic", body, {"Content-Type": "application/json"})
+    assert (status, answer["error"]) == (413, "payload_too_large")
