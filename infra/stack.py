@@ -282,8 +282,9 @@ class HandoffStack(Stack):
                     reason="Wildcards are scoped: DynamoDB index/* of our own tables, X-Ray trace "
                     "segments (no resource-level permissions exist), the invoke of our own function "
                     "versions, CloudWatch Logs delivery for the workflow (which requires *), KMS "
-                    "data-key generation on our own key, and per-rep Slack webhook secrets under "
-                    "<stack>/slack-*.",
+                    "data-key generation on our own key, per-rep Slack webhook secrets under "
+                    "<prefix>slack-*, and, in the SES sandbox (handoff:sesSandbox, on by default), the "
+                    "account's own verified identities, which SES checks for every recipient there.",
                 ),
                 NagPackSuppression(
                     id="Serverless-LambdaLatestVersion",
@@ -293,7 +294,8 @@ class HandoffStack(Stack):
                     id="Serverless-LambdaDLQ",
                     reason="An invoke dead-letter queue only applies to asynchronous invokes. API Gateway and "
                     "Step Functions invoke synchronously (the workflow retries, then marks the lead failed with "
-                    "an alarm); the EventBridge rule and the SNS subscription have their own dead-letter queues.",
+                    "an alarm). The asynchronously invoked functions (sla_check, tuning, ses_events) have an "
+                    "on-failure destination queue, which alarms, instead of the older DLQ setting.",
                 ),
                 NagPackSuppression(
                     id="Serverless-LambdaEventSourceMappingDestination",
@@ -312,8 +314,9 @@ class HandoffStack(Stack):
                 ),
                 NagPackSuppression(
                     id="AwsSolutions-APIG2",
-                    reason="POST routes validate the body is a JSON object at the gateway; the functions "
-                    "validate every field and answer 400 naming it.",
+                    reason="JSON POST routes validate the body's shape at the gateway (handoff/functions.py "
+                    "ROUTES); Salesforce posts SOAP and the link page a form, which the functions parse "
+                    "and validate field by field, answering 400 naming the field.",
                 ),
                 NagPackSuppression(
                     id="AwsSolutions-APIG3",
