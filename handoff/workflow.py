@@ -30,3 +30,11 @@ def render_definition(substitutions: Mapping[str, str], path: Path = ASL_PATH) -
     rendered = PLACEHOLDER.sub(lambda m: substitutions[m.group(1)], text)
     json.loads(rendered)  # fail here, not at execution time, if the result is not JSON
     return rendered
+
+
+def execution_timeout_seconds(path: Path = ASL_PATH) -> int | None:
+    """The workflow's TimeoutSeconds (None where the ASL is not shipped, as in a Lambda)."""
+    if not path.exists():
+        return None
+    timeout = json.loads(path.read_text(encoding="utf-8")).get("TimeoutSeconds")
+    return int(timeout) if timeout is not None else None

@@ -89,8 +89,28 @@ class HandoffConfig(Section):
         """Valid but probably unintended: shown by `handoff config check` and at synth."""
         tracks = {key.split(":")[0] for key in self.brief.talk_tracks} - {"default"}
         unknown_tracks = sorted(tracks - set(self.brief.themes))
-        return self.routing.warnings(self.qualify.fit.countries.values) + [
-            f"brief.talk_tracks: {name!r} is not a theme in [brief.themes]" for name in unknown_tracks
+        return (
+            self.routing.warnings(self.qualify.fit.countries.values)
+            + [f"brief.talk_tracks: {name!r} is not a theme in [brief.themes]" for name in unknown_tracks]
+            + self._ladder_warnings()
+        )
+
+    def ladder_seconds(self) -> int:
+        """The longest the SLA ladder can wait, in wall-clock seconds: every round's SLA and
+        reminder grace, for the first owner and each reassignment (working hours aside)."""
+        one_round = max(self.sla.values()) + self.escalation.reminder_grace_seconds
+        return one_round * (self.escalation.reassignments + 1)
+
+    def _ladder_warnings(self) -> list[str]:
+        from handoff.workflow import execution_timeout_seconds
+
+        limit = execution_timeout_seconds()
+        if limit is None or self.ladder_seconds() <= limit:
+            return []
+        return [
+            f"escalation: the longest ladder waits {self.ladder_seconds() / 3600:.0f} h, longer than the "
+            f"workflow's {limit / 3600:.0f} h timeout; such a lead's execution times out and sla_check "
+            "resumes it at the escalation step. Shorten [sla] or escalation.reassignments."
         ]
 
     def sla_seconds(self, tier: str) -> int:

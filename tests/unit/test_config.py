@@ -90,3 +90,17 @@ def test_required_fields_must_be_paths() -> None:
 def test_free_mail_policy_is_one_of_three() -> None:
     with pytest.raises(ConfigError, match=r"qualify\.exclusions\.free_mail"):
         parse_config('[qualify.exclusions]\nfree_mail = "sometimes"\n', "x")
+
+
+def test_a_ladder_longer_than_the_workflow_timeout_is_a_warning() -> None:
+    from handoff.workflow import execution_timeout_seconds
+
+    shipped = load_config(ROOT / "config" / "handoff.toml")
+    limit = execution_timeout_seconds()
+    assert limit is not None and shipped.ladder_seconds() < limit
+    assert not [w for w in shipped.warnings() if w.startswith("escalation:")]
+    text = (ROOT / "config" / "handoff.toml").read_text()
+    long_sla = text.replace("warm = 14400   # 4 hours", "warm = 2592000  # 30 days")
+    assert long_sla != text
+    [warning] = [w for w in parse_config(long_sla, "t").warnings() if w.startswith("escalation:")]
+    assert "timeout" in warning and "sla_check resumes" in warning
