@@ -55,10 +55,13 @@ def load_handler(spec: FunctionSpec) -> Any:
 
 
 def invoke(spec: FunctionSpec, event: Any) -> Any:
+    from handoff.local import aws_calls
+
     context = LocalContext(function_name=function_name(spec), invoked_function_arn=function_arn(spec))
     handler = load_handler(spec)
-    # As in its own container: the function sees only the settings its spec declares.
-    with function_scope(spec):
+    # As in its own container: the function sees only the settings its spec declares, and
+    # (when recording, for the IAM grant test) its AWS calls are counted as its own.
+    with function_scope(spec), aws_calls.attributed(spec.key):
         return handler(event, context)
 
 

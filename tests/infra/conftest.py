@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import subprocess
 import sys
 from pathlib import Path
@@ -11,17 +10,15 @@ from typing import Any
 import pytest
 from aws_cdk.assertions import Template
 
-from infra.app import build_app
 from infra.stack import HandoffStack
 
 
 @pytest.fixture(scope="session")
-def synthesized(tmp_path_factory: pytest.TempPathFactory) -> tuple[HandoffStack, Template, Path]:
-    outdir = tmp_path_factory.mktemp("cdk.out")
-    app, stack = build_app(outdir=str(outdir))
-    assembly = app.synth()
-    template_path = Path(assembly.directory) / stack.template_file
-    return stack, Template.from_json(json.loads(template_path.read_text())), template_path
+def synthesized(
+    deployed_synth: tuple[HandoffStack, dict[str, Any], Path],
+) -> tuple[HandoffStack, Template, Path]:
+    stack, template, template_path = deployed_synth
+    return stack, Template.from_json(template), template_path
 
 
 @pytest.fixture(scope="session")
