@@ -181,6 +181,12 @@ class Aws:
                 )
         raise AssertionError(f"no brief to {to}")
 
+    def get_reps(self) -> dict[str, dict[str, Any]]:
+        """GET /reps, by rep id."""
+        status, body = self.api("GET", "/reps", headers={"x-api-key": SECRETS["HANDOFF_API_KEY"]})
+        assert status == 200, body
+        return {r["rep_id"]: r for r in body["reps"]}
+
     def put_reps(self, *reps: Rep) -> None:
         for rep in reps:
             runtime.reps().put(rep)

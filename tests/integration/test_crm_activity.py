@@ -85,3 +85,15 @@ def test_a_salesforce_task_on_the_lead_is_the_first_touch(aws: Aws) -> None:
     assert aws.execution(execution["name"])["status"] == "SUCCEEDED"
     lead = aws.get_lead(execution["name"])
     assert [(d["outcome"], d["by"]) for d in lead["dispositions"]] == [("connected", "crm:salesforce")]
+
+
+def test_a_meeting_logged_in_the_crm_is_final_and_frees_the_owners_slot(aws: Aws) -> None:
+    """A final outcome gives the rep's slot back: the API function writes the reps table here
+    (the grant test checks its role allows it)."""
+    _, body = aws.post_hubspot(WORKFLOW)
+    aws.wait_for_event(body["lead_id"], "waiting")
+    assert aws.get_reps()["r1"]["open_leads"] == 1
+    status, answer = aws.post_hubspot(hubspot_activity("MEETING"), path=ACTIVITY)
+    assert status == 200 and answer["outcome"] == "meeting_set"
+    assert aws.execution(body["lead_id"])["status"] == "SUCCEEDED"
+    assert aws.get_reps()["r1"]["open_leads"] == 0
