@@ -72,6 +72,14 @@ GATEWAY_RESPONSES = {
         GatewayResponse(
             "INVALID_API_KEY", 401, "unauthorized", json.dumps("missing or wrong x-api-key header")
         ),
+        # No resource, or no method on it: API Gateway's default is a 403 "Missing Authentication
+        # Token", which misleads; the contract's 404 says what happened.
+        GatewayResponse(
+            "MISSING_AUTHENTICATION_TOKEN",
+            404,
+            "not_found",
+            json.dumps("no such route for this method and path"),
+        ),
         GatewayResponse("DEFAULT_4XX", None, "bad_request", MESSAGE_STRING),
     )
 }

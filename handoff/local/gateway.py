@@ -62,6 +62,12 @@ def admit(
     return None
 
 
+def no_route() -> Refusal:
+    """A path, or a method on it, that no route serves: API Gateway answers before any function
+    (it has no 405; the method list is in the OpenAPI document)."""
+    return _refuse("MISSING_AUTHENTICATION_TOKEN", "Missing Authentication Token")
+
+
 def size_refusal(length: int) -> Refusal | None:
     """The payload limit, checkable from Content-Length before reading the body. The gateway's
     limit is 10 MB, but a synchronous Lambda event is at most 6 MB, so a body in between cannot

@@ -18,7 +18,7 @@ from urllib.parse import parse_qs, urlsplit
 from handoff import runtime, secrets
 from handoff.functions import ROUTES, Route
 from handoff.local import lambdas
-from handoff.local.gateway import admit, size_refusal
+from handoff.local.gateway import admit, no_route, size_refusal
 from handoff.local.loopback import LoopbackServer
 
 
@@ -83,9 +83,6 @@ def build_event(
     }
 
 
-HTTP_METHODS = ("GET", "POST", "PUT", "PATCH", "DELETE")
-
-
 class _Handler(BaseHTTPRequestHandler):
     server_version = "HandoffLocal/1"
 
@@ -108,16 +105,8 @@ class _Handler(BaseHTTPRequestHandler):
         path = urlsplit(self.path).path
         found = match(self.command, path)
         if found is None:
-            allowed = [m for m in HTTP_METHODS if match(m, path)]
-            if allowed:
-                self._error(
-                    405,
-                    "method_not_allowed",
-                    f"{self.command} {path}: use {', '.join(allowed)}",
-                    headers={"Allow": ", ".join(allowed)},
-                )
-            else:
-                self._error(404, "not_found", f"no route for {self.command} {path}")
+            refusal = no_route()
+            self._reply(refusal.status, dict(refusal.headers), refusal.body)
             return
         route, params = found
         try:
@@ -155,8 +144,8 @@ class _Handler(BaseHTTPRequestHandler):
         self._reply(int(result.get("statusCode", 200)), out_headers, data)
 
     def __getattr__(self, name: str) -> Any:
-        # Every method, even one http.server has never heard of, gets a JSON answer (404 or 405
-        # when no route takes it), never http.server's 501.
+        # Every method, even one http.server has never heard of, gets a JSON answer (the gateway's
+        # 404 when no route takes it), never http.server's 501.
         if name.startswith("do_"):
             return self._handle
         raise AttributeError(name)

@@ -2,8 +2,12 @@
 generated requests to every operation (and undeclared methods and content types). No 5xx,
 and every answer's status, content type and body is one the document promises.
 
-positive_data_acceptance is left out on purpose: a body that matches the schema still needs a
-valid signature, or a lead that exists, and the documented answer to that is a 401 or 404."""
+Two checks are left out on purpose:
+- positive_data_acceptance: a body that matches the schema still needs a valid signature, or a
+  lead that exists, and the documented answer to that is a 401 or 404.
+- unsupported_method: it wants a 405, but API Gateway answers a method no route declares itself,
+  before any function, and has no 405; the stack makes that answer a documented 404, and the
+  local front gives the same (tests/integration/test_gateway.py)."""
 
 from __future__ import annotations
 
@@ -21,7 +25,7 @@ def test_schemathesis_finds_no_server_error_and_no_schema_violation(served: Serv
         "run",
         f"{served.client.base_url}/openapi.json",
     ]
-    command += ["--checks", "all", "--exclude-checks", "positive_data_acceptance"]
+    command += ["--checks", "all", "--exclude-checks", "positive_data_acceptance,unsupported_method"]
     command += ["--max-examples", "40", "--seed", "20261124", "--no-color"]
     command += ["--header", f"x-api-key: {SECRETS['HANDOFF_API_KEY']}"]
     result = subprocess.run(

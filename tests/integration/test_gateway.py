@@ -82,3 +82,12 @@ def test_a_body_lambda_cannot_take_is_a_413(aws: Aws) -> None:
     body = b'{"pad": "' + b"x" * LAMBDA_EVENT_MAX_BYTES + b'"}'
     status, answer = aws.api("POST", "/webhooks/generic", body, {"Content-Type": "application/json"})
     assert (status, answer["error"]) == (413, "payload_too_large")
+
+
+def test_an_unknown_path_or_method_is_the_gateways_404() -> None:
+    """API Gateway answers these itself (by default a 403 "Missing Authentication Token"); the
+    stack's gateway response makes it the contract's 404, and the local front says the same."""
+    from handoff.local.gateway import no_route
+
+    refused = no_route()
+    assert (refused.status, json.loads(refused.body)["error"]) == (404, "not_found")
