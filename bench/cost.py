@@ -25,6 +25,7 @@ from typing import Any, NamedTuple, TypedDict
 from bench.local import LocalRun, local_stack, rep_rows, sample_lead, sla_everywhere
 from bench.meter import Call, Index, Invocation, Meter, TableShape, counting_logs, metering
 from bench.synth import Synth, synthesized
+from handoff.aws.workflow import execution_arn
 from handoff.functions import ALL_FUNCTIONS
 from handoff.local.provision import table_name
 from handoff.store.tables import ALL_TABLES, LEADS
@@ -215,7 +216,7 @@ def _until(check: Callable[[], bool], what: str) -> None:
 
 
 def _execution_arn(local: LocalRun, lead_id: str) -> str:
-    return local.stack.state_machine_arn.replace(":stateMachine:", ":execution:") + f":{lead_id}"
+    return execution_arn(local.stack.state_machine_arn, lead_id)
 
 
 def _finished(local: LocalRun, lead_id: str) -> bool:

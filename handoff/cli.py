@@ -161,6 +161,7 @@ def _route_explain(args: argparse.Namespace) -> int:
 def _redrive(args: argparse.Namespace) -> int:
     import boto3
 
+    from handoff.aws.workflow import StepFunctionsWorkflow
     from handoff.runtime import RETRIES
     from handoff.service.redrive import failed_lead_ids, redrive
     from handoff.store.leads import LeadRepository
@@ -173,13 +174,13 @@ def _redrive(args: argparse.Namespace) -> int:
     if bool(args.lead_ids) == args.all_failed:
         raise ConfigError("name the failed leads to redrive, or pass --all-failed (not both)")
     leads = LeadRepository(_table(args, "HANDOFF_LEADS_TABLE"))
-    sfn = boto3.client("stepfunctions", config=RETRIES)
+    workflow = StepFunctionsWorkflow(boto3.client("stepfunctions", config=RETRIES), state_machine)
     now = datetime.now(UTC)
     lead_ids = failed_lead_ids(leads, now) if args.all_failed else args.lead_ids
     problems = 0
     for lead_id in lead_ids:
         try:
-            execution = redrive(leads, sfn, state_machine, lead_id, now)
+            execution = redrive(leads, workflow, lead_id, now)
         except HandoffError as exc:
             problems += 1
             print(f"{lead_id}: not redriven: {exc}", file=sys.stderr)

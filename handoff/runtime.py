@@ -17,6 +17,7 @@ from handoff import secrets
 from handoff import settings as settings_module
 from handoff.adapters.hubspot_api import HubSpotClient
 from handoff.adapters.salesforce_api import SalesforceClient
+from handoff.aws.workflow import StepFunctionsWorkflow
 from handoff.config import HandoffConfig, cached_config
 from handoff.settings import settings
 from handoff.store.accounts import AccountRepository
@@ -65,6 +66,11 @@ def dispositions() -> DispositionRepository:
 
 
 @cache
+def workflow() -> StepFunctionsWorkflow:
+    return StepFunctionsWorkflow(client("stepfunctions"), settings().state_machine_arn)
+
+
+@cache
 def hubspot() -> HubSpotClient:
     return HubSpotClient(settings().hubspot_api_base, secret(secrets.HUBSPOT_TOKEN.name))
 
@@ -101,6 +107,7 @@ def reset() -> None:
         dispositions,
         hubspot,
         salesforce,
+        workflow,
         cached_config,
     ):
         cached.cache_clear()

@@ -284,6 +284,9 @@ class LeadRecord(BaseModel):
     source: str
     event_id: str
     received_at: datetime
+    # When the sender says the event happened: intent decays from here, so a replay (tune,
+    # simulate) scores the lead exactly as the live decision did.
+    occurred_at: datetime | None = None
     contact: Contact
     company: Company
     crm: CrmRef
@@ -316,6 +319,7 @@ class LeadRecord(BaseModel):
             source=lead.source,
             event_id=lead.event_id,
             received_at=now,
+            occurred_at=lead.occurred_at,
             contact=lead.contact,
             company=lead.company,
             crm=lead.crm,

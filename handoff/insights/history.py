@@ -70,7 +70,8 @@ def lead_of(record: LeadRecord) -> Lead:
     return Lead(
         event_id=record.event_id,
         source=record.source,
-        occurred_at=record.trigger.at,
+        # Records stored before occurred_at was kept fall back to the trigger's time.
+        occurred_at=record.occurred_at if "occurred_at" in record.model_fields_set else record.trigger.at,
         contact=record.contact,
         company=record.company,
         crm=record.crm,

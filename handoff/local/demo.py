@@ -10,6 +10,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+from handoff.aws.workflow import execution_arn
 from handoff.domain.crm_write import owner_id
 from handoff.domain.lead import lead_id_for
 from handoff.functions import REPO_ROOT
@@ -301,7 +302,7 @@ def _execution_status(stack: LocalStack, lead_id: str, timeout: float = 15) -> s
     import boto3
 
     sfn = boto3.client("stepfunctions")
-    arn = stack.state_machine_arn.replace(":stateMachine:", ":execution:") + f":{lead_id}"
+    arn = execution_arn(stack.state_machine_arn, lead_id)
     deadline = time.monotonic() + timeout
     while True:
         status = str(sfn.describe_execution(executionArn=arn)["status"])

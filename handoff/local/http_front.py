@@ -105,8 +105,8 @@ class _Handler(BaseHTTPRequestHandler):
         path = urlsplit(self.path).path
         found = match(self.command, path)
         if found is None:
-            refusal = no_route()
-            self._reply(refusal.status, dict(refusal.headers), refusal.body)
+            unrouted = no_route()
+            self._reply(unrouted.status, dict(unrouted.headers), unrouted.body)
             return
         route, params = found
         try:

@@ -17,8 +17,6 @@ import json
 from datetime import datetime
 from typing import Any, NamedTuple
 
-from botocore.exceptions import ClientError
-
 from handoff import runtime
 from handoff.domain.lead import LeadStatus, TimelineEntry, is_lead_id
 from handoff.errors import StorageError
@@ -27,7 +25,6 @@ from handoff.service.notify import BRIEF_BOUNCED, BRIEF_KIND, KIND_TAG, LEAD_TAG
 
 PROBLEMS = {"Bounce": "bounced", "Complaint": "was marked as spam"}
 # Step Functions' answers for a token whose wait already ended: nothing left to end.
-TOKEN_GONE = {"TaskTimedOut", "TaskDoesNotExist", "InvalidToken"}
 
 
 class Problem(NamedTuple):
@@ -82,15 +79,8 @@ def end_wait_if_undelivered(item: dict[str, Any]) -> bool:
         or waiting_on not in (item.get("undelivered_briefs") or [])
     ):
         return False
-    try:
-        runtime.client("stepfunctions").send_task_failure(
-            taskToken=token, error=BRIEF_BOUNCED, cause="the brief bounced or was marked as spam"
-        )
-    except ClientError as exc:
-        code = exc.response.get("Error", {}).get("Code", "")
-        if code not in TOKEN_GONE:
-            raise
-        logger.info("task token no longer waiting", extra={"lead_id": lead_id, "code": code})
+    if not runtime.workflow().fail(str(token), BRIEF_BOUNCED, "the brief bounced or was marked as spam"):
+        logger.info("task token no longer waiting", extra={"lead_id": lead_id})
         return False
     logger.warning("brief undelivered: wait ended", extra={"lead_id": lead_id})
     try:

@@ -2,19 +2,15 @@
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
-
-from botocore.exceptions import BotoCoreError, ClientError
 
 from handoff import runtime
 from handoff.domain.lead import Lead, LeadRecord, LeadStatus, TimelineEntry
 from handoff.domain.qualify import qualify
 from handoff.errors import AlreadyExists, StorageError
 from handoff.observability import MetricUnit, logger, metrics
-from handoff.settings import settings
 
 
 @dataclass(frozen=True)
@@ -43,33 +39,24 @@ def answer_for(record: LeadRecord) -> IntakeResult:
 def start_workflow(record: LeadRecord, now: datetime) -> None:
     """Start the handoff execution; a failure leaves the lead visibly ``failed``, never lost."""
     try:
-        runtime.client("stepfunctions").start_execution(
-            stateMachineArn=settings().state_machine_arn,
-            # The lead id is the execution name: a second start is rejected, not repeated.
-            name=record.lead_id,
-            input=json.dumps({"lead_id": record.lead_id}),
-        )
-    except ClientError as exc:
-        if exc.response.get("Error", {}).get("Code") == "ExecutionAlreadyExists":
-            return
-        _mark_start_failed(record.lead_id, now, exc)
-    except BotoCoreError as exc:
+        # The lead id is the execution name: a second start is rejected, not repeated.
+        runtime.workflow().start(record.lead_id, {"lead_id": record.lead_id})
+    except StorageError as exc:
         _mark_start_failed(record.lead_id, now, exc)
 
 
 def _mark_start_failed(lead_id: str, now: datetime, exc: Exception) -> None:
-    logger.error("start_execution failed", extra={"lead_id": lead_id, "error": type(exc).__name__})
+    cause = str(exc.__cause__.__class__.__name__ if exc.__cause__ else type(exc).__name__)
+    logger.error("start_execution failed", extra={"lead_id": lead_id, "error": cause})
     metrics.add_metric(name="LeadsFailed", unit=MetricUnit.Count, value=1)
     runtime.leads().update(
         lead_id,
         set_fields={
             "status": LeadStatus.FAILED.value,
             "failed_from": LeadStatus.ROUTING.value,
-            "failure": {"error": "StartExecution", "cause": type(exc).__name__},
+            "failure": {"error": "StartExecution", "cause": cause},
         },
-        timeline=[
-            TimelineEntry(at=now, event="failed", detail=f"workflow did not start: {type(exc).__name__}")
-        ],
+        timeline=[TimelineEntry(at=now, event="failed", detail=f"workflow did not start: {cause}")],
     )
 
 

@@ -8,19 +8,16 @@ workflow is idempotent, so a resumed lead repeats no email and takes no second s
 
 from __future__ import annotations
 
-import json
 import time
 from collections.abc import Iterator
 from datetime import datetime, timedelta
 from typing import Any
 
-from botocore.exceptions import ClientError
-
 from handoff import runtime
 from handoff.domain.lead import TimelineEntry
 from handoff.observability import MetricUnit, logger, metrics
 from handoff.service import notify
-from handoff.settings import settings
+from handoff.service.ports import Workflow
 from handoff.store.leads import IN_FLIGHT
 
 BATCH = 25
@@ -30,42 +27,21 @@ def execution_name(lead_id: str, recoveries: int) -> str:
     return lead_id if recoveries == 0 else f"{lead_id}-r{recoveries}"
 
 
-def _running(name: str) -> bool:
-    arn = settings().state_machine_arn.replace(":stateMachine:", ":execution:") + f":{name}"
-    try:
-        described = runtime.client("stepfunctions").describe_execution(executionArn=arn)
-    except ClientError as exc:
-        if exc.response.get("Error", {}).get("Code") == "ExecutionDoesNotExist":
-            return False
-        raise
-    return bool(described["status"] == "RUNNING")
-
-
-def start_resumed(sfn: Any, state_machine_arn: str, lead_id: str, status: str, recoveries: int) -> str:
+def start_resumed(workflow: Workflow, lead_id: str, status: str, recoveries: int) -> str:
     """Start execution lead_id-r<n> for a lead in ``status``; a repeat is a no-op. Every step is
     idempotent, so the new execution skips what already happened: no second claim, no second brief."""
     payload: dict[str, Any] = {"lead_id": lead_id}
     if status == "escalated":
         payload["resume"] = "escalated"  # the ladder continues from the manager step
     name = execution_name(lead_id, recoveries)
-    try:
-        sfn.start_execution(stateMachineArn=state_machine_arn, name=name, input=json.dumps(payload))
-    except ClientError as exc:
-        if exc.response.get("Error", {}).get("Code") != "ExecutionAlreadyExists":
-            raise
+    workflow.start(name, payload)
     return name
 
 
 def _resume(item: dict[str, Any], now: datetime) -> None:
     lead_id = str(item["lead_id"])
     recoveries = int(item.get("recoveries", 0)) + 1
-    start_resumed(
-        runtime.client("stepfunctions"),
-        settings().state_machine_arn,
-        lead_id,
-        str(item.get("status")),
-        recoveries,
-    )
+    start_resumed(runtime.workflow(), lead_id, str(item.get("status")), recoveries)
     runtime.leads().update(
         lead_id,
         set_fields={"recoveries": recoveries},
@@ -95,7 +71,8 @@ def recover(now: datetime, *, stuck_after: timedelta, budget_seconds: float) -> 
     resumed = 0
     for status in sorted(IN_FLIGHT):
         for item in _pages(status, now - stuck_after, deadline):
-            if not _running(execution_name(str(item["lead_id"]), int(item.get("recoveries", 0)))):
+            name = execution_name(str(item["lead_id"]), int(item.get("recoveries", 0)))
+            if not runtime.workflow().running(name):
                 _resume(item, now)
                 resumed += 1
     for item in _pages("failed", now, deadline):

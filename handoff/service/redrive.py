@@ -12,6 +12,7 @@ from typing import Any
 
 from handoff.domain.lead import LeadRecord, LeadStatus, TimelineEntry
 from handoff.errors import Conflict, NotFound
+from handoff.service.ports import Workflow
 from handoff.service.recovery import start_resumed
 from handoff.store.leads import LeadRepository
 
@@ -27,7 +28,7 @@ def resume_status(item: dict[str, Any], record: LeadRecord) -> LeadStatus:
     return LeadStatus.ASSIGNED if record.assignment else LeadStatus.ROUTING
 
 
-def redrive(leads: LeadRepository, sfn: Any, state_machine_arn: str, lead_id: str, now: datetime) -> str:
+def redrive(leads: LeadRepository, workflow: Workflow, lead_id: str, now: datetime) -> str:
     """Resume one failed lead; returns the new execution's name."""
     item = leads.get_item(lead_id)
     if item is None:
@@ -47,7 +48,7 @@ def redrive(leads: LeadRepository, sfn: Any, state_machine_arn: str, lead_id: st
         ],
         expect_status=(LeadStatus.FAILED,),
     )
-    return start_resumed(sfn, state_machine_arn, lead_id, status.value, recoveries)
+    return start_resumed(workflow, lead_id, status.value, recoveries)
 
 
 def failed_lead_ids(leads: LeadRepository, now: datetime) -> list[str]:

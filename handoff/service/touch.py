@@ -2,10 +2,7 @@
 
 from __future__ import annotations
 
-import json
 from datetime import datetime
-
-from botocore.exceptions import ClientError
 
 from handoff import runtime
 from handoff.domain.lead import OPEN_STATUSES, Disposition, LeadRecord, LeadStatus, SlaState, TimelineEntry
@@ -15,16 +12,9 @@ from handoff.service import crm_sync, delivery
 
 
 def _complete_wait(lead_id: str, token: str, outcome: str) -> None:
-    try:
-        runtime.client("stepfunctions").send_task_success(
-            taskToken=token, output=json.dumps({"lead_id": lead_id, "outcome": outcome})
-        )
-    except ClientError as exc:
+    if not runtime.workflow().succeed(token, {"lead_id": lead_id, "outcome": outcome}):
         # The wait already ended (SLA timeout or a concurrent touch): nothing to resume.
-        code = exc.response.get("Error", {}).get("Code", "")
-        if code not in {"TaskTimedOut", "TaskDoesNotExist", "InvalidToken"}:
-            raise
-        logger.info("task token no longer waiting", extra={"lead_id": lead_id, "code": code})
+        logger.info("task token no longer waiting", extra={"lead_id": lead_id})
 
 
 def await_touch(lead_id: str, task_token: str, now: datetime) -> None:

@@ -17,6 +17,7 @@ from typing import Any
 import boto3
 import pytest
 
+from handoff.aws.workflow import execution_arn
 from handoff.local.client import HandoffClient
 from handoff.local.stack import free_port
 from tests.e2e.pii import personal_data_in
@@ -51,7 +52,7 @@ class Served:
     def execution_status(self, lead_id: str, timeout: float = 20) -> str:
         sfn = self.aws("stepfunctions")
         [machine] = sfn.list_state_machines()["stateMachines"]
-        arn = machine["stateMachineArn"].replace(":stateMachine:", ":execution:") + f":{lead_id}"
+        arn = execution_arn(machine["stateMachineArn"], lead_id)
         deadline = time.monotonic() + timeout
         while True:
             status: str = sfn.describe_execution(executionArn=arn)["status"]

@@ -15,6 +15,7 @@ import pytest
 from moto import mock_aws
 
 from handoff import runtime
+from handoff.aws.workflow import execution_arn
 from handoff.domain.route import Rep
 from handoff.local import lambdas
 from handoff.local.fake_hubspot import FakeHubSpot
@@ -137,7 +138,7 @@ class Aws:
     def execution(self, lead_id: str, timeout: float = 15) -> dict[str, Any]:
         """Wait for the lead's execution to finish and return its description."""
         sfn = boto3.client("stepfunctions")
-        arn = self.state_machine_arn.replace(":stateMachine:", ":execution:") + f":{lead_id}"
+        arn = execution_arn(self.state_machine_arn, lead_id)
         deadline = time.monotonic() + timeout
         while True:
             described: dict[str, Any] = sfn.describe_execution(executionArn=arn)

@@ -10,6 +10,7 @@ import boto3
 import pytest
 
 from handoff import runtime
+from handoff.aws.workflow import execution_arn
 from handoff.functions import SLA_CHECK
 from handoff.local import lambdas
 from tests.integration.conftest import Aws, rep, use_config
@@ -40,7 +41,7 @@ def test_a_lead_whose_execution_is_gone_is_resumed_without_repeating_anything(
     assert lambdas.invoke(SLA_CHECK, {})["resumed"] == 0  # running again: nothing to do
     assert aws.dispose(lead_id, outcome="connected")[0] == 200
     sfn = boto3.client("stepfunctions")
-    resumed = aws.state_machine_arn.replace(":stateMachine:", ":execution:") + f":{lead_id}-r2"
+    resumed = execution_arn(aws.state_machine_arn, f"{lead_id}-r2")
     assert aws_execution_done(sfn, resumed) == "SUCCEEDED"
     assert aws.get_lead(lead_id)["status"] == "working"
 

@@ -63,3 +63,30 @@ def test_a_small_team_overflows_and_leaves_leads_unassigned() -> None:
     assert result.current.rep_load["solo"] < result.current.qualified
     assert result.current.unassigned == result.current.rep_load[UNASSIGNED] > 0
     assert not any(r.ready is False and r.handed_off for r in history())
+
+
+def test_a_replay_scores_intent_from_the_same_moment_as_the_live_decision() -> None:
+    """Intent decays from when the event occurred. The stored record keeps occurred_at, so tune
+    and simulate score a lead exactly as it was scored live, even when the trigger has no time
+    and the delivery came days later."""
+    from datetime import timedelta
+
+    from handoff.config import load_config
+    from handoff.domain.lead import Lead, LeadRecord
+    from handoff.domain.qualify import qualify
+    from handoff.insights.history import from_record
+    from tests.conftest import ROOT, sample
+
+    config = load_config(ROOT / "config" / "handoff.toml").qualify
+    data = sample("01")
+    data["trigger"].pop("at")
+    lead = Lead.model_validate(data)
+    assert lead.occurred_at is not None
+    received = lead.occurred_at + timedelta(days=3)  # a CRM retried for days
+    live = qualify(lead, config, received)
+    stored = LeadRecord.model_validate(
+        LeadRecord.from_lead(lead, live, received).model_dump(mode="json")  # as DynamoDB returns it
+    )
+    row = from_record(stored)
+    replayed = qualify(row.lead, config, row.received_at)
+    assert (replayed.intent, replayed.score, replayed.tier) == (live.intent, live.score, live.tier)
