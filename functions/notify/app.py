@@ -1,4 +1,4 @@
-"""notify: emails the brief to the rep, or the escalation to the manager."""
+"""notify: emails the brief to the rep, or climbs the SLA ladder (reminder, manager, re-nurture)."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from handoff.domain.lead import utcnow
 from handoff.functions import NOTIFY
 from handoff.observability import logger, metrics, traced
-from handoff.service import notify
+from handoff.service import ladder, notify
 from handoff.settings import require
 from handoff.steps import NotifyInput
 
@@ -24,14 +24,14 @@ require(NOTIFY)  # cold start: stop here, naming any setting this function lacks
 def handler(event: NotifyInput, context: LambdaContext) -> dict[str, Any]:
     now = utcnow()
     if event.kind == "reminder":
-        return {"lead_id": event.lead_id, "grace_seconds": notify.remind(event.lead_id, now)}
+        return {"lead_id": event.lead_id, "grace_seconds": ladder.remind(event.lead_id, now)}
     if event.kind == "escalation":
         return {
             "lead_id": event.lead_id,
-            "next": notify.escalate(event.lead_id, now, bounced=event.cause == notify.BRIEF_BOUNCED),
+            "next": ladder.escalate(event.lead_id, now, bounced=event.cause == ladder.BRIEF_BOUNCED),
         }
     if event.kind == "renurture":
-        notify.renurture(event.lead_id, now)
+        ladder.renurture(event.lead_id, now)
     else:
         notify.send_brief(event.lead_id, now)
     return {"lead_id": event.lead_id, "kind": event.kind}

@@ -21,7 +21,8 @@ from handoff import runtime
 from handoff.domain.lead import LeadStatus, TimelineEntry, is_lead_id
 from handoff.errors import StorageError
 from handoff.observability import MetricUnit, logger, metrics
-from handoff.service.notify import BRIEF_BOUNCED, BRIEF_KIND, KIND_TAG, LEAD_TAG
+from handoff.service.ladder import BRIEF_BOUNCED
+from handoff.service.notify import BRIEF_KIND, KIND_TAG, LEAD_TAG
 
 PROBLEMS = {"Bounce": "bounced", "Complaint": "was marked as spam"}
 # Step Functions' answers for a token whose wait already ended: nothing left to end.

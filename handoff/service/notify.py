@@ -1,4 +1,5 @@
-"""The notify step: email the brief to the rep, or the escalation to the manager."""
+"""The notify step's mail: the brief to the rep, sent once per assignment round, and the
+helpers every email Handoff sends shares (envelope, send-once, signed outcome links)."""
 
 from __future__ import annotations
 
@@ -9,26 +10,21 @@ from aws_lambda_powertools.utilities.parameters.exceptions import GetParameterEr
 from botocore.exceptions import ClientError
 
 from handoff import runtime, secrets
-from handoff.domain.lead import Assignment, LeadRecord, LeadStatus, Notification, SlaState, TimelineEntry
+from handoff.domain.lead import Assignment, LeadRecord, LeadStatus, Notification, TimelineEntry
 from handoff.email import slack
 from handoff.email.brief import LINK_OUTCOMES, BriefView, Link, build_brief
 from handoff.email.render import (
     RenderedEmail,
     render_brief,
-    render_escalation,
-    render_failure,
-    render_reminder,
-    render_renurture,
 )
 from handoff.email.send import Envelope, send_email
 from handoff.errors import Conflict, HandoffError, NotFound
 from handoff.links import make_token
 from handoff.observability import MetricUnit, lead_metric, logger, metrics
-from handoff.service import crm_sync
 from handoff.settings import settings
 
 
-def _load_assigned(lead_id: str) -> tuple[LeadRecord, Assignment]:
+def load_assigned(lead_id: str) -> tuple[LeadRecord, Assignment]:
     record = runtime.leads().get(lead_id)
     if record is None:
         raise NotFound(f"lead {lead_id} not found")
@@ -37,13 +33,15 @@ def _load_assigned(lead_id: str) -> tuple[LeadRecord, Assignment]:
     return record, record.assignment
 
 
-def _round(record: LeadRecord) -> int:
+def assignment_round(record: LeadRecord) -> int:
     return len(record.assignment_history)
 
 
 def _already_sent(record: LeadRecord, kind: str, to: str) -> bool:
     # A retried step after a successful send must not email twice; a reassignment starts a new round.
-    return any(n.kind == kind and n.to == to and n.round == _round(record) for n in record.notifications)
+    return any(
+        n.kind == kind and n.to == to and n.round == assignment_round(record) for n in record.notifications
+    )
 
 
 def envelope_to(to: str, tags: tuple[tuple[str, str], ...] = ()) -> Envelope:
@@ -82,10 +80,10 @@ def _send(
     message_id = send_email(runtime.client("sesv2"), email, envelope_to(to, tags))
     metrics.add_metric(name="EmailsSent", unit=MetricUnit.Count, value=1)
     logger.info("email sent", extra={"lead_id": record.lead_id, "kind": kind, "message_id": message_id})
-    return Notification(to=to, kind=kind, sent_at=now, message_id=message_id, round=_round(record))
+    return Notification(to=to, kind=kind, sent_at=now, message_id=message_id, round=assignment_round(record))
 
 
-def _send_once(
+def send_once(
     record: LeadRecord, kind: str, to: str, render: Callable[[], RenderedEmail], now: datetime
 ) -> list[Notification]:
     """Send unless this round already has it (a retried step): the notification to record, if any."""
@@ -129,7 +127,7 @@ def _post_to_slack(
 
 
 def send_brief(lead_id: str, now: datetime) -> None:
-    record, assignment = _load_assigned(lead_id)
+    record, assignment = load_assigned(lead_id)
     to = assignment.rep_email
     if _already_sent(record, "brief", to):
         return
@@ -153,125 +151,3 @@ def send_brief(lead_id: str, now: datetime) -> None:
     lead_metric(
         "SpeedToLead", speed, tier=record.qualification.tier, source=record.source, unit=MetricUnit.Seconds
     )
-
-
-BRIEF_BOUNCED = "BriefBounced"
-
-
-def remind(lead_id: str, now: datetime) -> int:
-    """The SLA lapsed: nudge the rep and give the configured grace period (seconds, 0 for none)."""
-    record, assignment = _load_assigned(lead_id)
-    grace = runtime.config().escalation.reminder_grace_seconds
-    if record.status != LeadStatus.NOTIFIED or grace == 0:
-        return 0  # touched meanwhile, or no reminder configured: nothing more to wait for
-    notifications = _send_once(
-        record, "reminder", assignment.rep_email, lambda: render_reminder(record, grace), now
-    )
-    try:
-        runtime.leads().update(
-            lead_id,
-            set_fields={"sla.state": SlaState.BREACHED.value},
-            append={"notifications": [n.model_dump(mode="json") for n in notifications]},
-            remove=("sla_state", "sla_due_at"),
-            timeline=[
-                TimelineEntry(
-                    at=now, event="reminded", detail=f"SLA lapsed; {grace} s grace before escalation"
-                )
-            ],
-            expect_status=(LeadStatus.NOTIFIED,),
-        )
-    except Conflict:
-        return 0  # touched meanwhile: nothing to wait for
-    lead_metric("SLABreached", 1, tier=record.qualification.tier, source=record.source)
-    metrics.add_metric(name="Reminders", unit=MetricUnit.Count, value=1)
-    return grace
-
-
-def escalate(lead_id: str, now: datetime, *, bounced: bool = False) -> str:
-    """No touch after the reminder, or the brief never arrived: tell the manager, mark the lead
-    escalated, and say what comes next: "reassign" while reassignments remain, else "renurture"."""
-    record, assignment = _load_assigned(lead_id)
-    following = "reassign" if _round(record) < runtime.config().escalation.reassignments else "renurture"
-    if record.status == LeadStatus.ESCALATED:
-        return following  # a retried step: already done
-    if record.status not in (LeadStatus.NOTIFIED, LeadStatus.ASSIGNED):
-        return "touched"  # the rep got there just as the wait ran out: nothing to escalate
-    to = assignment.manager_email or assignment.rep_email
-    notifications = _send_once(record, "escalation", to, lambda: render_escalation(record), now)
-    runtime.leads().update(
-        lead_id,
-        set_fields={"status": LeadStatus.ESCALATED.value, "sla.state": SlaState.BREACHED.value},
-        append={
-            "notifications": [n.model_dump(mode="json") for n in notifications],
-            "escalations": [
-                {
-                    "at": now.isoformat(),
-                    "step": "manager",
-                    "to_rep": assignment.rep_id,
-                    "because": "brief_bounced" if bounced else "sla_lapsed",
-                    "next": following,
-                }
-            ],
-        },
-        remove=("sla_state", "sla_due_at"),
-        timeline=[
-            TimelineEntry(
-                at=now,
-                event="escalated",
-                detail=(
-                    "the brief bounced or was marked as spam" if bounced else "no touch after the reminder"
-                )
-                + f"; manager emailed; next: {following}",
-            )
-        ],
-        expect_status=(LeadStatus.NOTIFIED, LeadStatus.ASSIGNED),
-    )
-    lead_metric("Escalations", 1, tier=record.qualification.tier, source=record.source)
-    return following
-
-
-def renurture(lead_id: str, now: datetime) -> None:
-    """Every rung tried: the lead goes back to marketing, the rep's slot is freed, ops hear about it."""
-    record, assignment = _load_assigned(lead_id)
-    if record.status == LeadStatus.RENURTURED:
-        return
-    to = runtime.config().escalation.marketing_ops_email
-    notifications = _send_once(record, "renurture", to, lambda: render_renurture(record), now)
-    runtime.leads().update(
-        lead_id,
-        set_fields={"status": LeadStatus.RENURTURED.value},
-        append={"notifications": [n.model_dump(mode="json") for n in notifications]},
-        remove=("sla_state", "sla_due_at"),
-        timeline=[
-            TimelineEntry(
-                at=now, event="renurtured", detail="handed back to marketing; marketing ops emailed"
-            ),
-            # The CRM status write-back hook: the CRM sync step picks this up.
-            TimelineEntry(at=now, event="crm_status", detail="renurtured"),
-        ],
-        expect_status=(LeadStatus.ESCALATED,),
-    )
-    crm_sync.request(record, "renurtured")
-    if assignment.claimed:
-        runtime.reps().release(assignment.rep_id)
-    lead_metric("Renurtured", 1, tier=record.qualification.tier, source=record.source)
-
-
-def escalate_failure(lead_id: str, now: datetime) -> None:
-    """A lead the workflow gave up on: sales ops hear about it once, with the error, so a person acts."""
-    item = runtime.leads().get_item(lead_id)
-    if item is None or item.get("failure_escalated"):
-        return
-    record = LeadRecord.model_validate(item)
-    to = runtime.config().routing.unassigned_email
-    failure = item.get("failure") or {}
-    notifications = _send_once(
-        record, "failure", to, lambda: render_failure(record, str(failure.get("error", "unknown"))), now
-    )
-    runtime.leads().update(
-        lead_id,
-        set_fields={"failure_escalated": True},
-        append={"notifications": [n.model_dump(mode="json") for n in notifications]},
-        timeline=[TimelineEntry(at=now, event="failure_escalated", detail=f"sales ops emailed ({to})")],
-    )
-    metrics.add_metric(name="FailuresEscalated", unit=MetricUnit.Count, value=1)

@@ -16,7 +16,7 @@ from typing import Any
 from handoff import runtime
 from handoff.domain.lead import TimelineEntry
 from handoff.observability import MetricUnit, logger, metrics
-from handoff.service import notify
+from handoff.service import ladder
 from handoff.service.ports import Workflow
 from handoff.store.leads import IN_FLIGHT
 
@@ -77,5 +77,5 @@ def recover(now: datetime, *, stuck_after: timedelta, budget_seconds: float) -> 
                 resumed += 1
     for item in _pages("failed", now, deadline):
         if not item.get("failure_escalated"):
-            notify.escalate_failure(str(item["lead_id"]), now)
+            ladder.escalate_failure(str(item["lead_id"]), now)
     return resumed
