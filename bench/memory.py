@@ -21,7 +21,7 @@ key, warm = sys.argv[1], int(sys.argv[2])
 with mock_aws():
     from handoff.local import lambdas
     from handoff.local.provision import provision
-    from handoff.secrets import ALL_SECRETS
+    from handoff.credentials import ALL_SECRETS
     from handoff.functions import ALL_FUNCTIONS
     secrets = {s.env_var: "bench-" + s.name for s in ALL_SECRETS}
     provision(secrets)

@@ -13,7 +13,7 @@ import boto3
 from aws_lambda_powertools.utilities import parameters
 from botocore.config import Config
 
-from handoff import secrets
+from handoff import credentials
 from handoff import settings as settings_module
 from handoff.adapters.hubspot_api import HubSpotClient
 from handoff.adapters.salesforce_api import SalesforceClient
@@ -72,7 +72,7 @@ def workflow() -> StepFunctionsWorkflow:
 
 @cache
 def hubspot() -> HubSpotClient:
-    return HubSpotClient(settings().hubspot_api_base, secret(secrets.HUBSPOT_TOKEN.name))
+    return HubSpotClient(settings().hubspot_api_base, secret(credentials.HUBSPOT_TOKEN.name))
 
 
 @cache
@@ -80,8 +80,8 @@ def salesforce() -> SalesforceClient:
     """One per container: its OAuth token is reused until Salesforce says it expired."""
     return SalesforceClient(
         settings().salesforce_login_url,
-        secret(secrets.SALESFORCE_CLIENT_ID.name),
-        secret(secrets.SALESFORCE_CLIENT_SECRET.name),
+        secret(credentials.SALESFORCE_CLIENT_ID.name),
+        secret(credentials.SALESFORCE_CLIENT_SECRET.name),
         api_version=config().crm_sync.salesforce.api_version,
     )
 

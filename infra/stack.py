@@ -9,8 +9,8 @@ from aws_cdk import aws_iam as iam
 from cdk_nag import NagPackSuppression, NagSuppressions
 from constructs import Construct
 
+from handoff import credentials
 from handoff import functions as needs
-from handoff import secrets
 from handoff.functions import (
     ALL_FUNCTIONS,
     AWAIT_TOUCH,
@@ -38,17 +38,21 @@ from infra.constructs.workflow import Workflow
 # Who may touch what: least privilege, written down once.
 SECRETS_READ_BY = {
     QUALIFY.key: (
-        secrets.GENERIC_SECRET,
-        secrets.GENERIC_TOKEN,
-        secrets.API_KEY,
-        secrets.HUBSPOT_APP_SECRET,
-        secrets.HUBSPOT_TOKEN,
-        secrets.SALESFORCE_TOKEN,
-        secrets.SALESFORCE_ORG_IDS,
+        credentials.GENERIC_SECRET,
+        credentials.GENERIC_TOKEN,
+        credentials.API_KEY,
+        credentials.HUBSPOT_APP_SECRET,
+        credentials.HUBSPOT_TOKEN,
+        credentials.SALESFORCE_TOKEN,
+        credentials.SALESFORCE_ORG_IDS,
     ),
-    DISPOSITION.key: (secrets.API_KEY, secrets.LINK_KEY),
-    NOTIFY.key: (secrets.LINK_KEY, secrets.SLACK_WEBHOOK),
-    CRM_SYNC.key: (secrets.HUBSPOT_TOKEN, secrets.SALESFORCE_CLIENT_ID, secrets.SALESFORCE_CLIENT_SECRET),
+    DISPOSITION.key: (credentials.API_KEY, credentials.LINK_KEY),
+    NOTIFY.key: (credentials.LINK_KEY, credentials.SLACK_WEBHOOK),
+    CRM_SYNC.key: (
+        credentials.HUBSPOT_TOKEN,
+        credentials.SALESFORCE_CLIENT_ID,
+        credentials.SALESFORCE_CLIENT_SECRET,
+    ),
 }
 # crm_sync writes only its timeline entries.
 LEADS_WRITERS = (
@@ -109,7 +113,7 @@ class HandoffStack(Stack):
             self,
             "Api",
             functions=functions,
-            api_key=secret_store.by_name[secrets.API_KEY.name],
+            api_key=secret_store.by_name[credentials.API_KEY.name],
             api_key_version=self.node.try_get_context("handoff:apiKeyVersion"),
             waf=bool(self.node.try_get_context("handoff:waf")),
             domain_name=self.node.try_get_context("handoff:domainName"),

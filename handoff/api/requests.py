@@ -10,7 +10,7 @@ from typing import Any, TypeVar
 from aws_lambda_powertools.utilities.data_classes import APIGatewayProxyEvent
 from pydantic import BaseModel, ValidationError
 
-from handoff import runtime, secrets
+from handoff import credentials, runtime
 from handoff.errors import BadRequest, PayloadTooLarge
 from handoff.settings import settings
 from handoff.webhooks.hubspot_signature import verify_hubspot
@@ -61,17 +61,17 @@ def authenticate_generic(event: APIGatewayProxyEvent, body: bytes) -> None:
     signature = header(event, GENERIC_SIGNATURE_HEADER)
     bearer = bearer_from(header(event, "authorization"))
     verify_generic(
-        secret=runtime.secret(secrets.GENERIC_SECRET.name),
+        secret=runtime.secret(credentials.GENERIC_SECRET.name),
         body=body,
         signature_header=signature,
         bearer_token=bearer,
-        expected_token=runtime.secret(secrets.GENERIC_TOKEN.name) if bearer is not None else None,
+        expected_token=runtime.secret(credentials.GENERIC_TOKEN.name) if bearer is not None else None,
         window_seconds=settings().replay_window_seconds,
     )
 
 
 def require_api_key(event: APIGatewayProxyEvent) -> None:
-    verify_api_key(header(event, "x-api-key"), runtime.secret(secrets.API_KEY.name))
+    verify_api_key(header(event, "x-api-key"), runtime.secret(credentials.API_KEY.name))
 
 
 def _depth(value: Any, limit: int) -> int:
@@ -135,7 +135,7 @@ def signed_uri(event: APIGatewayProxyEvent) -> str:
 
 def authenticate_hubspot(event: APIGatewayProxyEvent, body: bytes) -> None:
     verify_hubspot(
-        secret=runtime.secret(secrets.HUBSPOT_APP_SECRET.name),
+        secret=runtime.secret(credentials.HUBSPOT_APP_SECRET.name),
         method=event.http_method,
         uri=signed_uri(event),
         body=body,

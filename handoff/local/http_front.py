@@ -15,7 +15,7 @@ from http.server import BaseHTTPRequestHandler
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
-from handoff import runtime, secrets
+from handoff import credentials, runtime
 from handoff.functions import ROUTES, Route
 from handoff.local import lambdas
 from handoff.local.gateway import admit, no_route, size_refusal
@@ -24,7 +24,7 @@ from handoff.local.loopback import LoopbackServer
 
 def usage_plan_key() -> str:
     """The key the deployed usage plan holds: the api-key secret's value."""
-    return runtime.secret(secrets.API_KEY.name)
+    return runtime.secret(credentials.API_KEY.name)
 
 
 def _compile(route: Route) -> re.Pattern[str]:

@@ -13,9 +13,9 @@ from typing import Any
 import boto3
 
 from handoff import functions as needs
+from handoff.credentials import ALL_SECRETS
 from handoff.functions import ALL_FUNCTIONS, CRM_SYNC_MAX_RECEIVES
 from handoff.local import lambdas
-from handoff.secrets import ALL_SECRETS
 from handoff.settings import FUNCTION_VARIABLE, environment
 from handoff.store import tables
 from handoff.store.tables import ALL_TABLES, TableSpec

@@ -15,6 +15,7 @@ from typing import Any
 
 from handoff import runtime
 from handoff.config import load_config
+from handoff.credentials import ALL_SECRETS
 from handoff.functions import CRM_SYNC, REPO_ROOT, SLA_CHECK
 from handoff.local import lambdas, outbox
 from handoff.local.fake_hubspot import FakeHubSpot
@@ -23,7 +24,6 @@ from handoff.local.http_front import HttpFront
 from handoff.local.provision import provision
 from handoff.local.queues import drain_once
 from handoff.reps_import import load_accounts_csv, load_reps_csv
-from handoff.secrets import ALL_SECRETS
 
 QUEUE_POLL_SECONDS = 0.25
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from handoff import runtime, secrets
+from handoff import credentials, runtime
 from handoff.adapters import hubspot, salesforce
 from handoff.adapters.hubspot_api import CrmRecordMissing
 from handoff.adapters.mapping import text
@@ -72,9 +72,9 @@ def _accept_events(events: list[hubspot.HubSpotEvent], now: datetime) -> IntakeR
 
 def accept_salesforce(body: bytes, token: str | None, now: datetime) -> str:
     """Every notification durably recorded, then the SOAP Ack; any refusal raises before a write."""
-    salesforce.check_token(token, runtime.secret(secrets.SALESFORCE_TOKEN.name))
+    salesforce.check_token(token, runtime.secret(credentials.SALESFORCE_TOKEN.name))
     org_id, notifications = salesforce.parse_envelope(body)
-    salesforce.check_org(org_id, runtime.secret(secrets.SALESFORCE_ORG_IDS.name))
+    salesforce.check_org(org_id, runtime.secret(credentials.SALESFORCE_ORG_IDS.name))
     config = runtime.config().adapters.salesforce
     leads = []
     activities = []

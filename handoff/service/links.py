@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from handoff import runtime, secrets
+from handoff import credentials, runtime
 from handoff.email.brief import LINK_OUTCOMES
 from handoff.errors import Conflict, HandoffError
 from handoff.links import LinkClaims, LinkRefused, read_token
@@ -29,7 +29,7 @@ class Page:
 
 def _check(token: str, now: datetime) -> tuple[LinkClaims, str]:
     """Claims of a usable link plus the contact's name; LinkRefused with a reason otherwise."""
-    claims = read_token(runtime.secret(secrets.LINK_KEY.name), token, now)
+    claims = read_token(runtime.secret(credentials.LINK_KEY.name), token, now)
     record = runtime.leads().get(claims.lead_id)
     if record is None:
         raise LinkRefused("This lead no longer exists in Handoff.")

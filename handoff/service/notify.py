@@ -9,7 +9,7 @@ from datetime import datetime, timedelta
 from aws_lambda_powertools.utilities.parameters.exceptions import GetParameterError
 from botocore.exceptions import ClientError
 
-from handoff import runtime, secrets
+from handoff import credentials, runtime
 from handoff.domain.lead import Assignment, LeadRecord, LeadStatus, Notification, TimelineEntry
 from handoff.email import slack
 from handoff.email.brief import LINK_OUTCOMES, BriefView, Link, build_brief
@@ -97,7 +97,7 @@ def disposition_links(record: LeadRecord, assignment: Assignment, now: datetime)
     base = settings().public_base_url.rstrip("/")
     if not base:
         return []
-    key = runtime.secret(secrets.LINK_KEY.name)
+    key = runtime.secret(credentials.LINK_KEY.name)
     ttl = timedelta(days=runtime.config().links.ttl_days)
     return [
         Link(

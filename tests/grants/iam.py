@@ -29,8 +29,8 @@ from email.utils import parseaddr
 from functools import cache
 from typing import Any
 
+from handoff.credentials import ALL_SECRETS
 from handoff.local.aws_calls import AwsCall
-from handoff.secrets import ALL_SECRETS
 from handoff.settings import variable
 from handoff.store.tables import ALL_TABLES
 

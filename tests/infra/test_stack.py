@@ -164,7 +164,7 @@ def test_tuning_runs_monthly_with_retries_a_dead_letter_queue_and_a_reports_buck
 
 
 def test_a_secret_exists_for_every_credential(template: Template) -> None:
-    from handoff.secrets import ALL_SECRETS
+    from handoff.credentials import ALL_SECRETS
 
     names = [s["Properties"]["Name"] for s in resources(template, "AWS::SecretsManager::Secret").values()]
     # <stack>/<the stack id's GUID>/<name>: a stack re-created after `cdk destroy` gets new names.

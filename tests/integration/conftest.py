@@ -16,13 +16,13 @@ from moto import mock_aws
 
 from handoff import runtime
 from handoff.aws.workflow import execution_arn
+from handoff.credentials import ALL_SECRETS
 from handoff.domain.route import Rep
 from handoff.local import lambdas
 from handoff.local.fake_hubspot import FakeHubSpot
 from handoff.local.gateway import admit
 from handoff.local.http_front import build_event, match
 from handoff.local.provision import provision, table_name
-from handoff.secrets import ALL_SECRETS
 from handoff.store.tables import LEADS
 from handoff.webhooks.hubspot_signature import sign_v3
 from handoff.webhooks.signature import sign_generic
