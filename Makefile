@@ -57,7 +57,7 @@ test: install layer lint typecheck checkov asl
 ASL_RENDERED := build/handoff.asl.rendered.json
 asl: $(STAMP) node_modules/.installed
 	@mkdir -p build
-	$(PY) -c "import sys; from handoff.functions import ALL_FUNCTIONS; from handoff.workflow import function_substitutions, render_definition; sys.stdout.write(render_definition(function_substitutions({f.key: f'arn:aws:lambda:us-east-1:123456789012:function:Handoff-{f.key}' for f in ALL_FUNCTIONS})))" > $(ASL_RENDERED)
+	$(PY) -c "import sys; from handoff.deploy.functions import ALL_FUNCTIONS; from handoff.deploy.workflow import function_substitutions, render_definition; sys.stdout.write(render_definition(function_substitutions({f.key: f'arn:aws:lambda:us-east-1:123456789012:function:Handoff-{f.key}' for f in ALL_FUNCTIONS})))" > $(ASL_RENDERED)
 	npx --no-install asl-validator --json-path $(ASL_RENDERED)
 
 # checkov pins its own boto3, so it lives in its own virtual environment.

@@ -12,7 +12,7 @@ from datetime import UTC, datetime
 from typing import Any, TypeVar, cast
 
 from bench import artifacts, burst, cold_start, cost, latency, memory, speed_to_lead, throughput
-from handoff.functions import REPO_ROOT
+from handoff.deploy.functions import REPO_ROOT
 
 T = TypeVar("T")
 

@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import TypedDict
 
 from bench.synth import synthesized
-from handoff.functions import ALL_FUNCTIONS
+from handoff.deploy.functions import ALL_FUNCTIONS
 
 MB = 1024 * 1024
 KB = 1024

@@ -9,7 +9,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from handoff.functions import ALL_FUNCTIONS, REPO_ROOT, FunctionSpec
+from handoff.deploy.functions import ALL_FUNCTIONS, REPO_ROOT, FunctionSpec
 
 RUNS = 10
 LAMBDA_ENV = {

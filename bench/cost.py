@@ -26,7 +26,7 @@ from bench.local import LocalRun, local_stack, rep_rows, sample_lead, sla_everyw
 from bench.meter import Call, Index, Invocation, Meter, TableShape, counting_logs, metering
 from bench.synth import Synth, synthesized
 from handoff.aws.workflow import execution_arn
-from handoff.functions import ALL_FUNCTIONS
+from handoff.deploy.functions import ALL_FUNCTIONS
 from handoff.local.provision import table_name
 from handoff.store.tables import ALL_TABLES, LEADS
 

@@ -23,7 +23,7 @@ from typing import Any
 import boto3
 
 from handoff.config import load_config
-from handoff.functions import REPO_ROOT
+from handoff.deploy.functions import REPO_ROOT
 from handoff.local import lambdas
 from handoff.local.client import HandoffClient
 from handoff.local.stack import LocalOptions, LocalStack

@@ -12,7 +12,7 @@ import os
 import subprocess
 import sys
 
-from handoff.functions import ALL_FUNCTIONS, REPO_ROOT
+from handoff.deploy.functions import ALL_FUNCTIONS, REPO_ROOT
 
 SCRIPT = r"""
 import json, resource, sys, time
@@ -21,8 +21,8 @@ key, warm = sys.argv[1], int(sys.argv[2])
 with mock_aws():
     from handoff.local import lambdas
     from handoff.local.provision import provision
-    from handoff.credentials import ALL_SECRETS
-    from handoff.functions import ALL_FUNCTIONS
+    from handoff.deploy.credentials import ALL_SECRETS
+    from handoff.deploy.functions import ALL_FUNCTIONS
     secrets = {s.env_var: "bench-" + s.name for s in ALL_SECRETS}
     provision(secrets)
     if key == "baseline":  # moto and the provisioned resources, without any handler

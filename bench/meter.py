@@ -25,7 +25,7 @@ from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
 from botocore.client import BaseClient
 from botocore.exceptions import ClientError
 
-from handoff.functions import FunctionSpec
+from handoff.deploy.functions import FunctionSpec
 from handoff.local import lambdas
 
 T = TypeVar("T")

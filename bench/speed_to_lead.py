@@ -18,7 +18,7 @@ from datetime import datetime
 from typing import Any
 
 from bench.local import local_stack, rep_rows, sample_lead
-from handoff.functions import FunctionSpec
+from handoff.deploy.functions import FunctionSpec
 from handoff.local import lambdas
 from handoff.local.client import HandoffClient
 

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from handoff.functions import REPO_ROOT
+from handoff.deploy.functions import REPO_ROOT
 
 LAYER_DIR = REPO_ROOT / "build" / "layer"
 

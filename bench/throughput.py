@@ -7,10 +7,10 @@ import time
 from datetime import UTC, datetime
 
 from handoff.config import load_config
+from handoff.deploy.functions import REPO_ROOT
 from handoff.domain.lead import Lead, LeadRecord
 from handoff.domain.qualify import qualify
 from handoff.domain.route import Rep, plan_route
-from handoff.functions import REPO_ROOT
 
 NOW = datetime(2026, 11, 2, 16, tzinfo=UTC)
 

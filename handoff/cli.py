@@ -17,8 +17,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from handoff.deploy.functions import REPO_ROOT
 from handoff.errors import ConfigError, HandoffError
-from handoff.functions import REPO_ROOT
 from handoff.insights import commands as insights
 
 DEFAULT_CONFIG = str(REPO_ROOT / "config" / "handoff.toml")

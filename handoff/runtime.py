@@ -13,13 +13,13 @@ import boto3
 from aws_lambda_powertools.utilities import parameters
 from botocore.config import Config
 
-from handoff import credentials
-from handoff import settings as settings_module
 from handoff.adapters.hubspot_api import HubSpotClient
 from handoff.adapters.salesforce_api import SalesforceClient
 from handoff.aws.workflow import StepFunctionsWorkflow
 from handoff.config import HandoffConfig, cached_config
-from handoff.settings import settings
+from handoff.deploy import credentials
+from handoff.deploy import settings as settings_module
+from handoff.deploy.settings import settings
 from handoff.store.accounts import AccountRepository
 from handoff.store.dispositions import DispositionRepository
 from handoff.store.leads import LeadRepository

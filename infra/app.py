@@ -14,8 +14,8 @@ import aws_cdk as cdk
 from cdk_nag import AwsSolutionsChecks, ServerlessChecks
 
 from handoff.config import load_config
+from handoff.deploy.functions import REPO_ROOT
 from handoff.errors import ConfigError
-from handoff.functions import REPO_ROOT
 from infra.stack import HandoffStack
 
 

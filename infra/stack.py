@@ -9,9 +9,9 @@ from aws_cdk import aws_iam as iam
 from cdk_nag import NagPackSuppression, NagSuppressions
 from constructs import Construct
 
-from handoff import credentials
-from handoff import functions as needs
-from handoff.functions import (
+from handoff.deploy import credentials
+from handoff.deploy import functions as needs
+from handoff.deploy.functions import (
     ALL_FUNCTIONS,
     AWAIT_TOUCH,
     CRM_SYNC,
@@ -152,7 +152,7 @@ class HandoffStack(Stack):
             )
         )
         # Every function's settings, from the resources behind them; each function gets only
-        # those its spec names (handoff/functions.py), and a missing one stops the synth.
+        # those its spec names (handoff/deploy/functions.py), and a missing one stops the synth.
         optional = {
             needs.HUBSPOT_API: self.node.try_get_context("handoff:hubspotApiBase"),
             needs.SALESFORCE_LOGIN: self.node.try_get_context("handoff:salesforceLoginUrl"),
@@ -318,7 +318,7 @@ class HandoffStack(Stack):
                 ),
                 NagPackSuppression(
                     id="AwsSolutions-APIG2",
-                    reason="JSON POST routes validate the body's shape at the gateway (handoff/functions.py "
+                    reason="JSON POST routes validate the body's shape at the gateway (handoff/deploy/functions.py "
                     "ROUTES); Salesforce posts SOAP and the link page a form, which the functions parse "
                     "and validate field by field, answering 400 naming the field.",
                 ),

@@ -7,12 +7,12 @@ from typing import Any
 from aws_lambda_powertools.utilities.parser import event_parser
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
+from handoff.deploy.functions import AWAIT_TOUCH
+from handoff.deploy.settings import require
+from handoff.deploy.steps import AwaitTouchInput
 from handoff.domain.lead import utcnow
-from handoff.functions import AWAIT_TOUCH
 from handoff.observability import logger, traced
 from handoff.service import touch
-from handoff.settings import require
-from handoff.steps import AwaitTouchInput
 
 require(AWAIT_TOUCH)  # cold start: stop here, naming any setting this function lacks
 

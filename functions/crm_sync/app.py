@@ -14,11 +14,11 @@ from aws_lambda_powertools.utilities.batch.types import PartialItemFailureRespon
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
+from handoff.deploy.functions import CRM_SYNC
+from handoff.deploy.settings import require
 from handoff.domain.lead import utcnow
-from handoff.functions import CRM_SYNC
 from handoff.observability import logger, metrics, traced
 from handoff.service import crm_sync
-from handoff.settings import require
 
 require(CRM_SYNC)  # cold start: stop here, naming any setting this function lacks
 

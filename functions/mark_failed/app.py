@@ -7,12 +7,12 @@ from typing import Any
 from aws_lambda_powertools.utilities.parser import event_parser
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
+from handoff.deploy.functions import MARK_FAILED
+from handoff.deploy.settings import require
+from handoff.deploy.steps import MarkFailedInput
 from handoff.domain.lead import utcnow
-from handoff.functions import MARK_FAILED
 from handoff.observability import logger, metrics, traced
 from handoff.service import failure
-from handoff.settings import require
-from handoff.steps import MarkFailedInput
 
 require(MARK_FAILED)  # cold start: stop here, naming any setting this function lacks
 

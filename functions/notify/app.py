@@ -7,12 +7,12 @@ from typing import Any
 from aws_lambda_powertools.utilities.parser import event_parser
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
+from handoff.deploy.functions import NOTIFY
+from handoff.deploy.settings import require
+from handoff.deploy.steps import NotifyInput
 from handoff.domain.lead import utcnow
-from handoff.functions import NOTIFY
 from handoff.observability import logger, metrics, traced
 from handoff.service import ladder, notify
-from handoff.settings import require
-from handoff.steps import NotifyInput
 
 require(NOTIFY)  # cold start: stop here, naming any setting this function lacks
 

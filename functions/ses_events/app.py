@@ -6,11 +6,11 @@ from typing import Any
 
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
+from handoff.deploy.functions import SES_EVENTS
+from handoff.deploy.settings import require
 from handoff.domain.lead import utcnow
-from handoff.functions import SES_EVENTS
 from handoff.observability import logger, metrics, traced
 from handoff.service import delivery
-from handoff.settings import require
 
 require(SES_EVENTS)  # cold start: stop here, naming any setting this function lacks
 

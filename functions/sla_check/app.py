@@ -8,11 +8,11 @@ from typing import Any
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from handoff import runtime
+from handoff.deploy.functions import SLA_CHECK
+from handoff.deploy.settings import require
 from handoff.domain.lead import utcnow
-from handoff.functions import SLA_CHECK
 from handoff.observability import logger, metrics, traced
 from handoff.service import recovery, sla
-from handoff.settings import require
 
 require(SLA_CHECK)  # cold start: stop here, naming any setting this function lacks
 

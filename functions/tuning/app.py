@@ -6,11 +6,11 @@ from typing import Any
 
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
+from handoff.deploy.functions import TUNING
+from handoff.deploy.settings import require
 from handoff.domain.lead import utcnow
-from handoff.functions import TUNING
 from handoff.observability import logger, metrics, traced
 from handoff.service import tuning
-from handoff.settings import require
 
 require(TUNING)  # cold start: stop here, naming any setting this function lacks
 

@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 
 from pydantic import BaseModel
 
-from handoff.functions import DISPOSITION, QUALIFY, REPO_ROOT
+from handoff.deploy.functions import DISPOSITION, QUALIFY, REPO_ROOT
 
 if TYPE_CHECKING:  # the OpenAPI models cost cold start; only the offline build needs them
     from aws_lambda_powertools.event_handler import APIGatewayRestResolver

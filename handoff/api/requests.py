@@ -10,9 +10,10 @@ from typing import Any, TypeVar
 from aws_lambda_powertools.utilities.data_classes import APIGatewayProxyEvent
 from pydantic import BaseModel, ValidationError
 
-from handoff import credentials, runtime
+from handoff import runtime
+from handoff.deploy import credentials
+from handoff.deploy.settings import settings
 from handoff.errors import BadRequest, PayloadTooLarge
-from handoff.settings import settings
 from handoff.webhooks.hubspot_signature import verify_hubspot
 from handoff.webhooks.signature import (
     GENERIC_SIGNATURE_HEADER,

@@ -102,7 +102,7 @@ class HandoffConfig(Section):
         return one_round * (self.escalation.reassignments + 1)
 
     def _ladder_warnings(self) -> list[str]:
-        from handoff.workflow import execution_timeout_seconds
+        from handoff.deploy.workflow import execution_timeout_seconds
 
         limit = execution_timeout_seconds()
         if limit is None or self.ladder_seconds() <= limit:

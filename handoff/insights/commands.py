@@ -12,8 +12,8 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+from handoff.deploy.functions import REPO_ROOT
 from handoff.errors import ConfigError
-from handoff.functions import REPO_ROOT
 from handoff.insights.kpis import CUTS
 
 DEFAULT_CONFIG = str(REPO_ROOT / "config" / "handoff.toml")

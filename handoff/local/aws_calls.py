@@ -165,7 +165,7 @@ def current_function() -> str | None:
 # Settings fields name the stack's resources (tables, queue, state machine, bucket, sender...);
 # none of them holds a secret value, which live under their own SecretSpec variables.
 def _settings_snapshot() -> dict[str, str]:
-    from handoff.settings import Settings, variable
+    from handoff.deploy.settings import Settings, variable
 
     names = (variable(name) for name in Settings.model_fields)
     return {name: os.environ[name] for name in names if name in os.environ}

@@ -11,9 +11,9 @@ from pathlib import Path
 from typing import Any
 
 from handoff.aws.workflow import execution_arn
+from handoff.deploy.functions import REPO_ROOT
 from handoff.domain.crm_write import owner_id
 from handoff.domain.lead import lead_id_for
-from handoff.functions import REPO_ROOT
 from handoff.local.client import HandoffClient
 from handoff.local.stack import LocalOptions, LocalStack
 
@@ -143,8 +143,8 @@ def _narrate(stack: LocalStack, outbox: Path, started: float) -> int:
 def _close_the_loop(outbox: Path) -> None:
     """The monthly tuning job on this demo's leads, then on a synthetic quarter with a known truth."""
     from handoff.config import load_config
+    from handoff.deploy.functions import TUNING
     from handoff.email.render import render_report
-    from handoff.functions import TUNING
     from handoff.insights.charts import all_charts, data_uris
     from handoff.insights.synthetic import PLANTED, generate
     from handoff.local import lambdas

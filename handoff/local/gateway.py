@@ -1,6 +1,6 @@
 """API Gateway's own checks, applied locally before a function runs.
 
-The rules come from handoff.gateway and handoff.functions.ROUTES, the definitions CDK
+The rules come from handoff.deploy.gateway and handoff.deploy.functions.ROUTES, the definitions CDK
 deploys: the payload limit, the API key on routes that require one, and the request
 model of each JSON body. A request the real gateway refuses never reaches a handler here
 either, and gets the same status and body.
@@ -13,8 +13,8 @@ import json
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
-from handoff.functions import Route
-from handoff.gateway import (
+from handoff.deploy.functions import Route
+from handoff.deploy.gateway import (
     GATEWAY_MAX_BYTES,
     GATEWAY_RESPONSES,
     LAMBDA_EVENT_MAX_BYTES,

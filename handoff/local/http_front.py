@@ -1,6 +1,6 @@
 """An HTTP front that turns requests into API Gateway (REST, proxy) events.
 
-It serves the same routes as the deployed API (handoff.functions.ROUTES) and calls
+It serves the same routes as the deployed API (handoff.deploy.functions.ROUTES) and calls
 the same handlers, in-process.
 """
 
@@ -15,8 +15,9 @@ from http.server import BaseHTTPRequestHandler
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
-from handoff import credentials, runtime
-from handoff.functions import ROUTES, Route
+from handoff import runtime
+from handoff.deploy import credentials
+from handoff.deploy.functions import ROUTES, Route
 from handoff.local import lambdas
 from handoff.local.gateway import admit, no_route, size_refusal
 from handoff.local.loopback import LoopbackServer

@@ -15,8 +15,8 @@ import uuid
 from dataclasses import dataclass, field
 from typing import Any
 
-from handoff.functions import ALL_FUNCTIONS, REPO_ROOT, FunctionSpec
-from handoff.settings import function_scope
+from handoff.deploy.functions import ALL_FUNCTIONS, REPO_ROOT, FunctionSpec
+from handoff.deploy.settings import function_scope
 
 REGION = "us-east-1"
 ACCOUNT = "123456789012"

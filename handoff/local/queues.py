@@ -8,7 +8,7 @@ from typing import Any
 
 import boto3
 
-from handoff.functions import FunctionSpec
+from handoff.deploy.functions import FunctionSpec
 from handoff.local import lambdas
 from handoff.local.provision import LOCAL_VISIBILITY_SECONDS
 

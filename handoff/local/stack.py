@@ -15,8 +15,8 @@ from typing import Any
 
 from handoff import runtime
 from handoff.config import load_config
-from handoff.credentials import ALL_SECRETS
-from handoff.functions import CRM_SYNC, REPO_ROOT, SLA_CHECK
+from handoff.deploy.credentials import ALL_SECRETS
+from handoff.deploy.functions import CRM_SYNC, REPO_ROOT, SLA_CHECK
 from handoff.local import lambdas, outbox
 from handoff.local.fake_hubspot import FakeHubSpot
 from handoff.local.fake_salesforce import FakeSalesforce

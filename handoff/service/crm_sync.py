@@ -25,10 +25,10 @@ from pydantic import BaseModel, Field
 
 from handoff import runtime
 from handoff.adapters.crm_http import CrmRecordMissing, CrmUnavailable
+from handoff.deploy.settings import settings
 from handoff.domain.crm_write import CrmWrite, plan_write
 from handoff.domain.lead import LEAD_ID_PATTERN, LeadRecord, TimelineEntry
 from handoff.observability import MetricUnit, logger, metrics
-from handoff.settings import settings
 
 SYSTEMS = ("hubspot", "salesforce")
 # A write that succeeded is not repeated for a day, whatever redelivers its message.

@@ -9,7 +9,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from handoff import credentials, runtime
+from handoff import runtime
+from handoff.deploy import credentials
 from handoff.email.brief import LINK_OUTCOMES
 from handoff.errors import Conflict, HandoffError
 from handoff.links import LinkClaims, LinkRefused, read_token

@@ -9,7 +9,9 @@ from datetime import datetime, timedelta
 from aws_lambda_powertools.utilities.parameters.exceptions import GetParameterError
 from botocore.exceptions import ClientError
 
-from handoff import credentials, runtime
+from handoff import runtime
+from handoff.deploy import credentials
+from handoff.deploy.settings import settings
 from handoff.domain.lead import Assignment, LeadRecord, LeadStatus, Notification, TimelineEntry
 from handoff.email import slack
 from handoff.email.brief import LINK_OUTCOMES, BriefView, Link, build_brief
@@ -21,7 +23,6 @@ from handoff.email.send import Envelope, send_email
 from handoff.errors import Conflict, HandoffError, NotFound
 from handoff.links import make_token
 from handoff.observability import MetricUnit, lead_metric, logger, metrics
-from handoff.settings import settings
 
 
 def load_assigned(lead_id: str) -> tuple[LeadRecord, Assignment]:

@@ -14,6 +14,7 @@ from pathlib import Path
 from aws_lambda_powertools.metrics import MetricUnit
 
 from handoff import runtime
+from handoff.deploy.settings import settings
 from handoff.email.render import RenderedEmail, render_report
 from handoff.email.send import send_email
 from handoff.insights.history import HistoryRow, from_record
@@ -21,7 +22,6 @@ from handoff.insights.proposal import apply, diff
 from handoff.insights.tuning import TuningReport, tune
 from handoff.observability import logger, metrics
 from handoff.service.notify import envelope_to
-from handoff.settings import settings
 
 # KPI -> (metric name, unit, scale) published once per run for the dashboard's monthly panel.
 KPI_METRICS = {

@@ -1,4 +1,4 @@
-"""The regional REST API, built from handoff.functions.ROUTES."""
+"""The regional REST API, built from handoff.deploy.functions.ROUTES."""
 
 from __future__ import annotations
 
@@ -9,8 +9,8 @@ from aws_cdk import aws_secretsmanager as secretsmanager
 from aws_cdk import aws_wafv2 as wafv2
 from constructs import Construct
 
-from handoff.functions import ROUTES
-from handoff.gateway import GATEWAY_RESPONSES, MODEL_CONTENT_TYPE
+from handoff.deploy.functions import ROUTES
+from handoff.deploy.gateway import GATEWAY_RESPONSES, MODEL_CONTENT_TYPE
 from infra.constructs.functions import Functions
 from infra.constructs.logs import retained_log_group
 

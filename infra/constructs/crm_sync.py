@@ -9,7 +9,7 @@ from aws_cdk import aws_lambda_event_sources as sources
 from aws_cdk import aws_sqs as sqs
 from constructs import Construct
 
-from handoff.functions import CRM_SYNC, CRM_SYNC_MAX_RECEIVES
+from handoff.deploy.functions import CRM_SYNC, CRM_SYNC_MAX_RECEIVES
 from infra.constructs.queues import dead_letter_queue
 
 

@@ -1,4 +1,4 @@
-"""The Lambda functions on the common layer, one per entry in handoff.functions."""
+"""The Lambda functions on the common layer, one per entry in handoff.deploy.functions."""
 
 from __future__ import annotations
 
@@ -12,8 +12,8 @@ from aws_cdk import aws_lambda_destinations as destinations
 from aws_cdk import aws_sqs as sqs
 from constructs import Construct
 
-from handoff.functions import ALL_FUNCTIONS, REPO_ROOT, FunctionSpec
-from handoff.settings import environment
+from handoff.deploy.functions import ALL_FUNCTIONS, REPO_ROOT, FunctionSpec
+from handoff.deploy.settings import environment
 from infra.constructs.logs import retained_log_group
 from infra.constructs.queues import dead_letter_queue
 

@@ -8,7 +8,7 @@ from aws_cdk import aws_events_targets as targets
 from aws_cdk import aws_lambda as lambda_
 from constructs import Construct
 
-from handoff.functions import SLA_CHECK_EVERY_MINUTES, TUNING_SCHEDULE
+from handoff.deploy.functions import SLA_CHECK_EVERY_MINUTES, TUNING_SCHEDULE
 from infra.constructs.queues import dead_letter_queue
 
 

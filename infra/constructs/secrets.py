@@ -1,4 +1,4 @@
-"""One Secrets Manager secret per credential in handoff.credentials."""
+"""One Secrets Manager secret per credential in handoff.deploy.credentials."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ from aws_cdk import Fn, RemovalPolicy, Stack
 from aws_cdk import aws_secretsmanager as secretsmanager
 from constructs import Construct
 
-from handoff.credentials import ALL_SECRETS
+from handoff.deploy.credentials import ALL_SECRETS
 
 
 class Secrets(Construct):

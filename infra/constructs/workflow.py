@@ -7,8 +7,8 @@ from aws_cdk import aws_iam as iam
 from aws_cdk import aws_stepfunctions as sfn
 from constructs import Construct
 
-from handoff.functions import ALL_FUNCTIONS, ASL_PATH
-from handoff.workflow import function_substitutions, placeholders
+from handoff.deploy.functions import ALL_FUNCTIONS, ASL_PATH
+from handoff.deploy.workflow import function_substitutions, placeholders
 from infra.constructs.functions import Functions
 from infra.constructs.logs import retained_log_group
 

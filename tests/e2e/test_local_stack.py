@@ -7,9 +7,9 @@ import json
 import time
 from typing import Any
 
-from handoff.functions import ALL_FUNCTIONS
+from handoff.deploy.functions import ALL_FUNCTIONS
+from handoff.deploy.workflow import function_substitutions, render_definition
 from handoff.local import lambdas
-from handoff.workflow import function_substitutions, render_definition
 from tests.e2e.conftest import Served, unique_event
 
 

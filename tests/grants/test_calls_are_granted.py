@@ -8,7 +8,7 @@ calls the session recorded; a tier the session did not include is run here first
 
 from __future__ import annotations
 
-from handoff.functions import ALL_FUNCTIONS
+from handoff.deploy.functions import ALL_FUNCTIONS
 from tests.grants.conftest import Recording, Synthesized
 from tests.grants.iam import check
 

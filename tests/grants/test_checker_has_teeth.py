@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from handoff.functions import DISPOSITION, MARK_FAILED, NOTIFY, QUALIFY, ROUTE
+from handoff.deploy.functions import DISPOSITION, MARK_FAILED, NOTIFY, QUALIFY, ROUTE
 from handoff.local.aws_calls import AwsCall
 from handoff.local.provision import SECRET_PREFIX, SENDER, table_name
 from handoff.store.tables import DISPOSITIONS, LEADS, REPS, SLA_INDEX

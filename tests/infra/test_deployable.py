@@ -12,10 +12,10 @@ from typing import Any
 import pytest
 from aws_cdk.assertions import Template
 
-from handoff import functions as needs
-from handoff.functions import ALL_FUNCTIONS, ROUTES, SLA_CHECK, FunctionSpec
-from handoff.gateway import GATEWAY_RESPONSES, MESSAGE_STRING
-from handoff.settings import FUNCTION_VARIABLE, variable
+from handoff.deploy import functions as needs
+from handoff.deploy.functions import ALL_FUNCTIONS, ROUTES, SLA_CHECK, FunctionSpec
+from handoff.deploy.gateway import GATEWAY_RESPONSES, MESSAGE_STRING
+from handoff.deploy.settings import FUNCTION_VARIABLE, variable
 from infra.app import build_app
 from tests.infra.conftest import resources
 
@@ -58,8 +58,8 @@ def test_sla_check_knows_the_state_machine_it_recovers(template: Template) -> No
 
 
 def test_a_required_setting_nothing_provides_stops_the_synth(tmp_path: Path) -> None:
+    from handoff.deploy.settings import environment
     from handoff.errors import ConfigError
-    from handoff.settings import environment
 
     everything_else = {name: "x" for name in SLA_CHECK.settings if name != needs.STATE_MACHINE}
     assert environment(SLA_CHECK, {**everything_else, needs.STATE_MACHINE: "arn"})

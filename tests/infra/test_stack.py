@@ -8,9 +8,9 @@ from pathlib import Path
 import pytest
 from aws_cdk.assertions import Annotations, Match, Template
 
-from handoff.functions import ALL_FUNCTIONS, ASL_PATH, QUALIFY, ROUTES
+from handoff.deploy.functions import ALL_FUNCTIONS, ASL_PATH, QUALIFY, ROUTES
+from handoff.deploy.workflow import placeholders
 from handoff.store.tables import ALL_TABLES, LEADS, REPS, SLA_INDEX
-from handoff.workflow import placeholders
 from infra.app import build_app
 from infra.stack import HandoffStack
 from tests.infra.conftest import cfn_lint, resources
@@ -164,7 +164,7 @@ def test_tuning_runs_monthly_with_retries_a_dead_letter_queue_and_a_reports_buck
 
 
 def test_a_secret_exists_for_every_credential(template: Template) -> None:
-    from handoff.credentials import ALL_SECRETS
+    from handoff.deploy.credentials import ALL_SECRETS
 
     names = [s["Properties"]["Name"] for s in resources(template, "AWS::SecretsManager::Secret").values()]
     # <stack>/<the stack id's GUID>/<name>: a stack re-created after `cdk destroy` gets new names.
@@ -217,7 +217,7 @@ def test_alarms_cover_failed_leads_dead_letters_5xx_sla_bounces_and_every_functi
     described = " | ".join(a["Properties"]["AlarmDescription"] for a in alarms.values())
     for phrase in ("in failed", "dead-letter", "5xx", "first-touch SLA", "bounce rate", "execution failed"):
         assert phrase in described, phrase
-    from handoff.functions import ALL_FUNCTIONS
+    from handoff.deploy.functions import ALL_FUNCTIONS
 
     for spec in ALL_FUNCTIONS:
         assert f"{spec.key} raised errors" in described and f"{spec.key} was throttled" in described

@@ -13,8 +13,8 @@ import pytest
 from aws_cdk.assertions import Template
 
 from handoff.config import HandoffConfig, load_config
-from handoff.functions import ALL_FUNCTIONS, REPO_ROOT
-from handoff.workflow import PLACEHOLDER, function_substitutions, render_definition
+from handoff.deploy.functions import ALL_FUNCTIONS, REPO_ROOT
+from handoff.deploy.workflow import PLACEHOLDER, function_substitutions, render_definition
 from infra.stack import HandoffStack
 from tests.infra.conftest import cfn_lint, resources
 

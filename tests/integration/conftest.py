@@ -16,7 +16,7 @@ from moto import mock_aws
 
 from handoff import runtime
 from handoff.aws.workflow import execution_arn
-from handoff.credentials import ALL_SECRETS
+from handoff.deploy.credentials import ALL_SECRETS
 from handoff.domain.route import Rep
 from handoff.local import lambdas
 from handoff.local.fake_hubspot import FakeHubSpot

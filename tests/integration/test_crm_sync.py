@@ -14,7 +14,7 @@ import boto3
 import pytest
 
 from handoff import runtime
-from handoff.functions import CRM_SYNC, CRM_SYNC_MAX_RECEIVES
+from handoff.deploy.functions import CRM_SYNC, CRM_SYNC_MAX_RECEIVES
 from handoff.local.fake_hubspot import FakeHubSpot
 from handoff.local.fake_salesforce import FakeSalesforce
 from handoff.local.provision import CRM_SYNC_QUEUE, table_name

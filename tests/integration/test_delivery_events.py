@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 
 from handoff import runtime
-from handoff.functions import SES_EVENTS
+from handoff.deploy.functions import SES_EVENTS
 from handoff.local import lambdas
 from handoff.service import touch
 from handoff.service.delivery import Problem, problems_in

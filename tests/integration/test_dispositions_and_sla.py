@@ -8,9 +8,9 @@ from typing import Any
 import pytest
 
 from handoff import runtime
+from handoff.deploy.functions import SLA_CHECK
 from handoff.domain.lead import utcnow
 from handoff.errors import ClaimConflict
-from handoff.functions import SLA_CHECK
 from handoff.local import lambdas
 from handoff.service import routing
 from tests.integration.conftest import Aws, rep

@@ -17,7 +17,7 @@ import pytest
 
 from handoff import runtime
 from handoff.cli import main
-from handoff.functions import MARK_FAILED
+from handoff.deploy.functions import MARK_FAILED
 from handoff.local import lambdas
 from handoff.local.fake_hubspot import FakeHubSpot
 from handoff.local.provision import table_name
@@ -71,7 +71,7 @@ def _redrive(*args: str) -> None:
 
 
 def _state_machine() -> str:
-    from handoff.settings import settings
+    from handoff.deploy.settings import settings
 
     return settings().state_machine_arn
 

@@ -1,5 +1,5 @@
 """What API Gateway refuses before any function runs, enforced locally from the same definitions
-CDK deploys (handoff.gateway, the route table): same status, same JSON body."""
+CDK deploys (handoff.deploy.gateway, the route table): same status, same JSON body."""
 
 from __future__ import annotations
 
@@ -7,8 +7,8 @@ import json
 
 import pytest
 
-from handoff.functions import ROUTES
-from handoff.gateway import LAMBDA_EVENT_MAX_BYTES
+from handoff.deploy.functions import ROUTES
+from handoff.deploy.gateway import LAMBDA_EVENT_MAX_BYTES
 from handoff.local.gateway import admit
 from tests.conftest import EXAMPLES
 from tests.integration.conftest import SECRETS, Aws, rep

@@ -30,8 +30,8 @@ import pytest
 from _pytest.mark.structures import ParameterSet
 
 from handoff import runtime
+from handoff.deploy.functions import DISPOSITION, QUALIFY, FunctionSpec, Route
 from handoff.domain.lead import utcnow
-from handoff.functions import DISPOSITION, QUALIFY, FunctionSpec, Route
 from handoff.links import make_token
 from handoff.local import lambdas
 from handoff.local.http_front import build_event, match

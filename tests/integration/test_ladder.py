@@ -152,7 +152,7 @@ def test_a_repeated_reassign_never_asks_the_workflow_for_a_zero_wait(
     """The ASL feeds sla_seconds to a .waitForTaskToken timeout, which Step Functions refuses
     unless it is at least 1. A reassign that finds nothing to reassign (a retried step, or a
     lead with no SLA set) still answers a wait the workflow can take."""
-    from handoff.functions import ROUTE
+    from handoff.deploy.functions import ROUTE
     from handoff.local import lambdas
 
     _, body = aws.post_lead(nurture_lead)  # stored, never assigned: no SLA on the record

@@ -11,7 +11,7 @@ import pytest
 
 from handoff import runtime
 from handoff.aws.workflow import execution_arn
-from handoff.functions import SLA_CHECK
+from handoff.deploy.functions import SLA_CHECK
 from handoff.local import lambdas
 from tests.integration.conftest import Aws, rep, use_config
 

@@ -11,7 +11,7 @@ import boto3
 import pytest
 
 from handoff.cli import main
-from handoff.functions import TUNING
+from handoff.deploy.functions import TUNING
 from handoff.local import lambdas
 from handoff.local.provision import table_name
 from handoff.store.tables import LEADS

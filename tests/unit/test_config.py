@@ -93,7 +93,7 @@ def test_free_mail_policy_is_one_of_three() -> None:
 
 
 def test_a_ladder_longer_than_the_workflow_timeout_is_a_warning() -> None:
-    from handoff.workflow import execution_timeout_seconds
+    from handoff.deploy.workflow import execution_timeout_seconds
 
     shipped = load_config(ROOT / "config" / "handoff.toml")
     limit = execution_timeout_seconds()

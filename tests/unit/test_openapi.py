@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 
 from handoff.api.openapi import SPEC_FILE, build
-from handoff.functions import ROUTES
+from handoff.deploy.functions import ROUTES
 
 
 def test_the_checked_in_spec_is_what_the_routes_generate() -> None:

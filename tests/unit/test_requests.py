@@ -14,7 +14,7 @@ from handoff.errors import BadRequest, PayloadTooLarge
 
 @pytest.fixture(autouse=True)
 def _settings(monkeypatch: pytest.MonkeyPatch) -> None:
-    from handoff.settings import reset
+    from handoff.deploy.settings import reset
 
     monkeypatch.setenv("HANDOFF_MAX_BODY_BYTES", "2048")
     reset()

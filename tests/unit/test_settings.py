@@ -9,11 +9,18 @@ import sys
 
 import pytest
 
-from handoff import functions as needs
-from handoff import settings as settings_module
+from handoff.deploy import functions as needs
+from handoff.deploy import settings as settings_module
+from handoff.deploy.functions import ALL_FUNCTIONS, SLA_CHECK, TUNING
+from handoff.deploy.settings import (
+    FUNCTION_VARIABLE,
+    Settings,
+    environment,
+    function_scope,
+    settings,
+    variable,
+)
 from handoff.errors import ConfigError
-from handoff.functions import ALL_FUNCTIONS, SLA_CHECK, TUNING
-from handoff.settings import FUNCTION_VARIABLE, Settings, environment, function_scope, settings, variable
 from tests.conftest import ROOT
 
 

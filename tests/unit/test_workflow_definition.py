@@ -4,8 +4,8 @@ import json
 
 import pytest
 
-from handoff.functions import ALL_FUNCTIONS, ASL_PATH
-from handoff.workflow import function_substitutions, placeholders, render_definition
+from handoff.deploy.functions import ALL_FUNCTIONS, ASL_PATH
+from handoff.deploy.workflow import function_substitutions, placeholders, render_definition
 
 
 def test_every_placeholder_belongs_to_a_function() -> None:

@@ -7,7 +7,7 @@ import re
 from collections.abc import Mapping
 from pathlib import Path
 
-from handoff.functions import ALL_FUNCTIONS, ASL_PATH
+from handoff.deploy.functions import ALL_FUNCTIONS, ASL_PATH
 
 PLACEHOLDER = re.compile(r"\$\{(\w+)\}")
 

@@ -10,14 +10,14 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from handoff.gateway import JSON_OBJECT, JSON_OBJECT_OR_ARRAY
+from handoff.deploy.gateway import JSON_OBJECT, JSON_OBJECT_OR_ARRAY
 
-REPO_ROOT = Path(__file__).resolve().parent.parent
+REPO_ROOT = Path(__file__).resolve().parents[2]
 FUNCTIONS_DIR = REPO_ROOT / "functions"
 ASL_PATH = REPO_ROOT / "infra" / "statemachine" / "handoff.asl.json"
 
 
-# The settings (handoff.settings.Settings fields, read from HANDOFF_<NAME>) each function needs.
+# The settings (handoff.deploy.settings.Settings fields, read from HANDOFF_<NAME>) each function needs.
 # CDK, the local stack and the tests build every function's environment from these, and each
 # handler refuses to start without its own: a setting a function forgot is a cold-start error
 # that names the variable, not a silent skip in production.

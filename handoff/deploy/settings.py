@@ -1,6 +1,6 @@
 """Process settings from the environment, read once and validated, per function.
 
-Each function's spec (handoff.functions) names the settings it needs. CDK sets exactly
+Each function's spec (handoff.deploy.functions) names the settings it needs. CDK sets exactly
 those variables on the deployed function; the local stack runs every handler in one
 process, so it scopes each invocation to its function (``function_scope``). Either way
 a function sees only its own settings: reading one it did not declare is an error here,
@@ -19,8 +19,8 @@ from typing import Any, cast
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from handoff.deploy.functions import ALL_FUNCTIONS, FunctionSpec
 from handoff.errors import ConfigError
-from handoff.functions import ALL_FUNCTIONS, FunctionSpec
 
 ENV_PREFIX = "HANDOFF_"
 # Deployed functions carry their spec's key here, so a container knows which settings are its own.
@@ -74,7 +74,7 @@ class FunctionSettings:
         if name in Settings.model_fields and name not in self._allowed:
             raise ConfigError(
                 f"the {self._spec.key} function reads {variable(name)}, which its spec in "
-                "handoff/functions.py does not declare, so it is not set where it is deployed"
+                "handoff/deploy/functions.py does not declare, so it is not set where it is deployed"
             )
         return getattr(self._values, name)
 
