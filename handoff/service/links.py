@@ -11,9 +11,9 @@ from datetime import datetime
 
 from handoff import runtime
 from handoff.deploy import credentials
+from handoff.domain.link_tokens import LinkClaims, LinkRefused, read_token
 from handoff.email.brief import LINK_OUTCOMES
 from handoff.errors import Conflict, HandoffError
-from handoff.links import LinkClaims, LinkRefused, read_token
 from handoff.observability import MetricUnit, logger, metrics
 from handoff.service import touch
 

@@ -13,6 +13,7 @@ from handoff import runtime
 from handoff.deploy import credentials
 from handoff.deploy.settings import settings
 from handoff.domain.lead import Assignment, LeadRecord, LeadStatus, Notification, TimelineEntry
+from handoff.domain.link_tokens import make_token
 from handoff.email import slack
 from handoff.email.brief import LINK_OUTCOMES, BriefView, Link, build_brief
 from handoff.email.render import (
@@ -21,7 +22,6 @@ from handoff.email.render import (
 )
 from handoff.email.send import Envelope, send_email
 from handoff.errors import Conflict, HandoffError, NotFound
-from handoff.links import make_token
 from handoff.observability import MetricUnit, lead_metric, logger, metrics
 
 

@@ -32,7 +32,7 @@ from _pytest.mark.structures import ParameterSet
 from handoff import runtime
 from handoff.deploy.functions import DISPOSITION, QUALIFY, FunctionSpec, Route
 from handoff.domain.lead import utcnow
-from handoff.links import make_token
+from handoff.domain.link_tokens import make_token
 from handoff.local import lambdas
 from handoff.local.http_front import build_event, match
 from handoff.local.provision import table_name

@@ -8,7 +8,7 @@ from urllib.parse import urlencode
 
 from handoff import runtime
 from handoff.domain.lead import utcnow
-from handoff.links import make_token
+from handoff.domain.link_tokens import make_token
 from tests.integration.conftest import SECRETS, Aws, rep
 
 FORM = {"Content-Type": "application/x-www-form-urlencoded"}

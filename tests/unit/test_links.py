@@ -4,7 +4,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from handoff.links import LinkRefused, make_token, read_token
+from handoff.domain.link_tokens import LinkRefused, make_token, read_token
 
 KEY = "link-key"
 NOW = datetime(2026, 11, 2, 15, tzinfo=UTC)

@@ -145,7 +145,7 @@ def _accounts_import(args: argparse.Namespace) -> int:
 
 
 def _route_explain(args: argparse.Namespace) -> int:
-    from handoff.explain import explain
+    from handoff.cli.explain import explain
 
     print(
         explain(
@@ -294,7 +294,3 @@ def main(argv: list[str] | None = None) -> int:
         print(f"error: not valid JSON: {exc}", file=sys.stderr)
         return 2
     return code
-
-
-if __name__ == "__main__":
-    sys.exit(main())
