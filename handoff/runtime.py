@@ -15,6 +15,7 @@ from botocore.config import Config
 
 from handoff.adapters.hubspot_api import HubSpotClient
 from handoff.adapters.salesforce_api import SalesforceClient
+from handoff.aws.queue import SqsQueue
 from handoff.aws.workflow import StepFunctionsWorkflow
 from handoff.config import HandoffConfig, cached_config
 from handoff.deploy import credentials
@@ -66,6 +67,13 @@ def dispositions() -> DispositionRepository:
 
 
 @cache
+def write_back_queue() -> SqsQueue | None:
+    """None where no queue is configured (the CLI, or a stack without write-back)."""
+    url = settings().crm_sync_queue_url
+    return SqsQueue(client("sqs"), url) if url else None
+
+
+@cache
 def workflow() -> StepFunctionsWorkflow:
     return StepFunctionsWorkflow(client("stepfunctions"), settings().state_machine_arn)
 
@@ -108,6 +116,7 @@ def reset() -> None:
         hubspot,
         salesforce,
         workflow,
+        write_back_queue,
         cached_config,
     ):
         cached.cache_clear()

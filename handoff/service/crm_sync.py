@@ -20,7 +20,6 @@ from aws_lambda_powertools.utilities.idempotency import (
     IdempotencyConfig,
     idempotent_function,
 )
-from botocore.exceptions import BotoCoreError, ClientError
 from pydantic import BaseModel, Field
 
 from handoff import runtime
@@ -28,6 +27,7 @@ from handoff.adapters.crm_http import CrmRecordMissing, CrmUnavailable
 from handoff.deploy.settings import settings
 from handoff.domain.crm_write import CrmWrite, plan_write
 from handoff.domain.lead import LEAD_ID_PATTERN, LeadRecord, TimelineEntry
+from handoff.errors import StorageError
 from handoff.observability import MetricUnit, logger, metrics
 
 SYSTEMS = ("hubspot", "salesforce")
@@ -48,18 +48,19 @@ class SyncRequest(BaseModel):
 
 def request(record: LeadRecord, action: str, round: int | None = None) -> None:
     """Queue the write-back for ``action``; a queue problem is logged and counted, never raised."""
-    url = settings().crm_sync_queue_url
-    if not url or not runtime.config().crm_sync.enabled:
+    queue = runtime.write_back_queue()
+    if queue is None or not runtime.config().crm_sync.enabled:
         return
     if record.crm.system not in SYSTEMS or not record.crm.record_id:
         return
     rounds = len(record.assignment_history) if round is None else round
     message = SyncRequest(lead_id=record.lead_id, action=action, round=rounds)
     try:
-        runtime.client("sqs").send_message(QueueUrl=url, MessageBody=message.model_dump_json())
-    except (ClientError, BotoCoreError) as exc:
+        queue.send(message.model_dump_json())
+    except StorageError as exc:
         metrics.add_metric(name="CrmSyncNotQueued", unit=MetricUnit.Count, value=1)
-        logger.error("crm sync not queued", extra={"lead_id": record.lead_id, "error": type(exc).__name__})
+        cause = type(exc.__cause__ or exc).__name__
+        logger.error("crm sync not queued", extra={"lead_id": record.lead_id, "error": cause})
 
 
 def _write(write: CrmWrite) -> None:

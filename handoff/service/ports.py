@@ -23,3 +23,11 @@ class Workflow(Protocol):
     def fail(self, token: str, error: str, cause: str) -> bool:
         """End a parked wait with an error; False when the token no longer waits."""
         ...
+
+
+class WriteBackQueue(Protocol):
+    """Where write-backs to the CRM wait for the crm_sync step."""
+
+    def send(self, body: str) -> None:
+        """Queue one message; StorageError when the queue cannot take it."""
+        ...
