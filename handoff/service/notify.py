@@ -7,7 +7,6 @@ from collections.abc import Callable
 from datetime import datetime, timedelta
 
 from aws_lambda_powertools.utilities.parameters.exceptions import GetParameterError
-from botocore.exceptions import ClientError
 
 from handoff import runtime
 from handoff.deploy import credentials
@@ -119,7 +118,8 @@ def _post_to_slack(
     secret_name = assignment.slack_secret or runtime.config().slack.team_secret
     try:
         slack.post(runtime.secret(secret_name), slack.blocks(brief))
-    except (slack.SlackFailed, HandoffError, ClientError, GetParameterError, ValueError) as exc:
+    # Powertools turns any failure to read the secret (a ClientError included) into GetParameterError.
+    except (slack.SlackFailed, HandoffError, GetParameterError, ValueError) as exc:
         metrics.add_metric(name="SlackFailures", unit=MetricUnit.Count, value=1)
         logger.warning("slack failed", extra={"lead_id": record.lead_id, "error": type(exc).__name__})
         return TimelineEntry(at=now, event="slack_failed", detail=str(exc)[:200])
