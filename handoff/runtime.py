@@ -15,6 +15,7 @@ from botocore.config import Config
 
 from handoff.adapters.hubspot_api import HubSpotClient
 from handoff.adapters.salesforce_api import SalesforceClient
+from handoff.aws.mailer import SesMailer
 from handoff.aws.queue import SqsQueue
 from handoff.aws.workflow import StepFunctionsWorkflow
 from handoff.config import HandoffConfig, cached_config
@@ -64,6 +65,11 @@ def accounts() -> AccountRepository | None:
 @cache
 def dispositions() -> DispositionRepository:
     return DispositionRepository(_dynamodb().Table(settings().dispositions_table))
+
+
+@cache
+def mailer() -> SesMailer:
+    return SesMailer(client("sesv2"))
 
 
 @cache
@@ -117,6 +123,7 @@ def reset() -> None:
         salesforce,
         workflow,
         write_back_queue,
+        mailer,
         cached_config,
     ):
         cached.cache_clear()

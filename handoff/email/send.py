@@ -1,4 +1,5 @@
-"""Send a rendered email through SES v2 as one MIME message (plain text + HTML)."""
+"""An email ready to send: its envelope (sender, recipient, configuration set, tags) and the one
+MIME message (plain text + HTML) built from a rendered email. The SES call is handoff.aws.mailer."""
 
 from __future__ import annotations
 
@@ -6,9 +7,6 @@ import re
 from dataclasses import dataclass
 from email.message import EmailMessage
 from email.utils import formataddr
-from typing import Any
-
-from botocore.exceptions import BotoCoreError, ClientError
 
 from handoff.email.render import RenderedEmail
 from handoff.errors import HandoffError
@@ -51,22 +49,3 @@ def build_mime(email: RenderedEmail, envelope: Envelope) -> bytes:
     message.set_content(email.text)
     message.add_alternative(email.html, subtype="html")
     return message.as_bytes()
-
-
-def send_email(ses: Any, email: RenderedEmail, envelope: Envelope) -> str:
-    """Send and return the SES message id."""
-    kwargs: dict[str, Any] = {
-        "FromEmailAddress": envelope.sender,
-        "Destination": {"ToAddresses": [envelope.to]},
-        "Content": {"Raw": {"Data": build_mime(email, envelope)}},
-    }
-    if envelope.configuration_set:
-        kwargs["ConfigurationSetName"] = envelope.configuration_set
-    if envelope.tags:
-        kwargs["EmailTags"] = [{"Name": name, "Value": value} for name, value in envelope.tags]
-    try:
-        response = ses.send_email(**kwargs)
-    except (ClientError, BotoCoreError) as exc:
-        code = exc.response.get("Error", {}).get("Code", "") if isinstance(exc, ClientError) else ""
-        raise EmailRejected(f"SES {code or type(exc).__name__}") from exc
-    return str(response["MessageId"])

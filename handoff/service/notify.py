@@ -19,7 +19,7 @@ from handoff.email.render import (
     RenderedEmail,
     render_brief,
 )
-from handoff.email.send import Envelope, send_email
+from handoff.email.send import Envelope
 from handoff.errors import Conflict, HandoffError, NotFound
 from handoff.observability import MetricUnit, lead_metric, logger, metrics
 
@@ -77,7 +77,7 @@ def _send(
     now: datetime,
     tags: tuple[tuple[str, str], ...] = (),
 ) -> Notification:
-    message_id = send_email(runtime.client("sesv2"), email, envelope_to(to, tags))
+    message_id = runtime.mailer().send(email, envelope_to(to, tags))
     metrics.add_metric(name="EmailsSent", unit=MetricUnit.Count, value=1)
     logger.info("email sent", extra={"lead_id": record.lead_id, "kind": kind, "message_id": message_id})
     return Notification(to=to, kind=kind, sent_at=now, message_id=message_id, round=assignment_round(record))

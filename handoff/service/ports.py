@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
+
+if TYPE_CHECKING:
+    from handoff.email.render import RenderedEmail
+    from handoff.email.send import Envelope
 
 
 class Workflow(Protocol):
@@ -30,4 +34,12 @@ class WriteBackQueue(Protocol):
 
     def send(self, body: str) -> None:
         """Queue one message; StorageError when the queue cannot take it."""
+        ...
+
+
+class Mailer(Protocol):
+    """Sends one rendered email."""
+
+    def send(self, email: RenderedEmail, envelope: Envelope) -> str:
+        """The message id; EmailRejected when the mail service refuses it."""
         ...

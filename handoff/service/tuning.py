@@ -16,7 +16,6 @@ from aws_lambda_powertools.metrics import MetricUnit
 from handoff import runtime
 from handoff.deploy.settings import settings
 from handoff.email.render import RenderedEmail, render_report
-from handoff.email.send import send_email
 from handoff.insights.history import HistoryRow, from_record
 from handoff.insights.proposal import apply, diff
 from handoff.insights.tuning import TuningReport, tune
@@ -82,7 +81,7 @@ def run(now: datetime) -> TuningOutput:
     )
     _publish(output, f"reports/{now:%Y-%m-%d}")
     to = config.tuning.report_to or config.escalation.marketing_ops_email
-    send_email(runtime.client("sesv2"), output.email, envelope_to(to))
+    runtime.mailer().send(output.email, envelope_to(to))
     for field, (name, unit, scale) in KPI_METRICS.items():
         value = getattr(output.report.kpis, field)
         if value is not None:

@@ -6,9 +6,10 @@ import boto3
 import pytest
 from botocore.stub import ANY, Stubber
 
+from handoff.aws.mailer import send_email
 from handoff.domain.lead import lead_id_for
 from handoff.email.render import RenderedEmail
-from handoff.email.send import Envelope, send_email
+from handoff.email.send import Envelope
 from handoff.service.notify import brief_tags
 
 
