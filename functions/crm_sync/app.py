@@ -16,7 +16,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from handoff.deploy.functions import CRM_SYNC
 from handoff.deploy.settings import require
-from handoff.domain.lead import utcnow
+from handoff.domain.clock import utcnow
 from handoff.observability import logger, metrics, traced
 from handoff.service import crm_sync
 

@@ -16,7 +16,7 @@ from handoff.api.requests import checked_json_body, require_api_key, sized_body
 from handoff.api.responses import json_response, register_error_handlers
 from handoff.deploy.functions import DISPOSITION
 from handoff.deploy.settings import require
-from handoff.domain.lead import utcnow
+from handoff.domain.clock import utcnow
 from handoff.email.render import render_page
 from handoff.observability import logger, metrics, traced
 from handoff.service import links, touch

@@ -24,7 +24,8 @@ from handoff.api.responses import json_response, register_error_handlers
 from handoff.api.soap import soap_answer
 from handoff.deploy.functions import QUALIFY
 from handoff.deploy.settings import require
-from handoff.domain.lead import Lead, utcnow
+from handoff.domain.clock import utcnow
+from handoff.domain.lead import Lead
 from handoff.errors import NotFound
 from handoff.observability import logger, metrics, traced
 from handoff.service import crm_inbound, intake, lead_listing

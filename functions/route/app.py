@@ -10,7 +10,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from handoff.deploy.functions import ROUTE
 from handoff.deploy.settings import require
 from handoff.deploy.steps import RouteInput
-from handoff.domain.lead import utcnow
+from handoff.domain.clock import utcnow
 from handoff.observability import logger, metrics, traced
 from handoff.service import routing
 

@@ -10,7 +10,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from handoff import runtime
 from handoff.deploy.functions import SLA_CHECK
 from handoff.deploy.settings import require
-from handoff.domain.lead import utcnow
+from handoff.domain.clock import utcnow
 from handoff.observability import logger, metrics, traced
 from handoff.service import recovery, sla
 

@@ -8,7 +8,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from handoff.deploy.functions import TUNING
 from handoff.deploy.settings import require
-from handoff.domain.lead import utcnow
+from handoff.domain.clock import utcnow
 from handoff.observability import logger, metrics, traced
 from handoff.service import tuning
 

@@ -8,7 +8,8 @@ from pathlib import Path
 from pydantic import ValidationError
 
 from handoff.config import load_config
-from handoff.domain.lead import Lead, LeadRecord, utcnow
+from handoff.domain.clock import utcnow
+from handoff.domain.lead import Lead, LeadRecord
 from handoff.domain.qualify import qualify
 from handoff.domain.route import plan_route
 from handoff.errors import ConfigError

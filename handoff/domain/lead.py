@@ -22,6 +22,8 @@ from pydantic import (
     model_validator,
 )
 
+from handoff.domain.clock import utcnow
+
 # Generous, but bounded: a CRM field longer than this is not a real value.
 SHORT_TEXT = 512
 LONG_TEXT = 2048
@@ -263,10 +265,6 @@ TRIGGER_LABELS = {
 def label_for_trigger(trigger_type: str) -> str:
     """How a rep reads a trigger type: "demo_request" -> "Demo request"."""
     return TRIGGER_LABELS.get(trigger_type, trigger_type.replace("_", " ").capitalize())
-
-
-def utcnow() -> datetime:
-    return datetime.now(UTC)
 
 
 def iso(moment: datetime) -> str:

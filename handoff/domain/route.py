@@ -16,11 +16,11 @@ available, each rep's count stays within one lead of its weighted share.
 from __future__ import annotations
 
 from datetime import UTC, datetime, time
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import BaseModel, Field, field_validator
 
 from handoff.config.routing import RoutingConfig, TerritoryRule
+from handoff.domain.clock import local
 from handoff.domain.lead import ConsideredRep, LeadRecord
 
 
@@ -54,10 +54,7 @@ class Rep(BaseModel):
         return value.replace(tzinfo=UTC) if value and value.tzinfo is None else value
 
     def local_now(self, now: datetime) -> datetime:
-        try:
-            return now.astimezone(ZoneInfo(self.timezone))
-        except (ZoneInfoNotFoundError, ValueError):
-            return now
+        return local(now, self.timezone)
 
     def today(self, now: datetime) -> str:
         return self.local_now(now).date().isoformat()

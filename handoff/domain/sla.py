@@ -3,16 +3,15 @@
 from __future__ import annotations
 
 from datetime import datetime, time, timedelta
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+from zoneinfo import ZoneInfo
+
+from handoff.domain.clock import zone
 
 MAX_DAYS = 30  # a guard: no SLA spans more than a month of calendar time
 
 
 def _zone(name: str) -> ZoneInfo:
-    try:
-        return ZoneInfo(name)
-    except (ZoneInfoNotFoundError, ValueError):
-        return ZoneInfo("UTC")
+    return zone(name) or ZoneInfo("UTC")
 
 
 def due_at(

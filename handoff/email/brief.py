@@ -7,11 +7,11 @@ where it is tested without rendering.
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import BaseModel
 
 from handoff.config import HandoffConfig
+from handoff.domain.clock import local
 from handoff.domain.lead import LeadRecord, label_for_trigger
 from handoff.domain.qualify import matched_keyword
 
@@ -74,11 +74,7 @@ def safe_url(value: str | None) -> str | None:
 
 
 def in_zone(moment: datetime, zone: str) -> str:
-    try:
-        local = moment.astimezone(ZoneInfo(zone))
-    except (ZoneInfoNotFoundError, ValueError):
-        local = moment
-    return local.strftime("%a %d %b %H:%M %Z").strip()
+    return local(moment, zone).strftime("%a %d %b %H:%M %Z").strip()
 
 
 def ago(then: datetime, now: datetime) -> str:

@@ -8,15 +8,8 @@ from typing import Any, cast
 
 from boto3.dynamodb.conditions import Attr, Key
 
-from handoff.domain.lead import (
-    OPEN_STATUSES,
-    LeadRecord,
-    LeadStatus,
-    TimelineEntry,
-    is_lead_id,
-    iso,
-    utcnow,
-)
+from handoff.domain.clock import utcnow
+from handoff.domain.lead import OPEN_STATUSES, LeadRecord, LeadStatus, TimelineEntry, is_lead_id, iso
 from handoff.errors import AlreadyExists, Conflict
 from handoff.store.dynamo import check_storable, from_item, storage_errors, to_item, to_plain
 from handoff.store.tables import CONTACT_INDEX, CRM_RECORD_INDEX, MESSAGE_INDEX, OPEN_INDEX, SLA_INDEX, Index

@@ -6,7 +6,7 @@ import pytest
 
 from handoff import runtime
 from handoff.cli import main
-from handoff.domain.lead import utcnow
+from handoff.domain.clock import utcnow
 from tests.integration.conftest import SECRETS, Aws, rep
 
 ROOT = Path(__file__).resolve().parents[2]

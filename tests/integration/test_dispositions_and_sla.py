@@ -9,7 +9,7 @@ import pytest
 
 from handoff import runtime
 from handoff.deploy.functions import SLA_CHECK
-from handoff.domain.lead import utcnow
+from handoff.domain.clock import utcnow
 from handoff.errors import ClaimConflict
 from handoff.local import lambdas
 from handoff.service import routing

@@ -31,7 +31,7 @@ from _pytest.mark.structures import ParameterSet
 
 from handoff import runtime
 from handoff.deploy.functions import DISPOSITION, QUALIFY, FunctionSpec, Route
-from handoff.domain.lead import utcnow
+from handoff.domain.clock import utcnow
 from handoff.domain.link_tokens import make_token
 from handoff.local import lambdas
 from handoff.local.http_front import build_event, match

@@ -7,7 +7,7 @@ from typing import Any
 from urllib.parse import urlencode
 
 from handoff import runtime
-from handoff.domain.lead import utcnow
+from handoff.domain.clock import utcnow
 from handoff.domain.link_tokens import make_token
 from tests.integration.conftest import SECRETS, Aws, rep
 

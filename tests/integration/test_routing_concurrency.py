@@ -18,7 +18,8 @@ from typing import Any
 import pytest
 
 from handoff import runtime
-from handoff.domain.lead import Lead, LeadRecord, Qualification, utcnow
+from handoff.domain.clock import utcnow
+from handoff.domain.lead import Lead, LeadRecord, Qualification
 from handoff.errors import ClaimConflict
 from handoff.service import routing
 from tests.integration.conftest import Aws, rep
