@@ -17,9 +17,9 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from handoff.cli import insights
 from handoff.deploy.functions import REPO_ROOT
 from handoff.errors import ConfigError, HandoffError
-from handoff.insights import commands as insights
 
 DEFAULT_CONFIG = str(REPO_ROOT / "config" / "handoff.toml")
 DEFAULT_REPS = str(REPO_ROOT / "examples" / "reps.csv")
