@@ -1,0 +1,41 @@
+"""The layering docs/architecture.md describes, kept true: services and the domain never touch
+AWS directly (their adapters do), and the domain does no I/O."""
+
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+
+from tests.conftest import ROOT
+
+AWS_LIBRARIES = {"boto3", "botocore"}
+IO_LIBRARIES = AWS_LIBRARIES | {"urllib", "http", "socket", "requests", "aws_lambda_powertools"}
+
+
+def imported(path: Path) -> set[str]:
+    """Top-level package of every import in the module, wherever it sits (functions included)."""
+    names: set[str] = set()
+    for node in ast.walk(ast.parse(path.read_text())):
+        if isinstance(node, ast.Import):
+            names |= {alias.name.split(".")[0] for alias in node.names}
+        elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+            names.add(node.module.split(".")[0])
+    return names
+
+
+def test_no_service_imports_boto3_or_botocore() -> None:
+    offenders = {
+        path.name: sorted(imported(path) & AWS_LIBRARIES)
+        for path in (ROOT / "handoff" / "service").glob("*.py")
+        if imported(path) & AWS_LIBRARIES
+    }
+    assert offenders == {}, f"AWS belongs behind a port (handoff/service/ports.py): {offenders}"
+
+
+def test_the_domain_does_no_io() -> None:
+    offenders = {
+        path.name: sorted(imported(path) & IO_LIBRARIES)
+        for path in (ROOT / "handoff" / "domain").glob("*.py")
+        if imported(path) & IO_LIBRARIES
+    }
+    assert offenders == {}, offenders
