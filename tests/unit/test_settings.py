@@ -66,6 +66,19 @@ def test_the_deployed_environment_names_the_function_and_only_its_settings() -> 
     assert set(deployed) - {FUNCTION_VARIABLE} == {variable(n) for n in SLA_CHECK.environment_names}
 
 
+def cold_start_sla_check(env: dict[str, str]) -> subprocess.CompletedProcess[str]:
+    """Load sla_check's module in a fresh interpreter, as Lambda's init does."""
+    return subprocess.run(
+        [sys.executable, "-c", "import functions.sla_check.app"],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+
+
 def test_a_lambda_cold_start_without_a_required_setting_fails_naming_the_variable() -> None:
     """As Lambda loads the module: the init fails at once instead of at the first sweep."""
     env = {
@@ -79,25 +92,9 @@ def test_a_lambda_cold_start_without_a_required_setting_fails_naming_the_variabl
         "PYTHONPATH": str(ROOT),
         **{variable(n): "set" for n in SLA_CHECK.settings if n != needs.STATE_MACHINE},
     }
-    failed = subprocess.run(
-        [sys.executable, "-c", "import functions.sla_check.app"],
-        cwd=ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )
+    failed = cold_start_sla_check(env)
     assert failed.returncode != 0
     assert "the sla_check function needs HANDOFF_STATE_MACHINE_ARN" in failed.stderr
     env[variable(needs.STATE_MACHINE)] = "arn:aws:states:us-east-1:1:stateMachine:x"
-    started = subprocess.run(
-        [sys.executable, "-c", "import functions.sla_check.app"],
-        cwd=ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )
+    started = cold_start_sla_check(env)
     assert started.returncode == 0, started.stderr
