@@ -94,6 +94,11 @@ def function_scope(spec: FunctionSpec) -> Iterator[None]:
         _current.reset(token)
 
 
+def scoped_function() -> FunctionSpec | None:
+    """The function an in-process invocation runs as (None outside ``function_scope``)."""
+    return _current.get()
+
+
 def current_function() -> FunctionSpec | None:
     scoped = _current.get()
     if scoped is not None:

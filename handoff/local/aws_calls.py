@@ -1,9 +1,9 @@
 """Record the AWS calls each in-process Lambda handler makes, for the IAM grant test.
 
 moto enforces no IAM, so a handler can call an API its deployed role does not allow and
-every local test still passes. While recording is on, every botocore call made inside
-``attributed(<function key>)`` (which ``lambdas.invoke`` wraps around each handler) is kept
-with the parameters that name its resources; ``tests/grants`` checks each against the
+every local test still passes. While recording is on, every botocore call made inside a
+function's scope (``lambdas.invoke`` runs each handler in ``function_scope``) is kept with the
+parameters that name its resources; ``tests/grants`` checks each against the
 function's role in the synthesized template.
 
 Local only: handlers never import this module, and nothing is hooked until ``enable()`` runs
@@ -21,12 +21,12 @@ import hashlib
 import json
 import os
 import threading
-from collections.abc import Iterator, Mapping
-from contextlib import contextmanager
-from contextvars import ContextVar
+from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
+
+from handoff.deploy.settings import scoped_function
 
 ENV_VARIABLE = "HANDOFF_RECORD_AWS_CALLS"
 # Attributes that name resources, kept from a call's parameters (see the module docstring).
@@ -81,7 +81,6 @@ def _settings_id(settings: Mapping[str, str]) -> str:
     return hashlib.sha256(json.dumps(settings, sort_keys=True).encode()).hexdigest()[:16]
 
 
-_current: ContextVar[str | None] = ContextVar("handoff_aws_calls_function", default=None)
 _lock = threading.Lock()
 _calls: list[AwsCall] = []
 _state: dict[str, Any] = {"enabled": False, "path": None}
@@ -145,21 +144,17 @@ def _enabled_by_environment() -> bool:
     return bool(_state["enabled"])
 
 
-@contextmanager
-def attributed(function_key: str) -> Iterator[None]:
-    """Run a handler as ``function_key``: the AWS calls made inside are recorded as its own."""
-    if not (_state["enabled"] or _enabled_by_environment()):
-        yield
-        return
-    token = _current.set(function_key)
-    try:
-        yield
-    finally:
-        _current.reset(token)
+def watch() -> None:
+    """Called as each handler starts: turns recording on if the environment asks for it."""
+    if not _state["enabled"]:
+        _enabled_by_environment()
 
 
-def current_function() -> str | None:
-    return _current.get()
+def _function() -> str | None:
+    """The function whose invocation is running on this thread: the same scope that limits its
+    settings (``lambdas.invoke``), so there is one notion of "which function is this"."""
+    spec = scoped_function()
+    return spec.key if spec else None
 
 
 # Settings fields name the stack's resources (tables, queue, state machine, bucket, sender...);
@@ -224,7 +219,7 @@ def _append(call: AwsCall) -> None:
 
 
 def _record(client: Any, operation: str, params: dict[str, Any], response: Any, error: str | None) -> None:
-    function = _current.get()
+    function = _function()
     if function is None:
         return
     arn = response.get("ARN") if isinstance(response, Mapping) else None
@@ -253,7 +248,7 @@ def _hook_botocore() -> None:
         return
 
     def _make_api_call(self: Any, operation_name: str, api_params: dict[str, Any]) -> Any:
-        if _current.get() is None or not _state["enabled"]:
+        if not _state["enabled"] or _function() is None:
             return original(self, operation_name, api_params)
         # Before the call: a task token is gone from moto once the task completes.
         params = _resource_params(operation_name, api_params)
@@ -286,7 +281,7 @@ def _record_cached_secrets() -> None:
 
     def get(self: Any, name: str, max_age: int | None = None, transform: Any = None,
             force_fetch: bool = False, **sdk_options: Any) -> Any:  # fmt: skip
-        function = _current.get()
+        function = _function()
         key = self._build_cache_key(name=name, transform=transform)
         if (
             function is not None

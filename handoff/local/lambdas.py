@@ -61,7 +61,8 @@ def invoke(spec: FunctionSpec, event: Any) -> Any:
     handler = load_handler(spec)
     # As in its own container: the function sees only the settings its spec declares, and
     # (when recording, for the IAM grant test) its AWS calls are counted as its own.
-    with function_scope(spec), aws_calls.attributed(spec.key):
+    aws_calls.watch()
+    with function_scope(spec):
         return handler(event, context)
 
 
