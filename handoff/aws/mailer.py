@@ -16,23 +16,19 @@ class SesMailer:
 
     def send(self, email: RenderedEmail, envelope: Envelope) -> str:
         """Send and return the SES message id; EmailRejected when SES refuses it."""
-        return send_email(self._client, email, envelope)
 
-
-def send_email(ses: Any, email: RenderedEmail, envelope: Envelope) -> str:
-    """Send and return the SES message id."""
-    kwargs: dict[str, Any] = {
-        "FromEmailAddress": envelope.sender,
-        "Destination": {"ToAddresses": [envelope.to]},
-        "Content": {"Raw": {"Data": build_mime(email, envelope)}},
-    }
-    if envelope.configuration_set:
-        kwargs["ConfigurationSetName"] = envelope.configuration_set
-    if envelope.tags:
-        kwargs["EmailTags"] = [{"Name": name, "Value": value} for name, value in envelope.tags]
-    try:
-        response = ses.send_email(**kwargs)
-    except (ClientError, BotoCoreError) as exc:
-        code = exc.response.get("Error", {}).get("Code", "") if isinstance(exc, ClientError) else ""
-        raise EmailRejected(f"SES {code or type(exc).__name__}") from exc
-    return str(response["MessageId"])
+        kwargs: dict[str, Any] = {
+            "FromEmailAddress": envelope.sender,
+            "Destination": {"ToAddresses": [envelope.to]},
+            "Content": {"Raw": {"Data": build_mime(email, envelope)}},
+        }
+        if envelope.configuration_set:
+            kwargs["ConfigurationSetName"] = envelope.configuration_set
+        if envelope.tags:
+            kwargs["EmailTags"] = [{"Name": name, "Value": value} for name, value in envelope.tags]
+        try:
+            response = self._client.send_email(**kwargs)
+        except (ClientError, BotoCoreError) as exc:
+            code = exc.response.get("Error", {}).get("Code", "") if isinstance(exc, ClientError) else ""
+            raise EmailRejected(f"SES {code or type(exc).__name__}") from exc
+        return str(response["MessageId"])

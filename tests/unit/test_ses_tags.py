@@ -6,7 +6,7 @@ import boto3
 import pytest
 from botocore.stub import ANY, Stubber
 
-from handoff.aws.mailer import send_email
+from handoff.aws.mailer import SesMailer
 from handoff.domain.lead import lead_id_for
 from handoff.email.render import RenderedEmail
 from handoff.email.send import Envelope
@@ -58,7 +58,7 @@ def test_tags_go_out_as_email_tags() -> None:
     )
     with Stubber(ses) as stub:  # the stub also checks the request against the SES v2 model
         stub.add_response("send_email", {"MessageId": "m1"}, expected)
-        assert send_email(ses, RenderedEmail(subject="s", text="t", html="<p>t</p>"), envelope) == "m1"
+        assert SesMailer(ses).send(RenderedEmail(subject="s", text="t", html="<p>t</p>"), envelope) == "m1"
         stub.assert_no_pending_responses()
 
 
@@ -72,4 +72,6 @@ def test_untagged_emails_send_no_email_tags() -> None:
     with Stubber(ses) as stub:
         stub.add_response("send_email", {"MessageId": "m2"}, expected)
         email = RenderedEmail(subject="s", text="t", html="<p>t</p>")
-        assert send_email(ses, email, Envelope(sender="handoff@example.com", to="ops@example.com")) == "m2"
+        assert (
+            SesMailer(ses).send(email, Envelope(sender="handoff@example.com", to="ops@example.com")) == "m2"
+        )
