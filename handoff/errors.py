@@ -67,3 +67,8 @@ class NoRepAvailable(HandoffError):
 
 class StorageError(HandoffError):
     """DynamoDB or another store failed after retries."""
+
+    @property
+    def cause_name(self) -> str:
+        """The underlying error's type (ClientError, EndpointConnectionError...): safe to log."""
+        return type(self.__cause__ or self).__name__

@@ -59,8 +59,7 @@ def request(record: LeadRecord, action: str, round: int | None = None) -> None:
         queue.send(message.model_dump_json())
     except StorageError as exc:
         metrics.add_metric(name="CrmSyncNotQueued", unit=MetricUnit.Count, value=1)
-        cause = type(exc.__cause__ or exc).__name__
-        logger.error("crm sync not queued", extra={"lead_id": record.lead_id, "error": cause})
+        logger.error("crm sync not queued", extra={"lead_id": record.lead_id, "error": exc.cause_name})
 
 
 def _write(write: CrmWrite) -> None:

@@ -45,8 +45,8 @@ def start_workflow(record: LeadRecord, now: datetime) -> None:
         _mark_start_failed(record.lead_id, now, exc)
 
 
-def _mark_start_failed(lead_id: str, now: datetime, exc: Exception) -> None:
-    cause = str(exc.__cause__.__class__.__name__ if exc.__cause__ else type(exc).__name__)
+def _mark_start_failed(lead_id: str, now: datetime, exc: StorageError) -> None:
+    cause = exc.cause_name
     logger.error("start_execution failed", extra={"lead_id": lead_id, "error": cause})
     metrics.add_metric(name="LeadsFailed", unit=MetricUnit.Count, value=1)
     runtime.leads().update(
