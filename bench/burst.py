@@ -15,8 +15,8 @@ from dataclasses import dataclass
 from typing import Any, TypedDict
 
 from bench.local import LocalRun, local_stack, rep_rows, sample_lead
+from handoff.aws.tables import LEADS as LEADS_TABLE
 from handoff.local.provision import table_name
-from handoff.store.tables import LEADS as LEADS_TABLE
 
 DELIVERIES = 1_000
 SENDERS = 16

@@ -25,10 +25,10 @@ from typing import Any, NamedTuple, TypedDict
 from bench.local import LocalRun, local_stack, rep_rows, sample_lead, sla_everywhere
 from bench.meter import Call, Index, Invocation, Meter, TableShape, counting_logs, metering
 from bench.synth import Synth, synthesized
+from handoff.aws.tables import ALL_TABLES, LEADS
 from handoff.aws.workflow import execution_arn
 from handoff.deploy.functions import ALL_FUNCTIONS
 from handoff.local.provision import table_name
-from handoff.store.tables import ALL_TABLES, LEADS
 
 TOUCHED_LEADS = 20
 LADDER_LEADS = 4

@@ -33,7 +33,7 @@ with mock_aws():
     init_kb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     if warm:
         from handoff.local.http_front import build_event, match
-        from handoff.webhooks.signature import sign_generic
+        from handoff.crm.signature import sign_generic
         body = open("examples/webhooks/generic/03-ebook-download-nurture.json", "rb").read()
         for i in range(warm):
             if key == "qualify":

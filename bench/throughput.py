@@ -8,9 +8,11 @@ from datetime import UTC, datetime
 
 from handoff.config import load_config
 from handoff.deploy.functions import REPO_ROOT
-from handoff.domain.lead import Lead, LeadRecord
+from handoff.domain.lead import Lead
 from handoff.domain.qualify import qualify
-from handoff.domain.route import Rep, plan_route
+from handoff.domain.record import LeadRecord
+from handoff.domain.rep import Rep
+from handoff.domain.route import plan_route
 
 NOW = datetime(2026, 11, 2, 16, tzinfo=UTC)
 

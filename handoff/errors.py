@@ -1,4 +1,4 @@
-"""Domain exceptions. Storage turns ClientError into these in one place (handoff.store),
+"""Domain exceptions. Storage turns ClientError into these in one place (handoff.aws),
 and handoff.api.responses turns these into HTTP responses in one place."""
 
 from __future__ import annotations

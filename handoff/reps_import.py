@@ -11,9 +11,9 @@ from typing import Any, TypeVar
 
 from pydantic import BaseModel, ValidationError
 
-from handoff.domain.route import Rep
+from handoff.aws.accounts import Account
+from handoff.domain.rep import Rep
 from handoff.errors import ConfigError
-from handoff.store.accounts import Account
 
 M = TypeVar("M", bound=BaseModel)
 

@@ -13,19 +13,19 @@ import boto3
 from aws_lambda_powertools.utilities import parameters
 from botocore.config import Config
 
-from handoff.adapters.hubspot_api import HubSpotClient
-from handoff.adapters.salesforce_api import SalesforceClient
+from handoff.aws.accounts import AccountRepository
+from handoff.aws.dispositions import DispositionRepository
+from handoff.aws.leads import LeadRepository
 from handoff.aws.mailer import SesMailer
 from handoff.aws.queue import SqsQueue
+from handoff.aws.reps import RepRepository
 from handoff.aws.workflow import StepFunctionsWorkflow
 from handoff.config import HandoffConfig, cached_config
+from handoff.crm.hubspot_api import HubSpotClient
+from handoff.crm.salesforce_api import SalesforceClient
 from handoff.deploy import credentials
 from handoff.deploy import settings as settings_module
 from handoff.deploy.settings import settings
-from handoff.store.accounts import AccountRepository
-from handoff.store.dispositions import DispositionRepository
-from handoff.store.leads import LeadRepository
-from handoff.store.reps import RepRepository
 
 SECRET_MAX_AGE_SECONDS = 300
 # Throttling, 5xx and dropped connections are retried with exponential backoff and jitter

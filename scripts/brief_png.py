@@ -20,8 +20,9 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from handoff.config import load_config  # noqa: E402
-from handoff.domain.lead import Assignment, Lead, LeadRecord, Sla  # noqa: E402
+from handoff.domain.lead import Lead  # noqa: E402
 from handoff.domain.qualify import qualify  # noqa: E402
+from handoff.domain.record import Assignment, LeadRecord, Sla  # noqa: E402
 from handoff.email.brief import LINK_OUTCOMES, Link, build_brief  # noqa: E402
 from handoff.email.render import render_brief  # noqa: E402
 

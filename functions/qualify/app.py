@@ -22,6 +22,7 @@ from handoff.api.requests import (
 )
 from handoff.api.responses import json_response, register_error_handlers
 from handoff.api.soap import soap_answer
+from handoff.aws.leads import PRIVATE_ATTRIBUTES
 from handoff.deploy.functions import QUALIFY
 from handoff.deploy.settings import require
 from handoff.domain.clock import utcnow
@@ -31,7 +32,6 @@ from handoff.observability import logger, metrics, traced
 from handoff.service import crm_inbound, intake, lead_listing
 from handoff.service.intake import IntakeResult
 from handoff.service.routing import reps_view
-from handoff.store.leads import PRIVATE_ATTRIBUTES
 
 require(QUALIFY)  # cold start: stop here, naming any setting this function lacks
 

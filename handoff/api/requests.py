@@ -11,16 +11,16 @@ from aws_lambda_powertools.utilities.data_classes import APIGatewayProxyEvent
 from pydantic import BaseModel, ValidationError
 
 from handoff import runtime
-from handoff.deploy import credentials
-from handoff.deploy.settings import settings
-from handoff.errors import BadRequest, PayloadTooLarge
-from handoff.webhooks.hubspot_signature import verify_hubspot
-from handoff.webhooks.signature import (
+from handoff.crm.hubspot_signature import verify_hubspot
+from handoff.crm.signature import (
     GENERIC_SIGNATURE_HEADER,
     bearer_from,
     verify_api_key,
     verify_generic,
 )
+from handoff.deploy import credentials
+from handoff.deploy.settings import settings
+from handoff.errors import BadRequest, PayloadTooLarge
 
 MAX_JSON_DEPTH = 32
 

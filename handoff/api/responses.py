@@ -12,7 +12,7 @@ from typing import Any
 from aws_lambda_powertools.event_handler import APIGatewayRestResolver, Response, content_types
 from aws_lambda_powertools.event_handler.openapi.exceptions import RequestValidationError
 
-from handoff.adapters.hubspot_api import CrmUnavailable
+from handoff.crm.hubspot_api import CrmUnavailable
 from handoff.errors import (
     BadRequest,
     ConfigError,

@@ -6,9 +6,9 @@ from collections.abc import Callable
 
 from aws_lambda_powertools.event_handler import Response
 
-from handoff.adapters.hubspot_api import CrmUnavailable
-from handoff.adapters.salesforce import fault
 from handoff.api.responses import REJECTIONS
+from handoff.crm.hubspot_api import CrmUnavailable
+from handoff.crm.salesforce import fault
 from handoff.errors import BadRequest, RequestRejected, StorageError
 from handoff.observability import logger
 

@@ -74,7 +74,7 @@ def _table(args: argparse.Namespace, env: str) -> Any:
 
 
 def _reps_repository(args: argparse.Namespace) -> Any:
-    from handoff.store.reps import RepRepository
+    from handoff.aws.reps import RepRepository
 
     return RepRepository(_table(args, "HANDOFF_REPS_TABLE"))
 
@@ -133,8 +133,8 @@ def _reps_set(args: argparse.Namespace) -> int:
 
 
 def _accounts_import(args: argparse.Namespace) -> int:
+    from handoff.aws.accounts import AccountRepository
     from handoff.reps_import import load_accounts_csv
-    from handoff.store.accounts import AccountRepository
 
     accounts = load_accounts_csv(args.file)
     repository = AccountRepository(_table(args, "HANDOFF_ACCOUNTS_TABLE"))
@@ -161,10 +161,10 @@ def _route_explain(args: argparse.Namespace) -> int:
 def _redrive(args: argparse.Namespace) -> int:
     import boto3
 
+    from handoff.aws.leads import LeadRepository
     from handoff.aws.workflow import StepFunctionsWorkflow
     from handoff.runtime import RETRIES
     from handoff.service.redrive import failed_lead_ids, redrive
-    from handoff.store.leads import LeadRepository
 
     state_machine = args.state_machine or os.environ.get("HANDOFF_STATE_MACHINE_ARN")
     if not state_machine:

@@ -37,7 +37,7 @@ def _rows(args: argparse.Namespace) -> list[Any]:
         raise ConfigError("no history: pass --history FILE.jsonl, or --table (the LeadsTable output)")
     import boto3
 
-    from handoff.store.leads import LeadRepository
+    from handoff.aws.leads import LeadRepository
 
     end = end or datetime.now(UTC)
     start = start or end - timedelta(days=90)

@@ -11,8 +11,8 @@ from __future__ import annotations
 from pydantic import BaseModel
 
 from handoff.config.crm_sync import CrmSyncConfig
-from handoff.domain.lead import LeadRecord
-from handoff.domain.route import Rep
+from handoff.domain.record import LeadRecord
+from handoff.domain.rep import Rep
 
 SALESFORCE_USER_PREFIX = "005"
 SALESFORCE_LEAD_PREFIX = "00Q"

@@ -1,6 +1,6 @@
-"""The canonical lead every webhook adapter produces, and the stored lead record.
+"""The canonical inbound lead every webhook adapter produces.
 
-The inbound schema is the public contract in ARCHITECTURE.md: only ``event_id``,
+The schema is the public contract in ARCHITECTURE.md: only ``event_id``,
 ``contact.email`` and ``trigger.type`` are required, and unknown fields are kept.
 """
 
@@ -8,8 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import re
-from datetime import UTC, datetime
-from enum import StrEnum
+from datetime import datetime
 from typing import Annotated, Any
 
 from pydantic import (
@@ -21,8 +20,6 @@ from pydantic import (
     field_validator,
     model_validator,
 )
-
-from handoff.domain.clock import utcnow
 
 # Generous, but bounded: a CRM field longer than this is not a real value.
 SHORT_TEXT = 512
@@ -152,104 +149,6 @@ class Lead(_Open):
         return lead_id_for(self.source, self.event_id)
 
 
-class LeadStatus(StrEnum):
-    NURTURE = "nurture"
-    ROUTING = "routing"
-    ASSIGNED = "assigned"
-    NOTIFIED = "notified"
-    WORKING = "working"
-    ESCALATED = "escalated"
-    RENURTURED = "renurtured"
-    CLOSED = "closed"
-    FAILED = "failed"
-
-
-# Statuses in which a lead has an owner who can still record an outcome.
-OPEN_STATUSES = (LeadStatus.ASSIGNED, LeadStatus.NOTIFIED, LeadStatus.WORKING, LeadStatus.ESCALATED)
-
-
-class Reason(BaseModel):
-    """A machine code plus a sentence a rep would understand."""
-
-    code: str
-    text: str
-    points: float = 0
-
-
-class Qualification(BaseModel):
-    ready: bool
-    tier: str | None = None
-    score: float
-    fit: float
-    intent: float
-    next_step: str | None = None
-    persona: str | None = None
-    reasons: list[Reason] = Field(default_factory=list)
-    # Why the lead can never be ready as it stands: an exclusion code, or missing segmentation fields.
-    excluded: str | None = None
-    missing: list[str] = Field(default_factory=list)
-
-
-class ConsideredRep(BaseModel):
-    rep_id: str
-    skipped_because: str | None = None
-
-
-class Assignment(BaseModel):
-    rep_id: str
-    rep_email: str
-    rep_name: str | None = None
-    manager_email: str | None = None
-    pool: str | None = None
-    rule: str
-    reason: str
-    assigned_at: datetime
-    # False when no capacity slot was taken (the rep already held this contact, or nobody did).
-    claimed: bool = True
-    rep_timezone: str = "UTC"
-    rep_working_hours: str | None = None
-    slack_secret: str | None = None
-    considered: list[ConsideredRep] = Field(default_factory=list)
-
-
-class Notification(BaseModel):
-    channel: str = "email"
-    to: str
-    kind: str
-    sent_at: datetime
-    message_id: str | None = None
-    # Which assignment it belongs to: 0 for the first rep, 1 after the first reassignment, ...
-    round: int = 0
-
-
-class SlaState(StrEnum):
-    PENDING = "pending"
-    MET = "met"
-    BREACHED = "breached"
-
-
-class Sla(BaseModel):
-    due_at: datetime
-    seconds: int
-    state: SlaState = SlaState.PENDING
-
-
-class Disposition(BaseModel):
-    outcome: str
-    reason: str | None = None
-    note: str | None = None
-    at: datetime
-    by: str
-    # Recorded from a rep who no longer owns the lead: kept, but it neither touches nor closes it.
-    stale: bool = False
-
-
-class TimelineEntry(BaseModel):
-    at: datetime
-    event: str
-    detail: str = ""
-
-
 TRIGGER_LABELS = {
     "demo_request": "Demo request",
     "pricing_request": "Pricing request",
@@ -265,68 +164,3 @@ TRIGGER_LABELS = {
 def label_for_trigger(trigger_type: str) -> str:
     """How a rep reads a trigger type: "demo_request" -> "Demo request"."""
     return TRIGGER_LABELS.get(trigger_type, trigger_type.replace("_", " ").capitalize())
-
-
-def iso(moment: datetime) -> str:
-    """One fixed-width UTC format, so stored timestamps sort as strings."""
-    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
-
-
-class LeadRecord(BaseModel):
-    """What Handoff stores about a lead, and what ``GET /leads/{id}`` returns."""
-
-    model_config = ConfigDict(extra="ignore")
-
-    lead_id: str
-    status: LeadStatus
-    source: str
-    event_id: str
-    received_at: datetime
-    # When the sender says the event happened: intent decays from here, so a replay (tune,
-    # simulate) scores the lead exactly as the live decision did.
-    occurred_at: datetime | None = None
-    contact: Contact
-    company: Company
-    crm: CrmRef
-    trigger: Trigger
-    score: float | None = None
-    activities: list[Activity] = Field(default_factory=list)
-    qualification: Qualification
-    assignment: Assignment | None = None
-    # Earlier assignments, oldest first, when the ladder reassigned the lead.
-    assignment_history: list[Assignment] = Field(default_factory=list)
-    notifications: list[Notification] = Field(default_factory=list)
-    sla: Sla | None = None
-    escalations: list[dict[str, Any]] = Field(default_factory=list)
-    dispositions: list[Disposition] = Field(default_factory=list)
-    timeline: list[TimelineEntry] = Field(default_factory=list)
-
-    def recent_activities(self, limit: int = 5) -> list[Activity]:
-        """Newest first, whatever order the CRM sent them in; undated ones last."""
-        dated = sorted((a for a in self.activities if a.at), key=lambda a: a.at or utcnow(), reverse=True)
-        undated = [a for a in self.activities if not a.at]
-        return (dated + undated)[:limit]
-
-    @classmethod
-    def from_lead(cls, lead: Lead, qualification: Qualification, now: datetime) -> LeadRecord:
-        status = LeadStatus.ROUTING if qualification.ready else LeadStatus.NURTURE
-        detail = "sales-ready" if qualification.ready else "not sales-ready: kept in nurture"
-        return cls(
-            lead_id=lead.lead_id,
-            status=status,
-            source=lead.source,
-            event_id=lead.event_id,
-            received_at=now,
-            occurred_at=lead.occurred_at,
-            contact=lead.contact,
-            company=lead.company,
-            crm=lead.crm,
-            trigger=lead.trigger,
-            score=lead.score,
-            activities=lead.activities,
-            qualification=qualification,
-            timeline=[
-                TimelineEntry(at=now, event="received", detail=f"trigger {lead.trigger.type}"),
-                TimelineEntry(at=now, event="qualified", detail=detail),
-            ],
-        )

@@ -20,7 +20,8 @@ from handoff.config.qualify import (
     RangeCriterion,
     ValuesCriterion,
 )
-from handoff.domain.lead import Activity, Lead, Qualification, Reason, label_for_trigger
+from handoff.domain.lead import Activity, Lead, label_for_trigger
+from handoff.domain.record import Qualification, Reason
 
 SECONDS_PER_DAY = 86_400
 LABELS = {

@@ -2,7 +2,7 @@
 
 Pure: the lead, the reps and the config in; an ordered plan of steps out, each with
 its candidates and the reasons others were skipped. The service walks the plan and
-claims capacity with one conditional write per attempt (handoff.store.reps).
+claims capacity with one conditional write per attempt (handoff.aws.reps).
 
 Fairness is weighted fair queuing on a virtual clock. Each rep carries ``vtime``,
 the virtual time at which their last lead "finished" (start + 1/weight). The next
@@ -15,52 +15,13 @@ available, each rep's count stays within one lead of its weighted share.
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, time
+from datetime import datetime, time
 
-from pydantic import BaseModel, Field, field_validator
+from pydantic import BaseModel, Field
 
 from handoff.config.routing import RoutingConfig, TerritoryRule
-from handoff.domain.clock import local
-from handoff.domain.lead import ConsideredRep, LeadRecord
-
-
-class Rep(BaseModel):
-    rep_id: str = Field(min_length=1, max_length=64)
-    email: str
-    name: str | None = None
-    manager_email: str | None = None
-    pools: list[str] = Field(default_factory=list)
-    weight: float = Field(default=1.0, gt=0, le=100)
-    capacity: int = Field(default=10, ge=0)
-    open_count: int = Field(default=0, ge=0)
-    active: bool = True
-    ooo_until: datetime | None = None
-    timezone: str = "UTC"
-    working_hours: str | None = Field(default=None, pattern=r"^\d{2}:\d{2}-\d{2}:\d{2}$")
-    daily_cap: int | None = Field(default=None, ge=0)
-    day: str | None = None  # the rep's local date that day_count belongs to
-    day_count: int = Field(default=0, ge=0)
-    crm_owner_ids: list[str] = Field(default_factory=list)
-    # Name of the secret holding this rep's own Slack incoming-webhook URL (else the team's).
-    slack_secret: str | None = Field(default=None, pattern=r"^slack-[A-Za-z0-9_-]+$")
-    vtime: float | None = None
-    last_assigned_at: datetime | None = None
-    assigned_total: int = 0
-
-    @field_validator("ooo_until", "last_assigned_at")
-    @classmethod
-    def _aware(cls, value: datetime | None) -> datetime | None:
-        # A bare date in a CSV means midnight UTC.
-        return value.replace(tzinfo=UTC) if value and value.tzinfo is None else value
-
-    def local_now(self, now: datetime) -> datetime:
-        return local(now, self.timezone)
-
-    def today(self, now: datetime) -> str:
-        return self.local_now(now).date().isoformat()
-
-    def owns(self, crm_owner_id: str | None) -> bool:
-        return bool(crm_owner_id) and (crm_owner_id == self.rep_id or crm_owner_id in self.crm_owner_ids)
+from handoff.domain.record import ConsideredRep, LeadRecord
+from handoff.domain.rep import Rep
 
 
 def _outside_hours(rep: Rep, now: datetime) -> str | None:

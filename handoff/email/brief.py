@@ -12,8 +12,9 @@ from pydantic import BaseModel
 
 from handoff.config import HandoffConfig
 from handoff.domain.clock import local
-from handoff.domain.lead import LeadRecord, label_for_trigger
+from handoff.domain.lead import label_for_trigger
 from handoff.domain.qualify import matched_keyword
+from handoff.domain.record import LeadRecord
 
 LINK_OUTCOMES = (
     ("connected", "Connected"),

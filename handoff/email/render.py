@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Any
 
 from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
 
-from handoff.domain.lead import LeadRecord
+from handoff.domain.record import LeadRecord
 from handoff.email.brief import BriefView
 from handoff.insights.stats import percent
 

@@ -13,7 +13,8 @@ from pathlib import Path
 
 from pydantic import BaseModel, Field, ValidationError
 
-from handoff.domain.lead import Lead, LeadRecord, LeadStatus, Qualification
+from handoff.domain.lead import Lead
+from handoff.domain.record import LeadRecord, LeadStatus, Qualification
 from handoff.errors import ConfigError
 
 

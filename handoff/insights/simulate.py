@@ -16,9 +16,10 @@ from datetime import datetime, timedelta
 from pydantic import BaseModel
 
 from handoff.config import HandoffConfig
-from handoff.domain.lead import LeadRecord
 from handoff.domain.qualify import qualify
-from handoff.domain.route import Rep, plan_route
+from handoff.domain.record import LeadRecord
+from handoff.domain.rep import Rep
+from handoff.domain.route import plan_route
 from handoff.insights.history import HistoryRow
 
 UNASSIGNED = "(unassigned)"

@@ -16,9 +16,10 @@ from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 
 from handoff.config import HandoffConfig
-from handoff.domain.lead import Activity, Company, Contact, Lead, LeadRecord, Trigger
+from handoff.domain.lead import Activity, Company, Contact, Lead, Trigger
 from handoff.domain.qualify import qualify
-from handoff.domain.route import Rep
+from handoff.domain.record import LeadRecord
+from handoff.domain.rep import Rep
 from handoff.insights.history import HistoryRow, signals_for
 from handoff.insights.simulate import RoutingSimulator
 

@@ -9,8 +9,8 @@ import urllib.request
 from dataclasses import dataclass
 from typing import Any
 
-from handoff.webhooks.hubspot_signature import sign_v3
-from handoff.webhooks.signature import sign_generic
+from handoff.crm.hubspot_signature import sign_v3
+from handoff.crm.signature import sign_generic
 
 
 @dataclass(frozen=True)

@@ -12,14 +12,14 @@ from typing import Any
 
 import boto3
 
+from handoff.aws import tables
+from handoff.aws.tables import ALL_TABLES, TableSpec
 from handoff.deploy import functions as needs
 from handoff.deploy.credentials import ALL_SECRETS
 from handoff.deploy.functions import ALL_FUNCTIONS, CRM_SYNC_MAX_RECEIVES
 from handoff.deploy.settings import FUNCTION_VARIABLE, environment
 from handoff.deploy.workflow import function_substitutions, render_definition
 from handoff.local import lambdas
-from handoff.store import tables
-from handoff.store.tables import ALL_TABLES, TableSpec
 
 SENDER = "handoff@example.com"
 SECRET_PREFIX = "handoff/"

@@ -6,10 +6,10 @@ from datetime import datetime
 from typing import Any
 
 from handoff import runtime
-from handoff.adapters import hubspot, salesforce
-from handoff.adapters.hubspot_api import CrmRecordMissing
-from handoff.adapters.mapping import text
 from handoff.api.requests import parse_json, parse_json_object, parse_model
+from handoff.crm import hubspot, salesforce
+from handoff.crm.hubspot_api import CrmRecordMissing
+from handoff.crm.mapping import text
 from handoff.deploy import credentials
 from handoff.domain.lead import Lead, lead_id_for
 from handoff.errors import BadRequest

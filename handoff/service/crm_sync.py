@@ -23,10 +23,11 @@ from aws_lambda_powertools.utilities.idempotency import (
 from pydantic import BaseModel, Field
 
 from handoff import runtime
-from handoff.adapters.crm_http import CrmRecordMissing, CrmUnavailable
+from handoff.crm.crm_http import CrmRecordMissing, CrmUnavailable
 from handoff.deploy.settings import settings
 from handoff.domain.crm_write import CrmWrite, plan_write
-from handoff.domain.lead import LEAD_ID_PATTERN, LeadRecord, TimelineEntry
+from handoff.domain.lead import LEAD_ID_PATTERN
+from handoff.domain.record import LeadRecord, TimelineEntry
 from handoff.errors import StorageError
 from handoff.observability import MetricUnit, logger, metrics
 

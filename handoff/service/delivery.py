@@ -18,7 +18,8 @@ from datetime import datetime
 from typing import Any, NamedTuple
 
 from handoff import runtime
-from handoff.domain.lead import LeadStatus, TimelineEntry, is_lead_id
+from handoff.domain.lead import is_lead_id
+from handoff.domain.record import LeadStatus, TimelineEntry
 from handoff.errors import StorageError
 from handoff.observability import MetricUnit, logger, metrics
 from handoff.service.ladder import BRIEF_BOUNCED

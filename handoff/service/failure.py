@@ -6,7 +6,7 @@ from datetime import datetime
 from typing import Any
 
 from handoff import runtime
-from handoff.domain.lead import LeadStatus, TimelineEntry
+from handoff.domain.record import LeadStatus, TimelineEntry
 from handoff.observability import MetricUnit, logger, metrics
 
 MAX_CAUSE_CHARS = 500

@@ -7,8 +7,9 @@ from datetime import datetime
 from typing import Any
 
 from handoff import runtime
-from handoff.domain.lead import Lead, LeadRecord, LeadStatus, TimelineEntry
+from handoff.domain.lead import Lead
 from handoff.domain.qualify import qualify
+from handoff.domain.record import LeadRecord, LeadStatus, TimelineEntry
 from handoff.errors import AlreadyExists, StorageError
 from handoff.observability import MetricUnit, logger, metrics
 

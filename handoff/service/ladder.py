@@ -7,7 +7,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from handoff import runtime
-from handoff.domain.lead import LeadRecord, LeadStatus, SlaState, TimelineEntry
+from handoff.domain.record import LeadRecord, LeadStatus, SlaState, TimelineEntry
 from handoff.email.render import render_escalation, render_failure, render_reminder, render_renurture
 from handoff.errors import Conflict
 from handoff.observability import MetricUnit, lead_metric, metrics

@@ -8,8 +8,8 @@ import json
 from datetime import datetime, timedelta
 from typing import Any
 
+from handoff.aws.leads import INDEXED, LeadRepository
 from handoff.errors import BadRequest
-from handoff.store.leads import INDEXED, LeadRepository
 
 MAX_PAGE = 100
 CURSOR_KEYS = {"lead_id", "open_status", "updated_at"}

@@ -11,8 +11,8 @@ from aws_lambda_powertools.utilities.parameters.exceptions import GetParameterEr
 from handoff import runtime
 from handoff.deploy import credentials
 from handoff.deploy.settings import settings
-from handoff.domain.lead import Assignment, LeadRecord, LeadStatus, Notification, TimelineEntry
 from handoff.domain.link_tokens import make_token
+from handoff.domain.record import Assignment, LeadRecord, LeadStatus, Notification, TimelineEntry
 from handoff.email import slack
 from handoff.email.brief import LINK_OUTCOMES, BriefView, Link, build_brief
 from handoff.email.render import (

@@ -14,11 +14,11 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from handoff import runtime
-from handoff.domain.lead import TimelineEntry
+from handoff.aws.leads import IN_FLIGHT
+from handoff.domain.record import TimelineEntry
 from handoff.observability import MetricUnit, logger, metrics
 from handoff.service import ladder
 from handoff.service.ports import Workflow
-from handoff.store.leads import IN_FLIGHT
 
 BATCH = 25
 

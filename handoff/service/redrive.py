@@ -10,11 +10,11 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from handoff.domain.lead import LeadRecord, LeadStatus, TimelineEntry
+from handoff.aws.leads import LeadRepository
+from handoff.domain.record import LeadRecord, LeadStatus, TimelineEntry
 from handoff.errors import Conflict, NotFound
 from handoff.service.ports import Workflow
 from handoff.service.recovery import start_resumed
-from handoff.store.leads import LeadRepository
 
 FAILED_PAGE = 100
 

@@ -10,8 +10,9 @@ from datetime import datetime
 from pydantic import BaseModel, Field
 
 from handoff import runtime
-from handoff.domain.lead import Assignment, ConsideredRep, LeadRecord, LeadStatus, Sla, TimelineEntry, iso
-from handoff.domain.route import Rep, RoutePlan, Step, availability, plan_route
+from handoff.domain.record import Assignment, ConsideredRep, LeadRecord, LeadStatus, Sla, TimelineEntry, iso
+from handoff.domain.rep import Rep
+from handoff.domain.route import RoutePlan, Step, availability, plan_route
 from handoff.domain.sla import due_at
 from handoff.errors import ClaimConflict, Conflict, NotFound
 from handoff.observability import MetricUnit, lead_metric, logger, metrics

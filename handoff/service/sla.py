@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from handoff import runtime
-from handoff.domain.lead import SlaState, TimelineEntry
+from handoff.domain.record import SlaState, TimelineEntry
 from handoff.errors import Conflict
 from handoff.observability import MetricUnit, logger, metrics
 

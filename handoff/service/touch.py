@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from handoff import runtime
-from handoff.domain.lead import OPEN_STATUSES, Disposition, LeadRecord, LeadStatus, SlaState, TimelineEntry
+from handoff.domain.record import OPEN_STATUSES, Disposition, LeadRecord, LeadStatus, SlaState, TimelineEntry
 from handoff.errors import BadRequest, Conflict, NotFound
 from handoff.observability import MetricUnit, lead_metric, logger
 from handoff.service import crm_sync, delivery

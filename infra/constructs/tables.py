@@ -7,7 +7,7 @@ from aws_cdk import aws_dynamodb as dynamodb
 from aws_cdk import aws_kms as kms
 from constructs import Construct
 
-from handoff.store.tables import ACCOUNTS, DISPOSITIONS, IDEMPOTENCY, LEADS, REPS, TableSpec
+from handoff.aws.tables import ACCOUNTS, DISPOSITIONS, IDEMPOTENCY, LEADS, REPS, TableSpec
 
 
 def _attribute(name: str | None) -> dynamodb.Attribute | None:

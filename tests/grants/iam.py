@@ -29,10 +29,10 @@ from email.utils import parseaddr
 from functools import cache
 from typing import Any
 
+from handoff.aws.tables import ALL_TABLES
 from handoff.deploy.credentials import ALL_SECRETS
 from handoff.deploy.settings import variable
 from handoff.local.aws_calls import AwsCall
-from handoff.store.tables import ALL_TABLES
 
 LOCAL_ACCOUNT = "123456789012"  # handoff.local.lambdas.ACCOUNT: moto's default account
 LOCAL_REGION = "us-east-1"

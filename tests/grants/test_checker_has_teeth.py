@@ -8,10 +8,10 @@ from typing import Any
 
 import pytest
 
+from handoff.aws.tables import DISPOSITIONS, LEADS, REPS, SLA_INDEX
 from handoff.deploy.functions import DISPOSITION, MARK_FAILED, NOTIFY, QUALIFY, ROUTE
 from handoff.local.aws_calls import AwsCall
 from handoff.local.provision import SECRET_PREFIX, SENDER, table_name
-from handoff.store.tables import DISPOSITIONS, LEADS, REPS, SLA_INDEX
 from tests.grants.conftest import Synthesized
 from tests.grants.iam import Finding, StackTemplate, Translator, check, iam_requests, matches
 

@@ -8,9 +8,9 @@ from pathlib import Path
 import pytest
 from aws_cdk.assertions import Annotations, Match, Template
 
+from handoff.aws.tables import ALL_TABLES, LEADS, REPS, SLA_INDEX
 from handoff.deploy.functions import ALL_FUNCTIONS, ASL_PATH, QUALIFY, ROUTES
 from handoff.deploy.workflow import placeholders
-from handoff.store.tables import ALL_TABLES, LEADS, REPS, SLA_INDEX
 from infra.app import build_app
 from infra.stack import HandoffStack
 from tests.infra.conftest import cfn_lint, resources

@@ -15,17 +15,17 @@ import pytest
 from moto import mock_aws
 
 from handoff import runtime
+from handoff.aws.tables import LEADS
 from handoff.aws.workflow import execution_arn
+from handoff.crm.hubspot_signature import sign_v3
+from handoff.crm.signature import sign_generic
 from handoff.deploy.credentials import ALL_SECRETS
-from handoff.domain.route import Rep
+from handoff.domain.rep import Rep
 from handoff.local import lambdas
 from handoff.local.fake_hubspot import FakeHubSpot
 from handoff.local.gateway import admit
 from handoff.local.http_front import build_event, match
 from handoff.local.provision import provision, table_name
-from handoff.store.tables import LEADS
-from handoff.webhooks.hubspot_signature import sign_v3
-from handoff.webhooks.signature import sign_generic
 from tests.conftest import ROOT
 
 MOTO_CONFIG = {"stepfunctions": {"execute_state_machine": True}, "lambda": {"use_docker": False}}
@@ -216,9 +216,31 @@ def use_config(monkeypatch: pytest.MonkeyPatch, path: Path, **replacements: str)
     runtime.reset()
 
 
-@pytest.fixture
-def aws(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[Aws]:
-    config = tmp_path / "handoff.toml"
+# The emulator's retry clock runs this many times faster than the ASL's IntervalSeconds: a
+# Retry still waits, in order and with its back-off, but 2 s and 4 s become 0.1 s and 0.2 s.
+RETRY_CLOCK_SPEED = 20
+
+
+class _FastRetryClock:
+    """Stands in for the `time` module inside moto's ASL retrier, which only sleeps with it."""
+
+    @staticmethod
+    def sleep(seconds: float) -> None:
+        time.sleep(seconds / RETRY_CLOCK_SPEED)
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _fast_retry_clock() -> Iterator[None]:
+    from moto.stepfunctions.parser.asl.component.common.retry import retrier_decl
+
+    with pytest.MonkeyPatch.context() as monkeypatch:
+        monkeypatch.setattr(retrier_decl, "time", _FastRetryClock)
+        yield
+
+
+@contextlib.contextmanager
+def provisioned(monkeypatch: pytest.MonkeyPatch, config: Path) -> Iterator[Aws]:
+    """The stack on moto, with each function's variables built from its spec as CDK builds them."""
     config.write_text(TEST_CONFIG)
     env = {
         "AWS_DEFAULT_REGION": lambdas.REGION,
@@ -235,16 +257,33 @@ def aws(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[Aws]:
     lambdas.install()
     runtime.reset()
     with mock_aws(config=MOTO_CONFIG):  # type: ignore[arg-type]
-        provisioned = provision(SECRETS)
-        # Each function's variables, built from its spec as CDK builds them.
-        for key, value in provisioned.environment(
+        stack = provision(SECRETS)
+        for key, value in stack.environment(
             config_path=str(config), public_base_url="https://handoff.test"
         ).items():
             monkeypatch.setenv(key, value)
         runtime.reset()
-        yield Aws(state_machine_arn=provisioned.state_machine_arn)
-        _stop_running_executions(provisioned.state_machine_arn)
+        yield Aws(state_machine_arn=stack.state_machine_arn)
+        _stop_running_executions(stack.state_machine_arn)
     runtime.reset()
+
+
+@pytest.fixture
+def aws(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[Aws]:
+    """A fresh stack for each test."""
+    with provisioned(monkeypatch, tmp_path / "handoff.toml") as stack:
+        yield stack
+
+
+@pytest.fixture(scope="module")
+def shared_aws(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Aws]:
+    """One stack for a whole module, for cases that each leave it as they found it (or check
+    only what they wrote themselves): provisioning costs about a second a test."""
+    with (
+        pytest.MonkeyPatch.context() as monkeypatch,
+        provisioned(monkeypatch, tmp_path_factory.mktemp("stack") / "handoff.toml") as stack,
+    ):
+        yield stack
 
 
 # The last history event of a stopped execution that will call nothing more: the end, parked on

@@ -14,12 +14,12 @@ import boto3
 import pytest
 
 from handoff import runtime
+from handoff.aws.tables import IDEMPOTENCY
 from handoff.deploy.functions import CRM_SYNC, CRM_SYNC_MAX_RECEIVES
 from handoff.local.fake_hubspot import FakeHubSpot
 from handoff.local.fake_salesforce import FakeSalesforce
 from handoff.local.provision import CRM_SYNC_QUEUE, table_name
 from handoff.local.queues import drain_once
-from handoff.store.tables import IDEMPOTENCY
 from tests.integration.conftest import SECRETS, Aws, rep, use_config
 from tests.integration.test_crm_webhooks import OUTBOUND, WORKFLOW
 

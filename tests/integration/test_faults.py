@@ -16,12 +16,12 @@ from typing import Any
 import pytest
 
 from handoff import runtime
+from handoff.aws.tables import LEADS
 from handoff.cli import main
 from handoff.deploy.functions import MARK_FAILED
 from handoff.local import lambdas
 from handoff.local.fake_hubspot import FakeHubSpot
 from handoff.local.provision import table_name
-from handoff.store.tables import LEADS
 from tests.integration.conftest import SECRETS, Aws, rep
 from tests.integration.faults import Faults
 

@@ -16,13 +16,13 @@ import base64
 import copy
 import email
 import email.policy
+import hashlib
 import json
 import re
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import timedelta
-from pathlib import Path
 from typing import Any
 
 import boto3
@@ -30,15 +30,15 @@ import pytest
 from _pytest.mark.structures import ParameterSet
 
 from handoff import runtime
+from handoff.aws.tables import DISPOSITIONS, REPS
+from handoff.crm.hubspot_signature import sign_v3
+from handoff.crm.signature import sign_generic
 from handoff.deploy.functions import DISPOSITION, QUALIFY, FunctionSpec, Route
 from handoff.domain.clock import utcnow
 from handoff.domain.link_tokens import make_token
 from handoff.local import lambdas
 from handoff.local.http_front import build_event, match
 from handoff.local.provision import table_name
-from handoff.store.tables import DISPOSITIONS, REPS
-from handoff.webhooks.hubspot_signature import sign_v3
-from handoff.webhooks.signature import sign_generic
 from tests.conftest import EXAMPLES, sample
 from tests.integration.conftest import SECRETS, Aws, rep, use_config
 
@@ -772,30 +772,35 @@ CORPUS = [
 # --- the tests -----------------------------------------------------------------------------------
 
 
-@pytest.fixture
-def stack(aws: Aws, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Aws:
-    """The test stack, with an SLA long enough that a parked lead stays quiet during a case."""
-    use_config(
-        monkeypatch, tmp_path / "calm.toml", **{"hot = 2\n": "hot = 600\n", "warm = 30\n": "warm = 600\n"}
-    )
-    # Import both API functions now, so a cold import is not timed as the first request.
-    lambdas.load_handler(QUALIFY)
-    lambdas.load_handler(DISPOSITION)
-    return aws
+@pytest.fixture(scope="module")
+def stack(shared_aws: Aws, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Aws]:
+    """One stack for the corpus: a refused request changes nothing, and each case proves that
+    with a snapshot, so the next case finds the stack as it was. The SLA is long enough that the
+    parked lead stays quiet for the whole module."""
+    with pytest.MonkeyPatch.context() as monkeypatch:
+        calm = {"hot = 2\n": "hot = 3600\n", "warm = 30\n": "warm = 3600\n"}
+        use_config(monkeypatch, tmp_path_factory.mktemp("calm") / "calm.toml", **calm)
+        shared_aws.put_reps(rep("r1", capacity=1000), rep("r2", capacity=0))
+        # Import both API functions now, so a cold import is not timed as the first request.
+        lambdas.load_handler(QUALIFY)
+        lambdas.load_handler(DISPOSITION)
+        yield shared_aws
 
 
-def notified_lead(aws: Aws) -> str:
+@pytest.fixture(scope="module")
+def parked_lead(stack: Aws) -> str:
     """A hot lead routed to r1, briefed, and parked waiting for its first touch."""
-    aws.put_reps(rep("r1"), rep("r2", capacity=0))
-    status, body = aws.post_lead(LEAD)
+    status, body = stack.post_lead(LEAD)
     assert status == 202, body
-    aws.wait_for_event(body["lead_id"], "waiting")
+    stack.wait_for_event(body["lead_id"], "waiting")
     return str(body["lead_id"])
 
 
 @pytest.mark.parametrize("case", CORPUS)
-def test_hostile_request_is_refused_fast_and_writes_nothing(stack: Aws, case: Case) -> None:
-    ctx = Ctx(notified_lead(stack)) if case.needs_lead else Ctx()
+def test_hostile_request_is_refused_fast_and_writes_nothing(
+    stack: Aws, case: Case, request: pytest.FixtureRequest
+) -> None:
+    ctx = Ctx(request.getfixturevalue("parked_lead")) if case.needs_lead else Ctx()
     before = snapshot(stack, ctx.lead_id)
     answer = send(case, ctx)
     assert answer.status < 500, f"{answer.status} {answer.text[:300]}"
@@ -836,9 +841,10 @@ MARKUP = [
 JS_HREF = re.compile(r"""href\s*=\s*["']?\s*(javascript|data|vbscript):""", re.IGNORECASE)
 
 
-def html_parts(aws: Aws) -> list[str]:
+def html_parts(aws: Aws, since: int) -> list[str]:
+    """The HTML of every email sent after the first ``since``."""
     parts = []
-    for sent in aws.sent_emails():
+    for sent in aws.sent_emails()[since:]:
         message = email.message_from_string(sent.raw_data, policy=email.policy.default)
         parts += [p.get_content() for p in message.walk() if p.get_content_type() == "text/html"]
     return parts
@@ -848,21 +854,25 @@ def html_parts(aws: Aws) -> list[str]:
 def test_markup_in_lead_text_is_stored_as_data_and_escaped_on_output(
     stack: Aws, dotted: str, payload: str
 ) -> None:
-    stack.put_reps(rep("r1"))
-    case = Case("POST", "/webhooks/generic", dumps(lead_with(dotted, payload)), generic_signed, status=400)
+    # Its own event and contact: the module's stack holds the other cases' leads too.
+    case_key = hashlib.sha256(f"{dotted}\x1f{payload}".encode()).hexdigest()[:12]
+    lead = lead_with(dotted, payload) | {"event_id": f"markup-{case_key}"}
+    lead["contact"] = lead["contact"] | {"email": f"markup-{case_key}@example.com"}
+    case = Case("POST", "/webhooks/generic", dumps(lead), generic_signed, status=400)
+    leads_before, emails_before = stack.leads_count(), len(stack.sent_emails())
     answer = send(case, Ctx())
     assert answer.status < 500, answer.text[:300]
     assert answer.seconds < HANG_SECONDS
     if answer.status >= 400:  # refusing markup is allowed too, as long as it is a clear refusal
         assert_clear_refusal(case, answer)
-        assert stack.leads_count() == 0
+        assert stack.leads_count() == leads_before
         return
     lead_id = json.loads(answer.text)["lead_id"]
     assert dig(stack.get_lead(lead_id), dotted) == payload  # stored as sent, not stripped or run
     if answer.status == 202:
         stack.wait_for_event(lead_id, "waiting")
-        assert html_parts(stack), "a routed lead gets a brief"
-    for html in html_parts(stack):
+        assert html_parts(stack, emails_before), "a routed lead gets a brief"
+    for html in html_parts(stack, emails_before):
         assert SCRIPT not in html and "<script" not in html.lower()
         assert not JS_HREF.search(html), "a script URL must never become a link"
         if SCRIPT in payload and "alert(1)" in html:

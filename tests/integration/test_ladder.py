@@ -111,7 +111,7 @@ def test_duplicate_invalid_and_stale_dispositions(aws: Aws, hot_lead: dict[str, 
     assert aws.execution(lead_id)["status"] == "SUCCEEDED"
     from datetime import timedelta
 
-    from handoff.domain.lead import utcnow
+    from handoff.domain.clock import utcnow
 
     stored = runtime.dispositions().between(utcnow() - timedelta(minutes=5), utcnow() + timedelta(minutes=1))
     assert [(d["lead_id"], d["outcome"], d["stale"]) for d in stored] == [

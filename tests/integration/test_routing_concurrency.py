@@ -19,7 +19,8 @@ import pytest
 
 from handoff import runtime
 from handoff.domain.clock import utcnow
-from handoff.domain.lead import Lead, LeadRecord, Qualification
+from handoff.domain.lead import Lead
+from handoff.domain.record import LeadRecord, Qualification
 from handoff.errors import ClaimConflict
 from handoff.service import routing
 from tests.integration.conftest import Aws, rep

@@ -10,11 +10,11 @@ from typing import Any
 import boto3
 import pytest
 
+from handoff.aws.tables import LEADS
 from handoff.cli import main
 from handoff.deploy.functions import TUNING
 from handoff.local import lambdas
 from handoff.local.provision import table_name
-from handoff.store.tables import LEADS
 from tests.integration.conftest import Aws, rep
 
 BUCKET = "handoff-reports-test"

@@ -9,9 +9,9 @@ from typing import Any
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from handoff.adapters import hubspot, salesforce
 from handoff.api.requests import parse_json, parse_model
 from handoff.config import parse_config
+from handoff.crm import hubspot, salesforce
 from handoff.domain.lead import Lead
 from handoff.errors import BadRequest, ConfigError
 
@@ -140,7 +140,7 @@ def test_config_loader_only_raises_config_errors(text: str) -> None:
 
 
 def test_non_finite_numbers_are_unknown_not_a_crash() -> None:
-    from handoff.adapters.mapping import number, whole_number
+    from handoff.crm.mapping import number, whole_number
 
     for text in ("INFINITY", "-inf", "NaN", "1e999"):
         assert number(text) is None and whole_number(text) is None

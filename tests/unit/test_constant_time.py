@@ -12,18 +12,17 @@ from pathlib import Path
 
 import pytest
 
-from handoff.adapters import salesforce
+from handoff.crm import hubspot_signature, salesforce, signature
 from handoff.domain.link_tokens import LinkRefused, read_token
 from handoff.errors import Unauthorized
-from handoff.webhooks import hubspot_signature, signature
 from tests.conftest import ROOT
 
 SECRET_HANDLING = [
-    ROOT / "handoff" / "webhooks" / "signature.py",
-    ROOT / "handoff" / "webhooks" / "hubspot_signature.py",
+    ROOT / "handoff" / "crm" / "signature.py",
+    ROOT / "handoff" / "crm" / "hubspot_signature.py",
     ROOT / "handoff" / "domain" / "link_tokens.py",
     ROOT / "handoff" / "local" / "gateway.py",
-    ROOT / "handoff" / "adapters" / "salesforce.py",
+    ROOT / "handoff" / "crm" / "salesforce.py",
     ROOT / "handoff" / "api" / "requests.py",
 ]
 SECRET_WORDS = ("signature", "token", "secret", "digest", "api_key", "expected")

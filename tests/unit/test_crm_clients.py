@@ -7,9 +7,9 @@ from collections.abc import Iterator
 
 import pytest
 
-from handoff.adapters.crm_http import CrmRecordMissing, CrmUnauthorized, CrmUnavailable
-from handoff.adapters.hubspot_api import HubSpotClient
-from handoff.adapters.salesforce_api import SalesforceClient
+from handoff.crm.crm_http import CrmRecordMissing, CrmUnauthorized, CrmUnavailable
+from handoff.crm.hubspot_api import HubSpotClient
+from handoff.crm.salesforce_api import SalesforceClient
 from handoff.local.fake_hubspot import FakeHubSpot
 from handoff.local.fake_salesforce import FakeSalesforce
 from tests.conftest import EXAMPLES

@@ -8,9 +8,10 @@ from typing import Any
 from handoff.config.crm_sync import CrmSyncConfig
 from handoff.config.qualify import QualifyConfig
 from handoff.domain.crm_write import plan_write
-from handoff.domain.lead import Lead, LeadRecord
+from handoff.domain.lead import Lead
 from handoff.domain.qualify import qualify
-from handoff.domain.route import Rep
+from handoff.domain.record import LeadRecord
+from handoff.domain.rep import Rep
 
 NOW = datetime(2026, 11, 2, 15, tzinfo=UTC)
 REP = Rep(rep_id="rep-ana", email="ana@example.com", crm_owner_ids=["71", "0055g0000USER01AAA"])

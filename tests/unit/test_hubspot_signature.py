@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
+from handoff.crm.hubspot_signature import sign_v1, sign_v2, sign_v3, verify_hubspot
 from handoff.errors import Unauthorized
-from handoff.webhooks.hubspot_signature import sign_v1, sign_v2, sign_v3, verify_hubspot
 
 SECRET = "yyyyyyyy-yyyy-yyyy-yyyy-yyyyyyyyyyyy"
 URI = "https://www.example.com/webhook_uri"

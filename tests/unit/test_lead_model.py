@@ -5,7 +5,8 @@ from typing import Any
 import pytest
 from pydantic import ValidationError
 
-from handoff.domain.lead import Lead, iso
+from handoff.domain.lead import Lead
+from handoff.domain.record import iso
 
 
 def test_only_event_id_email_and_trigger_type_are_required() -> None:

@@ -6,8 +6,9 @@ from typing import Any
 import pytest
 
 from handoff.config import QualifyConfig, load_config, parse_config
-from handoff.domain.lead import Lead, Qualification
+from handoff.domain.lead import Lead
 from handoff.domain.qualify import activity_kind, matched_keyword, qualify, score_intent
+from handoff.domain.record import Qualification
 from tests.conftest import ROOT
 
 NOW = datetime(2026, 11, 2, 16, 0, tzinfo=UTC)

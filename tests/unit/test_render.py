@@ -9,7 +9,8 @@ from typing import Any
 import pytest
 
 from handoff.config import load_config, parse_config
-from handoff.domain.lead import Assignment, Lead, LeadRecord, Qualification, Reason, Sla
+from handoff.domain.lead import Lead
+from handoff.domain.record import Assignment, LeadRecord, Qualification, Reason, Sla
 from handoff.email.brief import Link, ago, build_brief, in_zone, safe_url, until
 from handoff.email.render import render_brief, render_escalation
 from handoff.email.send import Envelope, build_mime

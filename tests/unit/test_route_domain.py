@@ -9,8 +9,10 @@ import pytest
 
 from handoff.config import parse_config
 from handoff.config.routing import RoutingConfig
-from handoff.domain.lead import Lead, LeadRecord, Qualification
-from handoff.domain.route import Rep, availability, fair_order, plan_route
+from handoff.domain.lead import Lead
+from handoff.domain.record import LeadRecord, Qualification
+from handoff.domain.rep import Rep
+from handoff.domain.route import availability, fair_order, plan_route
 from handoff.errors import ConfigError
 
 NOW = datetime(2026, 11, 3, 15, 0, tzinfo=UTC)  # a Tuesday, 10:00 in New York

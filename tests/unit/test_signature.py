@@ -2,8 +2,8 @@ from __future__ import annotations
 
 import pytest
 
+from handoff.crm.signature import bearer_from, sign_generic, verify_api_key, verify_generic
 from handoff.errors import Unauthorized
-from handoff.webhooks.signature import bearer_from, sign_generic, verify_api_key, verify_generic
 
 SECRET = "s3cret"
 BODY = b'{"event_id":"e1"}'

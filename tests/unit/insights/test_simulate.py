@@ -5,7 +5,7 @@ from __future__ import annotations
 from functools import cache
 
 from handoff.config import HandoffConfig, load_config
-from handoff.domain.route import Rep
+from handoff.domain.rep import Rep
 from handoff.insights import synthetic
 from handoff.insights.history import HistoryRow
 from handoff.insights.proposal import Proposal, apply_to_config
@@ -72,8 +72,9 @@ def test_a_replay_scores_intent_from_the_same_moment_as_the_live_decision() -> N
     from datetime import timedelta
 
     from handoff.config import load_config
-    from handoff.domain.lead import Lead, LeadRecord
+    from handoff.domain.lead import Lead
     from handoff.domain.qualify import qualify
+    from handoff.domain.record import LeadRecord
     from handoff.insights.history import from_record
     from tests.conftest import ROOT, sample
 

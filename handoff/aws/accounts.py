@@ -6,7 +6,7 @@ from typing import Any
 
 from pydantic import BaseModel, Field
 
-from handoff.store.dynamo import from_item, storage_errors, to_item
+from handoff.aws.dynamo import from_item, storage_errors, to_item
 
 
 class Account(BaseModel):

@@ -6,10 +6,10 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
-from handoff.domain.lead import iso
-from handoff.domain.route import Rep
+from handoff.aws.dynamo import from_item, storage_errors, to_item, to_plain
+from handoff.domain.record import iso
+from handoff.domain.rep import Rep
 from handoff.errors import CapacityExhausted, ClaimConflict, NotFound
-from handoff.store.dynamo import from_item, storage_errors, to_item, to_plain
 
 
 class RepRepository:

@@ -7,8 +7,8 @@ from typing import Any
 
 from boto3.dynamodb.conditions import Key
 
-from handoff.domain.lead import Disposition, iso
-from handoff.store.dynamo import from_item, storage_errors, to_item
+from handoff.aws.dynamo import from_item, storage_errors, to_item
+from handoff.domain.record import Disposition, iso
 
 
 class DispositionRepository:

@@ -11,7 +11,7 @@ import time
 import urllib.parse
 from typing import Any
 
-from handoff.adapters.crm_http import CrmHttp, CrmUnavailable
+from handoff.crm.crm_http import CrmHttp, CrmUnavailable
 
 API_VERSION = "v60.0"
 TOKEN_PATH = "/services/oauth2/token"  # noqa: S105 - the OAuth endpoint's path, not a token

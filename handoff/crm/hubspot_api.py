@@ -11,7 +11,7 @@ import time
 import urllib.parse
 from typing import Any
 
-from handoff.adapters.crm_http import CrmHttp, CrmRecordMissing, CrmUnavailable
+from handoff.crm.crm_http import CrmHttp, CrmRecordMissing, CrmUnavailable
 
 __all__ = ["CrmRecordMissing", "CrmUnavailable", "HubSpotClient"]
 

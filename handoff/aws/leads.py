@@ -8,11 +8,12 @@ from typing import Any, cast
 
 from boto3.dynamodb.conditions import Attr, Key
 
+from handoff.aws.dynamo import check_storable, from_item, storage_errors, to_item, to_plain
+from handoff.aws.tables import CONTACT_INDEX, CRM_RECORD_INDEX, MESSAGE_INDEX, OPEN_INDEX, SLA_INDEX, Index
 from handoff.domain.clock import utcnow
-from handoff.domain.lead import OPEN_STATUSES, LeadRecord, LeadStatus, TimelineEntry, is_lead_id, iso
+from handoff.domain.lead import is_lead_id
+from handoff.domain.record import OPEN_STATUSES, LeadRecord, LeadStatus, TimelineEntry, iso
 from handoff.errors import AlreadyExists, Conflict
-from handoff.store.dynamo import check_storable, from_item, storage_errors, to_item, to_plain
-from handoff.store.tables import CONTACT_INDEX, CRM_RECORD_INDEX, MESSAGE_INDEX, OPEN_INDEX, SLA_INDEX, Index
 
 # Attributes kept beside the record that the API never returns.
 # Statuses in which a workflow should be running for the lead.

@@ -14,8 +14,8 @@ from xml.sax.saxutils import escape
 import defusedxml.ElementTree as SafeElementTree
 from defusedxml import DefusedXmlException
 
-from handoff.adapters.mapping import assemble, number, text, trigger_type, whole_number
 from handoff.config.adapters import SalesforceAdapterConfig
+from handoff.crm.mapping import assemble, number, text, trigger_type, whole_number
 from handoff.errors import BadRequest, Unauthorized
 
 SOURCE = "salesforce"

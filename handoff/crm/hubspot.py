@@ -7,8 +7,8 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from handoff.adapters.mapping import assemble, moment, number, text, trigger_type, whole_number
 from handoff.config.adapters import HubSpotAdapterConfig
+from handoff.crm.mapping import assemble, moment, number, text, trigger_type, whole_number
 from handoff.errors import BadRequest
 
 SOURCE = "hubspot"

@@ -1,1 +1,0 @@
-"""Storage behind small repository classes. ClientError stops here."""

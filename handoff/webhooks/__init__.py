@@ -1,1 +1,0 @@
-"""Inbound webhooks: authentication and parsing into the canonical Lead."""
