@@ -6,7 +6,7 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 export JSII_SILENCE_WARNING_DEPRECATED_NODE_VERSION := 1
 
-.PHONY: install demo serve test lint typecheck checkov asl unit integration infra e2e layer synth deploy bench clean
+.PHONY: install demo serve test lint typecheck checkov asl unit service integration infra e2e layer synth deploy bench clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -39,6 +39,9 @@ layer: $(STAMP)
 
 unit: $(STAMP)
 	$(VENV)/bin/pytest -q tests/unit
+
+service: $(STAMP)
+	$(VENV)/bin/pytest -q tests/service
 
 integration: $(STAMP)
 	$(VENV)/bin/pytest -q tests/integration

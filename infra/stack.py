@@ -13,6 +13,7 @@ from handoff.deploy import credentials
 from handoff.deploy import functions as needs
 from handoff.deploy.functions import (
     ALL_FUNCTIONS,
+    API,
     AWAIT_TOUCH,
     CRM_SYNC,
     DISPOSITION,
@@ -40,12 +41,12 @@ SECRETS_READ_BY = {
     QUALIFY.key: (
         credentials.GENERIC_SECRET,
         credentials.GENERIC_TOKEN,
-        credentials.API_KEY,
         credentials.HUBSPOT_APP_SECRET,
         credentials.HUBSPOT_TOKEN,
         credentials.SALESFORCE_TOKEN,
         credentials.SALESFORCE_ORG_IDS,
     ),
+    API.key: (credentials.API_KEY,),
     DISPOSITION.key: (credentials.API_KEY, credentials.LINK_KEY),
     NOTIFY.key: (credentials.LINK_KEY, credentials.SLACK_WEBHOOK),
     CRM_SYNC.key: (
@@ -66,10 +67,11 @@ LEADS_WRITERS = (
     SES_EVENTS,
     CRM_SYNC,
 )
-LEADS_READERS = (TUNING,)
+# The api function serves the read routes: it reads leads and reps and writes nothing.
+LEADS_READERS = (API, TUNING)
 # notify frees the slot on re-nurture; qualify does on a first touch logged in the CRM.
 REPS_WRITERS = (ROUTE, NOTIFY, DISPOSITION, QUALIFY)
-REPS_READERS = (CRM_SYNC,)
+REPS_READERS = (API, CRM_SYNC)
 # A first touch is a disposition, whether a rep clicked it or the CRM logged it.
 DISPOSITION_WRITERS = (DISPOSITION, QUALIFY)
 # The first touch, a bounce, or the parked wait itself end the SLA wait.

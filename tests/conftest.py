@@ -12,6 +12,7 @@ from typing import Any
 
 import pytest
 
+from handoff.domain.rep import Rep
 from handoff.local import aws_calls
 
 # Powertools reads these when handoff.observability is first imported, which can be
@@ -63,6 +64,19 @@ def pytest_collection_finish(session: pytest.Session) -> None:
         tier
         for tier in RECORDED_TIERS
         if any(ROOT / "tests" / tier in item.path.parents for item in session.items)
+    )
+
+
+def rep(rep_id: str, **kw: Any) -> Rep:
+    """A rep in the sales pool, managed by boss@example.com; ``kw`` overrides any field."""
+    return Rep.model_validate(
+        {
+            "rep_id": rep_id,
+            "email": f"{rep_id}@example.com",
+            "manager_email": "boss@example.com",
+            "pools": ["sales"],
+            **kw,
+        }
     )
 
 

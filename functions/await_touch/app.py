@@ -7,6 +7,7 @@ from typing import Any
 from aws_lambda_powertools.utilities.parser import event_parser
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
+from handoff.aws.container import ports
 from handoff.deploy.functions import AWAIT_TOUCH
 from handoff.deploy.settings import require
 from handoff.deploy.steps import AwaitTouchInput
@@ -21,5 +22,5 @@ require(AWAIT_TOUCH)  # cold start: stop here, naming any setting this function 
 @traced
 @event_parser(model=AwaitTouchInput)
 def handler(event: AwaitTouchInput, context: LambdaContext) -> dict[str, Any]:
-    touch.await_touch(event.lead_id, event.task_token, utcnow())
+    touch.await_touch(ports(), event.lead_id, event.task_token, utcnow())
     return {"lead_id": event.lead_id}

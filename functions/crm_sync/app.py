@@ -14,6 +14,7 @@ from aws_lambda_powertools.utilities.batch.types import PartialItemFailureRespon
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
+from handoff.aws.container import ports
 from handoff.deploy.functions import CRM_SYNC
 from handoff.deploy.settings import require
 from handoff.domain.clock import utcnow
@@ -26,7 +27,7 @@ processor = BatchProcessor(event_type=EventType.SQS)
 
 
 def write_back(record: SQSRecord) -> str:
-    return crm_sync.apply(json.loads(record.body), utcnow())
+    return crm_sync.apply(ports(), json.loads(record.body), utcnow())
 
 
 @logger.inject_lambda_context

@@ -14,6 +14,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from handoff.api.openapi import API_KEY, errors, ok
 from handoff.api.requests import checked_json_body, require_api_key, sized_body
 from handoff.api.responses import json_response, register_error_handlers
+from handoff.aws.container import ports
 from handoff.deploy.functions import DISPOSITION
 from handoff.deploy.settings import require
 from handoff.domain.clock import utcnow
@@ -46,9 +47,10 @@ class DispositionRequest(BaseModel):
     responses={**ok("Recorded (a repeat is a no-op)"), **errors(400, 401, 404, 409, 503)},
 )
 def post_disposition(lead_id: str, request: Annotated[DispositionRequest, Body()]) -> Response[str]:
-    require_api_key(app.current_event)
+    require_api_key(ports(), app.current_event)
     checked_json_body(app.current_event)
     result = touch.record_disposition(
+        ports(),
         lead_id,
         outcome=request.outcome,
         reason=request.reason,
@@ -88,7 +90,7 @@ def _html(page: links.Page) -> Response[str]:
     },
 )
 def confirm_link(token: str) -> Response[str]:
-    return _html(links.confirm(token, utcnow()))
+    return _html(links.confirm(ports(), token, utcnow()))
 
 
 @app.post(
@@ -105,7 +107,7 @@ def use_link(token: str) -> Response[str]:
     form = parse_qs(app.current_event.decoded_body or "", max_num_fields=5)
     reason = next(iter(form.get("reason", [])), None)
     note = next(iter(form.get("note", [])), None)
-    return _html(links.record(token, reason, note[:500] if note else None, utcnow()))
+    return _html(links.record(ports(), token, reason, note[:500] if note else None, utcnow()))
 
 
 @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_REST)

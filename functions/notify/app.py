@@ -7,6 +7,7 @@ from typing import Any
 from aws_lambda_powertools.utilities.parser import event_parser
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
+from handoff.aws.container import ports
 from handoff.deploy.functions import NOTIFY
 from handoff.deploy.settings import require
 from handoff.deploy.steps import NotifyInput
@@ -24,14 +25,14 @@ require(NOTIFY)  # cold start: stop here, naming any setting this function lacks
 def handler(event: NotifyInput, context: LambdaContext) -> dict[str, Any]:
     now = utcnow()
     if event.kind == "reminder":
-        return {"lead_id": event.lead_id, "grace_seconds": ladder.remind(event.lead_id, now)}
+        return {"lead_id": event.lead_id, "grace_seconds": ladder.remind(ports(), event.lead_id, now)}
     if event.kind == "escalation":
         return {
             "lead_id": event.lead_id,
-            "next": ladder.escalate(event.lead_id, now, bounced=event.cause == ladder.BRIEF_BOUNCED),
+            "next": ladder.escalate(ports(), event.lead_id, now, bounced=event.cause == ladder.BRIEF_BOUNCED),
         }
     if event.kind == "renurture":
-        ladder.renurture(event.lead_id, now)
+        ladder.renurture(ports(), event.lead_id, now)
     else:
-        notify.send_brief(event.lead_id, now)
+        notify.send_brief(ports(), event.lead_id, now)
     return {"lead_id": event.lead_id, "kind": event.kind}

@@ -7,6 +7,7 @@ from typing import Any
 from aws_lambda_powertools.utilities.parser import event_parser
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
+from handoff.aws.container import ports
 from handoff.deploy.functions import ROUTE
 from handoff.deploy.settings import require
 from handoff.deploy.steps import RouteInput
@@ -23,5 +24,5 @@ require(ROUTE)  # cold start: stop here, naming any setting this function lacks
 @event_parser(model=RouteInput)
 def handler(event: RouteInput, context: LambdaContext) -> dict[str, Any]:
     if event.action == "reassign":
-        return routing.reassign(event.lead_id, utcnow()).model_dump()
-    return routing.route(event.lead_id, utcnow()).model_dump()
+        return routing.reassign(ports(), event.lead_id, utcnow()).model_dump()
+    return routing.route(ports(), event.lead_id, utcnow()).model_dump()

@@ -6,6 +6,7 @@ from typing import Any
 
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
+from handoff.aws.container import ports
 from handoff.deploy.functions import SES_EVENTS
 from handoff.deploy.settings import require
 from handoff.domain.clock import utcnow
@@ -19,4 +20,4 @@ require(SES_EVENTS)  # cold start: stop here, naming any setting this function l
 @traced
 @metrics.log_metrics
 def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
-    return {"escalated": delivery.handle(event, utcnow())}
+    return {"escalated": delivery.handle(ports(), event, utcnow())}

@@ -7,7 +7,7 @@ from typing import Any
 
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from handoff import runtime
+from handoff.aws.container import ports
 from handoff.deploy.functions import SLA_CHECK
 from handoff.deploy.settings import require
 from handoff.domain.clock import utcnow
@@ -22,10 +22,10 @@ require(SLA_CHECK)  # cold start: stop here, naming any setting this function la
 @metrics.log_metrics
 def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     now = utcnow()
-    stuck_after = timedelta(seconds=runtime.config().escalation.stuck_after_seconds)
+    stuck_after = timedelta(seconds=ports().config.escalation.stuck_after_seconds)
     # Leave time to flush metrics; the next run picks up whatever this one could not reach.
     budget = max(1.0, context.get_remaining_time_in_millis() / 1000 - 10)
     # Recovery first: the sweep's own writes would make a stuck lead look freshly updated.
-    resumed = recovery.recover(now, stuck_after=stuck_after, budget_seconds=budget)
-    breached = sla.sweep(now)
+    resumed = recovery.recover(ports(), now, stuck_after=stuck_after, budget_seconds=budget)
+    breached = sla.sweep(ports(), now)
     return {"breached": len(breached), "resumed": resumed}

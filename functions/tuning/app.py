@@ -6,6 +6,7 @@ from typing import Any
 
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
+from handoff.aws.container import ports
 from handoff.deploy.functions import TUNING
 from handoff.deploy.settings import require
 from handoff.domain.clock import utcnow
@@ -19,7 +20,7 @@ require(TUNING)  # cold start: stop here, naming any setting this function lacks
 @traced
 @metrics.log_metrics
 def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
-    output = tuning.run(utcnow())
+    output = tuning.run(ports(), utcnow())
     return {
         "leads": output.report.kpis.received,
         "handed_off": output.report.kpis.handed_off,

@@ -1,8 +1,9 @@
 """The API's OpenAPI document: response shapes shared by the routes, and the merged spec.
 
-The spec is generated from the Powertools Event Handler routes of both HTTP functions
-(OpenAPIMerge), written to handoff/api/openapi.json by `python -m handoff.api.openapi`, and
-served at GET /openapi.json; a test fails when the file and the code drift apart.
+The spec is generated from the Powertools Event Handler routes of every HTTP function (qualify's
+webhooks, api's reads, disposition's outcomes; OpenAPIMerge), written to handoff/api/openapi.json by
+`python -m handoff.api.openapi`, and served at GET /openapi.json by the api function; a test fails
+when the file and the code drift apart.
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ from typing import TYPE_CHECKING, Any
 
 from pydantic import BaseModel
 
-from handoff.deploy.functions import DISPOSITION, QUALIFY, REPO_ROOT
+from handoff.deploy.functions import REPO_ROOT, ROUTES
 
 if TYPE_CHECKING:  # the OpenAPI models cost cold start; only the offline build needs them
     from aws_lambda_powertools.event_handler import APIGatewayRestResolver
@@ -81,7 +82,7 @@ def configure(app: APIGatewayRestResolver) -> None:
 
 
 def build() -> dict[str, Any]:
-    """Both HTTP functions' routes, merged into one document."""
+    """Every HTTP function's routes (each function the route table names), merged into one document."""
     import importlib
 
     from aws_lambda_powertools.event_handler.openapi.merge import OpenAPIMerge
@@ -89,7 +90,7 @@ def build() -> dict[str, Any]:
     if str(REPO_ROOT) not in sys.path:
         sys.path.insert(0, str(REPO_ROOT))
     merge = OpenAPIMerge(title="Handoff", version=VERSION, summary=SUMMARY)
-    for spec in (QUALIFY, DISPOSITION):
+    for spec in dict.fromkeys(route.function for route in ROUTES):
         app = importlib.import_module(spec.module).app
         configure(app)
         merge.add_schema(json.loads(app.get_openapi_json_schema()))

@@ -10,7 +10,6 @@ from typing import Any, TypeVar
 from aws_lambda_powertools.utilities.data_classes import APIGatewayProxyEvent
 from pydantic import BaseModel, ValidationError
 
-from handoff import runtime
 from handoff.crm.hubspot_signature import verify_hubspot
 from handoff.crm.signature import (
     GENERIC_SIGNATURE_HEADER,
@@ -21,6 +20,7 @@ from handoff.crm.signature import (
 from handoff.deploy import credentials
 from handoff.deploy.settings import settings
 from handoff.errors import BadRequest, PayloadTooLarge
+from handoff.service.ports import Ports
 
 MAX_JSON_DEPTH = 32
 
@@ -58,21 +58,21 @@ def header(event: APIGatewayProxyEvent, name: str) -> str | None:
     return value if isinstance(value, str) else None
 
 
-def authenticate_generic(event: APIGatewayProxyEvent, body: bytes) -> None:
+def authenticate_generic(ports: Ports, event: APIGatewayProxyEvent, body: bytes) -> None:
     signature = header(event, GENERIC_SIGNATURE_HEADER)
     bearer = bearer_from(header(event, "authorization"))
     verify_generic(
-        secret=runtime.secret(credentials.GENERIC_SECRET.name),
+        secret=ports.secret(credentials.GENERIC_SECRET.name),
         body=body,
         signature_header=signature,
         bearer_token=bearer,
-        expected_token=runtime.secret(credentials.GENERIC_TOKEN.name) if bearer is not None else None,
+        expected_token=ports.secret(credentials.GENERIC_TOKEN.name) if bearer is not None else None,
         window_seconds=settings().replay_window_seconds,
     )
 
 
-def require_api_key(event: APIGatewayProxyEvent) -> None:
-    verify_api_key(header(event, "x-api-key"), runtime.secret(credentials.API_KEY.name))
+def require_api_key(ports: Ports, event: APIGatewayProxyEvent) -> None:
+    verify_api_key(header(event, "x-api-key"), ports.secret(credentials.API_KEY.name))
 
 
 def _depth(value: Any, limit: int) -> int:
@@ -134,9 +134,9 @@ def signed_uri(event: APIGatewayProxyEvent) -> str:
     return f"{scheme}://{header(event, 'host') or ''}{suffix}"
 
 
-def authenticate_hubspot(event: APIGatewayProxyEvent, body: bytes) -> None:
+def authenticate_hubspot(ports: Ports, event: APIGatewayProxyEvent, body: bytes) -> None:
     verify_hubspot(
-        secret=runtime.secret(credentials.HUBSPOT_APP_SECRET.name),
+        secret=ports.secret(credentials.HUBSPOT_APP_SECRET.name),
         method=event.http_method,
         uri=signed_uri(event),
         body=body,

@@ -12,14 +12,10 @@ from handoff.aws.dynamo import check_storable, from_item, storage_errors, to_ite
 from handoff.aws.tables import CONTACT_INDEX, CRM_RECORD_INDEX, MESSAGE_INDEX, OPEN_INDEX, SLA_INDEX, Index
 from handoff.domain.clock import utcnow
 from handoff.domain.lead import is_lead_id
-from handoff.domain.record import OPEN_STATUSES, LeadRecord, LeadStatus, TimelineEntry, iso
+from handoff.domain.record import INDEXED, OPEN_STATUSES, LeadRecord, LeadStatus, TimelineEntry, iso
 from handoff.errors import AlreadyExists, Conflict
 
 # Attributes kept beside the record that the API never returns.
-# Statuses in which a workflow should be running for the lead.
-IN_FLIGHT = frozenset({"routing", "assigned", "notified", "escalated"})
-# Statuses kept in the by_open_status index: in flight, plus failed (which sla_check escalates).
-INDEXED = IN_FLIGHT | {"failed"}
 PRIVATE_ATTRIBUTES = (
     "task_token",
     "sla_state",
@@ -33,7 +29,7 @@ PRIVATE_ATTRIBUTES = (
 )
 
 
-def _bookkeeping(
+def bookkeeping(
     set_fields: dict[str, Any], remove: tuple[str, ...]
 ) -> tuple[dict[str, Any], tuple[str, ...]]:
     """Stamp the write, and keep ``open_status`` in step with ``status``."""
@@ -100,7 +96,7 @@ class LeadRepository:
         ``expect_status`` guards transitions, so a late or repeated step cannot
         move a lead backwards.
         """
-        set_fields, remove = _bookkeeping(dict(set_fields or {}), tuple(remove))
+        set_fields, remove = bookkeeping(dict(set_fields or {}), tuple(remove))
         names: dict[str, str] = {}
         values: dict[str, Any] = {}
         sets: list[str] = []

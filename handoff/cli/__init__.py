@@ -161,9 +161,9 @@ def _route_explain(args: argparse.Namespace) -> int:
 def _redrive(args: argparse.Namespace) -> int:
     import boto3
 
+    from handoff.aws.container import RETRIES
     from handoff.aws.leads import LeadRepository
     from handoff.aws.workflow import StepFunctionsWorkflow
-    from handoff.runtime import RETRIES
     from handoff.service.redrive import failed_lead_ids, redrive
 
     state_machine = args.state_machine or os.environ.get("HANDOFF_STATE_MACHINE_ARN")

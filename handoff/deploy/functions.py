@@ -72,15 +72,22 @@ class FunctionSpec:
 
 
 # 29 s is API Gateway's integration limit; HubSpot event batches read the CRM API per event.
-# The API function: webhooks, the lead and rep APIs, and CRM activity as first touch (which
-# records a disposition, frees the rep's slot, ends the SLA wait and writes back to the CRM).
+# The webhook intake: leads from every CRM, and CRM activity as first touch (which records a
+# disposition, frees the rep's slot, ends the SLA wait and writes back to the CRM).
 QUALIFY = FunctionSpec(
     "qualify",
-    "CRM webhooks and the lead API: verify, parse, qualify, start the handoff",
+    "CRM webhooks: verify, parse, qualify, start the handoff",
     timeout_seconds=29,
     memory_mb=512,
     settings=(*BASE_SETTINGS, REPS, DISPOSITIONS, SECRETS, STATE_MACHINE, CRM_SYNC_QUEUE),
     optional_settings=(PUBLIC_BASE_URL, HUBSPOT_API),
+)
+# The read side of the HTTP API for ops: liveness, the OpenAPI document, leads and reps. It reads
+# the leads and reps tables and the API key, and writes nothing.
+API = FunctionSpec(
+    "api",
+    "The lead and rep APIs, liveness and the OpenAPI document (read only)",
+    settings=(LEADS, REPS, SECRETS),
 )
 ROUTE = FunctionSpec(
     "route",
@@ -143,7 +150,8 @@ CRM_SYNC = FunctionSpec(
 CRM_SYNC_MAX_RECEIVES = 5
 
 ALL_FUNCTIONS = (
-    QUALIFY, ROUTE, NOTIFY, AWAIT_TOUCH, MARK_FAILED, DISPOSITION, SLA_CHECK, SES_EVENTS, TUNING, CRM_SYNC,
+    QUALIFY, API, ROUTE, NOTIFY, AWAIT_TOUCH, MARK_FAILED, DISPOSITION, SLA_CHECK, SES_EVENTS, TUNING,
+    CRM_SYNC,
 )  # fmt: skip
 
 
@@ -159,15 +167,15 @@ class Route:
 
 
 ROUTES = (
-    Route("GET", "/health", QUALIFY),
-    Route("GET", "/openapi.json", QUALIFY),
+    Route("GET", "/health", API),
+    Route("GET", "/openapi.json", API),
     Route("POST", "/webhooks/generic", QUALIFY, body_model=JSON_OBJECT),
     Route("POST", "/webhooks/hubspot", QUALIFY, body_model=JSON_OBJECT_OR_ARRAY),
     Route("POST", "/webhooks/hubspot/activity", QUALIFY, body_model=JSON_OBJECT),
     Route("POST", "/webhooks/salesforce", QUALIFY),
-    Route("GET", "/leads", QUALIFY, api_key=True),
-    Route("GET", "/leads/{lead_id}", QUALIFY, api_key=True),
-    Route("GET", "/reps", QUALIFY, api_key=True),
+    Route("GET", "/leads", API, api_key=True),
+    Route("GET", "/leads/{lead_id}", API, api_key=True),
+    Route("GET", "/reps", API, api_key=True),
     Route("POST", "/leads/{lead_id}/disposition", DISPOSITION, api_key=True, body_model=JSON_OBJECT),
     Route("GET", "/d/{token}", DISPOSITION),
     Route("POST", "/d/{token}", DISPOSITION),

@@ -26,6 +26,10 @@ class LeadStatus(StrEnum):
 
 # Statuses in which a lead has an owner who can still record an outcome.
 OPEN_STATUSES = (LeadStatus.ASSIGNED, LeadStatus.NOTIFIED, LeadStatus.WORKING, LeadStatus.ESCALATED)
+# Statuses in which a workflow should be running for the lead.
+IN_FLIGHT = frozenset({"routing", "assigned", "notified", "escalated"})
+# Statuses kept in the by_open_status index: in flight, plus failed (which sla_check escalates).
+INDEXED = IN_FLIGHT | {"failed"}
 
 
 class Reason(BaseModel):

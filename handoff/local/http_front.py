@@ -15,7 +15,7 @@ from http.server import BaseHTTPRequestHandler
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
-from handoff import runtime
+from handoff.aws import container
 from handoff.deploy import credentials
 from handoff.deploy.functions import ROUTES, Route
 from handoff.local import lambdas
@@ -25,7 +25,7 @@ from handoff.local.loopback import LoopbackServer
 
 def usage_plan_key() -> str:
     """The key the deployed usage plan holds: the api-key secret's value."""
-    return runtime.secret(credentials.API_KEY.name)
+    return container.ports().secret(credentials.API_KEY.name)
 
 
 def _compile(route: Route) -> re.Pattern[str]:

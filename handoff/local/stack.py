@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from handoff import runtime
+from handoff.aws import container
 from handoff.config import load_config
 from handoff.deploy.credentials import ALL_SECRETS
 from handoff.deploy.functions import CRM_SYNC, REPO_ROOT, SLA_CHECK
@@ -143,10 +143,10 @@ class LocalStack:
                 salesforce_login_url=salesforce_login,
             )
         )
-        runtime.reset()
+        container.reset()
         for rep in reps:
-            runtime.reps().put(rep)
-        known_accounts = runtime.accounts()
+            container.ports().reps.put(rep)
+        known_accounts = container.ports().accounts
         for account in accounts:
             if known_accounts:
                 known_accounts.put(account)

@@ -10,26 +10,27 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from handoff import runtime
 from handoff.observability import MetricUnit, logger, metrics
 from handoff.service import touch
+from handoff.service.ports import Ports
 
 
 def record_activity(
-    system: str, record_id: str, activity_type: str, owner_id: str | None, now: datetime
+    ports: Ports, system: str, record_id: str, activity_type: str, owner_id: str | None, *, now: datetime
 ) -> dict[str, str]:
     """The answer for one activity: the disposition it recorded, or why it was ignored."""
-    outcome = runtime.config().crm_sync.activities.get(activity_type.strip().upper())
+    outcome = ports.config.crm_sync.activities.get(activity_type.strip().upper())
     if not outcome:
         return {
             "status": "ignored",
             "reason": f"activity type {activity_type[:40]!r} is not a touch in [crm_sync.activities]",
         }
-    lead = runtime.leads().open_for_crm_record(system, record_id)
+    lead = ports.leads.open_for_crm_record(system, record_id)
     if lead is None:
         return {"status": "ignored", "reason": f"no open handoff for {system} record {record_id[:40]}"}
-    rep = next((r for r in runtime.reps().list_all() if r.owns(owner_id)), None) if owner_id else None
+    rep = next((r for r in ports.reps.list_all() if r.owns(owner_id)), None) if owner_id else None
     result = touch.record_disposition(
+        ports,
         lead.lead_id,
         outcome=outcome,
         reason=None,

@@ -5,7 +5,6 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from handoff import runtime
 from handoff.api.requests import parse_json, parse_json_object, parse_model
 from handoff.crm import hubspot, salesforce
 from handoff.crm.hubspot_api import CrmRecordMissing
@@ -16,48 +15,49 @@ from handoff.errors import BadRequest
 from handoff.observability import MetricUnit, logger, metrics
 from handoff.service.crm_activity import record_activity
 from handoff.service.intake import IntakeResult, accept, answer_for
+from handoff.service.ports import Ports
 
 
-def accept_hubspot(body: bytes, now: datetime) -> IntakeResult:
+def accept_hubspot(ports: Ports, body: bytes, now: datetime) -> IntakeResult:
     """A workflow webhook (one contact object) or a Webhooks-API event array."""
     data = parse_json(body)
-    config = runtime.config().adapters.hubspot
+    config = ports.config.adapters.hubspot
     if isinstance(data, dict):
         lead = parse_model(Lead, hubspot.from_workflow(data, body, config), "lead")
-        return accept(lead, now)
+        return accept(ports, lead, now)
     if isinstance(data, list):
-        return _accept_events(hubspot.parse_events(data), now)
+        return _accept_events(ports, hubspot.parse_events(data), now)
     raise BadRequest(f"body must be a contact object or an event array, not {type(data).__name__}")
 
 
-def accept_hubspot_activity(body: bytes, now: datetime) -> IntakeResult:
+def accept_hubspot_activity(ports: Ports, body: bytes, now: datetime) -> IntakeResult:
     """A workflow webhook sent when a call, email or meeting is logged on the contact."""
     data = parse_json_object(body)
     record_id = text(data.get("vid") or data.get("canonical-vid") or data.get("objectId") or data.get("id"))
     properties = hubspot.flatten(data.get("properties"))
-    sync = runtime.config().crm_sync.hubspot
+    sync = ports.config.crm_sync.hubspot
     activity = text(properties.get(sync.activity_type_property))
     if not record_id or not activity:
         missing = "vid" if not record_id else f"properties.{sync.activity_type_property}"
         raise BadRequest(f"HubSpot activity webhook needs {missing}", details=[{"field": missing}])
     owner = text(properties.get(sync.owner_property))
-    return IntakeResult(200, record_activity(hubspot.SOURCE, record_id, activity, owner, now))
+    return IntakeResult(200, record_activity(ports, hubspot.SOURCE, record_id, activity, owner, now=now))
 
 
-def _accept_events(events: list[hubspot.HubSpotEvent], now: datetime) -> IntakeResult:
-    config = runtime.config().adapters.hubspot
+def _accept_events(ports: Ports, events: list[hubspot.HubSpotEvent], now: datetime) -> IntakeResult:
+    config = ports.config.adapters.hubspot
     results: list[dict[str, Any]] = []
     for event in events:
         event_id = str(event.event_id)
         if hubspot.action_for(event, config) == "ignore":
             results.append({"event_id": event_id, "status": "ignored"})
             continue
-        existing = runtime.leads().get(lead_id_for(hubspot.SOURCE, event_id))
+        existing = ports.leads.get(lead_id_for(hubspot.SOURCE, event_id))
         if existing is not None:  # a redelivery: answer without asking the CRM again
             results.append({"event_id": event_id, **answer_for(existing).body})
             continue
         try:
-            contact, company = runtime.hubspot().contact_with_company(
+            contact, company = ports.hubspot.contact_with_company(
                 str(event.object_id), hubspot.requested_properties(config)
             )
         except CrmRecordMissing:
@@ -67,21 +67,21 @@ def _accept_events(events: list[hubspot.HubSpotEvent], now: datetime) -> IntakeR
         # CrmUnavailable propagates: the caller answers 503 and HubSpot redelivers the batch;
         # events already accepted dedupe on the way back in.
         lead = parse_model(Lead, hubspot.lead_from_event(event, contact, company, config), "lead")
-        results.append({"event_id": event_id, **accept(lead, now).body})
+        results.append({"event_id": event_id, **accept(ports, lead, now).body})
     return IntakeResult(200, {"events": results})
 
 
-def accept_salesforce(body: bytes, token: str | None, now: datetime) -> str:
+def accept_salesforce(ports: Ports, body: bytes, token: str | None, now: datetime) -> str:
     """Every notification durably recorded, then the SOAP Ack; any refusal raises before a write."""
-    salesforce.check_token(token, runtime.secret(credentials.SALESFORCE_TOKEN.name))
+    salesforce.check_token(token, ports.secret(credentials.SALESFORCE_TOKEN.name))
     org_id, notifications = salesforce.parse_envelope(body)
-    salesforce.check_org(org_id, runtime.secret(credentials.SALESFORCE_ORG_IDS.name))
-    config = runtime.config().adapters.salesforce
+    salesforce.check_org(org_id, ports.secret(credentials.SALESFORCE_ORG_IDS.name))
+    config = ports.config.adapters.salesforce
     leads = []
     activities = []
     for index, (notification_id, kind, fields) in enumerate(notifications):
         if kind == "Task":
-            activities.append(_task_activity(index, notification_id, fields))
+            activities.append(_task_activity(ports, index, notification_id, fields))
             continue
         try:
             leads.append(
@@ -94,18 +94,20 @@ def accept_salesforce(body: bytes, token: str | None, now: datetime) -> str:
                 f"notification {index} ({notification_id[:18]}): {exc.message}", exc.details
             ) from exc
     for lead in leads:
-        accept(lead, now)
+        accept(ports, lead, now)
     for record_id, activity, owner in activities:
-        record_activity(salesforce.SOURCE, record_id, activity, owner, now)
+        record_activity(ports, salesforce.SOURCE, record_id, activity, owner, now=now)
     metrics.add_metric(
         name="SalesforceNotifications", unit=MetricUnit.Count, value=len(leads) + len(activities)
     )
     return salesforce.ACK
 
 
-def _task_activity(index: int, notification_id: str, fields: dict[str, str]) -> tuple[str, str, str | None]:
+def _task_activity(
+    ports: Ports, index: int, notification_id: str, fields: dict[str, str]
+) -> tuple[str, str, str | None]:
     """(the Lead or Contact it is about, its type, its owner) from a Task notification."""
-    type_field = runtime.config().crm_sync.salesforce.activity_type_field
+    type_field = ports.config.crm_sync.salesforce.activity_type_field
     record_id, activity = text(fields.get("WhoId")), text(fields.get(type_field) or fields.get("Type"))
     if not record_id or not activity:
         missing = "WhoId" if not record_id else type_field

@@ -12,24 +12,18 @@ Powertools idempotency record per lead, step and round.
 from __future__ import annotations
 
 from datetime import datetime
-from functools import cache
 from typing import Any
 
-from aws_lambda_powertools.utilities.idempotency import (
-    DynamoDBPersistenceLayer,
-    IdempotencyConfig,
-    idempotent_function,
-)
+from aws_lambda_powertools.utilities.idempotency import IdempotencyConfig
 from pydantic import BaseModel, Field
 
-from handoff import runtime
 from handoff.crm.crm_http import CrmRecordMissing, CrmUnavailable
-from handoff.deploy.settings import settings
 from handoff.domain.crm_write import CrmWrite, plan_write
 from handoff.domain.lead import LEAD_ID_PATTERN
 from handoff.domain.record import LeadRecord, TimelineEntry
 from handoff.errors import StorageError
 from handoff.observability import MetricUnit, logger, metrics
+from handoff.service.ports import Ports
 
 SYSTEMS = ("hubspot", "salesforce")
 # A write that succeeded is not repeated for a day, whatever redelivers its message.
@@ -47,10 +41,10 @@ class SyncRequest(BaseModel):
     round: int = Field(default=0, ge=0)
 
 
-def request(record: LeadRecord, action: str, round: int | None = None) -> None:
+def request(ports: Ports, record: LeadRecord, action: str, round: int | None = None) -> None:
     """Queue the write-back for ``action``; a queue problem is logged and counted, never raised."""
-    queue = runtime.write_back_queue()
-    if queue is None or not runtime.config().crm_sync.enabled:
+    queue = ports.write_back
+    if queue is None or not ports.config.crm_sync.enabled:
         return
     if record.crm.system not in SYSTEMS or not record.crm.record_id:
         return
@@ -63,53 +57,44 @@ def request(record: LeadRecord, action: str, round: int | None = None) -> None:
         logger.error("crm sync not queued", extra={"lead_id": record.lead_id, "error": exc.cause_name})
 
 
-def _write(write: CrmWrite) -> None:
+def _write(ports: Ports, write: CrmWrite) -> None:
     if write.system == "hubspot":
-        runtime.hubspot().update_contact(write.record_id, write.fields)
+        ports.hubspot.update_contact(write.record_id, write.fields)
     else:
-        runtime.salesforce().update(write.sobject, write.record_id, write.fields)
+        ports.salesforce.update(write.sobject, write.record_id, write.fields)
 
 
-def _timeline(lead_id: str, now: datetime, event: str, detail: str) -> None:
-    runtime.leads().update(lead_id, timeline=[TimelineEntry(at=now, event=event, detail=detail[:300])])
+def _timeline(ports: Ports, lead_id: str, now: datetime, event: str, detail: str) -> None:
+    ports.leads.update(lead_id, timeline=[TimelineEntry(at=now, event=event, detail=detail[:300])])
 
 
-def _apply(message: dict[str, Any], now: datetime) -> str:
+def _apply(ports: Ports, message: dict[str, Any], now: datetime) -> str:
     sync = SyncRequest.model_validate(message)
-    record = runtime.leads().get(sync.lead_id)
+    record = ports.leads.get(sync.lead_id)
     if record is None:
         return "no such lead"
-    rep = runtime.reps().get(record.assignment.rep_id) if record.assignment else None
-    write = plan_write(record, rep, sync.action, runtime.config().crm_sync)
+    rep = ports.reps.get(record.assignment.rep_id) if record.assignment else None
+    write = plan_write(record, rep, sync.action, ports.config.crm_sync)
     if write is None:
         return "nothing to write"
     try:
-        _write(write)
+        _write(ports, write)
     except CrmRecordMissing:
-        _timeline(sync.lead_id, now, "crm_sync_skipped", f"{write.system} record {write.record_id} is gone")
+        _timeline(
+            ports, sync.lead_id, now, "crm_sync_skipped", f"{write.system} record {write.record_id} is gone"
+        )
         return "record gone"
     except CrmUnavailable as exc:
-        _timeline(sync.lead_id, now, "crm_sync_failed", f"{sync.action}: {exc}")
+        _timeline(ports, sync.lead_id, now, "crm_sync_failed", f"{sync.action}: {exc}")
         metrics.add_metric(name="CrmSyncFailed", unit=MetricUnit.Count, value=1)
         raise
-    _timeline(sync.lead_id, now, "crm_synced", f"{sync.action}: {write.describe()}")
+    _timeline(ports, sync.lead_id, now, "crm_synced", f"{sync.action}: {write.describe()}")
     metrics.add_metric(name="CrmSynced", unit=MetricUnit.Count, value=1)
     return "written"
 
 
-@cache
-def _idempotent(table: str) -> Any:
-    """``_apply`` behind a Powertools idempotency record, when the stack gives it a table
-    (one wrapper per table, so a changed setting gets its own)."""
-    if not table:
-        return _apply
-    persistence = DynamoDBPersistenceLayer(table_name=table, boto3_client=runtime.client("dynamodb"))
-    return idempotent_function(
-        data_keyword_argument="message", persistence_store=persistence, config=IDEMPOTENCY
-    )(_apply)
-
-
-def apply(message: dict[str, Any], now: datetime) -> str:
-    """Write one queued step back to the CRM; raises CrmUnavailable so the queue retries it."""
-    result: str = _idempotent(settings().idempotency_table)(message=message, now=now)
+def apply(ports: Ports, message: dict[str, Any], now: datetime) -> str:
+    """Write one queued step back to the CRM; raises CrmUnavailable so the queue retries it.
+    Behind an idempotency record per lead, step and round, where the stack keeps them."""
+    result: str = ports.idempotent(_apply, IDEMPOTENCY)(message=message, ports=ports, now=now)
     return result

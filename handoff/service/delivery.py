@@ -17,13 +17,13 @@ import json
 from datetime import datetime
 from typing import Any, NamedTuple
 
-from handoff import runtime
 from handoff.domain.lead import is_lead_id
 from handoff.domain.record import LeadStatus, TimelineEntry
 from handoff.errors import StorageError
 from handoff.observability import MetricUnit, logger, metrics
 from handoff.service.ladder import BRIEF_BOUNCED
 from handoff.service.notify import BRIEF_KIND, KIND_TAG, LEAD_TAG
+from handoff.service.ports import Ports
 
 PROBLEMS = {"Bounce": "bounced", "Complaint": "was marked as spam"}
 # Step Functions' answers for a token whose wait already ended: nothing left to end.
@@ -66,7 +66,7 @@ def problems_in(sns_event: dict[str, Any]) -> list[Problem]:
     return list(found)
 
 
-def end_wait_if_undelivered(item: dict[str, Any]) -> bool:
+def end_wait_if_undelivered(ports: Ports, item: dict[str, Any]) -> bool:
     """End the lead's parked wait with BriefBounced if the brief it waits on never arrived.
 
     True when this call ended it. A spent token is cleared, so a repeated event or a second
@@ -81,39 +81,39 @@ def end_wait_if_undelivered(item: dict[str, Any]) -> bool:
         or waiting_on not in (item.get("undelivered_briefs") or [])
     ):
         return False
-    if not runtime.workflow().fail(str(token), BRIEF_BOUNCED, "the brief bounced or was marked as spam"):
+    if not ports.workflow.fail(str(token), BRIEF_BOUNCED, "the brief bounced or was marked as spam"):
         logger.info("task token no longer waiting", extra={"lead_id": lead_id})
         return False
     logger.warning("brief undelivered: wait ended", extra={"lead_id": lead_id})
     try:
-        runtime.leads().clear_task_token(lead_id, str(token))
+        ports.leads.clear_task_token(lead_id, str(token))
     except StorageError:
         # The wait has ended all the same; a repeat event would only try a spent token.
         logger.warning("spent task token not cleared", extra={"lead_id": lead_id})
     return True
 
 
-def _lead_for(problem: Problem) -> str | None:
+def _lead_for(ports: Ports, problem: Problem) -> str | None:
     if problem.lead_id is not None:
         return problem.lead_id
-    item = runtime.leads().by_brief_message(problem.message_id)
+    item = ports.leads.by_brief_message(problem.message_id)
     # None: a reminder, an escalation or a report; nothing waits on those.
     return str(item["lead_id"]) if item else None
 
 
-def handle(sns_event: dict[str, Any], now: datetime) -> int:
+def handle(ports: Ports, sns_event: dict[str, Any], now: datetime) -> int:
     """Note each undelivered brief on its lead and end the wait on it; the waits ended."""
     escalated = 0
     for problem in problems_in(sns_event):
-        lead_id = _lead_for(problem)
+        lead_id = _lead_for(ports, problem)
         if lead_id is None:
             continue
         entry = TimelineEntry(at=now, event="brief_undelivered", detail=f"the brief {PROBLEMS[problem.kind]}")
-        if runtime.leads().record_undelivered_brief(lead_id, problem.message_id, entry):
+        if ports.leads.record_undelivered_brief(lead_id, problem.message_id, entry):
             metrics.add_metric(name=f"Briefs{problem.kind}", unit=MetricUnit.Count, value=1)
             logger.warning("brief undelivered", extra={"lead_id": lead_id, "kind": problem.kind})
         # Even for a repeat: the first delivery may have stopped before ending the wait.
-        item = runtime.leads().get_item(lead_id)
-        if item is not None and end_wait_if_undelivered(item):
+        item = ports.leads.get_item(lead_id)
+        if item is not None and end_wait_if_undelivered(ports, item):
             escalated += 1
     return escalated

@@ -6,12 +6,12 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from handoff import runtime
 from handoff.domain.lead import Lead
 from handoff.domain.qualify import qualify
 from handoff.domain.record import LeadRecord, LeadStatus, TimelineEntry
 from handoff.errors import AlreadyExists, StorageError
 from handoff.observability import MetricUnit, logger, metrics
+from handoff.service.ports import Ports
 
 
 @dataclass(frozen=True)
@@ -37,20 +37,20 @@ def answer_for(record: LeadRecord) -> IntakeResult:
     return IntakeResult(202, {"lead_id": record.lead_id, "status": record.status.value})
 
 
-def start_workflow(record: LeadRecord, now: datetime) -> None:
+def start_workflow(ports: Ports, record: LeadRecord, now: datetime) -> None:
     """Start the handoff execution; a failure leaves the lead visibly ``failed``, never lost."""
     try:
         # The lead id is the execution name: a second start is rejected, not repeated.
-        runtime.workflow().start(record.lead_id, {"lead_id": record.lead_id})
+        ports.workflow.start(record.lead_id, {"lead_id": record.lead_id})
     except StorageError as exc:
-        _mark_start_failed(record.lead_id, now, exc)
+        _mark_start_failed(ports, record.lead_id, now, exc)
 
 
-def _mark_start_failed(lead_id: str, now: datetime, exc: StorageError) -> None:
+def _mark_start_failed(ports: Ports, lead_id: str, now: datetime, exc: StorageError) -> None:
     cause = exc.cause_name
     logger.error("start_execution failed", extra={"lead_id": lead_id, "error": cause})
     metrics.add_metric(name="LeadsFailed", unit=MetricUnit.Count, value=1)
-    runtime.leads().update(
+    ports.leads.update(
         lead_id,
         set_fields={
             "status": LeadStatus.FAILED.value,
@@ -61,12 +61,12 @@ def _mark_start_failed(lead_id: str, now: datetime, exc: StorageError) -> None:
     )
 
 
-def accept(lead: Lead, now: datetime) -> IntakeResult:
-    record = LeadRecord.from_lead(lead, qualify(lead, runtime.config().qualify, now), now)
+def accept(ports: Ports, lead: Lead, now: datetime) -> IntakeResult:
+    record = LeadRecord.from_lead(lead, qualify(lead, ports.config.qualify, now), now)
     try:
-        runtime.leads().create(record)
+        ports.leads.create(record)
     except AlreadyExists:
-        existing = runtime.leads().get(record.lead_id)
+        existing = ports.leads.get(record.lead_id)
         if existing is None:  # created and deleted in between: treat as a storage fault, sender retries
             raise StorageError(f"lead {record.lead_id} vanished during dedupe") from None
         logger.info("duplicate delivery", extra={"lead_id": record.lead_id})
@@ -74,7 +74,7 @@ def accept(lead: Lead, now: datetime) -> IntakeResult:
         if existing.status == LeadStatus.ROUTING:
             # The first delivery may have died between its write and its start; starting
             # again is safe (the execution name is the lead id), so a retry repairs it.
-            start_workflow(existing, now)
+            start_workflow(ports, existing, now)
         return answer_for(existing)
 
     metrics.add_metric(name="LeadsReceived", unit=MetricUnit.Count, value=1)
@@ -88,5 +88,5 @@ def accept(lead: Lead, now: datetime) -> IntakeResult:
     )
     if record.qualification.ready:
         metrics.add_metric(name="LeadsQualified", unit=MetricUnit.Count, value=1)
-        start_workflow(record, now)
+        start_workflow(ports, record, now)
     return answer_for(record)

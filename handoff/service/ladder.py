@@ -6,28 +6,28 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from handoff import runtime
 from handoff.domain.record import LeadRecord, LeadStatus, SlaState, TimelineEntry
 from handoff.email.render import render_escalation, render_failure, render_reminder, render_renurture
 from handoff.errors import Conflict
 from handoff.observability import MetricUnit, lead_metric, metrics
 from handoff.service import crm_sync
 from handoff.service.notify import assignment_round, load_assigned, send_once
+from handoff.service.ports import Ports
 
 BRIEF_BOUNCED = "BriefBounced"
 
 
-def remind(lead_id: str, now: datetime) -> int:
+def remind(ports: Ports, lead_id: str, now: datetime) -> int:
     """The SLA lapsed: nudge the rep and give the configured grace period (seconds, 0 for none)."""
-    record, assignment = load_assigned(lead_id)
-    grace = runtime.config().escalation.reminder_grace_seconds
+    record, assignment = load_assigned(ports, lead_id)
+    grace = ports.config.escalation.reminder_grace_seconds
     if record.status != LeadStatus.NOTIFIED or grace == 0:
         return 0  # touched meanwhile, or no reminder configured: nothing more to wait for
     notifications = send_once(
-        record, "reminder", assignment.rep_email, lambda: render_reminder(record, grace), now
+        ports, record, "reminder", assignment.rep_email, lambda: render_reminder(record, grace), now=now
     )
     try:
-        runtime.leads().update(
+        ports.leads.update(
             lead_id,
             set_fields={"sla.state": SlaState.BREACHED.value},
             append={"notifications": [n.model_dump(mode="json") for n in notifications]},
@@ -46,20 +46,20 @@ def remind(lead_id: str, now: datetime) -> int:
     return grace
 
 
-def escalate(lead_id: str, now: datetime, *, bounced: bool = False) -> str:
+def escalate(ports: Ports, lead_id: str, now: datetime, *, bounced: bool = False) -> str:
     """No touch after the reminder, or the brief never arrived: tell the manager, mark the lead
     escalated, and say what comes next: "reassign" while reassignments remain, else "renurture"."""
-    record, assignment = load_assigned(lead_id)
+    record, assignment = load_assigned(ports, lead_id)
     following = (
-        "reassign" if assignment_round(record) < runtime.config().escalation.reassignments else "renurture"
+        "reassign" if assignment_round(record) < ports.config.escalation.reassignments else "renurture"
     )
     if record.status == LeadStatus.ESCALATED:
         return following  # a retried step: already done
     if record.status not in (LeadStatus.NOTIFIED, LeadStatus.ASSIGNED):
         return "touched"  # the rep got there just as the wait ran out: nothing to escalate
     to = assignment.manager_email or assignment.rep_email
-    notifications = send_once(record, "escalation", to, lambda: render_escalation(record), now)
-    runtime.leads().update(
+    notifications = send_once(ports, record, "escalation", to, lambda: render_escalation(record), now=now)
+    ports.leads.update(
         lead_id,
         set_fields={"status": LeadStatus.ESCALATED.value, "sla.state": SlaState.BREACHED.value},
         append={
@@ -91,14 +91,14 @@ def escalate(lead_id: str, now: datetime, *, bounced: bool = False) -> str:
     return following
 
 
-def renurture(lead_id: str, now: datetime) -> None:
+def renurture(ports: Ports, lead_id: str, now: datetime) -> None:
     """Every rung tried: the lead goes back to marketing, the rep's slot is freed, ops hear about it."""
-    record, assignment = load_assigned(lead_id)
+    record, assignment = load_assigned(ports, lead_id)
     if record.status == LeadStatus.RENURTURED:
         return
-    to = runtime.config().escalation.marketing_ops_email
-    notifications = send_once(record, "renurture", to, lambda: render_renurture(record), now)
-    runtime.leads().update(
+    to = ports.config.escalation.marketing_ops_email
+    notifications = send_once(ports, record, "renurture", to, lambda: render_renurture(record), now=now)
+    ports.leads.update(
         lead_id,
         set_fields={"status": LeadStatus.RENURTURED.value},
         append={"notifications": [n.model_dump(mode="json") for n in notifications]},
@@ -112,24 +112,29 @@ def renurture(lead_id: str, now: datetime) -> None:
         ],
         expect_status=(LeadStatus.ESCALATED,),
     )
-    crm_sync.request(record, "renurtured")
+    crm_sync.request(ports, record, "renurtured")
     if assignment.claimed:
-        runtime.reps().release(assignment.rep_id)
+        ports.reps.release(assignment.rep_id)
     lead_metric("Renurtured", 1, tier=record.qualification.tier, source=record.source)
 
 
-def escalate_failure(lead_id: str, now: datetime) -> None:
+def escalate_failure(ports: Ports, lead_id: str, now: datetime) -> None:
     """A lead the workflow gave up on: sales ops hear about it once, with the error, so a person acts."""
-    item = runtime.leads().get_item(lead_id)
+    item = ports.leads.get_item(lead_id)
     if item is None or item.get("failure_escalated"):
         return
     record = LeadRecord.model_validate(item)
-    to = runtime.config().routing.unassigned_email
+    to = ports.config.routing.unassigned_email
     failure = item.get("failure") or {}
     notifications = send_once(
-        record, "failure", to, lambda: render_failure(record, str(failure.get("error", "unknown"))), now
+        ports,
+        record,
+        "failure",
+        to,
+        lambda: render_failure(record, str(failure.get("error", "unknown"))),
+        now=now,
     )
-    runtime.leads().update(
+    ports.leads.update(
         lead_id,
         set_fields={"failure_escalated": True},
         append={"notifications": [n.model_dump(mode="json") for n in notifications]},

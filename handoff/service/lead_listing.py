@@ -8,8 +8,9 @@ import json
 from datetime import datetime, timedelta
 from typing import Any
 
-from handoff.aws.leads import INDEXED, LeadRepository
+from handoff.domain.record import INDEXED
 from handoff.errors import BadRequest
+from handoff.service.ports import Leads
 
 MAX_PAGE = 100
 CURSOR_KEYS = {"lead_id", "open_status", "updated_at"}
@@ -26,7 +27,7 @@ def _cursor(token: str | None) -> Any:
 
 
 def list_by_status(
-    leads: LeadRepository, status: str, limit: str | None, token: str | None, now: datetime
+    leads: Leads, status: str, limit: str | None, token: str | None, now: datetime
 ) -> dict[str, Any]:
     if status not in INDEXED:
         raise BadRequest(f"status: must be one of {', '.join(sorted(INDEXED))}", [{"field": "status"}])

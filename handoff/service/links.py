@@ -9,13 +9,13 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from handoff import runtime
 from handoff.deploy import credentials
 from handoff.domain.link_tokens import LinkClaims, LinkRefused, read_token
 from handoff.email.brief import LINK_OUTCOMES
 from handoff.errors import Conflict, HandoffError
 from handoff.observability import MetricUnit, logger, metrics
 from handoff.service import touch
+from handoff.service.ports import Ports
 
 LABELS = dict(LINK_OUTCOMES)
 
@@ -28,10 +28,10 @@ class Page:
     form: dict[str, object] | None = field(default=None)
 
 
-def _check(token: str, now: datetime) -> tuple[LinkClaims, str]:
+def _check(ports: Ports, token: str, now: datetime) -> tuple[LinkClaims, str]:
     """Claims of a usable link plus the contact's name; LinkRefused with a reason otherwise."""
-    claims = read_token(runtime.secret(credentials.LINK_KEY.name), token, now)
-    record = runtime.leads().get(claims.lead_id)
+    claims = read_token(ports.secret(credentials.LINK_KEY.name), token, now)
+    record = ports.leads.get(claims.lead_id)
     if record is None:
         raise LinkRefused("This lead no longer exists in Handoff.")
     if record.assignment is None or record.assignment.rep_id != claims.rep_id:
@@ -44,12 +44,12 @@ def _refused(exc: LinkRefused) -> Page:
     return Page(403 if "altered" in exc.why else 410, "This link cannot be used", exc.why)
 
 
-def confirm(token: str, now: datetime) -> Page:
+def confirm(ports: Ports, token: str, now: datetime) -> Page:
     try:
-        claims, name = _check(token, now)
+        claims, name = _check(ports, token, now)
     except LinkRefused as exc:
         return _refused(exc)
-    reasons = runtime.config().dispositions.reasons.get(claims.outcome, [])
+    reasons = ports.config.dispositions.reasons.get(claims.outcome, [])
     label = LABELS.get(claims.outcome, claims.outcome)
     return Page(
         200,
@@ -62,19 +62,20 @@ def confirm(token: str, now: datetime) -> Page:
     )
 
 
-def record(token: str, reason: str | None, note: str | None, now: datetime) -> Page:
+def record(ports: Ports, token: str, reason: str | None, note: str | None, now: datetime) -> Page:
     try:
-        claims, name = _check(token, now)
-        touch.validate_outcome(claims.outcome, reason)
+        claims, name = _check(ports, token, now)
+        touch.validate_outcome(ports, claims.outcome, reason)
     except LinkRefused as exc:
         return _refused(exc)
     except HandoffError:
-        page = confirm(token, now)
+        page = confirm(ports, token, now)
         return Page(400, page.title, "Pick one of the listed reasons, then submit again.", page.form)
-    if not runtime.leads().use_link(claims.lead_id, claims.nonce):
+    if not ports.leads.use_link(claims.lead_id, claims.nonce):
         return _refused(LinkRefused("This link has already been used. Each link records one outcome."))
     try:
         touch.record_disposition(
+            ports,
             claims.lead_id,
             outcome=claims.outcome,
             reason=reason,

@@ -8,7 +8,6 @@ from datetime import datetime, timedelta
 
 from aws_lambda_powertools.utilities.parameters.exceptions import GetParameterError
 
-from handoff import runtime
 from handoff.deploy import credentials
 from handoff.deploy.settings import settings
 from handoff.domain.link_tokens import make_token
@@ -22,10 +21,11 @@ from handoff.email.render import (
 from handoff.email.send import Envelope
 from handoff.errors import Conflict, HandoffError, NotFound
 from handoff.observability import MetricUnit, lead_metric, logger, metrics
+from handoff.service.ports import Ports
 
 
-def load_assigned(lead_id: str) -> tuple[LeadRecord, Assignment]:
-    record = runtime.leads().get(lead_id)
+def load_assigned(ports: Ports, lead_id: str) -> tuple[LeadRecord, Assignment]:
+    record = ports.leads.get(lead_id)
     if record is None:
         raise NotFound(f"lead {lead_id} not found")
     if record.assignment is None or record.sla is None:
@@ -44,9 +44,9 @@ def _already_sent(record: LeadRecord, kind: str, to: str) -> bool:
     )
 
 
-def envelope_to(to: str, tags: tuple[tuple[str, str], ...] = ()) -> Envelope:
+def envelope_to(ports: Ports, to: str, tags: tuple[tuple[str, str], ...] = ()) -> Envelope:
     """Sender, display name, Reply-To and configuration set: the same for every email Handoff sends."""
-    config = runtime.config().email
+    config = ports.config.email
     return Envelope(
         sender=settings().sender,
         to=to,
@@ -69,6 +69,7 @@ def brief_tags(lead_id: str) -> tuple[tuple[str, str], ...]:
 
 
 def _send(
+    ports: Ports,
     record: LeadRecord,
     email: RenderedEmail,
     *,
@@ -77,28 +78,34 @@ def _send(
     now: datetime,
     tags: tuple[tuple[str, str], ...] = (),
 ) -> Notification:
-    message_id = runtime.mailer().send(email, envelope_to(to, tags))
+    message_id = ports.mailer.send(email, envelope_to(ports, to, tags))
     metrics.add_metric(name="EmailsSent", unit=MetricUnit.Count, value=1)
     logger.info("email sent", extra={"lead_id": record.lead_id, "kind": kind, "message_id": message_id})
     return Notification(to=to, kind=kind, sent_at=now, message_id=message_id, round=assignment_round(record))
 
 
 def send_once(
-    record: LeadRecord, kind: str, to: str, render: Callable[[], RenderedEmail], now: datetime
+    ports: Ports,
+    record: LeadRecord,
+    kind: str,
+    to: str,
+    render: Callable[[], RenderedEmail],
+    *,
+    now: datetime,
 ) -> list[Notification]:
     """Send unless this round already has it (a retried step): the notification to record, if any."""
     if _already_sent(record, kind, to):
         return []
-    return [_send(record, render(), kind=kind, to=to, now=now)]
+    return [_send(ports, record, render(), kind=kind, to=to, now=now)]
 
 
-def disposition_links(record: LeadRecord, assignment: Assignment, now: datetime) -> list[Link]:
+def disposition_links(ports: Ports, record: LeadRecord, assignment: Assignment, now: datetime) -> list[Link]:
     """One signed link per outcome, bound to this lead and this rep; none without a public URL."""
     base = settings().public_base_url.rstrip("/")
     if not base:
         return []
-    key = runtime.secret(credentials.LINK_KEY.name)
-    ttl = timedelta(days=runtime.config().links.ttl_days)
+    key = ports.secret(credentials.LINK_KEY.name)
+    ttl = timedelta(days=ports.config.links.ttl_days)
     return [
         Link(
             label=label,
@@ -112,12 +119,12 @@ def disposition_links(record: LeadRecord, assignment: Assignment, now: datetime)
 
 
 def _post_to_slack(
-    record: LeadRecord, assignment: Assignment, brief: BriefView, now: datetime
+    ports: Ports, record: LeadRecord, assignment: Assignment, brief: BriefView, now: datetime
 ) -> TimelineEntry:
     """Slack is a second channel: a failure is written on the timeline and never blocks the handoff."""
-    secret_name = assignment.slack_secret or runtime.config().slack.team_secret
+    secret_name = assignment.slack_secret or ports.config.slack.team_secret
     try:
-        slack.post(runtime.secret(secret_name), slack.blocks(brief))
+        slack.post(ports.secret(secret_name), slack.blocks(brief))
     # Powertools turns any failure to read the secret (a ClientError included) into GetParameterError.
     except (slack.SlackFailed, HandoffError, GetParameterError, ValueError) as exc:
         metrics.add_metric(name="SlackFailures", unit=MetricUnit.Count, value=1)
@@ -127,16 +134,18 @@ def _post_to_slack(
     return TimelineEntry(at=now, event="slack_posted", detail=f"brief posted via {secret_name}")
 
 
-def send_brief(lead_id: str, now: datetime) -> None:
-    record, assignment = load_assigned(lead_id)
+def send_brief(ports: Ports, lead_id: str, now: datetime) -> None:
+    record, assignment = load_assigned(ports, lead_id)
     to = assignment.rep_email
     if _already_sent(record, "brief", to):
         return
-    config = runtime.config()
-    brief = build_brief(record, config, now, disposition_links(record, assignment, now))
-    notification = _send(record, render_brief(brief), kind="brief", to=to, now=now, tags=brief_tags(lead_id))
-    extra = [_post_to_slack(record, assignment, brief, now)] if config.slack.enabled else []
-    runtime.leads().update(
+    config = ports.config
+    brief = build_brief(record, config, now, disposition_links(ports, record, assignment, now))
+    notification = _send(
+        ports, record, render_brief(brief), kind="brief", to=to, now=now, tags=brief_tags(lead_id)
+    )
+    extra = [_post_to_slack(ports, record, assignment, brief, now)] if config.slack.enabled else []
+    ports.leads.update(
         lead_id,
         # Kept beside the record so a bounce or complaint finds its lead (by_message index).
         set_fields={"status": LeadStatus.NOTIFIED.value, "brief_message_id": notification.message_id},

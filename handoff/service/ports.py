@@ -1,12 +1,114 @@
-"""What services need from the world, as small protocols; handoff.aws implements them on AWS."""
+"""What services need from the world, as small protocols.
+
+handoff.aws implements them on AWS (handoff.aws.container builds them once per cold start, and
+each handler passes them in); tests/fakes.py implements them in memory for the service tier.
+Every failure crosses a port as a domain exception from handoff.errors, never as an AWS one.
+"""
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import TYPE_CHECKING, Any, Protocol
 
 if TYPE_CHECKING:
+    from aws_lambda_powertools.utilities.idempotency import IdempotencyConfig
+
+    from handoff.config import HandoffConfig
+    from handoff.domain.record import Disposition, LeadRecord, LeadStatus, TimelineEntry
+    from handoff.domain.rep import Rep
     from handoff.email.render import RenderedEmail
     from handoff.email.send import Envelope
+
+
+class Leads(Protocol):
+    """The leads: each lead's record, every decision with its reasons, and its timeline."""
+
+    def create(self, record: LeadRecord) -> None:
+        """Store a new lead; AlreadyExists when this delivery was seen before."""
+        ...
+
+    def get_item(self, lead_id: str) -> dict[str, Any] | None:
+        """The stored lead with its bookkeeping (task token, open status...), or None."""
+        ...
+
+    def get(self, lead_id: str) -> LeadRecord | None: ...
+
+    def update(
+        self,
+        lead_id: str,
+        *,
+        set_fields: dict[str, Any] | None = None,
+        append: dict[str, list[Any]] | None = None,
+        remove: tuple[str, ...] = (),
+        timeline: list[TimelineEntry] | None = None,
+        expect_status: tuple[LeadStatus, ...] = (),
+    ) -> None:
+        """One atomic write; Conflict when the lead is missing or not in ``expect_status``."""
+        ...
+
+    def use_link(self, lead_id: str, nonce: str) -> bool:
+        """Mark a one-click link used; False when it already was."""
+        ...
+
+    def record_undelivered_brief(self, lead_id: str, message_id: str, entry: TimelineEntry) -> bool:
+        """Note a bounced brief once; False when already noted or no such lead."""
+        ...
+
+    def clear_task_token(self, lead_id: str, token: str) -> None:
+        """Forget ``token`` unless a newer wait has parked its own."""
+        ...
+
+    def by_brief_message(self, message_id: str) -> dict[str, Any] | None: ...
+
+    def open_for_crm_record(self, system: str, record_id: str) -> LeadRecord | None: ...
+
+    def open_handoff_rep(self, email: str, exclude_lead_id: str) -> str | None: ...
+
+    def in_flight(
+        self, status: str, older_than: datetime, limit: int, start: Any = None
+    ) -> tuple[list[dict[str, Any]], Any]:
+        """One page of leads in ``status`` not written since ``older_than``, and where to go on."""
+        ...
+
+    def overdue(self, now: datetime, limit: int = 100) -> list[str]: ...
+
+    def received_between(self, start: datetime, end: datetime) -> list[LeadRecord]: ...
+
+
+class Reps(Protocol):
+    """The roster, with each rep's open load and fairness clock."""
+
+    def put(self, rep: Rep) -> None: ...
+
+    def get(self, rep_id: str) -> Rep | None: ...
+
+    def list_all(self) -> list[Rep]: ...
+
+    def claim(
+        self, rep: Rep, now: datetime, *, next_vtime: float | None = None, exact_turn: bool = True
+    ) -> Rep:
+        """Take one slot atomically; CapacityExhausted or ClaimConflict when it cannot."""
+        ...
+
+    def update(self, rep_id: str, **fields: Any) -> Rep: ...
+
+    def release(self, rep_id: str) -> None:
+        """Give back one slot; never below zero."""
+        ...
+
+
+class Accounts(Protocol):
+    """Known accounts and their owners, for ownership routing."""
+
+    def owner_for(self, *domains: str | None) -> str | None: ...
+
+
+class Dispositions(Protocol):
+    """Outcomes as the monthly job reads them, by month."""
+
+    def put(self, lead_id: str, disposition: Disposition, *, tier: str | None, source: str) -> None: ...
+
+    def between(self, start: datetime, end: datetime) -> list[dict[str, Any]]: ...
 
 
 class Workflow(Protocol):
@@ -42,4 +144,84 @@ class Mailer(Protocol):
 
     def send(self, email: RenderedEmail, envelope: Envelope) -> str:
         """The message id; EmailRejected when the mail service refuses it."""
+        ...
+
+
+class Reports(Protocol):
+    """Where the monthly job keeps its files for people to review."""
+
+    def publish(self, prefix: str, files: dict[str, tuple[str, str]]) -> None:
+        """Write each ``name: (body, content type)`` under ``prefix``."""
+        ...
+
+
+class HubSpotApi(Protocol):
+    def contact_with_company(
+        self, contact_id: str, properties: list[str]
+    ) -> tuple[dict[str, Any], dict[str, Any] | None]: ...
+
+    def update_contact(self, contact_id: str, properties: dict[str, str]) -> None: ...
+
+
+class SalesforceApi(Protocol):
+    def update(self, sobject: str, record_id: str, fields: dict[str, str]) -> None: ...
+
+
+class Ports(Protocol):
+    """Everything a service reaches outside itself. A function builds only what it touches,
+    so nothing here may be read eagerly."""
+
+    @property
+    def leads(self) -> Leads: ...
+
+    @property
+    def reps(self) -> Reps: ...
+
+    @property
+    def accounts(self) -> Accounts | None:
+        """None when the stack keeps no accounts."""
+        ...
+
+    @property
+    def dispositions(self) -> Dispositions: ...
+
+    @property
+    def workflow(self) -> Workflow: ...
+
+    @property
+    def mailer(self) -> Mailer: ...
+
+    @property
+    def write_back(self) -> WriteBackQueue | None:
+        """None where no queue is configured (the CLI, or a stack without write-back)."""
+        ...
+
+    @property
+    def reports(self) -> Reports | None:
+        """None when the stack keeps no reports."""
+        ...
+
+    @property
+    def hubspot(self) -> HubSpotApi: ...
+
+    @property
+    def salesforce(self) -> SalesforceApi: ...
+
+    @property
+    def config(self) -> HandoffConfig:
+        """The deployed ops config, validated."""
+        ...
+
+    @property
+    def config_text(self) -> str:
+        """The deployed config file as written (the tuning job proposes edits to it)."""
+        ...
+
+    def secret(self, name: str) -> str:
+        """A secret's current value, by its short name (handoff.deploy.credentials)."""
+        ...
+
+    def idempotent(self, function: Any, config: IdempotencyConfig) -> Any:
+        """``function`` made idempotent on ``config``'s key of its ``message`` argument, or
+        ``function`` itself where the stack keeps no idempotency records."""
         ...

@@ -13,12 +13,10 @@ from collections.abc import Iterator
 from datetime import datetime, timedelta
 from typing import Any
 
-from handoff import runtime
-from handoff.aws.leads import IN_FLIGHT
-from handoff.domain.record import TimelineEntry
+from handoff.domain.record import IN_FLIGHT, TimelineEntry
 from handoff.observability import MetricUnit, logger, metrics
 from handoff.service import ladder
-from handoff.service.ports import Workflow
+from handoff.service.ports import Ports, Workflow
 
 BATCH = 25
 
@@ -38,11 +36,11 @@ def start_resumed(workflow: Workflow, lead_id: str, status: str, recoveries: int
     return name
 
 
-def _resume(item: dict[str, Any], now: datetime) -> None:
+def _resume(ports: Ports, item: dict[str, Any], now: datetime) -> None:
     lead_id = str(item["lead_id"])
     recoveries = int(item.get("recoveries", 0)) + 1
-    start_resumed(runtime.workflow(), lead_id, str(item.get("status")), recoveries)
-    runtime.leads().update(
+    start_resumed(ports.workflow, lead_id, str(item.get("status")), recoveries)
+    ports.leads.update(
         lead_id,
         set_fields={"recoveries": recoveries},
         timeline=[
@@ -55,27 +53,27 @@ def _resume(item: dict[str, Any], now: datetime) -> None:
     logger.warning("lead recovered", extra={"lead_id": lead_id, "status": item.get("status")})
 
 
-def _pages(status: str, older_than: datetime, deadline: float) -> Iterator[dict[str, Any]]:
+def _pages(ports: Ports, status: str, older_than: datetime, deadline: float) -> Iterator[dict[str, Any]]:
     start = None
     while time.monotonic() < deadline:
-        items, start = runtime.leads().in_flight(status, older_than, BATCH, start)
+        items, start = ports.leads.in_flight(status, older_than, BATCH, start)
         yield from items
         if not start:
             return
 
 
-def recover(now: datetime, *, stuck_after: timedelta, budget_seconds: float) -> int:
+def recover(ports: Ports, now: datetime, *, stuck_after: timedelta, budget_seconds: float) -> int:
     """Resume every stuck lead this run has time for; the next run picks up the rest.
     Failed leads are not retried blindly: sales ops get one email each, with the error."""
     deadline = time.monotonic() + budget_seconds
     resumed = 0
     for status in sorted(IN_FLIGHT):
-        for item in _pages(status, now - stuck_after, deadline):
+        for item in _pages(ports, status, now - stuck_after, deadline):
             name = execution_name(str(item["lead_id"]), int(item.get("recoveries", 0)))
-            if not runtime.workflow().running(name):
-                _resume(item, now)
+            if not ports.workflow.running(name):
+                _resume(ports, item, now)
                 resumed += 1
-    for item in _pages("failed", now, deadline):
+    for item in _pages(ports, "failed", now, deadline):
         if not item.get("failure_escalated"):
-            ladder.escalate_failure(str(item["lead_id"]), now)
+            ladder.escalate_failure(ports, str(item["lead_id"]), now)
     return resumed

@@ -10,10 +10,9 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from handoff.aws.leads import LeadRepository
 from handoff.domain.record import LeadRecord, LeadStatus, TimelineEntry
 from handoff.errors import Conflict, NotFound
-from handoff.service.ports import Workflow
+from handoff.service.ports import Leads, Workflow
 from handoff.service.recovery import start_resumed
 
 FAILED_PAGE = 100
@@ -28,7 +27,7 @@ def resume_status(item: dict[str, Any], record: LeadRecord) -> LeadStatus:
     return LeadStatus.ASSIGNED if record.assignment else LeadStatus.ROUTING
 
 
-def redrive(leads: LeadRepository, workflow: Workflow, lead_id: str, now: datetime) -> str:
+def redrive(leads: Leads, workflow: Workflow, lead_id: str, now: datetime) -> str:
     """Resume one failed lead; returns the new execution's name."""
     item = leads.get_item(lead_id)
     if item is None:
@@ -51,7 +50,7 @@ def redrive(leads: LeadRepository, workflow: Workflow, lead_id: str, now: dateti
     return start_resumed(workflow, lead_id, status.value, recoveries)
 
 
-def failed_lead_ids(leads: LeadRepository, now: datetime) -> list[str]:
+def failed_lead_ids(leads: Leads, now: datetime) -> list[str]:
     ids: list[str] = []
     start = None
     while True:

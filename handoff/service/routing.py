@@ -9,7 +9,6 @@ from datetime import datetime
 
 from pydantic import BaseModel, Field
 
-from handoff import runtime
 from handoff.domain.record import Assignment, ConsideredRep, LeadRecord, LeadStatus, Sla, TimelineEntry, iso
 from handoff.domain.rep import Rep
 from handoff.domain.route import RoutePlan, Step, availability, plan_route
@@ -17,6 +16,7 @@ from handoff.domain.sla import due_at
 from handoff.errors import ClaimConflict, Conflict, NotFound
 from handoff.observability import MetricUnit, lead_metric, logger, metrics
 from handoff.service import crm_sync
+from handoff.service.ports import Ports
 
 # Re-plans allowed when other routers keep taking the same turn; then the workflow's
 # Retry on ClaimConflict takes over, with its own backoff.
@@ -31,11 +31,11 @@ class RouteResult(BaseModel):
     sla_seconds: int = Field(ge=1)
 
 
-def _wait_left(record: LeadRecord, now: datetime) -> int:
+def _wait_left(ports: Ports, record: LeadRecord, now: datetime) -> int:
     """A retried step's wait: what is left of the SLA already set (at least a second, so an
     overdue lead lapses at once and climbs the ladder), or a fresh clock if none was set."""
     if record.sla is None:
-        return max(1, runtime.config().sla_seconds(record.qualification.tier or "warm"))
+        return max(1, ports.config.sla_seconds(record.qualification.tier or "warm"))
     return max(1, math.ceil((record.sla.due_at - now).total_seconds()))
 
 
@@ -64,26 +64,26 @@ def reps_view(reps: list[Rep], now: datetime) -> list[dict[str, object]]:
     ]
 
 
-def plan_for(record: LeadRecord, now: datetime) -> RoutePlan:
+def plan_for(ports: Ports, record: LeadRecord, now: datetime) -> RoutePlan:
     """Read what routing needs (reps, an open handoff, the account owner) and plan."""
     email_domain = record.contact.email.rsplit("@", 1)[-1]
-    accounts = runtime.accounts()
+    accounts = ports.accounts
     had_it = [a.rep_id for a in record.assignment_history] + (
         [record.assignment.rep_id] if record.assignment else []
     )
     return plan_route(
         record,
-        runtime.reps().list_all(),
-        runtime.config().routing,
+        ports.reps.list_all(),
+        ports.config.routing,
         now,
-        open_handoff_rep=runtime.leads().open_handoff_rep(record.contact.email, record.lead_id),
+        open_handoff_rep=ports.leads.open_handoff_rep(record.contact.email, record.lead_id),
         account_owner=accounts.owner_for(record.company.domain, email_domain) if accounts else None,
         exclude=frozenset(had_it),
     )
 
 
 def _claim_first(
-    plan: RoutePlan, now: datetime, late_skips: list[ConsideredRep], *, exact_turn: bool = True
+    ports: Ports, plan: RoutePlan, now: datetime, late_skips: list[ConsideredRep], *, exact_turn: bool = True
 ) -> tuple[Step, Rep, bool] | None:
     """The first candidate that takes the lead: (step, rep, capacity claimed).
 
@@ -94,12 +94,12 @@ def _claim_first(
             if not candidate.claims:
                 return step, candidate.rep, False
             try:
-                claimed = runtime.reps().claim(
+                claimed = ports.reps.claim(
                     candidate.rep, now, next_vtime=candidate.next_vtime, exact_turn=exact_turn
                 )
                 return step, claimed, True
             except ClaimConflict:
-                fresh = runtime.reps().get(candidate.rep.rep_id)
+                fresh = ports.reps.get(candidate.rep.rep_id)
                 why = availability(fresh, now) if fresh else "removed"
                 if why is None:
                     raise _Replan from None
@@ -109,19 +109,19 @@ def _claim_first(
     return None
 
 
-def _choose(record: LeadRecord, now: datetime) -> Assignment:
+def _choose(ports: Ports, record: LeadRecord, now: datetime) -> Assignment:
     """Walk the plan and claim: the new assignment (the unassigned queue if nobody can take it)."""
-    config = runtime.config()
+    config = ports.config
     for attempt in range(MAX_PLANS):
         if attempt:
             # Jitter spreads routers that collided, so the next round mostly does not.
             time.sleep(random.uniform(0, REPLAN_BACKOFF_SECONDS * attempt))  # noqa: S311
-        plan = plan_for(record, now)
+        plan = plan_for(ports, record, now)
         late_skips: list[ConsideredRep] = []
         try:
             # The first plans insist on the exact fair turn; after that a busy burst takes the next
             # rep with room, so contention costs a little fairness, never a lead.
-            chosen = _claim_first(plan, now, late_skips, exact_turn=attempt < EXACT_TURN_PLANS)
+            chosen = _claim_first(ports, plan, now, late_skips, exact_turn=attempt < EXACT_TURN_PLANS)
         except _Replan:
             continue
         break
@@ -161,6 +161,7 @@ def _choose(record: LeadRecord, now: datetime) -> Assignment:
 
 
 def _store(
+    ports: Ports,
     record: LeadRecord,
     assignment: Assignment,
     now: datetime,
@@ -169,7 +170,7 @@ def _store(
     extra_fields: dict[str, object] | None = None,
 ) -> RouteResult:
     """Write the assignment and a fresh SLA clock; give the slot back if the write loses."""
-    config = runtime.config()
+    config = ports.config
     hours = assignment.rep_working_hours if config.escalation.sla_in_working_hours else None
     sla_clock = config.sla_seconds(record.qualification.tier or "warm")
     due = due_at(now, sla_clock, working_hours=hours, timezone=assignment.rep_timezone)
@@ -177,7 +178,7 @@ def _store(
     sla_seconds = max(1, math.ceil((due - now).total_seconds()))
     sla = Sla(due_at=due, seconds=sla_seconds)
     try:
-        runtime.leads().update(
+        ports.leads.update(
             record.lead_id,
             set_fields={
                 "status": LeadStatus.ASSIGNED.value,
@@ -194,7 +195,7 @@ def _store(
         )
     except Conflict:
         if assignment.claimed:
-            runtime.reps().release(assignment.rep_id)
+            ports.reps.release(assignment.rep_id)
         raise
     metrics.add_metric(name="LeadsAssigned", unit=MetricUnit.Count, value=1)
     logger.info(
@@ -204,33 +205,34 @@ def _store(
     return RouteResult(lead_id=record.lead_id, sla_seconds=sla_seconds)
 
 
-def _load(lead_id: str) -> LeadRecord:
-    record = runtime.leads().get(lead_id)
+def _load(ports: Ports, lead_id: str) -> LeadRecord:
+    record = ports.leads.get(lead_id)
     if record is None:
         raise NotFound(f"lead {lead_id} not found")
     return record
 
 
-def route(lead_id: str, now: datetime) -> RouteResult:
-    record = _load(lead_id)
+def route(ports: Ports, lead_id: str, now: datetime) -> RouteResult:
+    record = _load(ports, lead_id)
     if record.assignment is not None and record.sla is not None:
         # A retried step: the claim already happened, never take a second slot.
-        return RouteResult(lead_id=lead_id, sla_seconds=_wait_left(record, now))
-    result = _store(record, _choose(record, now), now, expect=LeadStatus.ROUTING)
-    crm_sync.request(record, "assigned")
+        return RouteResult(lead_id=lead_id, sla_seconds=_wait_left(ports, record, now))
+    result = _store(ports, record, _choose(ports, record, now), now, expect=LeadStatus.ROUTING)
+    crm_sync.request(ports, record, "assigned")
     return result
 
 
-def reassign(lead_id: str, now: datetime) -> RouteResult:
+def reassign(ports: Ports, lead_id: str, now: datetime) -> RouteResult:
     """The ladder's next rung: the next eligible rep (never one who had it), with a new SLA."""
-    record = _load(lead_id)
+    record = _load(ports, lead_id)
     previous = record.assignment
     if record.status != LeadStatus.ESCALATED or previous is None:
         # A retried step: the reassignment already happened.
-        return RouteResult(lead_id=lead_id, sla_seconds=_wait_left(record, now))
-    assignment = _choose(record, now)
+        return RouteResult(lead_id=lead_id, sla_seconds=_wait_left(ports, record, now))
+    assignment = _choose(ports, record, now)
     history = [*record.assignment_history, previous]
     result = _store(
+        ports,
         record,
         assignment,
         now,
@@ -238,13 +240,13 @@ def reassign(lead_id: str, now: datetime) -> RouteResult:
         extra_fields={"assignment_history": [a.model_dump(mode="json") for a in history]},
     )
     if previous.claimed:
-        runtime.reps().release(previous.rep_id)
-    runtime.leads().update(
+        ports.reps.release(previous.rep_id)
+    ports.leads.update(
         lead_id,
         timeline=[
             TimelineEntry(at=now, event="reassigned", detail=f"{previous.rep_id} -> {assignment.rep_id}")
         ],
     )
     lead_metric("Reassignments", 1, tier=record.qualification.tier, source=record.source)
-    crm_sync.request(record, "assigned", round=len(history))
+    crm_sync.request(ports, record, "assigned", round=len(history))
     return result

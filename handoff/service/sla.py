@@ -4,17 +4,17 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from handoff import runtime
 from handoff.domain.record import SlaState, TimelineEntry
 from handoff.errors import Conflict
 from handoff.observability import MetricUnit, logger, metrics
+from handoff.service.ports import Ports
 
 
-def sweep(now: datetime) -> list[str]:
+def sweep(ports: Ports, now: datetime) -> list[str]:
     breached: list[str] = []
-    for lead_id in runtime.leads().overdue(now):
+    for lead_id in ports.leads.overdue(now):
         try:
-            runtime.leads().update(
+            ports.leads.update(
                 lead_id,
                 set_fields={"sla.state": SlaState.BREACHED.value},
                 remove=("sla_state", "sla_due_at"),

@@ -4,23 +4,23 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from handoff import runtime
 from handoff.domain.record import OPEN_STATUSES, Disposition, LeadRecord, LeadStatus, SlaState, TimelineEntry
 from handoff.errors import BadRequest, Conflict, NotFound
 from handoff.observability import MetricUnit, lead_metric, logger
 from handoff.service import crm_sync, delivery
+from handoff.service.ports import Ports
 
 
-def _complete_wait(lead_id: str, token: str, outcome: str) -> None:
-    if not runtime.workflow().succeed(token, {"lead_id": lead_id, "outcome": outcome}):
+def _complete_wait(ports: Ports, lead_id: str, token: str, outcome: str) -> None:
+    if not ports.workflow.succeed(token, {"lead_id": lead_id, "outcome": outcome}):
         # The wait already ended (SLA timeout or a concurrent touch): nothing to resume.
         logger.info("task token no longer waiting", extra={"lead_id": lead_id})
 
 
-def await_touch(lead_id: str, task_token: str, now: datetime) -> None:
+def await_touch(ports: Ports, lead_id: str, task_token: str, now: datetime) -> None:
     """Store the token with the assignment. If the rep already touched the lead, resume at once;
     if the brief already bounced, end the wait at once with BriefBounced."""
-    leads = runtime.leads()
+    leads = ports.leads
     try:
         leads.update(
             lead_id,
@@ -34,17 +34,17 @@ def await_touch(lead_id: str, task_token: str, now: datetime) -> None:
             raise NotFound(f"lead {lead_id} not found") from None
         if not record.dispositions:
             raise
-        _complete_wait(lead_id, task_token, record.dispositions[0].outcome)
+        _complete_wait(ports, lead_id, task_token, record.dispositions[0].outcome)
         return
     # A bounce that came before the token was parked had no wait to end: read after parking
     # (the bounce reads after noting itself), so one side or the other ends it.
     item = leads.get_item(lead_id)
     if item is not None:
-        delivery.end_wait_if_undelivered(item)
+        delivery.end_wait_if_undelivered(ports, item)
 
 
-def validate_outcome(outcome: str, reason: str | None) -> None:
-    allowed = runtime.config().dispositions.reasons
+def validate_outcome(ports: Ports, outcome: str, reason: str | None) -> None:
+    allowed = ports.config.dispositions.reasons
     if outcome not in allowed:
         raise BadRequest(
             f"outcome must be one of: {', '.join(allowed)}",
@@ -59,6 +59,7 @@ def validate_outcome(outcome: str, reason: str | None) -> None:
 
 
 def record_disposition(
+    ports: Ports,
     lead_id: str,
     *,
     outcome: str,
@@ -70,8 +71,8 @@ def record_disposition(
 ) -> dict[str, str]:
     """Record a rep's outcome. The current owner's first one completes the SLA wait; one from a
     rep who no longer owns the lead is kept (stale) but changes nothing; a repeat is a no-op."""
-    validate_outcome(outcome, reason)
-    leads = runtime.leads()
+    validate_outcome(ports, outcome, reason)
+    leads = ports.leads
     item = leads.get_item(lead_id)
     if item is None:
         raise NotFound(f"lead {lead_id} not found")
@@ -84,7 +85,7 @@ def record_disposition(
     last = record.dispositions[-1] if record.dispositions else None
     if last and (last.outcome, last.reason, last.by, last.stale) == (outcome, reason, by, stale):
         return {"lead_id": lead_id, "status": record.status.value, "outcome": outcome, "duplicate": "true"}
-    runtime.dispositions().put(lead_id, disposition, tier=record.qualification.tier, source=record.source)
+    ports.dispositions.put(lead_id, disposition, tier=record.qualification.tier, source=record.source)
     if stale:
         leads.update(
             lead_id,
@@ -97,7 +98,7 @@ def record_disposition(
         )
         return {"lead_id": lead_id, "status": record.status.value, "outcome": outcome, "stale": "true"}
 
-    config = runtime.config()
+    config = ports.config
     tier = record.qualification.tier
     final = outcome in config.dispositions.final
     since = assignment.assigned_at if assignment else record.received_at
@@ -124,11 +125,11 @@ def record_disposition(
         ],
         expect_status=OPEN_STATUSES,
     )
-    crm_sync.request(record, outcome)
+    crm_sync.request(ports, record, outcome)
     if final and assignment is not None and assignment.claimed:
-        runtime.reps().release(assignment.rep_id)
+        ports.reps.release(assignment.rep_id)
     token = item.get("task_token")
     if first_touch and token:
-        _complete_wait(lead_id, token, outcome)
+        _complete_wait(ports, lead_id, token, outcome)
     lead_metric("Dispositions", 1, tier=tier, source=record.source, outcome=outcome)
     return {"lead_id": lead_id, "status": str(fields["status"]), "outcome": outcome}

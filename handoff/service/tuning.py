@@ -9,18 +9,16 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from pathlib import Path
 
 from aws_lambda_powertools.metrics import MetricUnit
 
-from handoff import runtime
-from handoff.deploy.settings import settings
 from handoff.email.render import RenderedEmail, render_report
 from handoff.insights.history import HistoryRow, from_record
 from handoff.insights.proposal import apply, diff
 from handoff.insights.tuning import TuningReport, tune
 from handoff.observability import logger, metrics
 from handoff.service.notify import envelope_to
+from handoff.service.ports import Ports
 
 # KPI -> (metric name, unit, scale) published once per run for the dashboard's monthly panel.
 KPI_METRICS = {
@@ -57,31 +55,26 @@ def build(
     return TuningOutput(report, render_report(report, diff=changes), proposed, changes)
 
 
-def _publish(output: TuningOutput, prefix: str) -> None:
-    bucket = settings().reports_bucket
-    if not bucket:
+def _publish(ports: Ports, output: TuningOutput, prefix: str) -> None:
+    if ports.reports is None:
         return
-    s3 = runtime.client("s3")
     files = {
         "report.json": (output.report.model_dump_json(indent=2), "application/json"),
         "report.html": (output.email.html, "text/html; charset=utf-8"),
         "handoff.proposed.toml": (output.proposed_config, "application/toml"),
         "handoff.toml.diff": (output.config_diff, "text/x-diff"),
     }
-    for name, (body, content_type) in files.items():
-        s3.put_object(Bucket=bucket, Key=f"{prefix}/{name}", Body=body.encode(), ContentType=content_type)
+    ports.reports.publish(prefix, files)
 
 
-def run(now: datetime) -> TuningOutput:
-    config = runtime.config()
+def run(ports: Ports, now: datetime) -> TuningOutput:
+    config = ports.config
     start = now - timedelta(days=config.tuning.lookback_days)
-    records = runtime.leads().received_between(start, now)
-    output = build(
-        [from_record(r) for r in records], Path(settings().config_path).read_text(), now, (start, now)
-    )
-    _publish(output, f"reports/{now:%Y-%m-%d}")
+    records = ports.leads.received_between(start, now)
+    output = build([from_record(r) for r in records], ports.config_text, now, (start, now))
+    _publish(ports, output, f"reports/{now:%Y-%m-%d}")
     to = config.tuning.report_to or config.escalation.marketing_ops_email
-    runtime.mailer().send(output.email, envelope_to(to))
+    ports.mailer.send(output.email, envelope_to(ports, to))
     for field, (name, unit, scale) in KPI_METRICS.items():
         value = getattr(output.report.kpis, field)
         if value is not None:

@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 
 from handoff.aws.tables import DISPOSITIONS, LEADS, REPS, SLA_INDEX
-from handoff.deploy.functions import DISPOSITION, MARK_FAILED, NOTIFY, QUALIFY, ROUTE
+from handoff.deploy.functions import API, DISPOSITION, MARK_FAILED, NOTIFY, QUALIFY, ROUTE
 from handoff.local.aws_calls import AwsCall
 from handoff.local.provision import SECRET_PREFIX, SENDER, table_name
 from tests.grants.conftest import Synthesized
@@ -103,6 +103,29 @@ def test_secrets_are_checked_per_secret(synthesized: Synthesized) -> None:
     report = check(synthesized.checked(), [own, others])
 
     assert [f.function for f in report.ungranted] == [NOTIFY.key]
+
+
+def test_the_api_function_may_read_leads_and_reps_but_not_write_them(synthesized: Synthesized) -> None:
+    reads = [
+        call(API.key, "dynamodb", "GetItem", TableName=table_name(LEADS)),
+        call(API.key, "dynamodb", "Query", TableName=table_name(LEADS), IndexName=SLA_INDEX.name),
+        call(API.key, "dynamodb", "Scan", TableName=table_name(REPS)),
+        call(API.key, "secretsmanager", "GetSecretValue", SecretId=f"{SECRET_PREFIX}api-key"),
+    ]
+    writes = [
+        call(API.key, "dynamodb", "PutItem", TableName=table_name(LEADS)),
+        call(API.key, "dynamodb", "UpdateItem", TableName=table_name(REPS)),
+        # The webhook secrets are qualify's, not the read side's.
+        call(API.key, "secretsmanager", "GetSecretValue", SecretId=f"{SECRET_PREFIX}generic-secret"),
+    ]
+
+    report = check(synthesized.checked(), [*reads, *writes])
+
+    assert sorted(f.action for f in report.ungranted) == [
+        "dynamodb:PutItem",
+        "dynamodb:UpdateItem",
+        "secretsmanager:GetSecretValue",
+    ]
 
 
 def test_an_explicit_deny_wins_over_the_allow(synthesized: Synthesized) -> None:

@@ -13,7 +13,7 @@ import pytest
 from aws_cdk.assertions import Template
 
 from handoff.deploy import functions as needs
-from handoff.deploy.functions import ALL_FUNCTIONS, ROUTES, SLA_CHECK, FunctionSpec
+from handoff.deploy.functions import ALL_FUNCTIONS, API, ROUTES, SLA_CHECK, FunctionSpec
 from handoff.deploy.gateway import GATEWAY_RESPONSES, MESSAGE_STRING
 from handoff.deploy.settings import FUNCTION_VARIABLE, variable
 from infra.app import build_app
@@ -47,6 +47,14 @@ def test_each_function_is_deployed_with_exactly_the_settings_its_spec_names(
     assert required <= set(variables), f"{spec.key} lacks {sorted(required - set(variables))}"
     assert set(variables) - POWERTOOLS - {FUNCTION_VARIABLE} <= allowed
     assert all(variables[name] not in ("", None) for name in required)
+
+
+def test_the_api_function_gets_the_two_tables_it_reads_and_the_secret_prefix_only(template: Template) -> None:
+    """The read routes need the leads and reps tables and the API key; no config, no workflow."""
+    variables = function_resources(template)[API.key]["Properties"]["Environment"]["Variables"]
+    handoff = {name for name in variables if name.startswith("HANDOFF_")} - {FUNCTION_VARIABLE}
+    assert handoff == {variable(needs.LEADS), variable(needs.REPS), variable(needs.SECRETS)}
+    assert variables[FUNCTION_VARIABLE] == "api"
 
 
 def test_sla_check_knows_the_state_machine_it_recovers(template: Template) -> None:

@@ -4,12 +4,15 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any
 
 import pytest
 from aws_cdk.assertions import Annotations, Match, Template
 
 from handoff.aws.tables import ALL_TABLES, LEADS, REPS, SLA_INDEX
-from handoff.deploy.functions import ALL_FUNCTIONS, ASL_PATH, QUALIFY, ROUTES
+from handoff.deploy import functions as needs
+from handoff.deploy.functions import ALL_FUNCTIONS, API, ASL_PATH, QUALIFY, ROUTES
+from handoff.deploy.settings import FUNCTION_VARIABLE
 from handoff.deploy.workflow import placeholders
 from infra.app import build_app
 from infra.stack import HandoffStack
@@ -40,6 +43,7 @@ def test_every_function_runs_on_the_common_layer(template: Template) -> None:
     assert len(handoff_functions) == len(ALL_FUNCTIONS)
     layers = resources(template, "AWS::Lambda::LayerVersion")
     assert len(layers) == 2  # dependencies + config
+    specs = {spec.key: spec for spec in ALL_FUNCTIONS}
     for function in handoff_functions.values():
         props = function["Properties"]
         assert props["Runtime"] == "python3.13"
@@ -47,7 +51,10 @@ def test_every_function_runs_on_the_common_layer(template: Template) -> None:
         assert props["TracingConfig"] == {"Mode": "Active"}
         assert {ref["Ref"] for ref in props["Layers"]} == set(layers)
         env = props["Environment"]["Variables"]
-        assert env["HANDOFF_CONFIG_PATH"] == "/opt/config/handoff.toml"
+        spec = specs[env[FUNCTION_VARIABLE]]
+        # Every function reading the config reads the config layer's copy.
+        if needs.CONFIG in spec.settings:
+            assert env["HANDOFF_CONFIG_PATH"] == "/opt/config/handoff.toml"
         assert "HANDOFF_LEADS_TABLE" in env and "POWERTOOLS_METRICS_NAMESPACE" in env
 
 
@@ -208,6 +215,62 @@ def test_least_privilege_only_qualify_and_sla_check_start_executions(template: T
             if "states:StartExecution" in actions:
                 starters.append(logical_id)
     assert sorted(s.split("ServiceRole")[0] for s in starters) == ["Functionsqualify", "Functionsslacheck"]
+
+
+def _policy_statements(template: Template, function_key: str) -> list[dict[str, Any]]:
+    """Every statement of the policies on one function's role."""
+    prefix = f"Functions{function_key.replace('_', '')}ServiceRole"
+    return [
+        statement
+        for logical_id, policy in resources(template, "AWS::IAM::Policy").items()
+        if logical_id.startswith(prefix)
+        for statement in policy["Properties"]["PolicyDocument"]["Statement"]
+    ]
+
+
+def _actions(statement: dict[str, Any]) -> set[str]:
+    actions = statement["Action"]
+    return set(actions if isinstance(actions, list) else [actions])
+
+
+def _referenced(statements: list[dict[str, Any]], candidates: dict[str, str]) -> set[str]:
+    """The names (``candidates``: logical id -> name) of the resources the statements grant on."""
+    text = json.dumps([s["Resource"] for s in statements])
+    return {name for logical, name in candidates.items() if f'"{logical}"' in text}
+
+
+def test_least_privilege_the_api_function_reads_leads_reps_and_the_api_key_and_writes_nothing(
+    template: Template,
+) -> None:
+    statements = _policy_statements(template, API.key)
+    actions = set().union(*(_actions(s) for s in statements))
+    assert {"dynamodb:GetItem", "dynamodb:Query", "dynamodb:Scan", "secretsmanager:GetSecretValue"} <= actions
+    writes = ("Put", "Update", "Delete", "Write")
+    assert not {a for a in actions if a.startswith("dynamodb:") and any(w in a for w in writes)}
+    assert not {a for a in actions if a.split(":")[0] in {"states", "sqs", "ses", "s3", "kms"}}
+    tables = {
+        logical: table["Properties"]["KeySchema"][0]["AttributeName"]
+        for logical, table in resources(template, "AWS::DynamoDB::Table").items()
+    }
+    read = [s for s in statements if any(a.startswith("dynamodb:") for a in _actions(s))]
+    assert _referenced(read, tables) == {LEADS.partition_key, REPS.partition_key}
+    assert _secrets_read(template, API.key) == {"api-key"}
+
+
+def _secrets_read(template: Template, function_key: str) -> set[str]:
+    secrets = {
+        logical: secret["Properties"]["Name"]["Fn::Join"][1][-1].lstrip("/")
+        for logical, secret in resources(template, "AWS::SecretsManager::Secret").items()
+    }
+    statements = _policy_statements(template, function_key)
+    return _referenced([s for s in statements if "secretsmanager:GetSecretValue" in _actions(s)], secrets)
+
+
+def test_only_the_functions_behind_api_key_routes_read_the_api_key(template: Template) -> None:
+    """qualify serves only signed webhooks now: the ops key is api's and disposition's."""
+    readers = {spec.key for spec in ALL_FUNCTIONS if "api-key" in _secrets_read(template, spec.key)}
+    assert readers == {route.function.key for route in ROUTES if route.api_key} == {"api", "disposition"}
+    assert "generic-secret" in _secrets_read(template, QUALIFY.key)
 
 
 def test_alarms_cover_failed_leads_dead_letters_5xx_sla_bounces_and_every_function(

@@ -14,7 +14,7 @@ import boto3
 import pytest
 from moto import mock_aws
 
-from handoff import runtime
+from handoff.aws import container
 from handoff.aws.tables import LEADS
 from handoff.aws.workflow import execution_arn
 from handoff.crm.hubspot_signature import sign_v3
@@ -26,7 +26,7 @@ from handoff.local.fake_hubspot import FakeHubSpot
 from handoff.local.gateway import admit
 from handoff.local.http_front import build_event, match
 from handoff.local.provision import provision, table_name
-from tests.conftest import ROOT
+from tests.conftest import ROOT, rep
 
 MOTO_CONFIG = {"stepfunctions": {"execute_state_machine": True}, "lambda": {"use_docker": False}}
 SALESFORCE_ORG = "00D5g000004ABCDEAZ"
@@ -189,20 +189,8 @@ class Aws:
         return {r["rep_id"]: r for r in body["reps"]}
 
     def put_reps(self, *reps: Rep) -> None:
-        for rep in reps:
-            runtime.reps().put(rep)
-
-
-def rep(rep_id: str, **kw: Any) -> Rep:
-    return Rep.model_validate(
-        {
-            "rep_id": rep_id,
-            "email": f"{rep_id}@example.com",
-            "manager_email": "boss@example.com",
-            "pools": ["sales"],
-            **kw,
-        }
-    )
+        for each in reps:
+            container.ports().reps.put(each)
 
 
 def use_config(monkeypatch: pytest.MonkeyPatch, path: Path, **replacements: str) -> None:
@@ -213,7 +201,7 @@ def use_config(monkeypatch: pytest.MonkeyPatch, path: Path, **replacements: str)
         text = text.replace(old, new)
     path.write_text(text)
     monkeypatch.setenv("HANDOFF_CONFIG_PATH", str(path))
-    runtime.reset()
+    container.reset()
 
 
 # The emulator's retry clock runs this many times faster than the ASL's IntervalSeconds: a
@@ -255,17 +243,17 @@ def provisioned(monkeypatch: pytest.MonkeyPatch, config: Path) -> Iterator[Aws]:
         monkeypatch.setenv(key, value)
     monkeypatch.delenv("AWS_ENDPOINT_URL", raising=False)
     lambdas.install()
-    runtime.reset()
+    container.reset()
     with mock_aws(config=MOTO_CONFIG):  # type: ignore[arg-type]
         stack = provision(SECRETS)
         for key, value in stack.environment(
             config_path=str(config), public_base_url="https://handoff.test"
         ).items():
             monkeypatch.setenv(key, value)
-        runtime.reset()
+        container.reset()
         yield Aws(state_machine_arn=stack.state_machine_arn)
         _stop_running_executions(stack.state_machine_arn)
-    runtime.reset()
+    container.reset()
 
 
 @pytest.fixture
@@ -338,7 +326,7 @@ def hubspot_api(aws: Aws, monkeypatch: pytest.MonkeyPatch) -> Iterator[FakeHubSp
         ROOT / "examples" / "hubspot" / "crm-objects.json", token=SECRETS["HANDOFF_HUBSPOT_TOKEN"]
     ).start()
     monkeypatch.setenv("HANDOFF_HUBSPOT_API_BASE", fake.url)
-    runtime.reset()
+    container.reset()
     aws.put_reps(rep("r1"))
     yield fake
     fake.stop()

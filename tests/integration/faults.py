@@ -11,7 +11,7 @@ from typing import Any
 
 from botocore.awsrequest import AWSResponse
 
-from handoff import runtime
+from handoff.aws import container
 
 
 class _Raw:
@@ -31,7 +31,7 @@ class Faults:
         self._plans: dict[tuple[str, str], list[Any]] = {}
 
     def _client(self, service: str) -> Any:
-        return runtime._dynamodb().meta.client if service == "dynamodb" else runtime.client(service)
+        return container._dynamodb().meta.client if service == "dynamodb" else container.client(service)
 
     def inject(
         self, service: str, operation: str, code: str, status: int = 400, times: int | None = 1

@@ -4,7 +4,7 @@ from pathlib import Path
 
 import pytest
 
-from handoff import runtime
+from handoff.aws import container
 from handoff.cli import main
 from handoff.domain.clock import utcnow
 from tests.integration.conftest import SECRETS, Aws, rep
@@ -16,11 +16,11 @@ REPS_CSV = str(ROOT / "examples" / "reps.csv")
 def test_reps_import_list_and_set(aws: Aws, capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["reps", "import", REPS_CSV]) == 0
     assert "imported 7 reps" in capsys.readouterr().out
-    assert "rep-ana" in [r.rep_id for r in runtime.reps().list_all()]
+    assert "rep-ana" in [r.rep_id for r in container.ports().reps.list_all()]
     assert (
         main(["reps", "set", "rep-ana", "--status", "ooo", "--until", "2099-02-01", "--capacity", "9"]) == 0
     )
-    ana = runtime.reps().get("rep-ana")
+    ana = container.ports().reps.get("rep-ana")
     assert ana is not None and ana.capacity == 9 and ana.ooo_until is not None
     capsys.readouterr()
     assert main(["reps", "list"]) == 0
@@ -28,14 +28,14 @@ def test_reps_import_list_and_set(aws: Aws, capsys: pytest.CaptureFixture[str]) 
     assert "out of office until 2099-02-01" in listing
     assert "inactive" in listing  # rep-dev
     assert main(["reps", "set", "rep-ana", "--status", "active"]) == 0
-    assert runtime.reps().get("rep-ana").ooo_until is None  # type: ignore[union-attr]
+    assert container.ports().reps.get("rep-ana").ooo_until is None  # type: ignore[union-attr]
 
 
 def test_reimporting_keeps_live_counters(aws: Aws) -> None:
     assert main(["reps", "import", REPS_CSV]) == 0
-    runtime.reps().claim(runtime.reps().get("rep-ana"), utcnow())  # type: ignore[arg-type]
+    container.ports().reps.claim(container.ports().reps.get("rep-ana"), utcnow())  # type: ignore[arg-type]
     assert main(["reps", "import", REPS_CSV]) == 0
-    assert runtime.reps().get("rep-ana").open_count == 1  # type: ignore[union-attr]
+    assert container.ports().reps.get("rep-ana").open_count == 1  # type: ignore[union-attr]
 
 
 def test_admin_errors_exit_2_and_name_the_problem(
@@ -49,7 +49,7 @@ def test_admin_errors_exit_2_and_name_the_problem(
     assert "no rep ghost" in capsys.readouterr().err
     assert main(["reps", "set", "r1", "--status", "ooo"]) == 2
     assert "--until" in capsys.readouterr().err
-    assert runtime.reps().list_all() == []
+    assert container.ports().reps.list_all() == []
 
 
 def test_accounts_import_feeds_ownership_routing(aws: Aws, hot_lead: dict[str, object]) -> None:

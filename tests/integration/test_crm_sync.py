@@ -13,7 +13,7 @@ from typing import Any
 import boto3
 import pytest
 
-from handoff import runtime
+from handoff.aws import container
 from handoff.aws.tables import IDEMPOTENCY
 from handoff.deploy.functions import CRM_SYNC, CRM_SYNC_MAX_RECEIVES
 from handoff.local.fake_hubspot import FakeHubSpot
@@ -38,7 +38,7 @@ def crm_sync(
     monkeypatch.setenv("HANDOFF_CRM_SYNC_QUEUE_URL", queue)
     monkeypatch.setenv("HANDOFF_IDEMPOTENCY_TABLE", table_name(IDEMPOTENCY))
     monkeypatch.setenv("HANDOFF_SALESFORCE_LOGIN_URL", salesforce.url)
-    runtime.reset()
+    container.reset()
     aws.put_reps(rep("r1", crm_owner_ids=["71", "0055g0000USER01AAA"]))
     yield {
         "queue": queue,

@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from handoff import runtime
 from handoff.local.fake_hubspot import FakeHubSpot
 from tests.integration.conftest import SECRETS, Aws, rep
 
@@ -64,7 +63,6 @@ def test_hubspot_fetch_is_retried_and_an_outage_asks_hubspot_to_redeliver(
     hubspot_api.fail_next(2, status=503)
     status, _ = aws.post_hubspot(EVENTS)
     assert status == 200  # two failures, third attempt succeeded
-    runtime.leads()  # keep the store
     hubspot_api.fail_next(10, status=503)
     events = json.loads(EVENTS)
     for event in events:

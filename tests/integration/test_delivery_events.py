@@ -11,11 +11,12 @@ from typing import Any
 
 import pytest
 
-from handoff import runtime
+from handoff.aws import container
 from handoff.deploy.functions import SES_EVENTS
 from handoff.local import lambdas
 from handoff.service import touch
 from handoff.service.delivery import Problem, problems_in
+from handoff.service.ports import Ports
 from tests.integration.conftest import Aws, rep, use_config
 
 # An SLA far longer than any test: an escalation seen here came from the bounce, not the clock.
@@ -61,7 +62,7 @@ class Ses:
 def watch_ses() -> Ses:
     """Watch the SES client the handlers use (call after use_config, which makes a new one)."""
     seen = Ses()
-    events = runtime.client("sesv2").meta.events
+    events = container.client("sesv2").meta.events
 
     def keep_tags(params: dict[str, Any], context: dict[str, Any], **_: Any) -> None:
         # SES publishes each tag as a list of values.
@@ -136,11 +137,11 @@ def test_a_bounce_before_the_token_is_parked_still_escalates(
     aws.put_reps(rep("r1"))
     park = touch.await_touch
 
-    def bounced_first(lead_id: str, task_token: str, now: datetime) -> None:
+    def bounced_first(ports: Ports, lead_id: str, task_token: str, now: datetime) -> None:
         # The brief is recorded and the wait has begun, but its token is not parked yet.
         if not ses.answers:
             ses.publish(ses.sent[0])
-        park(lead_id, task_token, now)
+        park(ports, lead_id, task_token, now)
 
     monkeypatch.setattr(touch, "await_touch", bounced_first)
     _, body = aws.post_lead(hot_lead)

@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from handoff import runtime
+from handoff.aws import container
 from handoff.deploy.functions import SLA_CHECK
 from handoff.domain.clock import utcnow
 from handoff.errors import ClaimConflict
@@ -61,10 +61,10 @@ def test_final_disposition_closes_the_lead_and_releases_capacity(aws: Aws, hot_l
     aws.put_reps(rep("r1", capacity=1))
     _, body = aws.post_lead(hot_lead)
     aws.wait_for_event(body["lead_id"], "waiting")
-    assert runtime.reps().get("r1").open_count == 1  # type: ignore[union-attr]
+    assert container.ports().reps.get("r1").open_count == 1  # type: ignore[union-attr]
     status, answer = aws.dispose(body["lead_id"], outcome="disqualify", reason="not_icp", note="agency")
     assert (status, answer["status"]) == (200, "closed")
-    assert runtime.reps().get("r1").open_count == 0  # type: ignore[union-attr]
+    assert container.ports().reps.get("r1").open_count == 0  # type: ignore[union-attr]
     assert aws.execution(body["lead_id"])["status"] == "SUCCEEDED"
 
 
@@ -73,11 +73,11 @@ def test_sla_check_marks_overdue_untouched_leads_breached(
 ) -> None:
     aws.put_reps(rep("r1"))
     monkeypatch.setenv("HANDOFF_STATE_MACHINE_ARN", aws.state_machine_arn + "-not-started")
-    runtime.reset()
+    container.reset()
     _, body = aws.post_lead(hot_lead)  # recorded, workflow deliberately not running
     lead_id = body["lead_id"]
-    runtime.leads().update(lead_id, set_fields={"status": "routing"})
-    routing.route(lead_id, utcnow() - timedelta(hours=1))
+    container.ports().leads.update(lead_id, set_fields={"status": "routing"})
+    routing.route(container.ports(), lead_id, utcnow() - timedelta(hours=1))
     assert lambdas.invoke(SLA_CHECK, {})["breached"] == 1
     lead = aws.get_lead(lead_id)
     assert lead["sla"]["state"] == "breached"
@@ -87,7 +87,7 @@ def test_sla_check_marks_overdue_untouched_leads_breached(
 
 def test_capacity_claims_stop_exactly_at_capacity(aws: Aws) -> None:
     aws.put_reps(rep("r1", capacity=2), rep("off", active=False))
-    reps = runtime.reps()
+    reps = container.ports().reps
     now = utcnow()
     reps.claim(reps.get("r1"), now)  # type: ignore[arg-type]
     reps.claim(reps.get("r1"), now)  # type: ignore[arg-type]
@@ -107,7 +107,7 @@ def test_capacity_claims_stop_exactly_at_capacity(aws: Aws) -> None:
 def test_two_routers_with_the_same_snapshot_cannot_both_take_the_turn(aws: Aws) -> None:
     """The race, made deterministic: both read the rep, then both write."""
     aws.put_reps(rep("r1", capacity=5))
-    reps = runtime.reps()
+    reps = container.ports().reps
     seen_by_both = reps.get("r1")
     assert seen_by_both is not None
     reps.claim(seen_by_both, utcnow(), next_vtime=1.0)
@@ -118,7 +118,7 @@ def test_two_routers_with_the_same_snapshot_cannot_both_take_the_turn(aws: Aws) 
 
 def test_the_last_slot_goes_to_exactly_one_of_two_routers(aws: Aws) -> None:
     aws.put_reps(rep("r1", capacity=1))
-    reps = runtime.reps()
+    reps = container.ports().reps
     snapshot = reps.get("r1")
     assert snapshot is not None
     reps.claim(snapshot, utcnow())
@@ -129,7 +129,7 @@ def test_the_last_slot_goes_to_exactly_one_of_two_routers(aws: Aws) -> None:
 
 def test_daily_cap_counts_per_local_day(aws: Aws) -> None:
     aws.put_reps(rep("r1", capacity=10, daily_cap=2, timezone="UTC"))
-    reps = runtime.reps()
+    reps = container.ports().reps
     monday = datetime(2026, 11, 2, 10, tzinfo=UTC)
     reps.claim(reps.get("r1"), monday)  # type: ignore[arg-type]
     reps.claim(reps.get("r1"), monday)  # type: ignore[arg-type]
@@ -141,7 +141,7 @@ def test_daily_cap_counts_per_local_day(aws: Aws) -> None:
 
 def test_under_contention_a_claim_can_skip_the_exact_turn_but_never_capacity(aws: Aws) -> None:
     aws.put_reps(rep("r1", capacity=2))
-    reps = runtime.reps()
+    reps = container.ports().reps
     stale = reps.get("r1")
     assert stale is not None
     reps.claim(stale, utcnow(), next_vtime=2.0)

@@ -15,7 +15,7 @@ from typing import Any
 
 import pytest
 
-from handoff import runtime
+from handoff.aws import container
 from handoff.aws.tables import LEADS
 from handoff.cli import main
 from handoff.deploy.functions import MARK_FAILED
@@ -80,7 +80,7 @@ def _one_brief_one_slot(aws: Aws, lead_id: str, rep_id: str = "r1") -> None:
     lead = aws.get_lead(lead_id)
     assert [n["kind"] for n in lead["notifications"]] == ["brief"]
     assert sum(1 for m in aws.sent_emails() if f"{rep_id}@example.com" in m.destinations) == 1
-    assert runtime.reps().get(rep_id).open_count == 1  # type: ignore[union-attr]
+    assert container.ports().reps.get(rep_id).open_count == 1  # type: ignore[union-attr]
 
 
 def test_dynamodb_throttling_is_retried_by_the_sdk(
@@ -136,7 +136,7 @@ def test_ses_rejection_fails_the_lead_and_redrive_sends_one_brief_without_a_seco
     lead = _settles(aws, body["lead_id"], "failed", timeout=90)
     assert lead["failure"]["error"] == "EmailRejected"
     assert lead["assignment"]["rep_id"] == "r1" and lead["notifications"] == []
-    assert runtime.reps().get("r1").open_count == 1  # type: ignore[union-attr]
+    assert container.ports().reps.get("r1").open_count == 1  # type: ignore[union-attr]
     faults.clear()
     _redrive("--all-failed")
     _settles(aws, body["lead_id"], "notified")
@@ -201,7 +201,7 @@ def test_start_execution_throttling_is_retried_and_an_outage_leaves_the_lead_fai
     faults.clear()
     _redrive("--all-failed")
     _settles(aws, second["lead_id"], "notified")
-    assert runtime.reps().get("r1").open_count == 2  # type: ignore[union-attr]
+    assert container.ports().reps.get("r1").open_count == 2  # type: ignore[union-attr]
 
 
 def test_a_crm_api_that_times_out_asks_hubspot_to_redeliver_and_the_redelivery_lands(
@@ -209,7 +209,7 @@ def test_a_crm_api_that_times_out_asks_hubspot_to_redeliver_and_the_redelivery_l
 ) -> None:
     from tests.integration.test_crm_webhooks import EVENTS
 
-    runtime.hubspot().timeout = 0.3
+    container.ports().hubspot.timeout = 0.3
     hubspot_api.stall_next(10, seconds=1.0)
     status, body = aws.post_hubspot(EVENTS)
     assert status == 503 and body["error"] == "unavailable"

@@ -29,11 +29,11 @@ import boto3
 import pytest
 from _pytest.mark.structures import ParameterSet
 
-from handoff import runtime
+from handoff.aws import container
 from handoff.aws.tables import DISPOSITIONS, REPS
 from handoff.crm.hubspot_signature import sign_v3
 from handoff.crm.signature import sign_generic
-from handoff.deploy.functions import DISPOSITION, QUALIFY, FunctionSpec, Route
+from handoff.deploy.functions import API, DISPOSITION, QUALIFY, FunctionSpec, Route
 from handoff.domain.clock import utcnow
 from handoff.domain.link_tokens import make_token
 from handoff.local import lambdas
@@ -147,7 +147,7 @@ def snapshot(aws: Aws, lead_id: str) -> dict[str, Any]:
         "emails": len(aws.sent_emails()),
         "dispositions": count(DISPOSITIONS),
         "reps": sorted(boto3.client("dynamodb").scan(TableName=table_name(REPS))["Items"], key=str),
-        "lead": runtime.leads().get_item(lead_id) if lead_id else None,
+        "lead": container.ports().leads.get_item(lead_id) if lead_id else None,
     }
 
 
@@ -742,9 +742,10 @@ def lead_listing() -> Iterator[ParameterSet]:
 def unrouted() -> Iterator[ParameterSet]:
     """Methods no route serves, should they reach a function: a JSON 404, not a crash."""
     for function, method, path in [
-        (QUALIFY, "POST", "/health"),
-        (QUALIFY, "POST", "/openapi.json"),
-        (QUALIFY, "DELETE", "/leads/{lead}"),
+        (API, "POST", "/health"),
+        (API, "POST", "/openapi.json"),
+        (API, "DELETE", "/leads/{lead}"),
+        (QUALIFY, "GET", "/webhooks/generic"),
         (DISPOSITION, "GET", "/leads/{lead}/disposition"),
         (DISPOSITION, "DELETE", "/d/x"),
     ]:
@@ -781,9 +782,9 @@ def stack(shared_aws: Aws, tmp_path_factory: pytest.TempPathFactory) -> Iterator
         calm = {"hot = 2\n": "hot = 3600\n", "warm = 30\n": "warm = 3600\n"}
         use_config(monkeypatch, tmp_path_factory.mktemp("calm") / "calm.toml", **calm)
         shared_aws.put_reps(rep("r1", capacity=1000), rep("r2", capacity=0))
-        # Import both API functions now, so a cold import is not timed as the first request.
-        lambdas.load_handler(QUALIFY)
-        lambdas.load_handler(DISPOSITION)
+        # Import every HTTP function now, so a cold import is not timed as the first request.
+        for spec in (QUALIFY, API, DISPOSITION):
+            lambdas.load_handler(spec)
         yield shared_aws
 
 

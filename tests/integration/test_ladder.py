@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from handoff import runtime
+from handoff.aws import container
 from tests.integration.conftest import Aws, rep, use_config
 
 GENEROUS_GRACE = {"reminder_grace_seconds = 1": "reminder_grace_seconds = 8"}
@@ -59,7 +59,7 @@ def test_timeout_then_reassigned_and_the_second_rep_touches(aws: Aws, hot_lead: 
     assert lead["escalations"][0] | {"at": None} == {
         "at": None, "step": "manager", "to_rep": "r1", "because": "sla_lapsed", "next": "reassign"
     }  # fmt: skip
-    assert runtime.reps().get("r1").open_count == 0  # type: ignore[union-attr]  # released on reassignment
+    assert container.ports().reps.get("r1").open_count == 0  # type: ignore[union-attr]  # released on reassignment
     # r1's SLA wait, r1's grace wait, then r2's wait: r2's token is parked.
     lead = aws.wait_for_event(lead_id, "waiting", count=3)
     assert [(n["kind"], n["to"], n["round"]) for n in lead["notifications"]][-1] == (
@@ -86,7 +86,7 @@ def test_every_timeout_ends_in_renurture(aws: Aws, hot_lead: dict[str, Any]) -> 
         ("brief", "r2@example.com"), ("reminder", "r2@example.com"), ("escalation", "boss@example.com"),
         ("renurture", "marketing-ops@example.com"),
     ]  # fmt: skip
-    assert [runtime.reps().get(r).open_count for r in ("r1", "r2")] == [0, 0]  # type: ignore[union-attr]
+    assert [container.ports().reps.get(r).open_count for r in ("r1", "r2")] == [0, 0]  # type: ignore[union-attr]
     assert "crm_status" in [e["event"] for e in lead["timeline"]]
 
 
@@ -113,7 +113,9 @@ def test_duplicate_invalid_and_stale_dispositions(aws: Aws, hot_lead: dict[str, 
 
     from handoff.domain.clock import utcnow
 
-    stored = runtime.dispositions().between(utcnow() - timedelta(minutes=5), utcnow() + timedelta(minutes=1))
+    stored = container.ports().dispositions.between(
+        utcnow() - timedelta(minutes=5), utcnow() + timedelta(minutes=1)
+    )
     assert [(d["lead_id"], d["outcome"], d["stale"]) for d in stored] == [
         (lead_id, "connected", True),
         (lead_id, "connected", False),
@@ -136,11 +138,11 @@ def test_the_sla_can_count_only_the_reps_working_hours(
     monkeypatch.setenv(
         "HANDOFF_STATE_MACHINE_ARN", aws.state_machine_arn + "-off"
     )  # route by hand, at a fixed time
-    runtime.reset()
+    container.reset()
     _, body = aws.post_lead(hot_lead)
-    runtime.leads().update(body["lead_id"], set_fields={"status": "routing"})
+    container.ports().leads.update(body["lead_id"], set_fields={"status": "routing"})
     friday_evening = datetime(2026, 11, 6, 23, 0, tzinfo=UTC)  # Fri 18:00 in New York
-    result = routing.route(body["lead_id"], friday_evening)
+    result = routing.route(container.ports(), body["lead_id"], friday_evening)
     lead = aws.get_lead(body["lead_id"])
     assert lead["sla"]["due_at"].startswith("2026-11-09T14:00:02")  # Mon 09:00:02 New York (a 2 s SLA)
     assert result.sla_seconds == 2 * 86400 + 15 * 3600 + 2  # what the workflow waits, on the wall clock

@@ -6,7 +6,7 @@ from datetime import timedelta
 from typing import Any
 from urllib.parse import urlencode
 
-from handoff import runtime
+from handoff.aws import container
 from handoff.domain.clock import utcnow
 from handoff.domain.link_tokens import make_token
 from tests.integration.conftest import SECRETS, Aws, rep
@@ -106,4 +106,4 @@ def test_tampered_expired_and_wrong_rep_links_change_nothing(aws: Aws, hot_lead:
             assert (got_status, words in html) == (status, True), (bad[:20], method)
             assert "<script" not in html
     assert aws.get_lead(lead_id)["dispositions"] == []
-    assert runtime.reps().get("r1").open_count == 1  # type: ignore[union-attr]
+    assert container.ports().reps.get("r1").open_count == 1  # type: ignore[union-attr]

@@ -143,10 +143,10 @@ def test_health(aws: Aws) -> None:
 def test_a_workflow_that_cannot_start_leaves_the_lead_visibly_failed(
     aws: Aws, hot_lead: dict[str, Any], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from handoff import runtime
+    from handoff.aws import container
 
     monkeypatch.setenv("HANDOFF_STATE_MACHINE_ARN", aws.state_machine_arn + "-missing")
-    runtime.reset()
+    container.reset()
     status, body = aws.post_lead(hot_lead)
     assert status == 202  # the lead is durably recorded; the sender must not retry
     lead = aws.get_lead(body["lead_id"])

@@ -9,7 +9,7 @@ from typing import Any
 import boto3
 import pytest
 
-from handoff import runtime
+from handoff.aws import container
 from handoff.aws.workflow import execution_arn
 from handoff.deploy.functions import SLA_CHECK
 from handoff.local import lambdas
@@ -31,13 +31,15 @@ def test_a_lead_whose_execution_is_gone_is_resumed_without_repeating_anything(
     _, body = aws.post_lead(hot_lead)
     lead_id = body["lead_id"]
     aws.wait_for_event(lead_id, "waiting")
-    runtime.leads().update(lead_id, set_fields={"recoveries": 1})  # its execution: "<lead>-r1", absent
+    container.ports().leads.update(
+        lead_id, set_fields={"recoveries": 1}
+    )  # its execution: "<lead>-r1", absent
     time.sleep(1.2)  # older than stuck_after_seconds
     assert lambdas.invoke(SLA_CHECK, {})["resumed"] == 1
     lead = aws.wait_for_event(lead_id, "waiting", count=2)  # the resumed run parked a new token
     assert "recovered" in [e["event"] for e in lead["timeline"]]
     assert [n["kind"] for n in lead["notifications"]] == ["brief"]  # no second email
-    assert runtime.reps().get("r1").open_count == 1  # type: ignore[union-attr]  # no second slot
+    assert container.ports().reps.get("r1").open_count == 1  # type: ignore[union-attr]  # no second slot
     assert lambdas.invoke(SLA_CHECK, {})["resumed"] == 0  # running again: nothing to do
     assert aws.dispose(lead_id, outcome="connected")[0] == 200
     sfn = boto3.client("stepfunctions")
@@ -62,12 +64,14 @@ def test_a_lead_whose_workflow_never_started_is_started(
     aws.put_reps(rep("r1"))
     real_arn = aws.state_machine_arn
     monkeypatch.setenv("HANDOFF_STATE_MACHINE_ARN", real_arn + "-down")
-    runtime.reset()
+    container.reset()
     _, body = aws.post_lead(hot_lead)
     lead_id = body["lead_id"]
-    runtime.leads().update(lead_id, set_fields={"status": "routing"})  # as if the start just never happened
+    container.ports().leads.update(
+        lead_id, set_fields={"status": "routing"}
+    )  # as if the start just never happened
     monkeypatch.setenv("HANDOFF_STATE_MACHINE_ARN", real_arn)
-    runtime.reset()
+    container.reset()
     time.sleep(1.2)
     assert lambdas.invoke(SLA_CHECK, {})["resumed"] == 1
     assert aws.wait_status(lead_id, {"notified"})["assignment"]["rep_id"] == "r1"

@@ -17,7 +17,7 @@ from typing import Any
 
 import pytest
 
-from handoff import runtime
+from handoff.aws import container
 from handoff.domain.clock import utcnow
 from handoff.domain.lead import Lead
 from handoff.domain.record import LeadRecord, Qualification
@@ -37,7 +37,7 @@ def _routing_lead(i: int) -> str:
     record = LeadRecord.from_lead(
         lead, Qualification(ready=True, tier="hot", score=90, fit=90, intent=90), utcnow()
     )
-    runtime.leads().create(record)
+    container.ports().leads.create(record)
     return record.lead_id
 
 
@@ -60,7 +60,7 @@ def route_like_the_workflow(lead_id: str) -> routing.RouteResult:
     """The ASL retries the route step on ClaimConflict (three times, with backoff)."""
     for attempt in range(4):
         try:
-            return routing.route(lead_id, utcnow())
+            return routing.route(container.ports(), lead_id, utcnow())
         except ClaimConflict:
             if attempt == 3:
                 raise
@@ -83,10 +83,10 @@ def test_a_burst_of_routes_never_exceeds_capacity_or_double_assigns(aws: Aws) ->
 
     owners: dict[str, int] = {}
     for lead_id in lead_ids:
-        record = runtime.leads().get(lead_id)
+        record = container.ports().leads.get(lead_id)
         assert record is not None and record.assignment is not None, lead_id  # none lost
         owners[record.assignment.rep_id] = owners.get(record.assignment.rep_id, 0) + 1
-    reps: dict[str, Any] = {r.rep_id: r for r in runtime.reps().list_all()}
+    reps: dict[str, Any] = {r.rep_id: r for r in container.ports().reps.list_all()}
     for rep_id, rep_record in reps.items():
         assert rep_record.open_count <= rep_record.capacity, rep_id
         assert rep_record.open_count == owners.get(rep_id, 0), rep_id  # one slot per lead, none twice

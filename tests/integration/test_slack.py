@@ -11,7 +11,7 @@ from typing import Any
 import boto3
 import pytest
 
-from handoff import runtime
+from handoff.aws import container
 from handoff.local.loopback import LoopbackServer
 from tests.integration.conftest import TEST_CONFIG, Aws, rep
 
@@ -49,7 +49,7 @@ def slack(aws: Aws, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator
     secrets = boto3.client("secretsmanager")
     secrets.put_secret_value(SecretId="handoff/slack-webhook", SecretString=f"{recorder.url}/team")
     secrets.create_secret(Name="handoff/slack-rep-r2", SecretString=f"{recorder.url}/r2")
-    runtime.reset()
+    container.reset()
     yield recorder
     recorder.stop()
 

@@ -48,9 +48,9 @@ def test_the_monthly_job_measures_real_handoffs_and_reports_them(
     assert aws.post_lead(nurture_lead)[0] == 200  # recorded in nurture, not handed off
     boto3.client("s3").create_bucket(Bucket=BUCKET)
     monkeypatch.setenv("HANDOFF_REPORTS_BUCKET", BUCKET)
-    from handoff import runtime
+    from handoff.aws import container
 
-    runtime.reset()
+    container.reset()
 
     result = lambdas.invoke(TUNING, {})
 

@@ -102,6 +102,6 @@ def test_the_same_contact_keeps_its_rep_and_takes_no_second_slot(aws: Aws, hot_l
         assignment = aws.wait_status(body["lead_id"], {"notified"})["assignment"]
         first_rep = first_rep or assignment["rep_id"]
         assert assignment["rep_id"] == first_rep
-    from handoff import runtime
+    from handoff.aws import container
 
-    assert runtime.reps().get(first_rep).open_count == 1  # type: ignore[union-attr,arg-type]
+    assert container.ports().reps.get(first_rep).open_count == 1  # type: ignore[union-attr,arg-type]

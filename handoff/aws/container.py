@@ -1,0 +1,151 @@
+"""The ports on AWS, built once per Lambda container and passed in by each handler.
+
+Each port is built the first time a service touches it, so a function builds only what it
+uses and never reads a setting its spec does not declare; and nothing runs at import time,
+so a handler module imports fast and tests can point everything at moto first.
+"""
+
+from __future__ import annotations
+
+from functools import cache, cached_property
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import boto3
+from aws_lambda_powertools.utilities import parameters
+from botocore.config import Config
+
+from handoff.aws.accounts import AccountRepository
+from handoff.aws.dispositions import DispositionRepository
+from handoff.aws.leads import LeadRepository
+from handoff.aws.mailer import SesMailer
+from handoff.aws.queue import SqsQueue
+from handoff.aws.reports import S3Reports
+from handoff.aws.reps import RepRepository
+from handoff.aws.workflow import StepFunctionsWorkflow
+from handoff.config import HandoffConfig, cached_config
+from handoff.crm.hubspot_api import HubSpotClient
+from handoff.crm.salesforce_api import SalesforceClient
+from handoff.deploy import credentials
+from handoff.deploy import settings as settings_module
+from handoff.deploy.settings import settings
+
+if TYPE_CHECKING:
+    from aws_lambda_powertools.utilities.idempotency import IdempotencyConfig
+
+SECRET_MAX_AGE_SECONDS = 300
+# Throttling, 5xx and dropped connections are retried with exponential backoff and jitter
+# (standard mode: three attempts unless AWS_MAX_ATTEMPTS says otherwise); the workflow's own
+# retries go on from there, and qualify stays well inside API Gateway's 29 s.
+RETRIES = Config(retries={"mode": "standard"})
+
+
+@cache
+def client(service: str) -> Any:
+    # boto3 honours AWS_ENDPOINT_URL, which is how the local stack points here.
+    return boto3.client(service, config=RETRIES)  # type: ignore[call-overload]
+
+
+@cache
+def _dynamodb() -> Any:
+    return boto3.resource("dynamodb", config=RETRIES)
+
+
+class AwsPorts:
+    """handoff.service.ports.Ports on DynamoDB, Step Functions, SES, SQS, S3 and Secrets Manager."""
+
+    def __init__(self) -> None:
+        self._idempotent: dict[tuple[Any, int], Any] = {}
+
+    @cached_property
+    def leads(self) -> LeadRepository:
+        return LeadRepository(_dynamodb().Table(settings().leads_table))
+
+    @cached_property
+    def reps(self) -> RepRepository:
+        return RepRepository(_dynamodb().Table(settings().reps_table))
+
+    @cached_property
+    def accounts(self) -> AccountRepository | None:
+        name = settings().accounts_table
+        return AccountRepository(_dynamodb().Table(name)) if name else None
+
+    @cached_property
+    def dispositions(self) -> DispositionRepository:
+        return DispositionRepository(_dynamodb().Table(settings().dispositions_table))
+
+    @cached_property
+    def workflow(self) -> StepFunctionsWorkflow:
+        return StepFunctionsWorkflow(client("stepfunctions"), settings().state_machine_arn)
+
+    @cached_property
+    def mailer(self) -> SesMailer:
+        return SesMailer(client("sesv2"))
+
+    @cached_property
+    def write_back(self) -> SqsQueue | None:
+        url = settings().crm_sync_queue_url
+        return SqsQueue(client("sqs"), url) if url else None
+
+    @cached_property
+    def reports(self) -> S3Reports | None:
+        bucket = settings().reports_bucket
+        return S3Reports(client("s3"), bucket) if bucket else None
+
+    @cached_property
+    def hubspot(self) -> HubSpotClient:
+        return HubSpotClient(settings().hubspot_api_base, self.secret(credentials.HUBSPOT_TOKEN.name))
+
+    @cached_property
+    def salesforce(self) -> SalesforceClient:
+        """One per container: its OAuth token is reused until Salesforce says it expired."""
+        return SalesforceClient(
+            settings().salesforce_login_url,
+            self.secret(credentials.SALESFORCE_CLIENT_ID.name),
+            self.secret(credentials.SALESFORCE_CLIENT_SECRET.name),
+            api_version=self.config.crm_sync.salesforce.api_version,
+        )
+
+    @property
+    def config(self) -> HandoffConfig:
+        return cached_config(settings().config_path)
+
+    @property
+    def config_text(self) -> str:
+        return Path(settings().config_path).read_text()
+
+    def secret(self, name: str) -> str:
+        """Cached for five minutes, so rotation takes effect without a deploy."""
+        value = parameters.get_secret(f"{settings().secret_prefix}{name}", max_age=SECRET_MAX_AGE_SECONDS)
+        return str(value)
+
+    def idempotent(self, function: Any, config: IdempotencyConfig) -> Any:
+        table = settings().idempotency_table
+        if not table:
+            return function
+        key = (function, id(config))
+        if key not in self._idempotent:
+            from aws_lambda_powertools.utilities.idempotency import (
+                DynamoDBPersistenceLayer,
+                idempotent_function,
+            )
+
+            persistence = DynamoDBPersistenceLayer(table_name=table, boto3_client=client("dynamodb"))
+            self._idempotent[key] = idempotent_function(
+                data_keyword_argument="message", persistence_store=persistence, config=config
+            )(function)
+        return self._idempotent[key]
+
+
+@cache
+def ports() -> AwsPorts:
+    """This container's ports: handlers call it per invocation and pass the result in."""
+    return AwsPorts()
+
+
+def reset() -> None:
+    """Forget this container's ports and caches (tests switch endpoints between cases)."""
+    for cached in (client, _dynamodb, ports, cached_config):
+        cached.cache_clear()
+    settings_module.reset()
+    parameters.clear_caches()  # type: ignore[no-untyped-call]

@@ -1,0 +1,401 @@
+"""In-memory fakes of every port in handoff.service.ports, for the service tier.
+
+They keep the promises the AWS adapters make (conditional writes, the sparse indexes defined
+once in handoff.aws.tables, tokens that stop waiting), and tests/unit/test_port_contracts.py
+runs the same checks against both, so a fake cannot drift from what DynamoDB does.
+"""
+
+from __future__ import annotations
+
+import copy
+import itertools
+import json
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+import jmespath
+
+from handoff.aws.accounts import Account, normalise_domain
+from handoff.aws.leads import bookkeeping, crm_record
+from handoff.aws.tables import CONTACT_INDEX, CRM_RECORD_INDEX, MESSAGE_INDEX, OPEN_INDEX, SLA_INDEX, Index
+from handoff.config import HandoffConfig, parse_config
+from handoff.domain.record import (
+    INDEXED,
+    OPEN_STATUSES,
+    Disposition,
+    LeadRecord,
+    LeadStatus,
+    TimelineEntry,
+    iso,
+)
+from handoff.domain.rep import Rep
+from handoff.email.render import RenderedEmail
+from handoff.email.send import EmailRejected, Envelope
+from handoff.errors import AlreadyExists, ClaimConflict, Conflict, NotFound, StorageError
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def _plain(value: Any) -> Any:
+    """What a value looks like after a round trip through storage: JSON types only."""
+    return json.loads(json.dumps(value, default=str))
+
+
+class FakeLeads:
+    def __init__(self) -> None:
+        self.items: dict[str, dict[str, Any]] = {}
+
+    def create(self, record: LeadRecord) -> None:
+        if record.lead_id in self.items:
+            raise AlreadyExists(record.lead_id)
+        item = json.loads(record.model_dump_json(exclude_none=True))
+        item |= {"contact_email": record.contact.email, "updated_at": iso(record.received_at)}
+        if record.status.value in INDEXED:
+            item["open_status"] = record.status.value
+        if record.crm.record_id:
+            item["crm_record"] = crm_record(record.crm.system, record.crm.record_id)
+        self.items[record.lead_id] = item
+
+    def get_item(self, lead_id: str) -> dict[str, Any] | None:
+        item = self.items.get(lead_id)
+        return copy.deepcopy(item) if item else None
+
+    def get(self, lead_id: str) -> LeadRecord | None:
+        item = self.get_item(lead_id)
+        return LeadRecord.model_validate(item) if item else None
+
+    def update(
+        self,
+        lead_id: str,
+        *,
+        set_fields: dict[str, Any] | None = None,
+        append: dict[str, list[Any]] | None = None,
+        remove: tuple[str, ...] = (),
+        timeline: list[TimelineEntry] | None = None,
+        expect_status: tuple[LeadStatus, ...] = (),
+    ) -> None:
+        item = self.items.get(lead_id)
+        if item is None or (expect_status and item.get("status") not in {s.value for s in expect_status}):
+            raise Conflict(f"lead {lead_id} is missing or not in {list(expect_status)}")
+        fields, removed = bookkeeping(dict(set_fields or {}), tuple(remove))
+        lists = dict(append or {})
+        if timeline:
+            lists["timeline"] = [e.model_dump(mode="json") for e in timeline]
+        for dotted, value in fields.items():
+            *parents, last = dotted.split(".")
+            node = item
+            for part in parents:
+                node = node[part]
+            node[last] = _plain(value)
+        for name, values in lists.items():
+            item[name] = [*item.get(name, []), *_plain(values)]
+        for name in removed:
+            item.pop(name, None)
+
+    def use_link(self, lead_id: str, nonce: str) -> bool:
+        item = self.items.get(lead_id)
+        if item is None or nonce in item.get("used_links", []):
+            return False
+        item["used_links"] = [*item.get("used_links", []), nonce]
+        return True
+
+    def record_undelivered_brief(self, lead_id: str, message_id: str, entry: TimelineEntry) -> bool:
+        item = self.items.get(lead_id)
+        if item is None or message_id in item.get("undelivered_briefs", []):
+            return False
+        item["undelivered_briefs"] = [*item.get("undelivered_briefs", []), message_id]
+        item["timeline"] = [*item.get("timeline", []), entry.model_dump(mode="json")]
+        return True
+
+    def clear_task_token(self, lead_id: str, token: str) -> None:
+        item = self.items.get(lead_id)
+        if item is not None and item.get("task_token") == token:
+            del item["task_token"]
+
+    def _query(self, index: Index, key: str, *, newest_first: bool = False) -> list[dict[str, Any]]:
+        """Items under ``key`` in ``index``, by its sort key: a sparse index holds only items
+        that carry its keys."""
+        found = [
+            i
+            for i in self.items.values()
+            if i.get(index.partition_key) == key and (not index.sort_key or index.sort_key in i)
+        ]
+        if index.sort_key:
+            found.sort(key=lambda i: str(i[index.sort_key]), reverse=newest_first)
+        return [copy.deepcopy(i) for i in found]
+
+    def by_brief_message(self, message_id: str) -> dict[str, Any] | None:
+        found = self._query(MESSAGE_INDEX, message_id)
+        return found[0] if found else None
+
+    def _newest_open(self, index: Index, key: str) -> list[dict[str, Any]]:
+        statuses = {s.value for s in OPEN_STATUSES}
+        return [i for i in self._query(index, key, newest_first=True)[:25] if i.get("status") in statuses]
+
+    def open_for_crm_record(self, system: str, record_id: str) -> LeadRecord | None:
+        found = self._newest_open(CRM_RECORD_INDEX, crm_record(system, record_id))
+        return LeadRecord.model_validate(found[0]) if found else None
+
+    def open_handoff_rep(self, email: str, exclude_lead_id: str) -> str | None:
+        for item in self._newest_open(CONTACT_INDEX, email):
+            if item["lead_id"] != exclude_lead_id and item.get("assignment"):
+                return str(item["assignment"]["rep_id"])
+        return None
+
+    def in_flight(
+        self, status: str, older_than: datetime, limit: int, start: Any = None
+    ) -> tuple[list[dict[str, Any]], Any]:
+        found = [i for i in self._query(OPEN_INDEX, status) if i["updated_at"] < iso(older_than)]
+        if start:
+            after = (start["updated_at"], start["lead_id"])
+            found = [i for i in found if (i["updated_at"], i["lead_id"]) > after]
+        page = found[:limit]
+        more = len(found) > limit
+        last = {k: page[-1][k] for k in ("lead_id", "open_status", "updated_at")} if more else None
+        return page, last
+
+    def overdue(self, now: datetime, limit: int = 100) -> list[str]:
+        found = [i for i in self._query(SLA_INDEX, "pending") if i["sla_due_at"] < iso(now)]
+        return [i["lead_id"] for i in found[:limit]]
+
+    def received_between(self, start: datetime, end: datetime) -> list[LeadRecord]:
+        return [
+            LeadRecord.model_validate(i)
+            for i in self.items.values()
+            if iso(start) <= i["received_at"] < iso(end)
+        ]
+
+
+class FakeReps:
+    def __init__(self, *reps: Rep) -> None:
+        self.items: dict[str, dict[str, Any]] = {}
+        for rep in reps:
+            self.put(rep)
+
+    def put(self, rep: Rep) -> None:
+        self.items[rep.rep_id] = json.loads(rep.model_dump_json(exclude_none=True))
+
+    def get(self, rep_id: str) -> Rep | None:
+        item = self.items.get(rep_id)
+        return Rep.model_validate(item) if item else None
+
+    def list_all(self) -> list[Rep]:
+        return [Rep.model_validate(self.items[k]) for k in sorted(self.items)]
+
+    def claim(
+        self, rep: Rep, now: datetime, *, next_vtime: float | None = None, exact_turn: bool = True
+    ) -> Rep:
+        item = self.items.get(rep.rep_id)
+        today = rep.today(now)
+        if (
+            item is None
+            or not item.get("active")
+            or item.get("open_count", 0) >= item["capacity"]
+            or (rep.day == today and item.get("day") != today)
+            or (rep.day != today and item.get("day") == today)
+        ):
+            raise ClaimConflict(rep.rep_id)
+        day_count = item.get("day_count", 0) + 1 if rep.day == today else 1
+        if "daily_cap" in item and day_count > item["daily_cap"]:
+            raise ClaimConflict(rep.rep_id)
+        if next_vtime is not None and exact_turn and item.get("vtime") != rep.vtime:
+            raise ClaimConflict(rep.rep_id)
+        item |= {
+            "open_count": item.get("open_count", 0) + 1,
+            "assigned_total": item.get("assigned_total", 0) + 1,
+            "last_assigned_at": iso(now),
+            "day": today,
+            "day_count": day_count,
+        }
+        if next_vtime is not None and (exact_turn or item.get("vtime") is None or item["vtime"] < next_vtime):
+            item["vtime"] = next_vtime
+        return Rep.model_validate(item)
+
+    def update(self, rep_id: str, **fields: Any) -> Rep:
+        item = self.items.get(rep_id)
+        if item is None:
+            raise NotFound(f"no rep {rep_id}")
+        for name, value in fields.items():
+            if value is None:
+                item.pop(name, None)
+            else:
+                item[name] = _plain(value)
+        return Rep.model_validate(item)
+
+    def release(self, rep_id: str) -> None:
+        item = self.items.get(rep_id)
+        if item is not None and item.get("open_count", 0) > 0:
+            item["open_count"] -= 1
+
+
+class FakeAccounts:
+    def __init__(self, *accounts: Account) -> None:
+        self.owners = {normalise_domain(a.domain): a.owner for a in accounts}
+
+    def owner_for(self, *domains: str | None) -> str | None:
+        for domain in filter(None, map(normalise_domain, domains)):
+            if domain in self.owners:
+                return self.owners[domain]
+        return None
+
+
+class FakeDispositions:
+    def __init__(self) -> None:
+        self.items: list[dict[str, Any]] = []
+
+    def put(self, lead_id: str, disposition: Disposition, *, tier: str | None, source: str) -> None:
+        item = disposition.model_dump(mode="json", exclude_none=True)
+        self.items.append(item | {"lead_id": lead_id, "tier": tier or "", "source": source})
+
+    def between(self, start: datetime, end: datetime) -> list[dict[str, Any]]:
+        found = [i for i in self.items if iso(start) <= i["at"] <= iso(end)]
+        return sorted(found, key=lambda i: (i["at"], i["lead_id"]))
+
+
+@dataclass
+class FakeWorkflow:
+    """Executions by name; a parked wait is a task token until something ends it."""
+
+    started: dict[str, dict[str, Any]] = field(default_factory=dict)
+    running_names: set[str] = field(default_factory=set)
+    waiting: set[str] = field(default_factory=set)
+    ended: list[tuple[str, str, Any]] = field(default_factory=list)  # (token, "succeed"|"fail", what)
+    refuse_starts: StorageError | None = None
+
+    def start(self, name: str, payload: dict[str, Any]) -> bool:
+        if self.refuse_starts:
+            raise self.refuse_starts
+        if name in self.started:
+            return False
+        self.started[name] = payload
+        self.running_names.add(name)
+        return True
+
+    def running(self, name: str) -> bool:
+        return name in self.running_names
+
+    def park(self, token: str) -> str:
+        self.waiting.add(token)
+        return token
+
+    def succeed(self, token: str, output: dict[str, Any]) -> bool:
+        return self._end(token, "succeed", output)
+
+    def fail(self, token: str, error: str, cause: str) -> bool:
+        return self._end(token, "fail", (error, cause))
+
+    def _end(self, token: str, how: str, what: Any) -> bool:
+        if token not in self.waiting:
+            return False
+        self.waiting.discard(token)
+        self.ended.append((token, how, what))
+        return True
+
+
+@dataclass
+class FakeMailer:
+    sent: list[tuple[RenderedEmail, Envelope]] = field(default_factory=list)
+    reject: str | None = None  # every send is refused with this reason
+    _ids: itertools.count[int] = field(default_factory=itertools.count)
+
+    def send(self, email: RenderedEmail, envelope: Envelope) -> str:
+        if self.reject:
+            raise EmailRejected(self.reject)
+        self.sent.append((email, envelope))
+        return f"msg-{next(self._ids)}"
+
+    def to(self, address: str) -> list[RenderedEmail]:
+        return [email for email, envelope in self.sent if envelope.to == address]
+
+
+@dataclass
+class FakeQueue:
+    messages: list[str] = field(default_factory=list)
+
+    def send(self, body: str) -> None:
+        self.messages.append(body)
+
+
+@dataclass
+class FakeReports:
+    files: dict[str, tuple[str, str]] = field(default_factory=dict)
+
+    def publish(self, prefix: str, files: dict[str, tuple[str, str]]) -> None:
+        self.files |= {f"{prefix}/{name}": body for name, body in files.items()}
+
+
+@dataclass
+class FakeCrm:
+    """HubSpot and Salesforce at once: contacts to read, and every write they received."""
+
+    contacts: dict[str, tuple[dict[str, Any], dict[str, Any] | None]] = field(default_factory=dict)
+    writes: list[tuple[str, str, dict[str, str]]] = field(default_factory=list)
+
+    def contact_with_company(
+        self, contact_id: str, properties: list[str]
+    ) -> tuple[dict[str, Any], dict[str, Any] | None]:
+        return self.contacts[contact_id]
+
+    def update_contact(self, contact_id: str, properties: dict[str, str]) -> None:
+        self.writes.append(("contacts", contact_id, properties))
+
+    def update(self, sobject: str, record_id: str, fields: dict[str, str]) -> None:
+        self.writes.append((sobject, record_id, fields))
+
+
+SHIPPED_CONFIG = (ROOT / "config" / "handoff.toml").read_text()
+
+
+@dataclass
+class FakePorts:
+    """Every port in memory; ``config_text`` is the shipped config unless a test edits it."""
+
+    leads: FakeLeads = field(default_factory=FakeLeads)
+    reps: FakeReps = field(default_factory=FakeReps)
+    accounts: FakeAccounts | None = None
+    dispositions: FakeDispositions = field(default_factory=FakeDispositions)
+    workflow: FakeWorkflow = field(default_factory=FakeWorkflow)
+    mailer: FakeMailer = field(default_factory=FakeMailer)
+    write_back: FakeQueue | None = field(default_factory=FakeQueue)
+    reports: FakeReports | None = field(default_factory=FakeReports)
+    crm: FakeCrm = field(default_factory=FakeCrm)
+    config_text: str = SHIPPED_CONFIG
+    secrets: dict[str, str] = field(default_factory=dict)
+    _config: tuple[str, HandoffConfig] | None = None
+    _done: dict[Any, Any] = field(default_factory=dict)
+
+    @property
+    def hubspot(self) -> FakeCrm:
+        return self.crm
+
+    @property
+    def salesforce(self) -> FakeCrm:
+        return self.crm
+
+    @property
+    def config(self) -> HandoffConfig:
+        if self._config is None or self._config[0] != self.config_text:
+            self._config = (self.config_text, parse_config(self.config_text, "config"))
+        return self._config[1]
+
+    def edit_config(self, **replacements: str) -> None:
+        """Change the config text: each ``old=new`` replacement must apply."""
+        for old, new in replacements.items():
+            assert old in self.config_text, old
+            self.config_text = self.config_text.replace(old, new)
+
+    def secret(self, name: str) -> str:
+        return self.secrets.get(name, f"test-{name}")
+
+    def idempotent(self, function: Any, config: Any) -> Any:
+        """Each key's first result is the answer to every repeat, as the idempotency table keeps it."""
+
+        def once(*, message: dict[str, Any], **kwargs: Any) -> Any:
+            key = (function, json.dumps(jmespath.search(config.event_key_jmespath, message)))
+            if key not in self._done:
+                self._done[key] = function(message=message, **kwargs)
+            return self._done[key]
+
+        return once

@@ -1,0 +1,238 @@
+"""The fakes keep the adapters' promises: each check runs on the DynamoDB adapter (on moto) and
+on its in-memory fake, so the service tier cannot pass on behaviour DynamoDB would refuse."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import boto3
+import pytest
+from moto import mock_aws
+
+from handoff.aws.dispositions import DispositionRepository
+from handoff.aws.leads import LeadRepository
+from handoff.aws.reps import RepRepository
+from handoff.aws.tables import DISPOSITIONS, LEADS, REPS
+from handoff.domain.lead import Lead
+from handoff.domain.qualify import qualify
+from handoff.domain.record import Disposition, LeadRecord, LeadStatus, TimelineEntry
+from handoff.errors import AlreadyExists, ClaimConflict, Conflict, NotFound
+from handoff.local.provision import create_table
+from handoff.service.ports import Dispositions, Leads, Reps
+from tests.conftest import rep, sample
+from tests.fakes import FakeDispositions, FakeLeads, FakePorts, FakeReps
+
+NOW = datetime(2026, 3, 2, 15, 0, tzinfo=UTC)
+
+
+@pytest.fixture(params=["dynamodb", "fake"])
+def stores(
+    request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch
+) -> Iterator[tuple[Leads, Reps, Dispositions]]:
+    if request.param == "fake":
+        yield FakeLeads(), FakeReps(), FakeDispositions()
+        return
+    for key, value in {
+        "AWS_DEFAULT_REGION": "us-east-1",
+        "AWS_ACCESS_KEY_ID": "testing",
+        "AWS_SECRET_ACCESS_KEY": "testing",
+    }.items():
+        monkeypatch.setenv(key, value)
+    monkeypatch.delenv("AWS_ENDPOINT_URL", raising=False)
+    with mock_aws():
+        client = boto3.client("dynamodb")
+        for spec in (LEADS, REPS, DISPOSITIONS):
+            create_table(client, spec, spec.logical_name)
+        tables = boto3.resource("dynamodb")
+        yield (
+            LeadRepository(tables.Table(LEADS.logical_name)),
+            RepRepository(tables.Table(REPS.logical_name)),
+            DispositionRepository(tables.Table(DISPOSITIONS.logical_name)),
+        )
+
+
+def record(n: int, *, ready: bool = True, received: datetime = NOW, **lead: Any) -> LeadRecord:
+    body = sample("01" if ready else "03") | {"event_id": f"contract-{n}"} | lead
+    parsed = Lead.model_validate(body)
+    return LeadRecord.from_lead(parsed, qualify(parsed, FakePorts().config.qualify, received), received)
+
+
+def test_a_lead_is_created_once_and_read_back_as_stored(stores: tuple[Leads, Reps, Dispositions]) -> None:
+    leads, _, _ = stores
+    lead = record(1)
+    leads.create(lead)
+    with pytest.raises(AlreadyExists):
+        leads.create(lead)
+    assert leads.get(lead.lead_id) == lead
+    item = leads.get_item(lead.lead_id)
+    assert item and item["open_status"] == "routing" and item["contact_email"] == lead.contact.email
+    assert leads.get("ld_000000000000000000000000") is None
+    assert leads.get("not a lead id") is None
+
+
+def test_updates_set_append_remove_and_guard_the_status(stores: tuple[Leads, Reps, Dispositions]) -> None:
+    leads, _, _ = stores
+    lead = record(2)
+    leads.create(lead)
+    entry = TimelineEntry(at=NOW, event="assigned", detail="r1")
+    leads.update(
+        lead.lead_id,
+        set_fields={"status": LeadStatus.NOTIFIED, "sla": {"due_at": NOW, "seconds": 60}, "task_token": "t1"},
+        timeline=[entry],
+        expect_status=(LeadStatus.ROUTING,),
+    )
+    leads.update(lead.lead_id, set_fields={"sla.state": "breached"}, remove=("task_token",))
+    stored = leads.get_item(lead.lead_id)
+    assert stored is not None
+    assert stored["status"] == "notified" and stored["open_status"] == "notified"
+    assert stored["sla"]["state"] == "breached" and "task_token" not in stored
+    assert stored["timeline"][-1] == entry.model_dump(mode="json")
+    with pytest.raises(Conflict):
+        leads.update(
+            lead.lead_id, set_fields={"status": LeadStatus.ROUTING}, expect_status=(LeadStatus.ROUTING,)
+        )
+    with pytest.raises(Conflict):
+        leads.update("ld_000000000000000000000000", set_fields={"status": LeadStatus.CLOSED})
+    leads.update(lead.lead_id, set_fields={"status": LeadStatus.CLOSED})
+    closed = leads.get_item(lead.lead_id)
+    assert closed is not None and "open_status" not in closed  # left the sparse index
+
+
+def test_links_bounces_and_tokens_are_each_noted_once(stores: tuple[Leads, Reps, Dispositions]) -> None:
+    leads, _, _ = stores
+    lead = record(3)
+    leads.create(lead)
+    assert leads.use_link(lead.lead_id, "n1") and not leads.use_link(lead.lead_id, "n1")
+    assert leads.use_link(lead.lead_id, "n2")
+    assert not leads.use_link("ld_000000000000000000000000", "n1")
+    entry = TimelineEntry(at=NOW, event="brief_undelivered")
+    assert leads.record_undelivered_brief(lead.lead_id, "m1", entry)
+    assert not leads.record_undelivered_brief(lead.lead_id, "m1", entry)
+    assert not leads.record_undelivered_brief("ld_000000000000000000000000", "m1", entry)
+    leads.update(lead.lead_id, set_fields={"task_token": "new", "brief_message_id": "m2"})
+    leads.clear_task_token(lead.lead_id, "old")  # a newer wait parked its own: kept
+    assert (leads.get_item(lead.lead_id) or {})["task_token"] == "new"
+    leads.clear_task_token(lead.lead_id, "new")
+    assert "task_token" not in (leads.get_item(lead.lead_id) or {})
+    found = leads.by_brief_message("m2")
+    assert found and found["lead_id"] == lead.lead_id
+    assert leads.by_brief_message("m3") is None
+
+
+def test_open_handoffs_are_found_by_contact_and_crm_record(stores: tuple[Leads, Reps, Dispositions]) -> None:
+    leads, _, _ = stores
+    older, newer = record(4), record(5, received=NOW + timedelta(minutes=1))
+    for lead in (older, newer):
+        leads.create(lead)
+    assignment = {
+        "rep_id": "r1",
+        "rep_email": "r1@example.com",
+        "rule": "pool",
+        "reason": "x",
+        "assigned_at": NOW,
+    }
+    leads.update(older.lead_id, set_fields={"status": LeadStatus.NOTIFIED, "assignment": assignment})
+    assert leads.open_handoff_rep(older.contact.email, newer.lead_id) == "r1"
+    assert leads.open_handoff_rep(older.contact.email, older.lead_id) is None  # itself does not count
+    assert older.crm.record_id
+    found = leads.open_for_crm_record(older.crm.system, older.crm.record_id)
+    assert found is not None and found.lead_id == older.lead_id  # the routing one is not open yet
+    assert leads.open_for_crm_record(older.crm.system, "nobody") is None
+
+
+def test_in_flight_pages_through_one_status_oldest_write_first(
+    stores: tuple[Leads, Reps, Dispositions],
+) -> None:
+    leads, _, _ = stores
+    made = [record(10 + n, received=NOW + timedelta(seconds=n)) for n in range(3)]
+    for lead in made:
+        leads.create(lead)
+    leads.create(record(20, ready=False))  # nurture: never in flight
+    first, cursor = leads.in_flight("routing", datetime.now(UTC) + timedelta(days=3650), 2)
+    assert [i["lead_id"] for i in first] == [m.lead_id for m in made[:2]]
+    assert cursor is not None
+    rest, end = leads.in_flight("routing", datetime.now(UTC) + timedelta(days=3650), 2, cursor)
+    assert [i["lead_id"] for i in rest] == [made[2].lead_id] and end is None
+    assert leads.in_flight("notified", datetime.now(UTC) + timedelta(days=3650), 2) == ([], None)
+
+
+def test_overdue_and_received_between(stores: tuple[Leads, Reps, Dispositions]) -> None:
+    leads, _, _ = stores
+    late, on_time = record(30), record(31, received=NOW + timedelta(days=1))
+    for lead in (late, on_time):
+        leads.create(lead)
+    leads.update(
+        late.lead_id, set_fields={"sla_state": "pending", "sla_due_at": "2026-03-02T15:05:00.000000Z"}
+    )
+    leads.update(
+        on_time.lead_id, set_fields={"sla_state": "pending", "sla_due_at": "2026-03-04T15:05:00.000000Z"}
+    )
+    assert leads.overdue(NOW + timedelta(hours=1)) == [late.lead_id]
+    between = leads.received_between(NOW, NOW + timedelta(hours=1))
+    assert [r.lead_id for r in between] == [late.lead_id]
+
+
+def test_a_claim_takes_one_slot_within_capacity_and_the_daily_cap(
+    stores: tuple[Leads, Reps, Dispositions],
+) -> None:
+    _, reps, _ = stores
+    reps.put(rep("r1", capacity=2, daily_cap=5))
+    reps.put(rep("r0", active=False))
+    assert [r.rep_id for r in reps.list_all()] == ["r0", "r1"]
+    first = reps.claim(reps.get("r1") or rep("x"), NOW)
+    assert (first.open_count, first.day_count, first.assigned_total) == (1, 1, 1)
+    second = reps.claim(first, NOW)
+    assert second.open_count == 2
+    with pytest.raises(ClaimConflict):  # at capacity
+        reps.claim(second, NOW)
+    with pytest.raises(ClaimConflict):  # inactive
+        reps.claim(reps.get("r0") or rep("x"), NOW)
+    reps.release("r1")
+    reps.release("r1")
+    reps.release("r1")  # never below zero
+    assert (reps.get("r1") or rep("x")).open_count == 0
+    reps.put(rep("r2", daily_cap=1))
+    claimed = reps.claim(reps.get("r2") or rep("x"), NOW)
+    with pytest.raises(ClaimConflict):  # the day's cap
+        reps.claim(claimed, NOW)
+    assert reps.claim(claimed, NOW + timedelta(days=1)).day_count == 1  # a new day
+
+
+def test_a_claim_from_a_stale_fairness_clock_loses(stores: tuple[Leads, Reps, Dispositions]) -> None:
+    _, reps, _ = stores
+    reps.put(rep("r1"))
+    seen = reps.get("r1") or rep("x")
+    assert reps.claim(seen, NOW, next_vtime=1.0).vtime == 1.0
+    with pytest.raises(ClaimConflict):  # another router moved the clock since
+        reps.claim(seen, NOW, next_vtime=1.0)
+    fresh = reps.get("r1") or rep("x")
+    assert reps.claim(fresh, NOW, next_vtime=0.5, exact_turn=False).vtime == 1.0  # only forward
+    reps.claim(reps.get("r1") or rep("x"), NOW, next_vtime=3.0, exact_turn=False)
+    assert (reps.get("r1") or rep("x")).vtime == 3.0
+    assert (reps.get("r1") or rep("x")).open_count == 3
+
+
+def test_rep_updates_set_and_remove_fields(stores: tuple[Leads, Reps, Dispositions]) -> None:
+    _, reps, _ = stores
+    reps.put(rep("r1", daily_cap=3))
+    updated = reps.update("r1", capacity=4, daily_cap=None)
+    assert updated.capacity == 4 and updated.daily_cap is None
+    with pytest.raises(NotFound):
+        reps.update("nobody", capacity=1)
+
+
+def test_dispositions_are_read_back_by_period(stores: tuple[Leads, Reps, Dispositions]) -> None:
+    _, _, dispositions = stores
+    for n, day in enumerate((1, 20)):
+        at = datetime(2026, 2, day, 9, tzinfo=UTC)
+        dispositions.put(
+            f"ld_{n}", Disposition(outcome="connected", at=at, by="r1"), tier="hot", source="web"
+        )
+    dispositions.put("ld_9", Disposition(outcome="meeting_set", at=NOW, by="r1"), tier=None, source="web")
+    found = dispositions.between(datetime(2026, 2, 10, tzinfo=UTC), NOW + timedelta(seconds=1))
+    assert [(d["lead_id"], d["outcome"], d["tier"]) for d in found] == [
+        ("ld_1", "connected", "hot"),
+        ("ld_9", "meeting_set", ""),
+    ]

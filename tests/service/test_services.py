@@ -1,0 +1,336 @@
+"""The services on in-memory ports: the whole handoff, step by step, in milliseconds.
+
+Each step is called as its Lambda calls it; the workflow's part (which step runs next, and
+when) is played by the test. tests/integration runs the same steps under the real ASL on moto.
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import pytest
+
+from handoff.crm.crm_http import CrmRecordMissing
+from handoff.domain.clock import utcnow
+from handoff.domain.lead import Lead
+from handoff.domain.link_tokens import read_token
+from handoff.domain.record import LeadStatus
+from handoff.errors import BadRequest, StorageError
+from handoff.service import (
+    crm_sync,
+    delivery,
+    failure,
+    intake,
+    ladder,
+    links,
+    notify,
+    recovery,
+    routing,
+    sla,
+    touch,
+    tuning,
+)
+from handoff.service.ladder import BRIEF_BOUNCED
+from handoff.service.notify import BRIEF_KIND, KIND_TAG, LEAD_TAG
+from tests.conftest import rep, sample
+from tests.fakes import FakePorts
+
+NOW = datetime(2026, 11, 2, 15, 5, tzinfo=UTC)  # minutes after the sample's demo request
+
+
+@pytest.fixture
+def ports(monkeypatch: pytest.MonkeyPatch) -> FakePorts:
+    monkeypatch.setenv("HANDOFF_PUBLIC_BASE_URL", "https://handoff.test")
+    from handoff.deploy import settings
+
+    settings.reset()
+    fake = FakePorts()
+    fake.reps.put(rep("r1"))
+    fake.reps.put(rep("r2"))
+    return fake
+
+
+def accepted(ports: FakePorts, body: dict[str, Any] | None = None) -> str:
+    answer = intake.accept(ports, Lead.model_validate(body or sample("01")), NOW)
+    assert answer.status_code == 202, answer.body
+    return str(answer.body["lead_id"])
+
+
+def briefed(ports: FakePorts, body: dict[str, Any] | None = None) -> tuple[str, str]:
+    """A lead routed, briefed and parked on its first-touch wait: (lead id, task token)."""
+    lead_id = accepted(ports, body)
+    routing.route(ports, lead_id, NOW)
+    notify.send_brief(ports, lead_id, NOW)
+    token = ports.workflow.park(f"token-{lead_id}")
+    touch.await_touch(ports, lead_id, token, NOW)
+    return lead_id, token
+
+
+def status(ports: FakePorts, lead_id: str) -> LeadStatus:
+    record = ports.leads.get(lead_id)
+    assert record is not None
+    return record.status
+
+
+# --- intake ---------------------------------------------------------------------------------------
+
+
+def test_a_sales_ready_lead_is_kept_and_starts_one_workflow_however_often_it_arrives() -> None:
+    ports = FakePorts()
+    lead_id = accepted(ports)
+    assert status(ports, lead_id) == LeadStatus.ROUTING
+    again = intake.accept(ports, Lead.model_validate(sample("01")), NOW + timedelta(seconds=5))
+    assert (again.status_code, again.body["lead_id"]) == (202, lead_id)
+    assert list(ports.workflow.started) == [lead_id]
+    assert len(ports.leads.items) == 1
+
+
+def test_a_lead_that_is_not_sales_ready_stays_in_nurture_with_its_reasons() -> None:
+    ports = FakePorts()
+    answer = intake.accept(ports, Lead.model_validate(sample("03")), NOW)
+    assert answer.status_code == 200 and answer.body["status"] == "nurture"
+    assert answer.body["reasons"] and not ports.workflow.started
+
+
+def test_a_workflow_that_will_not_start_leaves_the_lead_failed_never_lost() -> None:
+    ports = FakePorts()
+    ports.workflow.refuse_starts = StorageError("StartExecution: ThrottlingException")
+    lead_id = accepted(ports)  # the sender still hears "accepted": the lead is kept
+    item = ports.leads.get_item(lead_id)
+    assert item is not None and item["status"] == "failed" and item["failed_from"] == "routing"
+    assert item["failure"]["error"] == "StartExecution"
+    ports.workflow.refuse_starts = None
+    intake.accept(
+        ports, Lead.model_validate(sample("01")), NOW
+    )  # a redelivery does not restart a failed lead
+    assert not ports.workflow.started
+
+
+# --- route, brief, first touch --------------------------------------------------------------------
+
+
+def test_route_claims_one_slot_with_reasons_and_a_retry_claims_no_second(ports: FakePorts) -> None:
+    lead_id = accepted(ports)
+    result = routing.route(ports, lead_id, NOW)
+    record = ports.leads.get(lead_id)
+    assert record is not None and record.assignment is not None and record.sla is not None
+    assert result.sla_seconds == 300 and record.sla.seconds == 300  # hot
+    owner = record.assignment.rep_id
+    assert record.assignment.reason and record.assignment.considered
+    assert (ports.reps.get(owner) or rep("x")).open_count == 1
+    assert routing.route(ports, lead_id, NOW + timedelta(seconds=30)).sla_seconds == 270
+    assert sum(r.open_count for r in ports.reps.list_all()) == 1
+    assert [json.loads(m)["action"] for m in ports.write_back.messages] == ["assigned"]  # type: ignore[union-attr]
+
+
+def test_the_brief_goes_to_the_owner_once_with_links_bound_to_the_lead(ports: FakePorts) -> None:
+    lead_id, _ = briefed(ports)
+    owner = (ports.leads.get(lead_id) or pytest.fail()).assignment
+    assert owner is not None
+    notify.send_brief(ports, lead_id, NOW + timedelta(seconds=1))  # a retried step
+    ((brief, envelope),) = ports.mailer.sent
+    assert envelope.to == owner.rep_email
+    assert dict(envelope.tags) == {LEAD_TAG: lead_id, KIND_TAG: BRIEF_KIND}
+    assert "Jordan" in brief.subject + brief.text
+    tokens = [
+        line.rsplit("/d/", 1)[1] for line in brief.text.splitlines() if "https://handoff.test/d/" in line
+    ]
+    assert tokens, brief.text
+    claims = read_token(ports.secret("link-key"), tokens[0], NOW)
+    assert (claims.lead_id, claims.rep_id) == (lead_id, owner.rep_id)
+    assert status(ports, lead_id) == LeadStatus.NOTIFIED
+
+
+def test_the_first_touch_ends_the_wait_meets_the_sla_and_a_final_outcome_frees_the_slot(
+    ports: FakePorts,
+) -> None:
+    lead_id, token = briefed(ports)
+    owner = (ports.leads.get(lead_id) or pytest.fail()).assignment
+    assert owner is not None
+    later = NOW + timedelta(minutes=2)
+    touch.record_disposition(ports, lead_id, outcome="connected", reason=None, note=None, by="api", now=later)
+    assert ports.workflow.ended == [(token, "succeed", {"lead_id": lead_id, "outcome": "connected"})]
+    record = ports.leads.get(lead_id)
+    assert record is not None and record.sla is not None
+    assert record.status == LeadStatus.WORKING and record.sla.state == "met"
+    assert (ports.reps.get(owner.rep_id) or rep("x")).open_count == 1  # still working it
+    touch.record_disposition(
+        ports, lead_id, outcome="meeting_set", reason=None, note=None, by="api", now=later
+    )
+    assert status(ports, lead_id) == LeadStatus.CLOSED
+    assert (ports.reps.get(owner.rep_id) or rep("x")).open_count == 0
+    assert len(ports.workflow.ended) == 1  # only the first touch ends the wait
+    assert [d["outcome"] for d in ports.dispositions.items] == ["connected", "meeting_set"]
+
+
+def test_an_outcome_outside_the_configured_reasons_is_refused_and_changes_nothing(ports: FakePorts) -> None:
+    lead_id, _ = briefed(ports)
+    before = ports.leads.get_item(lead_id)
+    with pytest.raises(BadRequest, match="reason for disqualify"):
+        touch.record_disposition(
+            ports, lead_id, outcome="disqualify", reason="bored", note=None, by="api", now=NOW
+        )
+    assert ports.leads.get_item(lead_id) == before and not ports.dispositions.items
+
+
+def test_a_touch_before_the_wait_is_parked_resumes_it_at_once(ports: FakePorts) -> None:
+    lead_id = accepted(ports)
+    routing.route(ports, lead_id, NOW)
+    notify.send_brief(ports, lead_id, NOW)
+    touch.record_disposition(ports, lead_id, outcome="connected", reason=None, note=None, by="api", now=NOW)
+    token = ports.workflow.park("late-token")
+    touch.await_touch(ports, lead_id, token, NOW)
+    assert ports.workflow.ended == [("late-token", "succeed", {"lead_id": lead_id, "outcome": "connected"})]
+
+
+# --- the SLA ladder ------------------------------------------------------------------------------
+
+
+def test_an_untouched_lead_climbs_reminder_manager_reassignment_then_renurture(ports: FakePorts) -> None:
+    lead_id, _ = briefed(ports)
+    first = (ports.leads.get(lead_id) or pytest.fail()).assignment
+    assert first is not None
+    assert ladder.remind(ports, lead_id, NOW + timedelta(minutes=5)) == 600
+    assert ladder.escalate(ports, lead_id, NOW + timedelta(minutes=15)) == "reassign"
+    routing.reassign(ports, lead_id, NOW + timedelta(minutes=15))
+    second = (ports.leads.get(lead_id) or pytest.fail()).assignment
+    assert second is not None and second.rep_id != first.rep_id
+    assert (ports.reps.get(first.rep_id) or rep("x")).open_count == 0
+    notify.send_brief(ports, lead_id, NOW + timedelta(minutes=15))
+    assert ladder.remind(ports, lead_id, NOW + timedelta(minutes=20)) == 600
+    assert ladder.escalate(ports, lead_id, NOW + timedelta(minutes=30)) == "renurture"
+    ladder.renurture(ports, lead_id, NOW + timedelta(minutes=30))
+    assert status(ports, lead_id) == LeadStatus.RENURTURED
+    assert all(r.open_count == 0 for r in ports.reps.list_all())
+    sent = [(e.to, e.tags) for _, e in ports.mailer.sent]
+    assert [to for to, _ in sent] == [
+        first.rep_email,
+        first.rep_email,
+        "boss@example.com",
+        second.rep_email,
+        second.rep_email,
+        "boss@example.com",
+        "marketing-ops@example.com",
+    ]
+    assert [json.loads(m)["action"] for m in ports.write_back.messages] == [
+        "assigned",
+        "assigned",
+        "renurtured",
+    ]  # type: ignore[union-attr]
+
+
+def test_a_bounced_brief_ends_the_wait_once(ports: FakePorts) -> None:
+    lead_id, token = briefed(ports)
+    message_id = (ports.leads.get_item(lead_id) or {})["brief_message_id"]
+    event = {
+        "Records": [
+            {
+                "Sns": {
+                    "Message": json.dumps(
+                        {
+                            "eventType": "Bounce",
+                            "mail": {
+                                "messageId": message_id,
+                                "tags": {LEAD_TAG: [lead_id], KIND_TAG: [BRIEF_KIND]},
+                            },
+                        }
+                    )
+                }
+            }
+        ]
+    }
+    assert delivery.handle(ports, event, NOW) == 1
+    assert delivery.handle(ports, event, NOW) == 0  # SNS delivers again
+    assert ports.workflow.ended == [
+        (token, "fail", (BRIEF_BOUNCED, "the brief bounced or was marked as spam"))
+    ]
+
+
+def test_the_sweep_marks_each_overdue_lead_breached_once(ports: FakePorts) -> None:
+    lead_id, _ = briefed(ports)
+    assert sla.sweep(ports, NOW + timedelta(minutes=1)) == []
+    assert sla.sweep(ports, NOW + timedelta(minutes=6)) == [lead_id]
+    assert sla.sweep(ports, NOW + timedelta(minutes=7)) == []
+    record = ports.leads.get(lead_id)
+    assert record is not None and record.sla is not None and record.sla.state == "breached"
+
+
+# --- failures and recovery -------------------------------------------------------------------------
+
+
+def test_a_failed_lead_says_where_it_failed_and_sales_ops_hear_once(ports: FakePorts) -> None:
+    lead_id = accepted(ports)
+    routing.route(ports, lead_id, NOW)
+    assert failure.mark_failed(ports, lead_id, {"Error": "States.Timeout", "Cause": "x"}, NOW) == "failed"
+    assert failure.mark_failed(ports, "ld_000000000000000000000000", None, NOW) == "missing"
+    item = ports.leads.get_item(lead_id)
+    assert item is not None and item["failed_from"] == "assigned"
+    # Every write stamps the wall clock, so the sweep runs after it.
+    for _ in range(2):
+        recovery.recover(
+            ports, utcnow() + timedelta(hours=1), stuck_after=timedelta(minutes=15), budget_seconds=5
+        )
+    assert [e.to for _, e in ports.mailer.sent] == ["sales-ops@example.com"]
+
+
+def test_recovery_resumes_a_lead_whose_workflow_is_not_running_and_leaves_a_running_one(
+    ports: FakePorts,
+) -> None:
+    running = accepted(ports)
+    stuck = accepted(ports, sample("05"))
+    ports.workflow.running_names.discard(stuck)  # its execution failed or never started
+    resumed = recovery.recover(
+        ports, NOW + timedelta(hours=1), stuck_after=timedelta(minutes=15), budget_seconds=5
+    )
+    assert resumed == 1
+    assert ports.workflow.started[f"{stuck}-r1"] == {"lead_id": stuck}
+    assert running in ports.workflow.running_names
+    assert (ports.leads.get_item(stuck) or {})["recoveries"] == 1
+
+
+# --- closing the loop ----------------------------------------------------------------------------
+
+
+def test_a_write_back_lands_once_and_a_deleted_crm_record_is_noted_not_retried(ports: FakePorts) -> None:
+    lead_id = accepted(ports)
+    routing.route(ports, lead_id, NOW)
+    (message,) = [json.loads(m) for m in ports.write_back.messages]  # type: ignore[union-attr]
+    assert crm_sync.apply(ports, message, NOW) == "written"
+    assert crm_sync.apply(ports, message, NOW) == "written"  # redelivered: answered from the record
+    assert len(ports.crm.writes) == 1 and ports.crm.writes[0][1] == "1001"
+
+    def gone(contact_id: str, properties: dict[str, str]) -> None:
+        raise CrmRecordMissing("404")
+
+    ports.crm.update_contact = gone  # type: ignore[method-assign]
+    assert crm_sync.apply(ports, message | {"round": 1}, NOW) == "record gone"
+
+
+def test_a_one_click_link_records_its_outcome_once(ports: FakePorts) -> None:
+    lead_id, token = briefed(ports)
+    ((brief, _),) = ports.mailer.sent
+    link = next(line for line in brief.text.splitlines() if line.startswith("Connected: "))
+    link_token = link.rsplit("/d/", 1)[1]
+    assert links.confirm(ports, link_token, NOW).status == 200
+    assert links.record(ports, link_token, None, None, NOW).status == 200
+    assert links.record(ports, link_token, None, None, NOW).status == 410
+    assert status(ports, lead_id) == LeadStatus.WORKING
+    assert ports.workflow.ended[0][0] == token
+
+
+def test_the_monthly_job_reports_publishes_and_emails_without_changing_the_config(ports: FakePorts) -> None:
+    lead_id, _ = briefed(ports)
+    touch.record_disposition(ports, lead_id, outcome="meeting_set", reason=None, note=None, by="api", now=NOW)
+    before = ports.config_text
+    output = tuning.run(ports, NOW + timedelta(days=1))
+    assert (output.report.kpis.received, output.report.kpis.handed_off) == (1, 1)
+    assert sorted(name.rsplit("/", 1)[1] for name in ports.reports.files) == [  # type: ignore[union-attr]
+        "handoff.proposed.toml",
+        "handoff.toml.diff",
+        "report.html",
+        "report.json",
+    ]
+    assert [e.to for _, e in ports.mailer.sent][-1] == "marketing-ops@example.com"
+    assert ports.config_text == before
