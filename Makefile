@@ -52,8 +52,14 @@ infra: $(STAMP) layer
 e2e: $(STAMP)
 	$(VENV)/bin/pytest -q tests/e2e
 
+# The tiers run in parallel (pytest-xdist), recording every AWS call
+# the handlers make; then tests/grants checks that recording against each function's IAM role.
+TEST_WORKERS ?= 3
+AWS_CALLS := build/aws-calls.jsonl
 test: install layer lint typecheck checkov asl
-	$(VENV)/bin/pytest -q tests
+	@mkdir -p build && rm -f $(AWS_CALLS)
+	HANDOFF_RECORD_AWS_CALLS=$(CURDIR)/$(AWS_CALLS) $(VENV)/bin/pytest -q -n $(TEST_WORKERS) --dist load tests --ignore=tests/grants
+	HANDOFF_RECORD_AWS_CALLS=$(CURDIR)/$(AWS_CALLS) HANDOFF_RECORDED_TIERS=integration,e2e $(VENV)/bin/pytest -q tests/grants
 
 # The workflow checked by an independent ASL validator (asl-validator, pinned in package.json),
 # rendered with well-formed stand-in ARNs exactly as the stack substitutes the real ones.

@@ -8,13 +8,11 @@ tables would already exist and a parked execution would wake up (SLA timeout) in
 from __future__ import annotations
 
 import contextlib
-import functools
 import json
 import re
 import tempfile
-import threading
 import tomllib
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -132,44 +130,11 @@ def _reset_moto() -> None:
     moto_api_backend.reset()
 
 
-# moto's DynamoDB writes, each to be applied atomically as DynamoDB applies them.
-MOTO_WRITES = ("put_item", "update_item", "delete_item", "transact_write_items")
-
-
-@contextmanager
-def _atomic_dynamodb_writes() -> Iterator[None]:
-    """DynamoDB applies a conditional write to its item atomically. moto checks the condition,
-    computes ``open_count + 1`` and stores it in separate steps without a lock, and its threaded
-    server runs requests side by side, so two concurrent claims can both read the same count: B5
-    once found a rep one increment short. Serialising moto's writes restores DynamoDB's
-    guarantee, so the invariants B5 checks are Handoff's, not the emulator's."""
-    from moto.dynamodb.models import DynamoDBBackend
-
-    lock = threading.RLock()  # re-entrant: a transaction writes through put_item
-    originals = {name: getattr(DynamoDBBackend, name) for name in MOTO_WRITES}
-
-    def serialised(original: Callable[..., Any]) -> Callable[..., Any]:
-        @functools.wraps(original)
-        def write(*args: Any, **kwargs: Any) -> Any:
-            with lock:
-                return original(*args, **kwargs)
-
-        return write
-
-    for name, original in originals.items():
-        setattr(DynamoDBBackend, name, serialised(original))
-    try:
-        yield
-    finally:
-        for name, original in originals.items():
-            setattr(DynamoDBBackend, name, original)
-
-
 @contextmanager
 def local_stack(reps_csv: str, *, settings: Settings | None = None) -> Iterator[LocalRun]:
     """The whole system on loopback with these reps (no accounts, so ownership never routes).
     ``settings`` override config values; by default every SLA outlasts the run."""
-    with tempfile.TemporaryDirectory() as scratch, _atomic_dynamodb_writes():
+    with tempfile.TemporaryDirectory() as scratch:
         reps, config = Path(scratch) / "reps.csv", Path(scratch) / "bench.toml"
         reps.write_text(reps_csv)
         _write_config(config, settings or sla_everywhere(BENCH_SLA_SECONDS))

@@ -17,6 +17,7 @@ from typing import Any
 
 from handoff.deploy.functions import ALL_FUNCTIONS, REPO_ROOT, FunctionSpec
 from handoff.deploy.settings import function_scope
+from handoff.local import emulator
 
 REGION = "us-east-1"
 ACCOUNT = "123456789012"
@@ -74,8 +75,11 @@ def spec_for(name_or_arn: str) -> FunctionSpec | None:
 
 
 def install() -> None:
-    """Replace moto's echoing Lambda backend with in-process dispatch."""
+    """Replace moto's echoing Lambda backend with in-process dispatch (and apply
+    handoff.local.emulator's changes: the handlers run on several threads at once)."""
     from moto.awslambda_simple.models import LambdaSimpleBackend
+
+    emulator.install()
 
     # The ASL interpreter logs every caught error (an SLA timeout included) at ERROR
     # with its whole parse tree; the workflow's own Catch handles them.

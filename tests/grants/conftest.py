@@ -19,6 +19,8 @@ from tests.grants.iam import Frame, StackTemplate
 
 # A tier run here because the session did not include it: minutes, not seconds.
 SUBPROCESS_TIMEOUT_SECONDS = 1800
+# Tiers an earlier pytest run already recorded into HANDOFF_RECORD_AWS_CALLS, comma-separated.
+RECORDED_TIERS_VARIABLE = "HANDOFF_RECORDED_TIERS"
 
 
 @dataclass(frozen=True)
@@ -50,6 +52,11 @@ def recorded(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFa
     session did not include, a run of that tier in a subprocess recording to its own file."""
     config = request.config
     in_session = config.stash.get(TIERS_IN_SESSION, frozenset())
+    if os.environ.get("PYTEST_XDIST_WORKER"):
+        # Other workers may still be running those tiers: their calls are not all recorded yet.
+        in_session = frozenset()
+    # `make test` runs the tiers first (in parallel), then this tier, on the same recording.
+    in_session |= {t for t in os.environ.get(RECORDED_TIERS_VARIABLE, "").split(",") if t in RECORDED_TIERS}
     missing = [tier for tier in RECORDED_TIERS if tier not in in_session]
     calls = aws_calls.read(config.stash[RECORDING]) if in_session else []
     notes: list[str] = []

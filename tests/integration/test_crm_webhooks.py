@@ -6,7 +6,8 @@ import json
 from pathlib import Path
 
 from handoff.local.fake_hubspot import FakeHubSpot
-from tests.integration.conftest import SECRETS, Aws, rep
+from tests.conftest import ROOT
+from tests.integration.conftest import SALESFORCE_ORG, SECRETS, Aws, rep
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
 WORKFLOW = (EXAMPLES / "webhooks/hubspot/workflow-contact-demo-request.json").read_bytes()
@@ -113,3 +114,10 @@ def test_marketo_template_delivery_with_a_bearer_token(aws: Aws) -> None:
     lead = aws.get_lead(answer["lead_id"])
     assert lead["company"]["employees"] == 240
     assert lead.get("score") is None  # an empty Marketo token means unknown
+
+
+def test_salesforce_accepts_a_15_character_org_id_on_the_allowlist(aws: Aws) -> None:
+    assert SECRETS["HANDOFF_SALESFORCE_ORG_IDS"] == SALESFORCE_ORG
+    outbound = (ROOT / "examples/webhooks/salesforce/outbound-message-lead-and-contact.xml").read_text()
+    status, _ = aws.post_salesforce(outbound.replace(SALESFORCE_ORG, SALESFORCE_ORG[:15]).encode())
+    assert status == 200

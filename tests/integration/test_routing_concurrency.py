@@ -3,19 +3,16 @@
 moto's DynamoDB does not make a conditional write atomic under threads: the condition
 check and the update can interleave, so two writers both pass "open_count < capacity"
 (seen here: 8 claims on a rep with capacity 6). DynamoDB itself serialises writes to
-an item. The fixture restores that one guarantee, so what is tested is Handoff's own
+an item. The local stack restores that one guarantee (handoff.local.emulator), so what is tested is Handoff's own
 read-plan-claim logic under real thread interleavings; the deterministic
 stale-snapshot tests in test_dispositions_and_sla.py prove the condition expression.
 """
 
 from __future__ import annotations
 
-import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
-
-import pytest
 
 from handoff.aws import container
 from handoff.domain.clock import utcnow
@@ -41,21 +38,6 @@ def _routing_lead(i: int) -> str:
     return record.lead_id
 
 
-@pytest.fixture
-def atomic_item_writes(aws: Aws, monkeypatch: pytest.MonkeyPatch) -> None:
-    from moto.dynamodb.models import DynamoDBBackend
-
-    lock = threading.Lock()
-    for name in ("update_item", "put_item", "delete_item"):
-        original = getattr(DynamoDBBackend, name)
-
-        def serialised(self: Any, *args: Any, __original: Any = original, **kwargs: Any) -> Any:
-            with lock:
-                return __original(self, *args, **kwargs)
-
-        monkeypatch.setattr(DynamoDBBackend, name, serialised)
-
-
 def route_like_the_workflow(lead_id: str) -> routing.RouteResult:
     """The ASL retries the route step on ClaimConflict (three times, with backoff)."""
     for attempt in range(4):
@@ -68,7 +50,6 @@ def route_like_the_workflow(lead_id: str) -> routing.RouteResult:
     raise AssertionError("unreachable")
 
 
-@pytest.mark.usefixtures("atomic_item_writes")
 def test_a_burst_of_routes_never_exceeds_capacity_or_double_assigns(aws: Aws) -> None:
     aws.put_reps(
         rep("a", capacity=6, weight=2),
