@@ -6,7 +6,7 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 export JSII_SILENCE_WARNING_DEPRECATED_NODE_VERSION := 1
 
-.PHONY: install demo serve test lint typecheck checkov asl unit service integration infra e2e layer synth deploy bench clean
+.PHONY: install demo serve test checks lint typecheck checkov asl unit service integration infra e2e layer synth deploy bench clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -52,11 +52,16 @@ infra: $(STAMP) layer
 e2e: $(STAMP)
 	$(VENV)/bin/pytest -q tests/e2e
 
+# Everything before the tests, side by side where it can be (the two virtual environments and npm
+# install at once, then ruff, mypy, checkov and the ASL check).
+checks: install layer lint typecheck checkov asl
+
 # The tiers run in parallel (pytest-xdist), recording every AWS call
 # the handlers make; then tests/grants checks that recording against each function's IAM role.
 TEST_WORKERS ?= 3
 AWS_CALLS := build/aws-calls.jsonl
-test: install layer lint typecheck checkov asl
+test:
+	$(MAKE) --no-print-directory -j4 --output-sync=target checks
 	@mkdir -p build && rm -f $(AWS_CALLS)
 	HANDOFF_RECORD_AWS_CALLS=$(CURDIR)/$(AWS_CALLS) $(VENV)/bin/pytest -q -n $(TEST_WORKERS) --dist load tests --ignore=tests/grants
 	HANDOFF_RECORD_AWS_CALLS=$(CURDIR)/$(AWS_CALLS) HANDOFF_RECORDED_TIERS=integration,e2e $(VENV)/bin/pytest -q tests/grants
