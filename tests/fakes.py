@@ -17,10 +17,10 @@ from typing import Any
 
 import jmespath
 
-from handoff.aws.accounts import Account, normalise_domain
 from handoff.aws.leads import bookkeeping, crm_record
 from handoff.aws.tables import CONTACT_INDEX, CRM_RECORD_INDEX, MESSAGE_INDEX, OPEN_INDEX, SLA_INDEX, Index
 from handoff.config import HandoffConfig, parse_config
+from handoff.domain.account import Account, normalise_domain
 from handoff.domain.record import (
     INDEXED,
     OPEN_STATUSES,

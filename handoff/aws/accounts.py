@@ -1,23 +1,11 @@
-"""Known accounts ops load (company domain -> owner), for ownership routing."""
+"""The accounts table: known accounts ops load (company domain -> owner), for ownership routing."""
 
 from __future__ import annotations
 
 from typing import Any
 
-from pydantic import BaseModel, Field
-
 from handoff.aws.dynamo import from_item, storage_errors, to_item
-
-
-class Account(BaseModel):
-    domain: str = Field(min_length=3, max_length=253)
-    owner: str = Field(min_length=1, max_length=64)  # a rep_id or one of a rep's CRM owner ids
-    name: str | None = None
-
-
-def normalise_domain(domain: str | None) -> str | None:
-    cleaned = (domain or "").strip().lower().removeprefix("www.")
-    return cleaned or None
+from handoff.domain.account import Account, normalise_domain
 
 
 class AccountRepository:

@@ -80,7 +80,7 @@ def _reps_repository(args: argparse.Namespace) -> Any:
 
 
 def _reps_import(args: argparse.Namespace) -> int:
-    from handoff.reps_import import load_reps_csv
+    from handoff.config.roster import load_reps_csv
 
     reps = load_reps_csv(args.file)
     repository = _reps_repository(args)
@@ -134,7 +134,7 @@ def _reps_set(args: argparse.Namespace) -> int:
 
 def _accounts_import(args: argparse.Namespace) -> int:
     from handoff.aws.accounts import AccountRepository
-    from handoff.reps_import import load_accounts_csv
+    from handoff.config.roster import load_accounts_csv
 
     accounts = load_accounts_csv(args.file)
     repository = AccountRepository(_table(args, "HANDOFF_ACCOUNTS_TABLE"))

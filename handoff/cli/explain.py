@@ -7,15 +7,15 @@ from pathlib import Path
 
 from pydantic import ValidationError
 
-from handoff.aws.accounts import normalise_domain
 from handoff.config import load_config
+from handoff.config.roster import load_accounts_csv, load_reps_csv
+from handoff.domain.account import normalise_domain
 from handoff.domain.clock import utcnow
 from handoff.domain.lead import Lead
 from handoff.domain.qualify import qualify
 from handoff.domain.record import LeadRecord
 from handoff.domain.route import plan_route
 from handoff.errors import ConfigError
-from handoff.reps_import import load_accounts_csv, load_reps_csv
 
 
 def explain(lead_file: Path, config_file: Path, reps_file: Path, accounts_file: Path | None) -> str:

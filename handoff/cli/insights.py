@@ -118,9 +118,9 @@ def _tune(args: argparse.Namespace) -> int:
 
 def _simulate(args: argparse.Namespace) -> int:
     from handoff.config import load_config
+    from handoff.config.roster import load_reps_csv
     from handoff.insights.simulate import describe, simulate
     from handoff.insights.synthetic import synthetic_reps
-    from handoff.reps_import import load_reps_csv
 
     reps = load_reps_csv(args.reps) if args.reps else synthetic_reps()
     result = simulate(_rows(args), load_config(args.current), load_config(args.config), reps)

@@ -178,12 +178,24 @@ def _close_the_loop(outbox: Path) -> None:
     _say(f"  wrote {outbox}/report.html (with charts) and {outbox}/handoff.proposed.toml")
 
 
+# The local queue poller drains four times a second, and a failed write is retried after a back-off:
+# two quiet seconds mean every queued write has landed.
+WRITE_BACK_SETTLED_SECONDS = 2.0
+
+
 def _show_write_back(stack: LocalStack, timeout: float = 15) -> None:
     """What the CRM write-back step wrote into the local fakes of HubSpot and Salesforce."""
     fakes = [fake for fake in (stack.fake_hubspot, stack.fake_salesforce) if fake is not None]
+    # Every step queues its own write (owner and status after routing, then each outcome), and the
+    # queue is drained on a timer: show them once no new write has landed for a while.
     deadline = time.monotonic() + timeout
-    # Owner and status after routing, then the reps' "attempted": two writes per CRM record.
-    while time.monotonic() < deadline and sum(len(f.writes) for f in fakes) < 6:
+    seen, quiet_since = -1, time.monotonic()
+    while time.monotonic() < deadline:
+        count = sum(len(f.writes) for f in fakes)
+        if count != seen:
+            seen, quiet_since = count, time.monotonic()
+        elif count and time.monotonic() - quiet_since >= WRITE_BACK_SETTLED_SECONDS:
+            break
         time.sleep(0.2)
     _say("  CRM write-back (its own retried step, off a queue with a dead-letter queue):")
     for fake in fakes:
@@ -271,7 +283,7 @@ def _replay_crm(client: HandoffClient) -> dict[str, str]:
 
 def _touch_in_hubspot(client: HandoffClient, lead_id: str) -> None:
     """The HubSpot workflow lead's rep logs a call in HubSpot: HubSpot's activity webhook is the touch."""
-    from handoff.reps_import import load_reps_csv
+    from handoff.config.roster import load_reps_csv
 
     _wait_for_timeline(client, lead_id, "waiting")
     lead = client.get_lead(lead_id).body

@@ -15,6 +15,7 @@ from typing import Any
 
 from handoff.aws import container
 from handoff.config import load_config
+from handoff.config.roster import load_accounts_csv, load_reps_csv
 from handoff.deploy.credentials import ALL_SECRETS
 from handoff.deploy.functions import CRM_SYNC, REPO_ROOT, SLA_CHECK
 from handoff.local import lambdas, outbox
@@ -23,7 +24,6 @@ from handoff.local.fake_salesforce import FakeSalesforce
 from handoff.local.http_front import HttpFront
 from handoff.local.provision import provision
 from handoff.local.queues import drain_once
-from handoff.reps_import import load_accounts_csv, load_reps_csv
 
 QUEUE_POLL_SECONDS = 0.25
 

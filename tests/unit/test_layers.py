@@ -1,5 +1,6 @@
 """The layering docs/architecture.md describes, kept true: services and the domain never touch
-AWS directly (their adapters do), and the domain does no I/O."""
+AWS directly (their adapters do), services reach adapters only through the ports they are
+given, and the domain does no I/O and knows no other layer."""
 
 from __future__ import annotations
 
@@ -39,3 +40,31 @@ def test_the_domain_does_no_io() -> None:
         if imported(path) & IO_LIBRARIES
     }
     assert offenders == {}, offenders
+
+
+def modules(path: Path) -> set[str]:
+    """Every handoff module the file imports, by its full name."""
+    names: set[str] = set()
+    for node in ast.walk(ast.parse(path.read_text())):
+        if isinstance(node, ast.Import):
+            names |= {alias.name for alias in node.names}
+        elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+            names |= {node.module} | {f"{node.module}.{alias.name}" for alias in node.names}
+    return {name for name in names if name.startswith("handoff.")}
+
+
+def test_services_reach_adapters_only_through_their_ports() -> None:
+    offenders = {
+        path.name: sorted(m for m in modules(path) if m.startswith(("handoff.aws", "handoff.local")))
+        for path in (ROOT / "handoff" / "service").glob("*.py")
+    }
+    assert {k: v for k, v in offenders.items() if v} == {}, "take a Ports (handoff/service/ports.py) instead"
+
+
+def test_the_domain_knows_no_other_layer() -> None:
+    outer = ("handoff.aws", "handoff.service", "handoff.crm", "handoff.api", "handoff.local", "handoff.cli")
+    offenders = {
+        path.name: sorted(m for m in modules(path) if m.startswith(outer))
+        for path in (ROOT / "handoff" / "domain").glob("*.py")
+    }
+    assert {k: v for k, v in offenders.items() if v} == {}

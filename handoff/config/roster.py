@@ -11,7 +11,7 @@ from typing import Any, TypeVar
 
 from pydantic import BaseModel, ValidationError
 
-from handoff.aws.accounts import Account
+from handoff.domain.account import Account
 from handoff.domain.rep import Rep
 from handoff.errors import ConfigError
 

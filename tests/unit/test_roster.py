@@ -4,8 +4,8 @@ from pathlib import Path
 
 import pytest
 
+from handoff.config.roster import load_reps_csv
 from handoff.errors import ConfigError
-from handoff.reps_import import load_reps_csv
 
 ROOT = Path(__file__).resolve().parents[2]
 
