@@ -15,7 +15,7 @@ from handoff.api.requests import (
     authenticate_generic,
     authenticate_hubspot,
     parse_json_object,
-    parse_model,
+    parse_lead,
     raw_body,
 )
 from handoff.api.responses import json_response, register_error_handlers
@@ -24,7 +24,6 @@ from handoff.aws.container import ports
 from handoff.deploy.functions import QUALIFY
 from handoff.deploy.settings import require
 from handoff.domain.clock import utcnow
-from handoff.domain.lead import Lead
 from handoff.observability import logger, metrics, traced
 from handoff.service import crm_inbound, intake
 from handoff.service.intake import IntakeResult
@@ -51,7 +50,7 @@ WEBHOOK = {
 def generic_webhook() -> Response[str]:
     body = raw_body(app.current_event)
     authenticate_generic(ports(), app.current_event, body)
-    lead = parse_model(Lead, parse_json_object(body), "lead")
+    lead = parse_lead(parse_json_object(body), ports().config)
     result = intake.accept(ports(), lead, utcnow())
     return json_response(result.status_code, result.body)
 

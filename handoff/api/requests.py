@@ -10,6 +10,7 @@ from typing import Any, TypeVar
 from aws_lambda_powertools.utilities.data_classes import APIGatewayProxyEvent
 from pydantic import BaseModel, ValidationError
 
+from handoff.config import HandoffConfig
 from handoff.crm.hubspot_signature import verify_hubspot
 from handoff.crm.signature import (
     GENERIC_SIGNATURE_HEADER,
@@ -19,6 +20,7 @@ from handoff.crm.signature import (
 )
 from handoff.deploy import credentials
 from handoff.deploy.settings import settings
+from handoff.domain.lead import SENDER_TIMEZONE, Lead
 from handoff.errors import BadRequest, PayloadTooLarge
 from handoff.service.ports import Ports
 
@@ -151,13 +153,18 @@ def validation_details(exc: ValidationError) -> list[dict[str, str]]:
     ]
 
 
-def parse_model(model: type[M], data: dict[str, Any], what: str) -> M:
+def parse_model(model: type[M], data: dict[str, Any], what: str, context: dict[str, Any] | None = None) -> M:
     try:
-        return model.model_validate(data)
+        return model.model_validate(data, context=context)
     except ValidationError as exc:
         details = validation_details(exc)
         fields = ", ".join(d["field"] for d in details[:5])
         raise BadRequest(f"invalid {what}: {fields}", details=details, code="invalid_" + what) from exc
+
+
+def parse_lead(data: dict[str, Any], config: HandoffConfig) -> Lead:
+    """A canonical lead from any sender: its offset-less times read in [adapters] sender_timezone."""
+    return parse_model(Lead, data, "lead", context={SENDER_TIMEZONE: config.adapters.sender_timezone})
 
 
 def checked_json_body(event: APIGatewayProxyEvent) -> None:

@@ -3,9 +3,10 @@ ops override a field by naming the canonical path and the CRM's field."""
 
 from __future__ import annotations
 
-from pydantic import Field
+from pydantic import Field, field_validator
 
 from handoff.config.base import Section
+from handoff.domain.clock import zone
 
 # What a conversion or form name says about intent: case-insensitive substring -> trigger type.
 DEFAULT_TRIGGER_MAP = {
@@ -48,5 +49,15 @@ class SalesforceAdapterConfig(Section):
 
 
 class AdaptersConfig(Section):
+    # The IANA zone in which a time sent without an offset is read (occurred_at, trigger.at,
+    # activities[].at): Marketo's {{system.dateTime}} tokens, for one, carry none.
+    sender_timezone: str = "UTC"
     hubspot: HubSpotAdapterConfig = Field(default_factory=HubSpotAdapterConfig)
     salesforce: SalesforceAdapterConfig = Field(default_factory=SalesforceAdapterConfig)
+
+    @field_validator("sender_timezone")
+    @classmethod
+    def _a_zone(cls, name: str) -> str:
+        if zone(name) is None:
+            raise ValueError(f"{name!r} is not an IANA time zone (e.g. UTC, America/Chicago, Europe/Berlin)")
+        return name

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import re
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Annotated, Any
 
 from pydantic import (
@@ -17,9 +17,12 @@ from pydantic import (
     ConfigDict,
     Field,
     StringConstraints,
+    ValidationInfo,
     field_validator,
     model_validator,
 )
+
+from handoff.domain.clock import zone
 
 # Generous, but bounded: a CRM field longer than this is not a real value.
 SHORT_TEXT = 512
@@ -35,6 +38,23 @@ EmailAddress = Annotated[
     ),
     AfterValidator(str.lower),
 ]
+
+
+# Validation context key: the zone in which a sender's offset-less times are read.
+SENDER_TIMEZONE = "sender_timezone"
+
+
+def _on_the_senders_clock(moment: datetime, info: ValidationInfo) -> datetime:
+    """A time sent without an offset (Marketo's ``{{system.dateTime}}``, a CSV export) is read on
+    the sender's clock: [adapters] sender_timezone, UTC unless configured. Compared with the
+    aware times everywhere else, a naive one would otherwise fail the lead half-way."""
+    if moment.utcoffset() is not None:
+        return moment
+    name = (info.context or {}).get(SENDER_TIMEZONE, "UTC")
+    return moment.replace(tzinfo=zone(name) or UTC)
+
+
+Timestamp = Annotated[datetime, AfterValidator(_on_the_senders_clock)]
 
 
 def lead_id_for(source: str, event_id: str) -> str:
@@ -114,21 +134,21 @@ class Trigger(_Open):
     type: str = Field(min_length=1, max_length=64)
     name: str | None = Field(default=None, max_length=SHORT_TEXT)
     url: str | None = Field(default=None, max_length=LONG_TEXT)
-    at: datetime | None = None
+    at: Timestamp | None = None
 
 
 class Activity(_Open):
     type: str = Field(min_length=1, max_length=64)
     title: str | None = Field(default=None, max_length=SHORT_TEXT)
     url: str | None = Field(default=None, max_length=LONG_TEXT)
-    at: datetime | None = None
+    at: Timestamp | None = None
 
 
 class Lead(_Open):
     """One inbound lead, in the canonical shape."""
 
     event_id: str = Field(min_length=1, max_length=256)
-    occurred_at: datetime | None = None
+    occurred_at: Timestamp | None = None
     source: str = Field(default="other", max_length=64)
     contact: Contact
     company: Company = Field(default_factory=Company)

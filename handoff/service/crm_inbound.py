@@ -5,12 +5,12 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from handoff.api.requests import parse_json, parse_json_object, parse_model
+from handoff.api.requests import parse_json, parse_json_object, parse_lead
 from handoff.crm import hubspot, salesforce
 from handoff.crm.hubspot_api import CrmRecordMissing
 from handoff.crm.mapping import text
 from handoff.deploy import credentials
-from handoff.domain.lead import Lead, lead_id_for
+from handoff.domain.lead import lead_id_for
 from handoff.errors import BadRequest
 from handoff.observability import MetricUnit, logger, metrics
 from handoff.service.crm_activity import record_activity
@@ -23,7 +23,7 @@ def accept_hubspot(ports: Ports, body: bytes, now: datetime) -> IntakeResult:
     data = parse_json(body)
     config = ports.config.adapters.hubspot
     if isinstance(data, dict):
-        lead = parse_model(Lead, hubspot.from_workflow(data, body, config), "lead")
+        lead = parse_lead(hubspot.from_workflow(data, body, config), ports.config)
         return accept(ports, lead, now)
     if isinstance(data, list):
         return _accept_events(ports, hubspot.parse_events(data), now)
@@ -66,7 +66,7 @@ def _accept_events(ports: Ports, events: list[hubspot.HubSpotEvent], now: dateti
             continue
         # CrmUnavailable propagates: the caller answers 503 and HubSpot redelivers the batch;
         # events already accepted dedupe on the way back in.
-        lead = parse_model(Lead, hubspot.lead_from_event(event, contact, company, config), "lead")
+        lead = parse_lead(hubspot.lead_from_event(event, contact, company, config), ports.config)
         results.append({"event_id": event_id, **accept(ports, lead, now).body})
     return IntakeResult(200, {"events": results})
 
@@ -85,8 +85,8 @@ def accept_salesforce(ports: Ports, body: bytes, token: str | None, now: datetim
             continue
         try:
             leads.append(
-                parse_model(
-                    Lead, salesforce.lead_from_notification(notification_id, kind, fields, config), "lead"
+                parse_lead(
+                    salesforce.lead_from_notification(notification_id, kind, fields, config), ports.config
                 )
             )
         except BadRequest as exc:

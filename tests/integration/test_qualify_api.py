@@ -7,6 +7,7 @@ from typing import Any
 
 import pytest
 
+from handoff.domain.clock import utcnow
 from tests.integration.conftest import SECRETS, Aws, rep
 
 
@@ -152,3 +153,19 @@ def test_a_workflow_that_cannot_start_leaves_the_lead_visibly_failed(
     lead = aws.get_lead(body["lead_id"])
     assert lead["status"] == "failed"
     assert lead["timeline"][-1]["event"] == "failed"
+
+
+def test_times_without_an_offset_are_read_in_utc_and_the_lead_is_briefed(
+    aws: Aws, hot_lead: dict[str, Any]
+) -> None:
+    """Marketo's {{system.dateTime}} tokens carry no offset; they used to answer 5xx, or claim a
+    rep and then fail in notify (trigger.at)."""
+    aws.put_reps(rep("r1"))
+    now = utcnow().replace(tzinfo=None, microsecond=0)
+    hot_lead["occurred_at"] = now.isoformat()
+    hot_lead["trigger"]["at"] = now.isoformat(sep=" ")
+    hot_lead["activities"][0]["at"] = now.isoformat()
+    status, body = aws.post_lead(hot_lead)
+    assert status == 202, body
+    lead = aws.wait_status(body["lead_id"], {"notified"})
+    assert lead["occurred_at"].endswith("Z") and lead["qualification"]["tier"] == "hot"

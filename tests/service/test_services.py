@@ -12,6 +12,7 @@ from typing import Any
 
 import pytest
 
+from handoff.api.requests import parse_lead
 from handoff.crm.crm_http import CrmRecordMissing
 from handoff.domain.clock import utcnow
 from handoff.domain.lead import Lead
@@ -52,13 +53,14 @@ def ports(monkeypatch: pytest.MonkeyPatch) -> FakePorts:
     return fake
 
 
-def accepted(ports: FakePorts, body: dict[str, Any] | None = None) -> str:
-    answer = intake.accept(ports, Lead.model_validate(body or sample("01")), NOW)
+def accepted(ports: FakePorts, body: dict[str, Any] | Lead | None = None) -> str:
+    lead = body if isinstance(body, Lead) else Lead.model_validate(body or sample("01"))
+    answer = intake.accept(ports, lead, NOW)
     assert answer.status_code == 202, answer.body
     return str(answer.body["lead_id"])
 
 
-def briefed(ports: FakePorts, body: dict[str, Any] | None = None) -> tuple[str, str]:
+def briefed(ports: FakePorts, body: dict[str, Any] | Lead | None = None) -> tuple[str, str]:
     """A lead routed, briefed and parked on its first-touch wait: (lead id, task token)."""
     lead_id = accepted(ports, body)
     routing.route(ports, lead_id, NOW)
@@ -334,3 +336,16 @@ def test_the_monthly_job_reports_publishes_and_emails_without_changing_the_confi
     ]
     assert [e.to for _, e in ports.mailer.sent][-1] == "marketing-ops@example.com"
     assert ports.config_text == before
+
+
+def test_a_lead_with_offset_less_times_is_handed_off_on_the_senders_clock(ports: FakePorts) -> None:
+    ports.edit_config(**{'sender_timezone = "UTC"': 'sender_timezone = "America/New_York"'})
+    body = sample("01")
+    body["occurred_at"], body["trigger"]["at"] = "2026-11-02T10:04:05", "2026-11-02 10:03:40"
+    body["activities"][0]["at"] = "2026-11-02T09:58:00"
+    lead = parse_lead(body, ports.config)
+    assert lead.occurred_at == datetime(2026, 11, 2, 15, 4, 5, tzinfo=UTC)  # 10:04 in New York
+    lead_id, _ = briefed(ports, lead)
+    record = ports.leads.get(lead_id)
+    assert record is not None and record.status == LeadStatus.NOTIFIED
+    assert record.qualification.tier == "hot"  # intent aged from 15:04 UTC, minutes before NOW

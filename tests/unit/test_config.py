@@ -104,3 +104,12 @@ def test_a_ladder_longer_than_the_workflow_timeout_is_a_warning() -> None:
     assert long_sla != text
     [warning] = [w for w in parse_config(long_sla, "t").warnings() if w.startswith("escalation:")]
     assert "timeout" in warning and "sla_check resumes" in warning
+
+
+def test_the_sender_time_zone_must_be_a_zone() -> None:
+    assert parse_config(
+        '[adapters]\nsender_timezone = "Europe/Berlin"\n', "ops.toml"
+    ).adapters.sender_timezone
+    with pytest.raises(ConfigError) as error:
+        parse_config('[adapters]\nsender_timezone = "Central"\n', "ops.toml")
+    assert "adapters.sender_timezone" in str(error.value) and "IANA" in str(error.value)

@@ -1,11 +1,12 @@
 from __future__ import annotations
 
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
 from pydantic import ValidationError
 
-from handoff.domain.lead import Lead
+from handoff.domain.lead import SENDER_TIMEZONE, Lead
 from handoff.domain.record import iso
 
 
@@ -79,3 +80,23 @@ def test_iso_timestamps_sort_as_strings() -> None:
     later = base + timedelta(microseconds=1)
     assert iso(base) < iso(later)
     assert iso(base).endswith("Z")
+
+
+def test_times_without_an_offset_are_read_on_the_senders_clock() -> None:
+    body = {
+        "event_id": "e1",
+        "occurred_at": "2026-11-02T15:04:05",  # Marketo's {{system.dateTime}} style: no offset
+        "contact": {"email": "a@b.co"},
+        "trigger": {"type": "demo_request", "at": "2026-11-02 15:03:40"},
+        "activities": [
+            {"type": "page_view", "at": "2026-11-02T14:58:00"},
+            {"type": "x", "at": "2026-11-02T14:00:00+01:00"},
+        ],
+    }
+    in_utc = Lead.model_validate(body)
+    assert in_utc.occurred_at == datetime(2026, 11, 2, 15, 4, 5, tzinfo=UTC)
+    assert in_utc.trigger.at == datetime(2026, 11, 2, 15, 3, 40, tzinfo=UTC)
+    chicago = Lead.model_validate(body, context={SENDER_TIMEZONE: "America/Chicago"})
+    assert chicago.occurred_at is not None and chicago.occurred_at.utcoffset() == timedelta(hours=-6)
+    assert chicago.activities[0].at == datetime(2026, 11, 2, 20, 58, tzinfo=UTC)
+    assert chicago.activities[1].at == datetime(2026, 11, 2, 13, 0, tzinfo=UTC)  # an offset is kept
