@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import hashlib
-from typing import Any, Literal
+from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
@@ -158,12 +158,14 @@ def from_workflow(data: dict[str, Any], raw: bytes, config: HubSpotAdapterConfig
     # A workflow webhook has no event id: the contact plus its latest conversion identifies
     # one handoff, so HubSpot's retries dedupe and a later conversion is a new handoff.
     marker = text(props.get("recent_conversion_date")) or hashlib.sha256(raw).hexdigest()[:16]
+    portal = text(data.get("portal-id") or data.get("portalId"))
     return lead_from_properties(
         record_id=record_id,
         props=props,
         company=None,
-        event_id=f"contact-{record_id}-{marker}",
-        portal_id=text(data.get("portal-id") or data.get("portalId")),
+        # Contact ids, like event ids, are numbered per portal.
+        event_id=f"contact-{portal + ':' if portal else ''}{record_id}-{marker}",
+        portal_id=portal,
         config=config,
     )
 
@@ -180,6 +182,13 @@ class HubSpotEvent(BaseModel):
     occurred_at: int | None = Field(default=None, alias="occurredAt")
     property_name: str | None = Field(default=None, alias="propertyName", max_length=200)
     property_value: str | None = Field(default=None, alias="propertyValue", max_length=2000)
+    object_type_id: str | None = Field(default=None, alias="objectTypeId", max_length=20)
+
+    @property
+    def delivery_id(self) -> str:
+        """What identifies this delivery: HubSpot numbers events per portal (account), so two
+        portals can send the same eventId."""
+        return f"{self.portal_id}:{self.event_id}"
 
 
 def parse_events(data: list[Any]) -> list[HubSpotEvent]:
@@ -195,18 +204,27 @@ def parse_events(data: list[Any]) -> list[HubSpotEvent]:
     return events
 
 
-EventAction = Literal["handoff", "ignore"]
+# The generic object.* events name the object type by id; 0-1 is the contact.
+CONTACT_OBJECT_TYPE = "0-1"
 
 
-def action_for(event: HubSpotEvent, config: HubSpotAdapterConfig) -> EventAction:
-    """contact.creation always; a property change only when it is one that means "hand off"."""
-    if event.subscription_type == "contact.creation":
-        return "handoff"
-    if event.subscription_type == "contact.propertyChange" and event.property_name:
-        wanted = config.handoff_on_change.get(event.property_name, [])
-        if (event.property_value or "").lower() in {w.lower() for w in wanted}:
-            return "handoff"
-    return "ignore"
+def ignored_because(event: HubSpotEvent, config: HubSpotAdapterConfig) -> str | None:
+    """None when the event hands a contact off; otherwise why it is acknowledged and ignored.
+    contact.creation always hands off; a property change only when it is one that means "hand off".
+    The generic object.creation / object.propertyChange events for contacts count the same."""
+    kind = event.subscription_type
+    if kind.startswith("object."):
+        if event.object_type_id != CONTACT_OBJECT_TYPE:
+            return f"object type {str(event.object_type_id)[:20]} is not a contact ({CONTACT_OBJECT_TYPE})"
+        kind = "contact." + kind.removeprefix("object.")
+    if kind == "contact.creation":
+        return None
+    if kind != "contact.propertyChange":
+        return f"{kind[:60]} does not hand a contact off"
+    wanted = config.handoff_on_change.get(event.property_name or "", [])
+    if (event.property_value or "").lower() in {w.lower() for w in wanted}:
+        return None
+    return f"{str(event.property_name)[:60]} = {str(event.property_value)[:60]} is not in [adapters.hubspot.handoff_on_change]"
 
 
 def lead_from_event(
@@ -217,11 +235,11 @@ def lead_from_event(
         record_id=str(event.object_id),
         props=flatten(contact.get("properties", {})),
         company=flatten(company.get("properties", {})) if company else None,
-        event_id=str(event.event_id),
+        event_id=event.delivery_id,
         portal_id=str(event.portal_id),
         config=config,
     )
-    if event.subscription_type == "contact.propertyChange":
+    if event.subscription_type.endswith(".propertyChange"):
         lead["trigger"]["name"] = (
             lead["trigger"].get("name") or f"{event.property_name} -> {event.property_value}"
         )

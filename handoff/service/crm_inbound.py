@@ -49,10 +49,11 @@ def _accept_events(ports: Ports, events: list[hubspot.HubSpotEvent], now: dateti
     results: list[dict[str, Any]] = []
     for event in events:
         event_id = str(event.event_id)
-        if hubspot.action_for(event, config) == "ignore":
-            results.append({"event_id": event_id, "status": "ignored"})
+        reason = hubspot.ignored_because(event, config)
+        if reason is not None:
+            results.append({"event_id": event_id, "status": "ignored", "reason": reason})
             continue
-        existing = ports.leads.get(lead_id_for(hubspot.SOURCE, event_id))
+        existing = ports.leads.get(lead_id_for(hubspot.SOURCE, event.delivery_id))
         if existing is not None:  # a redelivery: answer without asking the CRM again
             results.append({"event_id": event_id, **answer_for(existing).body})
             continue

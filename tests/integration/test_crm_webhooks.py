@@ -44,7 +44,11 @@ def test_hubspot_events_fetch_the_contact_and_company(aws: Aws, hubspot_api: Fak
     assert status == 200
     by_event = {e["event_id"]: e for e in body["events"]}
     assert by_event["4101"]["status"] in {"routing", "assigned", "notified"}
-    assert by_event["4102"] == {"event_id": "4102", "status": "ignored"}
+    assert by_event["4102"] == {
+        "event_id": "4102",
+        "status": "ignored",
+        "reason": "phone = +1 555 0100 is not in [adapters.hubspot.handoff_on_change]",
+    }
     assert by_event["4103"]["status"] == "nurture"
     assert by_event["4103"]["excluded"] == "excluded.student"
     mql = aws.get_lead(by_event["4101"]["lead_id"])

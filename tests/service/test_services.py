@@ -20,6 +20,7 @@ from handoff.domain.link_tokens import read_token
 from handoff.domain.record import LeadStatus
 from handoff.errors import BadRequest, StorageError
 from handoff.service import (
+    crm_inbound,
     crm_sync,
     delivery,
     failure,
@@ -35,7 +36,7 @@ from handoff.service import (
 )
 from handoff.service.ladder import BRIEF_BOUNCED
 from handoff.service.notify import BRIEF_KIND, KIND_TAG, LEAD_TAG
-from tests.conftest import rep, sample
+from tests.conftest import ROOT, rep, sample
 from tests.fakes import FakePorts
 
 NOW = datetime(2026, 11, 2, 15, 5, tzinfo=UTC)  # minutes after the sample's demo request
@@ -349,3 +350,56 @@ def test_a_lead_with_offset_less_times_is_handed_off_on_the_senders_clock(ports:
     record = ports.leads.get(lead_id)
     assert record is not None and record.status == LeadStatus.NOTIFIED
     assert record.qualification.tier == "hot"  # intent aged from 15:04 UTC, minutes before NOW
+
+
+# --- HubSpot's Webhooks API ----------------------------------------------------------------------
+
+
+def hubspot_event(event_id: int, portal: int, **fields: Any) -> dict[str, Any]:
+    return {
+        "eventId": event_id,
+        "portalId": portal,
+        "objectId": 3301,
+        "occurredAt": 1793552400000,
+        "subscriptionType": "contact.propertyChange",
+        "propertyName": "lifecyclestage",
+        "propertyValue": "marketingqualifiedlead",
+    } | fields
+
+
+@pytest.fixture
+def hubspot_contact(ports: FakePorts) -> FakePorts:
+    crm = json.loads((ROOT / "examples" / "hubspot" / "crm-objects.json").read_text())
+    ports.crm.contacts["3301"] = (crm["contacts"]["3301"], None)
+    return ports
+
+
+def test_two_portals_sending_the_same_event_id_get_two_leads(hubspot_contact: FakePorts) -> None:
+    ports = hubspot_contact
+    first = crm_inbound.accept_hubspot(ports, json.dumps([hubspot_event(4101, 62515)]).encode(), NOW)
+    second = crm_inbound.accept_hubspot(ports, json.dumps([hubspot_event(4101, 99001)]).encode(), NOW)
+    again = crm_inbound.accept_hubspot(ports, json.dumps([hubspot_event(4101, 62515)]).encode(), NOW)
+    ids = [answer.body["events"][0]["lead_id"] for answer in (first, second, again)]
+    assert ids[0] != ids[1] and ids[2] == ids[0]  # eventId is unique within a portal only
+    assert len(ports.leads.items) == 2
+
+
+def test_generic_object_events_for_contacts_hand_off_and_others_say_why_not(
+    hubspot_contact: FakePorts,
+) -> None:
+    ports = hubspot_contact
+    events = [
+        hubspot_event(5001, 62515, subscriptionType="object.propertyChange", objectTypeId="0-1"),
+        hubspot_event(5002, 62515, subscriptionType="object.creation", objectTypeId="0-3"),
+        hubspot_event(5003, 62515, propertyName="phone", propertyValue="+1 555 0100"),
+        hubspot_event(5004, 62515, subscriptionType="contact.deletion"),
+    ]
+    answers = crm_inbound.accept_hubspot(ports, json.dumps(events).encode(), NOW).body["events"]
+    assert answers[0]["status"] != "ignored" and answers[0]["lead_id"] in ports.leads.items  # qualified
+    assert [a["status"] for a in answers[1:]] == ["ignored"] * 3
+    reasons = [a["reason"] for a in answers[1:]]
+    assert (
+        "not a contact" in reasons[0]
+        and "handoff_on_change" in reasons[1]
+        and "contact.deletion" in reasons[2]
+    )
