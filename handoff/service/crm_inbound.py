@@ -80,7 +80,19 @@ def accept_salesforce(ports: Ports, body: bytes, token: str | None, now: datetim
     config = ports.config.adapters.salesforce
     leads = []
     activities = []
+    ignored = 0
     for index, (notification_id, kind, fields) in enumerate(notifications):
+        if kind not in salesforce.HANDLED:
+            ignored += 1
+            logger.info(
+                "salesforce notification ignored",
+                extra={
+                    "notification_id": notification_id[:18],
+                    "sobject": kind[:40],
+                    "reason": "not Lead, Contact or Task",
+                },
+            )
+            continue
         if kind == "Task":
             activities.append(_task_activity(ports, index, notification_id, fields))
             continue
@@ -101,6 +113,8 @@ def accept_salesforce(ports: Ports, body: bytes, token: str | None, now: datetim
     metrics.add_metric(
         name="SalesforceNotifications", unit=MetricUnit.Count, value=len(leads) + len(activities)
     )
+    if ignored:
+        metrics.add_metric(name="SalesforceNotificationsIgnored", unit=MetricUnit.Count, value=ignored)
     return salesforce.ACK
 
 

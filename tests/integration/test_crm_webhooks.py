@@ -125,3 +125,14 @@ def test_salesforce_accepts_a_15_character_org_id_on_the_allowlist(aws: Aws) -> 
     outbound = (ROOT / "examples/webhooks/salesforce/outbound-message-lead-and-contact.xml").read_text()
     status, _ = aws.post_salesforce(outbound.replace(SALESFORCE_ORG, SALESFORCE_ORG[:15]).encode())
     assert status == 200
+
+
+def test_an_sobject_handoff_does_not_handle_is_acknowledged_not_retried_for_a_day(aws: Aws) -> None:
+    """A fault would have Salesforce redeliver the message for 24 hours; the Lead and Contact
+    beside it are recorded, the Opportunity is acknowledged and ignored."""
+    outbound = (ROOT / "examples/webhooks/salesforce/outbound-message-lead-and-contact.xml").read_text()
+    status, xml = aws.post_salesforce(
+        outbound.replace('xsi:type="sf:Lead"', 'xsi:type="sf:Opportunity"', 1).encode()
+    )
+    assert status == 200 and "<Ack>true</Ack>" in xml
+    assert aws.leads_count() == 1  # the Contact; nothing for the Opportunity
