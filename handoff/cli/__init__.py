@@ -19,6 +19,7 @@ from typing import Any
 
 from handoff.cli import insights
 from handoff.deploy.functions import REPO_ROOT
+from handoff.deploy.settings import variable
 from handoff.errors import ConfigError, HandoffError
 
 DEFAULT_CONFIG = str(REPO_ROOT / "config" / "handoff.toml")
@@ -39,6 +40,7 @@ def _serve(args: argparse.Namespace) -> int:
             outbox=Path(args.outbox),
             sla_check_every=args.sla_check_every,
             hubspot_api=args.hubspot_api,
+            salesforce_login=args.salesforce_login,
         )
     )
     stack.start()
@@ -46,6 +48,7 @@ def _serve(args: argparse.Namespace) -> int:
     print(f"AWS (moto)      {stack.aws_url}   e.g. AWS_ENDPOINT_URL={stack.aws_url} aws dynamodb list-tables")
     print(f"State machine   {stack.state_machine_arn}")
     print(f"HubSpot API     {stack.hubspot_api}")
+    print(f"Salesforce      {os.environ.get(variable('salesforce_login_url'), '')}")
     print(f"Outbox          {Path(args.outbox).resolve()}")
     print("Secrets come from HANDOFF_GENERIC_SECRET, HANDOFF_API_KEY, ... (random when unset)")
     print("Ctrl-C stops.", flush=True)
@@ -235,8 +238,16 @@ def _parser() -> argparse.ArgumentParser:
     serve.add_argument("--accounts", default=str(REPO_ROOT / "examples" / "accounts.csv"))
     serve.add_argument("--outbox", default="outbox")
     serve.add_argument("--sla-check-every", type=float, default=60.0, help="seconds between sla_check sweeps")
+    # Set in the environment (as a deployed function has them), the real endpoints are used.
     serve.add_argument(
-        "--hubspot-api", default="", help="HubSpot API base URL (default: a local fake of the CRM v3 API)"
+        "--hubspot-api",
+        default=os.environ.get(variable("hubspot_api_base"), ""),
+        help="HubSpot API base URL (default: $HANDOFF_HUBSPOT_API_BASE, else a local fake of the CRM v3 API)",
+    )
+    serve.add_argument(
+        "--salesforce-login",
+        default=os.environ.get(variable("salesforce_login_url"), ""),
+        help="Salesforce login URL (default: $HANDOFF_SALESFORCE_LOGIN_URL, else a local fake)",
     )
     serve.set_defaults(run=_serve)
 
