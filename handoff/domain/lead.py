@@ -119,6 +119,10 @@ class Company(_Open):
     country: str | None = Field(default=None, max_length=64)
 
 
+# How a rep knows each CRM; a sender Handoff has no adapter for shows [email] crm_name.
+CRM_NAMES = {"hubspot": "HubSpot", "salesforce": "Salesforce", "marketo": "Marketo"}
+
+
 class CrmRef(_Open):
     system: str = Field(default="other", max_length=32)
     record_id: str | None = Field(default=None, max_length=SHORT_TEXT)
@@ -128,6 +132,10 @@ class CrmRef(_Open):
     account_owner_id: str | None = Field(default=None, max_length=SHORT_TEXT)
     open_opportunity: bool = False
     customer: bool = False
+
+    def name(self, otherwise: str) -> str:
+        """The CRM's name on a "Open in ..." button: this record's own CRM when Handoff knows it."""
+        return CRM_NAMES.get(self.system.lower(), otherwise)
 
 
 class Trigger(_Open):

@@ -162,7 +162,7 @@ def build_brief(record: LeadRecord, config: HandoffConfig, now: datetime, links:
         company_line=" · ".join(b for b in company_bits if b) or None,
         email=contact.email,
         phone=contact.phone,
-        crm_name=config.email.crm_name,
+        crm_name=record.crm.name(otherwise=config.email.crm_name),
         crm_url=safe_url(record.crm.record_url),
         respond_by=in_zone(record.sla.due_at, zone),
         respond_in=until(record.sla.due_at, now),

@@ -185,3 +185,14 @@ def test_safe_url() -> None:
     assert safe_url(" HTTP://x.example ") == "HTTP://x.example"
     for bad in ("javascript:alert(1)", "data:text/html,x", "//x.example", "", None):
         assert safe_url(bad) is None
+
+
+@pytest.mark.parametrize(
+    ("system", "button"),
+    [("salesforce", "Open in Salesforce"), ("hubspot", "Open in HubSpot"), ("zoho", "Open in CRM")],
+)
+def test_the_crm_button_names_the_leads_own_crm(hot_lead: dict[str, Any], system: str, button: str) -> None:
+    hot_lead["crm"]["system"] = system
+    html = render(record(hot_lead)).html
+    assert button in html
+    assert {"salesforce": "HubSpot", "hubspot": "Salesforce", "zoho": "HubSpot"}[system] not in html
