@@ -112,6 +112,9 @@ class ExclusionsConfig(Section):
     )
     # Fields (on the lead, contact or crm object) that, when true, keep a lead away from sales.
     do_not_route_flags: list[str] = Field(default_factory=lambda: ["do_not_route", "do_not_contact"])
+    # A contact marked Do Not Call: hold (kept from sales, with the reason) or route (the brief then
+    # says "Do not call" at the top).
+    do_not_call: Literal["hold", "route"] = "hold"
 
 
 class Tier(Section):

@@ -8,7 +8,8 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from handoff.config.adapters import HubSpotAdapterConfig
-from handoff.crm.mapping import assemble, moment, number, text, trigger_type, whole_number
+from handoff.crm.mapping import CONSENT_FIELDS, assemble, moment, number, text, trigger_type, whole_number
+from handoff.domain.lead import truthy
 from handoff.errors import BadRequest
 
 SOURCE = "hubspot"
@@ -25,6 +26,9 @@ CONTACT_PROPERTIES = {
     "contact.department": "hs_role",
     "contact.country": "country",
     "contact.region": "state",
+    # HubSpot's "Unsubscribed from all email". It has no standard do-not-call property: map yours
+    # with [adapters.hubspot] properties = { "contact.do_not_call" = "..." }.
+    "contact.email_opt_out": "hs_email_optout",
     "company.name": "company",
     "company.domain": "hs_email_domain",
     "company.industry": "industry",
@@ -77,6 +81,8 @@ def _industry(value: Any) -> str | None:
 
 
 def _coerce(path: str, value: Any) -> Any:
+    if path in CONSENT_FIELDS:
+        return truthy(value)
     if path in {"company.employees"}:
         return whole_number(value)
     if path in {"company.annual_revenue", "score"}:

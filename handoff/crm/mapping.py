@@ -7,6 +7,9 @@ from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import Any
 
+# Canonical consent fields: booleans, whatever way a CRM spells them.
+CONSENT_FIELDS = frozenset({"contact.do_not_call", "contact.email_opt_out"})
+
 
 def assemble(fields: Mapping[str, Any]) -> dict[str, Any]:
     """{"contact.email": x, "score": 5} -> {"contact": {"email": x}, "score": 5}, skipping empty values."""

@@ -15,7 +15,8 @@ import defusedxml.ElementTree as SafeElementTree
 from defusedxml import DefusedXmlException
 
 from handoff.config.adapters import SalesforceAdapterConfig
-from handoff.crm.mapping import assemble, number, text, trigger_type, whole_number
+from handoff.crm.mapping import CONSENT_FIELDS, assemble, number, text, trigger_type, whole_number
+from handoff.domain.lead import truthy
 from handoff.errors import BadRequest, Unauthorized
 
 SOURCE = "salesforce"
@@ -32,6 +33,8 @@ LEAD_FIELDS = {
     "contact.phone": "Phone",
     "contact.country": "Country",
     "contact.region": "State",
+    "contact.do_not_call": "DoNotCall",
+    "contact.email_opt_out": "HasOptedOutOfEmail",
     "company.name": "Company",
     "company.domain": "Website",
     "company.industry": "Industry",
@@ -51,6 +54,8 @@ CONTACT_FIELDS = {
     "contact.department": "Department",
     "contact.country": "MailingCountry",
     "contact.region": "MailingState",
+    "contact.do_not_call": "DoNotCall",
+    "contact.email_opt_out": "HasOptedOutOfEmail",
     "crm.owner_id": "OwnerId",
     "crm.account_id": "AccountId",
     "crm.lead_source": "LeadSource",
@@ -138,6 +143,8 @@ def check_org(org_id: str, allowed_org_ids: str) -> None:
 
 
 def _coerce(path: str, value: str) -> Any:
+    if path in CONSENT_FIELDS:
+        return truthy(value)
     if path == "company.employees":
         return whole_number(value)
     if path == "company.annual_revenue":

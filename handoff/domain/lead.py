@@ -57,6 +57,13 @@ def _on_the_senders_clock(moment: datetime, info: ValidationInfo) -> datetime:
 Timestamp = Annotated[datetime, AfterValidator(_on_the_senders_clock)]
 
 
+def truthy(value: Any) -> bool:
+    """A CRM checkbox or flag ("true", "Yes", "1", True) as a boolean; empty is False."""
+    if isinstance(value, str):
+        return value.strip().lower() in {"true", "yes", "1", "y"}
+    return bool(value)
+
+
 def lead_id_for(source: str, event_id: str) -> str:
     """Deterministic id: the same delivery always maps to the same lead.
 
@@ -102,6 +109,9 @@ class Contact(_Open):
     department: str | None = Field(default=None, max_length=SHORT_TEXT)
     country: str | None = Field(default=None, max_length=64)
     region: str | None = Field(default=None, max_length=64)
+    # Consent, as the CRM holds it (Salesforce DoNotCall / HasOptedOutOfEmail, HubSpot's opt-out).
+    do_not_call: bool = False
+    email_opt_out: bool = False
 
     @property
     def full_name(self) -> str:

@@ -10,9 +10,9 @@ import re
 from collections import defaultdict
 from datetime import datetime
 from functools import cache
-from typing import Any
 
 from handoff.config.qualify import (
+    ExclusionsConfig,
     FitConfig,
     IntentConfig,
     Persona,
@@ -20,7 +20,7 @@ from handoff.config.qualify import (
     RangeCriterion,
     ValuesCriterion,
 )
-from handoff.domain.lead import Activity, Lead, label_for_trigger
+from handoff.domain.lead import Activity, Lead, label_for_trigger, truthy
 from handoff.domain.record import Qualification, Reason
 
 SECONDS_PER_DAY = 86_400
@@ -185,10 +185,15 @@ def score_intent(lead: Lead, intent: IntentConfig, now: datetime) -> tuple[float
     return round(engagement, 1), reasons
 
 
-def _truthy(value: Any) -> bool:
-    if isinstance(value, str):
-        return value.strip().lower() in {"true", "yes", "1", "y"}
-    return bool(value)
+def _flagged(lead: Lead, rules: ExclusionsConfig) -> Reason | None:
+    """Consent and do-not-route flags the CRM set on the lead."""
+    if lead.contact.do_not_call and rules.do_not_call == "hold":
+        return Reason(code="excluded.do_not_call", text="The CRM marks this person Do Not Call")
+    for source in (lead.model_extra, lead.contact.model_extra, lead.crm.model_extra):
+        for flag in rules.do_not_route_flags:
+            if source and truthy(source.get(flag)):
+                return Reason(code="excluded.do_not_route", text=f"The {flag} flag is set")
+    return None
 
 
 def exclusion(lead: Lead, config: QualifyConfig) -> Reason | None:
@@ -199,10 +204,8 @@ def exclusion(lead: Lead, config: QualifyConfig) -> Reason | None:
     for competitor in (c.lower() for c in rules.competitor_domains):
         if any(d == competitor or d.endswith("." + competitor) for d in domains if d):
             return Reason(code="excluded.competitor", text=f"{competitor} is a competitor's domain")
-    for source in (lead.model_extra, lead.contact.model_extra, lead.crm.model_extra):
-        for flag in rules.do_not_route_flags:
-            if source and _truthy(source.get(flag)):
-                return Reason(code="excluded.do_not_route", text=f"The {flag} flag is set")
+    if flagged := _flagged(lead, rules):
+        return flagged
     title = lead.contact.title
     if keyword := matched_keyword(title, rules.student_keywords):
         return Reason(code="excluded.student", text=f'Title "{title}" looks like a student ("{keyword}")')

@@ -12,7 +12,7 @@ from pydantic import BaseModel
 
 from handoff.config import HandoffConfig
 from handoff.domain.clock import local
-from handoff.domain.lead import label_for_trigger
+from handoff.domain.lead import Contact, label_for_trigger
 from handoff.domain.qualify import matched_keyword
 from handoff.domain.record import LeadRecord
 
@@ -45,6 +45,8 @@ class BriefView(BaseModel):
     company_line: str | None
     email: str
     phone: str | None
+    # Consent the CRM holds: shown first, so nobody calls or emails someone who said no.
+    consent: list[str]
     crm_name: str
     crm_url: str | None
     respond_by: str
@@ -127,6 +129,15 @@ def talk_track(record: LeadRecord, config: HandoffConfig, themes: list[str], tri
     return template
 
 
+def consent_notices(contact: Contact) -> list[str]:
+    notices = []
+    if contact.do_not_call:
+        notices.append("Do not call: the CRM marks this person Do Not Call")
+    if contact.email_opt_out:
+        notices.append("Opted out of email: reply only to what they sent you")
+    return notices
+
+
 def build_brief(record: LeadRecord, config: HandoffConfig, now: datetime, links: list[Link]) -> BriefView:
     if record.assignment is None or record.sla is None:
         raise ValueError(f"lead {record.lead_id} has no assignment to brief")
@@ -161,7 +172,8 @@ def build_brief(record: LeadRecord, config: HandoffConfig, now: datetime, links:
         company=company.name or company.domain or "unknown company",
         company_line=" · ".join(b for b in company_bits if b) or None,
         email=contact.email,
-        phone=contact.phone,
+        phone=None if contact.do_not_call else contact.phone,  # no tap-to-call link for Do Not Call
+        consent=consent_notices(contact),
         crm_name=record.crm.name(otherwise=config.email.crm_name),
         crm_url=safe_url(record.crm.record_url),
         respond_by=in_zone(record.sla.due_at, zone),

@@ -39,6 +39,10 @@ def blocks(brief: BriefView) -> dict[str, Any]:
     ]
     body: list[dict[str, Any]] = [
         {"type": "header", "text": {"type": "plain_text", "text": headline[:150]}},
+        *(
+            {"type": "section", "text": {"type": "mrkdwn", "text": f":no_entry: *{_text(notice)}*"}}
+            for notice in brief.consent
+        ),
         {"type": "section", "fields": [{"type": "mrkdwn", "text": f[:2000]} for f in facts]},
         {
             "type": "section",

@@ -403,3 +403,43 @@ def test_generic_object_events_for_contacts_hand_off_and_others_say_why_not(
         and "handoff_on_change" in reasons[1]
         and "contact.deletion" in reasons[2]
     )
+
+
+# --- consent -------------------------------------------------------------------------------------
+
+OUTBOUND = (ROOT / "examples/webhooks/salesforce/outbound-message-lead-and-contact.xml").read_text()
+
+
+def outbound_do_not_call(ports: FakePorts) -> str:
+    """Sam (a sales-ready Lead in the sample message) marked Do Not Call and opted out of email;
+    the lead id of Sam's notification."""
+    ports.secrets |= {"salesforce-org-ids": "00D5g000004ABCDEAZ"}
+    body = OUTBOUND.replace(
+        "<sf:Email>sam.rivera@meridian.example</sf:Email>",
+        "<sf:Email>sam.rivera@meridian.example</sf:Email><sf:DoNotCall>true</sf:DoNotCall>"
+        "<sf:HasOptedOutOfEmail>true</sf:HasOptedOutOfEmail>",
+    )
+    assert crm_inbound.accept_salesforce(ports, body.encode(), "test-salesforce-token", NOW).startswith("<")
+    (sam,) = [i for i in ports.leads.items.values() if i["contact"]["email"] == "sam.rivera@meridian.example"]
+    return str(sam["lead_id"])
+
+
+def test_a_do_not_call_contact_is_held_from_sales_with_the_reason(ports: FakePorts) -> None:
+    lead_id = outbound_do_not_call(ports)
+    record = ports.leads.get(lead_id)
+    assert record is not None and record.contact.do_not_call and record.contact.email_opt_out
+    assert record.status == LeadStatus.NURTURE and record.qualification.excluded == "excluded.do_not_call"
+    assert lead_id not in ports.workflow.started
+
+
+def test_where_config_routes_it_the_brief_says_do_not_call_first_and_offers_no_call(ports: FakePorts) -> None:
+    ports.edit_config(**{'do_not_call = "hold"': 'do_not_call = "route"'})
+    lead_id = outbound_do_not_call(ports)
+    assert lead_id in ports.workflow.started
+    routing.route(ports, lead_id, NOW)
+    notify.send_brief(ports, lead_id, NOW)
+    ((brief, _),) = ports.mailer.sent
+    assert brief.text.startswith("!! DO NOT CALL: THE CRM MARKS THIS PERSON DO NOT CALL !!")
+    assert "OPTED OUT OF EMAIL" in brief.text
+    assert brief.html.index("Do not call") < brief.html.index("Respond by")
+    assert "tel:" not in brief.html and "+1 312 555 0199" not in brief.text
