@@ -93,17 +93,17 @@ def _coerce(path: str, value: Any) -> Any:
 
 
 def _activities(props: dict[str, Any]) -> list[dict[str, Any]]:
-    activities = []
+    activities: list[dict[str, Any]] = []
     for prefix in ("first", "recent"):
         name = text(props.get(f"{prefix}_conversion_event_name"))
-        if name:
-            activities.append(
-                {
-                    "type": "form_submission",
-                    "title": name,
-                    "at": moment(props.get(f"{prefix}_conversion_date")),
-                }
-            )
+        conversion = {
+            "type": "form_submission",
+            "title": name,
+            "at": moment(props.get(f"{prefix}_conversion_date")),
+        }
+        # A contact with one conversion has it as both first and recent: it counts once.
+        if name and conversion not in activities:
+            activities.append(conversion)
     url = text(props.get("hs_analytics_last_url"), 2048)
     if url:
         activities.append(

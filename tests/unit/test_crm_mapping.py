@@ -1,4 +1,4 @@
-"""Consent as each CRM spells it, onto the canonical contact."""
+"""Consent and conversions as each CRM spells them, onto the canonical lead."""
 
 from __future__ import annotations
 
@@ -39,3 +39,16 @@ def test_salesforce_consent_checkboxes_reach_the_contact(kind: str) -> None:
         salesforce.lead_from_notification("n1", kind, fields, SalesforceAdapterConfig())
     )
     assert (lead.contact.do_not_call, lead.contact.email_opt_out) == (True, False)
+
+
+def test_a_single_conversion_counts_once_even_as_first_and_recent() -> None:
+    """HubSpot fills first_* and recent_* with the same form when there was only one."""
+    contact = json.loads(json.dumps(WORKFLOW))
+    props = contact["properties"]
+    props["first_conversion_event_name"] = props["recent_conversion_event_name"]
+    props["first_conversion_date"] = props["recent_conversion_date"]
+    lead = Lead.model_validate(hubspot.from_workflow(contact, b"{}", HubSpotAdapterConfig()))
+    assert [a.type for a in lead.activities].count("form_submission") == 1
+    earlier = json.loads(json.dumps(WORKFLOW))  # the sample's two different conversions both count
+    lead = Lead.model_validate(hubspot.from_workflow(earlier, b"{}", HubSpotAdapterConfig()))
+    assert [a.type for a in lead.activities].count("form_submission") == 2
