@@ -45,6 +45,12 @@ LEAD_FIELDS = {
     "crm.lead_source": "LeadSource",
     "crm.lead_status": "Status",
 }
+# With state and country picklists on, Salesforce also sends ISO 3166 codes beside the names
+# ("GB" beside "United Kingdom"); a code, when there, is what fit and territory rules match.
+ISO_CODES = {
+    "Lead": {"Country": "CountryCode", "State": "StateCode"},
+    "Contact": {"MailingCountry": "MailingCountryCode", "MailingState": "MailingStateCode"},
+}
 CONTACT_FIELDS = {
     "contact.email": "Email",
     "contact.first_name": "FirstName",
@@ -167,7 +173,11 @@ def lead_from_notification(
     )
     record_id = text(fields.get("Id"))
     trigger_name = text(fields.get(config.trigger_field))
-    values: dict[str, Any] = {path: _coerce(path, fields.get(field, "")) for path, field in mapping.items()}
+    codes = ISO_CODES.get(kind, {})
+    values: dict[str, Any] = {
+        path: _coerce(path, fields.get(codes.get(field, ""), "") or fields.get(field, ""))
+        for path, field in mapping.items()
+    }
     values.update(
         {
             "contact.id": record_id,

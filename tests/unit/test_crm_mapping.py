@@ -52,3 +52,34 @@ def test_a_single_conversion_counts_once_even_as_first_and_recent() -> None:
     earlier = json.loads(json.dumps(WORKFLOW))  # the sample's two different conversions both count
     lead = Lead.model_validate(hubspot.from_workflow(earlier, b"{}", HubSpotAdapterConfig()))
     assert [a.type for a in lead.activities].count("form_submission") == 2
+
+
+@pytest.mark.parametrize(
+    ("kind", "fields"),
+    [
+        ("Lead", {"Country": "United Kingdom", "CountryCode": "GB", "State": "England", "StateCode": "ENG"}),
+        (
+            "Contact",
+            {
+                "MailingCountry": "United Kingdom",
+                "MailingCountryCode": "GB",
+                "MailingState": "England",
+                "MailingStateCode": "ENG",
+            },
+        ),
+    ],
+)
+def test_salesforce_iso_codes_win_over_country_and_state_names(kind: str, fields: dict[str, str]) -> None:
+    """With picklists on, "United Kingdom" arrives beside "GB": the code is what the EMEA rule matches."""
+    notification = {"Id": "00Q1", "Email": "a@b.co", **fields}
+    lead = Lead.model_validate(
+        salesforce.lead_from_notification("n1", kind, notification, SalesforceAdapterConfig())
+    )
+    assert (lead.contact.country, lead.contact.region) == ("GB", "ENG")
+    if kind == "Lead":
+        assert lead.company.country == "GB"
+    names_only = {k: v for k, v in notification.items() if not k.endswith("Code")}
+    plain = Lead.model_validate(
+        salesforce.lead_from_notification("n1", kind, names_only, SalesforceAdapterConfig())
+    )
+    assert plain.contact.country == "United Kingdom"  # still kept; normalising names is still to do
