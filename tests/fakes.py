@@ -17,12 +17,11 @@ from typing import Any
 
 import jmespath
 
-from handoff.aws.leads import bookkeeping, crm_record
+from handoff.aws.leads import bookkeeping, crm_record, index_attributes
 from handoff.aws.tables import CONTACT_INDEX, CRM_RECORD_INDEX, MESSAGE_INDEX, OPEN_INDEX, SLA_INDEX, Index
 from handoff.config import HandoffConfig, parse_config
 from handoff.domain.account import Account, normalise_domain
 from handoff.domain.record import (
-    INDEXED,
     OPEN_STATUSES,
     Disposition,
     LeadRecord,
@@ -50,12 +49,7 @@ class FakeLeads:
     def create(self, record: LeadRecord) -> None:
         if record.lead_id in self.items:
             raise AlreadyExists(record.lead_id)
-        item = json.loads(record.model_dump_json(exclude_none=True))
-        item |= {"contact_email": record.contact.email, "updated_at": iso(record.received_at)}
-        if record.status.value in INDEXED:
-            item["open_status"] = record.status.value
-        if record.crm.record_id:
-            item["crm_record"] = crm_record(record.crm.system, record.crm.record_id)
+        item = json.loads(record.model_dump_json(exclude_none=True)) | index_attributes(record)
         self.items[record.lead_id] = item
 
     def get_item(self, lead_id: str) -> dict[str, Any] | None:

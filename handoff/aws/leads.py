@@ -46,23 +46,23 @@ def crm_record(system: str, record_id: str | None) -> str:
     return f"{system}:{record_id}"
 
 
+def index_attributes(record: LeadRecord) -> dict[str, str]:
+    """What a new lead carries beside its record for the indexes in tables.py to find it."""
+    attributes = {"contact_email": record.contact.email, "updated_at": iso(record.received_at)}
+    if record.status.value in INDEXED:
+        attributes["open_status"] = record.status.value
+    if record.crm.record_id:
+        attributes["crm_record"] = crm_record(record.crm.system, record.crm.record_id)
+    return attributes
+
+
 class LeadRepository:
     def __init__(self, table: Any):
         self._table = table
 
     def create(self, record: LeadRecord) -> None:
         """Store a new lead; AlreadyExists when this delivery was seen before."""
-        item = to_item(
-            record,
-            contact_email=record.contact.email,
-            updated_at=iso(record.received_at),
-            **({"open_status": record.status.value} if record.status.value in INDEXED else {}),
-            **(
-                {"crm_record": crm_record(record.crm.system, record.crm.record_id)}
-                if record.crm.record_id
-                else {}
-            ),
-        )
+        item = to_item(record, **index_attributes(record))
         check_storable(item)
         with storage_errors(lambda: AlreadyExists(record.lead_id)):
             self._table.put_item(Item=item, ConditionExpression="attribute_not_exists(lead_id)")
