@@ -25,6 +25,8 @@ PYTHON_VERSION = "3.13"
 EXCLUDE = shutil.ignore_patterns("__pycache__", "*.pyc", "local")
 # Trimmed from third-party packages: tests, type stubs and caches cost cold start and space.
 PRUNE_DIRS = ("__pycache__", "tests", "test")
+# Translations Handoff never reads: codes and English names are all it needs.
+PRUNE_PATHS = ("pycountry/locales",)
 # The Lambda Python runtime ships these (aws-xray-sdk pulls them in). A second,
 # different botocore in the layer would shadow the runtime's and break its boto3.
 RUNTIME_PROVIDED = (
@@ -84,6 +86,8 @@ def install_dependencies(deps_dir: Path) -> None:
         for path in list(deps_dir.rglob(pattern)):
             if path.is_dir():
                 shutil.rmtree(path, ignore_errors=True)
+    for relative in PRUNE_PATHS:
+        shutil.rmtree(deps_dir / relative, ignore_errors=True)
     stamp.write_text(_deps_key())
 
 

@@ -6,7 +6,7 @@ from typing import Annotated, Literal
 
 from pydantic import Field, model_validator
 
-from handoff.config.base import Section
+from handoff.config.base import CountryCodes, Section
 
 Weight = Annotated[float, Field(ge=0, le=1000)]
 
@@ -16,6 +16,12 @@ class ValuesCriterion(Section):
 
     values: list[str] = Field(default_factory=list)
     weight: Weight = 0
+
+
+class CountriesCriterion(ValuesCriterion):
+    """Matches when the lead's country (ISO 3166 alpha-2, whatever the CRM sent) is one of ``values``."""
+
+    values: CountryCodes = Field(default_factory=list)
 
 
 class RangeCriterion(Section):
@@ -48,7 +54,7 @@ class FitConfig(Section):
     industries: ValuesCriterion = Field(default_factory=lambda: ValuesCriterion(weight=25))
     employees: RangeCriterion = Field(default_factory=lambda: RangeCriterion(min=50, max=5000, weight=20))
     revenue: RangeCriterion = Field(default_factory=lambda: RangeCriterion(weight=10))
-    countries: ValuesCriterion = Field(default_factory=lambda: ValuesCriterion(weight=10))
+    countries: CountriesCriterion = Field(default_factory=lambda: CountriesCriterion(weight=10))
     regions: ValuesCriterion = Field(default_factory=ValuesCriterion)
     personas: list[Persona] = Field(default_factory=list)
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pydantic import Field, model_validator
 
-from handoff.config.base import Section
+from handoff.config.base import CountryCodes, Section
 
 
 class TerritoryRule(Section):
@@ -12,7 +12,7 @@ class TerritoryRule(Section):
 
     name: str = Field(min_length=1)
     pool: str = Field(min_length=1)
-    countries: list[str] = Field(default_factory=list)
+    countries: CountryCodes = Field(default_factory=list)
     regions: list[str] = Field(default_factory=list)
     industries: list[str] = Field(default_factory=list)
     sources: list[str] = Field(default_factory=list)

@@ -23,6 +23,7 @@ from pydantic import (
 )
 
 from handoff.domain.clock import zone
+from handoff.domain.geo import country_code, region_code
 
 # Generous, but bounded: a CRM field longer than this is not a real value.
 SHORT_TEXT = 512
@@ -55,6 +56,14 @@ def _on_the_senders_clock(moment: datetime, info: ValidationInfo) -> datetime:
 
 
 Timestamp = Annotated[datetime, AfterValidator(_on_the_senders_clock)]
+
+
+def _iso_country(value: str | None) -> str | None:
+    return country_code(value) if value else value
+
+
+# A country as its ISO 3166-1 alpha-2 code, whichever way the sender spelt it ("United Kingdom" -> "GB").
+Country = Annotated[str | None, Field(default=None, max_length=64), AfterValidator(_iso_country)]
 
 
 def truthy(value: Any) -> bool:
@@ -107,11 +116,18 @@ class Contact(_Open):
     phone: str | None = Field(default=None, max_length=64)
     seniority: str | None = Field(default=None, max_length=SHORT_TEXT)
     department: str | None = Field(default=None, max_length=SHORT_TEXT)
-    country: str | None = Field(default=None, max_length=64)
+    country: Country = None
     region: str | None = Field(default=None, max_length=64)
     # Consent, as the CRM holds it (Salesforce DoNotCall / HasOptedOutOfEmail, HubSpot's opt-out).
     do_not_call: bool = False
     email_opt_out: bool = False
+
+    @model_validator(mode="after")
+    def _iso_region(self) -> Contact:
+        # A region is only a code within its country ("CA" is California in US, a province in ES).
+        if self.region:
+            self.region = region_code(self.country, self.region)
+        return self
 
     @property
     def full_name(self) -> str:
@@ -126,7 +142,7 @@ class Company(_Open):
     # Bounds well past any real company: anything beyond is a data error, not a customer.
     employees: int | None = Field(default=None, ge=0, le=10_000_000)
     annual_revenue: float | None = Field(default=None, ge=0, le=1e14, allow_inf_nan=False)
-    country: str | None = Field(default=None, max_length=64)
+    country: Country = None
 
 
 # How a rep knows each CRM; a sender Handoff has no adapter for shows [email] crm_name.

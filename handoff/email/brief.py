@@ -12,6 +12,7 @@ from pydantic import BaseModel
 
 from handoff.config import HandoffConfig
 from handoff.domain.clock import local
+from handoff.domain.geo import country_name
 from handoff.domain.lead import Contact, label_for_trigger
 from handoff.domain.qualify import matched_keyword
 from handoff.domain.record import LeadRecord
@@ -150,7 +151,7 @@ def build_brief(record: LeadRecord, config: HandoffConfig, now: datetime, links:
     company_bits = [
         company.industry,
         f"{company.employees:,} employees" if company.employees else None,
-        company.country,
+        country_name(company.country or contact.country or ""),
     ]
     themes = themes_for(record, config)
     reasons = q.reasons

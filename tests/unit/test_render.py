@@ -56,7 +56,7 @@ def test_every_brief_field_is_in_both_parts(hot_lead: dict[str, Any]) -> None:
         "Jordan Lee",  # who
         "VP of Sales",
         "Northwind Analytics",
-        "SaaS · 450 employees · US",  # company size and industry
+        "SaaS · 450 employees · United States",  # company size, industry and country by name
         "jordan.lee@northwind.example",
         "+1 415 555 0101",
         "https://app.hubspot.com/contacts/1/contact/1001",  # CRM link
