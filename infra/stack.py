@@ -45,6 +45,9 @@ SECRETS_READ_BY = {
         credentials.HUBSPOT_TOKEN,
         credentials.SALESFORCE_TOKEN,
         credentials.SALESFORCE_ORG_IDS,
+        # A Contact's Account is read through the REST API with the connected app's credentials.
+        credentials.SALESFORCE_CLIENT_ID,
+        credentials.SALESFORCE_CLIENT_SECRET,
     ),
     API.key: (credentials.API_KEY,),
     DISPOSITION.key: (credentials.API_KEY, credentials.LINK_KEY),

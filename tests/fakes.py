@@ -10,6 +10,7 @@ from __future__ import annotations
 import copy
 import itertools
 import json
+from collections.abc import Collection
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -17,9 +18,13 @@ from typing import Any
 
 import jmespath
 
+from handoff.aws.dynamo import check_storable
 from handoff.aws.leads import bookkeeping, crm_record, index_attributes
 from handoff.aws.tables import CONTACT_INDEX, CRM_RECORD_INDEX, MESSAGE_INDEX, OPEN_INDEX, SLA_INDEX, Index
 from handoff.config import HandoffConfig, parse_config
+from handoff.crm.crm_http import CrmRecordMissing, CrmUnavailable
+from handoff.crm.hubspot_api import ContactRecords
+from handoff.crm.salesforce_api import is_record_id
 from handoff.domain.account import Account, normalise_domain
 from handoff.domain.record import (
     OPEN_STATUSES,
@@ -50,6 +55,7 @@ class FakeLeads:
         if record.lead_id in self.items:
             raise AlreadyExists(record.lead_id)
         item = json.loads(record.model_dump_json(exclude_none=True)) | index_attributes(record)
+        check_storable(item)
         self.items[record.lead_id] = item
 
     def get_item(self, lead_id: str) -> dict[str, Any] | None:
@@ -128,9 +134,29 @@ class FakeLeads:
         statuses = {s.value for s in OPEN_STATUSES}
         return [i for i in self._query(index, key, newest_first=True)[:25] if i.get("status") in statuses]
 
-    def open_for_crm_record(self, system: str, record_id: str) -> LeadRecord | None:
-        found = self._newest_open(CRM_RECORD_INDEX, crm_record(system, record_id))
-        return LeadRecord.model_validate(found[0]) if found else None
+    def _for_crm_record(
+        self, system: str, record_id: str, sources: Collection[str], *, open_only: bool
+    ) -> LeadRecord | None:
+        wanted = {s.lower() for s in sources}
+        statuses = {s.value for s in OPEN_STATUSES}
+        found = [
+            item
+            for source in wanted
+            for item in self._query(
+                CRM_RECORD_INDEX, crm_record(system, record_id, source), newest_first=True
+            )[:25]
+            if (not open_only or item.get("status") in statuses) and item["source"].lower() in wanted
+        ]
+        newest = max(found, key=lambda item: str(item["received_at"]), default=None)
+        return LeadRecord.model_validate(newest) if newest else None
+
+    def open_for_crm_record(self, system: str, record_id: str, sources: Collection[str]) -> LeadRecord | None:
+        return self._for_crm_record(system, record_id, sources, open_only=True)
+
+    def latest_for_crm_record(
+        self, system: str, record_id: str, sources: Collection[str]
+    ) -> LeadRecord | None:
+        return self._for_crm_record(system, record_id, sources, open_only=False)
 
     def open_handoff_rep(self, email: str, exclude_lead_id: str) -> str | None:
         for item in self._newest_open(CONTACT_INDEX, email):
@@ -179,20 +205,26 @@ class FakeReps:
         return [Rep.model_validate(self.items[k]) for k in sorted(self.items)]
 
     def claim(
-        self, rep: Rep, now: datetime, *, next_vtime: float | None = None, exact_turn: bool = True
+        self,
+        rep: Rep,
+        now: datetime,
+        *,
+        next_vtime: float | None = None,
+        exact_turn: bool = True,
+        over_capacity: bool = False,
     ) -> Rep:
         item = self.items.get(rep.rep_id)
         today = rep.today(now)
         if (
             item is None
             or not item.get("active")
-            or item.get("open_count", 0) >= item["capacity"]
+            or (not over_capacity and item.get("open_count", 0) >= item["capacity"])
             or (rep.day == today and item.get("day") != today)
             or (rep.day != today and item.get("day") == today)
         ):
             raise ClaimConflict(rep.rep_id)
         day_count = item.get("day_count", 0) + 1 if rep.day == today else 1
-        if "daily_cap" in item and day_count > item["daily_cap"]:
+        if not over_capacity and "daily_cap" in item and day_count > item["daily_cap"]:
             raise ClaimConflict(rep.rep_id)
         if next_vtime is not None and exact_turn and item.get("vtime") != rep.vtime:
             raise ClaimConflict(rep.rep_id)
@@ -322,15 +354,39 @@ class FakeReports:
 
 @dataclass
 class FakeCrm:
-    """HubSpot and Salesforce at once: contacts to read, and every write they received."""
+    """HubSpot and Salesforce at once: records to read, and every read and write they received."""
 
+    # HubSpot: contact id -> (contact, company); contact id -> its most recent open deal.
     contacts: dict[str, tuple[dict[str, Any], dict[str, Any] | None]] = field(default_factory=dict)
+    deals: dict[str, dict[str, Any]] = field(default_factory=dict)
+    # Salesforce: Account id -> (its fields, its open Opportunity); one not here is gone.
+    accounts: dict[str, tuple[dict[str, Any], dict[str, Any] | None]] = field(default_factory=dict)
+    account_reads: list[tuple[str, list[str]]] = field(default_factory=list)
     writes: list[tuple[str, str, dict[str, str]]] = field(default_factory=list)
+    # True: every read fails as a CRM still down after its retries does.
+    unavailable: bool = False
 
-    def contact_with_company(
-        self, contact_id: str, properties: list[str]
-    ) -> tuple[dict[str, Any], dict[str, Any] | None]:
-        return self.contacts[contact_id]
+    def _reachable(self) -> None:
+        if self.unavailable:
+            raise CrmUnavailable("the CRM is unavailable after 3 attempts (HTTP 503)")
+
+    def contact_records(self, contact_id: str, properties: list[str]) -> ContactRecords:
+        self._reachable()
+        if contact_id not in self.contacts:
+            raise CrmRecordMissing(f"contacts/{contact_id} not found")
+        contact, company = self.contacts[contact_id]
+        return ContactRecords(contact, company, self.deals.get(contact_id))
+
+    def account_with_open_opportunity(
+        self, account_id: str, fields: list[str]
+    ) -> tuple[dict[str, Any] | None, dict[str, Any] | None]:
+        assert is_record_id(account_id), account_id  # the service checks ids before they reach a CRM
+        self._reachable()
+        self.account_reads.append((account_id, fields))
+        account, opportunity = self.accounts.get(account_id, (None, None))
+        return (
+            {k: v for k, v in account.items() if k in fields} if account is not None else None
+        ), opportunity
 
     def update_contact(self, contact_id: str, properties: dict[str, str]) -> None:
         self.writes.append(("contacts", contact_id, properties))

@@ -14,8 +14,8 @@ from handoff.api.openapi import accepted, errors, ok
 from handoff.api.requests import (
     authenticate_generic,
     authenticate_hubspot,
+    parse_generic_lead,
     parse_json_object,
-    parse_lead,
     raw_body,
 )
 from handoff.api.responses import json_response, register_error_handlers
@@ -50,7 +50,7 @@ WEBHOOK = {
 def generic_webhook() -> Response[str]:
     body = raw_body(app.current_event)
     authenticate_generic(ports(), app.current_event, body)
-    lead = parse_lead(parse_json_object(body), ports().config)
+    lead = parse_generic_lead(parse_json_object(body), ports().config)
     result = intake.accept(ports(), lead, utcnow())
     return json_response(result.status_code, result.body)
 

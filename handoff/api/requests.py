@@ -21,6 +21,7 @@ from handoff.crm.signature import (
 from handoff.deploy import credentials
 from handoff.deploy.settings import settings
 from handoff.domain.lead import SENDER_TIMEZONE, Lead
+from handoff.domain.provenance import reserved_source
 from handoff.errors import BadRequest, PayloadTooLarge
 from handoff.service.ports import Ports
 
@@ -165,6 +166,21 @@ def parse_model(model: type[M], data: dict[str, Any], what: str, context: dict[s
 def parse_lead(data: dict[str, Any], config: HandoffConfig) -> Lead:
     """A canonical lead from any sender: its offset-less times read in [adapters] sender_timezone."""
     return parse_model(Lead, data, "lead", context={SENDER_TIMEZONE: config.adapters.sender_timezone})
+
+
+def parse_generic_lead(data: dict[str, Any], config: HandoffConfig) -> Lead:
+    """A lead from POST /webhooks/generic. Its credential is shared by every generic sender, so it
+    may not speak for an adapter: a source an adapter stamps would take that adapter's lead ids
+    (lead_id_for), and so its deliveries."""
+    lead = parse_lead(data, config)
+    refusal = reserved_source(lead.source)
+    if refusal is not None:
+        raise BadRequest(
+            f"invalid lead: source {refusal}",
+            details=[{"field": "source", "message": refusal}],
+            code="invalid_lead",
+        )
+    return lead
 
 
 def checked_json_body(event: APIGatewayProxyEvent) -> None:

@@ -24,10 +24,33 @@ def to_item(model: BaseModel, **extra: Any) -> dict[str, Any]:
 
 
 # DynamoDB's limits: 400 KB an item (kept well clear of, for the timeline and decisions added
-# later), and numbers of at most 38 significant digits between 1e-130 and 1e126.
+# later), numbers of at most 38 significant digits between 1e-130 and 1e126, and attribute
+# names (map keys at every depth too) of 1 byte to under 64 KB of UTF-8.
 MAX_NEW_ITEM_BYTES = 300_000
 MAX_DIGITS = 38
 MAX_EXPONENT = 125
+MAX_NAME_BYTES = 65_535
+
+
+def _names(value: Any, path: str) -> Iterator[tuple[str, str]]:
+    """(where, name) for every map key in ``value``, at every depth."""
+    if isinstance(value, dict):
+        for key, inner in value.items():
+            name = str(key)
+            yield path, name
+            yield from _names(inner, f"{path}.{name[:40]}" if path else name[:40])
+    elif isinstance(value, list):
+        for index, inner in enumerate(value):
+            yield from _names(inner, f"{path}[{index}]")
+
+
+def _name_problem(name: str) -> str | None:
+    if not name:
+        return "a field name may not be empty"
+    size = len(name.encode("utf-8", errors="surrogatepass"))
+    if size > MAX_NAME_BYTES:
+        return f"a field name is at most {MAX_NAME_BYTES} bytes; this one is {size}"
+    return None
 
 
 def _numbers(value: Any, path: str) -> Iterator[tuple[str, Decimal]]:
@@ -50,6 +73,12 @@ def check_storable(item: dict[str, Any]) -> None:
         raise PayloadTooLarge(
             f"the lead is {size} bytes once stored, over the {MAX_NEW_ITEM_BYTES} limit: send fewer or shorter activities"
         )
+    for where, name in _names(item, ""):
+        problem = _name_problem(name)
+        if problem:
+            label = name[:40] or "<empty>"
+            field = f"{where}.{label}" if where else label
+            raise BadRequest(f"{field}: {problem}", [{"field": field, "message": problem}])
     for path, number in _numbers(item, ""):
         digits = number.normalize().as_tuple()
         exponent = number.adjusted() if number else 0

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Collection, Iterator
 from datetime import datetime
 from typing import Any, cast
 
@@ -42,8 +42,12 @@ def bookkeeping(
     return set_fields, remove
 
 
-def crm_record(system: str, record_id: str | None) -> str:
-    return f"{system}:{record_id}"
+def crm_record(system: str, record_id: str | None, source: str) -> str:
+    """The by_crm_record key: "<system>:<record id>" for a lead that system's own webhook sent,
+    "<source>><system>:<record id>" for one another sender named: a lead any generic sender can
+    make never shares, or crowds out, the key a CRM activity looks its handoff up by."""
+    key = f"{system}:{record_id}"
+    return key if source.lower() == system.lower() else f"{source.lower()}>{key}"
 
 
 def index_attributes(record: LeadRecord) -> dict[str, str]:
@@ -52,7 +56,7 @@ def index_attributes(record: LeadRecord) -> dict[str, str]:
     if record.status.value in INDEXED:
         attributes["open_status"] = record.status.value
     if record.crm.record_id:
-        attributes["crm_record"] = crm_record(record.crm.system, record.crm.record_id)
+        attributes["crm_record"] = crm_record(record.crm.system, record.crm.record_id, record.source)
     return attributes
 
 
@@ -211,8 +215,8 @@ class LeadRepository:
         items = page.get("Items", [])
         return self.get_item(str(items[0]["lead_id"])) if items else None
 
-    def _newest_open(self, index: Index, key: str) -> Iterator[dict[str, Any]]:
-        """Open handoffs under ``key`` in ``index``, newest first (from the latest 25)."""
+    def _newest_open(self, index: Index, key: str, *, open_only: bool = True) -> Iterator[dict[str, Any]]:
+        """Open handoffs (or all leads) under ``key`` in ``index``, newest first (from the latest 25)."""
         open_statuses = {s.value for s in OPEN_STATUSES}
         with storage_errors():
             page = self._table.query(
@@ -221,12 +225,36 @@ class LeadRepository:
                 ScanIndexForward=False,
                 Limit=25,
             )
-        return (item for item in page.get("Items", []) if item.get("status") in open_statuses)
+        return (
+            item for item in page.get("Items", []) if not open_only or item.get("status") in open_statuses
+        )
 
-    def open_for_crm_record(self, system: str, record_id: str) -> LeadRecord | None:
-        """The newest handoff for this CRM record that a rep can still record an outcome on."""
-        item = next(self._newest_open(CRM_RECORD_INDEX, crm_record(system, record_id)), None)
-        return LeadRecord.model_validate(from_item(item)) if item else None
+    def _for_crm_record(
+        self, system: str, record_id: str, sources: Collection[str], *, open_only: bool
+    ) -> LeadRecord | None:
+        wanted = {s.lower() for s in sources}
+        found = [
+            item
+            for source in sorted(wanted)
+            for item in self._newest_open(
+                CRM_RECORD_INDEX, crm_record(system, record_id, source), open_only=open_only
+            )
+            # Leads stored before keys carried their source share the CRM's key: checked here too.
+            if str(item.get("source", "")).lower() in wanted
+        ]
+        newest = max(found, key=lambda item: str(item["received_at"]), default=None)
+        return LeadRecord.model_validate(from_item(newest)) if newest else None
+
+    def open_for_crm_record(self, system: str, record_id: str, sources: Collection[str]) -> LeadRecord | None:
+        """The newest handoff for this CRM record from one of ``sources`` that a rep can still
+        record an outcome on."""
+        return self._for_crm_record(system, record_id, sources, open_only=True)
+
+    def latest_for_crm_record(
+        self, system: str, record_id: str, sources: Collection[str]
+    ) -> LeadRecord | None:
+        """The newest lead for this CRM record from one of ``sources``, whatever its status."""
+        return self._for_crm_record(system, record_id, sources, open_only=False)
 
     def open_handoff_rep(self, email: str, exclude_lead_id: str) -> str | None:
         """The rep holding another open handoff for this contact, if any."""

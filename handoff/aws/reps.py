@@ -38,32 +38,46 @@ class RepRepository:
         return sorted((Rep.model_validate(from_item(i)) for i in items), key=lambda r: r.rep_id)
 
     def claim(
-        self, rep: Rep, now: datetime, *, next_vtime: float | None = None, exact_turn: bool = True
+        self,
+        rep: Rep,
+        now: datetime,
+        *,
+        next_vtime: float | None = None,
+        exact_turn: bool = True,
+        over_capacity: bool = False,
     ) -> Rep:
         """Take one slot of the rep's capacity (and daily cap) in a single conditional write.
 
         The write also requires the rep's fairness clock to be what the router saw, so
         two routers working from the same snapshot cannot both count as "next": the
         loser gets ClaimConflict and re-plans. A full or inactive rep gives
-        CapacityExhausted; either way nobody goes over capacity.
+        CapacityExhausted; either way nobody goes over capacity, unless ``over_capacity``
+        (an owner keeping their own lead), which still counts the slot and needs an active rep.
         """
         today = rep.today(now)
-        names = {"#capacity": "capacity", "#day": "day"}
-        values: dict[str, Any] = {":one": 1, ":true": True, ":now": iso(now), ":today": today}
+        names = {"#day": "day"}
+        values: dict[str, Any] = {":one": 1, ":zero": 0, ":true": True, ":now": iso(now), ":today": today}
         sets = [
             "open_count = open_count + :one",
             "assigned_total = if_not_exists(assigned_total, :zero) + :one",
             "last_assigned_at = :now",
         ]
-        values[":zero"] = 0
-        conditions = ["attribute_exists(rep_id)", "active = :true", "open_count < #capacity"]
+        conditions = ["attribute_exists(rep_id)", "active = :true"]
+        # The day the router saw: a claim across midnight re-plans rather than miscounting.
         if rep.day == today:
             sets.append("day_count = day_count + :one")
-            conditions.append("#day = :today AND (attribute_not_exists(daily_cap) OR day_count < daily_cap)")
+            conditions.append("#day = :today")
         else:
             sets += ["#day = :today", "day_count = :one"]
             conditions.append("(attribute_not_exists(#day) OR #day <> :today)")
-            conditions.append("(attribute_not_exists(daily_cap) OR daily_cap > :zero)")
+        if not over_capacity:
+            names["#capacity"] = "capacity"
+            conditions.append("open_count < #capacity")
+            conditions.append(
+                "(attribute_not_exists(daily_cap) OR day_count < daily_cap)"
+                if rep.day == today
+                else "(attribute_not_exists(daily_cap) OR daily_cap > :zero)"
+            )
         if next_vtime is not None and exact_turn:
             sets.append("vtime = :vtime")
             values[":vtime"] = Decimal(str(next_vtime))

@@ -41,7 +41,8 @@ MESSAGE_INDEX = Index(name="by_message", partition_key="brief_message_id")
 # Leads a workflow should be carrying, by last write: sla_check's recovery sweep.
 OPEN_INDEX = Index(name="by_open_status", partition_key="open_status", sort_key="updated_at")
 
-# Finds the handoff a CRM activity (a logged call, email or meeting) is about: "<system>:<record id>".
+# Finds the handoff a CRM activity (a logged call, email or meeting) is about: "<system>:<record id>"
+# for a lead that CRM sent, "<source>><system>:<record id>" for one another sender named (leads.crm_record).
 CRM_RECORD_INDEX = Index(name="by_crm_record", partition_key="crm_record", sort_key="received_at")
 
 LEADS = TableSpec(

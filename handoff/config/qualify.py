@@ -137,6 +137,9 @@ class QualifyConfig(Section):
     next_step_triggers: list[str] = Field(
         default_factory=lambda: ["demo_request", "pricing_request", "contact_sales", "meeting_booked"]
     )
+    # A trigger older than this (a workflow re-sending an old form) is no longer a next step by
+    # itself, nor a fast lane; its points decay with intent's half-life either way.
+    next_step_max_age_days: float = Field(default=30, gt=0)
     # Bottom-of-funnel triggers take the fast lane: the top tier, whatever the score.
     bofu_triggers: list[str] = Field(
         default_factory=lambda: ["demo_request", "contact_sales", "meeting_booked"]

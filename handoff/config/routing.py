@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Literal
+
 from pydantic import Field, model_validator
 
 from handoff.config.base import CountryCodes, Section
@@ -44,6 +46,14 @@ class RoutingConfig(Section):
     unassigned_email: str = Field(default="sales-ops@example.com", pattern=r"^[^@\s]+@[^@\s]+$")
     # Hot leads skip reps outside their working hours (in the rep's own time zone).
     hot_needs_working_hours: bool = False
+    # The contact's owner in the CRM (HubSpot hubspot_owner_id; Salesforce OwnerId when it is a
+    # user, not a queue) gets the lead, after an open opportunity's owner, before the account owner.
+    honour_crm_owner: bool = True
+    # An owner (of the opportunity, the contact or the account) who is at capacity or at their
+    # daily cap: "assign" gives them the lead anyway, marked over capacity, with a copy of the brief
+    # to their manager; "route" moves on to the territory rules. Out of office or inactive owners
+    # are always passed over.
+    owner_at_capacity: Literal["assign", "route"] = "assign"
 
     @model_validator(mode="after")
     def _overflow_has_no_cycles(self) -> RoutingConfig:

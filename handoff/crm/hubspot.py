@@ -120,8 +120,10 @@ def lead_from_properties(
     event_id: str,
     portal_id: str | None,
     config: HubSpotAdapterConfig,
+    deal: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
-    """Map HubSpot properties onto the canonical lead (as a dict, validated by the caller)."""
+    """Map HubSpot properties onto the canonical lead (as a dict, validated by the caller).
+    ``deal`` is the contact's open deal, when the CRM API says it has one."""
     fields: dict[str, Any] = {
         path: _coerce(path, props.get(prop)) for path, prop in contact_properties(config).items()
     }
@@ -144,14 +146,14 @@ def lead_from_properties(
         }
     )
     lead = assemble(fields)
-    lead.update(
-        event_id=event_id,
-        source=SOURCE,
-        occurred_at=moment(props.get("recent_conversion_date")),
-        activities=_activities(props),
-    )
+    # No occurred_at: a workflow sends the contact when it enrols, which can be long after its
+    # last conversion, so intent is aged from the delivery (an event's occurredAt replaces it).
+    lead.update(event_id=event_id, source=SOURCE, activities=_activities(props))
     lead.setdefault("contact", {})
     lead["crm"]["customer"] = str(props.get("lifecyclestage") or "").lower() == "customer"
+    if deal is not None:
+        lead["crm"]["open_opportunity"] = True
+        lead["crm"]["opportunity_owner_id"] = text(deal.get("hubspot_owner_id"))
     return lead
 
 
@@ -184,7 +186,8 @@ class HubSpotEvent(BaseModel):
     event_id: int | str = Field(alias="eventId")
     subscription_type: str = Field(alias="subscriptionType", max_length=100)
     portal_id: int | str = Field(alias="portalId")
-    object_id: int | str = Field(alias="objectId")
+    # Association changes name fromObjectId and toObjectId instead; such an event is ignored.
+    object_id: int | str | None = Field(default=None, alias="objectId")
     occurred_at: int | None = Field(default=None, alias="occurredAt")
     property_name: str | None = Field(default=None, alias="propertyName", max_length=200)
     property_value: str | None = Field(default=None, alias="propertyValue", max_length=2000)
@@ -219,6 +222,8 @@ def ignored_because(event: HubSpotEvent, config: HubSpotAdapterConfig) -> str | 
     contact.creation always hands off; a property change only when it is one that means "hand off".
     The generic object.creation / object.propertyChange events for contacts count the same."""
     kind = event.subscription_type
+    if event.object_id is None:
+        return f"{kind[:60]} names no objectId, so no contact to hand off"
     if kind.startswith("object."):
         if event.object_type_id != CONTACT_OBJECT_TYPE:
             return f"object type {str(event.object_type_id)[:20]} is not a contact ({CONTACT_OBJECT_TYPE})"
@@ -234,9 +239,13 @@ def ignored_because(event: HubSpotEvent, config: HubSpotAdapterConfig) -> str | 
 
 
 def lead_from_event(
-    event: HubSpotEvent, contact: dict[str, Any], company: dict[str, Any] | None, config: HubSpotAdapterConfig
+    event: HubSpotEvent,
+    contact: dict[str, Any],
+    company: dict[str, Any] | None,
+    config: HubSpotAdapterConfig,
+    deal: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
-    """The event plus the contact (and company) fetched from the CRM v3 API."""
+    """The event plus the contact (and its company and open deal) fetched from the CRM v3 API."""
     lead = lead_from_properties(
         record_id=str(event.object_id),
         props=flatten(contact.get("properties", {})),
@@ -244,6 +253,7 @@ def lead_from_event(
         event_id=event.delivery_id,
         portal_id=str(event.portal_id),
         config=config,
+        deal=flatten(deal.get("properties", {})) if deal else None,
     )
     if event.subscription_type.endswith(".propertyChange"):
         lead["trigger"]["name"] = (

@@ -1,5 +1,5 @@
-"""A small client for the HubSpot CRM v3 objects API: read a contact and its company, and
-write a contact's owner and lead status back.
+"""A small client for the HubSpot CRM v3 objects API: read a contact, its company and its open
+deal, and write a contact's owner and lead status back.
 
 Reads retry within a budget that fits HubSpot's short webhook timeout; the caller answers
 503 if it runs out, so HubSpot redelivers and the event is never dropped.
@@ -9,11 +9,26 @@ from __future__ import annotations
 
 import time
 import urllib.parse
-from typing import Any
+from typing import Any, NamedTuple
 
 from handoff.crm.crm_http import CrmHttp, CrmRecordMissing, CrmUnavailable
 
-__all__ = ["CrmRecordMissing", "CrmUnavailable", "HubSpotClient"]
+__all__ = ["ContactRecords", "CrmRecordMissing", "CrmUnavailable", "HubSpotClient"]
+
+COMPANY_PROPERTIES = "name,domain,industry,numberofemployees,annualrevenue,country,hubspot_owner_id"
+DEAL_PROPERTIES = ["hs_is_closed", "hubspot_owner_id", "dealstage", "amount", "createdate"]
+# The default pipeline's closed stages, for a deal that carries no hs_is_closed.
+CLOSED_STAGES = frozenset({"closedwon", "closedlost"})
+# HubSpot's limit on inputs to one batch read.
+BATCH_LIMIT = 100
+
+
+class ContactRecords(NamedTuple):
+    """A contact as the CRM v3 API returns it, its primary company, and its most recent open deal."""
+
+    contact: dict[str, Any]
+    company: dict[str, Any] | None
+    open_deal: dict[str, Any] | None
 
 
 class HubSpotClient:
@@ -48,24 +63,54 @@ class HubSpotClient:
         path = f"/crm/v3/objects/contacts/{urllib.parse.quote(contact_id, safe='')}"
         self.http.request("PATCH", path, body={"properties": properties})
 
-    def contact_with_company(
-        self, contact_id: str, properties: list[str]
-    ) -> tuple[dict[str, Any], dict[str, Any] | None]:
+    def contact_records(self, contact_id: str, properties: list[str]) -> ContactRecords:
         contact = self._get(
             f"/crm/v3/objects/contacts/{urllib.parse.quote(contact_id, safe='')}",
-            {"properties": ",".join(properties), "associations": "companies"},
+            {"properties": ",".join(properties), "associations": "companies,deals"},
         )
-        results = contact.get("associations", {}).get("companies", {}).get("results", [])
-        if not results:
-            return contact, None
-        company_id = str(results[0].get("id", ""))
+        companies = _associated(contact, "companies")
+        company = None
+        if companies:
+            try:
+                company = self._get(
+                    f"/crm/v3/objects/companies/{urllib.parse.quote(companies[0], safe='')}",
+                    {"properties": COMPANY_PROPERTIES},
+                )
+            except CrmRecordMissing:
+                company = None
+        deals = _associated(contact, "deals")
+        return ContactRecords(contact, company, self._open_deal(deals) if deals else None)
+
+    def _open_deal(self, deal_ids: list[str]) -> dict[str, Any] | None:
+        """The most recently created open deal among ``deal_ids``; deals gone since are skipped."""
+        # Ids grow with creation, so past HubSpot's batch limit the newest are the ones read.
+        newest = sorted(deal_ids, key=lambda i: (len(i), i), reverse=True)[:BATCH_LIMIT]
         try:
-            company = self._get(
-                f"/crm/v3/objects/companies/{urllib.parse.quote(company_id, safe='')}",
-                {
-                    "properties": "name,domain,industry,numberofemployees,annualrevenue,country,hubspot_owner_id"
-                },
+            answer = self.http.request(
+                "POST",
+                "/crm/v3/objects/deals/batch/read",
+                body={"properties": DEAL_PROPERTIES, "inputs": [{"id": i} for i in newest]},
             )
         except CrmRecordMissing:
-            company = None
-        return contact, company
+            return None
+        deals = [d for d in (answer or {}).get("results", []) if isinstance(d, dict) and _is_open(d)]
+        return max(deals, key=_created, default=None)
+
+
+def _associated(record: dict[str, Any], kind: str) -> list[str]:
+    """The ids of a record's associated ``kind`` (one per record, whatever its association labels)."""
+    results = (record.get("associations") or {}).get(kind, {}).get("results", [])
+    return list(dict.fromkeys(str(r["id"]) for r in results if isinstance(r, dict) and r.get("id")))
+
+
+def _is_open(deal: dict[str, Any]) -> bool:
+    properties = deal.get("properties") or {}
+    closed = str(properties.get("hs_is_closed") or "").lower()
+    if closed in {"true", "false"}:
+        return closed == "false"
+    return str(properties.get("dealstage") or "").lower() not in CLOSED_STAGES
+
+
+def _created(deal: dict[str, Any]) -> str:
+    # ISO 8601 in UTC throughout, so the text sorts as the time does.
+    return str((deal.get("properties") or {}).get("createdate") or deal.get("createdAt") or "")

@@ -67,6 +67,20 @@ CONTACT_FIELDS = {
     "crm.lead_source": "LeadSource",
 }
 
+# A Contact's Account, read through the REST API: the company a Contact does not carry.
+ACCOUNT_FIELDS = {
+    "company.name": "Name",
+    "company.domain": "Website",
+    "company.industry": "Industry",
+    "company.employees": "NumberOfEmployees",
+    "company.annual_revenue": "AnnualRevenue",
+    # A name ("United Kingdom"), read as its ISO code. BillingCountryCode exists only where state and
+    # country picklists are on, and asking for a field that does not exist fails the read: map it
+    # with account_fields = { "company.country" = "BillingCountryCode" } where it does.
+    "company.country": "BillingCountry",
+    "crm.account_owner_id": "OwnerId",
+}
+
 ACK = (
     '<?xml version="1.0" encoding="UTF-8"?>'
     f'<soapenv:Envelope xmlns:soapenv="{SOAP_ENV}"><soapenv:Body>'
@@ -195,3 +209,38 @@ def lead_from_notification(
     lead.update(event_id=notification_id, source=SOURCE)
     lead.setdefault("contact", {})
     return lead
+
+
+def account_fields(config: SalesforceAdapterConfig) -> dict[str, str]:
+    """canonical path -> Account field, the defaults with ops' overrides."""
+    return {**ACCOUNT_FIELDS, **config.account_fields}
+
+
+def requested_account_fields(config: SalesforceAdapterConfig) -> list[str]:
+    """Every Account field the adapter reads, for the REST API's ``fields`` parameter."""
+    return sorted(set(account_fields(config).values()))
+
+
+def with_account(
+    lead: dict[str, Any],
+    account: dict[str, Any],
+    opportunity: dict[str, Any] | None,
+    config: SalesforceAdapterConfig,
+) -> dict[str, Any]:
+    """The Contact's lead with its Account's company and owner, and its open Opportunity's owner.
+    The Account wins over the Contact's own mapped values, as HubSpot's company does: it is the
+    record sales keeps up to date."""
+    merged = {key: dict(value) if isinstance(value, dict) else value for key, value in lead.items()}
+    values = {
+        path: _coerce(path, "" if account.get(field) is None else str(account.get(field)))
+        for path, field in account_fields(config).items()
+    }
+    for head, value in assemble(values).items():
+        if isinstance(value, dict):
+            merged.setdefault(head, {}).update(value)
+        else:
+            merged[head] = value
+    if opportunity is not None:
+        merged["crm"]["open_opportunity"] = True
+        merged["crm"]["opportunity_owner_id"] = text(opportunity.get("OwnerId"))
+    return merged

@@ -1,4 +1,5 @@
-"""A small client for the Salesforce REST API: write a Lead's or Contact's owner and status.
+"""A small client for the Salesforce REST API: read a Contact's Account and its open
+Opportunity, and write a Lead's or Contact's owner and status.
 
 Authentication is the OAuth 2.0 client-credentials flow of a connected app. The access
 token is kept for the container's life and replaced when Salesforce answers 401 (expired
@@ -7,14 +8,23 @@ or revoked), once per call.
 
 from __future__ import annotations
 
+import re
+import threading
 import time
 import urllib.parse
 from typing import Any
 
-from handoff.crm.crm_http import CrmHttp, CrmUnavailable
+from handoff.crm.crm_http import CrmHttp, CrmRecordMissing, CrmUnavailable
 
 API_VERSION = "v60.0"
 TOKEN_PATH = "/services/oauth2/token"  # noqa: S105 - the OAuth endpoint's path, not a token
+# A record id: 15 case-sensitive characters, or 18 with the case-safe suffix.
+RECORD_ID = re.compile(r"[A-Za-z0-9]{15}(?:[A-Za-z0-9]{3})?")
+
+
+def is_record_id(value: str) -> bool:
+    """Whether ``value`` is shaped like a Salesforce id: the only thing that may reach SOQL."""
+    return RECORD_ID.fullmatch(value) is not None
 
 
 class SalesforceClient:
@@ -39,6 +49,8 @@ class SalesforceClient:
         self._api_version = api_version
         self._token: str | None = None
         self._api: CrmHttp | None = None
+        # Account reads run side by side: one of them gets the first token, the others wait for it.
+        self._login_lock = threading.Lock()
         self.token_requests = 0
 
     def _authenticate(self) -> None:
@@ -55,12 +67,42 @@ class SalesforceClient:
             **self._options,
         )
 
+    def _request(
+        self,
+        method: str,
+        path: str,
+        *,
+        query: dict[str, str] | None = None,
+        body: dict[str, Any] | None = None,
+    ) -> dict[str, Any] | None:
+        with self._login_lock:
+            if self._api is None:
+                self._authenticate()
+        assert self._api is not None  # noqa: S101 - set by _authenticate
+        return self._api.request(method, f"/services/data/{self._api_version}{path}", query=query, body=body)
+
+    def _get(self, path: str, query: dict[str, str]) -> dict[str, Any]:
+        return self._request("GET", path, query=query) or {}
+
     def update(self, sobject: str, record_id: str, fields: dict[str, str]) -> None:
         """PATCH the record's fields (Salesforce answers 204); the same values twice change nothing."""
-        if self._api is None:
-            self._authenticate()
-        assert self._api is not None  # noqa: S101 - set by _authenticate
-        path = (
-            f"/services/data/{self._api_version}/sobjects/{sobject}/{urllib.parse.quote(record_id, safe='')}"
+        self._request("PATCH", f"/sobjects/{sobject}/{urllib.parse.quote(record_id, safe='')}", body=fields)
+
+    def account_with_open_opportunity(
+        self, account_id: str, fields: list[str]
+    ) -> tuple[dict[str, Any] | None, dict[str, Any] | None]:
+        """The Account's ``fields``, and its most recently created open Opportunity (Id, OwnerId);
+        (None, None) when the Account is gone, and no opportunity when none is open."""
+        if not is_record_id(account_id):
+            raise ValueError(f"{account_id[:40]!r} is not a Salesforce record id")
+        try:
+            account = self._get(f"/sobjects/Account/{account_id}", {"fields": ",".join(fields)})
+        except CrmRecordMissing:
+            return None, None
+        # The id was checked above: 15 or 18 letters and digits, nothing that can end the string.
+        soql = (
+            "SELECT Id, OwnerId FROM Opportunity "  # noqa: S608 - its one value is a checked record id
+            f"WHERE AccountId = '{account_id}' AND IsClosed = false ORDER BY CreatedDate DESC LIMIT 1"
         )
-        self._api.request("PATCH", path, body=fields)
+        records = self._get("/query", {"q": soql}).get("records") or []
+        return account, records[0] if records and isinstance(records[0], dict) else None

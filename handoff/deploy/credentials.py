@@ -41,13 +41,13 @@ SALESFORCE_ORG_IDS = SecretSpec(
 SALESFORCE_CLIENT_ID = SecretSpec(
     "salesforce-client-id",
     "HANDOFF_SALESFORCE_CLIENT_ID",
-    "Connected app consumer key (CRM write-back)",
+    "Connected app consumer key (Account reads, CRM write-back)",
     False,
 )
 SALESFORCE_CLIENT_SECRET = SecretSpec(
     "salesforce-client-secret",
     "HANDOFF_SALESFORCE_CLIENT_SECRET",
-    "Connected app consumer secret (CRM write-back)",
+    "Connected app consumer secret (Account reads, CRM write-back)",
     False,
 )
 

@@ -80,7 +80,8 @@ QUALIFY = FunctionSpec(
     timeout_seconds=29,
     memory_mb=512,
     settings=(*BASE_SETTINGS, REPS, DISPOSITIONS, SECRETS, STATE_MACHINE, CRM_SYNC_QUEUE),
-    optional_settings=(PUBLIC_BASE_URL, HUBSPOT_API),
+    # The CRM APIs: a HubSpot event's contact, a Salesforce Contact's Account.
+    optional_settings=(PUBLIC_BASE_URL, HUBSPOT_API, SALESFORCE_LOGIN),
 )
 # The read side of the HTTP API for ops: liveness, the OpenAPI document, leads and reps. It reads
 # the leads and reps tables and the API key, and writes nothing.

@@ -38,12 +38,20 @@ def owner_id(rep: Rep | None, system: str) -> str | None:
     return next((i for i in ids if i.isdigit()), None)
 
 
+def writes_owner(record: LeadRecord, rep: Rep | None, config: CrmSyncConfig) -> bool:
+    """Whether assigning ``rep`` makes them the record's owner in the CRM: only where nobody owns
+    it yet (or a queue does), unless [crm_sync] overwrite_owner says to replace the owner."""
+    mine = owner_id(rep, record.crm.system)
+    current = record.crm.user_owner_id
+    return mine is not None and (current is None or current == mine or config.overwrite_owner)
+
+
 def plan_write(record: LeadRecord, rep: Rep | None, action: str, config: CrmSyncConfig) -> CrmWrite | None:
     """The write for ``action`` (assigned, an outcome, renurtured), or None when there is nothing to write."""
     system, record_id = record.crm.system, record.crm.record_id
     if not config.enabled or not record_id or system not in ("hubspot", "salesforce"):
         return None
-    owner = owner_id(rep, system) if action == "assigned" else None
+    owner = owner_id(rep, system) if action == "assigned" and writes_owner(record, rep, config) else None
     if system == "hubspot":
         fields = {config.hubspot.owner_property: owner} if owner else {}
         if status := config.hubspot.statuses.get(action):

@@ -14,6 +14,7 @@ from typing import Annotated, Any
 from pydantic import (
     AfterValidator,
     BaseModel,
+    BeforeValidator,
     ConfigDict,
     Field,
     StringConstraints,
@@ -30,14 +31,41 @@ SHORT_TEXT = 512
 LONG_TEXT = 2048
 MAX_ACTIVITIES = 200
 
-# A deliberately plain address check: the CRM already validated deliverability, and
-# a full RFC parser (email-validator pulls in dnspython) costs cold start for nothing.
+# CR, LF and the other control characters (C0, DEL, C1, and the Unicode line and paragraph
+# separators): in a name or title they would break a subject header or forge a line in a brief.
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]+")
+
+
+def one_line(value: str) -> str:
+    """``value`` with each run of control characters turned into one space."""
+    return _CONTROL.sub(" ", value)
+
+
+def _one_address(value: Any) -> Any:
+    # Refused, not mended: stripping would otherwise quietly drop a trailing CR/LF.
+    if isinstance(value, str) and _CONTROL.search(value):
+        raise ValueError("an email address is one line: CR, LF and other control characters are not allowed")
+    return value
+
+
+def _valid_address(value: str) -> str:
+    """email-validator's syntax check (the one pydantic's EmailStr uses), without DNS: one plain
+    address, so a query (?bcc=), a display name, angle brackets or quotes are refused."""
+    # Imported on first use: it compiles its grammar at import (about 20 ms of cold start).
+    from email_validator import EmailNotValidError, validate_email
+
+    try:
+        checked = validate_email(value, check_deliverability=False)
+    except EmailNotValidError as exc:
+        raise ValueError(str(exc)) from None
+    return checked.normalized.lower()
+
+
 EmailAddress = Annotated[
     str,
-    StringConstraints(
-        strip_whitespace=True, max_length=254, pattern=r"^[^@\s<>\"]+@[^@\s<>\"]+\.[^@\s<>\"]+$"
-    ),
-    AfterValidator(str.lower),
+    BeforeValidator(_one_address),
+    StringConstraints(strip_whitespace=True, max_length=254),
+    AfterValidator(_valid_address),
 ]
 
 
@@ -66,6 +94,26 @@ def _iso_country(value: str | None) -> str | None:
 Country = Annotated[str | None, Field(default=None, max_length=64), AfterValidator(_iso_country)]
 
 
+MAX_EVENT_ID_PARTS = 8
+
+
+def _joined_parts(value: Any) -> Any:
+    """["marketo", "88213", "4127", "2026-11-02 16:05:00"] -> "marketo:88213:4127:2026-11-02 16:05:00".
+    A template sender that cannot build a string from its tokens (Marketo quotes every string token
+    itself) sends the parts that identify the delivery instead."""
+    if not isinstance(value, list):
+        return value
+    if not 1 <= len(value) <= MAX_EVENT_ID_PARTS or not all(
+        isinstance(part, str | int) and not isinstance(part, bool) for part in value
+    ):
+        raise ValueError(f"as a list, event_id holds 1 to {MAX_EVENT_ID_PARTS} strings or whole numbers")
+    return ":".join(str(part).strip() for part in value)
+
+
+# The delivery's own id: a string, or the list of parts that make it.
+EventId = Annotated[str, BeforeValidator(_joined_parts), Field(min_length=1, max_length=256)]
+
+
 def truthy(value: Any) -> bool:
     """A CRM checkbox or flag ("true", "Yes", "1", True) as a boolean; empty is False."""
     if isinstance(value, str):
@@ -92,6 +140,18 @@ def is_lead_id(value: str) -> bool:
     return _LEAD_ID.fullmatch(value) is not None
 
 
+# Judged by their own validators, exactly as sent.
+_AS_SENT = frozenset({"email"})
+
+
+def _tidy(name: Any, value: Any) -> Any:
+    if not isinstance(value, str):
+        return value
+    if not value.strip():
+        return None
+    return value if name in _AS_SENT else one_line(value)
+
+
 class _Open(BaseModel):
     """Unknown fields are kept as extras, never rejected."""
 
@@ -101,9 +161,10 @@ class _Open(BaseModel):
     @classmethod
     def _blank_means_absent(cls, data: Any) -> Any:
         # Template senders (Marketo tokens, HubSpot personalisation) render a missing value
-        # as "" or "  "; that means "unknown", not "invalid".
+        # as "" or "  "; that means "unknown", not "invalid". Every other text is made one line
+        # here, so no adapter can bring a line break into what a rep reads.
         if isinstance(data, dict):
-            return {k: None if isinstance(v, str) and not v.strip() else v for k, v in data.items()}
+            return {k: _tidy(k, v) for k, v in data.items()}
         return data
 
 
@@ -145,6 +206,9 @@ class Company(_Open):
     country: Country = None
 
 
+# Salesforce ids name their object by prefix: 00G is a queue (a group), 005 a user.
+SALESFORCE_QUEUE_PREFIX = "00G"
+
 # How a rep knows each CRM; a sender Handoff has no adapter for shows [email] crm_name.
 CRM_NAMES = {"hubspot": "HubSpot", "salesforce": "Salesforce", "marketo": "Marketo"}
 
@@ -156,8 +220,18 @@ class CrmRef(_Open):
     owner_id: str | None = Field(default=None, max_length=SHORT_TEXT)
     account_id: str | None = Field(default=None, max_length=SHORT_TEXT)
     account_owner_id: str | None = Field(default=None, max_length=SHORT_TEXT)
+    # An open deal or opportunity on the contact or its account, and whose it is (the CRM's user id).
     open_opportunity: bool = False
+    opportunity_owner_id: str | None = Field(default=None, max_length=SHORT_TEXT)
     customer: bool = False
+
+    @property
+    def user_owner_id(self) -> str | None:
+        """The record's owner when it is a person: a Salesforce queue (00G...) holds a lead for
+        someone to pick up, which is exactly what routing decides."""
+        if self.system == "salesforce" and (self.owner_id or "").startswith(SALESFORCE_QUEUE_PREFIX):
+            return None
+        return self.owner_id
 
     def name(self, otherwise: str) -> str:
         """The CRM's name on a "Open in ..." button: this record's own CRM when Handoff knows it."""
@@ -181,7 +255,7 @@ class Activity(_Open):
 class Lead(_Open):
     """One inbound lead, in the canonical shape."""
 
-    event_id: str = Field(min_length=1, max_length=256)
+    event_id: EventId
     occurred_at: Timestamp | None = None
     source: str = Field(default="other", max_length=64)
     contact: Contact

@@ -130,20 +130,32 @@ def activity_kind(activity: Activity, intent: IntentConfig) -> str:
     return activity.type
 
 
-def score_intent(lead: Lead, intent: IntentConfig, now: datetime) -> tuple[float, list[Reason]]:
-    """Activity ages count back from the conversion itself, so a delivery that a CRM
+def _scored_at(lead: Lead, now: datetime) -> datetime:
+    """Ages count back from when the sender says the event happened, so a delivery that a CRM
     retried hours later is not worth less than one that arrived at once."""
-    moment = min(now, lead.occurred_at) if lead.occurred_at else now
+    return min(now, lead.occurred_at) if lead.occurred_at else now
+
+
+def _trigger_age_days(lead: Lead, now: datetime) -> float:
+    at = lead.trigger.at
+    return max(0.0, (_scored_at(lead, now) - at).total_seconds() / SECONDS_PER_DAY) if at else 0.0
+
+
+def score_intent(lead: Lead, intent: IntentConfig, now: datetime) -> tuple[float, list[Reason]]:
+    moment = _scored_at(lead, now)
     reasons: list[Reason] = []
     trigger = lead.trigger.type
     trigger_points = intent.trigger_weights.get(trigger, 0)
     if trigger_points:
+        label = label_for_trigger(trigger)
+        age_days = _trigger_age_days(lead, now)
+        if age_days >= 1:
+            # A conversion re-sent long after it happened (a workflow re-enrolling an old contact)
+            # is not today's intent: past its first day it decays like any activity.
+            trigger_points = round(trigger_points * 0.5 ** (age_days / intent.half_life_days), 1)
+            label += f", {_days_ago(age_days)}"
         reasons.append(
-            Reason(
-                code="intent.trigger",
-                text=f"{label_for_trigger(trigger)} (+{_fmt(trigger_points)})",
-                points=trigger_points,
-            )
+            Reason(code="intent.trigger", text=f"{label} (+{_fmt(trigger_points)})", points=trigger_points)
         )
     by_kind: dict[str, list[tuple[float, float]]] = defaultdict(list)  # kind -> [(points, age_days)]
     for activity in lead.activities:
@@ -247,8 +259,10 @@ def qualify(lead: Lead, config: QualifyConfig, now: datetime) -> Qualification:
     reasons += intent_reasons
     score = round(config.fit_share * fit + (1 - config.fit_share) * intent, 1)
     trigger = lead.trigger.type
+    trigger_age = _trigger_age_days(lead, now)
+    stale = trigger_age > config.next_step_max_age_days
 
-    if trigger in config.next_step_triggers:
+    if trigger in config.next_step_triggers and not stale:
         next_step: str | None = trigger
         reasons.append(
             Reason(
@@ -266,11 +280,15 @@ def qualify(lead: Lead, config: QualifyConfig, now: datetime) -> Qualification:
         )
     else:
         next_step = None
+        why = (
+            f"{label_for_trigger(trigger)} was {_days_ago(trigger_age)}"
+            if stale and trigger in config.next_step_triggers
+            else f"{trigger} is not a sales request"
+        )
         reasons.append(
             Reason(
                 code="next_step.missing",
-                text=f"No clear next step: {trigger} is not a sales request and intent {intent:g} "
-                f"is below {config.intent_threshold:g}",
+                text=f"No clear next step: {why} and intent {intent:g} is below {config.intent_threshold:g}",
             )
         )
 
@@ -287,7 +305,7 @@ def qualify(lead: Lead, config: QualifyConfig, now: datetime) -> Qualification:
     ready = excluded is None and not missing and fit >= config.min_fit and next_step is not None
     tier = None
     if ready:
-        if trigger in config.bofu_triggers:
+        if trigger in config.bofu_triggers and not stale:
             tier = config.tiers[0].name
             reasons.append(
                 Reason(

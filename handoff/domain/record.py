@@ -70,6 +70,10 @@ class Assignment(BaseModel):
     assigned_at: datetime
     # False when no capacity slot was taken (the rep already held this contact, or nobody did).
     claimed: bool = True
+    # Why an owner took it past their capacity or daily cap; their manager gets a copy of the brief.
+    over_capacity: str | None = None
+    # For the brief: whose account and whose contact it is, when that is someone else.
+    ownership_notes: list[str] = Field(default_factory=list)
     rep_timezone: str = "UTC"
     rep_working_hours: str | None = None
     slack_secret: str | None = None
@@ -106,6 +110,9 @@ class Disposition(BaseModel):
     by: str
     # Recorded from a rep who no longer owns the lead: kept, but it neither touches nor closes it.
     stale: bool = False
+    # The CRM activity it came from ("hubspot:...", "salesforce:00T..."): the same activity
+    # delivered again, or replayed, is recognised and changes nothing.
+    ref: str | None = None
 
 
 class TimelineEntry(BaseModel):
@@ -164,7 +171,8 @@ class LeadRecord(BaseModel):
             source=lead.source,
             event_id=lead.event_id,
             received_at=now,
-            occurred_at=lead.occurred_at,
+            # The moment the lead was scored against: a replay scores it the same way.
+            occurred_at=lead.occurred_at or now,
             contact=lead.contact,
             company=lead.company,
             crm=lead.crm,

@@ -20,6 +20,7 @@ from datetime import datetime, time
 from pydantic import BaseModel, Field
 
 from handoff.config.routing import RoutingConfig, TerritoryRule
+from handoff.domain.lead import CrmRef
 from handoff.domain.record import ConsideredRep, LeadRecord
 from handoff.domain.rep import Rep
 
@@ -68,6 +69,8 @@ class Candidate(BaseModel):
     rep: Rep
     next_vtime: float | None = None  # None: an ownership match, which does not move the queue
     claims: bool = True  # False: the rep already holds this contact, take no second slot
+    # Why an owner takes it past their capacity or daily cap ([routing] owner_at_capacity = "assign").
+    over_capacity: str | None = None
 
 
 class Step(BaseModel):
@@ -79,10 +82,33 @@ class Step(BaseModel):
     considered_upto: int = 0
 
 
+class Owner(BaseModel):
+    """Someone the CRM (or the accounts list) says owns the contact or its account."""
+
+    owner_id: str
+    name: str  # the rep's name when they are a rep in Handoff, else the owner id
+
+    def is_(self, rep: Rep) -> bool:
+        return rep.owns(self.owner_id)
+
+
 class RoutePlan(BaseModel):
     steps: list[Step]
     considered: list[ConsideredRep]
     trace: list[str]  # the whole decision path, one line a step, for `handoff route --explain`
+    account_owner: Owner | None = None
+    contact_owner: Owner | None = None
+
+    def ownership_notes(self, rep: Rep, crm_name: str, *, owner_written: bool) -> list[str]:
+        """What the brief tells a rep who is not the owner of record: whose account it is, and
+        whose contact, so nobody steps on a colleague's relationship unawares."""
+        notes = []
+        if self.account_owner and not self.account_owner.is_(rep):
+            notes.append(f"The account belongs to {self.account_owner.name}.")
+        if self.contact_owner and not self.contact_owner.is_(rep):
+            kept = "Handoff makes you the owner there" if owner_written else "Handoff leaves that as it is"
+            notes.append(f"In {crm_name} this contact's owner is {self.contact_owner.name}; {kept}.")
+        return notes
 
 
 def _matches(rule: TerritoryRule, lead: LeadRecord) -> bool:
@@ -147,6 +173,13 @@ class _Planner:
         step.considered_upto = len(self.considered)
         self.steps.append(step)
 
+    def owner(self, owner_id: str | None) -> Owner | None:
+        if not owner_id:
+            return None
+        rep = next((r for r in self.reps if r.owns(owner_id)), None)
+        name = (rep.name or rep.rep_id) if rep else f"{self.lead.crm.name('CRM')} user {owner_id}"
+        return Owner(owner_id=owner_id, name=name)
+
     def owner_step(self, rule: str, label: str, owner_id: str | None, *, claims: bool = True) -> bool:
         if not owner_id:
             self.trace.append(f"{label}: none")
@@ -155,12 +188,30 @@ class _Planner:
         if owner is None:
             self.trace.append(f"{label}: {owner_id} is not a rep in Handoff")
             return False
+        name = owner.name or owner.rep_id
         why = self.unavailable(owner, claims=claims)
+        if (
+            why
+            and claims
+            and self.config.owner_at_capacity == "assign"
+            and not self.unavailable(owner, claims=False)
+        ):
+            # Only capacity stands in the way: the relationship wins, and the manager is told.
+            self.add(
+                Step(
+                    rule=rule,
+                    reason=f"{label}: {name}, over capacity ({why})",
+                    candidates=[Candidate(rep=owner, over_capacity=why)],
+                )
+            )
+            self.trace.append(
+                f"{label}: {owner.rep_id} is {why}; owners keep their leads -> assign over capacity"
+            )
+            return True
         if why:
             self.skip(owner, why)
             self.trace.append(f"{label}: {owner.rep_id} is {why}; moving on")
             return False
-        name = owner.name or owner.rep_id
         self.add(Step(rule=rule, reason=f"{label}: {name}", candidates=[Candidate(rep=owner, claims=claims)]))
         self.trace.append(f"{label}: {owner.rep_id} is available -> assign")
         return True
@@ -192,6 +243,12 @@ class _Planner:
         )
 
 
+def _crm_owner(crm: CrmRef, p: _Planner) -> str | None:
+    if crm.owner_id and crm.user_owner_id is None:
+        p.trace.append(f"Owner in the CRM: {crm.owner_id} is a queue, not a person")
+    return crm.user_owner_id
+
+
 def plan_route(
     lead: LeadRecord,
     reps: list[Rep],
@@ -213,8 +270,15 @@ def plan_route(
         if not p.owner_step("customer_owner", "Existing customer, account owner", owner_of_account):
             p.pool_step("csm_pool", config.csm_pool, f"Existing customer: CSM pool {config.csm_pool}")
     elif (
-        crm.open_opportunity and p.owner_step("opportunity_owner", "Open opportunity owner", crm.owner_id)
-    ) or p.owner_step("account_owner", "Known account, account owner", owner_of_account):
+        (
+            crm.open_opportunity
+            and p.owner_step(
+                "opportunity_owner", "Open opportunity owner", crm.opportunity_owner_id or crm.user_owner_id
+            )
+        )
+        or (config.honour_crm_owner and p.owner_step("crm_owner", "Owner in the CRM", _crm_owner(crm, p)))
+        or p.owner_step("account_owner", "Known account, account owner", owner_of_account)
+    ):
         pass
     pool, why = territory(lead, config)
     p.trace.append(f"territory: {why} -> pool {pool}")
@@ -228,4 +292,10 @@ def plan_route(
         else:
             p.pool_step("overflow", name, f"Everyone in {pool} was unavailable or full: overflow pool {name}")
     p.trace.append(f"fallback: unassigned queue ({config.unassigned_email}), with an alert")
-    return RoutePlan(steps=p.steps, considered=p.considered, trace=p.trace)
+    return RoutePlan(
+        steps=p.steps,
+        considered=p.considered,
+        trace=p.trace,
+        account_owner=p.owner(owner_of_account),
+        contact_owner=p.owner(crm.user_owner_id),
+    )

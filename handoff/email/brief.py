@@ -14,8 +14,9 @@ from handoff.config import HandoffConfig
 from handoff.domain.clock import local
 from handoff.domain.geo import country_name
 from handoff.domain.lead import Contact, label_for_trigger
+from handoff.domain.provenance import crm_link
 from handoff.domain.qualify import matched_keyword
-from handoff.domain.record import LeadRecord
+from handoff.domain.record import Assignment, LeadRecord
 
 LINK_OUTCOMES = (
     ("connected", "Connected"),
@@ -48,6 +49,8 @@ class BriefView(BaseModel):
     phone: str | None
     # Consent the CRM holds: shown first, so nobody calls or emails someone who said no.
     consent: list[str]
+    # Whose account and contact it is, and an owner's lead taken over capacity.
+    ownership: list[str]
     crm_name: str
     crm_url: str | None
     respond_by: str
@@ -139,6 +142,16 @@ def consent_notices(contact: Contact) -> list[str]:
     return notices
 
 
+def ownership_notices(assignment: Assignment) -> list[str]:
+    notices = list(assignment.ownership_notes)
+    if assignment.over_capacity:
+        notices.insert(
+            0,
+            f"Yours over capacity ({assignment.over_capacity}): you own this relationship. Your manager has a copy.",
+        )
+    return notices
+
+
 def build_brief(record: LeadRecord, config: HandoffConfig, now: datetime, links: list[Link]) -> BriefView:
     if record.assignment is None or record.sla is None:
         raise ValueError(f"lead {record.lead_id} has no assignment to brief")
@@ -175,8 +188,16 @@ def build_brief(record: LeadRecord, config: HandoffConfig, now: datetime, links:
         email=contact.email,
         phone=None if contact.do_not_call else contact.phone,  # no tap-to-call link for Do Not Call
         consent=consent_notices(contact),
+        ownership=ownership_notices(record.assignment),
         crm_name=record.crm.name(otherwise=config.email.crm_name),
-        crm_url=safe_url(record.crm.record_url),
+        # Checked again here, not only at intake: a stored link from before the check, or a config
+        # that since stopped trusting a host, still never reaches the brief.
+        crm_url=crm_link(
+            record.crm.system,
+            record.crm.record_url,
+            instance_url=config.adapters.salesforce.instance_url,
+            hosts=config.adapters.crm_link_hosts,
+        ),
         respond_by=in_zone(record.sla.due_at, zone),
         respond_in=until(record.sla.due_at, now),
         trigger=trigger_text,

@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from functools import cache
 from typing import TYPE_CHECKING, Any
+from urllib.parse import quote
 
 from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
 
@@ -26,6 +27,12 @@ class RenderedEmail:
 
 def _when(value: datetime | None) -> str:
     return value.strftime("%a %d %b %H:%M UTC") if value else ""
+
+
+def _mailto(address: str) -> str:
+    """A mailto: link that can only ever address this one mailbox: everything but the "@" is
+    percent-encoded, so nothing in the address can add a query (?bcc=, &body=) or a header."""
+    return "mailto:" + quote(address, safe="@")
 
 
 def _duration(seconds: float | None) -> str:
@@ -50,6 +57,7 @@ def _environment() -> Environment:
     env.filters["when"] = _when
     env.filters["pct"] = percent
     env.filters["duration"] = _duration
+    env.filters["mailto"] = _mailto
     env.filters["day"] = lambda value: value.strftime("%Y-%m-%d")
     return env
 

@@ -43,6 +43,10 @@ def blocks(brief: BriefView) -> dict[str, Any]:
             {"type": "section", "text": {"type": "mrkdwn", "text": f":no_entry: *{_text(notice)}*"}}
             for notice in brief.consent
         ),
+        *(
+            {"type": "section", "text": {"type": "mrkdwn", "text": f":information_source: {_text(notice)}"}}
+            for notice in brief.ownership
+        ),
         {"type": "section", "fields": [{"type": "mrkdwn", "text": f[:2000]} for f in facts]},
         {
             "type": "section",

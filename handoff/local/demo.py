@@ -6,7 +6,7 @@ import json
 import shutil
 import statistics
 import time
-from datetime import datetime
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -243,11 +243,29 @@ def _one_line(lead: dict[str, Any]) -> str:
     return f"{who}, {contact.get('title') or 'no title'} at {company}: {outcome}"
 
 
+# The HubSpot sample's epoch-millisecond dates (its conversions and last visit).
+_HUBSPOT_DATES = ("recent_conversion_date", "first_conversion_date", "hs_analytics_last_visit_timestamp")
+
+
+def converted_minutes_ago(workflow_contact: bytes, now: datetime, minutes: float = 5) -> bytes:
+    """The sample workflow contact as if its latest form were sent ``minutes`` ago: a workflow
+    webhook is scored at delivery, and a weeks-old form is rightly not today's hot lead."""
+    contact = json.loads(workflow_contact)
+    props = contact["properties"]
+    latest = int(props["recent_conversion_date"]["value"])
+    shift = int(now.timestamp() * 1000 - minutes * 60_000) - latest
+    for name in _HUBSPOT_DATES:
+        if name in props:
+            props[name]["value"] = str(int(props[name]["value"]) + shift)
+    return json.dumps(contact).encode()
+
+
 def _replay_crm(client: HandoffClient) -> dict[str, str]:
     """Each CRM's documented shape, as it would arrive; reps then log a first touch."""
     crm = REPO_ROOT / "examples" / "webhooks"
     arrived: list[tuple[str, str]] = []
-    response = client.post_hubspot((crm / "hubspot" / "workflow-contact-demo-request.json").read_bytes())
+    sample = (crm / "hubspot" / "workflow-contact-demo-request.json").read_bytes()
+    response = client.post_hubspot(converted_minutes_ago(sample, datetime.now(UTC)))
     arrived.append(("HubSpot workflow webhook (signature v3)", response.body["lead_id"]))
     response = client.post_hubspot((crm / "hubspot" / "events-mql-and-creation.json").read_bytes())
     for event in response.body["events"]:

@@ -1,10 +1,10 @@
 """A local stand-in for the documented HubSpot CRM v3 objects API.
 
-Serves ``GET /crm/v3/objects/contacts/{id}`` (with ``associations=companies``) and
-``GET /crm/v3/objects/companies/{id}`` from a JSON file, takes
-``PATCH /crm/v3/objects/contacts/{id}`` (owner and lead status written back), checks the
-bearer token, and answers with HubSpot's documented error shape. ``fail_next`` injects
-429/5xx answers so retries are tested against HTTP, not against a mock of our own client.
+Serves ``GET /crm/v3/objects/contacts/{id}`` (with ``associations=companies,deals``),
+``GET /crm/v3/objects/companies/{id}`` and ``POST /crm/v3/objects/deals/batch/read`` from a
+JSON file, takes ``PATCH /crm/v3/objects/contacts/{id}`` (owner and lead status written back),
+checks the bearer token, and answers with HubSpot's documented error shape. ``fail_next``
+injects 429/5xx answers so retries are tested against HTTP, not against a mock of our own client.
 """
 
 from __future__ import annotations
@@ -16,7 +16,9 @@ from typing import Any
 
 from handoff.local.fake_crm import Answer, FakeCrm
 
-OBJECT_PATH = re.compile(r"^/crm/v3/objects/(contacts|companies)/([^/]+)$")
+OBJECT_PATH = re.compile(r"^/crm/v3/objects/(contacts|companies|deals)/([^/]+)$")
+BATCH_READ_PATH = re.compile(r"^/crm/v3/objects/(contacts|companies|deals)/batch/read$")
+BATCH_LIMIT = 100
 
 
 class FakeHubSpot(FakeCrm):
@@ -33,6 +35,9 @@ class FakeHubSpot(FakeCrm):
         failure = self.next_failure()
         if failure:
             return failure, _error("Internal error", "INTERNAL_ERROR" if failure >= 500 else "RATE_LIMITS")
+        batch = BATCH_READ_PATH.match(path)
+        if method == "POST" and batch:
+            return self._batch_read(batch.group(1), body)
         found = OBJECT_PATH.match(path)
         if not found:
             return 404, _error("Unknown path", "OBJECT_NOT_FOUND")
@@ -40,15 +45,56 @@ class FakeHubSpot(FakeCrm):
         record = self.data.get(kind, {}).get(object_id)
         if record is None:
             return 404, _error("resource not found", "OBJECT_NOT_FOUND")
-        if method == "PATCH":
-            return self._update(path, record, body)
+        return self._update(path, record, body) if method == "PATCH" else (200, self._read(record, query))
+
+    def _read(self, record: dict[str, Any], query: dict[str, list[str]]) -> dict[str, Any]:
+        """The record with the properties and the associations asked for."""
         wanted = set(",".join(query.get("properties", [])).split(",")) - {""}
         result = dict(record)
         if wanted:
             result["properties"] = {k: v for k, v in record.get("properties", {}).items() if k in wanted}
-        if "companies" not in ",".join(query.get("associations", [])):
-            result.pop("associations", None)
-        return 200, result
+        kinds = set(",".join(query.get("associations", [])).split(","))
+        associations = {k: v for k, v in record.get("associations", {}).items() if k in kinds}
+        result.pop("associations", None)
+        if associations:
+            result["associations"] = associations
+        return result
+
+    def _batch_read(self, kind: str, body: bytes) -> Answer:
+        """Every input found, with the properties asked for; 207 with an error naming the ids
+        that are not, as HubSpot answers."""
+        try:
+            request = json.loads(body)
+            ids = [str(i["id"]) for i in request["inputs"]]
+            wanted = set(request.get("properties") or [])
+        except (ValueError, KeyError, TypeError):
+            return 400, _error("Invalid input JSON", "VALIDATION_ERROR")
+        if len(ids) > BATCH_LIMIT:
+            return 400, _error(f"Too many inputs: {len(ids)} > {BATCH_LIMIT}", "VALIDATION_ERROR")
+        records = self.data.get(kind, {})
+        results = [
+            {
+                **records[i],
+                "properties": {k: v for k, v in records[i].get("properties", {}).items() if k in wanted},
+            }
+            for i in ids
+            if i in records
+        ]
+        missing = [i for i in ids if i not in records]
+        answer: dict[str, Any] = {
+            "status": "COMPLETE",
+            "results": results,
+            "startedAt": "2026-01-01T00:00:00Z",
+            "completedAt": "2026-01-01T00:00:00Z",
+        }
+        if not missing:
+            return 200, answer
+        answer["errors"] = [
+            {"status": "error", "category": "OBJECT_NOT_FOUND", "message": "Could not get some objects",
+             "context": {"ids": missing}}
+        ]  # fmt: skip
+        answer["numErrors"] = 1
+        return 207, answer
 
     def _update(self, path: str, record: dict[str, Any], body: bytes) -> Answer:
         try:

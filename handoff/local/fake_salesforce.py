@@ -1,10 +1,13 @@
 """A local stand-in for the documented Salesforce endpoints Handoff calls.
 
 ``POST /services/oauth2/token`` (client-credentials grant; answers an access token and
-this server as the instance URL) and ``PATCH /services/data/vXX.X/sobjects/{Lead|Contact}/{id}``
-(204 on success). Bearer tokens are checked; ``expire_tokens`` makes every issued token
-answer 401 INVALID_SESSION_ID, as an expired session does. Errors use Salesforce's
-documented shape: a list of {"message", "errorCode"}.
+this server as the instance URL), ``PATCH /services/data/vXX.X/sobjects/{Lead|Contact}/{id}``
+(204 on success), ``GET /services/data/vXX.X/sobjects/Account/{id}?fields=...`` (the
+requested fields of a seeded Account) and ``GET /services/data/vXX.X/query?q=...`` for the
+one SOQL query Handoff sends: a seeded Account's most recent open Opportunity. Bearer
+tokens are checked; ``expire_tokens`` makes every issued token answer 401
+INVALID_SESSION_ID, as an expired session does. Errors use Salesforce's documented shape:
+a list of {"message", "errorCode"}.
 """
 
 from __future__ import annotations
@@ -12,18 +15,52 @@ from __future__ import annotations
 import json
 import re
 import secrets
+from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs
 
 from handoff.local.fake_crm import Answer, FakeCrm
 
-SOBJECT_PATH = re.compile(r"^/services/data/v\d+\.\d/sobjects/(Lead|Contact)/([A-Za-z0-9]{15,18})$")
+SOBJECT_PATH = re.compile(r"^/services/data/(v\d+\.\d)/sobjects/(Lead|Contact)/([A-Za-z0-9]{15,18})$")
+ACCOUNT_PATH = re.compile(r"^/services/data/(v\d+\.\d)/sobjects/Account/([A-Za-z0-9]{15,18})$")
+QUERY_PATH = re.compile(r"^/services/data/v\d+\.\d/query/?$")
+OPEN_OPPORTUNITY = re.compile(
+    r"SELECT Id, OwnerId FROM Opportunity WHERE AccountId = '([A-Za-z0-9]{15}|[A-Za-z0-9]{18})' "
+    r"AND IsClosed = false ORDER BY CreatedDate DESC LIMIT 1"
+)
+# Account's fields in an org without state and country picklists (no BillingCountryCode):
+# asking for any other field is a 400, as it is in Salesforce.
+ACCOUNT_COLUMNS = frozenset(
+    {
+        "Id", "Name", "Website", "Industry", "NumberOfEmployees", "AnnualRevenue", "BillingCountry",
+        "BillingState", "BillingCity", "OwnerId", "Type", "Phone",
+    }
+)  # fmt: skip
+PICKLIST_COLUMNS = frozenset({"BillingCountryCode", "BillingStateCode"})
+
+
+def _not_found() -> Answer:
+    return 404, [{"message": "The requested resource does not exist", "errorCode": "NOT_FOUND"}]
 
 
 class FakeSalesforce(FakeCrm):
-    def __init__(self, client_id: str, client_secret: str, host: str = "127.0.0.1", port: int = 0):
+    def __init__(
+        self,
+        client_id: str,
+        client_secret: str,
+        host: str = "127.0.0.1",
+        port: int = 0,
+        *,
+        data_file: Path | None = None,
+        country_picklists: bool = False,
+    ):
         self.client_id, self.client_secret = client_id, client_secret
         self.records: dict[str, dict[str, Any]] = {}
+        # {"Account": {id: fields}, "Opportunity": {id: fields with AccountId, IsClosed, CreatedDate}}
+        self.data: dict[str, dict[str, dict[str, Any]]] = (
+            json.loads(data_file.read_text()) if data_file else {"Account": {}, "Opportunity": {}}
+        )
+        self.account_columns = ACCOUNT_COLUMNS | (PICKLIST_COLUMNS if country_picklists else frozenset())
         self.tokens_issued = 0
         self._valid_tokens: set[str] = set()
         super().__init__("fake-salesforce", host=host, port=port)
@@ -44,17 +81,73 @@ class FakeSalesforce(FakeCrm):
         if failure:
             code = "REQUEST_LIMIT_EXCEEDED" if failure == 429 else "SERVER_UNAVAILABLE"
             return failure, [{"message": "Try again later", "errorCode": code}]
+        if method == "GET" and (account := ACCOUNT_PATH.match(path)):
+            return self._account(account.group(1), account.group(2), query)
+        if method == "GET" and QUERY_PATH.match(path):
+            return self._query(query)
+        return self._update(path, body) if method == "PATCH" else _not_found()
+
+    def _update(self, path: str, body: bytes) -> Answer:
         found = SOBJECT_PATH.match(path)
-        if method != "PATCH" or not found:
-            return 404, [{"message": "The requested resource does not exist", "errorCode": "NOT_FOUND"}]
+        if not found:
+            return _not_found()
         try:
             fields = json.loads(body)
         except ValueError:
             return 400, [{"message": "JSON parser error", "errorCode": "JSON_PARSER_ERROR"}]
         with self._lock:
             self.writes.append((path, fields))
-            self.records.setdefault(found.group(2), {}).update(fields)
+            self.records.setdefault(found.group(3), {}).update(fields)
         return 204, None
+
+    def _account(self, version: str, account_id: str, query: dict[str, list[str]]) -> Answer:
+        wanted = [f for f in ",".join(query.get("fields", [])).split(",") if f]
+        unknown = [f for f in wanted if f not in self.account_columns]
+        if unknown:
+            return 400, [
+                {
+                    "message": f"No such column '{unknown[0]}' on sobject of type Account",
+                    "errorCode": "INVALID_FIELD",
+                }
+            ]
+        record = self.data.get("Account", {}).get(account_id)
+        if record is None:
+            return _not_found()
+        shown = wanted or sorted(self.account_columns)
+        return 200, {
+            "attributes": {
+                "type": "Account",
+                "url": f"/services/data/{version}/sobjects/Account/{account_id}",
+            },
+            **{name: record.get(name) for name in shown},
+        }
+
+    def _query(self, query: dict[str, list[str]]) -> Answer:
+        soql = " ".join(query.get("q", [""])[0].split())
+        found = OPEN_OPPORTUNITY.fullmatch(soql)
+        if not found:
+            return 400, [{"message": f"unexpected query: {soql[:200]}", "errorCode": "MALFORMED_QUERY"}]
+        account_id = found.group(1)
+        open_ones = sorted(
+            (
+                (str(fields.get("CreatedDate", "")), opportunity_id, fields)
+                for opportunity_id, fields in self.data.get("Opportunity", {}).items()
+                if fields.get("AccountId") == account_id and not fields.get("IsClosed")
+            ),
+            reverse=True,
+        )[:1]
+        records = [
+            {
+                "attributes": {
+                    "type": "Opportunity",
+                    "url": f"/services/data/v60.0/sobjects/Opportunity/{oid}",
+                },
+                "Id": oid,
+                "OwnerId": fields.get("OwnerId"),
+            }
+            for _, oid, fields in open_ones
+        ]
+        return 200, {"totalSize": len(records), "done": True, "records": records}
 
     def _token(self, body: bytes) -> Answer:
         form = {k: v[0] for k, v in parse_qs(body.decode()).items()}

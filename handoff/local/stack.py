@@ -46,7 +46,8 @@ class LocalOptions:
     sla_check_every: float = 60.0
     # The HubSpot CRM API; empty starts a local fake serving examples/hubspot/crm-objects.json.
     hubspot_api: str = ""
-    # Salesforce's login host for write-back; empty starts a local fake of the OAuth and REST API.
+    # Salesforce's login host (Account reads, write-back); empty starts a local fake of the OAuth
+    # and REST API serving examples/salesforce/crm-objects.json.
     salesforce_login: str = ""
     # Secret values by SecretSpec.env_var; unset ones get a random value.
     secret_values: dict[str, str] = field(default_factory=dict)
@@ -125,6 +126,7 @@ class LocalStack:
             self.fake_salesforce = FakeSalesforce(
                 self.secret_values["HANDOFF_SALESFORCE_CLIENT_ID"],
                 self.secret_values["HANDOFF_SALESFORCE_CLIENT_SECRET"],
+                data_file=REPO_ROOT / "examples" / "salesforce" / "crm-objects.json",
             ).start()
             salesforce_login = self.fake_salesforce.url
         os.environ.update(self.environment())

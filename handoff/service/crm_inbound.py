@@ -2,20 +2,29 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+import hashlib
+import re
+from concurrent.futures import ThreadPoolExecutor
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 from handoff.api.requests import parse_json, parse_json_object, parse_lead
 from handoff.crm import hubspot, salesforce
 from handoff.crm.hubspot_api import CrmRecordMissing
-from handoff.crm.mapping import text
+from handoff.crm.mapping import moment, text
+from handoff.crm.salesforce_api import is_record_id
 from handoff.deploy import credentials
-from handoff.domain.lead import lead_id_for
+from handoff.domain.lead import Lead, lead_id_for
+from handoff.domain.record import OPEN_STATUSES, LeadStatus, TimelineEntry, iso
 from handoff.errors import BadRequest
 from handoff.observability import MetricUnit, logger, metrics
-from handoff.service.crm_activity import record_activity
+from handoff.service.crm_activity import CrmActivity, record_activity
 from handoff.service.intake import IntakeResult, accept, answer_for
 from handoff.service.ports import Ports
+
+DATE_ONLY = re.compile(r"\d{4}-\d{2}-\d{2}")
+# A date ends latest at 12:00 UTC the next day (UTC-12), 36 hours after it began in UTC.
+LAST_INSTANT_OF_A_DATE = timedelta(hours=36)
 
 
 def accept_hubspot(ports: Ports, body: bytes, now: datetime) -> IntakeResult:
@@ -24,10 +33,55 @@ def accept_hubspot(ports: Ports, body: bytes, now: datetime) -> IntakeResult:
     config = ports.config.adapters.hubspot
     if isinstance(data, dict):
         lead = parse_lead(hubspot.from_workflow(data, body, config), ports.config)
+        ignored = _not_a_new_handoff(ports, lead)
+        if ignored is not None:
+            logger.info("hubspot contact ignored", extra={"lead_id": lead.lead_id, "reason": ignored})
+            return IntakeResult(200, {"status": "ignored", "reason": ignored})
         return accept(ports, lead, now)
     if isinstance(data, list):
         return _accept_events(ports, hubspot.parse_events(data), now)
     raise BadRequest(f"body must be a contact object or an event array, not {type(data).__name__}")
+
+
+def _not_a_new_handoff(ports: Ports, lead: Lead) -> str | None:
+    """Why a HubSpot contact object starts no handoff. A contact is handed off once per
+    conversion: a body naming no conversion newer than the contact's latest lead (an activity
+    webhook sent, or replayed, to the lead URL) starts nothing while that lead is being handed
+    off, and a conversion already received is never handed off twice."""
+    record_id = lead.crm.record_id
+    if not record_id or ports.leads.get(lead.lead_id) is not None:
+        return None  # a redelivery gets the first delivery's answer from accept
+    latest = ports.leads.latest_for_crm_record(hubspot.SOURCE, record_id, {hubspot.SOURCE})
+    if latest is None:
+        return None
+    converted, before = lead.trigger.at, latest.trigger.at
+    if converted is not None and (before is None or converted > before):
+        return None
+    if latest.status in (LeadStatus.ROUTING, *OPEN_STATUSES):
+        return (
+            f"contact {record_id[:40]} already has an open handoff ({latest.lead_id}) and this delivery "
+            "names no newer conversion (activity webhooks go to /webhooks/hubspot/activity)"
+        )
+    if converted is not None and before is not None:
+        return f"contact {record_id[:40]}'s conversion at {iso(converted)} was received already ({latest.lead_id})"
+    return None
+
+
+def _activity_time(values: dict[str, Any], names: list[str]) -> datetime | None:
+    """When the activity happened: the first of ``names`` the CRM sent. A date alone (Salesforce's
+    ActivityDate) counts as the last instant that date is anywhere, so an activity logged on the
+    day of the assignment is never taken for an older one."""
+    for name in names:
+        raw = text(values.get(name))
+        if not raw:
+            continue
+        if DATE_ONLY.fullmatch(raw):
+            day = date.fromisoformat(raw)
+            return datetime(day.year, day.month, day.day, tzinfo=UTC) + LAST_INSTANT_OF_A_DATE
+        stamp = moment(raw)
+        if stamp:
+            return datetime.fromisoformat(stamp)
+    return None
 
 
 def accept_hubspot_activity(ports: Ports, body: bytes, now: datetime) -> IntakeResult:
@@ -40,8 +94,20 @@ def accept_hubspot_activity(ports: Ports, body: bytes, now: datetime) -> IntakeR
     if not record_id or not activity:
         missing = "vid" if not record_id else f"properties.{sync.activity_type_property}"
         raise BadRequest(f"HubSpot activity webhook needs {missing}", details=[{"field": missing}])
-    owner = text(properties.get(sync.owner_property))
-    return IntakeResult(200, record_activity(ports, hubspot.SOURCE, record_id, activity, owner, now=now))
+    at = _activity_time(properties, sync.activity_time_properties)
+    portal = text(data.get("portal-id") or data.get("portalId"))
+    # The same activity always has the same ref: the contact, the type and when it happened;
+    # without a time, the exact body (HubSpot sends it again unchanged when it retries).
+    what = f"{activity.upper()}:{iso(at)}" if at else "body:" + hashlib.sha256(body).hexdigest()[:32]
+    crm_activity = CrmActivity(
+        system=hubspot.SOURCE,
+        record_id=record_id,
+        type=activity,
+        owner_id=text(properties.get(sync.owner_property)),
+        ref=f"{hubspot.SOURCE}:{portal + ':' if portal else ''}{record_id}:{what}",
+        at=at,
+    )
+    return IntakeResult(200, record_activity(ports, crm_activity, now=now))
 
 
 def _accept_events(ports: Ports, events: list[hubspot.HubSpotEvent], now: datetime) -> IntakeResult:
@@ -58,7 +124,7 @@ def _accept_events(ports: Ports, events: list[hubspot.HubSpotEvent], now: dateti
             results.append({"event_id": event_id, **answer_for(existing).body})
             continue
         try:
-            contact, company = ports.hubspot.contact_with_company(
+            contact, company, deal = ports.hubspot.contact_records(
                 str(event.object_id), hubspot.requested_properties(config)
             )
         except CrmRecordMissing:
@@ -67,64 +133,192 @@ def _accept_events(ports: Ports, events: list[hubspot.HubSpotEvent], now: dateti
             continue
         # CrmUnavailable propagates: the caller answers 503 and HubSpot redelivers the batch;
         # events already accepted dedupe on the way back in.
-        lead = parse_lead(hubspot.lead_from_event(event, contact, company, config), ports.config)
+        try:
+            lead = parse_lead(hubspot.lead_from_event(event, contact, company, config, deal), ports.config)
+        except BadRequest as exc:
+            # The CRM's own record (a contact without an email, say), not the delivery, is what
+            # cannot be handed off: a 400 would have HubSpot drop the batch's other events with it.
+            logger.warning("hubspot contact not a lead", extra={"event_id": event_id, "reason": exc.message})
+            results.append({"event_id": event_id, "status": "ignored", "reason": f"contact: {exc.message}"})
+            continue
         results.append({"event_id": event_id, **accept(ports, lead, now).body})
     return IntakeResult(200, {"events": results})
 
 
 def accept_salesforce(ports: Ports, body: bytes, token: str | None, now: datetime) -> str:
-    """Every notification durably recorded, then the SOAP Ack; any refusal raises before a write."""
+    """Every notification durably recorded, then the SOAP Ack; any refusal raises before a write.
+
+    A Contact carries no company, so its Account (and the Account's open Opportunity) is read
+    through the REST API first, for every Contact in the message and before any lead is written:
+    if Salesforce cannot answer, CrmUnavailable becomes a 503 fault, Salesforce redelivers the
+    message, and nothing of it is half-recorded."""
     salesforce.check_token(token, ports.secret(credentials.SALESFORCE_TOKEN.name))
     org_id, notifications = salesforce.parse_envelope(body)
     salesforce.check_org(org_id, ports.secret(credentials.SALESFORCE_ORG_IDS.name))
-    config = ports.config.adapters.salesforce
-    leads = []
+    mapped: list[dict[str, Any]] = []
     activities = []
     ignored = 0
     for index, (notification_id, kind, fields) in enumerate(notifications):
+        # A notification that is well-formed but no lead or touch (another sObject, a Contact with
+        # no email, a Task on no person) is acknowledged and ignored, its reason logged: a fault
+        # would have Salesforce resend it, and every good notification with it, for 24 hours.
+        # A malformed one (an invalid email, an impossible number) still faults the whole message.
+        found: dict[str, Any] | CrmActivity | str
         if kind not in salesforce.HANDLED:
+            found = "not Lead, Contact or Task"
+        elif kind == "Task":
+            found = _task_activity(ports, notification_id, fields)
+        else:
+            found = _checked_notification(ports, index, notification_id, kind, fields)
+        if isinstance(found, str):
             ignored += 1
-            logger.info(
+            logger.warning(
                 "salesforce notification ignored",
-                extra={
-                    "notification_id": notification_id[:18],
-                    "sobject": kind[:40],
-                    "reason": "not Lead, Contact or Task",
-                },
+                extra={"notification_id": notification_id[:18], "sobject": kind[:40], "reason": found},
             )
-            continue
-        if kind == "Task":
-            activities.append(_task_activity(ports, index, notification_id, fields))
-            continue
-        try:
-            leads.append(
-                parse_lead(
-                    salesforce.lead_from_notification(notification_id, kind, fields, config), ports.config
-                )
-            )
-        except BadRequest as exc:
-            raise BadRequest(
-                f"notification {index} ({notification_id[:18]}): {exc.message}", exc.details
-            ) from exc
-    for lead in leads:
-        accept(ports, lead, now)
-    for record_id, activity, owner in activities:
-        record_activity(ports, salesforce.SOURCE, record_id, activity, owner, now=now)
+        elif isinstance(found, CrmActivity):
+            activities.append(found)
+        else:
+            mapped.append(found)
+    accounts = _read_accounts(ports, mapped)
+    leads = [_with_account(ports, lead, accounts, now) for lead in mapped]
+    for lead, notes in leads:
+        accept(ports, lead, now, notes=notes)
+    for activity in activities:
+        answer = record_activity(ports, activity, now=now)
+        if answer.get("status") == "ignored":
+            logger.info("salesforce task ignored", extra={"ref": activity.ref, "reason": answer["reason"]})
     metrics.add_metric(
-        name="SalesforceNotifications", unit=MetricUnit.Count, value=len(leads) + len(activities)
+        name="SalesforceNotifications", unit=MetricUnit.Count, value=len(mapped) + len(activities)
     )
     if ignored:
         metrics.add_metric(name="SalesforceNotificationsIgnored", unit=MetricUnit.Count, value=ignored)
     return salesforce.ACK
 
 
-def _task_activity(
-    ports: Ports, index: int, notification_id: str, fields: dict[str, str]
-) -> tuple[str, str, str | None]:
-    """(the Lead or Contact it is about, its type, its owner) from a Task notification."""
-    type_field = ports.config.crm_sync.salesforce.activity_type_field
-    record_id, activity = text(fields.get("WhoId")), text(fields.get(type_field) or fields.get("Type"))
-    if not record_id or not activity:
-        missing = "WhoId" if not record_id else type_field
-        raise BadRequest(f"notification {index} ({notification_id[:18]}): a Task needs {missing}")
-    return record_id, activity, text(fields.get("OwnerId"))
+# Salesforce Account reads in flight at once, for one message.
+ACCOUNT_READS_AT_ONCE = 8
+# An Account as read: its fields and its open Opportunity, or None when it is gone.
+AccountRead = tuple[dict[str, Any], dict[str, Any] | None] | None
+
+
+def _checked_notification(
+    ports: Ports, index: int, notification_id: str, kind: str, fields: dict[str, str]
+) -> dict[str, Any] | str:
+    """The notification as a lead, why it is none (no email: nobody a rep could reach), or
+    BadRequest naming it when it is malformed."""
+    try:
+        lead = salesforce.lead_from_notification(
+            notification_id, kind, fields, ports.config.adapters.salesforce
+        )
+        if not lead.get("contact", {}).get("email"):
+            return f"a {kind} without an email address is nobody a rep can reach"
+        parse_lead(lead, ports.config)
+        account_id = _account_id(lead)
+        if account_id is not None and not is_record_id(account_id):
+            raise BadRequest(
+                f"AccountId {account_id[:40]!r} is not a Salesforce id", [{"field": "AccountId"}]
+            )
+    except BadRequest as exc:
+        raise BadRequest(
+            f"notification {index} ({notification_id[:18]}): {exc.message}", exc.details
+        ) from exc
+    return lead
+
+
+def _account_id(lead: dict[str, Any]) -> str | None:
+    """The Account of a Contact's notification (a Lead has none)."""
+    if lead.get("crm", {}).get("object") != "Contact":
+        return None
+    return text(lead["crm"].get("account_id"))
+
+
+def _read_accounts(ports: Ports, leads: list[dict[str, Any]]) -> dict[str, AccountRead]:
+    """Each new Contact's Account, read once however many Contacts share it; {} when reads are off.
+    A Contact already stored is a redelivery: it gets its first answer, and nothing is read for it."""
+    config = ports.config.adapters.salesforce
+    wanted = dict.fromkeys(
+        account_id
+        for lead in leads
+        if (account_id := _account_id(lead))
+        and ports.leads.get(lead_id_for(salesforce.SOURCE, lead["event_id"])) is None
+    )
+    if not wanted or not config.read_accounts:
+        if wanted:
+            logger.info(
+                "salesforce accounts not read", extra={"reason": "[adapters.salesforce] read_accounts"}
+            )
+        return {}
+    fields = salesforce.requested_account_fields(config)
+    # A message holds up to 100 Contacts, each perhaps of its own Account, at two calls an
+    # Account: read side by side, or a large message would outlast API Gateway's 29 seconds.
+    with ThreadPoolExecutor(max_workers=min(ACCOUNT_READS_AT_ONCE, len(wanted))) as pool:
+        reads = {a: pool.submit(ports.salesforce.account_with_open_opportunity, a, fields) for a in wanted}
+        try:
+            # CrmUnavailable propagates: a 503 fault, and Salesforce redelivers the whole message.
+            answers = {account_id: read.result() for account_id, read in reads.items()}
+        except BaseException:
+            pool.shutdown(cancel_futures=True)
+            raise
+    accounts: dict[str, AccountRead] = {}
+    for account_id, (account, opportunity) in answers.items():
+        if account is None:
+            logger.warning("salesforce account gone", extra={"account_id": account_id})
+        accounts[account_id] = (account, opportunity) if account is not None else None
+    return accounts
+
+
+def _with_account(
+    ports: Ports, lead: dict[str, Any], accounts: dict[str, AccountRead], now: datetime
+) -> tuple[Lead, tuple[TimelineEntry, ...]]:
+    """The lead with its Account's company and owners, and what the timeline should say of it."""
+    account_id = _account_id(lead)
+    if account_id is None:
+        return parse_lead(lead, ports.config), ()
+    config = ports.config.adapters.salesforce
+    if not config.read_accounts:
+        why = "not read ([adapters.salesforce] read_accounts = false)"
+    elif account_id not in accounts:  # a redelivery, answered from what is stored
+        return parse_lead(lead, ports.config), ()
+    elif (found := accounts[account_id]) is None:
+        why = "no longer exists in Salesforce"
+    else:
+        account, opportunity = found
+        try:
+            merged = parse_lead(salesforce.with_account(lead, account, opportunity, config), ports.config)
+        except BadRequest as exc:  # the Account's own data, not the sender's: keep the Contact
+            why = f"has values Handoff cannot use ({exc.message[:120]})"
+        else:
+            detail = f"company and account owner from Account {account_id}" + (
+                f"; open opportunity {text(opportunity.get('Id'), 18)} owned by {merged.crm.opportunity_owner_id}"
+                if opportunity is not None
+                else "; no open opportunity"
+            )
+            return merged, (TimelineEntry(at=now, event="crm_account_read", detail=detail),)
+    detail = f"Account {account_id} {why}: no company size, industry or account owner"
+    return parse_lead(lead, ports.config), (
+        TimelineEntry(at=now, event="crm_account_not_read", detail=detail),
+    )
+
+
+def _task_activity(ports: Ports, notification_id: str, fields: dict[str, str]) -> CrmActivity | str:
+    """The activity a Task notification reports (the Lead or Contact it is about, its type, its
+    owner, and when it happened), or why it reports none."""
+    sync = ports.config.crm_sync.salesforce
+    record_id, activity = (
+        text(fields.get("WhoId")),
+        text(fields.get(sync.activity_type_field) or fields.get("Type")),
+    )
+    if not record_id:
+        return "a Task on no Lead or Contact (no WhoId) is nobody's first touch"
+    if not activity:
+        return f"a Task without {sync.activity_type_field} or Type says nothing of what was done"
+    return CrmActivity(
+        system=salesforce.SOURCE,
+        record_id=record_id,
+        type=activity,
+        owner_id=text(fields.get("OwnerId")),
+        # The Task itself, so a new notification about the same Task (an edit) is no second touch.
+        ref=f"{salesforce.SOURCE}:{text(fields.get('Id')) or notification_id}",
+        at=_activity_time(fields, sync.activity_time_fields),
+    )

@@ -18,10 +18,12 @@ from aws_lambda_powertools.utilities.idempotency import IdempotencyConfig
 from pydantic import BaseModel, Field
 
 from handoff.crm.crm_http import CrmRecordMissing, CrmUnavailable
+from handoff.domain.clock import utcnow
 from handoff.domain.crm_write import CrmWrite, plan_write
 from handoff.domain.lead import LEAD_ID_PATTERN
+from handoff.domain.provenance import write_back_refusal
 from handoff.domain.record import LeadRecord, TimelineEntry
-from handoff.errors import StorageError
+from handoff.errors import Conflict, StorageError
 from handoff.observability import MetricUnit, logger, metrics
 from handoff.service.ports import Ports
 
@@ -48,6 +50,15 @@ def request(ports: Ports, record: LeadRecord, action: str, round: int | None = N
         return
     if record.crm.system not in SYSTEMS or not record.crm.record_id:
         return
+    refusal = refused(ports, record)
+    if refusal is not None:
+        try:
+            _timeline(
+                ports, record.lead_id, utcnow(), "crm_sync_skipped", f"{action} not written back: {refusal}"
+            )
+        except (StorageError, Conflict) as exc:  # a note, never a reason to fail the step
+            logger.warning("crm sync skip not noted", extra={"lead_id": record.lead_id, "error": str(exc)})
+        return
     rounds = len(record.assignment_history) if round is None else round
     message = SyncRequest(lead_id=record.lead_id, action=action, round=rounds)
     try:
@@ -55,6 +66,14 @@ def request(ports: Ports, record: LeadRecord, action: str, round: int | None = N
     except StorageError as exc:
         metrics.add_metric(name="CrmSyncNotQueued", unit=MetricUnit.Count, value=1)
         logger.error("crm sync not queued", extra={"lead_id": record.lead_id, "error": exc.cause_name})
+
+
+def refused(ports: Ports, record: LeadRecord) -> str | None:
+    """Why this lead's CRM record may not be written, or None: only the CRM's own webhook (or a
+    generic source ops trust) vouches that the record is the lead's."""
+    return write_back_refusal(
+        record.source, record.crm.system, record.crm.record_id, ports.config.crm_sync.write_back_sources
+    )
 
 
 def _write(ports: Ports, write: CrmWrite) -> None:
@@ -73,6 +92,10 @@ def _apply(ports: Ports, message: dict[str, Any], now: datetime) -> str:
     record = ports.leads.get(sync.lead_id)
     if record is None:
         return "no such lead"
+    refusal = refused(ports, record)
+    if refusal is not None:  # queued before the check, or before config stopped trusting the source
+        _timeline(ports, sync.lead_id, now, "crm_sync_skipped", f"{sync.action} not written back: {refusal}")
+        return "not allowed"
     rep = ports.reps.get(record.assignment.rep_id) if record.assignment else None
     write = plan_write(record, rep, sync.action, ports.config.crm_sync)
     if write is None:

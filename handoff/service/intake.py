@@ -6,7 +6,9 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from handoff.config import HandoffConfig
 from handoff.domain.lead import Lead
+from handoff.domain.provenance import crm_link
 from handoff.domain.qualify import qualify
 from handoff.domain.record import LeadRecord, LeadStatus, TimelineEntry
 from handoff.errors import AlreadyExists, StorageError
@@ -61,8 +63,30 @@ def _mark_start_failed(ports: Ports, lead_id: str, now: datetime, exc: StorageEr
     )
 
 
-def accept(ports: Ports, lead: Lead, now: datetime) -> IntakeResult:
+def keep_crm_link(lead: Lead, config: HandoffConfig) -> tuple[Lead, str | None]:
+    """The lead with its CRM link only when it points at the CRM's own host over https; else
+    without it, and why (a link nobody vouches for never reaches a rep's brief)."""
+    crm = lead.crm
+    adapters = config.adapters
+    kept = crm_link(
+        crm.system,
+        crm.record_url,
+        instance_url=adapters.salesforce.instance_url,
+        hosts=adapters.crm_link_hosts,
+    )
+    if kept == crm.record_url:
+        return lead, None
+    why = f"crm.record_url dropped: not an https link on a host of {crm.system[:32]} ([adapters] crm_link_hosts)"
+    return lead.model_copy(update={"crm": crm.model_copy(update={"record_url": None})}), why
+
+
+def accept(ports: Ports, lead: Lead, now: datetime, *, notes: tuple[TimelineEntry, ...] = ()) -> IntakeResult:
+    """``notes``: what the adapter learnt (or could not) on the way in, for the lead's timeline."""
+    lead, dropped = keep_crm_link(lead, ports.config)
     record = LeadRecord.from_lead(lead, qualify(lead, ports.config.qualify, now), now)
+    if dropped:
+        record.timeline.append(TimelineEntry(at=now, event="crm_link_dropped", detail=dropped))
+    record.timeline.extend(notes)
     try:
         ports.leads.create(record)
     except AlreadyExists:

@@ -134,6 +134,26 @@ def _post_to_slack(
     return TimelineEntry(at=now, event="slack_posted", detail=f"brief posted via {secret_name}")
 
 
+def _manager_copy(
+    ports: Ports, record: LeadRecord, assignment: Assignment, now: datetime, timeline: list[TimelineEntry]
+) -> list[Notification]:
+    """An owner given a lead over capacity: their manager gets the brief (without the rep's outcome
+    links) so the load is seen. A copy that fails is on the timeline; it never holds up the rep's."""
+    to = assignment.manager_email
+    if not assignment.over_capacity or not to:
+        return []
+    brief = build_brief(record, ports.config, now, links=[])
+    try:
+        copy = send_once(ports, record, "over_capacity_copy", to, lambda: render_brief(brief), now=now)
+    except HandoffError as exc:
+        timeline.append(TimelineEntry(at=now, event="manager_copy_failed", detail=str(exc)[:200]))
+        return []
+    timeline.append(
+        TimelineEntry(at=now, event="manager_told", detail=f"over capacity: {assignment.over_capacity}")
+    )
+    return copy
+
+
 def send_brief(ports: Ports, lead_id: str, now: datetime) -> None:
     record, assignment = load_assigned(ports, lead_id)
     to = assignment.rep_email
@@ -145,11 +165,12 @@ def send_brief(ports: Ports, lead_id: str, now: datetime) -> None:
         ports, record, render_brief(brief), kind="brief", to=to, now=now, tags=brief_tags(lead_id)
     )
     extra = [_post_to_slack(ports, record, assignment, brief, now)] if config.slack.enabled else []
+    copies = _manager_copy(ports, record, assignment, now, extra)
     ports.leads.update(
         lead_id,
         # Kept beside the record so a bounce or complaint finds its lead (by_message index).
         set_fields={"status": LeadStatus.NOTIFIED.value, "brief_message_id": notification.message_id},
-        append={"notifications": [notification.model_dump(mode="json")]},
+        append={"notifications": [n.model_dump(mode="json") for n in (notification, *copies)]},
         timeline=[
             TimelineEntry(at=now, event="notified", detail=f"brief emailed to {assignment.rep_id}"),
             *extra,

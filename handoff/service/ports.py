@@ -7,6 +7,7 @@ Every failure crosses a port as a domain exception from handoff.errors, never as
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, Protocol
 
@@ -14,6 +15,7 @@ if TYPE_CHECKING:
     from aws_lambda_powertools.utilities.idempotency import IdempotencyConfig
 
     from handoff.config import HandoffConfig
+    from handoff.crm.hubspot_api import ContactRecords
     from handoff.domain.record import Disposition, LeadRecord, LeadStatus, TimelineEntry
     from handoff.domain.rep import Rep
     from handoff.email.render import RenderedEmail
@@ -60,7 +62,16 @@ class Leads(Protocol):
 
     def by_brief_message(self, message_id: str) -> dict[str, Any] | None: ...
 
-    def open_for_crm_record(self, system: str, record_id: str) -> LeadRecord | None: ...
+    def open_for_crm_record(self, system: str, record_id: str, sources: Collection[str]) -> LeadRecord | None:
+        """The newest open handoff for this CRM record among leads from ``sources``: the record's
+        own CRM, plus any source trusted to name it (handoff.domain.provenance)."""
+        ...
+
+    def latest_for_crm_record(
+        self, system: str, record_id: str, sources: Collection[str]
+    ) -> LeadRecord | None:
+        """The newest lead for this CRM record from ``sources``, whatever its status."""
+        ...
 
     def open_handoff_rep(self, email: str, exclude_lead_id: str) -> str | None: ...
 
@@ -85,9 +96,16 @@ class Reps(Protocol):
     def list_all(self) -> list[Rep]: ...
 
     def claim(
-        self, rep: Rep, now: datetime, *, next_vtime: float | None = None, exact_turn: bool = True
+        self,
+        rep: Rep,
+        now: datetime,
+        *,
+        next_vtime: float | None = None,
+        exact_turn: bool = True,
+        over_capacity: bool = False,
     ) -> Rep:
-        """Take one slot atomically; CapacityExhausted or ClaimConflict when it cannot."""
+        """Take one slot atomically; CapacityExhausted or ClaimConflict when it cannot.
+        ``over_capacity``: an owner keeping their lead past capacity and daily cap (still counted)."""
         ...
 
     def update(self, rep_id: str, **fields: Any) -> Rep: ...
@@ -156,15 +174,23 @@ class Reports(Protocol):
 
 
 class HubSpotApi(Protocol):
-    def contact_with_company(
-        self, contact_id: str, properties: list[str]
-    ) -> tuple[dict[str, Any], dict[str, Any] | None]: ...
+    def contact_records(self, contact_id: str, properties: list[str]) -> ContactRecords:
+        """The contact (CrmRecordMissing when it is gone), its company and its most recent open
+        deal (None when there is none); CrmUnavailable when HubSpot cannot answer."""
+        ...
 
     def update_contact(self, contact_id: str, properties: dict[str, str]) -> None: ...
 
 
 class SalesforceApi(Protocol):
     def update(self, sobject: str, record_id: str, fields: dict[str, str]) -> None: ...
+
+    def account_with_open_opportunity(
+        self, account_id: str, fields: list[str]
+    ) -> tuple[dict[str, Any] | None, dict[str, Any] | None]:
+        """The Account's ``fields`` and its most recent open Opportunity (Id, OwnerId); (None, None)
+        when the Account is gone; CrmUnavailable when Salesforce cannot answer."""
+        ...
 
 
 class Ports(Protocol):

@@ -9,6 +9,7 @@ from datetime import datetime
 
 from pydantic import BaseModel, Field
 
+from handoff.domain.crm_write import writes_owner
 from handoff.domain.record import Assignment, ConsideredRep, LeadRecord, LeadStatus, Sla, TimelineEntry, iso
 from handoff.domain.rep import Rep
 from handoff.domain.route import RoutePlan, Step, availability, plan_route
@@ -95,7 +96,11 @@ def _claim_first(
                 return step, candidate.rep, False
             try:
                 claimed = ports.reps.claim(
-                    candidate.rep, now, next_vtime=candidate.next_vtime, exact_turn=exact_turn
+                    candidate.rep,
+                    now,
+                    next_vtime=candidate.next_vtime,
+                    exact_turn=exact_turn,
+                    over_capacity=candidate.over_capacity is not None,
                 )
                 return step, claimed, True
             except ClaimConflict:
@@ -142,6 +147,7 @@ def _choose(ports: Ports, record: LeadRecord, now: datetime) -> Assignment:
             claimed=False,
         )
     step, rep, claimed = chosen
+    over_capacity = next((c.over_capacity for c in step.candidates if c.rep.rep_id == rep.rep_id), None)
     return Assignment(
         rep_id=rep.rep_id,
         rep_email=rep.email,
@@ -157,6 +163,12 @@ def _choose(ports: Ports, record: LeadRecord, now: datetime) -> Assignment:
         # Only who was weighed up to the deciding step, then the rep who took it.
         considered=[*plan.considered[: step.considered_upto], *late_skips, ConsideredRep(rep_id=rep.rep_id)],
         claimed=claimed,
+        over_capacity=over_capacity,
+        ownership_notes=plan.ownership_notes(
+            rep,
+            record.crm.name(config.email.crm_name),
+            owner_written=writes_owner(record, rep, config.crm_sync),
+        ),
     )
 
 

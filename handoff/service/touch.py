@@ -4,7 +4,15 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from handoff.domain.record import OPEN_STATUSES, Disposition, LeadRecord, LeadStatus, SlaState, TimelineEntry
+from handoff.domain.record import (
+    OPEN_STATUSES,
+    Disposition,
+    LeadRecord,
+    LeadStatus,
+    SlaState,
+    TimelineEntry,
+    iso,
+)
 from handoff.errors import BadRequest, Conflict, NotFound
 from handoff.observability import MetricUnit, lead_metric, logger
 from handoff.service import crm_sync, delivery
@@ -58,6 +66,20 @@ def validate_outcome(ports: Ports, outcome: str, reason: str | None) -> None:
         )
 
 
+def _not_a_touch(record: LeadRecord, ref: str | None, happened_at: datetime | None) -> str | None:
+    """Why a CRM activity changes nothing: the same one was recorded already (a redelivery, or a
+    signed body replayed after a reassignment or an outcome), or it happened before the current
+    owner was assigned (it was someone else's touch)."""
+    if ref and any(d.ref == ref for d in record.dispositions):
+        return f"activity {ref[:80]} was recorded already"
+    assigned_at = record.assignment.assigned_at if record.assignment else None
+    if happened_at and assigned_at and happened_at < assigned_at:
+        return (
+            f"the activity at {iso(happened_at)} is older than the current assignment at {iso(assigned_at)}"
+        )
+    return None
+
+
 def record_disposition(
     ports: Ports,
     lead_id: str,
@@ -68,9 +90,13 @@ def record_disposition(
     by: str,
     now: datetime,
     rep_id: str | None = None,
+    ref: str | None = None,
+    happened_at: datetime | None = None,
 ) -> dict[str, str]:
     """Record a rep's outcome. The current owner's first one completes the SLA wait; one from a
-    rep who no longer owns the lead is kept (stale) but changes nothing; a repeat is a no-op."""
+    rep who no longer owns the lead is kept (stale) but changes nothing; a repeat is a no-op.
+    A CRM activity names itself (``ref``) and, when it can, when it happened: one recorded
+    already, or older than the current assignment, is answered ignored and changes nothing."""
     validate_outcome(ports, outcome, reason)
     leads = ports.leads
     item = leads.get_item(lead_id)
@@ -79,9 +105,13 @@ def record_disposition(
     record = LeadRecord.model_validate(item)
     if record.status not in OPEN_STATUSES:
         raise Conflict(f"lead {lead_id} is {record.status.value}; dispositions need an assigned lead")
+    ignored = _not_a_touch(record, ref, happened_at)
+    if ignored is not None:
+        logger.info("crm activity ignored", extra={"lead_id": lead_id, "reason": ignored})
+        return {"lead_id": lead_id, "status": "ignored", "reason": ignored}
     assignment = record.assignment
     stale = bool(rep_id and assignment and rep_id != assignment.rep_id)
-    disposition = Disposition(outcome=outcome, reason=reason, note=note, at=now, by=by, stale=stale)
+    disposition = Disposition(outcome=outcome, reason=reason, note=note, at=now, by=by, stale=stale, ref=ref)
     last = record.dispositions[-1] if record.dispositions else None
     if last and (last.outcome, last.reason, last.by, last.stale) == (outcome, reason, by, stale):
         return {"lead_id": lead_id, "status": record.status.value, "outcome": outcome, "duplicate": "true"}

@@ -3,18 +3,19 @@
 from __future__ import annotations
 
 import json
+from datetime import UTC, datetime
 from pathlib import Path
 
 from handoff.domain.lead import lead_id_for
+from handoff.local.demo import converted_minutes_ago
 from tests.e2e.conftest import Served
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples" / "webhooks"
 
 
 def test_hubspot_workflow_webhook_is_handed_off(served: Served) -> None:
-    response = served.client.post_hubspot(
-        (EXAMPLES / "hubspot/workflow-contact-demo-request.json").read_bytes()
-    )
+    sample = (EXAMPLES / "hubspot/workflow-contact-demo-request.json").read_bytes()
+    response = served.client.post_hubspot(converted_minutes_ago(sample, datetime.now(UTC)))
     assert response.status == 202
     lead = served.client.wait_for(response.body["lead_id"], {"notified"})
     assert lead["qualification"]["tier"] == "hot"
@@ -31,6 +32,7 @@ def test_hubspot_events_are_fetched_from_the_crm_api(served: Served) -> None:
     assert events["4101"]["lead_id"] == lead_id_for("hubspot", "62515:4101")
     mql = served.client.wait_for(events["4101"]["lead_id"], {"notified"})
     assert mql["company"]["name"] == "Brightwave Payments"
+    assert (mql["crm"]["open_opportunity"], mql["crm"]["opportunity_owner_id"]) == (True, "73")
     assert mql["qualification"]["ready"] is True
 
 
@@ -43,8 +45,12 @@ def test_salesforce_outbound_message_is_acked_after_recording(served: Served) ->
     sam = served.client.wait_for(lead_id_for("salesforce", "04l5g00000AAAA1AAA"), {"notified"})
     assert sam["trigger"]["type"] == "contact_sales"
     kim = served.client.get_lead(lead_id_for("salesforce", "04l5g00000AAAA2AAA")).body
+    # Her Account (examples/salesforce/crm-objects.json) gives the company a Contact does not carry;
+    # a whitepaper download is no next step, so she stays with marketing, for that reason alone.
+    assert kim["company"]["employees"] == 420 and kim["qualification"]["missing"] == []
+    assert kim["crm"]["opportunity_owner_id"] == "0055g0000USER01AAA"
     assert kim["status"] == "nurture"
-    assert kim["qualification"]["missing"]
+    assert "next_step.missing" in [r["code"] for r in kim["qualification"]["reasons"]]
 
 
 def test_marketo_delivery_with_a_bearer_token(served: Served) -> None:

@@ -23,6 +23,7 @@ from handoff.deploy.credentials import ALL_SECRETS
 from handoff.domain.rep import Rep
 from handoff.local import lambdas
 from handoff.local.fake_hubspot import FakeHubSpot
+from handoff.local.fake_salesforce import FakeSalesforce
 from handoff.local.gateway import admit
 from handoff.local.http_front import build_event, match
 from handoff.local.provision import provision, table_name
@@ -44,6 +45,8 @@ assert "hot = 2" in TEST_CONFIG and "reminder_grace_seconds = 1" in TEST_CONFIG
 @dataclass
 class Aws:
     state_machine_arn: str
+    # Salesforce's REST API for the qualify function, serving examples/salesforce/crm-objects.json.
+    salesforce: FakeSalesforce
 
     def api(
         self, method: str, path: str, body: bytes = b"", headers: dict[str, str] | None = None
@@ -244,15 +247,25 @@ def provisioned(monkeypatch: pytest.MonkeyPatch, config: Path) -> Iterator[Aws]:
     monkeypatch.delenv("AWS_ENDPOINT_URL", raising=False)
     lambdas.install()
     container.reset()
-    with mock_aws(config=MOTO_CONFIG):  # type: ignore[arg-type]
-        stack = provision(SECRETS)
-        for key, value in stack.environment(
-            config_path=str(config), public_base_url="https://handoff.test"
-        ).items():
-            monkeypatch.setenv(key, value)
-        container.reset()
-        yield Aws(state_machine_arn=stack.state_machine_arn)
-        _stop_running_executions(stack.state_machine_arn)
+    salesforce = FakeSalesforce(
+        SECRETS["HANDOFF_SALESFORCE_CLIENT_ID"],
+        SECRETS["HANDOFF_SALESFORCE_CLIENT_SECRET"],
+        data_file=ROOT / "examples" / "salesforce" / "crm-objects.json",
+    ).start()
+    try:
+        with mock_aws(config=MOTO_CONFIG):  # type: ignore[arg-type]
+            stack = provision(SECRETS)
+            for key, value in stack.environment(
+                config_path=str(config),
+                public_base_url="https://handoff.test",
+                salesforce_login_url=salesforce.url,
+            ).items():
+                monkeypatch.setenv(key, value)
+            container.reset()
+            yield Aws(state_machine_arn=stack.state_machine_arn, salesforce=salesforce)
+            _stop_running_executions(stack.state_machine_arn)
+    finally:
+        salesforce.stop()
     container.reset()
 
 

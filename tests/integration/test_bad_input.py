@@ -53,7 +53,7 @@ def assert_nothing_written(aws: Aws) -> None:
         (_notifications(101), 400, "1 to 100 notifications, not 101"),
         (OUTBOUND.replace("00D5g000004ABCDEAZ", "00D000000000000AAA").encode(), 401, "not on the allowlist"),
         (
-            OUTBOUND.replace("<sf:Email>sam.rivera@meridian.example</sf:Email>", "").encode(),
+            OUTBOUND.replace("sam.rivera@meridian.example", "sam.rivera at meridian").encode(),
             400,
             "notification 0",
         ),

@@ -5,9 +5,12 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import pytest
+
+from handoff.domain.lead import lead_id_for
 from handoff.local.fake_hubspot import FakeHubSpot
 from tests.conftest import ROOT
-from tests.integration.conftest import SALESFORCE_ORG, SECRETS, Aws, rep
+from tests.integration.conftest import SALESFORCE_ORG, SECRETS, Aws, rep, use_config
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
 WORKFLOW = (EXAMPLES / "webhooks/hubspot/workflow-contact-demo-request.json").read_bytes()
@@ -55,6 +58,9 @@ def test_hubspot_events_fetch_the_contact_and_company(aws: Aws, hubspot_api: Fak
     assert mql["company"]["name"] == "Brightwave Payments"
     assert mql["company"]["industry"] == "financial services"
     assert mql["crm"]["account_owner_id"] == "73"
+    # Her open deal (the newer of two; the other is closed lost) and whose it is.
+    assert (mql["crm"]["open_opportunity"], mql["crm"]["opportunity_owner_id"]) == (True, "73")
+    assert "POST /crm/v3/objects/deals/batch/read" in hubspot_api.requests
     assert mql["trigger"]["type"] == "pricing_request"
     assert mql["qualification"]["ready"] is True
     fetched = list(hubspot_api.requests)
@@ -92,18 +98,59 @@ def test_salesforce_outbound_message_records_every_notification_then_acks(aws: A
     assert sam["trigger"]["type"] == "contact_sales"
     assert sam["company"]["domain"] == "meridian.example"
     assert sam["crm"]["record_url"].endswith("/00Q5g0000LEAD01AAA")
-    assert len(aws.executions()) == 1  # the Contact lacks company size: recorded, not routed
+    assert len(aws.executions()) == 1  # the Contact downloaded a whitepaper: recorded, not routed
     assert aws.post_salesforce(OUTBOUND)[0] == 200  # Salesforce retried: still two leads
     assert aws.leads_count() == 2
 
 
-def test_salesforce_contact_missing_segmentation_data_is_explicit(aws: Aws) -> None:
-    aws.post_salesforce(OUTBOUND)
-    from handoff.domain.lead import lead_id_for
+def test_salesforce_contact_is_sales_ready_with_its_accounts_size(aws: Aws) -> None:
+    """A Contact carries no company: its Account, read through the REST API, gives the size the
+    shipped required_fields ask for, and the owners routing looks for."""
+    aws.put_reps(rep("r1"))
+    status, xml = aws.post_salesforce(OUTBOUND.replace(b"Whitepaper download", b"Demo Request"))
+    assert (status, "<Ack>true</Ack>" in xml) == (200, True), xml
+    kim = aws.get_lead(lead_id_for("salesforce", "04l5g00000AAAA2AAA"))
+    assert kim["qualification"]["ready"] is True and kim["qualification"]["missing"] == []
+    assert kim["company"]["name"] == "ParcelPoint" and kim["company"]["employees"] == 420
+    assert kim["company"]["country"] == "CA"
+    assert kim["crm"]["account_owner_id"] == "0055g0000USER01AAA"
+    assert (kim["crm"]["open_opportunity"], kim["crm"]["opportunity_owner_id"]) == (
+        True,
+        "0055g0000USER01AAA",
+    )
+    assert "crm_account_read" in [entry["event"] for entry in kim["timeline"]]
+    assert len(aws.executions()) == 2  # Sam and Kim
+    assert aws.salesforce.requests.count("GET /services/data/v60.0/query") == 1
 
+
+def test_salesforce_rest_outage_answers_a_503_fault_and_writes_nothing(aws: Aws) -> None:
+    aws.salesforce.fail_next(10, status=503)
+    status, xml = aws.post_salesforce(OUTBOUND)
+    assert status == 503 and "<faultcode>soapenv:Server</faultcode>" in xml
+    assert aws.leads_count() == 0 and aws.executions() == []  # not even the Lead beside the Contact
+    aws.salesforce.clear_faults()
+    status, xml = aws.post_salesforce(OUTBOUND)  # Salesforce's redelivery
+    assert (status, "<Ack>true</Ack>" in xml) == (200, True)
+    assert aws.leads_count() == 2
+
+
+def test_salesforce_contact_without_account_reads_is_explicit(
+    aws: Aws, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """No connected app: reads off, no 5xx, and the Contact says what it lacks and why."""
+    use_config(
+        monkeypatch,
+        tmp_path / "handoff.toml",
+        **{"read_accounts = true": "read_accounts = false"},
+    )
+    aws.salesforce.fail_next(10, status=503)  # never asked
+    assert aws.post_salesforce(OUTBOUND)[0] == 200
     kim = aws.get_lead(lead_id_for("salesforce", "04l5g00000AAAA2AAA"))
     assert kim["status"] == "nurture"
     assert "company.employees" in kim["qualification"]["missing"]
+    (note,) = [entry["detail"] for entry in kim["timeline"] if entry["event"] == "crm_account_not_read"]
+    assert "read_accounts = false" in note
+    aws.salesforce.clear_faults()
 
 
 def test_marketo_template_delivery_with_a_bearer_token(aws: Aws) -> None:

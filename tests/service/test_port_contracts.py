@@ -18,7 +18,7 @@ from handoff.aws.tables import DISPOSITIONS, LEADS, REPS
 from handoff.domain.lead import Lead
 from handoff.domain.qualify import qualify
 from handoff.domain.record import Disposition, LeadRecord, LeadStatus, TimelineEntry
-from handoff.errors import AlreadyExists, ClaimConflict, Conflict, NotFound
+from handoff.errors import AlreadyExists, BadRequest, ClaimConflict, Conflict, NotFound
 from handoff.local.provision import create_table
 from handoff.service.ports import Dispositions, Leads, Reps
 from tests.conftest import rep, sample
@@ -136,10 +136,52 @@ def test_open_handoffs_are_found_by_contact_and_crm_record(stores: tuple[Leads, 
     leads.update(older.lead_id, set_fields={"status": LeadStatus.NOTIFIED, "assignment": assignment})
     assert leads.open_handoff_rep(older.contact.email, newer.lead_id) == "r1"
     assert leads.open_handoff_rep(older.contact.email, older.lead_id) is None  # itself does not count
-    assert older.crm.record_id
-    found = leads.open_for_crm_record(older.crm.system, older.crm.record_id)
+    assert older.crm.record_id and older.source == "website"
+    found = leads.open_for_crm_record(older.crm.system, older.crm.record_id, {"website"})
     assert found is not None and found.lead_id == older.lead_id  # the routing one is not open yet
-    assert leads.open_for_crm_record(older.crm.system, "nobody") is None
+    assert leads.open_for_crm_record(older.crm.system, "nobody", {"website"}) is None
+    latest = leads.latest_for_crm_record(older.crm.system, older.crm.record_id, {"website"})
+    assert latest is not None and latest.lead_id == newer.lead_id  # whatever its status
+
+
+def test_a_crm_record_finds_only_leads_from_the_sources_asked_for(
+    stores: tuple[Leads, Reps, Dispositions],
+) -> None:
+    """A lead any generic sender makes, naming a HubSpot record, never stands in for (or hides)
+    the lead HubSpot's own webhook sent for it."""
+    leads, _, _ = stores
+    own = record(6, source="hubspot")
+    claimed = record(7, source="website", received=NOW + timedelta(minutes=1))
+    for lead in (own, claimed):
+        leads.create(lead)
+    assert own.crm.record_id == claimed.crm.record_id and own.crm.record_id
+    found = leads.latest_for_crm_record("hubspot", own.crm.record_id, {"hubspot"})
+    assert found is not None and found.lead_id == own.lead_id  # the newer generic one is not HubSpot's
+    both = leads.latest_for_crm_record("hubspot", own.crm.record_id, {"hubspot", "website"})
+    assert both is not None and both.lead_id == claimed.lead_id
+    assert leads.latest_for_crm_record("hubspot", own.crm.record_id, {"marketo"}) is None
+
+
+@pytest.mark.parametrize(
+    ("extra", "field"),
+    [
+        ({"": "x"}, "contact.<empty>"),
+        ({"a" * 65_536: "x"}, "contact." + "a" * 40),
+        ({"custom": {"nested": {"": 1}}}, "contact.custom.nested.<empty>"),
+    ],
+)
+def test_a_field_name_dynamodb_would_refuse_is_the_senders_error(
+    stores: tuple[Leads, Reps, Dispositions], extra: dict[str, Any], field: str
+) -> None:
+    """DynamoDB refuses an empty attribute name, or one of 64 KB, at any depth: a 400 naming it,
+    never a storage fault the sender would retry."""
+    leads, _, _ = stores
+    lead = record(20, contact=sample("01")["contact"] | extra)
+    with pytest.raises(BadRequest) as refused:
+        leads.create(lead)
+    assert refused.value.details[0]["field"] == field
+    assert leads.get(lead.lead_id) is None
+    leads.create(record(21, contact=sample("01")["contact"] | {"a" * 65_535: "x", "custom": {"ok": 1}}))
 
 
 def test_in_flight_pages_through_one_status_oldest_write_first(
@@ -198,6 +240,21 @@ def test_a_claim_takes_one_slot_within_capacity_and_the_daily_cap(
     with pytest.raises(ClaimConflict):  # the day's cap
         reps.claim(claimed, NOW)
     assert reps.claim(claimed, NOW + timedelta(days=1)).day_count == 1  # a new day
+
+
+def test_an_owner_over_capacity_still_takes_a_counted_slot_but_never_when_inactive(
+    stores: tuple[Leads, Reps, Dispositions],
+) -> None:
+    _, reps, _ = stores
+    reps.put(rep("r1", capacity=1, daily_cap=1))
+    full = reps.claim(reps.get("r1") or rep("x"), NOW)
+    with pytest.raises(ClaimConflict):
+        reps.claim(full, NOW)
+    over = reps.claim(full, NOW, over_capacity=True)
+    assert (over.open_count, over.day_count) == (2, 2)
+    reps.put(rep("r0", active=False))
+    with pytest.raises(ClaimConflict):
+        reps.claim(reps.get("r0") or rep("x"), NOW, over_capacity=True)
 
 
 def test_a_claim_from_a_stale_fairness_clock_loses(stores: tuple[Leads, Reps, Dispositions]) -> None:

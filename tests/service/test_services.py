@@ -71,6 +71,11 @@ def briefed(ports: FakePorts, body: dict[str, Any] | Lead | None = None) -> tupl
     return lead_id, token
 
 
+def trust_website(ports: FakePorts) -> None:
+    """Let the samples' generic source ("website") name HubSpot records for write-back."""
+    ports.edit_config(**{"write_back_sources = []": 'write_back_sources = ["website"]'})
+
+
 def status(ports: FakePorts, lead_id: str) -> LeadStatus:
     record = ports.leads.get(lead_id)
     assert record is not None
@@ -114,7 +119,31 @@ def test_a_workflow_that_will_not_start_leaves_the_lead_failed_never_lost() -> N
 # --- route, brief, first touch --------------------------------------------------------------------
 
 
+def test_the_crm_owner_keeps_their_lead_over_capacity_and_their_manager_is_told(ports: FakePorts) -> None:
+    ports.reps.put(
+        rep("owner", crm_owner_ids=["71"], capacity=1, open_count=1, manager_email="lead@example.com")
+    )
+    body = sample("01")
+    body["crm"] = {**body["crm"], "owner_id": "71", "account_owner_id": "72"}
+    ports.reps.put(rep("acct", name="Sam Account", crm_owner_ids=["72"]))
+    lead_id = accepted(ports, body)
+    routing.route(ports, lead_id, NOW)
+    record = ports.leads.get(lead_id)
+    assert record is not None and record.assignment is not None
+    assert (record.assignment.rep_id, record.assignment.rule) == ("owner", "crm_owner")
+    assert record.assignment.over_capacity == "at capacity (1/1)"
+    assert (ports.reps.get("owner") or rep("x")).open_count == 2  # counted, not hidden
+    notify.send_brief(ports, lead_id, NOW)
+    brief = ports.mailer.to("owner@example.com")[0]
+    assert "you own this relationship" in brief.text and "The account belongs to Sam Account." in brief.text
+    copy = ports.mailer.to("lead@example.com")
+    assert len(copy) == 1 and "/d/" not in copy[0].html  # the manager sees it, without the rep's buttons
+    notify.send_brief(ports, lead_id, NOW)  # a retried step sends neither twice
+    assert len(ports.mailer.sent) == 2
+
+
 def test_route_claims_one_slot_with_reasons_and_a_retry_claims_no_second(ports: FakePorts) -> None:
+    trust_website(ports)
     lead_id = accepted(ports)
     result = routing.route(ports, lead_id, NOW)
     record = ports.leads.get(lead_id)
@@ -192,6 +221,7 @@ def test_a_touch_before_the_wait_is_parked_resumes_it_at_once(ports: FakePorts) 
 
 
 def test_an_untouched_lead_climbs_reminder_manager_reassignment_then_renurture(ports: FakePorts) -> None:
+    trust_website(ports)
     lead_id, _ = briefed(ports)
     first = (ports.leads.get(lead_id) or pytest.fail()).assignment
     assert first is not None
@@ -297,6 +327,7 @@ def test_recovery_resumes_a_lead_whose_workflow_is_not_running_and_leaves_a_runn
 
 
 def test_a_write_back_lands_once_and_a_deleted_crm_record_is_noted_not_retried(ports: FakePorts) -> None:
+    trust_website(ports)
     lead_id = accepted(ports)
     routing.route(ports, lead_id, NOW)
     (message,) = [json.loads(m) for m in ports.write_back.messages]  # type: ignore[union-attr]

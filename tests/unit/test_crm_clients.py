@@ -4,11 +4,14 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
+from handoff.config.adapters import SalesforceAdapterConfig
 from handoff.crm.crm_http import CrmRecordMissing, CrmUnauthorized, CrmUnavailable
 from handoff.crm.hubspot_api import HubSpotClient
+from handoff.crm.salesforce import requested_account_fields
 from handoff.crm.salesforce_api import SalesforceClient
 from handoff.local.fake_hubspot import FakeHubSpot
 from handoff.local.fake_salesforce import FakeSalesforce
@@ -100,3 +103,142 @@ def test_salesforce_retries_5xx_and_refuses_bad_credentials(salesforce: FakeSale
     assert [path for path, _ in salesforce.writes] == [f"/services/data/v60.0/sobjects/Lead/{LEAD}"] * 2
     with pytest.raises(CrmUnavailable, match="400"):
         SalesforceClient(salesforce.url, "client-1", "not-the-secret").update("Lead", LEAD, {"Status": "x"})
+
+
+# --- reads: a Salesforce Contact's Account and open Opportunity, a HubSpot contact's open deal ------
+
+ACCOUNT = "0015g0000ACCT01AAA"  # examples/salesforce/crm-objects.json: ParcelPoint
+
+
+@pytest.fixture
+def salesforce_org() -> Iterator[FakeSalesforce]:
+    """An org without state and country picklists, seeded with the example Account."""
+    fake = FakeSalesforce(
+        "client-1", "secret-1", data_file=EXAMPLES / "salesforce" / "crm-objects.json"
+    ).start()
+    yield fake
+    fake.stop()
+
+
+def test_salesforce_account_and_its_newest_open_opportunity(salesforce_org: FakeSalesforce) -> None:
+    client = SalesforceClient(salesforce_org.url, "client-1", "secret-1")
+    account, opportunity = client.account_with_open_opportunity(
+        ACCOUNT, requested_account_fields(SalesforceAdapterConfig())
+    )
+    assert account is not None
+    assert (account["Name"], account["NumberOfEmployees"], account["OwnerId"]) == (
+        "ParcelPoint", 420, "0055g0000USER01AAA",
+    )  # fmt: skip
+    # The closed pilot is older and closed; the open one is the answer.
+    assert opportunity is not None
+    assert (opportunity["Id"], opportunity["OwnerId"]) == ("0065g0000OPPT02AAA", "0055g0000USER01AAA")
+    assert salesforce_org.requests == [
+        "POST /services/oauth2/token",
+        f"GET /services/data/v60.0/sobjects/Account/{ACCOUNT}",
+        "GET /services/data/v60.0/query",
+    ]
+
+
+def test_salesforce_account_without_an_open_opportunity(salesforce_org: FakeSalesforce) -> None:
+    opportunities = salesforce_org.data["Opportunity"]
+    opportunities["0065g0000OPPT02AAA"]["IsClosed"] = True
+    client = SalesforceClient(salesforce_org.url, "client-1", "secret-1")
+    account, opportunity = client.account_with_open_opportunity(ACCOUNT, ["Name"])
+    assert account is not None and account["Name"] == "ParcelPoint" and opportunity is None
+
+
+def test_salesforce_account_that_is_gone_reads_as_none_and_asks_nothing_more(
+    salesforce_org: FakeSalesforce,
+) -> None:
+    client = SalesforceClient(salesforce_org.url, "client-1", "secret-1")
+    assert client.account_with_open_opportunity("0015g0000GONE01AAA", ["Name"]) == (None, None)
+    assert not any("query" in request for request in salesforce_org.requests)
+
+
+@pytest.mark.parametrize(
+    "account_id",
+    ["0015g0000ACCT01AA", "0015g0000ACCT01AAA' OR Name != '", "001 5g0000ACCT01", "", "0015g0000ACCT01AAA/x"],
+)
+def test_salesforce_refuses_what_is_not_a_record_id_before_any_request(
+    salesforce_org: FakeSalesforce, account_id: str
+) -> None:
+    """Only a 15- or 18-character id ever reaches the SOQL query."""
+    with pytest.raises(ValueError, match="not a Salesforce record id"):
+        SalesforceClient(salesforce_org.url, "client-1", "secret-1").account_with_open_opportunity(
+            account_id, ["Name"]
+        )
+    assert salesforce_org.requests == []
+
+
+def test_salesforce_account_read_is_retried_then_unavailable(salesforce_org: FakeSalesforce) -> None:
+    client = SalesforceClient(salesforce_org.url, "client-1", "secret-1", sleep=lambda _: None)
+    salesforce_org.fail_next(2, status=503)
+    account, _ = client.account_with_open_opportunity(ACCOUNT, ["Name"])
+    assert account is not None
+    salesforce_org.fail_next(3, status=503)
+    with pytest.raises(CrmUnavailable, match="after 3 attempts"):
+        client.account_with_open_opportunity(ACCOUNT, ["Name"])
+
+
+def test_salesforce_default_account_fields_exist_without_country_picklists(
+    salesforce_org: FakeSalesforce,
+) -> None:
+    """BillingCountryCode exists only with state and country picklists on, and asking for a field
+    an org lacks fails the read (400): the defaults ask only for fields every org has."""
+    client = SalesforceClient(salesforce_org.url, "client-1", "secret-1")
+    assert "BillingCountryCode" not in requested_account_fields(SalesforceAdapterConfig())
+    with pytest.raises(CrmUnavailable, match="400"):
+        client.account_with_open_opportunity(ACCOUNT, ["Name", "BillingCountryCode"])
+    mapped = SalesforceAdapterConfig(account_fields={"company.country": "BillingCountryCode"})
+    with_picklists = FakeSalesforce(
+        "client-1", "secret-1", data_file=EXAMPLES / "salesforce" / "crm-objects.json", country_picklists=True
+    ).start()
+    try:
+        account, _ = SalesforceClient(
+            with_picklists.url, "client-1", "secret-1"
+        ).account_with_open_opportunity(ACCOUNT, requested_account_fields(mapped))
+    finally:
+        with_picklists.stop()
+    assert account is not None and account["BillingCountryCode"] == "CA"
+
+
+def test_hubspot_contact_records_carry_the_company_and_the_newest_open_deal(hubspot: FakeHubSpot) -> None:
+    contact, company, deal = HubSpotClient(hubspot.url, "pat-1").contact_records("3301", ["email"])
+    assert contact["properties"] == {"email": "lee.santos@brightwave.example"}
+    assert company is not None and company["properties"]["name"] == "Brightwave Payments"
+    # 7702 is closed lost; 7701 is open and owned by 73.
+    assert deal is not None and deal["id"] == "7701"
+    assert deal["properties"]["hubspot_owner_id"] == "73"
+    assert hubspot.requests[-1] == "POST /crm/v3/objects/deals/batch/read"
+
+
+def test_hubspot_contact_without_deals_asks_for_none(hubspot: FakeHubSpot) -> None:
+    assert HubSpotClient(hubspot.url, "pat-1").contact_records("3201", ["email"])[1:] == (None, None)
+    assert hubspot.requests == ["GET /crm/v3/objects/contacts/3201"]
+
+
+def test_hubspot_deals_that_are_closed_or_gone_are_no_opportunity(hubspot: FakeHubSpot) -> None:
+    deals = hubspot.data["deals"]
+    deals["7701"]["properties"] |= {"hs_is_closed": "", "dealstage": "closedwon"}  # no flag: the stage says
+    hubspot.data["contacts"]["3301"]["associations"]["deals"]["results"].append({"id": "9999", "type": "x"})
+    assert HubSpotClient(hubspot.url, "pat-1").contact_records("3301", ["email"]).open_deal is None
+    del deals["7701"], deals["7702"]
+    assert HubSpotClient(hubspot.url, "pat-1").contact_records("3301", ["email"]).open_deal is None
+
+
+def test_hubspot_deal_read_outage_is_unavailable(hubspot: FakeHubSpot) -> None:
+    client = HubSpotClient(hubspot.url, "pat-1", sleep=lambda _: None)
+    client.contact_records("3301", ["email"])  # warm: contact, company, deals
+    hubspot.fail_next(2, status=503)  # the contact's read retries past these
+    assert client.contact_records("3301", ["email"]).open_deal is not None
+    with pytest.raises(CrmUnavailable):
+        hubspot.fail_next(9, status=503)
+        client.contact_records("3301", ["email"])
+
+
+def test_salesforce_reads_side_by_side_share_one_token(salesforce_org: FakeSalesforce) -> None:
+    client = SalesforceClient(salesforce_org.url, "client-1", "secret-1")
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        answers = list(pool.map(lambda _: client.account_with_open_opportunity(ACCOUNT, ["Name"]), range(8)))
+    assert all(account is not None for account, _ in answers)
+    assert salesforce_org.tokens_issued == 1

@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 import json
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
+from handoff.config import load_config
 from handoff.config.adapters import HubSpotAdapterConfig, SalesforceAdapterConfig
 from handoff.crm import hubspot, salesforce
 from handoff.domain.lead import Lead
-from tests.conftest import EXAMPLES
+from handoff.domain.qualify import qualify
+from tests.conftest import EXAMPLES, ROOT
 
 WORKFLOW = json.loads((EXAMPLES / "webhooks/hubspot/workflow-contact-demo-request.json").read_text())
 
@@ -54,6 +57,27 @@ def test_a_single_conversion_counts_once_even_as_first_and_recent() -> None:
     assert [a.type for a in lead.activities].count("form_submission") == 2
 
 
+@pytest.mark.parametrize(("converted", "tier"), [(timedelta(minutes=5), "hot"), (timedelta(days=730), None)])
+def test_a_workflow_contact_s_intent_is_aged_from_now_not_from_its_old_conversion(
+    converted: timedelta, tier: str | None
+) -> None:
+    """A workflow may enrol a contact years after its form: that is not today's demo request."""
+    now = datetime(2026, 11, 30, 15, tzinfo=UTC)
+    contact = json.loads(json.dumps(WORKFLOW))
+    props = contact["properties"]
+    props["recent_conversion_date"] = {"value": str(int((now - converted).timestamp() * 1000))}
+    props["first_conversion_date"] = {
+        "value": str(int((now - converted - timedelta(days=20)).timestamp() * 1000))
+    }
+    props["hs_analytics_last_visit_timestamp"] = props["recent_conversion_date"]
+    lead = Lead.model_validate(hubspot.from_workflow(contact, b"{}", HubSpotAdapterConfig()))
+    assert lead.occurred_at is None  # the delivery is now; the conversion is only its trigger
+    result = qualify(lead, load_config(ROOT / "config" / "handoff.toml").qualify, now)
+    assert result.tier == tier
+    trigger = next(r for r in result.reasons if r.code == "intent.trigger")
+    assert ("730 days ago" in trigger.text) is (tier is None)
+
+
 @pytest.mark.parametrize(
     ("kind", "fields"),
     [
@@ -84,3 +108,16 @@ def test_salesforce_iso_codes_win_over_country_and_state_names(kind: str, fields
     )
     # Names alone reach the same codes (pycountry): the code fields only save the lookup.
     assert (plain.contact.country, plain.contact.region) == ("GB", "ENG")
+
+
+def test_a_hubspot_association_change_without_an_object_id_is_ignored_not_refused() -> None:
+    """contact.associationChange events carry fromObjectId and toObjectId, no objectId (Ballerina's
+    HubSpot trigger fixture, tests/fixtures/real/hubspot): refusing one refused its whole batch."""
+    [event] = hubspot.parse_events(
+        json.loads(
+            (ROOT / "tests/fixtures/real/hubspot/events-ballerina-contact.associationChange.json").read_text()
+        )
+    )
+    assert event.object_id is None
+    reason = hubspot.ignored_because(event, HubSpotAdapterConfig())
+    assert reason is not None and "contact.associationChange" in reason

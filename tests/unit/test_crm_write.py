@@ -18,13 +18,13 @@ REP = Rep(rep_id="rep-ana", email="ana@example.com", crm_owner_ids=["71", "0055g
 CONFIG = CrmSyncConfig()
 
 
-def record(system: str, record_id: str | None) -> LeadRecord:
+def record(system: str, record_id: str | None, owner_id: str | None = None) -> LeadRecord:
     data: dict[str, Any] = {
         "event_id": "e1",
         "contact": {"email": "a@b.example"},
         "trigger": {"type": "demo_request"},
     }
-    data["crm"] = {"system": system, "record_id": record_id}
+    data["crm"] = {"system": system, "record_id": record_id, "owner_id": owner_id}
     lead = Lead.model_validate(data)
     return LeadRecord.from_lead(lead, qualify(lead, QualifyConfig(), NOW), NOW)
 
@@ -63,3 +63,16 @@ def test_nothing_is_written_without_a_crm_record_a_known_system_or_the_feature()
         "hs_lead_status": "OPEN"
     }  # type: ignore[union-attr]
     assert plan_write(record("hubspot", "3201"), REP, "unmapped_outcome", CONFIG) is None
+
+
+def test_an_owner_already_in_the_crm_is_kept_unless_config_says_to_replace_them() -> None:
+    owned = record("hubspot", "3201", owner_id="99")
+    kept = plan_write(owned, REP, "assigned", CONFIG)
+    assert kept is not None and kept.fields == {"hs_lead_status": "OPEN"}
+    replaced = plan_write(owned, REP, "assigned", CONFIG.model_copy(update={"overwrite_owner": True}))
+    assert replaced is not None and replaced.fields["hubspot_owner_id"] == "71"
+    # A Salesforce queue is not an owner to keep: routing exists to take leads off it.
+    queued = plan_write(
+        record("salesforce", "00Q5g0000LEAD01AAA", "00G5g000000QUEUE1"), REP, "assigned", CONFIG
+    )
+    assert queued is not None and queued.fields["OwnerId"] == "0055g0000USER01AAA"

@@ -13,13 +13,22 @@ AWS_LIBRARIES = {"boto3", "botocore"}
 IO_LIBRARIES = AWS_LIBRARIES | {"urllib", "http", "socket", "requests", "aws_lambda_powertools"}
 
 
+# Parsing a URL is pure: urllib.parse is the one part of urllib that does no I/O.
+PURE_MODULES = {"urllib.parse"}
+
+
 def imported(path: Path) -> set[str]:
     """Top-level package of every import in the module, wherever it sits (functions included)."""
     names: set[str] = set()
     for node in ast.walk(ast.parse(path.read_text())):
         if isinstance(node, ast.Import):
-            names |= {alias.name.split(".")[0] for alias in node.names}
-        elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+            names |= {alias.name.split(".")[0] for alias in node.names if alias.name not in PURE_MODULES}
+        elif (
+            isinstance(node, ast.ImportFrom)
+            and node.module
+            and node.level == 0
+            and node.module not in PURE_MODULES
+        ):
             names.add(node.module.split(".")[0])
     return names
 

@@ -100,3 +100,13 @@ def test_times_without_an_offset_are_read_on_the_senders_clock() -> None:
     assert chicago.occurred_at is not None and chicago.occurred_at.utcoffset() == timedelta(hours=-6)
     assert chicago.activities[0].at == datetime(2026, 11, 2, 20, 58, tzinfo=UTC)
     assert chicago.activities[1].at == datetime(2026, 11, 2, 13, 0, tzinfo=UTC)  # an offset is kept
+
+
+def test_an_event_id_may_come_as_the_parts_a_template_sender_can_fill() -> None:
+    """Marketo quotes each string token itself, so its template sends the id's parts as a list."""
+    body = {"contact": {"email": "a@b.example"}, "trigger": {"type": "demo_request"}}
+    lead = Lead.model_validate({**body, "event_id": ["marketo", "88213", 4127, "2026-11-02 16:05:00"]})
+    assert lead.event_id == "marketo:88213:4127:2026-11-02 16:05:00"
+    for bad in ([], [{"x": 1}], [True], ["a"] * 9):
+        with pytest.raises(ValidationError, match="event_id"):
+            Lead.model_validate({**body, "event_id": bad})

@@ -214,3 +214,17 @@ def test_activity_age_counts_from_the_conversion_not_the_delivery() -> None:
     }
     late, _ = score_intent(lead(trigger={"type": "content_download"}, **body), CONFIG.intent, NOW)
     assert late == 10 + 12
+
+
+def test_a_stale_trigger_is_neither_a_next_step_nor_a_fast_lane() -> None:
+    fresh = qualify(
+        lead(trigger={"type": "demo_request", "at": (NOW - timedelta(hours=3)).isoformat()}), CONFIG, NOW
+    )
+    assert (fresh.next_step, fresh.tier) == ("demo_request", "hot")
+    old = qualify(
+        lead(trigger={"type": "demo_request", "at": (NOW - timedelta(days=60)).isoformat()}), CONFIG, NOW
+    )
+    assert old.next_step is None and not old.ready
+    assert "Demo request was 60 days ago" in reason(old, "next_step.missing")
+    trigger = next(r for r in old.reasons if r.code == "intent.trigger")
+    assert trigger.points < 4 and "60 days ago" in trigger.text  # 60 points, four half-lives on

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import email
+import json
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -14,6 +15,7 @@ from handoff.domain.record import Assignment, LeadRecord, Qualification, Reason,
 from handoff.email.brief import Link, ago, build_brief, in_zone, safe_url, until
 from handoff.email.render import render_brief, render_escalation
 from handoff.email.send import Envelope, build_mime
+from handoff.email.slack import blocks
 from tests.conftest import ROOT
 
 NOW = datetime(2026, 11, 2, 15, 4, tzinfo=UTC)
@@ -187,12 +189,92 @@ def test_safe_url() -> None:
         assert safe_url(bad) is None
 
 
-@pytest.mark.parametrize(
-    ("system", "button"),
-    [("salesforce", "Open in Salesforce"), ("hubspot", "Open in HubSpot"), ("zoho", "Open in CRM")],
+ZOHO_CONFIG = CONFIG.model_copy(
+    update={"adapters": CONFIG.adapters.model_copy(update={"crm_link_hosts": ["crm.zoho.com"]})}
 )
-def test_the_crm_button_names_the_leads_own_crm(hot_lead: dict[str, Any], system: str, button: str) -> None:
-    hot_lead["crm"]["system"] = system
-    html = render(record(hot_lead)).html
-    assert button in html
+
+
+@pytest.mark.parametrize(
+    ("system", "url", "button"),
+    [
+        (
+            "salesforce",
+            "https://acme.lightning.force.com/lightning/r/Lead/00Q5g0000LEAD01AAA/view",
+            "Open in Salesforce",
+        ),
+        ("hubspot", "https://app-eu1.hubspot.com/contacts/1/record/0-1/1001", "Open in HubSpot"),
+        ("zoho", "https://crm.zoho.com/crm/tab/Leads/1001", "Open in CRM"),
+    ],
+)
+def test_the_crm_button_names_the_leads_own_crm(
+    hot_lead: dict[str, Any], system: str, url: str, button: str
+) -> None:
+    hot_lead["crm"] |= {"system": system, "record_url": url}
+    html = render(record(hot_lead), ZOHO_CONFIG).html
+    assert button in html and f'href="{url}"' in html
     assert {"salesforce": "HubSpot", "hubspot": "Salesforce", "zoho": "HubSpot"}[system] not in html
+
+
+@pytest.mark.parametrize(
+    ("system", "url"),
+    [
+        ("hubspot", "http://app.hubspot.com/contacts/1/record/0-1/1001"),  # not https
+        ("hubspot", "javascript:alert(1)//app.hubspot.com"),
+        ("hubspot", "https://app.hubspot.com.evil.example/contacts/1"),
+        ("hubspot", "https://app.hubspot.com@evil.example/contacts/1"),  # userinfo: the host is evil
+        ("hubspot", "https://evil.example\\@app.hubspot.com/"),  # a browser reads the backslash as /
+        ("hubspot", "https://yourcompany.my.salesforce.com/00Q"),  # another CRM's host
+        ("salesforce", "https://app.hubspot.com/contacts/1"),
+        ("salesforce", "https://salesforce.com.evil.example/00Q"),
+        ("zoho", "https://crm.zoho.com/crm/tab/Leads/1001"),  # no crm_link_hosts by default
+        ("other", "https://crm.example/record/1"),
+    ],
+)
+def test_a_crm_link_off_the_crms_own_hosts_never_reaches_the_brief(
+    hot_lead: dict[str, Any], system: str, url: str
+) -> None:
+    hot_lead["crm"] |= {"system": system, "record_url": url}
+    brief = render(record(hot_lead))
+    assert "Open in" not in brief.html and url not in brief.html and url not in brief.text
+
+
+def test_the_configured_salesforce_instance_is_a_salesforce_host(hot_lead: dict[str, Any]) -> None:
+    url = "https://crm.acme.example/00Q5g0000LEAD01AAA"
+    hot_lead["crm"] |= {"system": "salesforce", "record_url": url}
+    assert "Open in Salesforce" not in render(record(hot_lead)).html
+    config = CONFIG.model_copy(
+        update={
+            "adapters": CONFIG.adapters.model_copy(
+                update={
+                    "salesforce": CONFIG.adapters.salesforce.model_copy(
+                        update={"instance_url": "https://crm.acme.example"}
+                    )
+                }
+            )
+        }
+    )
+    assert "Open in Salesforce" in render(record(hot_lead), config).html
+
+
+def test_the_mailto_link_carries_only_the_validated_address(hot_lead: dict[str, Any]) -> None:
+    brief = render(record(hot_lead, email="Jordan.Lee+sales@Northwind.example"))
+    assert 'href="mailto:jordan.lee%2Bsales@northwind.example"' in brief.html
+    assert brief.html.count("mailto:") == 1
+
+
+def test_line_breaks_in_crm_text_never_reach_what_a_rep_reads(hot_lead: dict[str, Any]) -> None:
+    hot_lead["company"]["name"] = "Northwind\r\nAnalytics"
+    hot_lead["trigger"]["name"] = "Book\na demo\u2028now"
+    hot_lead["activities"][0]["title"] = "Pricing\r\nX-Injected: yes"
+    brief = render(record(hot_lead, first_name="Jordan\r\nBcc: victim@example.com", title="VP\x0bof Sales"))
+    assert brief.subject == (
+        "[HOT] Jordan Bcc: victim@example.com Lee (Northwind Analytics): Demo request: Book a demo now"
+        " - respond by Mon 02 Nov 10:09 EST"
+    )
+    for line in brief.text.splitlines():
+        assert not line.startswith(("Bcc:", "Analytics", "a demo", "X-Injected", "of Sales")), line
+    assert "Jordan Bcc: victim@example.com Lee" in brief.html and "Pricing X-Injected: yes" in brief.text
+    assert not any(c in brief.html for c in "\r\x0b\u2028")
+    slack = blocks(build_brief(record(hot_lead), CONFIG, NOW, LINKS))
+    assert "\n" not in slack["text"] and "\n" not in slack["blocks"][0]["text"]["text"]
+    assert "\r" not in json.dumps(slack)

@@ -105,6 +105,53 @@ def test_an_unavailable_owner_falls_through_to_the_pool_with_the_reason_kept() -
     assert {c.rep_id: c.skipped_because for c in plan.considered}["b"] == "out of office until 2026-11-06"
 
 
+def test_the_contact_s_owner_in_the_crm_is_honoured_before_the_account_owner() -> None:
+    reps = [rep("a"), rep("owner", crm_owner_ids=["71"]), rep("acct")]
+    plan = plan_route(
+        record(crm={"system": "hubspot", "owner_id": "71"}), reps, CONFIG, NOW, account_owner="acct"
+    )
+    assert (rules(plan)[0], first(plan)) == ("crm_owner", "owner")
+    assert plan.contact_owner is not None and plan.account_owner is not None
+    assert plan.ownership_notes(reps[1], "HubSpot", owner_written=False) == ["The account belongs to acct."]
+    off = CONFIG.model_copy(update={"honour_crm_owner": False})
+    assert rules(plan_route(record(crm={"owner_id": "71"}), reps, off, NOW))[0] == "round_robin"
+
+
+def test_a_salesforce_queue_owns_nobody_s_follow_up() -> None:
+    reps = [rep("a"), rep("queue-rep", crm_owner_ids=["00G5g000000QUEUE1"])]
+    lead = record(crm={"system": "salesforce", "owner_id": "00G5g000000QUEUE1"})
+    plan = plan_route(lead, reps, CONFIG, NOW)
+    assert rules(plan)[0] == "round_robin"
+    assert "Owner in the CRM: 00G5g000000QUEUE1 is a queue, not a person" in plan.trace
+    assert plan.contact_owner is None
+
+
+def test_an_open_opportunity_s_own_owner_comes_before_the_contact_s() -> None:
+    reps = [
+        rep("deal", crm_owner_ids=["0055g0000DEAL0001"]),
+        rep("contact", crm_owner_ids=["0055g0000CONT0001"]),
+    ]
+    crm = {"system": "salesforce", "open_opportunity": True, "opportunity_owner_id": "0055g0000DEAL0001"}
+    plan = plan_route(record(crm={**crm, "owner_id": "0055g0000CONT0001"}), reps, CONFIG, NOW)
+    assert (rules(plan)[0], first(plan)) == ("opportunity_owner", "deal")
+
+
+def test_an_owner_at_capacity_keeps_the_lead_unless_config_routes_it_on() -> None:
+    full = rep("owner", crm_owner_ids=["71"], open_count=5, capacity=5)
+    reps = [rep("a"), full]
+    lead = record(crm={"system": "hubspot", "owner_id": "71"})
+    plan = plan_route(lead, reps, CONFIG, NOW)
+    owner_step = plan.steps[0]
+    assert (owner_step.rule, first(plan)) == ("crm_owner", "owner")
+    assert owner_step.candidates[0].over_capacity == "at capacity (5/5)"
+    assert "over capacity" in owner_step.reason
+    route_on = plan_route(lead, reps, CONFIG.model_copy(update={"owner_at_capacity": "route"}), NOW)
+    assert (rules(route_on)[0], first(route_on)) == ("round_robin", "a")
+    # Out of office is never overridden: nobody would answer.
+    away = rep("owner", crm_owner_ids=["71"], open_count=5, capacity=5, ooo_until=NOW + timedelta(days=1))
+    assert first(plan_route(lead, [rep("a"), away], CONFIG, NOW)) == "a"
+
+
 def test_an_owner_who_is_not_a_rep_is_explained() -> None:
     plan = plan_route(record(), [rep("a")], CONFIG, NOW, account_owner="999")
     assert "Known account, account owner: 999 is not a rep in Handoff" in plan.trace

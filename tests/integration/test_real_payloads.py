@@ -1,0 +1,288 @@
+"""Payloads written by others (CRM docs, official SDK tests, public projects' fixtures) through the
+real handlers on moto. Where each file came from, and every edit made to it, is in
+tests/fixtures/real/SOURCES.md.
+
+One stack serves the whole module: every payload has its own delivery id, so each case checks only
+what it wrote. Most cases check the stored lead; the workflow runs to the rep on two of them."""
+
+from __future__ import annotations
+
+import copy
+import json
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from handoff.aws import container
+from handoff.domain.lead import lead_id_for
+from handoff.local.fake_hubspot import FakeHubSpot
+from tests.conftest import EXAMPLES, ROOT, rep
+from tests.integration.conftest import SECRETS, Aws
+
+REAL = ROOT / "tests" / "fixtures" / "real"
+HUBSPOT = REAL / "hubspot"
+SALESFORCE = REAL / "salesforce"
+MARKETO = REAL / "marketo"
+
+
+def _json(path: Path) -> Any:
+    return json.loads(path.read_text())
+
+
+@pytest.fixture(scope="module")
+def stack(shared_aws: Aws) -> Iterator[Aws]:
+    """The module's stack, with a fake HubSpot CRM API serving the records the events point at."""
+    fake = FakeHubSpot(EXAMPLES / "hubspot" / "crm-objects.json", token=SECRETS["HANDOFF_HUBSPOT_TOKEN"])
+    contacts, companies = fake.data["contacts"], fake.data["companies"]
+    # HubSpot's own SDK test contact and company (Bryan Cooper at Biglytics), for objectId 123.
+    sdk = _json(HUBSPOT / "api" / "sdk-contact-with-company.json")
+    contacts["123"] = sdk["contact"]
+    companies["9900"] = sdk["company"]
+    # Pipedream's HubSpot contact test event: a real contact shape with no email address.
+    contacts["65059681032"] = _json(HUBSPOT / "api" / "pipedream-contact-no-email.json") | {
+        "id": "65059681032"
+    }
+    # No published contact carries firmographics; for one event, serve this project's own sample
+    # contact (examples/hubspot/crm-objects.json, Lee Santos at Brightwave Payments).
+    contacts["3896"] = copy.deepcopy(contacts["3301"]) | {"id": "3896"}
+    fake.start()
+    with pytest.MonkeyPatch.context() as monkeypatch:
+        monkeypatch.setenv("HANDOFF_HUBSPOT_API_BASE", fake.url)
+        container.reset()
+        shared_aws.put_reps(rep("r1"))
+        yield shared_aws
+    fake.stop()
+    container.reset()
+
+
+def hubspot_events(aws: Aws, name: str) -> tuple[int, dict[str, Any]]:
+    return aws.post_hubspot((HUBSPOT / name).read_bytes())
+
+
+def bearer(aws: Aws, body: bytes, content_type: str = "application/json") -> tuple[int, dict[str, Any]]:
+    headers = {"Content-Type": content_type, "Authorization": f"Bearer {SECRETS['HANDOFF_GENERIC_TOKEN']}"}
+    return aws.api("POST", "/webhooks/generic", body, headers)
+
+
+def instant(value: str) -> datetime:
+    return datetime.fromisoformat(value.replace("Z", "+00:00"))
+
+
+# recent_conversion_date 1325633423000 in HubSpot's docs example.
+WHEN_TESTFORM = datetime(2012, 1, 3, 23, 30, 23, tzinfo=UTC)
+
+
+def reason_codes(lead: dict[str, Any]) -> list[str]:
+    return [r["code"] for r in lead["qualification"]["reasons"]]
+
+
+# --- HubSpot Webhooks-API events that must be acknowledged and ignored, with the reason -----------
+
+
+@dataclass(frozen=True)
+class Ignored:
+    event_id: str
+    says: tuple[str, ...]  # what the reason must name
+
+
+IGNORED = {
+    "events-ballerina-contact.propertyChange.json": Ignored("112", ("firstname", "sample-value")),
+    "events-ballerina-contact.deletion.json": Ignored("109", ("contact.deletion",)),
+    "events-ballerina-contact.privacyDeletion.json": Ignored("111", ("contact.privacyDeletion",)),
+    "events-ballerina-contact.merge.json": Ignored("110", ("contact.merge",)),
+    "events-ballerina-contact.restore.json": Ignored("113", ("contact.restore",)),
+    "events-ballerina-contact.associationChange.json": Ignored("107", ("contact.associationChange",)),
+    "events-ballerina-company.creation.json": Ignored("102", ("company.creation",)),
+    "events-ballerina-company.deletion.json": Ignored("103", ("company.deletion",)),
+    "events-ballerina-company.associationChange.json": Ignored("101", ("company.associationChange",)),
+    "events-ballerina-ticket.creation.json": Ignored("137", ("ticket.creation",)),
+    "events-ballerina-conversation.newMessage.json": Ignored("116", ("conversation.newMessage",)),
+    "events-ballerina-company.propertyChange.json": Ignored("105", ("company.propertyChange",)),
+    "events-ballerina-deal.creation.json": Ignored("120", ("deal.creation",)),
+    "events-ballerina-deal.propertyChange.json": Ignored("123", ("deal.propertyChange",)),
+}
+
+
+@pytest.mark.parametrize("name", sorted(IGNORED))
+def test_hubspot_event_that_hands_nobody_off_is_acknowledged_with_a_reason(stack: Aws, name: str) -> None:
+    expected = IGNORED[name]
+    before = stack.leads_count()
+    status, body = hubspot_events(stack, name)
+    assert status == 200, body
+    [event] = body["events"]
+    assert event["event_id"] == expected.event_id
+    assert event["status"] == "ignored"
+    assert all(word in event["reason"] for word in expected.says), event["reason"]
+    assert stack.leads_count() == before
+
+
+# --- HubSpot events that name a contact -------------------------------------------------------------
+
+
+def test_hubspot_docs_v1_example_event_fetches_the_contact_and_its_company(stack: Aws) -> None:
+    """The body HubSpot's docs sign in their v1 example: portal 62515's contact 123 was created."""
+    status, body = hubspot_events(stack, "events-docs-v1-contact-creation.json")
+    assert status == 200, body
+    [event] = body["events"]
+    assert event["event_id"] == "1"
+    assert event["lead_id"] == lead_id_for("hubspot", "62515:1")
+    lead = stack.get_lead(event["lead_id"])
+    assert lead["contact"]["email"] == "bcooper@biglytics.net"
+    assert (lead["contact"]["first_name"], lead["contact"]["last_name"]) == ("Bryan", "Cooper")
+    assert lead["company"]["name"] == "Biglytics"
+    assert lead["company"]["domain"] == "biglytics.net"
+    assert lead["crm"]["record_url"] == "https://app.hubspot.com/contacts/62515/record/0-1/123"
+    assert lead["trigger"]["type"] == "form_submission"
+    assert instant(lead["occurred_at"]) == datetime(2019, 7, 26, 4, 0, tzinfo=UTC)
+    # Nothing says how big Biglytics is or where it is: recorded, held back, and why.
+    assert lead["status"] == "nurture"
+    assert {"company.employees", "contact.country|company.country"} <= set(lead["qualification"]["missing"])
+
+
+def test_hubspot_generic_object_events_hand_off_contacts_and_say_why_not_the_rest(stack: Aws) -> None:
+    """The generic format (object.creation with objectTypeId) HubSpot's changelog documents: the
+    contact (0-1) is read from the CRM API like contact.creation; the deal (0-3) is ignored, saying why."""
+    status, body = hubspot_events(stack, "events-docs-v1-object-creation.json")
+    assert status == 200, body
+    contact, deal = body["events"]
+    assert contact["lead_id"] == lead_id_for("hubspot", "62515:2")
+    assert stack.get_lead(contact["lead_id"])["contact"]["email"] == "bcooper@biglytics.net"
+    assert deal["status"] == "ignored" and "0-3" in deal["reason"] and "not a contact" in deal["reason"]
+
+
+def test_hubspot_events_from_two_portals_with_the_same_event_id_are_two_leads(stack: Aws) -> None:
+    """Snowplow's fixture and HubSpot's docs both send eventId 1 for contact 123, from portals
+    4737818 and 62515: HubSpot numbers events per portal, so neither may swallow the other."""
+    hubspot_events(stack, "events-docs-v1-contact-creation.json")
+    status, body = hubspot_events(stack, "events-snowplow-contact-creation.json")
+    assert status == 200, body
+    [event] = body["events"]
+    assert event["lead_id"] == lead_id_for("hubspot", "4737818:1")
+    assert event["lead_id"] != lead_id_for("hubspot", "62515:1")
+    lead = stack.get_lead(event["lead_id"])
+    assert lead["contact"]["email"] == "bcooper@biglytics.net"
+    assert lead["crm"]["record_url"] == "https://app.hubspot.com/contacts/4737818/record/0-1/123"
+    assert instant(lead["occurred_at"]) == datetime(2018, 10, 10, 4, 23, 19, 845000, tzinfo=UTC)
+    assert stack.get_lead(lead_id_for("hubspot", "62515:1"))["status"] == "nurture"
+
+
+def test_hubspot_event_for_a_contact_without_an_email_is_acknowledged_with_a_reason(stack: Aws) -> None:
+    """HubSpot contacts need no email. One without cannot be handed to a rep, and a 4xx would have
+    HubSpot drop every other event in the same delivery with it."""
+    before = stack.leads_count()
+    status, body = hubspot_events(stack, "events-prismatic-contact-creation.json")
+    assert status == 200, body
+    [event] = body["events"]
+    assert event["event_id"] == "567890123"
+    assert event["status"] == "ignored"
+    assert "email" in event["reason"]
+    assert stack.leads_count() == before
+
+
+def test_hubspot_contact_creation_for_a_sales_ready_contact_reaches_a_rep(stack: Aws) -> None:
+    status, body = hubspot_events(stack, "events-ballerina-contact.creation.json")
+    assert status == 200, body
+    [event] = body["events"]
+    assert event["lead_id"] == lead_id_for("hubspot", "123456:108")
+    assert event["status"] in {"routing", "assigned", "notified"}
+    lead = stack.wait_status(event["lead_id"], {"notified"})
+    assert lead["contact"]["email"] == "lee.santos@brightwave.example"
+    assert lead["contact"]["title"] == "VP Sales"
+    assert lead["contact"]["country"] == "GB"
+    assert lead["company"]["name"] == "Brightwave Payments"
+    assert lead["company"]["employees"] == 1400
+    assert lead["crm"]["account_owner_id"] == "73"
+    assert lead["trigger"]["type"] == "pricing_request"
+    assert lead["qualification"]["ready"] is True
+    assert lead["assignment"]["rep_id"] == "r1"
+    assert instant(lead["occurred_at"]) == datetime(2025, 8, 20, 0, 1, 48, tzinfo=UTC)
+
+
+# --- HubSpot workflow "Send a webhook": the legacy contact object ---------------------------------
+
+
+def test_hubspot_docs_workflow_webhook_contact(stack: Aws) -> None:
+    """HubSpot's documented workflow webhook body (vid 71, portal 62515): properties with
+    versions, form-submissions, identity-profiles."""
+    status, body = stack.post_hubspot((HUBSPOT / "workflow-docs-contact-v1.json").read_bytes())
+    assert status == 200, body
+    assert body["status"] == "nurture"
+    lead = stack.get_lead(body["lead_id"])
+    assert lead["contact"]["email"] == "perf_user_970@test.com"
+    assert (lead["contact"]["first_name"], lead["contact"]["last_name"]) == ("perf_user_970", "perf_user_970")
+    assert lead["crm"]["record_url"] == "https://app.hubspot.com/contacts/62515/record/0-1/71"
+    assert (lead["trigger"]["type"], lead["trigger"]["name"]) == ("form_submission", "testform: testform")
+    assert instant(lead["trigger"]["at"]) == WHEN_TESTFORM  # when they filled the form in
+    # One form, its first and most recent conversion: one activity.
+    assert [(a["type"], a.get("title")) for a in lead.get("activities", [])] == [
+        ("form_submission", "testform: testform")
+    ]
+    assert {"company.employees", "contact.country|company.country"} <= set(lead["qualification"]["missing"])
+    assert "missing.company.employees" in reason_codes(lead)
+    again = stack.post_hubspot((HUBSPOT / "workflow-docs-contact-v1.json").read_bytes())
+    assert again == (status, body)  # HubSpot retried: the first answer, nothing new
+
+
+# --- Salesforce Outbound Messages ---------------------------------------------------------------
+
+SALESFORCE_IGNORED = {
+    # An sObject Handoff does not act on.
+    "mulesoft-opportunity.xml",
+    # Contacts sent with only an Id, or a name and no email: no lead a rep could work. A SOAP fault
+    # would have Salesforce redeliver them, unchanged, for 24 hours.
+    "guardian-contact-id-only.xml",
+    "freedom-nozzle-contact.xml",
+    "freedom-nozzle-two-contacts.xml",
+}
+
+
+@pytest.mark.parametrize("name", sorted(SALESFORCE_IGNORED))
+def test_salesforce_notification_that_hands_nobody_off_is_acked(stack: Aws, name: str) -> None:
+    before = stack.leads_count()
+    status, xml = stack.post_salesforce((SALESFORCE / name).read_bytes())
+    assert (status, "<Ack>true</Ack>" in xml) == (200, True), xml
+    assert stack.leads_count() == before
+
+
+# --- Marketo "Call Webhook" deliveries -------------------------------------------------------------
+
+
+@pytest.mark.parametrize("name", ["snowplow-common-event.json", "snowplow-beam-event.json"])
+def test_marketo_json_template_in_another_shape_is_refused_naming_the_fields(stack: Aws, name: str) -> None:
+    """Snowplow's Marketo template (JSON token encoding) is a valid delivery in the wrong shape:
+    a 400 that names what the canonical lead needs, and nothing stored."""
+    before = stack.leads_count()
+    status, body = bearer(stack, (MARKETO / name).read_bytes())
+    assert status == 400, body
+    fields = {d["field"] for d in body["details"]}
+    assert {"event_id", "contact", "trigger"} <= fields, fields
+    assert stack.leads_count() == before
+
+
+def test_marketo_form_url_body_is_refused_as_not_json(stack: Aws) -> None:
+    """Clay's documented template, Request Token Encoding "None": a form body, token values raw."""
+    before = stack.leads_count()
+    body_bytes = (MARKETO / "clay-form-url-none.txt").read_bytes()
+    status, body = bearer(stack, body_bytes, "application/x-www-form-urlencoded")
+    assert status == 400, body
+    assert "JSON" in body["message"]
+    assert stack.leads_count() == before
+
+
+def test_marketo_delivery_of_the_documented_template_is_handed_off(stack: Aws) -> None:
+    """docs/crm-setup.md's Marketo setup (examples/webhooks/marketo/webhook-template.txt, Request
+    Token Encoding JSON) as Marketo renders it: Adobe documents that string tokens are enclosed
+    in double quotes for you. The rep needs this lead."""
+    status, body = bearer(stack, (MARKETO / "handoff-template-adobe-json-encoding.json").read_bytes())
+    assert status == 202, body
+    lead = stack.wait_status(body["lead_id"], {"notified"})
+    assert lead["contact"]["email"] == "noor.haddad@quanta.example"
+    assert lead["contact"]["title"] == "Director of Sales Operations"
+    assert lead["company"]["name"] == "Quanta Ledger"
+    assert lead["company"]["employees"] == 240
+    assert lead["contact"]["country"] == "US"
+    assert lead["trigger"]["type"] == "demo_request"
