@@ -147,7 +147,7 @@ def ownership_notices(assignment: Assignment) -> list[str]:
     if assignment.over_capacity:
         notices.insert(
             0,
-            f"Yours over capacity ({assignment.over_capacity}): you own this relationship. Your manager has a copy.",
+            f"You own this relationship, so it is yours although {assignment.over_capacity}. Your manager has a copy.",
         )
     return notices
 

@@ -135,7 +135,10 @@ def test_the_crm_owner_keeps_their_lead_over_capacity_and_their_manager_is_told(
     assert (ports.reps.get("owner") or rep("x")).open_count == 2  # counted, not hidden
     notify.send_brief(ports, lead_id, NOW)
     brief = ports.mailer.to("owner@example.com")[0]
-    assert "you own this relationship" in brief.text and "The account belongs to Sam Account." in brief.text
+    assert (
+        "You own this relationship, so it is yours although at capacity (1/1)" in brief.text
+        and "The account belongs to Sam Account." in brief.text
+    )
     copy = ports.mailer.to("lead@example.com")
     assert len(copy) == 1 and "/d/" not in copy[0].html  # the manager sees it, without the rep's buttons
     notify.send_brief(ports, lead_id, NOW)  # a retried step sends neither twice
