@@ -10,6 +10,7 @@ import sys
 from pathlib import Path
 
 from handoff.deploy.functions import ALL_FUNCTIONS, REPO_ROOT, FunctionSpec
+from handoff.deploy.settings import Settings, environment
 
 RUNS = 10
 LAMBDA_ENV = {
@@ -24,16 +25,27 @@ LAMBDA_ENV = {
     # Tracing stays on, as deployed: Tracer loads the X-Ray SDK and patches botocore at init.
 }
 FLOOR = "import boto3; boto3.client('dynamodb')"
+# A value for every setting: each handler gets the variables its spec deploys with, as in Lambda.
+SETTING_VALUES = {
+    **{name: str(field.default or "bench") for name, field in Settings.model_fields.items()},
+    "config_path": LAMBDA_ENV["HANDOFF_CONFIG_PATH"],
+    "state_machine_arn": "arn:aws:states:us-east-1:123456789012:stateMachine:handoff",
+    "public_base_url": "https://handoff.example.com",
+}
 TIMER = "import time; _t = time.perf_counter(); {code}; print(time.perf_counter() - _t)"
 
 
 def _once(code: str, function: FunctionSpec | None = None) -> float:
-    env = {**os.environ, **LAMBDA_ENV, "PYTHONPATH": str(REPO_ROOT), "PYTHONDONTWRITEBYTECODE": "0"}
+    env = {**os.environ, **LAMBDA_ENV, "PYTHONPATH": str(REPO_ROOT)}
     env.pop("POWERTOOLS_TRACE_DISABLED", None)
+    # Any value, "0" included, stops Python writing bytecode; then every run would compile
+    # every module, which no deployed function does twice.
+    env.pop("PYTHONDONTWRITEBYTECODE", None)
     if function is not None:
         # What Lambda sets: the X-Ray SDK reads LAMBDA_TASK_ROOT to take its Lambda path, which
         # skips the centralized-sampling client it builds everywhere else (~100 ms here).
         env |= {"LAMBDA_TASK_ROOT": str(function.path), "AWS_LAMBDA_FUNCTION_NAME": f"handoff-{function.key}"}
+        env |= environment(function, SETTING_VALUES)
     out = subprocess.run(  # noqa: S603
         [sys.executable, "-c", TIMER.format(code=code)],
         capture_output=True,
