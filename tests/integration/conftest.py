@@ -207,6 +207,13 @@ def use_config(monkeypatch: pytest.MonkeyPatch, path: Path, **replacements: str)
     container.reset()
 
 
+@pytest.fixture
+def patient_sla(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    """A one-minute hot SLA, for tests whose rep touches in time: on a loaded machine the test
+    config's 2 s can lapse between the brief and the touch (the touch still ends the wait at once)."""
+    use_config(monkeypatch, tmp_path / "patient.toml", **{"hot = 2\n": "hot = 60\n"})
+
+
 # The emulator's retry clock runs this many times faster than the ASL's IntervalSeconds: a
 # Retry still waits, in order and with its back-off, but 2 s and 4 s become 0.1 s and 0.2 s.
 RETRY_CLOCK_SPEED = 20

@@ -42,6 +42,7 @@ def task_message(subtype: str, who: str = "00Q5g0000LEAD01AAA", owner: str = "00
     return OUTBOUND[:start] + task + OUTBOUND[end:]
 
 
+@pytest.mark.usefixtures("patient_sla")
 def test_a_call_logged_in_hubspot_by_the_owner_completes_the_wait(aws: Aws) -> None:
     _, body = aws.post_hubspot(WORKFLOW)
     aws.wait_for_event(body["lead_id"], "waiting")

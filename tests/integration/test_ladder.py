@@ -17,6 +17,7 @@ def touch(aws: Aws, lead_id: str, **body: Any) -> tuple[int, dict[str, Any]]:
     return aws.dispose(lead_id, **({"outcome": "connected"} | body))
 
 
+@pytest.mark.usefixtures("patient_sla")
 def test_touched_within_the_sla(aws: Aws, hot_lead: dict[str, Any]) -> None:
     aws.put_reps(rep("r1"))
     _, body = aws.post_lead(hot_lead)

@@ -9,6 +9,7 @@ import pytest
 from tests.integration.conftest import Aws, rep
 
 
+@pytest.mark.usefixtures("patient_sla")
 def test_disposition_completes_the_wait_and_the_execution_succeeds(
     aws: Aws, hot_lead: dict[str, Any]
 ) -> None:
