@@ -24,6 +24,8 @@ def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     return {
         "leads": output.report.kpis.received,
         "handed_off": output.report.kpis.handed_off,
+        "sla_met": output.report.kpis.sla_met,
+        "sla_breached": output.report.kpis.sla_breached,
         "proposals": len(output.report.proposals),
         "config_changes": bool(output.config_diff),
     }

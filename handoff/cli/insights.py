@@ -42,7 +42,8 @@ def _rows(args: argparse.Namespace) -> list[Any]:
     end = end or datetime.now(UTC)
     start = start or end - timedelta(days=90)
     records = LeadRepository(boto3.resource("dynamodb").Table(name)).received_between(start, end)
-    return [from_record(r) for r in records]
+    now = datetime.now(UTC)
+    return [from_record(r, now) for r in records]
 
 
 def _period(rows: list[Any]) -> tuple[datetime, datetime] | None:
@@ -61,7 +62,7 @@ def _report(args: argparse.Namespace) -> int:
     if args.html or args.charts:
         from handoff.insights.charts import all_charts
 
-        charts = all_charts(rows, report.kpis, config.tuning)
+        charts = all_charts(rows, report.kpis, config)
     if args.charts:
         folder = Path(args.charts)
         folder.mkdir(parents=True, exist_ok=True)

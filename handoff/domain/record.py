@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from enum import StrEnum
 from typing import Any
 
@@ -110,9 +110,11 @@ class Disposition(BaseModel):
     by: str
     # Recorded from a rep who no longer owns the lead: kept, but it neither touches nor closes it.
     stale: bool = False
-    # The CRM activity it came from ("hubspot:...", "salesforce:00T..."): the same activity
-    # delivered again, or replayed, is recognised and changes nothing.
+    # The CRM activity it came from ("hubspot:...", "salesforce:00T..."), or the one-click link
+    # ("link:<nonce>"): the same activity delivered again, or replayed, is recognised and changes nothing.
     ref: str | None = None
+    # A recycled lead may come back to sales from this day (the rep's choice; optional).
+    recycle_until: date | None = None
 
 
 class TimelineEntry(BaseModel):
@@ -151,9 +153,32 @@ class LeadRecord(BaseModel):
     assignment_history: list[Assignment] = Field(default_factory=list)
     notifications: list[Notification] = Field(default_factory=list)
     sla: Sla | None = None
+    # The first rep's deadline: a breach is judged against it, whoever holds the lead now.
+    first_due_at: datetime | None = None
     escalations: list[dict[str, Any]] = Field(default_factory=list)
     dispositions: list[Disposition] = Field(default_factory=list)
     timeline: list[TimelineEntry] = Field(default_factory=list)
+
+    @property
+    def first_touch_at(self) -> datetime | None:
+        """When a rep first touched the lead (any outcome the lead's owner recorded)."""
+        touches = [d.at for d in self.dispositions if not d.stale]
+        return min(touches) if touches else None
+
+    def sla_met(self, now: datetime) -> bool | None:
+        """The one definition of an SLA breach, for the report, the tuning job, the dashboard and
+        the demo: no first touch by the first deadline. True met, False breached, None while the
+        deadline is still ahead (or the lead never reached a rep)."""
+        due = self.first_due_at
+        if due is None and self.sla is not None and not self.assignment_history:
+            due = self.sla.due_at  # stored before first_due_at was kept
+        if due is None:
+            # Stored before first_due_at was kept: a reassignment only ever follows a lapse.
+            return False if self.assignment_history else None
+        touched = self.first_touch_at
+        if touched is not None:
+            return touched <= due
+        return False if now >= due else None
 
     def recent_activities(self, limit: int = 5) -> list[Activity]:
         """Newest first, whatever order the CRM sent them in; undated ones last."""

@@ -12,7 +12,7 @@ from collections import Counter
 from collections.abc import Sequence
 from typing import Any
 
-from handoff.config.tuning import TuningConfig
+from handoff.config import HandoffConfig
 from handoff.insights.history import HistoryRow
 from handoff.insights.kpis import Kpis
 
@@ -59,36 +59,41 @@ def funnel(kpis: Kpis) -> bytes:
     return _png(figure)
 
 
-def meeting_rate_by_score(rows: Sequence[HistoryRow], config: TuningConfig) -> bytes:
+def meeting_rate_by_fit(rows: Sequence[HistoryRow], config: HandoffConfig) -> bytes:
+    """On the axis the threshold proposal moves (qualify.min_fit), with today's line drawn in."""
     totals: Counter[int] = Counter()
     hits: Counter[int] = Counter()
     for row in rows:
         if row.handed_off:
-            band = int(row.score // 10) * 10
+            band = min(90, int(row.fit // 10) * 10)
             totals[band] += 1
-            hits[band] += row.reached(config.meeting_outcomes)
+            hits[band] += row.reached(config.tuning.meeting_outcomes)
     bands = sorted(totals)
-    figure, axes = _figure("Meeting rate by score band")
-    axes.bar([f"{b}-{b + 9}" for b in bands], [hits[b] / totals[b] for b in bands], color=ACCENT)
+    figure, axes = _figure("Meeting rate by fit band")
+    axes.bar([b + 5 for b in bands], [hits[b] / totals[b] for b in bands], width=9, color=ACCENT)
+    axes.axvline(config.qualify.min_fit, color=INK, linestyle="--", linewidth=1)
+    axes.annotate(f"min_fit {config.qualify.min_fit:g}", (config.qualify.min_fit, 0), xytext=(3, 3),
+                  textcoords="offset points", color=INK, fontsize=8)  # fmt: skip
+    axes.set_xticks(range(0, 101, 10))
     axes.yaxis.set_major_formatter(lambda value, _: f"{value:.0%}")
-    axes.set_xlabel("score")
+    axes.set_xlabel("fit (0-100)")
     return _png(figure)
 
 
 def rep_load(kpis: Kpis) -> bytes:
-    figure, axes = _figure("Rep load: handoffs held")
+    figure, axes = _figure("Handoffs routed to each rep")
     bars = axes.bar(list(kpis.rep_load), list(kpis.rep_load.values()), color=MUTED)
     axes.bar_label(bars, padding=2, color=INK)
     axes.tick_params(axis="x", rotation=30)
     return _png(figure)
 
 
-def all_charts(rows: Sequence[HistoryRow], kpis: Kpis, config: TuningConfig) -> dict[str, bytes]:
+def all_charts(rows: Sequence[HistoryRow], kpis: Kpis, config: HandoffConfig) -> dict[str, bytes]:
     return {
         "Speed to lead": speed_to_lead(rows),
         "Funnel": funnel(kpis),
-        "Meeting rate by score band": meeting_rate_by_score(rows, config),
-        "Rep load": rep_load(kpis),
+        "Meeting rate by fit band": meeting_rate_by_fit(rows, config),
+        "Handoffs routed to each rep": rep_load(kpis),
     }
 
 

@@ -7,7 +7,7 @@ qualify and route on exactly what arrived.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from datetime import datetime
 from pathlib import Path
 
@@ -41,7 +41,9 @@ class HistoryRow(BaseModel):
 
     @property
     def rep_id(self) -> str | None:
-        return self.reps[-1] if self.reps else None
+        """The rep routing chose: every per-rep figure (load, contact rate, breaches) counts a
+        handoff for this rep, so one rep shows one handoff count across the report."""
+        return self.reps[0] if self.reps else None
 
     @property
     def contact_email(self) -> str:
@@ -82,12 +84,12 @@ def lead_of(record: LeadRecord) -> Lead:
     )
 
 
-def from_record(record: LeadRecord) -> HistoryRow:
+def from_record(record: LeadRecord, now: datetime) -> HistoryRow:
+    """The lead as history, as of ``now`` (an SLA still running is neither met nor breached)."""
     q = record.qualification
     assignments = [*record.assignment_history, *([record.assignment] if record.assignment else [])]
-    touches = [d for d in record.dispositions if not d.stale]
+    touches = sorted((d for d in record.dispositions if not d.stale), key=lambda d: d.at)
     briefs = [n.sent_at for n in record.notifications if n.kind == "brief"]
-    breached = any(e.event == "sla_breached" for e in record.timeline)
     return HistoryRow(
         lead=lead_of(record),
         received_at=record.received_at,
@@ -100,15 +102,16 @@ def from_record(record: LeadRecord) -> HistoryRow:
         reps=[a.rep_id for a in assignments],
         notified_at=min(briefs) if briefs else None,
         first_touch_at=touches[0].at if touches else None,
-        sla_met=False if breached else (True if touches and briefs else None),
+        sla_met=record.sla_met(now),
         renurtured=record.status == LeadStatus.RENURTURED,
         outcomes=[d.outcome for d in touches],
         reasons={d.outcome: d.reason for d in touches if d.reason},
     )
 
 
-def read_jsonl(path: str | Path) -> list[HistoryRow]:
-    """Rows from a JSONL file; a bad line stops with its number, never a partial read."""
+def read_jsonl(path: str | Path, progress: Callable[[int, int], None] | None = None) -> list[HistoryRow]:
+    """Rows from a JSONL file; a bad line stops with its number, never a partial read.
+    ``progress(lines read, lines)`` follows a long read (the CLI shows it on stderr)."""
     file = Path(path)
     rows = []
     try:
@@ -116,6 +119,8 @@ def read_jsonl(path: str | Path) -> list[HistoryRow]:
     except OSError as exc:
         raise ConfigError(f"{file}: cannot read history: {exc.strerror}") from exc
     for number, line in enumerate(lines, start=1):
+        if progress:
+            progress(number, len(lines))
         if not line.strip():
             continue
         try:

@@ -9,6 +9,12 @@ Definitions (over the rows given):
 - recycle rate, and recycled -> SQL: recycled contacts that came back and reached SQL later;
 - reassignment rate: handoffs that moved to another rep (a proxy for assignment accuracy);
 - per-rep load and fairness (the largest gap between a rep's load and the pool mean).
+
+Denominators: speed, SLA, contact, meeting, recycle and reassignment rates are over handoffs
+(a brief went out); MQL -> SQL is over qualified leads. An SLA is met or breached by one rule
+(LeadRecord.sla_met: a first touch by the first deadline); attainment leaves out SLAs still
+running. Every per-rep figure counts a handoff for the rep routing chose (HistoryRow.rep_id),
+so a rep's load, contact rate and breaches share one denominator.
 """
 
 from __future__ import annotations
@@ -92,7 +98,7 @@ def compute(
         1 for r in recycled if any(t > r.received_at for t in comebacks.get(r.contact_email, []))
     )
     reassigned = sum(1 for r in handed if len(r.reps) > 1)
-    load = Counter(rep for r in handed for rep in r.reps)
+    load = Counter(r.rep_id for r in handed if r.rep_id)
     mean = sum(load.values()) / len(load) if load else 0
     return Kpis(
         received=len(rows),

@@ -28,6 +28,22 @@ def percent(value: float | None) -> str:
     return "n/a" if value is None else f"{value:.0%}"
 
 
+def duration(seconds: float | None) -> str:
+    """How a person reads a wait: "1.2 s", "14 min", "6 h 7 min", "2 d 3 h"; "n/a" for none."""
+    if seconds is None:
+        return "n/a"
+    if seconds < 120:
+        return f"{seconds:.1f} s".replace(".0 s", " s")
+    minutes = round(seconds / 60)
+    if minutes < 60:
+        return f"{minutes} min"
+    hours, minutes = divmod(minutes, 60)
+    if hours < 48:
+        return f"{hours} h" + (f" {minutes} min" if minutes else "")
+    days, hours = divmod(hours, 24)
+    return f"{days} d" + (f" {hours} h" if hours else "")
+
+
 def rate(hits: int, total: int) -> float | None:
     return hits / total if total else None
 

@@ -23,6 +23,7 @@ from handoff.insights.kpis import Kpis, compute, cut
 from handoff.insights.proposal import Proposal, apply_to_config
 from handoff.insights.simulate import Outcome, replay
 from handoff.insights.stats import (
+    duration,
     logistic_regression,
     percent,
     percentile,
@@ -210,8 +211,8 @@ def routing_insights(handed: Sequence[HistoryRow], config: HandoffConfig) -> lis
     for row in handed:
         by_rep[row.rep_id or "(none)"].append(row.reached(contact))
         by_rule[row.rule or "(none)"].append(row.reached(contact))
-        if row.sla_met is not None and row.reps:
-            breaches[row.reps[0]].append(row.sla_met is False)  # the rep who held the first SLA
+        if row.sla_met is not None and row.rep_id:
+            breaches[row.rep_id].append(row.sla_met is False)
     insights = []
     for label, groups in (("Rep", by_rep), ("Routing rule", by_rule)):
         for key, hits, n, (low, high) in _outliers(groups, team_contact, low_is_bad=True, config=config):
@@ -220,7 +221,7 @@ def routing_insights(handed: Sequence[HistoryRow], config: HandoffConfig) -> lis
                     kind="routing",
                     summary=f"{label} {key} reaches fewer contacts: {percent(hits / n)} vs the team's "
                     f"{percent(team_contact)}. Review their queue, or lower their weight.",
-                    evidence=f"{hits} of {n} handoffs contacted (95% CI {low:.0%}-{high:.0%}, corrected).",
+                    evidence=f"{hits} of the {n} handoffs routed to them contacted (95% CI {low:.0%}-{high:.0%}, corrected).",
                     sample=n,
                 )
             )
@@ -228,7 +229,7 @@ def routing_insights(handed: Sequence[HistoryRow], config: HandoffConfig) -> lis
         insights.append(
             Proposal(
                 kind="routing",
-                summary=f"Rep {key} breaches the SLA repeatedly: {hits} of {n} first touches late "
+                summary=f"Rep {key} breaches the SLA repeatedly: {hits} of the {n} handoffs routed to them with a decided SLA late "
                 f"({percent(hits / n)} vs the team's {percent(team_breach)}). Check their capacity and hours.",
                 evidence=f"Breach rate 95% CI {low:.0%}-{high:.0%} (corrected), above the team's {percent(team_breach)}.",
                 sample=n,
@@ -241,28 +242,32 @@ def sla_suggestions(handed: Sequence[HistoryRow], config: HandoffConfig) -> list
     tuning, meets = config.tuning, _meets(config)
     suggestions = []
     for tier, seconds in config.sla.items():
-        touched = [r for r in handed if r.tier == tier and r.first_touch_at and r.notified_at]
-        if len(touched) < tuning.min_sample:
+        decided = [r for r in handed if r.tier == tier and r.sla_met is not None]
+        touched = [r for r in decided if r.first_touch_at and r.notified_at]
+        if len(decided) < tuning.min_sample or not touched:
             continue
+        # Met or breached by the one definition (first touch by the first deadline, in working
+        # hours where they count), as in the report; the waits below only describe the spread.
         waits = [(r.first_touch_at - r.notified_at).total_seconds() for r in touched]  # type: ignore[operator]
-        on_time = [r for r, w in zip(touched, waits, strict=True) if w <= seconds]
-        late = [r for r, w in zip(touched, waits, strict=True) if w > seconds]
-        attainment = len(on_time) / len(touched)
+        on_time = [r for r in decided if r.sla_met]
+        late = [r for r in decided if r.sla_met is False]
+        attainment = len(on_time) / len(decided)
         at_target = percentile(waits, tuning.sla_target) or 0
         evidence = (
-            f"{len(touched)} touched {tier} handoffs: {percent(attainment)} within {seconds:,} s; "
+            f"{len(decided)} {tier} handoffs with a decided SLA: {percent(attainment)} touched within "
+            f"{duration(seconds)}; "
             f"meeting rate {percent(sum(map(meets, on_time)) / len(on_time) if on_time else None)} on time vs "
             f"{percent(sum(map(meets, late)) / len(late) if late else None)} late; "
-            f"{tuning.sla_target:.0%} of first touches came within {at_target:,.0f} s."
+            f"{tuning.sla_target:.0%} of first touches came within {duration(at_target)}."
         )
         if attainment < tuning.sla_target:
             suggestions.append(
                 Proposal(
                     kind="sla",
-                    summary=f"The {tier} SLA ({seconds:,} s) is met {percent(attainment)} of the time, below the "
+                    summary=f"The {tier} SLA ({duration(seconds)}) is met {percent(attainment)} of the time, below the "
                     f"{tuning.sla_target:.0%} target: add capacity or route around slow reps before loosening it.",
                     evidence=evidence,
-                    sample=len(touched),
+                    sample=len(decided),
                 )
             )
         elif at_target < seconds / 2:
@@ -270,16 +275,27 @@ def sla_suggestions(handed: Sequence[HistoryRow], config: HandoffConfig) -> list
             suggestions.append(
                 Proposal(
                     kind="sla",
-                    summary=f"Tighten the {tier} SLA from {seconds:,} s to {tighter:,} s: reps already touch "
+                    summary=f"Tighten the {tier} SLA from {duration(seconds)} to {duration(tighter)}: reps already touch "
                     f"{tuning.sla_target:.0%} of leads that fast.",
                     evidence=evidence,
-                    sample=len(touched),
+                    sample=len(decided),
                     path=["sla", tier],
                     current=seconds,
                     proposed=tighter,
                 )
             )
     return suggestions
+
+
+def _rescaled(before: HandoffConfig, after: HandoffConfig) -> str:
+    """Fit is a share of all attainable fit weight: a fit weight change rescales every lead."""
+    old, new = before.qualify.fit.total_weight, after.qualify.fit.total_weight
+    if old == new or not old:
+        return ""
+    return (
+        f" It also rescales fit for every lead: the attainable fit weight goes {old:g} -> {new:g}, so a lead "
+        f"without this signal scores {abs(1 - old / new):.0%} {'lower' if new > old else 'higher'} on fit."
+    )
 
 
 def _check_by_replay(rows: Sequence[HistoryRow], config: HandoffConfig, proposals: list[Proposal]) -> None:
@@ -296,11 +312,19 @@ def _check_by_replay(rows: Sequence[HistoryRow], config: HandoffConfig, proposal
     def line(outcome: Outcome) -> str:
         return f"{outcome.qualified} qualified, {outcome.expected_meetings:g} expected meetings ({outcome.meeting_rate:.0%})"
 
+    best_qualified: set[int] = set(replay(rows, config)[1])
     for proposal in proposals:
         if not proposal.path:
             continue
-        trial, _ = replay(rows, apply_to_config(config, [*kept, proposal]))
-        proposal.simulated = f"Replayed history: {line(best)} -> {line(trial)}."
+        before = apply_to_config(config, kept)
+        after = apply_to_config(config, [*kept, proposal])
+        trial, trial_qualified = replay(rows, after)
+        proposal.simulated = f"Replayed history: {line(best)} -> {line(trial)}." + _rescaled(before, after)
+        if trial_qualified == best_qualified and trial.tiers == best.tiers:
+            # Nothing a rep or RevOps would see moves: such a change has no place in the diff.
+            proposal.held_back = True
+            proposal.simulated += " It changes no lead's qualification or tier, so it is not in the diff."
+            continue
         sharper = (
             trial.expected_meetings >= best.expected_meetings * config.tuning.min_meetings_kept
             and trial.meeting_rate >= best.meeting_rate
@@ -314,9 +338,10 @@ def _check_by_replay(rows: Sequence[HistoryRow], config: HandoffConfig, proposal
         )
         if sharper or grows:
             kept.append(proposal)
-            best = trial
+            best, best_qualified = trial, set(trial_qualified)
         else:
             proposal.held_back = True
+            proposal.simulated += " It would cost meetings, so it is not in the diff."
 
 
 def tune(

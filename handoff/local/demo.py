@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import shutil
-import statistics
 import time
 from datetime import UTC, datetime
 from pathlib import Path
@@ -26,10 +25,6 @@ SAMPLE_SALESFORCE_ORG = "00D5g000004ABCDEAZ"
 
 def _say(text: str = "") -> None:
     print(text, flush=True)
-
-
-def _seconds_between(start: str, end: str) -> float:
-    return (datetime.fromisoformat(end) - datetime.fromisoformat(start)).total_seconds()
 
 
 def _describe_decision(name: str, status: int, body: dict[str, Any], lead: dict[str, Any]) -> None:
@@ -153,7 +148,8 @@ def _close_the_loop(outbox: Path) -> None:
     _say("7. Close the loop: KPIs and tuning proposals")
     result = lambdas.invoke(TUNING, {})
     _say(
-        f"  the monthly tuning job (the Lambda) on this demo's {result['leads']} leads: {result['proposals']} "
+        f"  the monthly tuning job (the Lambda) on this demo's {result['leads']} leads: SLA met "
+        f"{result['sla_met']}, breached {result['sla_breached']} (as in 6); {result['proposals']} "
         "proposals (too few handoffs to propose anything); report emailed to marketing ops (outbox)"
     )
     config_text = DEMO_CONFIG.read_text()
@@ -170,7 +166,7 @@ def _close_the_loop(outbox: Path) -> None:
     _say()
     for line in output.email.text.splitlines():
         _say(f"    {line}")
-    charts = data_uris(all_charts(history, output.report.kpis, config.tuning))
+    charts = data_uris(all_charts(history, output.report.kpis, config))
     (outbox / "report.html").write_text(
         render_report(output.report, diff=output.config_diff, charts=charts).html
     )
@@ -342,28 +338,34 @@ def _execution_status(stack: LocalStack, lead_id: str, timeout: float = 15) -> s
 
 
 def _summarise(client: HandoffClient, lead_ids: list[str], outbox: Path) -> None:
+    """The demo's figures, counted by the same KPI engine (and the same SLA definition) as the
+    report the tuning job emails, so the two always agree."""
+    from handoff.config import load_config
+    from handoff.domain.record import LeadRecord
+    from handoff.insights.history import from_record
+    from handoff.insights.kpis import compute
+
     leads = [client.get_lead(lead_id).body for lead_id in lead_ids]
-    ready = [lead for lead in leads if lead["qualification"]["ready"]]
-    handed_off = [lead for lead in ready if lead.get("notifications")]
-    speeds = [
-        _seconds_between(lead["received_at"], lead["notifications"][0]["sent_at"]) for lead in handed_off
-    ]
-    sla_states = [lead["sla"]["state"] for lead in ready if lead.get("sla")]
-    decided = [s for s in sla_states if s != "pending"]
-    met = sla_states.count("met")
-    _say("6. Summary")
-    _say(
-        f"  received {len(leads)}, sales-ready {len(ready)}, nurture {len(leads) - len(ready)}, "
-        f"handed off {len(handed_off)}"
+    now = datetime.now(UTC)
+    kpis = compute(
+        [from_record(LeadRecord.model_validate(lead), now) for lead in leads], load_config(DEMO_CONFIG).tuning
     )
-    if speeds:
-        _say(
-            f"  speed to lead (received -> brief sent): p50 {statistics.median(speeds):.2f} s, "
-            f"max {max(speeds):.2f} s"
-        )
+    open_slas = kpis.handed_off - kpis.sla_met - kpis.sla_breached
+    _say("6. Summary (the KPI engine the monthly report uses)")
     _say(
-        f"  SLA: met {met}, breached {sla_states.count('breached')}, still open {sla_states.count('pending')}"
-        + (f" (attainment {100 * met / len(decided):.0f}% of decided)" if decided else "")
+        f"  received {kpis.received}, sales-ready {kpis.qualified}, nurture {kpis.received - kpis.qualified}, "
+        f"handed off {kpis.handed_off}"
+    )
+    if kpis.speed_to_lead_p50 is not None:
+        _say(f"  speed to lead (received -> brief sent): p50 {kpis.speed_to_lead_p50:.2f} s")
+    _say(
+        f"  SLA (a first touch by the first deadline): met {kpis.sla_met}, breached {kpis.sla_breached}, "
+        f"still open {open_slas}"
+        + (
+            f" (attainment {100 * kpis.sla_attainment:.0f}% of decided)"
+            if kpis.sla_attainment is not None
+            else ""
+        )
     )
     _say(
         f"  escalations {sum(len(lead.get('escalations', [])) for lead in leads)}, "

@@ -198,6 +198,8 @@ def _store(
                 "sla": sla.model_dump(mode="json"),
                 "sla_state": sla.state.value,
                 "sla_due_at": iso(due),
+                # The first deadline stays the one a breach is judged by (LeadRecord.sla_met).
+                **({"first_due_at": iso(due)} if record.first_due_at is None else {}),
                 **(extra_fields or {}),
             },
             timeline=[

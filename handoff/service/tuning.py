@@ -71,7 +71,7 @@ def run(ports: Ports, now: datetime) -> TuningOutput:
     config = ports.config
     start = now - timedelta(days=config.tuning.lookback_days)
     records = ports.leads.received_between(start, now)
-    output = build([from_record(r) for r in records], ports.config_text, now, (start, now))
+    output = build([from_record(r, now) for r in records], ports.config_text, now, (start, now))
     _publish(ports, output, f"reports/{now:%Y-%m-%d}")
     to = config.tuning.report_to or config.escalation.marketing_ops_email
     ports.mailer.send(output.email, envelope_to(ports, to))

@@ -42,8 +42,9 @@ def test_every_kpi_on_a_hand_computed_history() -> None:
     assert k.disqualify_reasons == {"no_budget": 1}
     assert (k.recycled, k.recycle_rate, k.recycled_to_sql) == (1, 0.2, 1.0)
     assert (k.reassigned, k.reassignment_rate) == (1, 0.2)
-    assert k.rep_load == {"ana": 3, "ben": 3}
-    assert k.load_imbalance == 0
+    # a handoff counts for the rep routing chose: ben's reassigned lead is not also ana's
+    assert k.rep_load == {"ana": 2, "ben": 3}
+    assert k.load_imbalance == pytest.approx(0.2)
 
 
 def test_cuts_by_tier_rule_rep_and_week() -> None:
@@ -54,8 +55,10 @@ def test_cuts_by_tier_rule_rep_and_week() -> None:
     assert {r: k.handed_off for r, k in cut(rows, "rule", CONFIG).items()} == {
         "(none)": 0, "account_owner": 1, "round_robin": 4,
     }  # fmt: skip
-    # reps are counted by who held the lead last
-    assert {r: k.handed_off for r, k in cut(rows, "rep", CONFIG).items()} == {"(none)": 0, "ana": 3, "ben": 2}
+    # reps are counted by who routing chose, the same count as their load
+    by_rep = cut(rows, "rep", CONFIG)
+    assert {r: k.handed_off for r, k in by_rep.items()} == {"(none)": 0, "ana": 2, "ben": 3}
+    assert {r: k.handed_off for r, k in by_rep.items() if k.handed_off} == compute(rows, CONFIG).rep_load
     weeks = cut(rows, "week", CONFIG)
     assert list(weeks) == ["2026-W45", "2026-W49"]
     # the comeback is found from a cut that does not contain it

@@ -88,6 +88,6 @@ def test_a_replay_scores_intent_from_the_same_moment_as_the_live_decision() -> N
     stored = LeadRecord.model_validate(
         LeadRecord.from_lead(lead, live, received).model_dump(mode="json")  # as DynamoDB returns it
     )
-    row = from_record(stored)
+    row = from_record(stored, received)
     replayed = qualify(row.lead, config, row.received_at)
     assert (replayed.intent, replayed.score, replayed.tier) == (live.intent, live.score, live.tier)

@@ -8,6 +8,7 @@ import random
 import pytest
 
 from handoff.insights.stats import (
+    duration,
     logistic_regression,
     percentile,
     two_proportion_z,
@@ -61,3 +62,11 @@ def test_a_duplicated_feature_is_reported_not_silently_fitted() -> None:
     rows = [frozenset({"a", "b"}), frozenset()] * 20
     with pytest.raises(ValueError, match="singular"):
         logistic_regression(rows, [True, False] * 20, ["a", "b"], ridge=0.0)
+
+
+@pytest.mark.parametrize(
+    ("seconds", "reads"),
+    [(1.2, "1.2 s"), (6, "6 s"), (840, "14 min"), (3600, "1 h"), (22_048, "6 h 7 min"), (183_600, "2 d 3 h")],
+)
+def test_waits_read_in_hours_and_minutes(seconds: float, reads: str) -> None:
+    assert duration(seconds) == reads

@@ -90,3 +90,28 @@ def test_too_little_history_proposes_nothing() -> None:
 def test_auto_apply_is_off_unless_turned_on() -> None:
     assert config().tuning.auto_apply is False
     assert parse_config("[tuning]\nauto_apply = true\n", "t").tuning.auto_apply is True
+
+
+def test_a_change_the_replay_shows_moves_nothing_never_reaches_the_diff() -> None:
+    """contact_sales already takes the fast lane to hot: doubling its weight moves no lead."""
+    [contact_sales] = [p for p in report(7).proposals if p.path and p.path[-1] == "contact_sales"]
+    assert contact_sales.held_back
+    assert "changes no lead's qualification or tier" in contact_sales.simulated
+    assert "contact_sales = 120" not in diff(CONFIG_TEXT, apply(CONFIG_TEXT, report(7).proposals))
+    for kept in (p for p in report(7).proposals if p.changes_config):
+        assert "changes no lead" not in kept.simulated
+
+
+def test_a_fit_weight_change_says_it_rescales_every_lead() -> None:
+    [persona] = [p for p in report(7).proposals if "personas" in p.path]
+    assert "rescales fit for every lead" in persona.simulated
+    [pricing] = [p for p in report(7).proposals if p.path and p.path[-1] == "pricing_page"]
+    assert "rescales" not in pricing.simulated  # intent is not normalised
+
+
+def test_sla_figures_read_in_hours_and_minutes() -> None:
+    sla = [p for p in report(7).proposals if p.kind == "sla"]
+    assert sla
+    for proposal in sla:
+        assert " s)" not in proposal.summary and ",0" not in proposal.summary
+        assert "min" in proposal.summary or " h" in proposal.summary
