@@ -71,10 +71,13 @@ def meeting_rate_by_fit(rows: Sequence[HistoryRow], config: HandoffConfig) -> by
     bands = sorted(totals)
     figure, axes = _figure("Meeting rate by fit band")
     axes.bar([b + 5 for b in bands], [hits[b] / totals[b] for b in bands], width=9, color=ACCENT)
-    axes.axvline(config.qualify.min_fit, color=INK, linestyle="--", linewidth=1)
-    axes.annotate(f"min_fit {config.qualify.min_fit:g}", (config.qualify.min_fit, 0), xytext=(3, 3),
-                  textcoords="offset points", color=INK, fontsize=8)  # fmt: skip
-    axes.set_xticks(range(0, 101, 10))
+    min_fit = config.qualify.min_fit
+    axes.axvline(min_fit, color=INK, linestyle="--", linewidth=1)
+    axes.annotate(f"min_fit {min_fit:g}", (min_fit, axes.get_ylim()[1]), xytext=(4, -12),
+                  textcoords="offset points", ha="left", color=INK, fontsize=8)  # fmt: skip
+    low = int(min([*bands, min_fit]) // 10) * 10
+    axes.set_xlim(low - 2, 102)
+    axes.set_xticks(range(low, 101, 10))
     axes.yaxis.set_major_formatter(lambda value, _: f"{value:.0%}")
     axes.set_xlabel("fit (0-100)")
     return _png(figure)
