@@ -52,6 +52,8 @@ SECRETS_READ_BY = {
     API.key: (credentials.API_KEY,),
     DISPOSITION.key: (credentials.API_KEY, credentials.LINK_KEY),
     NOTIFY.key: (credentials.LINK_KEY, credentials.SLACK_WEBHOOK),
+    # The follow-up cadence's reminders carry signed outcome links.
+    SLA_CHECK.key: (credentials.LINK_KEY,),
     CRM_SYNC.key: (
         credentials.HUBSPOT_TOKEN,
         credentials.SALESFORCE_CLIENT_ID,
@@ -72,11 +74,13 @@ LEADS_WRITERS = (
 )
 # The api function serves the read routes: it reads leads and reps and writes nothing.
 LEADS_READERS = (API, TUNING)
-# notify frees the slot on re-nurture; qualify does on a first touch logged in the CRM.
-REPS_WRITERS = (ROUTE, NOTIFY, DISPOSITION, QUALIFY)
+# notify frees the slot on re-nurture; qualify does on a first touch logged in the CRM; sla_check
+# when a follow-up cadence runs out.
+REPS_WRITERS = (ROUTE, NOTIFY, DISPOSITION, QUALIFY, SLA_CHECK)
 REPS_READERS = (API, CRM_SYNC)
-# A first touch is a disposition, whether a rep clicked it or the CRM logged it.
-DISPOSITION_WRITERS = (DISPOSITION, QUALIFY)
+# A first touch is a disposition, whether a rep clicked it or the CRM logged it; so is the recycle
+# at the end of a follow-up cadence.
+DISPOSITION_WRITERS = (DISPOSITION, QUALIFY, SLA_CHECK)
 # The first touch, a bounce, or the parked wait itself end the SLA wait.
 TASK_RESPONDERS = (AWAIT_TOUCH, DISPOSITION, SES_EVENTS, QUALIFY)
 # notify briefs reps; sla_check tells sales ops about failed leads; tuning emails RevOps its report.

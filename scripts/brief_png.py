@@ -62,12 +62,10 @@ def main() -> int:
     with tempfile.TemporaryDirectory() as scratch:
         page = Path(scratch) / "brief.html"
         page.write_text(sample_html(), encoding="utf-8")
-        subprocess.run(  # noqa: S603
-            [chromium(), *CHROMIUM_FLAGS, f"--user-data-dir={scratch}/profile", "--window-size=390,1320",
-             f"--screenshot={OUT}", page.as_uri()],  # fmt: skip
-            check=True,
-            capture_output=True,
-        )
+        # Phone width, and tall enough for the whole brief with every outcome button.
+        size = "--window-size=390,1400"
+        command = [chromium(), *CHROMIUM_FLAGS, f"--user-data-dir={scratch}/profile", size, f"--screenshot={OUT}"]
+        subprocess.run([*command, page.as_uri()], check=True, capture_output=True)  # noqa: S603
     print(f"wrote {OUT.relative_to(ROOT)} ({OUT.stat().st_size // 1024} KB)")
     return 0
 

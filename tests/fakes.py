@@ -20,7 +20,15 @@ import jmespath
 
 from handoff.aws.dynamo import check_storable
 from handoff.aws.leads import bookkeeping, crm_record, index_attributes
-from handoff.aws.tables import CONTACT_INDEX, CRM_RECORD_INDEX, MESSAGE_INDEX, OPEN_INDEX, SLA_INDEX, Index
+from handoff.aws.tables import (
+    CADENCE_INDEX,
+    CONTACT_INDEX,
+    CRM_RECORD_INDEX,
+    MESSAGE_INDEX,
+    OPEN_INDEX,
+    SLA_INDEX,
+    Index,
+)
 from handoff.config import HandoffConfig, parse_config
 from handoff.crm.crm_http import CrmRecordMissing, CrmUnavailable
 from handoff.crm.hubspot_api import ContactRecords
@@ -178,6 +186,10 @@ class FakeLeads:
 
     def overdue(self, now: datetime, limit: int = 100) -> list[str]:
         found = [i for i in self._query(SLA_INDEX, "pending") if i["sla_due_at"] < iso(now)]
+        return [i["lead_id"] for i in found[:limit]]
+
+    def cadence_due(self, now: datetime, limit: int = 100) -> list[str]:
+        found = [i for i in self._query(CADENCE_INDEX, "running") if i["cadence_due_at"] <= iso(now)]
         return [i["lead_id"] for i in found[:limit]]
 
     def received_between(self, start: datetime, end: datetime) -> list[LeadRecord]:

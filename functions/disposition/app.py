@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import date
 from typing import Annotated, Any
 from urllib.parse import parse_qs
 
@@ -31,12 +32,20 @@ register_error_handlers(app)
 class DispositionRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    outcome: str = Field(min_length=1, max_length=64)
+    outcome: str = Field(
+        min_length=1,
+        max_length=64,
+        description="One of [dispositions.reasons]: attempted (tried, not reached: starts the follow-up "
+        "cadence), connected, sales_accepted (MQL -> SQL; not final), meeting_set, recycle, disqualify",
+        examples=["attempted", "connected", "sales_accepted", "meeting_set"],
+    )
     reason: str | None = Field(default=None, max_length=64)
     note: str | None = Field(default=None, max_length=2000)
     by: str = Field(default="api", max_length=256)
     # The rep recording it; one who no longer owns the lead is recorded but changes nothing.
     rep_id: str | None = Field(default=None, max_length=64)
+    # Recycle only: the day the lead may come back to sales (tomorrow to a year out, the rep's calendar).
+    recycle_until: date | None = None
 
 
 @app.post(
@@ -58,6 +67,7 @@ def post_disposition(lead_id: str, request: Annotated[DispositionRequest, Body()
         by=request.by,
         now=utcnow(),
         rep_id=request.rep_id,
+        recycle_until=request.recycle_until,
     )
     return json_response(200, result)
 
@@ -95,7 +105,7 @@ def confirm_link(token: str) -> Response[str]:
 
 @app.post(
     "/d/<token>",
-    summary="Record the link's outcome (form-encoded reason and note)",
+    summary="Record the link's outcome (form-encoded reason, note and, for recycle, recycle_until)",
     tags=["links"],
     responses={
         **ok("The result page", "text/html"),
@@ -107,7 +117,10 @@ def use_link(token: str) -> Response[str]:
     form = parse_qs(app.current_event.decoded_body or "", max_num_fields=5)
     reason = next(iter(form.get("reason", [])), None)
     note = next(iter(form.get("note", [])), None)
-    return _html(links.record(ports(), token, reason, note[:500] if note else None, utcnow()))
+    until = next(iter(form.get("recycle_until", [])), None)
+    return _html(
+        links.record(ports(), token, reason, note[:500] if note else None, utcnow(), recycle_until=until)
+    )
 
 
 @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_REST)

@@ -27,10 +27,8 @@ def handler(event: NotifyInput, context: LambdaContext) -> dict[str, Any]:
     if event.kind == "reminder":
         return {"lead_id": event.lead_id, "grace_seconds": ladder.remind(ports(), event.lead_id, now)}
     if event.kind == "escalation":
-        return {
-            "lead_id": event.lead_id,
-            "next": ladder.escalate(ports(), event.lead_id, now, bounced=event.cause == ladder.BRIEF_BOUNCED),
-        }
+        rung = ladder.escalate(ports(), event.lead_id, now, bounced=event.cause == ladder.BRIEF_BOUNCED)
+        return {"lead_id": event.lead_id, "next": rung.next, "wait_seconds": rung.wait_seconds}
     if event.kind == "renurture":
         ladder.renurture(ports(), event.lead_id, now)
     else:

@@ -1,4 +1,4 @@
-"""sla_check: scheduled sweep that marks overdue, untouched leads as breached."""
+"""sla_check: the scheduled sweep of overdue, stuck and failed handoffs, and due follow-ups."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ from handoff.deploy.functions import SLA_CHECK
 from handoff.deploy.settings import require
 from handoff.domain.clock import utcnow
 from handoff.observability import logger, metrics, traced
-from handoff.service import recovery, sla
+from handoff.service import cadence, recovery, sla
 
 require(SLA_CHECK)  # cold start: stop here, naming any setting this function lacks
 
@@ -28,4 +28,7 @@ def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     # Recovery first: the sweep's own writes would make a stuck lead look freshly updated.
     resumed = recovery.recover(ports(), now, stuck_after=stuck_after, budget_seconds=budget)
     breached = sla.sweep(ports(), now)
-    return {"breached": len(breached), "resumed": resumed}
+    # The cadence gets what the recovery left of the budget.
+    left = max(1.0, context.get_remaining_time_in_millis() / 1000 - 10)
+    followed_up = cadence.sweep(ports(), now, budget_seconds=left)
+    return {"breached": len(breached), "resumed": resumed, "follow_up": followed_up}

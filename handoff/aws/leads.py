@@ -2,17 +2,33 @@
 
 from __future__ import annotations
 
-from collections.abc import Collection, Iterator
+from collections.abc import Callable, Collection, Iterator
 from datetime import datetime
 from typing import Any, cast
 
 from boto3.dynamodb.conditions import Attr, Key
 
 from handoff.aws.dynamo import check_storable, from_item, storage_errors, to_item, to_plain
-from handoff.aws.tables import CONTACT_INDEX, CRM_RECORD_INDEX, MESSAGE_INDEX, OPEN_INDEX, SLA_INDEX, Index
+from handoff.aws.tables import (
+    CADENCE_INDEX,
+    CONTACT_INDEX,
+    CRM_RECORD_INDEX,
+    MESSAGE_INDEX,
+    OPEN_INDEX,
+    SLA_INDEX,
+    Index,
+)
 from handoff.domain.clock import utcnow
 from handoff.domain.lead import is_lead_id
-from handoff.domain.record import INDEXED, OPEN_STATUSES, LeadRecord, LeadStatus, TimelineEntry, iso
+from handoff.domain.record import (
+    INDEXED,
+    OPEN_STATUSES,
+    CadenceState,
+    LeadRecord,
+    LeadStatus,
+    TimelineEntry,
+    iso,
+)
 from handoff.errors import AlreadyExists, Conflict
 
 # Attributes kept beside the record that the API never returns.
@@ -26,19 +42,31 @@ PRIVATE_ATTRIBUTES = (
     "brief_message_id",
     "undelivered_briefs",
     "open_status",
+    "cadence_state",
+    "cadence_due_at",
 )
 
 
 def bookkeeping(
     set_fields: dict[str, Any], remove: tuple[str, ...]
 ) -> tuple[dict[str, Any], tuple[str, ...]]:
-    """Stamp the write, and keep ``open_status`` in step with ``status``."""
+    """Stamp the write, and keep ``open_status`` in step with ``status`` and the by_cadence keys
+    in step with ``cadence``."""
     set_fields["updated_at"] = iso(utcnow())
     if "status" in set_fields:
         if set_fields["status"] in INDEXED:
             set_fields["open_status"] = set_fields["status"]
         else:
             remove = (*remove, "open_status")
+    cadence = set_fields.get("cadence")
+    state = cadence.get("state") if isinstance(cadence, dict) else set_fields.get("cadence.state")
+    next_at = cadence.get("next_at") if isinstance(cadence, dict) else set_fields.get("cadence.next_at")
+    if state is not None and str(state) != CadenceState.RUNNING.value:
+        remove = (*remove, "cadence_state", "cadence_due_at")
+    elif next_at is not None:
+        moment = datetime.fromisoformat(next_at) if isinstance(next_at, str) else next_at
+        set_fields["cadence_state"] = CadenceState.RUNNING.value
+        set_fields["cadence_due_at"] = iso(moment)
     return set_fields, remove
 
 
@@ -290,9 +318,23 @@ class LeadRepository:
             )
         return [item["lead_id"] for item in page.get("Items", [])]
 
-    def received_between(self, start: datetime, end: datetime) -> list[LeadRecord]:
+    def cadence_due(self, now: datetime, limit: int = 100) -> list[str]:
+        """Ids of leads whose follow-up cadence has a step due, the longest due first."""
+        with storage_errors():
+            page = self._table.query(
+                IndexName=CADENCE_INDEX.name,
+                KeyConditionExpression=Key(CADENCE_INDEX.partition_key).eq(CadenceState.RUNNING.value)
+                & Key(cast(str, CADENCE_INDEX.sort_key)).lte(iso(now)),
+                Limit=limit,
+            )
+        return [item["lead_id"] for item in page.get("Items", [])]
+
+    def received_between(
+        self, start: datetime, end: datetime, progress: Callable[[int], None] | None = None
+    ) -> list[LeadRecord]:
         """Every lead received in [start, end): a paged scan, for the monthly tuning job only
-        (it reads each lead once a month; nothing on the handoff path scans)."""
+        (it reads each lead once a month; nothing on the handoff path scans). ``progress(leads
+        read)`` follows a long scan, page by page."""
         records: list[LeadRecord] = []
         kwargs: dict[str, Any] = {
             "FilterExpression": Attr("received_at").gte(iso(start)) & Attr("received_at").lt(iso(end))
@@ -301,6 +343,8 @@ class LeadRepository:
             with storage_errors():
                 page = self._table.scan(**kwargs)
             records += [LeadRecord.model_validate(from_item(item)) for item in page.get("Items", [])]
+            if progress:
+                progress(len(records))
             if "LastEvaluatedKey" not in page:
                 return records
             kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]

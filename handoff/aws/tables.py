@@ -32,6 +32,10 @@ class TableSpec:
 # touch carry ``sla_state``, so the sweep never scans closed leads.
 SLA_INDEX = Index(name="by_sla", partition_key="sla_state", sort_key="sla_due_at")
 
+# The follow-up sweep reads this sparse index: only leads whose "attempted" cadence runs carry
+# ``cadence_state``, with the next step's time (leads.bookkeeping keeps both in step with the record).
+CADENCE_INDEX = Index(name="by_cadence", partition_key="cadence_state", sort_key="cadence_due_at")
+
 # Finds a contact's other handoffs, so one person never gets two reps.
 CONTACT_INDEX = Index(name="by_contact", partition_key="contact_email", sort_key="received_at")
 
@@ -48,7 +52,7 @@ CRM_RECORD_INDEX = Index(name="by_crm_record", partition_key="crm_record", sort_
 LEADS = TableSpec(
     logical_name="Leads",
     partition_key="lead_id",
-    indexes=(SLA_INDEX, CONTACT_INDEX, MESSAGE_INDEX, OPEN_INDEX, CRM_RECORD_INDEX),
+    indexes=(SLA_INDEX, CONTACT_INDEX, MESSAGE_INDEX, OPEN_INDEX, CRM_RECORD_INDEX, CADENCE_INDEX),
 )
 REPS = TableSpec(logical_name="Reps", partition_key="rep_id")
 # Known accounts ops load (company domain -> owner), for ownership routing.

@@ -24,6 +24,7 @@ from handoff.errors import ConfigError, HandoffError
 
 DEFAULT_CONFIG = str(REPO_ROOT / "config" / "handoff.toml")
 DEFAULT_REPS = str(REPO_ROOT / "examples" / "reps.csv")
+DEFAULT_ACCOUNTS = str(REPO_ROOT / "examples" / "accounts.csv")
 LIVE_REP_FIELDS = ("open_count", "vtime", "day", "day_count", "assigned_total", "last_assigned_at")
 
 
@@ -67,10 +68,10 @@ def _demo(args: argparse.Namespace) -> int:
     return run_demo(outbox=Path(args.outbox))
 
 
-def _table(args: argparse.Namespace, env: str) -> Any:
+def _table(args: argparse.Namespace | None, env: str) -> Any:
     import boto3
 
-    name = args.table or os.environ.get(env)
+    name = (args.table if args else None) or os.environ.get(env)
     if not name:
         raise ConfigError(f"no table: pass --table or set {env} (the stack outputs it)")
     return boto3.resource("dynamodb").Table(name)
@@ -83,17 +84,66 @@ def _reps_repository(args: argparse.Namespace) -> Any:
 
 
 def _reps_import(args: argparse.Namespace) -> int:
-    from handoff.config.roster import load_reps_csv
+    from handoff.config.roster import cell, load_reps_csv
+    from handoff.domain.rep import Rep
 
     reps = load_reps_csv(args.file)
     repository = _reps_repository(args)
+    existing = {rep.rep_id: rep for rep in repository.list_all()}
+    profile = [name for name in Rep.model_fields if name not in {"rep_id", *LIVE_REP_FIELDS}]
+    added = updated = unchanged = deactivated = 0
+    verb = "would " if args.dry_run else ""
     for rep in reps:
-        existing = repository.get(rep.rep_id)
-        if existing:
-            # Keep live counters and the fairness clock; the file only changes the profile.
-            rep = rep.model_copy(update={k: getattr(existing, k) for k in LIVE_REP_FIELDS})  # noqa: PLW2901
-        repository.put(rep)
-    print(f"imported {len(reps)} reps")
+        old = existing.get(rep.rep_id)
+        if old is None:
+            print(f"{verb}add {rep.rep_id} (pools {cell(rep.pools) or 'none'})")
+            added += 1
+            if not args.dry_run:
+                repository.put(rep)
+            continue
+        changed = [name for name in profile if getattr(rep, name) != getattr(old, name)]
+        if not changed:
+            unchanged += 1
+            continue
+        described = "; ".join(
+            f"{name} {cell(getattr(old, name)) or '(empty)'} -> {cell(getattr(rep, name)) or '(empty)'}"
+            for name in changed
+        )
+        print(f"{verb}update {rep.rep_id}: {described}")
+        updated += 1
+        if not args.dry_run:
+            # Only the profile fields that changed: live counters and the fairness clock stay
+            # as routing left them, even if a lead is claimed while this runs.
+            values = rep.model_dump(mode="json")
+            repository.update(rep.rep_id, **{name: values[name] for name in changed})
+    if args.sync:
+        in_file = {rep.rep_id for rep in reps}
+        for old in existing.values():
+            if old.rep_id not in in_file and old.active:
+                print(f"{verb}deactivate {old.rep_id}: not in {args.file}")
+                deactivated += 1
+                if not args.dry_run:
+                    repository.update(old.rep_id, active=False)
+    counts = f"{added} added, {updated} updated, {unchanged} unchanged" + (
+        f", {deactivated} deactivated" if args.sync else ""
+    )
+    if args.dry_run:
+        print(f"dry run: {len(reps)} reps in {args.file} ({counts}); nothing was changed")
+    else:
+        print(f"imported {len(reps)} reps ({counts})")
+    return 0
+
+
+def _reps_export(args: argparse.Namespace) -> int:
+    from handoff.config.roster import dump_reps_csv
+
+    reps = _reps_repository(args).list_all()
+    text = dump_reps_csv(reps)
+    if args.out:
+        Path(args.out).write_text(text, encoding="utf-8")
+        print(f"wrote {len(reps)} reps to {args.out}")
+    else:
+        sys.stdout.write(text)
     return 0
 
 
@@ -148,17 +198,32 @@ def _accounts_import(args: argparse.Namespace) -> int:
 
 
 def _route_explain(args: argparse.Namespace) -> int:
-    from handoff.cli.explain import explain
+    from handoff.cli.explain import OwnerOf, explain, owners_from_csv
 
-    print(
-        explain(
-            Path(args.explain),
-            Path(args.config),
-            Path(args.reps),
-            Path(args.accounts) if args.accounts else None,
-        )
-    )
+    owner_of: OwnerOf | None = None
+    if args.accounts or not args.live:
+        owner_of = owners_from_csv(Path(args.accounts or DEFAULT_ACCOUNTS))
+    elif os.environ.get("HANDOFF_ACCOUNTS_TABLE"):
+        from handoff.aws.accounts import AccountRepository
+
+        owner_of = AccountRepository(_table(None, "HANDOFF_ACCOUNTS_TABLE")).owner_for
+    reps, _ = _roster(args, default=DEFAULT_REPS)
+    print(explain(Path(args.explain), Path(args.config), reps or [], owner_of))
     return 0
+
+
+def _roster(args: argparse.Namespace, default: str | None = None) -> tuple[list[Any] | None, str]:
+    """The reps --live (the reps table) or --reps (a CSV, else ``default``) names, and where
+    they came from; (None, "") when there are none to read."""
+    from handoff.config.roster import load_reps_csv
+
+    if args.live:
+        if args.reps:
+            raise ConfigError("--live reads the reps table: give --reps or --live, not both")
+        reps = _reps_repository(args).list_all()
+        return reps, f"reps table {args.table or os.environ.get('HANDOFF_REPS_TABLE')}"
+    file = args.reps or default
+    return (load_reps_csv(file), str(file)) if file else (None, "")
 
 
 def _redrive(args: argparse.Namespace) -> int:
@@ -195,11 +260,22 @@ def _redrive(args: argparse.Namespace) -> int:
 
 def _config_check(args: argparse.Namespace) -> int:
     from handoff.config import load_config
+    from handoff.config.check import check_pools
 
     config = load_config(args.config)
+    reps, where = _roster(args)
+    found = check_pools(config, reps, str(args.config), where)
     for warning in config.warnings():
+        print(f"warning: {args.config}: {warning}")
+    for warning in found.warnings:
         print(f"warning: {warning}")
-    print(f"{args.config}: valid")
+    if reps is None:
+        print("pools not checked against reps: add --reps FILE, or --live for the reps table")
+    for error in found.errors:
+        print(f"error: {error}", file=sys.stderr)
+    if found.errors:
+        return 2
+    print(f"{args.config}: valid" + (f" with {where}" if reps is not None else ""))
     return 0
 
 
@@ -220,10 +296,22 @@ def _operations(commands: Any) -> None:
         dest="action", required=True
     )
     chk = check.add_parser(
-        "check", help="validate and list warnings (unreachable rules, uncovered countries)"
+        "check",
+        help="validate and list warnings (unreachable rules, uncovered countries); with --reps or "
+        "--live, also that every rule's pool has reps in it",
     )
     chk.add_argument("--config", default=DEFAULT_CONFIG)
+    _roster_arguments(chk, "reps CSV to check the pools against")
     chk.set_defaults(run=_config_check)
+
+
+def _roster_arguments(parser: argparse.ArgumentParser, reps_help: str) -> None:
+    """--reps FILE or --live (the reps table): where config check and route --explain find reps."""
+    parser.add_argument("--reps", metavar="FILE", help=reps_help)
+    parser.add_argument(
+        "--live", action="store_true", help="read the deployed reps table instead of a CSV (see --table)"
+    )
+    parser.add_argument("--table", help="with --live: the RepsTable output (default: $HANDOFF_REPS_TABLE)")
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -260,7 +348,12 @@ def _parser() -> argparse.ArgumentParser:
     )
     imp = reps.add_parser("import", help="create or update reps from a CSV (columns as in examples/reps.csv)")
     imp.add_argument("file")
+    imp.add_argument("--sync", action="store_true", help="also deactivate reps that are not in the file")
+    imp.add_argument("--dry-run", action="store_true", help="print the changes without making them")
     imp.set_defaults(run=_reps_import)
+    exp = reps.add_parser("export", help="write the reps table as CSV, in the columns import reads")
+    exp.add_argument("--out", metavar="FILE", help="write here (default: standard output)")
+    exp.set_defaults(run=_reps_export)
     lst = reps.add_parser("list", help="reps with capacity, open leads, weight and availability")
     lst.set_defaults(run=_reps_list)
     upd = reps.add_parser("set", help="change one rep's status, capacity or weight")
@@ -271,7 +364,7 @@ def _parser() -> argparse.ArgumentParser:
     upd.add_argument("--weight", type=float)
     upd.add_argument("--daily-cap", dest="daily_cap", type=int)
     upd.set_defaults(run=_reps_set)
-    for sub in (imp, lst, upd):
+    for sub in (imp, exp, lst, upd):
         sub.add_argument("--table", help="the RepsTable output (default: $HANDOFF_REPS_TABLE)")
 
     accounts = commands.add_parser("accounts", help="manage known accounts").add_subparsers(
@@ -285,8 +378,12 @@ def _parser() -> argparse.ArgumentParser:
     route = commands.add_parser("route", help="explain where a lead would go, with no side effects")
     route.add_argument("--explain", required=True, metavar="FILE.json", help="a lead in the canonical schema")
     route.add_argument("--config", default=DEFAULT_CONFIG)
-    route.add_argument("--reps", default=DEFAULT_REPS, help="reps CSV (default examples/reps.csv)")
-    route.add_argument("--accounts", default=str(REPO_ROOT / "examples" / "accounts.csv"))
+    _roster_arguments(route, "reps CSV (default examples/reps.csv)")
+    route.add_argument(
+        "--accounts",
+        help="accounts CSV (default examples/accounts.csv; with --live, the accounts table "
+        "$HANDOFF_ACCOUNTS_TABLE when set)",
+    )
     route.set_defaults(run=_route_explain)
 
     _operations(commands)

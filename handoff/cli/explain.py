@@ -3,22 +3,34 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from pathlib import Path
 
 from pydantic import ValidationError
 
 from handoff.config import load_config
-from handoff.config.roster import load_accounts_csv, load_reps_csv
+from handoff.config.roster import load_accounts_csv
 from handoff.domain.account import normalise_domain
 from handoff.domain.clock import utcnow
 from handoff.domain.lead import Lead
 from handoff.domain.qualify import qualify
 from handoff.domain.record import LeadRecord
+from handoff.domain.rep import Rep
 from handoff.domain.route import plan_route
 from handoff.errors import ConfigError
 
+# The owner of the first known domain (the company's, then the email's), as the accounts table has it.
+OwnerOf = Callable[[str | None, str | None], str | None]
 
-def explain(lead_file: Path, config_file: Path, reps_file: Path, accounts_file: Path | None) -> str:
+
+def owners_from_csv(accounts_file: Path) -> OwnerOf:
+    owners = {normalise_domain(a.domain): a.owner for a in load_accounts_csv(accounts_file)}
+    return lambda *domains: next(
+        (owners[d] for d in map(normalise_domain, domains) if d and d in owners), None
+    )
+
+
+def explain(lead_file: Path, config_file: Path, reps: list[Rep], owner_of: OwnerOf | None) -> str:
     config = load_config(config_file)
     try:
         lead = Lead.model_validate(json.loads(lead_file.read_text(encoding="utf-8")))
@@ -35,12 +47,9 @@ def explain(lead_file: Path, config_file: Path, reps_file: Path, accounts_file: 
     if not q.ready:
         lines.append("route: not sales-ready, so not routed (recorded as nurture)")
         return "\n".join(lines)
-    owners = {}
-    if accounts_file:
-        owners = {normalise_domain(a.domain): a.owner for a in load_accounts_csv(accounts_file)}
     email_domain = lead.contact.email.rsplit("@", 1)[-1]
-    account_owner = owners.get(normalise_domain(lead.company.domain)) or owners.get(email_domain)
-    plan = plan_route(record, load_reps_csv(reps_file), config.routing, now, account_owner=account_owner)
+    account_owner = owner_of(lead.company.domain, email_domain) if owner_of else None
+    plan = plan_route(record, reps, config.routing, now, account_owner=account_owner)
     lines.append("route:")
     lines += [f"  {i}. {line}" for i, line in enumerate(plan.trace, start=1)]
     chosen = next(((s, c) for s in plan.steps for c in s.candidates), None)
@@ -52,5 +61,5 @@ def explain(lead_file: Path, config_file: Path, reps_file: Path, accounts_file: 
         lines.append(f"  why: {step.reason}")
     else:
         lines.append(f"decision: unassigned queue ({config.routing.unassigned_email}), alert raised")
-    lines.append("(explain reads files only: nothing was claimed, stored or sent)")
+    lines.append("(explain only reads: nothing was claimed, stored or sent)")
     return "\n".join(lines)

@@ -12,6 +12,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+from handoff.cli.progress import Progress, ticking
 from handoff.deploy.functions import REPO_ROOT
 from handoff.errors import ConfigError
 from handoff.insights.kpis import CUTS
@@ -31,7 +32,8 @@ def _rows(args: argparse.Namespace) -> list[Any]:
 
     start, end = args.start, args.end
     if args.history:
-        return list(between(read_jsonl(args.history), start, end))
+        with Progress(f"reading {args.history}", quiet=args.quiet) as progress:
+            return list(between(read_jsonl(args.history, progress), start, end))
     name = args.table or os.environ.get("HANDOFF_LEADS_TABLE")
     if not name:
         raise ConfigError("no history: pass --history FILE.jsonl, or --table (the LeadsTable output)")
@@ -41,7 +43,10 @@ def _rows(args: argparse.Namespace) -> list[Any]:
 
     end = end or datetime.now(UTC)
     start = start or end - timedelta(days=90)
-    records = LeadRepository(boto3.resource("dynamodb").Table(name)).received_between(start, end)
+    with Progress(f"reading leads from {name}", quiet=args.quiet) as progress:
+        records = LeadRepository(boto3.resource("dynamodb").Table(name)).received_between(
+            start, end, progress
+        )
     now = datetime.now(UTC)
     return [from_record(r, now) for r in records]
 
@@ -57,12 +62,14 @@ def _report(args: argparse.Namespace) -> int:
 
     config = load_config(args.config)
     rows = _rows(args)
-    report = tune(rows, config, datetime.now(UTC), _period(rows))
+    with ticking(f"measuring {len(rows):,} leads", quiet=args.quiet):
+        report = tune(rows, config, datetime.now(UTC), _period(rows))
     charts: dict[str, bytes] = {}
     if args.html or args.charts:
         from handoff.insights.charts import all_charts
 
-        charts = all_charts(rows, report.kpis, config)
+        with ticking("drawing the charts", quiet=args.quiet):
+            charts = all_charts(rows, report.kpis, config)
     if args.charts:
         folder = Path(args.charts)
         folder.mkdir(parents=True, exist_ok=True)
@@ -98,7 +105,8 @@ def _tune(args: argparse.Namespace) -> int:
     config_file = Path(args.config)
     rows = _rows(args)
     now = datetime.now(UTC)
-    output = build(rows, config_file.read_text(), now, _period(rows) or (now, now), str(config_file))
+    with ticking(f"tuning on {len(rows):,} leads", quiet=args.quiet):
+        output = build(rows, config_file.read_text(), now, _period(rows) or (now, now), str(config_file))
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     (out / "report.json").write_text(output.report.model_dump_json(indent=2))
@@ -158,6 +166,9 @@ def _source_arguments(parser: argparse.ArgumentParser) -> None:
         "--from", dest="start", type=_date, help="first day, YYYY-MM-DD (default: 90 days ago)"
     )
     parser.add_argument("--to", dest="end", type=_date, help="day after the last, YYYY-MM-DD (default: now)")
+    parser.add_argument(
+        "--quiet", action="store_true", help="no progress on stderr (there is none when it is not a terminal)"
+    )
 
 
 def register(commands: Any) -> None:

@@ -12,14 +12,17 @@ from pathlib import Path
 from typing import Annotated
 
 from pydantic import Field, ValidationError, model_validator
+from pydantic_core import ErrorDetails
 
-from handoff.config.adapters import AdaptersConfig
+from handoff.config.adapters import AdaptersConfig, HubSpotAdapterConfig, SalesforceAdapterConfig
 from handoff.config.base import Section
 from handoff.config.brief import BriefConfig, EmailConfig, LinksConfig, SlackConfig
+from handoff.config.cadence import CadenceConfig
 from handoff.config.crm_sync import CrmSyncConfig
 from handoff.config.qualify import QualifyConfig
 from handoff.config.routing import RoutingConfig
 from handoff.config.tuning import TuningConfig
+from handoff.domain.lead import ACTIVITY_TYPES, TRIGGER_TYPES, EmailAddress
 from handoff.errors import ConfigError
 
 SlaSeconds = Annotated[int, Field(ge=1, le=30 * 24 * 3600)]
@@ -32,12 +35,15 @@ class EscalationConfig(Section):
     reminder_grace_seconds: int = Field(default=600, ge=0, le=7 * 24 * 3600)
     # How many times a lead moves to the next eligible rep before it goes back to marketing.
     reassignments: int = Field(default=1, ge=0, le=10)
-    # Count the SLA only inside the rep's working_hours (their time zone, Monday to Friday).
-    sla_in_working_hours: bool = False
+    # Count the SLA, and time every rung, in working time: each rep's working_hours (else
+    # [routing] default_working_hours), Monday to Friday in their time zone, less the public
+    # holidays of their country and region; no rung emails anyone outside their hours.
+    # false: the wall clock, day and night.
+    sla_in_working_hours: bool = True
     # sla_check resumes a lead whose workflow is not running after this long without a change.
     stuck_after_seconds: int = Field(default=900, ge=1)
     # Who hears when a lead is handed back for re-nurture.
-    marketing_ops_email: str = Field(default="marketing-ops@example.com", pattern=r"^[^@\s]+@[^@\s]+$")
+    marketing_ops_email: EmailAddress = "marketing-ops@example.com"
 
 
 class DispositionConfig(Section):
@@ -47,12 +53,14 @@ class DispositionConfig(Section):
         default_factory=lambda: {
             "attempted": [],
             "connected": [],
+            "sales_accepted": [],
             "meeting_set": [],
             "recycle": ["timing", "no_response", "not_decision_maker"],
             "disqualify": ["no_budget", "not_icp", "competitor", "student", "spam"],
         }
     )
-    # Outcomes after which the rep's capacity is released.
+    # Outcomes that close the lead and release the rep's capacity. sales_accepted is not one:
+    # accepting the lead (MQL -> SQL) does not end the follow-up.
     final: list[str] = Field(default_factory=lambda: ["meeting_set", "recycle", "disqualify"])
 
     @model_validator(mode="after")
@@ -70,6 +78,7 @@ class HandoffConfig(Section):
     routing: RoutingConfig = Field(default_factory=RoutingConfig)
     escalation: EscalationConfig = Field(default_factory=EscalationConfig)
     dispositions: DispositionConfig = Field(default_factory=DispositionConfig)
+    cadence: CadenceConfig = Field(default_factory=CadenceConfig)
     email: EmailConfig = Field(default_factory=EmailConfig)
     brief: BriefConfig = Field(default_factory=BriefConfig)
     links: LinksConfig = Field(default_factory=LinksConfig)
@@ -83,6 +92,79 @@ class HandoffConfig(Section):
         missing = [t.name for t in self.qualify.tiers if t.name not in self.sla]
         if missing:
             raise ValueError(f"sla: no SLA for tier(s) {', '.join(missing)}")
+        return self
+
+    @model_validator(mode="after")
+    def _outcomes_can_be_recorded(self) -> HandoffConfig:
+        # What the CRM and the cadence record carries no reason: each outcome they name must exist
+        # and need none, or it would be refused at the first call logged.
+        reasons = self.dispositions.reasons
+        sync = self.crm_sync
+        named = {
+            "crm_sync.activities": list(sync.activities.values()),
+            "crm_sync.hubspot.call_outcomes": list(sync.hubspot.call_outcomes.values()),
+            "crm_sync.salesforce.call_outcomes": list(sync.salesforce.call_outcomes.values()),
+        }
+        if sync.hubspot.sales_accepted_stages or sync.salesforce.sales_accepted_statuses:
+            named["crm_sync.*.sales_accepted_stages/statuses (empty them to read no SQL from the CRM)"] = [
+                "sales_accepted"
+            ]
+        if self.cadence.attempts:
+            named["cadence"] = ["attempted"]
+        problems = [
+            f"{key}: {outcome!r} is not an outcome in [dispositions.reasons]"
+            if outcome not in reasons
+            else f"{key}: {outcome!r} needs a reason, which nothing recorded from there carries"
+            for key, outcomes in named.items()
+            for outcome in outcomes
+            if outcome not in reasons or reasons[outcome]
+        ]
+        recycle = reasons.get("recycle")
+        if self.cadence.attempts and (
+            recycle is None
+            or "recycle" not in self.dispositions.final
+            or (recycle and "no_response" not in recycle)
+        ):
+            problems.append(
+                "cadence: a cadence that runs out recycles the lead with reason no_response, so "
+                "dispositions needs a final recycle outcome that accepts it"
+            )
+        if problems:
+            raise ValueError("; ".join(problems))
+        return self
+
+    @model_validator(mode="after")
+    def _types_exist(self) -> HandoffConfig:
+        # A weight on a type no lead carries never counts, and nothing else would say so.
+        intent = self.qualify.intent
+        custom = set(intent.custom_types)
+        adapters: dict[str, HubSpotAdapterConfig | SalesforceAdapterConfig] = {
+            "hubspot": self.adapters.hubspot,
+            "salesforce": self.adapters.salesforce,
+        }
+        named = {
+            "qualify.intent.activity_weights": (list(intent.activity_weights), ACTIVITY_TYPES, "an activity"),
+            "qualify.intent.trigger_weights": (list(intent.trigger_weights), TRIGGER_TYPES, "a trigger"),
+            "qualify.next_step_triggers": (self.qualify.next_step_triggers, TRIGGER_TYPES, "a trigger"),
+            "qualify.bofu_triggers": (self.qualify.bofu_triggers, TRIGGER_TYPES, "a trigger"),
+            **{
+                f"adapters.{crm}.trigger_map": (list(a.trigger_map.values()), TRIGGER_TYPES, "a trigger")
+                for crm, a in adapters.items()
+            },
+            **{
+                f"adapters.{crm}.default_trigger": ([a.default_trigger], TRIGGER_TYPES, "a trigger")
+                for crm, a in adapters.items()
+            },
+        }
+        problems = [
+            f"{key}: {name!r} is not {kind} type Handoff knows ({', '.join(sorted(known))}); "
+            "a type only your own sender sends goes in qualify.intent.custom_types"
+            for key, (names, known, kind) in named.items()
+            for name in names
+            if name not in known and name not in custom
+        ]
+        if problems:
+            raise ValueError("; ".join(problems))
         return self
 
     def warnings(self) -> list[str]:
@@ -118,8 +200,11 @@ class HandoffConfig(Section):
         return self.sla.get(tier, max(self.sla.values()))
 
 
-def _describe(error_location: tuple[int | str, ...]) -> str:
-    return ".".join(str(part) for part in error_location) or "(top level)"
+def _describe(error: ErrorDetails) -> str:
+    """One problem as `key: what is wrong`; a check across sections names its keys itself."""
+    message = error["msg"].removeprefix("Value error, ")
+    location = ".".join(str(part) for part in error["loc"])
+    return f"{location}: {message}" if location else message
 
 
 def parse_config(text: str, source: str) -> HandoffConfig:
@@ -131,7 +216,7 @@ def parse_config(text: str, source: str) -> HandoffConfig:
     try:
         return HandoffConfig.model_validate(data)
     except ValidationError as exc:
-        problems = [f"{_describe(e['loc'])}: {e['msg']}" for e in exc.errors()]
+        problems = [_describe(e) for e in exc.errors()]
         raise ConfigError(f"{source}: " + "; ".join(problems)) from exc
 
 

@@ -7,8 +7,7 @@ import re
 
 from pydantic import Field, field_validator
 
-from handoff.config.base import Section
-from handoff.domain.clock import zone
+from handoff.config.base import Section, TimeZoneName
 
 # What a conversion or form name says about intent: case-insensitive substring -> trigger type.
 DEFAULT_TRIGGER_MAP = {
@@ -68,7 +67,7 @@ class SalesforceAdapterConfig(Section):
 class AdaptersConfig(Section):
     # The IANA zone in which a time sent without an offset is read (occurred_at, trigger.at,
     # activities[].at): Marketo's {{system.dateTime}} tokens, for one, carry none.
-    sender_timezone: str = "UTC"
+    sender_timezone: TimeZoneName = "UTC"
     # A lead's CRM link (crm.record_url) reaches the brief only as https on the CRM's own host:
     # HubSpot's app hosts, Salesforce's (and [adapters.salesforce] instance_url). Another CRM's
     # links need their host here ("crm.example.com", or "*.example.com" for its subdomains);
@@ -76,13 +75,6 @@ class AdaptersConfig(Section):
     crm_link_hosts: list[str] = Field(default_factory=list)
     hubspot: HubSpotAdapterConfig = Field(default_factory=HubSpotAdapterConfig)
     salesforce: SalesforceAdapterConfig = Field(default_factory=SalesforceAdapterConfig)
-
-    @field_validator("sender_timezone")
-    @classmethod
-    def _a_zone(cls, name: str) -> str:
-        if zone(name) is None:
-            raise ValueError(f"{name!r} is not an IANA time zone (e.g. UTC, America/Chicago, Europe/Berlin)")
-        return name
 
     @field_validator("crm_link_hosts")
     @classmethod

@@ -6,7 +6,9 @@ from typing import Annotated
 
 from pydantic import AfterValidator, BaseModel, ConfigDict
 
+from handoff.domain.clock import zone
 from handoff.domain.geo import country_code
+from handoff.domain.lead import email_address
 
 
 def _iso_countries(values: list[str]) -> list[str]:
@@ -19,6 +21,21 @@ def _iso_countries(values: list[str]) -> list[str]:
 
 # Countries in config, as leads carry them: "United Kingdom" or "GB" both mean GB; a typo is an error.
 CountryCodes = Annotated[list[str], AfterValidator(_iso_countries)]
+
+
+def _a_zone(name: str) -> str:
+    # Checked here because clock.zone() reads an unknown name as UTC rather than stop a handoff.
+    if zone(name) is None:
+        raise ValueError(f"{name!r} is not an IANA time zone (e.g. UTC, America/Chicago, Europe/Berlin)")
+    return name
+
+
+# An IANA time-zone name; a typo is an error, never a silent UTC.
+TimeZoneName = Annotated[str, AfterValidator(_a_zone)]
+
+
+# An address checked as a lead's contact.email is (email-validator, no DNS), or empty for "none".
+OptionalEmail = Annotated[str, AfterValidator(lambda value: email_address(value) if value else value)]
 
 
 class Section(BaseModel):

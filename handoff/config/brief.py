@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pydantic import Field
 
-from handoff.config.base import Section
+from handoff.config.base import OptionalEmail, Section
 
 
 class Theme(Section):
@@ -19,7 +19,7 @@ class EmailConfig(Section):
     crm_name: str = "CRM"
     from_name: str = "Handoff"
     # Where a rep's reply goes; empty keeps replies with the sender.
-    reply_to: str = ""
+    reply_to: OptionalEmail = ""
 
 
 class BriefConfig(Section):

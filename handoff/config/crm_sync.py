@@ -9,13 +9,34 @@ from handoff.config.base import Section
 # HubSpot's default hs_lead_status values.
 HUBSPOT_STATUSES = {
     "assigned": "OPEN", "attempted": "ATTEMPTED_TO_CONTACT", "connected": "CONNECTED",
-    "meeting_set": "IN_PROGRESS", "recycle": "BAD_TIMING", "disqualify": "UNQUALIFIED", "renurtured": "NEW",
+    "sales_accepted": "IN_PROGRESS", "meeting_set": "IN_PROGRESS", "recycle": "BAD_TIMING",
+    "disqualify": "UNQUALIFIED", "renurtured": "NEW",
 }  # fmt: skip
 # Salesforce's default Lead Status picklist.
 SALESFORCE_STATUSES = {
     "assigned": "Open - Not Contacted", "attempted": "Working - Contacted", "connected": "Working - Contacted",
-    "meeting_set": "Working - Contacted", "recycle": "Closed - Not Converted",
-    "disqualify": "Closed - Not Converted", "renurtured": "Open - Not Contacted",
+    "sales_accepted": "Working - Contacted", "meeting_set": "Working - Contacted",
+    "recycle": "Closed - Not Converted", "disqualify": "Closed - Not Converted",
+    "renurtured": "Open - Not Contacted",
+}  # fmt: skip
+
+# HubSpot's default call outcomes: hs_call_disposition holds the GUID, a person sees the label.
+HUBSPOT_CALL_OUTCOME_LABELS = {
+    "9d9162e7-6cf3-4944-bf63-4dff82258764": "Busy",
+    "f240bbac-87c9-4f6e-bf70-924b57d47db7": "Connected",
+    "a4c4c377-d246-4b32-a13b-75a56a4cd0ff": "Left live message",
+    "b2cf5968-551e-4856-9783-52b3da59a7d0": "Left voicemail",
+    "73a0d17f-1163-4015-bdd5-ec830791da20": "No answer",
+    "17b47fee-58de-441e-a44c-c6300d46f273": "Wrong number",
+}
+# A logged call's outcome -> the outcome recorded: only a call that reached the person connects.
+HUBSPOT_CALL_OUTCOMES = {
+    "Connected": "connected", "Busy": "attempted", "Left live message": "attempted",
+    "Left voicemail": "attempted", "No answer": "attempted", "Wrong number": "attempted",
+}  # fmt: skip
+# Salesforce's Task CallDisposition is free text: these are common values.
+SALESFORCE_CALL_OUTCOMES = {
+    "Connected": "connected", "No Answer": "attempted", "Left Voicemail": "attempted", "Busy": "attempted",
 }  # fmt: skip
 
 
@@ -42,6 +63,14 @@ class HubSpotSyncConfig(Section):
     status_property: str = "hs_lead_status"
     # Handoff step or outcome -> the value written; a step missing here writes no status.
     statuses: dict[str, str] = Field(default_factory=lambda: dict(HUBSPOT_STATUSES))
+    # A CALL's outcome in the activity webhook, and what each records instead of [crm_sync.activities]'
+    # CALL: a default outcome by its label (HubSpot sends the GUID), a custom one by its GUID.
+    call_outcome_property: str = "hs_call_disposition"
+    call_outcomes: dict[str, str] = Field(default_factory=lambda: dict(HUBSPOT_CALL_OUTCOMES))
+    # Lifecycle stages meaning sales accepted the lead: a contact with an open handoff reaching
+    # one (a lifecyclestage change event, or the contact sent to the lead webhook) records
+    # sales_accepted on it.
+    sales_accepted_stages: list[str] = Field(default_factory=lambda: ["salesqualifiedlead"])
 
 
 class SalesforceSyncConfig(Section):
@@ -53,6 +82,14 @@ class SalesforceSyncConfig(Section):
         default_factory=lambda: ["CreatedDate", "LastModifiedDate", "ActivityDate"]
     )
     statuses: dict[str, str] = Field(default_factory=lambda: dict(SALESFORCE_STATUSES))
+    # A Call Task's outcome field, and what each value (any case) records instead of
+    # [crm_sync.activities]' CALL.
+    call_outcome_field: str = "CallDisposition"
+    call_outcomes: dict[str, str] = Field(default_factory=lambda: dict(SALESFORCE_CALL_OUTCOMES))
+    # Lead Status values meaning sales accepted the lead: a Lead notification with one, for a
+    # Lead with an open handoff, records sales_accepted on it (none by default: the default
+    # picklist has no such status).
+    sales_accepted_statuses: list[str] = Field(default_factory=list)
 
 
 class CrmSyncConfig(Section):

@@ -83,6 +83,9 @@ class IntentConfig(Section):
     half_life_days: float = Field(default=14, gt=0)
     activity_weights: dict[str, Weight] = Field(default_factory=lambda: dict(ACTIVITY_WEIGHTS))
     trigger_weights: dict[str, Weight] = Field(default_factory=lambda: dict(TRIGGER_WEIGHTS))
+    # Activity or trigger types your own senders send beyond Handoff's (docs/webhooks.md): config
+    # may weight or name only Handoff's types and these, so a misspelt type is an error.
+    custom_types: list[str] = Field(default_factory=list)
     # A page view whose URL or title contains one of these counts as a "pricing_page" activity.
     pricing_page_patterns: list[str] = Field(default_factory=lambda: ["pricing"])
     # A form submission whose title contains one of these counts as a "demo_request" activity.

@@ -4,15 +4,17 @@ from __future__ import annotations
 
 from pydantic import Field
 
-from handoff.config.base import Section
+from handoff.config.base import OptionalEmail, Section
 
 
 class TuningConfig(Section):
-    # Outcomes that mean the rep reached the contact, booked a meeting, or sales accepted the
-    # lead (MQL -> SQL counts meeting_set or sales-accepted).
-    contact_outcomes: list[str] = Field(default_factory=lambda: ["connected", "meeting_set"])
+    # Outcomes that mean the rep really reached the contact ("attempted" never does), booked a
+    # meeting, or that sales accepted the lead (MQL -> SQL; a meeting alone is not an SQL).
+    contact_outcomes: list[str] = Field(
+        default_factory=lambda: ["connected", "meeting_set", "sales_accepted"]
+    )
     meeting_outcomes: list[str] = Field(default_factory=lambda: ["meeting_set"])
-    sql_outcomes: list[str] = Field(default_factory=lambda: ["meeting_set", "sales_accepted"])
+    sql_outcomes: list[str] = Field(default_factory=lambda: ["sales_accepted"])
     # No proposal on fewer leads than this on each side of a comparison.
     min_sample: int = Field(default=30, ge=5)
     # Family-wise significance level: split across every comparison made (Bonferroni).
@@ -24,7 +26,7 @@ class TuningConfig(Section):
     # Days of history the monthly job reads.
     lookback_days: int = Field(default=90, ge=7, le=730)
     # Who receives the monthly report (empty: the escalation's marketing_ops_email).
-    report_to: str = Field(default="", pattern=r"^$|^[^@\s]+@[^@\s]+$")
+    report_to: OptionalEmail = ""
     # Off by default: proposals are written for review. On: `handoff tune` rewrites the
     # config file in place (the deployed stack changes only with the next `cdk deploy`).
     auto_apply: bool = False

@@ -116,14 +116,19 @@ DISPOSITION = FunctionSpec(
     settings=(*BASE_SETTINGS, REPS, DISPOSITIONS, SECRETS, CRM_SYNC_QUEUE),
 )
 # Overlapping sweeps are safe: a resumed execution's name is deterministic (lead_id-r<n>), so
-# a second sweep resuming the same lead is refused by Step Functions, not run twice.
+# a second sweep resuming the same lead is refused by Step Functions, not run twice. It also takes
+# the follow-up cadence's steps: a reminder with signed outcome links, or the no_response recycle
+# (a disposition that frees the rep's slot and writes the status back to the CRM).
 SLA_CHECK = FunctionSpec(
     "sla_check",
-    "Scheduled sweep of overdue and stuck handoffs",
+    "Scheduled sweep of overdue and stuck handoffs, and follow-ups due",
     timeout_seconds=60,
-    settings=(*BASE_SETTINGS, STATE_MACHINE, *EMAIL_SETTINGS),
+    settings=(
+        *BASE_SETTINGS, STATE_MACHINE, *EMAIL_SETTINGS, REPS, DISPOSITIONS, SECRETS, PUBLIC_BASE_URL,
+        CRM_SYNC_QUEUE,
+    ),
     asynchronous=True,
-)
+)  # fmt: skip
 SES_EVENTS = FunctionSpec(
     "ses_events", "Bounces and complaints: escalate the handoff at once", asynchronous=True
 )

@@ -69,6 +69,12 @@ EmailAddress = Annotated[
 ]
 
 
+def email_address(value: str) -> str:
+    """``value`` checked (and normalised) as EmailAddress checks contact.email: for the
+    addresses in config and in the reps CSV. A ValueError says what is wrong."""
+    return _valid_address(_one_address(value).strip())
+
+
 # Validation context key: the zone in which a sender's offset-less times are read.
 SENDER_TIMEZONE = "sender_timezone"
 
@@ -287,6 +293,17 @@ TRIGGER_LABELS = {
     "score_threshold": "Lead score threshold",
     "chat": "Chat",
 }
+
+
+# The types Handoff's own adapters and qualify know: config may weight only these (plus
+# [qualify.intent] custom_types and the types [adapters] trigger maps produce), so a typo in a
+# weight is an error rather than a weight that never counts.
+TRIGGER_TYPES = frozenset({*TRIGGER_LABELS, "webinar"})
+# "pricing_page" and "demo_request" are what qualify makes of a pricing page view and a demo form.
+ACTIVITY_TYPES = frozenset(
+    {"page_view", "pricing_page", "form_submission", "demo_request", "content_download", "email_click",
+     "webinar", "chat"}
+)  # fmt: skip
 
 
 def label_for_trigger(trigger_type: str) -> str:

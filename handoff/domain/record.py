@@ -10,6 +10,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from handoff.domain.clock import utcnow
 from handoff.domain.lead import Activity, Company, Contact, CrmRef, Lead, Trigger
+from handoff.domain.sla import WorkingTime
 
 
 class LeadStatus(StrEnum):
@@ -76,6 +77,9 @@ class Assignment(BaseModel):
     ownership_notes: list[str] = Field(default_factory=list)
     rep_timezone: str = "UTC"
     rep_working_hours: str | None = None
+    # Whose public holidays stop the rep's SLA clock (the rep's country and region).
+    rep_country: str | None = None
+    rep_region: str | None = None
     slack_secret: str | None = None
     considered: list[ConsideredRep] = Field(default_factory=list)
 
@@ -115,6 +119,30 @@ class Disposition(BaseModel):
     ref: str | None = None
     # A recycled lead may come back to sales from this day (the rep's choice; optional).
     recycle_until: date | None = None
+
+
+class CadenceState(StrEnum):
+    RUNNING = "running"
+    # Another outcome ended it: connected or sales accepted (the rep reached them), or a final one.
+    STOPPED = "stopped"
+    # It ran out without a final outcome: the lead was recycled (no_response).
+    RAN_OUT = "ran_out"
+
+
+class Cadence(BaseModel):
+    """The follow-up after an "attempted" outcome (handoff.domain.cadence): attempt k + 1 is due
+    ``k * step_seconds`` after ``started_at``, counted in the rep's ``working_time`` (None: the
+    wall clock), and the cadence runs out after ``attempts`` steps."""
+
+    started_at: datetime
+    attempts: int
+    step_seconds: int
+    working_time: WorkingTime | None = None
+    # Reminders sent so far (the first is for attempt 2).
+    reminded: int = 0
+    # When the next step is due: a reminder, or the end.
+    next_at: datetime
+    state: CadenceState = CadenceState.RUNNING
 
 
 class TimelineEntry(BaseModel):
@@ -157,6 +185,8 @@ class LeadRecord(BaseModel):
     first_due_at: datetime | None = None
     escalations: list[dict[str, Any]] = Field(default_factory=list)
     dispositions: list[Disposition] = Field(default_factory=list)
+    # The follow-up after an "attempted" outcome, while one runs (and how the last one ended).
+    cadence: Cadence | None = None
     timeline: list[TimelineEntry] = Field(default_factory=list)
 
     @property

@@ -3,10 +3,16 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from typing import Annotated
 
-from pydantic import BaseModel, Field, field_validator
+from pydantic import BaseModel, Field, StringConstraints, ValidationInfo, field_validator
 
 from handoff.domain.clock import local
+from handoff.domain.geo import country_code, region_code
+from handoff.domain.sla import HOURS_PATTERN
+
+# Pool names match whatever their case ("EMEA" is "emea"): config and reps both read them in lower case.
+PoolName = Annotated[str, StringConstraints(strip_whitespace=True, to_lower=True, min_length=1)]
 
 
 class Rep(BaseModel):
@@ -14,14 +20,18 @@ class Rep(BaseModel):
     email: str
     name: str | None = None
     manager_email: str | None = None
-    pools: list[str] = Field(default_factory=list)
+    pools: list[PoolName] = Field(default_factory=list)
     weight: float = Field(default=1.0, gt=0, le=100)
     capacity: int = Field(default=10, ge=0)
     open_count: int = Field(default=0, ge=0)
     active: bool = True
     ooo_until: datetime | None = None
     timezone: str = "UTC"
-    working_hours: str | None = Field(default=None, pattern=r"^\d{2}:\d{2}-\d{2}:\d{2}$")
+    working_hours: str | None = Field(default=None, pattern=HOURS_PATTERN)
+    # Whose public holidays are days off (ISO 3166: "US", "GB"; region "CA", or "BY" for Bavaria,
+    # where holidays differ by region). Without a country only weekends are off.
+    country: str | None = None
+    region: str | None = None
     daily_cap: int | None = Field(default=None, ge=0)
     day: str | None = None  # the rep's local date that day_count belongs to
     day_count: int = Field(default=0, ge=0)
@@ -37,6 +47,21 @@ class Rep(BaseModel):
     def _aware(cls, value: datetime | None) -> datetime | None:
         # A bare date in a CSV means midnight UTC.
         return value.replace(tzinfo=UTC) if value and value.tzinfo is None else value
+
+    @field_validator("country")
+    @classmethod
+    def _country(cls, value: str | None) -> str | None:
+        if not value:
+            return None
+        code = country_code(value)
+        if len(code) != 2 or not code.isalpha() or not code.isupper():
+            raise ValueError(f"{value!r} is not an ISO 3166 country (use a code such as US, GB, DE)")
+        return code
+
+    @field_validator("region")
+    @classmethod
+    def _region(cls, value: str | None, info: ValidationInfo) -> str | None:
+        return region_code(info.data.get("country"), value) if value else None
 
     def local_now(self, now: datetime) -> datetime:
         return local(now, self.timezone)

@@ -15,7 +15,7 @@ available, each rep's count stays within one lead of its weighted share.
 
 from __future__ import annotations
 
-from datetime import datetime, time
+from datetime import datetime
 
 from pydantic import BaseModel, Field
 
@@ -23,20 +23,26 @@ from handoff.config.routing import RoutingConfig, TerritoryRule
 from handoff.domain.lead import CrmRef
 from handoff.domain.record import ConsideredRep, LeadRecord
 from handoff.domain.rep import Rep
+from handoff.domain.sla import DEFAULT_WORKING_HOURS, rep_time
+
+OUTSIDE_HOURS = "outside working hours"
 
 
-def _outside_hours(rep: Rep, now: datetime) -> str | None:
-    if not rep.working_hours:
-        return None
-    local = rep.local_now(now)
-    start_text, end_text = rep.working_hours.split("-")
-    start, end = time.fromisoformat(start_text), time.fromisoformat(end_text)
-    if local.weekday() >= 5 or not start <= local.time() < end:
-        return f"outside working hours ({local:%a %H:%M} {rep.timezone})"
-    return None
+def outside_hours(rep: Rep, now: datetime, default_hours: str = DEFAULT_WORKING_HOURS) -> str | None:
+    """Why the rep is not at work now, by the same working time the SLA counts (their hours or
+    the default, weekdays, their time zone, their public holidays), or None."""
+    why = rep_time(rep, default_hours).outside(now)
+    return f"{OUTSIDE_HOURS} ({why})" if why else None
 
 
-def availability(rep: Rep, now: datetime, *, needs_hours: bool = False, claims: bool = True) -> str | None:
+def availability(
+    rep: Rep,
+    now: datetime,
+    *,
+    needs_hours: bool = False,
+    claims: bool = True,
+    default_hours: str = DEFAULT_WORKING_HOURS,
+) -> str | None:
     """Why this rep cannot take a lead now, or None. ``claims=False`` ignores capacity."""
     if not rep.active:
         return "inactive"
@@ -47,7 +53,7 @@ def availability(rep: Rep, now: datetime, *, needs_hours: bool = False, claims: 
     if claims and rep.daily_cap is not None and rep.day == rep.today(now) and rep.day_count >= rep.daily_cap:
         return f"daily cap reached ({rep.day_count}/{rep.daily_cap})"
     if needs_hours:
-        return _outside_hours(rep, now)
+        return outside_hours(rep, now, default_hours)
     return None
 
 
@@ -155,7 +161,9 @@ class _Planner:
     ):
         self.lead, self.reps, self.config, self.now = lead, reps, config, now
         self.exclude = exclude
-        self.needs_hours = config.hot_needs_working_hours and lead.qualification.tier == "hot"
+        hot = lead.qualification.tier == "hot"
+        self.needs_hours = config.hot_needs_working_hours and hot
+        self.after_hours = config.after_hours_pool if hot else ""
         self.considered: list[ConsideredRep] = []
         self.steps: list[Step] = []
         self.trace: list[str] = []
@@ -163,15 +171,90 @@ class _Planner:
     def unavailable(self, rep: Rep, *, claims: bool = True) -> str | None:
         if rep.rep_id in self.exclude:
             return "already had this lead"
-        return availability(rep, self.now, needs_hours=self.needs_hours, claims=claims)
+        return availability(
+            rep,
+            self.now,
+            needs_hours=self.needs_hours,
+            claims=claims,
+            default_hours=self.config.default_working_hours,
+        )
+
+    def off_hours(self, rep: Rep) -> str | None:
+        return outside_hours(rep, self.now, self.config.default_working_hours)
 
     def skip(self, rep: Rep, why: str) -> None:
         if all(c.rep_id != rep.rep_id for c in self.considered):
             self.considered.append(ConsideredRep(rep_id=rep.rep_id, skipped_because=why))
 
     def add(self, step: Step) -> None:
+        if self.after_hours and not self.steps:
+            step = self.at_work_first(step)
+        self.append(step)
+
+    def append(self, step: Step) -> None:
         step.considered_upto = len(self.considered)
         self.steps.append(step)
+
+    def at_work_first(self, routed: Step) -> Step:
+        """A hot lead with an after-hours pool: whoever routing picked first (the owner, or the
+        pool's reps) goes first only while at work. Else the pool's reps who are at work, or
+        the after-hours pool's; the step as planned stays behind them, so a lead nobody at work
+        can take still reaches a rep, who sees it when their day starts."""
+        if routed.rule == "existing_handoff":
+            return routed  # the contact already has this rep: one person never gets two
+        off = {c.rep.rep_id: why for c in routed.candidates if (why := self.off_hours(c.rep))}
+        at_work = [c for c in routed.candidates if c.rep.rep_id not in off]
+        # With hot_needs_working_hours the pool's reps who are off were skipped, not planned.
+        off_skipped = {
+            c.rep_id for c in self.considered if (c.skipped_because or "").startswith(OUTSIDE_HOURS)
+        }
+        pool_off = any(routed.pool in r.pools and r.rep_id in off_skipped for r in self.reps)
+        if not off and (routed.candidates or not pool_off):
+            return routed
+        if at_work:
+            self.trace.append(
+                f"hot lead: first who in {routed.pool} is at work now "
+                f"({', '.join(c.rep.rep_id for c in at_work)}); then {', '.join(f'{r} ({w})' for r, w in off.items())}"
+            )
+            self.append(
+                routed.model_copy(update={"candidates": at_work, "reason": f"{routed.reason}; at work now"})
+            )
+            return routed.model_copy(
+                update={"candidates": [c for c in routed.candidates if c.rep.rep_id in off]}
+            )
+        if routed.pool is None:
+            owner = routed.candidates[0].rep
+            who = f"{owner.name or owner.rep_id} is {off[owner.rep_id]}"
+        else:
+            who = f"nobody in {routed.pool} is at work"
+        self.after_hours_step(who, routed)
+        return routed
+
+    def after_hours_step(self, who: str, routed: Step) -> None:
+        pool = self.after_hours
+        planned = {c.rep.rep_id for c in routed.candidates}
+        members = [r for r in self.reps if pool in r.pools]
+        eligible = []
+        for rep in members:
+            reason = self.unavailable(rep) or self.off_hours(rep)
+            if reason is None:
+                eligible.append(rep)
+            elif rep.rep_id not in planned:  # a rep planned behind may still get it
+                self.skip(rep, reason)
+        ordered = fair_order(eligible, members)
+        self.trace.append(
+            f"after hours: {who} -> pool {pool}: {len(eligible)} of {len(members)} reps at work"
+            + (f", next by weighted fair share: {', '.join(r.rep_id for r, _ in ordered)}" if ordered else "")
+            + ("" if ordered else "; the lead goes on as planned")
+        )
+        self.append(
+            Step(
+                rule="after_hours",
+                reason=f"Hot lead out of hours: {who}; after-hours pool {pool}",
+                pool=pool,
+                candidates=[Candidate(rep=rep, next_vtime=vtime) for rep, vtime in ordered],
+            )
+        )
 
     def owner(self, owner_id: str | None) -> Owner | None:
         if not owner_id:
@@ -197,6 +280,9 @@ class _Planner:
             and not self.unavailable(owner, claims=False)
         ):
             # Only capacity stands in the way: the relationship wins, and the manager is told.
+            self.trace.append(
+                f"{label}: {owner.rep_id} is {why}; owners keep their leads -> assign over capacity"
+            )
             self.add(
                 Step(
                     rule=rule,
@@ -204,16 +290,13 @@ class _Planner:
                     candidates=[Candidate(rep=owner, over_capacity=why)],
                 )
             )
-            self.trace.append(
-                f"{label}: {owner.rep_id} is {why}; owners keep their leads -> assign over capacity"
-            )
             return True
         if why:
             self.skip(owner, why)
             self.trace.append(f"{label}: {owner.rep_id} is {why}; moving on")
             return False
-        self.add(Step(rule=rule, reason=f"{label}: {name}", candidates=[Candidate(rep=owner, claims=claims)]))
         self.trace.append(f"{label}: {owner.rep_id} is available -> assign")
+        self.add(Step(rule=rule, reason=f"{label}: {name}", candidates=[Candidate(rep=owner, claims=claims)]))
         return True
 
     def pool_step(self, rule: str, pool: str, why: str) -> None:
@@ -226,6 +309,13 @@ class _Planner:
             else:
                 eligible.append(rep)
         ordered = fair_order(eligible, members)
+        reasons = {c.rep_id: c.skipped_because for c in self.considered}
+        skipped = [f"{r.rep_id} ({reasons[r.rep_id]})" for r in members if r not in eligible]
+        self.trace.append(
+            f"pool {pool}: {len(eligible)} of {len(members)} reps available"
+            + (f", next by weighted fair share: {', '.join(r.rep_id for r, _ in ordered)}" if ordered else "")
+            + (f"; skipped {', '.join(skipped)}" if skipped else "")
+        )
         self.add(
             Step(
                 rule=rule,
@@ -233,13 +323,6 @@ class _Planner:
                 pool=pool,
                 candidates=[Candidate(rep=rep, next_vtime=vtime) for rep, vtime in ordered],
             )
-        )
-        reasons = {c.rep_id: c.skipped_because for c in self.considered}
-        skipped = [f"{r.rep_id} ({reasons[r.rep_id]})" for r in members if r not in eligible]
-        self.trace.append(
-            f"pool {pool}: {len(eligible)} of {len(members)} reps available"
-            + (f", next by weighted fair share: {', '.join(r.rep_id for r, _ in ordered)}" if ordered else "")
-            + (f"; skipped {', '.join(skipped)}" if skipped else "")
         )
 
 

@@ -52,7 +52,12 @@ def blocks(brief: BriefView) -> dict[str, Any]:
             "type": "section",
             "text": {
                 "type": "mrkdwn",
-                "text": "*Why this lead qualified*\n" + "\n".join(f"• {_text(r)}" for r in brief.reasons),
+                "text": "*Why this lead qualified*"
+                + (f" (as scored {_text(brief.reasons_as_of)})" if brief.reasons_as_of else "")
+                + "\n"
+                + "\n".join(
+                    f"• {_text(r)}" for r in [*([brief.fast_lane] if brief.fast_lane else []), *brief.reasons]
+                ),
             },
         },
         {

@@ -106,8 +106,16 @@ def _received_at(rng: random.Random, weeks: int) -> datetime:
     return START + timedelta(days=day, hours=rng.uniform(8, 18))
 
 
-def _outcome(rng: random.Random, row: HistoryRow, sla_seconds: int, config: HandoffConfig) -> HistoryRow:
-    """What the rep did: touch time from the rep's speed, then contact, meeting or not."""
+# Sales accepts this share of the meetings reps set (drawn from its own stream, so the planted
+# effects on meetings are drawn exactly as before).
+ACCEPTED_SHARE = 0.75
+
+
+def _outcome(
+    rng: random.Random, row: HistoryRow, sla_seconds: int, config: HandoffConfig, accepts: random.Random
+) -> HistoryRow:
+    """What the rep did: touch time from the rep's speed, then contact, meeting or not, and
+    whether sales accepted the lead."""
     slow = row.rep_id == SLOW_REP
     notified = row.received_at + timedelta(seconds=rng.lognormvariate(math.log(1.2), 0.4))
     touch_after = sla_seconds * rng.lognormvariate(math.log(2.2 if slow else 0.35), 0.6)
@@ -123,7 +131,8 @@ def _outcome(rng: random.Random, row: HistoryRow, sla_seconds: int, config: Hand
     first_touch = notified + timedelta(seconds=touch_after)
     updates |= {"first_touch_at": first_touch, "sla_met": touch_after <= sla_seconds}
     if meeting:
-        updates |= {"outcomes": ["connected", "meeting_set"]}
+        accepted = ["sales_accepted"] if accepts.random() < ACCEPTED_SHARE else []
+        updates |= {"outcomes": ["connected", "meeting_set", *accepted]}
     elif contacted:
         final = "recycle" if rng.random() < 0.5 else "disqualify"
         reason = rng.choice(config.dispositions.reasons.get(final) or ["timing"])
@@ -137,6 +146,7 @@ def generate(config: HandoffConfig, *, leads: int = 3000, weeks: int = 12, seed:
     """``leads`` leads over ``weeks`` weeks, qualified and routed by the real code; some
     recycled contacts come back later as new leads."""
     rng = random.Random(seed)  # noqa: S311 - a reproducible simulation, not security
+    accepts = random.Random(seed + 1)  # noqa: S311
     arrivals = sorted(_received_at(rng, weeks) for _ in range(leads))
     router = RoutingSimulator(synthetic_reps(), config, hold=timedelta(days=3))
     rows: list[HistoryRow] = []
@@ -155,7 +165,7 @@ def generate(config: HandoffConfig, *, leads: int = 3000, weeks: int = 12, seed:
             rep_id, rule = router.assign(LeadRecord.from_lead(lead, q, received), received)
             if rep_id:
                 row = _outcome(rng, row.model_copy(update={"reps": [rep_id], "rule": rule}),
-                               config.sla_seconds(q.tier or ""), config)  # fmt: skip
+                               config.sla_seconds(q.tier or ""), config, accepts)  # fmt: skip
             if "recycle" in row.outcomes and rng.random() < 0.3:
                 comebacks.append((received + timedelta(days=rng.uniform(14, 40)), lead.contact.email))
                 comebacks.sort()

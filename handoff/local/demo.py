@@ -124,6 +124,7 @@ def _narrate(stack: LocalStack, outbox: Path, started: float) -> int:
     sent = ", ".join(f"{n['kind']} -> {n['to']}" for n in lead["notifications"])
     _say(f"  emails: {sent}")
     _say(f"  status {lead['status']}; workflow: {_execution_status(stack, ignored)}")
+    _show_cadence(client, list(crm_leads.values()))
 
     _say()
     _summarise(client, list(lead_ids.values()), outbox)
@@ -290,7 +291,10 @@ def _replay_crm(client: HandoffClient) -> dict[str, str]:
     for lead_id in handed_off[1:]:
         _wait_for_timeline(client, lead_id, "waiting")
         client.dispose(lead_id, "attempted")
-    _say(f"  reps log a first touch (attempted) on {len(handed_off) - 1} of them from the brief")
+    _say(
+        f"  reps log a first touch (attempted: the brief's No answer) on {len(handed_off) - 1} of them; "
+        "each now follows the [cadence] (shown after 5)"
+    )
     _touch_in_hubspot(client, handed_off[0])
     return dict(arrived)
 
@@ -307,13 +311,51 @@ def _touch_in_hubspot(client: HandoffClient, lead_id: str) -> None:
         if r.rep_id == lead["assignment"]["rep_id"]
     )
     owner = owner_id(rep, "hubspot")
+    # The call's outcome decides: HubSpot's "Connected" is a conversation, "No answer" an attempt.
     activity = {"vid": int(lead["crm"]["record_id"]), "properties": {
-        "hs_last_sales_activity_type": {"value": "CALL"}, "hubspot_owner_id": {"value": owner}}}  # fmt: skip
+        "hs_last_sales_activity_type": {"value": "CALL"}, "hubspot_owner_id": {"value": owner},
+        "hs_call_disposition": {"value": HUBSPOT_CONNECTED}}}  # fmt: skip
     answer = client.post_hubspot(json.dumps(activity).encode(), path="/webhooks/hubspot/activity")
     _say(
-        f"  {rep.name} logs a call in HubSpot -> POST /webhooks/hubspot/activity {answer.status}: "
+        f"  {rep.name} logs a call in HubSpot, outcome Connected -> POST /webhooks/hubspot/activity {answer.status}: "
         f"{answer.body.get('outcome')} recorded, SLA {client.get_lead(lead_id).body['sla']['state']}"
     )
+
+
+# HubSpot's default "Connected" call outcome (hs_call_disposition).
+HUBSPOT_CONNECTED = "f240bbac-87c9-4f6e-bf70-924b57d47db7"
+
+
+def _show_cadence(client: HandoffClient, lead_ids: list[str]) -> None:
+    """One lead whose rep recorded attempted in 3: its cadence, from the reminders to the
+    no_response recycle (the demo config runs it in seconds, with the sweep every 2 s)."""
+    from handoff.config import load_config
+
+    leads = [client.get_lead(lead_id).body for lead_id in lead_ids]
+    tried = next((lead for lead in leads if lead.get("cadence")), None)
+    if tried is None:
+        return
+    settings = load_config(DEMO_CONFIG).cadence
+    _say(
+        f"  Meanwhile lead {tried['lead_id']} (No answer in 3) followed the cadence: {settings.attempts} "
+        f"attempts, {settings.step_seconds} s apart for the demo (6 business days by default)"
+    )
+    lead = client.wait_for(tried["lead_id"], {"closed"}, timeout=30)
+    for entry in lead["timeline"]:
+        if entry["event"] in {"disposition", "follow_up"}:
+            _say(f"  {entry['at'][11:19]}  {entry['event']:<11} {entry['detail'].split(';')[0]}")
+    reminders = [n["to"] for n in lead["notifications"] if n["kind"] == "cadence"]
+    last = lead["dispositions"][-1]
+    _say(
+        f"  {len(reminders)} reminders with the outcome buttons to {', '.join(sorted(set(reminders)))}; "
+        f"status {lead['status']} ({last['outcome']}, {last['reason']}, by {last['by']}), the rep's slot freed"
+    )
+    written = [
+        e["detail"]
+        for e in lead["timeline"]
+        if e["event"] == "crm_synced" and e["detail"].startswith("recycle")
+    ]
+    _say(f"  CRM write-back: {written[-1]}" if written else "  CRM write-back: the recycle status is queued")
 
 
 def _wait_for_timeline(client: HandoffClient, lead_id: str, event: str, timeout: float = 15) -> None:

@@ -15,10 +15,11 @@ from handoff.crm.mapping import moment, text
 from handoff.crm.salesforce_api import is_record_id
 from handoff.deploy import credentials
 from handoff.domain.lead import Lead, lead_id_for
+from handoff.domain.provenance import vouched_sources
 from handoff.domain.record import OPEN_STATUSES, LeadStatus, TimelineEntry, iso
 from handoff.errors import BadRequest
 from handoff.observability import MetricUnit, logger, metrics
-from handoff.service.crm_activity import CrmActivity, record_activity
+from handoff.service.crm_activity import SALES_ACCEPTED, CrmActivity, record_activity
 from handoff.service.intake import IntakeResult, accept, answer_for
 from handoff.service.ports import Ports
 
@@ -35,6 +36,13 @@ def accept_hubspot(ports: Ports, body: bytes, now: datetime) -> IntakeResult:
         lead = parse_lead(hubspot.from_workflow(data, body, config), ports.config)
         ignored = _not_a_new_handoff(ports, lead)
         if ignored is not None:
+            stage = text(hubspot.flatten(data.get("properties")).get("lifecyclestage"))
+            portal = text(data.get("portal-id") or data.get("portalId"))
+            accepted = _hubspot_sales_accepted(
+                ports, lead.crm.record_id, stage, portal=portal, at=None, now=now
+            )
+            if accepted is not None and "lead_id" in accepted:
+                return IntakeResult(200, accepted)
             logger.info("hubspot contact ignored", extra={"lead_id": lead.lead_id, "reason": ignored})
             return IntakeResult(200, {"status": "ignored", "reason": ignored})
         return accept(ports, lead, now)
@@ -106,6 +114,7 @@ def accept_hubspot_activity(ports: Ports, body: bytes, now: datetime) -> IntakeR
         owner_id=text(properties.get(sync.owner_property)),
         ref=f"{hubspot.SOURCE}:{portal + ':' if portal else ''}{record_id}:{what}",
         at=at,
+        call_outcome=text(properties.get(sync.call_outcome_property)),
     )
     return IntakeResult(200, record_activity(ports, crm_activity, now=now))
 
@@ -115,6 +124,10 @@ def _accept_events(ports: Ports, events: list[hubspot.HubSpotEvent], now: dateti
     results: list[dict[str, Any]] = []
     for event in events:
         event_id = str(event.event_id)
+        accepted = _event_sales_accepted(ports, event, now)
+        if accepted is not None:
+            results.append({"event_id": event_id, **accepted})
+            continue
         reason = hubspot.ignored_because(event, config)
         if reason is not None:
             results.append({"event_id": event_id, "status": "ignored", "reason": reason})
@@ -168,6 +181,8 @@ def accept_salesforce(ports: Ports, body: bytes, token: str | None, now: datetim
             found = "not Lead, Contact or Task"
         elif kind == "Task":
             found = _task_activity(ports, notification_id, fields)
+        elif (accepted := _lead_sales_accepted(ports, kind, notification_id, fields)) is not None:
+            found = accepted
         else:
             found = _checked_notification(ports, index, notification_id, kind, fields)
         if isinstance(found, str):
@@ -321,4 +336,88 @@ def _task_activity(ports: Ports, notification_id: str, fields: dict[str, str]) -
         # The Task itself, so a new notification about the same Task (an edit) is no second touch.
         ref=f"{salesforce.SOURCE}:{text(fields.get('Id')) or notification_id}",
         at=_activity_time(fields, sync.activity_time_fields),
+        call_outcome=text(fields.get(sync.call_outcome_field)),
+    )
+
+
+# --- sales accepted (MQL -> SQL) as the CRM says it ----------------------------------------------
+
+
+def _open_handoff(ports: Ports, system: str, record_id: str | None) -> bool:
+    sources = vouched_sources(system, ports.config.crm_sync.write_back_sources)
+    return bool(record_id) and ports.leads.open_for_crm_record(system, str(record_id), sources) is not None
+
+
+def _sales_accepted_activity(
+    system: str, record_id: str, *, what: str, value: str, ref: str, at: datetime | None
+) -> CrmActivity:
+    return CrmActivity(
+        system=system,
+        record_id=record_id,
+        type=what,
+        owner_id=None,  # the record's change, not someone's activity: it is the owner's handoff
+        ref=ref,
+        at=at,
+        outcome=SALES_ACCEPTED,
+        note=f"{what} {value[:60]} in {system}",
+    )
+
+
+def _hubspot_sales_accepted(
+    ports: Ports,
+    record_id: str | None,
+    stage: str | None,
+    *,
+    portal: str | None,
+    at: datetime | None,
+    now: datetime,
+) -> dict[str, str] | None:
+    """A contact reaching a sales-accepted lifecycle stage while its handoff is open: sales_accepted
+    on that handoff, once (its ref is the contact and the stage). None when the stage says nothing."""
+    stages = {s.lower() for s in ports.config.crm_sync.hubspot.sales_accepted_stages}
+    if not record_id or not stage or stage.lower() not in stages:
+        return None
+    ref = f"{hubspot.SOURCE}:{portal + ':' if portal else ''}{record_id}:lifecyclestage:{stage.lower()}"
+    activity = _sales_accepted_activity(
+        hubspot.SOURCE, record_id, what="lifecycle stage", value=stage, ref=ref, at=at
+    )
+    return record_activity(ports, activity, now=now)
+
+
+def _event_sales_accepted(ports: Ports, event: hubspot.HubSpotEvent, now: datetime) -> dict[str, str] | None:
+    """A Webhooks-API lifecyclestage change to a sales-accepted stage, on a contact whose handoff
+    is open; None for any other event (it is handled as a possible new handoff)."""
+    kind = event.subscription_type
+    if kind.startswith("object.") and event.object_type_id == hubspot.CONTACT_OBJECT_TYPE:
+        kind = "contact." + kind.removeprefix("object.")
+    if kind != "contact.propertyChange" or (event.property_name or "").lower() != "lifecyclestage":
+        return None
+    stages = {s.lower() for s in ports.config.crm_sync.hubspot.sales_accepted_stages}
+    record_id = str(event.object_id) if event.object_id is not None else None
+    if (event.property_value or "").lower() not in stages or not _open_handoff(
+        ports, hubspot.SOURCE, record_id
+    ):
+        return None
+    at = datetime.fromtimestamp(event.occurred_at / 1000, UTC) if event.occurred_at else None
+    return _hubspot_sales_accepted(
+        ports, record_id, event.property_value, portal=str(event.portal_id), at=at, now=now
+    )
+
+
+def _lead_sales_accepted(
+    ports: Ports, kind: str, notification_id: str, fields: dict[str, str]
+) -> CrmActivity | None:
+    """A Lead notification whose Status says sales accepted it, for a Lead whose handoff is open:
+    sales_accepted on that handoff (once per Lead and status). None otherwise: it is read as a lead."""
+    statuses = {s.strip().lower() for s in ports.config.crm_sync.salesforce.sales_accepted_statuses}
+    status, record_id = text(fields.get("Status")), text(fields.get("Id"))
+    if kind != "Lead" or not status or status.lower() not in statuses or not record_id:
+        return None
+    if not _open_handoff(ports, salesforce.SOURCE, record_id):
+        return None
+    ref = f"{salesforce.SOURCE}:{record_id}:Status:{status.lower()}"
+    # When the Status changed: the Lead's last edit (its CreatedDate is long before the handoff).
+    at = _activity_time(fields, ["LastModifiedDate"])
+    return _sales_accepted_activity(
+        salesforce.SOURCE, record_id, what="lead status", value=status, ref=ref, at=at
     )

@@ -4,27 +4,74 @@ reassignment rung is routing's (handoff.service.routing.reassign)."""
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
+from typing import NamedTuple
 
-from handoff.domain.record import LeadRecord, LeadStatus, SlaState, TimelineEntry
+from handoff.deploy.settings import settings
+from handoff.domain.clock import local
+from handoff.domain.record import Assignment, LeadRecord, LeadStatus, SlaState, TimelineEntry
+from handoff.email.brief import build_escalation, build_reminder, build_renurture
 from handoff.email.render import render_escalation, render_failure, render_reminder, render_renurture
 from handoff.errors import Conflict
 from handoff.observability import MetricUnit, lead_metric, metrics
-from handoff.service import crm_sync
-from handoff.service.notify import assignment_round, load_assigned, send_once
+from handoff.service import crm_sync, hours, sla
+from handoff.service.notify import assignment_round, disposition_links, load_assigned, send_once
 from handoff.service.ports import Ports
 
 BRIEF_BOUNCED = "BriefBounced"
 
 
+class Rung(NamedTuple):
+    """What the escalation step tells the workflow: the next rung ("reassign", "renurture",
+    "touched", or "later": the manager is off, escalate again after the wait), and how long to
+    wait first so that it lands inside working time."""
+
+    next: str
+    wait_seconds: int
+
+
+def reader_zone(ports: Ports, email: str, otherwise: str) -> str:
+    """The time zone of whoever reads an email: theirs when they are on the reps table (a
+    manager usually is), else ``otherwise`` (the rep's, the team they look after)."""
+    found = hours.rep_by_email(ports, email)
+    return found.timezone if found else otherwise
+
+
+def _escalation_wait(ports: Ports, assignment: Assignment, grace: int, now: datetime) -> int:
+    """The grace period counts the rep's working time; then the escalation waits for the manager's."""
+    rep = hours.of_rep(ports, assignment)
+    manager = hours.of_reader(ports, assignment.manager_email, assignment)
+    end = rep.add(now, grace) if rep else now + timedelta(seconds=grace)
+    return hours.seconds_until(manager.next_open(end) if manager else end, now)
+
+
 def remind(ports: Ports, lead_id: str, now: datetime) -> int:
-    """The SLA lapsed: nudge the rep and give the configured grace period (seconds, 0 for none)."""
+    """The SLA lapsed: nudge the rep and give the configured grace period. The answer is how long
+    the workflow waits before the escalation (seconds; 0: at once)."""
     record, assignment = load_assigned(ports, lead_id)
     grace = ports.config.escalation.reminder_grace_seconds
-    if record.status != LeadStatus.NOTIFIED or grace == 0:
-        return 0  # touched meanwhile, or no reminder configured: nothing more to wait for
+    if record.status != LeadStatus.NOTIFIED:
+        return 0  # touched meanwhile: nothing more to wait for
+    if grace == 0:
+        return _escalation_wait(ports, assignment, 0, now)  # no reminder; the manager's hours still hold
+    # Worked out before the reminder goes, so it names the moment the manager really hears.
+    wait = max(1, _escalation_wait(ports, assignment, grace, now))
     notifications = send_once(
-        ports, record, "reminder", assignment.rep_email, lambda: render_reminder(record, grace), now=now
+        ports,
+        record,
+        "reminder",
+        assignment.rep_email,
+        # The brief's buttons again (fresh links: each works once), so the rep can act from here.
+        lambda: render_reminder(
+            build_reminder(
+                record,
+                ports.config,
+                now,
+                now + timedelta(seconds=wait),
+                disposition_links(ports, record, assignment, now),
+            )
+        ),
+        now=now,
     )
     try:
         ports.leads.update(
@@ -41,24 +88,60 @@ def remind(ports: Ports, lead_id: str, now: datetime) -> int:
         )
     except Conflict:
         return 0  # touched meanwhile: nothing to wait for
-    lead_metric("SLABreached", 1, tier=record.qualification.tier, source=record.source)
+    sla.count_breach(record)
     metrics.add_metric(name="Reminders", unit=MetricUnit.Count, value=1)
-    return grace
+    return wait
 
 
-def escalate(ports: Ports, lead_id: str, now: datetime, *, bounced: bool = False) -> str:
+def escalate(ports: Ports, lead_id: str, now: datetime, *, bounced: bool = False) -> Rung:
     """No touch after the reminder, or the brief never arrived: tell the manager, mark the lead
-    escalated, and say what comes next: "reassign" while reassignments remain, else "renurture"."""
+    escalated, and say what comes next: "reassign" while reassignments remain, else "renurture",
+    each once the rep is at work. A manager who is off (a bounce or a resumed lead can arrive at
+    night) is told nothing yet: "later", with the wait until they are at work."""
     record, assignment = load_assigned(ports, lead_id)
     following = (
         "reassign" if assignment_round(record) < ports.config.escalation.reassignments else "renurture"
     )
+    after = hours.until_open(hours.of_rep(ports, assignment), now)
     if record.status == LeadStatus.ESCALATED:
-        return following  # a retried step: already done
+        return Rung(following, after)  # a retried step, or a resumed lead: already done
     if record.status not in (LeadStatus.NOTIFIED, LeadStatus.ASSIGNED):
-        return "touched"  # the rep got there just as the wait ran out: nothing to escalate
-    to = assignment.manager_email or assignment.rep_email
-    notifications = send_once(ports, record, "escalation", to, lambda: render_escalation(record), now=now)
+        return Rung("touched", 0)  # the rep got there just as the wait ran out: nothing to escalate
+    manager = hours.of_reader(ports, assignment.manager_email, assignment)
+    off = manager.outside(now) if manager else None
+    if manager and off:
+        opens = manager.next_open(now)
+        when = f"{local(opens, manager.timezone):%a %d %b %H:%M} {manager.timezone}"
+        ports.leads.update(
+            lead_id,
+            timeline=[
+                TimelineEntry(
+                    at=now, event="escalation_held", detail=f"the manager is off ({off}); escalating {when}"
+                )
+            ],
+        )
+        return Rung("later", max(1, hours.seconds_until(opens, now)))
+    # One email per rung, to one person: the manager, or sales ops for a rep without one (the
+    # rep already had the reminder; an escalation to themselves escalates nothing).
+    to = assignment.manager_email or ports.config.routing.unassigned_email
+    notifications = send_once(
+        ports,
+        record,
+        "escalation",
+        to,
+        lambda: render_escalation(
+            build_escalation(
+                record,
+                ports.config,
+                now,
+                zone=reader_zone(ports, to, assignment.rep_timezone),
+                following=following,
+                bounced=bounced,
+                base_url=settings().public_base_url,
+            )
+        ),
+        now=now,
+    )
     ports.leads.update(
         lead_id,
         set_fields={"status": LeadStatus.ESCALATED.value, "sla.state": SlaState.BREACHED.value},
@@ -82,22 +165,33 @@ def escalate(ports: Ports, lead_id: str, now: datetime, *, bounced: bool = False
                 detail=(
                     "the brief bounced or was marked as spam" if bounced else "no touch after the reminder"
                 )
-                + f"; manager emailed; next: {following}",
+                + f"; {'manager' if assignment.manager_email else 'sales ops'} emailed; next: {following}",
             )
         ],
         expect_status=(LeadStatus.NOTIFIED, LeadStatus.ASSIGNED),
     )
+    if not bounced and record.sla is not None and record.sla.state != SlaState.BREACHED:
+        sla.count_breach(record)  # no reminder rung ([escalation] reminder_grace_seconds = 0)
     lead_metric("Escalations", 1, tier=record.qualification.tier, source=record.source)
-    return following
+    return Rung(following, after)
 
 
 def renurture(ports: Ports, lead_id: str, now: datetime) -> None:
     """Every rung tried: the lead goes back to marketing, the rep's slot is freed, ops hear about it."""
     record, assignment = load_assigned(ports, lead_id)
-    if record.status == LeadStatus.RENURTURED:
-        return
+    if record.status != LeadStatus.ESCALATED:
+        return  # already handed back, or touched while the step waited for the rep's hours
     to = ports.config.escalation.marketing_ops_email
-    notifications = send_once(ports, record, "renurture", to, lambda: render_renurture(record), now=now)
+    notifications = send_once(
+        ports,
+        record,
+        "renurture",
+        to,
+        lambda: render_renurture(
+            build_renurture(record, ports.config, now, zone=reader_zone(ports, to, assignment.rep_timezone))
+        ),
+        now=now,
+    )
     ports.leads.update(
         lead_id,
         set_fields={"status": LeadStatus.RENURTURED.value},

@@ -99,6 +99,23 @@ def send_once(
     return [_send(ports, record, render(), kind=kind, to=to, now=now)]
 
 
+def send_since(
+    ports: Ports,
+    record: LeadRecord,
+    kind: str,
+    to: str,
+    render: Callable[[], RenderedEmail],
+    *,
+    since: datetime,
+    now: datetime,
+) -> list[Notification]:
+    """For a kind sent more than once a round (the follow-up cadence's steps): send unless one
+    already went to ``to`` at or after ``since`` (the step came due), so a retried step sends once."""
+    if any(n.kind == kind and n.to == to and n.sent_at >= since for n in record.notifications):
+        return []
+    return [_send(ports, record, render(), kind=kind, to=to, now=now)]
+
+
 def disposition_links(ports: Ports, record: LeadRecord, assignment: Assignment, now: datetime) -> list[Link]:
     """One signed link per outcome, bound to this lead and this rep; none without a public URL."""
     base = settings().public_base_url.rstrip("/")

@@ -83,6 +83,10 @@ class Leads(Protocol):
 
     def overdue(self, now: datetime, limit: int = 100) -> list[str]: ...
 
+    def cadence_due(self, now: datetime, limit: int = 100) -> list[str]:
+        """Ids of leads whose follow-up cadence has a step due by ``now``, the longest due first."""
+        ...
+
     def received_between(self, start: datetime, end: datetime) -> list[LeadRecord]: ...
 
 

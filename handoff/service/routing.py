@@ -5,7 +5,7 @@ from __future__ import annotations
 import math
 import random
 import time
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from pydantic import BaseModel, Field
 
@@ -13,10 +13,9 @@ from handoff.domain.crm_write import writes_owner
 from handoff.domain.record import Assignment, ConsideredRep, LeadRecord, LeadStatus, Sla, TimelineEntry, iso
 from handoff.domain.rep import Rep
 from handoff.domain.route import RoutePlan, Step, availability, plan_route
-from handoff.domain.sla import due_at
 from handoff.errors import ClaimConflict, Conflict, NotFound
 from handoff.observability import MetricUnit, lead_metric, logger, metrics
-from handoff.service import crm_sync
+from handoff.service import crm_sync, hours
 from handoff.service.ports import Ports
 
 # Re-plans allowed when other routers keep taking the same turn; then the workflow's
@@ -34,10 +33,11 @@ class RouteResult(BaseModel):
 
 def _wait_left(ports: Ports, record: LeadRecord, now: datetime) -> int:
     """A retried step's wait: what is left of the SLA already set (at least a second, so an
-    overdue lead lapses at once and climbs the ladder), or a fresh clock if none was set."""
-    if record.sla is None:
+    overdue lead lapses as soon as its rep is at work and climbs the ladder), or a fresh clock if
+    none was set."""
+    if record.sla is None or record.assignment is None:
         return max(1, ports.config.sla_seconds(record.qualification.tier or "warm"))
-    return max(1, math.ceil((record.sla.due_at - now).total_seconds()))
+    return hours.lapse_wait(ports, record.assignment, record.sla.due_at, now)
 
 
 class _Replan(Exception):
@@ -155,6 +155,8 @@ def _choose(ports: Ports, record: LeadRecord, now: datetime) -> Assignment:
         manager_email=rep.manager_email,
         rep_timezone=rep.timezone,
         rep_working_hours=rep.working_hours,
+        rep_country=rep.country,
+        rep_region=rep.region,
         slack_secret=rep.slack_secret,
         pool=step.pool,
         rule=step.rule,
@@ -183,12 +185,13 @@ def _store(
 ) -> RouteResult:
     """Write the assignment and a fresh SLA clock; give the slot back if the write loses."""
     config = ports.config
-    hours = assignment.rep_working_hours if config.escalation.sla_in_working_hours else None
     sla_clock = config.sla_seconds(record.qualification.tier or "warm")
-    due = due_at(now, sla_clock, working_hours=hours, timezone=assignment.rep_timezone)
-    # The workflow waits in wall-clock seconds, whatever the SLA counts.
-    sla_seconds = max(1, math.ceil((due - now).total_seconds()))
-    sla = Sla(due_at=due, seconds=sla_seconds)
+    working = hours.of_rep(ports, assignment)
+    due = working.add(now, sla_clock) if working else now + timedelta(seconds=sla_clock)
+    sla = Sla(due_at=due, seconds=max(1, math.ceil((due - now).total_seconds())))
+    # The workflow waits in wall-clock seconds, whatever the SLA counts, until the rep can be
+    # reminded: the lapse, or the rep's next working moment after it.
+    sla_seconds = hours.lapse_wait(ports, assignment, due, now)
     try:
         ports.leads.update(
             record.lead_id,

@@ -4,10 +4,17 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from handoff.domain.record import SlaState, TimelineEntry
+from handoff.domain.record import LeadRecord, SlaState, TimelineEntry
 from handoff.errors import Conflict
-from handoff.observability import MetricUnit, logger, metrics
+from handoff.observability import lead_metric, logger
 from handoff.service.ports import Ports
+
+
+def count_breach(record: LeadRecord) -> None:
+    """The SLABreached metric counts leads by the one definition of a breach (LeadRecord.sla_met):
+    the first rep's deadline passed untouched. A later rep's lapse is the same lead again."""
+    if not record.assignment_history:
+        lead_metric("SLABreached", 1, tier=record.qualification.tier, source=record.source)
 
 
 def sweep(ports: Ports, now: datetime) -> list[str]:
@@ -25,7 +32,8 @@ def sweep(ports: Ports, now: datetime) -> list[str]:
         except Conflict:
             continue
         breached.append(lead_id)
-    if breached:
-        metrics.add_metric(name="SLABreached", unit=MetricUnit.Count, value=len(breached))
+        record = ports.leads.get(lead_id)
+        if record is not None:
+            count_breach(record)
     logger.info("sla sweep", extra={"breached": len(breached)})
     return breached

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 
+from handoff.domain import cadence, recycle
 from handoff.domain.record import (
     OPEN_STATUSES,
     Disposition,
@@ -15,7 +16,7 @@ from handoff.domain.record import (
 )
 from handoff.errors import BadRequest, Conflict, NotFound
 from handoff.observability import MetricUnit, lead_metric, logger
-from handoff.service import crm_sync, delivery
+from handoff.service import crm_sync, delivery, hours
 from handoff.service.ports import Ports
 
 
@@ -92,6 +93,7 @@ def record_disposition(
     rep_id: str | None = None,
     ref: str | None = None,
     happened_at: datetime | None = None,
+    recycle_until: date | None = None,
 ) -> dict[str, str]:
     """Record a rep's outcome. The current owner's first one completes the SLA wait; one from a
     rep who no longer owns the lead is kept (stale) but changes nothing; a repeat is a no-op.
@@ -103,6 +105,7 @@ def record_disposition(
     if item is None:
         raise NotFound(f"lead {lead_id} not found")
     record = LeadRecord.model_validate(item)
+    recycle.check(outcome, recycle_until, now, record.assignment.rep_timezone if record.assignment else "UTC")
     if record.status not in OPEN_STATUSES:
         raise Conflict(f"lead {lead_id} is {record.status.value}; dispositions need an assigned lead")
     ignored = _not_a_touch(record, ref, happened_at)
@@ -111,9 +114,22 @@ def record_disposition(
         return {"lead_id": lead_id, "status": "ignored", "reason": ignored}
     assignment = record.assignment
     stale = bool(rep_id and assignment and rep_id != assignment.rep_id)
-    disposition = Disposition(outcome=outcome, reason=reason, note=note, at=now, by=by, stale=stale, ref=ref)
+    disposition = Disposition(
+        outcome=outcome,
+        reason=reason,
+        note=note,
+        at=now,
+        by=by,
+        stale=stale,
+        ref=ref,
+        recycle_until=recycle_until,
+    )
     last = record.dispositions[-1] if record.dispositions else None
-    if last and (last.outcome, last.reason, last.by, last.stale) == (outcome, reason, by, stale):
+    if (
+        last
+        and (last.outcome, last.reason, last.by, last.stale) == (outcome, reason, by, stale)
+        and not cadence.another_attempt(record, outcome, last.at)
+    ):
         return {"lead_id": lead_id, "status": record.status.value, "outcome": outcome, "duplicate": "true"}
     ports.dispositions.put(lead_id, disposition, tier=record.qualification.tier, source=record.source)
     if stale:
@@ -134,6 +150,15 @@ def record_disposition(
     since = assignment.assigned_at if assignment else record.received_at
     first_touch = not any(not d.stale and d.at >= since for d in record.dispositions)
     fields: dict[str, object] = {"status": (LeadStatus.CLOSED if final else LeadStatus.WORKING).value}
+    fields |= cadence.after_outcome(
+        record,
+        outcome,
+        reason,
+        final=final,
+        config=config.cadence,
+        working_time=hours.of_rep(ports, assignment) if assignment else None,
+        now=now,
+    )
     remove: tuple[str, ...] = ()
     if first_touch:
         seconds = round((now - record.received_at).total_seconds(), 3)
@@ -150,7 +175,12 @@ def record_disposition(
         append={"dispositions": [disposition.model_dump(mode="json")]},
         remove=remove,
         timeline=[
-            TimelineEntry(at=now, event="disposition", detail=f"{outcome}{f' ({reason})' if reason else ''}"),
+            TimelineEntry(
+                at=now,
+                event="disposition",
+                detail=f"{outcome}{f' ({reason})' if reason else ''}"
+                + (f" until {recycle_until.isoformat()}" if recycle_until else ""),
+            ),
             TimelineEntry(at=now, event="crm_status", detail=outcome),
         ],
         expect_status=OPEN_STATUSES,

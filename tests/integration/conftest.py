@@ -32,14 +32,17 @@ from tests.conftest import ROOT, rep
 MOTO_CONFIG = {"stepfunctions": {"execute_state_machine": True}, "lambda": {"use_docker": False}}
 SALESFORCE_ORG = "00D5g000004ABCDEAZ"
 SECRETS = {s.env_var: f"test-{s.name}" for s in ALL_SECRETS} | {"HANDOFF_SALESFORCE_ORG_IDS": SALESFORCE_ORG}
-# The shipped config, with SLAs short enough to lapse inside a test.
+# The shipped config, with SLAs short enough to lapse inside a test, on the wall clock (in working
+# time a test run at night would wait for the morning; tests of working time set their own clock).
 TEST_CONFIG = (
     (ROOT / "config" / "handoff.toml")
     .read_text()
     .replace("hot = 300      # 5 minutes\nwarm = 14400   # 4 hours", "hot = 2\nwarm = 30")
     .replace("reminder_grace_seconds = 600", "reminder_grace_seconds = 1")
+    .replace("sla_in_working_hours = true", "sla_in_working_hours = false")
 )
 assert "hot = 2" in TEST_CONFIG and "reminder_grace_seconds = 1" in TEST_CONFIG
+assert "sla_in_working_hours = false" in TEST_CONFIG
 
 
 @dataclass

@@ -22,7 +22,7 @@ def test_unknown_outcome_is_400_listing_the_allowed_values(aws: Aws, hot_lead: d
     aws.wait_status(body["lead_id"], {"notified"})
     status, answer = aws.dispose(body["lead_id"], outcome="won")
     assert status == 400
-    assert "attempted, connected, meeting_set, recycle, disqualify" in answer["message"]
+    assert "attempted, connected, sales_accepted, meeting_set, recycle, disqualify" in answer["message"]
     assert answer["details"][0]["field"] == "outcome"
     status, answer = aws.dispose(body["lead_id"], outcome="disqualify", reason="bored")
     assert status == 400

@@ -71,7 +71,10 @@ def test_timeout_then_reassigned_and_the_second_rep_touches(aws: Aws, hot_lead: 
     assert touch(aws, lead_id, rep_id="r2")[0] == 200
     assert aws.execution(lead_id)["status"] == "SUCCEEDED"
     lead = aws.get_lead(lead_id)
-    assert (lead["status"], lead["sla"]["state"], lead["assignment"]["rep_id"]) == ("working", "met", "r2")
+    assert (lead["status"], lead["assignment"]["rep_id"]) == ("working", "r2")
+    # r2's own touch counts (not stale); whether it beat r2's 2 s test SLA depends on the
+    # machine's load, and the lead is a breach either way: r1's first deadline passed untouched.
+    assert [(d["outcome"], d["stale"]) for d in lead["dispositions"]] == [("connected", False)]
 
 
 def test_every_timeout_ends_in_renurture(aws: Aws, hot_lead: dict[str, Any]) -> None:
@@ -133,7 +136,7 @@ def test_the_sla_can_count_only_the_reps_working_hours(
     use_config(
         monkeypatch,
         tmp_path / "c.toml",
-        **{"reassignments = 1": "reassignments = 1\nsla_in_working_hours = true"},
+        **{"sla_in_working_hours = false": "sla_in_working_hours = true"},
     )
     aws.put_reps(rep("r1", timezone="America/New_York", working_hours="09:00-17:00"))
     monkeypatch.setenv(
@@ -161,3 +164,66 @@ def test_a_repeated_reassign_never_asks_the_workflow_for_a_zero_wait(
     _, body = aws.post_lead(nurture_lead)  # stored, never assigned: no SLA on the record
     result = lambdas.invoke(ROUTE, {"lead_id": body["lead_id"], "action": "reassign"})
     assert result["sla_seconds"] >= 1
+
+
+class Clock:
+    """The handlers' clock, set by the test; it runs on from the moment it is set."""
+
+    def __init__(self, moment: str) -> None:
+        self.set(moment)
+
+    def set(self, moment: str) -> None:
+        import time
+        from datetime import datetime
+
+        self.base, self.started = datetime.fromisoformat(moment), time.monotonic()
+
+    def __call__(self) -> Any:
+        import time
+        from datetime import timedelta
+
+        return self.base + timedelta(seconds=time.monotonic() - self.started)
+
+
+def test_a_bounce_before_the_managers_day_escalates_when_it_starts(
+    aws: Aws, hot_lead: dict[str, Any], monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """The real ASL's "later" loop: the escalation step finds the manager off, tells nobody, and
+    the workflow waits for the manager's working hours before escalating again."""
+    import importlib
+    import json
+
+    from handoff.deploy.functions import SES_EVENTS
+    from handoff.local import lambdas
+
+    use_config(
+        monkeypatch,
+        tmp_path / "c.toml",
+        **{
+            "sla_in_working_hours = false": "sla_in_working_hours = true",
+            "hot = 2\n": "hot = 600\n",  # only the bounce escalates
+            "reassignments = 1": "reassignments = 0",
+        },
+    )
+    clock = Clock("2026-11-25T08:00:00+00:00")  # a Wednesday
+    for module in ("route", "notify", "await_touch"):
+        monkeypatch.setattr(importlib.import_module(f"functions.{module}.app"), "utcnow", clock)
+    boss = rep("boss", email="boss@example.com", pools=["managers"], manager_email=None)  # 09:00-17:30 UTC
+    aws.put_reps(rep("r1", working_hours="00:00-23:59"), boss)
+    _, body = aws.post_lead(hot_lead)
+    lead_id = body["lead_id"]
+    aws.wait_for_event(lead_id, "waiting")
+    message_id = (container.ports().leads.get_item(lead_id) or {})["brief_message_id"]
+    clock.set("2026-11-25T08:59:52+00:00")  # the manager starts in 8 s
+    bounce = {"eventType": "Bounce", "mail": {"messageId": message_id, "tags": {"lead_id": [lead_id]}}}
+    lambdas.invoke(
+        SES_EVENTS, {"Records": [{"EventSource": "aws:sns", "Sns": {"Message": json.dumps(bounce)}}]}
+    )
+    assert aws.execution(lead_id, timeout=40)["status"] == "SUCCEEDED"
+    lead = aws.get_lead(lead_id)
+    assert lead["status"] == "renurtured"
+    [escalation] = [n for n in lead["notifications"] if n["kind"] == "escalation"]
+    assert escalation["to"] == "boss@example.com" and escalation["sent_at"] >= "2026-11-25T09:00:00"
+    assert lead["escalations"][0]["because"] == "brief_bounced"
+    [held] = [e for e in lead["timeline"] if e["event"] == "escalation_held"]
+    assert held["at"] < "2026-11-25T09:00:00" and held["detail"].endswith("escalating Wed 25 Nov 09:00 UTC")

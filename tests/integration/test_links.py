@@ -6,6 +6,8 @@ from datetime import timedelta
 from typing import Any
 from urllib.parse import urlencode
 
+import pytest
+
 from handoff.aws import container
 from handoff.domain.clock import utcnow
 from handoff.domain.link_tokens import make_token
@@ -38,9 +40,9 @@ def notified(aws: Aws, hot_lead: dict[str, Any]) -> tuple[str, dict[str, str]]:
     return body["lead_id"], aws.brief_links("r1@example.com")
 
 
-def test_the_brief_carries_four_links_and_a_get_changes_nothing(aws: Aws, hot_lead: dict[str, Any]) -> None:
+def test_the_brief_carries_six_links_and_a_get_changes_nothing(aws: Aws, hot_lead: dict[str, Any]) -> None:
     lead_id, links = notified(aws, hot_lead)
-    assert set(links) == {"Connected", "Meeting set", "Recycle", "Disqualify"}
+    assert set(links) == {"No answer", "Connected", "Sales accepted", "Meeting set", "Recycle", "Disqualify"}
     status, html, headers = page(aws, "GET", links["Meeting set"])
     assert status == 200
     assert "Record meeting set" in html and "Jordan Lee" in html
@@ -62,10 +64,29 @@ def test_posting_records_the_outcome_once_and_completes_the_wait(aws: Aws, hot_l
     assert len(aws.get_lead(lead_id)["dispositions"]) == 1
 
 
+@pytest.mark.usefixtures("patient_sla")  # the rep answers after the test config's 2 s SLA
+def test_opening_a_used_link_says_what_it_recorded_and_offers_no_form(
+    aws: Aws, hot_lead: dict[str, Any]
+) -> None:
+    lead_id, links = notified(aws, hot_lead)
+    assert page(aws, "POST", links["Recycle"], {"reason": "timing", "recycle_until": "2099-01-01"})[0] == 400
+    until = (utcnow() + timedelta(days=30)).date().isoformat()
+    status, html, _ = page(aws, "POST", links["Recycle"], {"reason": "timing", "recycle_until": until})
+    assert status == 200 and "Recycled until" in html
+    status, html, headers = page(aws, "GET", links["Recycle"])  # opened again, from the email
+    assert status == 410 and "Already recorded" in html
+    assert "it recorded Recycle (timing) for Jordan Lee on " in html and "<form" not in html
+    assert headers["Cache-Control"] == "no-store"
+    lead = aws.get_lead(lead_id)
+    assert [(d["outcome"], d["recycle_until"]) for d in lead["dispositions"]] == [("recycle", until)]
+    assert f"recycle (timing) until {until}" in [e["detail"] for e in lead["timeline"]]
+
+
 def test_recycle_and_disqualify_need_a_reason_from_the_list(aws: Aws, hot_lead: dict[str, Any]) -> None:
     lead_id, links = notified(aws, hot_lead)
     status, html, _ = page(aws, "GET", links["Disqualify"])
     assert status == 200 and 'value="no_budget"' in html and "<select" in html
+    assert '<option value="" selected disabled>Choose a reason</option>' in html  # none preselected
     status, html, _ = page(aws, "POST", links["Disqualify"], {"reason": "bored"})
     assert status == 400 and "Pick one of the listed reasons" in html
     assert aws.get_lead(lead_id)["dispositions"] == []

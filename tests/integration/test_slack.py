@@ -12,6 +12,7 @@ import boto3
 import pytest
 
 from handoff.aws import container
+from handoff.email.brief import LINK_OUTCOMES
 from handoff.local.loopback import LoopbackServer
 from tests.integration.conftest import TEST_CONFIG, Aws, rep
 
@@ -66,7 +67,8 @@ def test_the_brief_goes_to_the_team_channel_with_link_buttons(
     kinds = [b["type"] for b in message["blocks"]]
     assert kinds == ["header", "section", "section", "section", "context", "actions"]
     buttons = [e["text"]["text"] for e in message["blocks"][-1]["elements"]]
-    assert buttons == ["Open in HubSpot", "Connected", "Meeting set", "Recycle", "Disqualify"]
+    assert buttons == ["Open in HubSpot", *(label for _, label in LINK_OUTCOMES)]
+    assert "No answer" in buttons and "Sales accepted" in buttons
     assert all(
         e["url"].startswith(("https://app.hubspot.com", "https://handoff.test/d/"))
         for e in message["blocks"][-1]["elements"]

@@ -216,6 +216,35 @@ def test_overdue_and_received_between(stores: tuple[Leads, Reps, Dispositions]) 
     assert [r.lead_id for r in between] == [late.lead_id]
 
 
+def test_the_cadence_index_follows_the_record(stores: tuple[Leads, Reps, Dispositions]) -> None:
+    """A running cadence is in by_cadence at its next step; moving that step moves it; ending the
+    cadence (or writing a whole stopped one) takes it out: the sweep never reads a stale step."""
+    leads, _, _ = stores
+    due, later, stopped = record(40), record(41), record(42)
+    for lead in (due, later, stopped):
+        leads.create(lead)
+
+    def cadence(next_at: datetime, state: str = "running") -> dict[str, Any]:
+        return {
+            "started_at": NOW.isoformat(),
+            "attempts": 4,
+            "step_seconds": 60,
+            "next_at": next_at.isoformat(),
+            "state": state,
+        }
+
+    leads.update(due.lead_id, set_fields={"cadence": cadence(NOW + timedelta(minutes=1))})
+    leads.update(later.lead_id, set_fields={"cadence": cadence(NOW + timedelta(days=2))})
+    leads.update(stopped.lead_id, set_fields={"cadence": cadence(NOW, state="stopped")})
+    assert leads.cadence_due(NOW + timedelta(minutes=1)) == [due.lead_id]
+    leads.update(due.lead_id, set_fields={"cadence.next_at": (NOW + timedelta(days=3)).isoformat()})
+    assert leads.cadence_due(NOW + timedelta(days=2)) == [later.lead_id]
+    leads.update(later.lead_id, set_fields={"cadence.state": "ran_out"})
+    assert leads.cadence_due(NOW + timedelta(days=30)) == [due.lead_id]
+    item = leads.get_item(later.lead_id)
+    assert item is not None and "cadence_state" not in item and item["cadence"]["state"] == "ran_out"
+
+
 def test_a_claim_takes_one_slot_within_capacity_and_the_daily_cap(
     stores: tuple[Leads, Reps, Dispositions],
 ) -> None:

@@ -229,14 +229,14 @@ def test_an_untouched_lead_climbs_reminder_manager_reassignment_then_renurture(p
     first = (ports.leads.get(lead_id) or pytest.fail()).assignment
     assert first is not None
     assert ladder.remind(ports, lead_id, NOW + timedelta(minutes=5)) == 600
-    assert ladder.escalate(ports, lead_id, NOW + timedelta(minutes=15)) == "reassign"
+    assert ladder.escalate(ports, lead_id, NOW + timedelta(minutes=15)).next == "reassign"
     routing.reassign(ports, lead_id, NOW + timedelta(minutes=15))
     second = (ports.leads.get(lead_id) or pytest.fail()).assignment
     assert second is not None and second.rep_id != first.rep_id
     assert (ports.reps.get(first.rep_id) or rep("x")).open_count == 0
     notify.send_brief(ports, lead_id, NOW + timedelta(minutes=15))
     assert ladder.remind(ports, lead_id, NOW + timedelta(minutes=20)) == 600
-    assert ladder.escalate(ports, lead_id, NOW + timedelta(minutes=30)) == "renurture"
+    assert ladder.escalate(ports, lead_id, NOW + timedelta(minutes=30)).next == "renurture"
     ladder.renurture(ports, lead_id, NOW + timedelta(minutes=30))
     assert status(ports, lead_id) == LeadStatus.RENURTURED
     assert all(r.open_count == 0 for r in ports.reps.list_all())
@@ -255,6 +255,26 @@ def test_an_untouched_lead_climbs_reminder_manager_reassignment_then_renurture(p
         "assigned",
         "renurtured",
     ]  # type: ignore[union-attr]
+
+
+def test_the_breach_metric_counts_the_lead_once_by_the_report_s_definition(
+    ports: FakePorts, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A lead reminded, reassigned and lapsing again is one breach on the dashboard, as in the
+    report; the sweep finds nothing more to count."""
+    counted: list[str] = []
+    monkeypatch.setattr(sla, "lead_metric", lambda name, *a, **k: counted.append(name))
+    trust_website(ports)
+    lead_id, _ = briefed(ports)
+    ladder.remind(ports, lead_id, NOW + timedelta(minutes=5))
+    ladder.escalate(ports, lead_id, NOW + timedelta(minutes=15))
+    routing.reassign(ports, lead_id, NOW + timedelta(minutes=15))
+    notify.send_brief(ports, lead_id, NOW + timedelta(minutes=15))
+    ladder.remind(ports, lead_id, NOW + timedelta(minutes=20))
+    sla.sweep(ports, NOW + timedelta(hours=1))
+    assert counted == ["SLABreached"]
+    record = ports.leads.get(lead_id)
+    assert record is not None and record.sla_met(NOW + timedelta(hours=1)) is False
 
 
 def test_a_bounced_brief_ends_the_wait_once(ports: FakePorts) -> None:

@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+import re
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -63,6 +65,26 @@ def test_empty_config_takes_safe_defaults() -> None:
     assert config.sla_seconds("unknown-tier") == config.sla["warm"]
 
 
+def test_slas_count_working_time_by_default_and_the_demo_runs_on_the_wall_clock() -> None:
+    empty = parse_config("", "empty.toml")
+    assert empty.escalation.sla_in_working_hours is True
+    assert empty.routing.default_working_hours == "09:00-17:30"
+    assert empty.routing.after_hours_pool == ""  # off
+    shipped = load_config(ROOT / "config" / "handoff.toml")
+    assert shipped.escalation.sla_in_working_hours and shipped.routing.after_hours_pool == ""
+    # The demo climbs the whole ladder in seconds whenever it is run.
+    assert not load_config(ROOT / "examples/demo.toml").escalation.sla_in_working_hours
+
+
+def test_default_working_hours_must_be_a_working_day() -> None:
+    with pytest.raises(ConfigError, match=r"routing\.default_working_hours: '17:30-09:00' is not"):
+        parse_config('[routing]\ndefault_working_hours = "17:30-09:00"\n', "ops.toml")
+    with pytest.raises(ConfigError, match=r"routing\.default_working_hours"):
+        parse_config('[routing]\ndefault_working_hours = "9 to 5"\n', "ops.toml")
+    pool = parse_config('[routing]\nafter_hours_pool = "OnCall"\n', "ops.toml").routing.after_hours_pool
+    assert pool == "oncall"  # pool names ignore case
+
+
 def test_every_tier_needs_an_sla() -> None:
     text = '[[qualify.tiers]]\nname = "vip"\nmin_score = 90\n[[qualify.tiers]]\nname = "hot"\nmin_score = 0\n'
     with pytest.raises(ConfigError, match=r"no SLA for tier\(s\) vip"):
@@ -113,3 +135,90 @@ def test_the_sender_time_zone_must_be_a_zone() -> None:
     with pytest.raises(ConfigError) as error:
         parse_config('[adapters]\nsender_timezone = "Central"\n', "ops.toml")
     assert "adapters.sender_timezone" in str(error.value) and "IANA" in str(error.value)
+
+
+@pytest.mark.parametrize(
+    ("toml", "key", "name"),
+    [
+        (
+            "[qualify.intent.trigger_weights]\npricing_requst = 50\n",
+            "qualify.intent.trigger_weights",
+            "pricing_requst",
+        ),
+        (
+            "[qualify.intent.activity_weights]\npricing_pages = 20\n",
+            "qualify.intent.activity_weights",
+            "pricing_pages",
+        ),
+        ('[qualify]\nbofu_triggers = ["demo_requests"]\n', "qualify.bofu_triggers", "demo_requests"),
+        ('[adapters.hubspot]\ndefault_trigger = "form"\n', "adapters.hubspot.default_trigger", "form"),
+    ],
+)
+def test_a_type_no_lead_carries_is_an_error(toml: str, key: str, name: str) -> None:
+    with pytest.raises(ConfigError) as error:
+        parse_config(toml, "ops.toml")
+    message = str(error.value)
+    assert message.startswith("ops.toml: ") and f"{key}: {name!r} is not" in message
+    assert "custom_types" in message  # says how to weight a type of your own
+
+
+def test_custom_types_may_be_weighted() -> None:
+    text = '[qualify.intent]\ncustom_types = ["trial_signup"]\n[qualify.intent.trigger_weights]\ntrial_signup = 40\n'
+    assert parse_config(text, "ops.toml").qualify.intent.trigger_weights["trial_signup"] == 40
+
+
+@pytest.mark.parametrize(
+    ("toml", "key"),
+    [
+        ('[routing]\nunassigned_email = "sales ops@example.com"\n', "routing.unassigned_email"),
+        ('[routing]\nunassigned_email = "ops@queue.test"\n', "routing.unassigned_email"),  # reserved domain
+        (
+            '[escalation]\nmarketing_ops_email = "Marketing <mops@example.com>"\n',
+            "escalation.marketing_ops_email",
+        ),
+        ('[email]\nreply_to = "replies@"\n', "email.reply_to"),
+        ('[tuning]\nreport_to = "revops@@example.com"\n', "tuning.report_to"),
+    ],
+)
+def test_config_addresses_are_checked_as_a_leads_email_is(toml: str, key: str) -> None:
+    with pytest.raises(ConfigError, match=rf"^ops\.toml: {re.escape(key)}: "):
+        parse_config(toml, "ops.toml")
+
+
+def test_an_empty_optional_address_means_none() -> None:
+    config = parse_config('[email]\nreply_to = ""\n[tuning]\nreport_to = ""\n', "ops.toml")
+    assert (config.email.reply_to, config.tuning.report_to) == ("", "")
+
+
+def test_pool_names_ignore_case() -> None:
+    from handoff.domain.lead import Lead
+    from handoff.domain.qualify import qualify
+    from handoff.domain.record import LeadRecord
+    from handoff.domain.rep import Rep
+    from handoff.domain.route import plan_route
+
+    config = parse_config(
+        '[routing]\ndefault_pool = "Sales"\n[[routing.rules]]\nname = "EMEA"\npool = "EMEA"\n'
+        'countries = ["GB"]\n[routing.pools.Emea]\noverflow = "SALES"\n',
+        "ops.toml",
+    )
+    assert config.routing.rules[0].pool == "emea" and config.routing.overflow_chain("emea")[:2] == [
+        "emea",
+        "sales",
+    ]
+    lead = Lead.model_validate(
+        {
+            "event_id": "e1",
+            "contact": {"email": "a@northwind.example", "country": "GB"},
+            "trigger": {"type": "demo_request"},
+        }
+    )
+    now = datetime.now(UTC)
+    record = LeadRecord.from_lead(lead, qualify(lead, config.qualify, now), now)
+    chloe = Rep(rep_id="chloe", email="chloe@example.com", pools=["emea "])
+    plan = plan_route(record, [chloe], config.routing, now)
+    assert [c.rep.rep_id for s in plan.steps for c in s.candidates] == ["chloe"]
+    with pytest.raises(
+        ConfigError, match=r"routing\.pools: \[routing\.pools\.EMEA\] and \[routing\.pools\.emea\]"
+    ):
+        parse_config("[routing.pools.EMEA]\n[routing.pools.emea]\n", "ops.toml")

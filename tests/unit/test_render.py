@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import email
 import json
+import re
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -12,8 +13,24 @@ import pytest
 from handoff.config import load_config, parse_config
 from handoff.domain.lead import Lead
 from handoff.domain.record import Assignment, LeadRecord, Qualification, Reason, Sla
-from handoff.email.brief import Link, ago, build_brief, in_zone, safe_url, until
-from handoff.email.render import render_brief, render_escalation
+from handoff.email.brief import (
+    Link,
+    ago,
+    build_brief,
+    build_escalation,
+    build_reminder,
+    build_renurture,
+    in_zone,
+    safe_url,
+    until,
+)
+from handoff.email.render import (
+    render_brief,
+    render_escalation,
+    render_page,
+    render_reminder,
+    render_renurture,
+)
 from handoff.email.send import Envelope, build_mime
 from handoff.email.slack import blocks
 from tests.conftest import ROOT
@@ -85,11 +102,17 @@ def test_every_brief_field_is_in_both_parts(hot_lead: dict[str, Any]) -> None:
     assert "CRM score 72" not in text  # negative contributions are not a reason to call
 
 
-def test_subject_says_the_essentials(hot_lead: dict[str, Any]) -> None:
+def test_subject_puts_the_deadline_first_in_the_reps_time(hot_lead: dict[str, Any]) -> None:
+    """A phone shows the first few words of a subject: the deadline, then who."""
     brief = render(record(hot_lead))
     assert brief.subject == (
-        "[HOT] Jordan Lee (Northwind Analytics): Demo request: Book a demo - respond by Mon 02 Nov 10:09 EST"
+        "Respond by 10:09 EST · HOT · Jordan Lee, VP of Sales at Northwind Analytics · Demo request: Book a demo"
     )
+    rec = record(hot_lead)
+    rec.sla = Sla(due_at=datetime(2026, 11, 9, 14, 3, tzinfo=UTC), seconds=300)  # after a weekend
+    assert render(rec).subject.startswith("Respond by Mon 09 Nov 09:03 EST · HOT")
+    rec.sla = Sla(due_at=NOW + timedelta(hours=23), seconds=300)  # tomorrow, on the rep's calendar
+    assert render(rec).subject.startswith("Respond by Tue 09:04 EST · HOT")
 
 
 @pytest.mark.parametrize("field", ["first_name", "last_name", "title", "phone"])
@@ -169,7 +192,9 @@ speed = "Lead with response time at {company}."
 
 
 def test_escalation_names_the_rep_and_deadline(hot_lead: dict[str, Any]) -> None:
-    escalation = render_escalation(record(hot_lead))
+    escalation = render_escalation(
+        build_escalation(record(hot_lead), CONFIG, NOW, zone="UTC", following="reassign")
+    )
     assert escalation.subject.startswith("[SLA missed] Ana Ortiz has not touched Jordan Lee")
 
 
@@ -268,8 +293,8 @@ def test_line_breaks_in_crm_text_never_reach_what_a_rep_reads(hot_lead: dict[str
     hot_lead["activities"][0]["title"] = "Pricing\r\nX-Injected: yes"
     brief = render(record(hot_lead, first_name="Jordan\r\nBcc: victim@example.com", title="VP\x0bof Sales"))
     assert brief.subject == (
-        "[HOT] Jordan Bcc: victim@example.com Lee (Northwind Analytics): Demo request: Book a demo now"
-        " - respond by Mon 02 Nov 10:09 EST"
+        "Respond by 10:09 EST · HOT · Jordan Bcc: victim@example.com Lee, VP of Sales at Northwind Analytics"
+        " · Demo request: Book a demo now"
     )
     for line in brief.text.splitlines():
         assert not line.startswith(("Bcc:", "Analytics", "a demo", "X-Injected", "of Sales")), line
@@ -278,3 +303,160 @@ def test_line_breaks_in_crm_text_never_reach_what_a_rep_reads(hot_lead: dict[str
     slack = blocks(build_brief(record(hot_lead), CONFIG, NOW, LINKS))
     assert "\n" not in slack["text"] and "\n" not in slack["blocks"][0]["text"]["text"]
     assert "\r" not in json.dumps(slack)
+
+
+# --- what reps and managers read (issue 18) --------------------------------------------------------
+
+
+def both(email: Any) -> list[str]:
+    """The plain-text part and the HTML part with its entities read back."""
+    return [email.text, email.html.replace("&#39;", "'").replace("&#34;", '"').replace("&amp;", "&")]
+
+
+def test_activity_dates_are_on_the_reps_calendar(hot_lead: dict[str, Any]) -> None:
+    # 03:00 UTC on Monday is still Sunday evening in New York.
+    hot_lead["activities"] = [{"type": "page_view", "title": "Pricing", "at": "2026-11-02T03:00:00Z"}]
+    view = build_brief(record(hot_lead), CONFIG, NOW, [])
+    assert view.recent[0].when == "Sun 01 Nov, 12 hours ago"
+
+
+def test_reasons_say_they_are_as_of_qualification_when_ages_would_read_differently(
+    hot_lead: dict[str, Any],
+) -> None:
+    """A lead scored as of its event (a CRM that delivered late, a replay): the reasons' ages
+    ("latest today") count from then, the activity list's from now; the brief says so."""
+    rec = record(hot_lead)
+    later = NOW + timedelta(days=27)
+    view = build_brief(rec, CONFIG, later, LINKS)
+    assert view.reasons_as_of == "Mon 02 Nov 10:04 EST, 27 days ago"
+    for part in both(render_brief(view)):
+        assert "as scored Mon 02 Nov 10:04 EST, 27 days ago" in part.replace("As scored", "as scored")
+        assert "count from then" in part
+    # Briefed as it was scored: nothing to say.
+    assert build_brief(rec, CONFIG, NOW, LINKS).reasons_as_of is None
+    assert "as scored" not in render(rec).text.lower()
+
+
+def test_the_fast_lane_is_explained_when_it_decided_the_tier(hot_lead: dict[str, Any]) -> None:
+    rec = record(hot_lead)
+    assert "Fast lane" not in render(rec).text
+    rec.qualification.reasons.append(
+        Reason(code="tier.fast_lane", text="Demo request is bottom-of-funnel: fast lane to hot")
+    )
+    for part in both(render(rec)):
+        assert (
+            "Fast lane: a demo request asks for sales directly, so it goes straight to hot, whatever the score."
+            in part
+        )
+
+
+def test_why_you_says_the_reps_load_in_words(hot_lead: dict[str, Any]) -> None:
+    brief = render(record(hot_lead))
+    for part in both(brief):
+        assert (
+            "Next in weighted round robin for sales (you now hold 1 of the 6 open leads you can take)" in part
+        )
+        assert "1/6 open" not in part
+
+
+def reminder_of(rec: LeadRecord, now: datetime = NOW + timedelta(minutes=5)) -> Any:
+    return render_reminder(build_reminder(rec, CONFIG, now, now + timedelta(minutes=10), LINKS))
+
+
+def test_the_reminder_is_in_the_reps_time_with_the_briefs_buttons_and_crm_link(
+    hot_lead: dict[str, Any],
+) -> None:
+    reminder = reminder_of(record(hot_lead))
+    assert reminder.subject == (
+        "Reach out by 10:19 EST · HOT · Jordan Lee, VP of Sales at Northwind Analytics is still waiting"
+    )
+    for part in both(reminder):
+        assert not re.search(r"\bUTC\b", part)
+        assert "Your first-touch deadline, 10:09 EST, has passed. After 10:19 EST, your manager hears" in part
+        assert "the lead moves to another rep" in part
+        for link in LINKS:
+            assert link.url in part
+        assert "https://app.hubspot.com/contacts/1/contact/1001" in part
+    assert "Open in HubSpot" in reminder.html
+
+
+def test_the_last_reminder_says_the_lead_goes_back_to_marketing(hot_lead: dict[str, Any]) -> None:
+    rec = record(hot_lead)
+    assert rec.assignment is not None
+    rec.assignment_history = [rec.assignment]  # reassigned once already: no reassignment left
+    assert "the lead goes back to marketing" in reminder_of(rec).text
+
+
+def test_a_do_not_call_lead_gets_no_phone_link_in_the_reminder(hot_lead: dict[str, Any]) -> None:
+    hot_lead["contact"]["do_not_call"] = True
+    reminder = reminder_of(record(hot_lead))
+    assert "tel:" not in reminder.html and "Do not call" in reminder.html
+
+
+def escalation_of(rec: LeadRecord, **kw: Any) -> Any:
+    args: dict[str, Any] = {
+        "zone": "Europe/London",
+        "following": "reassign",
+        "base_url": "https://handoff.example",
+    }
+    return render_escalation(build_escalation(rec, CONFIG, NOW + timedelta(minutes=15), **(args | kw)))
+
+
+def test_the_escalation_is_in_the_managers_time_and_says_who_owns_it_and_what_next(
+    hot_lead: dict[str, Any],
+) -> None:
+    escalation = escalation_of(record(hot_lead))
+    for part in both(escalation):
+        assert not re.search(r"\b(UTC|EST)\b", part)
+        assert "assigned this lead Mon 02 Nov 15:04 GMT and had until Mon 02 Nov 15:09 GMT" in part
+        assert "Owner now: Ana Ortiz, until Handoff moves it on." in part.replace("</strong>", "")
+        assert "the next eligible rep in sales (never Ana Ortiz again)" in part
+        assert "https://app.hubspot.com/contacts/1/contact/1001" in part  # the CRM record
+        assert "GET https://handoff.example/leads/" in part  # the full record, for RevOps
+        assert "ana@example.com" in part  # ask the rep
+        assert 'Title "VP of Sales" matches persona Sales Leader (+35)' in part  # why it qualified
+    assert 'href="mailto:ana@example.com"' in escalation.html
+    last = escalation_of(record(hot_lead), following="renurture", base_url="")
+    assert "it goes back to marketing for re-nurture" in last.text
+    assert "/leads/" not in last.text  # no public URL: no address to give
+
+
+def test_a_bounced_brief_escalates_under_its_own_subject(hot_lead: dict[str, Any]) -> None:
+    escalation = escalation_of(record(hot_lead), bounced=True)
+    assert escalation.subject == "[Brief bounced] Ana Ortiz never got Jordan Lee at Northwind Analytics"
+    assert (
+        "bounced or was marked as spam" in escalation.text and "Nobody has touched it" not in escalation.text
+    )
+
+
+def test_the_renurture_email_carries_the_reasons_and_the_crm_link(hot_lead: dict[str, Any]) -> None:
+    rec = record(hot_lead)
+    renurture = render_renurture(
+        build_renurture(rec, CONFIG, NOW + timedelta(minutes=30), zone="America/Chicago")
+    )
+    for part in both(renurture):
+        assert "Demo request is a clear next step" in part
+        assert 'Title "VP of Sales" matches persona Sales Leader (+35)' in part
+        assert "https://app.hubspot.com/contacts/1/contact/1001" in part
+        assert "Ana Ortiz, from Mon 02 Nov 09:04 CST" in part
+        assert not re.search(r"\bUTC\b", part)
+
+
+def test_the_link_page_preselects_no_reason_and_offers_a_recycle_until_day() -> None:
+    from handoff.service.links import Page
+
+    html = render_page(
+        Page(
+            200,
+            "Recycle: Jordan Lee",
+            "Record it?",
+            {
+                "reasons": [("timing", "Timing")],
+                "button": "Record recycle",
+                "until": {"min": "2026-11-03", "max": "2027-11-02"},
+            },
+        )
+    )
+    assert '<option value="" selected disabled>Choose a reason</option>' in html
+    assert html.count("selected") == 1
+    assert 'type="date" min="2026-11-03" max="2027-11-02"' in html

@@ -239,6 +239,83 @@ def test_hot_leads_can_require_working_hours() -> None:
     assert warm.considered == []
 
 
+# Hot leads out of hours: the same working time as the SLA, and the after-hours pool
+
+NIGHT = datetime(2026, 11, 5, 3, 0, tzinfo=UTC)  # Wed 22:00 in New York, Thu 12:00 in Tokyo
+THANKSGIVING = datetime(2026, 11, 26, 15, 0, tzinfo=UTC)  # Thu 10:00 in New York, 15:00 in London
+ON_CALL = CONFIG.model_copy(update={"after_hours_pool": "oncall"})
+
+
+def ny(rep_id: str = "ny", **kw: Any) -> Rep:
+    return rep(rep_id, timezone="America/New_York", working_hours="09:00-17:00", **kw)
+
+
+def test_hot_leads_skip_reps_on_a_public_holiday_and_reps_without_hours_keep_the_default() -> None:
+    config = CONFIG.model_copy(update={"hot_needs_working_hours": True})
+    plan = plan_route(record(), [ny(country="US"), ny("ny2")], config, THANKSGIVING)
+    assert first(plan) == "ny2"  # no country: only weekends are off
+    assert {c.rep_id: c.skipped_because for c in plan.considered} == {
+        "ny": "outside working hours (Thanksgiving Day, Thu 10:00 America/New_York)"
+    }
+    saturday = datetime(2026, 11, 7, 15, 0, tzinfo=UTC)
+    nobody = plan_route(record(), [rep("utc")], config, saturday)  # default hours, 09:00-17:30
+    assert [c.skipped_because for c in nobody.considered] == ["outside working hours (Sat 15:00 UTC)"]
+
+
+def test_a_hot_lead_out_of_hours_goes_to_an_on_call_rep_at_work() -> None:
+    reps = [ny(), rep("tokyo", pools=["oncall"], timezone="Asia/Tokyo", working_hours="09:00-17:00")]
+    plan = plan_route(record(), reps, ON_CALL, NIGHT)
+    assert rules(plan)[:2] == ["after_hours", "round_robin"] and first(plan) == "tokyo"
+    assert (
+        plan.steps[0].reason == "Hot lead out of hours: nobody in sales is at work; after-hours pool oncall"
+    )
+    assert "after hours: nobody in sales is at work -> pool oncall: 1 of 1 reps at work" in plan.trace[-3]
+    # Warm leads wait for their rep; in hours, hot ones go where routing sends them.
+    assert first(plan_route(record(tier="warm"), reps, ON_CALL, NIGHT)) == "ny"
+    assert rules(plan_route(record(), reps, ON_CALL, NOW))[0] == "round_robin"
+    # Off by default.
+    assert first(plan_route(record(), reps, CONFIG, NIGHT)) == "ny"
+
+
+def test_on_call_follows_public_holidays() -> None:
+    reps = [ny(country="US"), rep("london", pools=["oncall"], timezone="Europe/London", country="GB")]
+    assert first(plan_route(record(), reps, ON_CALL, THANKSGIVING)) == "london"
+    assert first(plan_route(record(), [ny(), reps[1]], ON_CALL, THANKSGIVING)) == "ny"  # no country
+
+
+def test_nobody_on_call_at_work_leaves_the_lead_where_it_was_routed() -> None:
+    asleep = rep("paris", pools=["oncall"], timezone="Europe/Paris", working_hours="09:00-17:00")
+    plan = plan_route(record(), [ny(), asleep], ON_CALL, NIGHT)
+    assert first(plan) == "ny"  # seen when their day starts; the SLA counts from then
+    assert plan.steps[0].rule == "after_hours" and plan.steps[0].candidates == []
+    assert plan.considered[0].rep_id == "paris"
+    assert plan.considered[0].skipped_because == "outside working hours (Thu 04:00 Europe/Paris)"
+
+
+def test_an_owner_out_of_hours_hands_a_hot_lead_to_on_call_but_an_open_handoff_keeps_its_rep() -> None:
+    owner = ny(name="Ana", crm_owner_ids=["71"])
+    tokyo = rep("tokyo", pools=["oncall"], timezone="Asia/Tokyo", working_hours="09:00-17:00")
+    plan = plan_route(record(crm={"owner_id": "71"}), [owner, tokyo], ON_CALL, NIGHT)
+    assert rules(plan)[:2] == ["after_hours", "crm_owner"] and first(plan) == "tokyo"
+    assert "Ana is outside working hours (Wed 22:00 America/New_York)" in plan.steps[0].reason
+    kept = plan_route(record(), [owner, tokyo], ON_CALL, NIGHT, open_handoff_rep="ny")
+    assert rules(kept)[0] == "existing_handoff" and first(kept) == "ny"
+
+
+def test_in_a_pool_across_time_zones_the_reps_at_work_come_first() -> None:
+    reps = [ny(), rep("tokyo", timezone="Asia/Tokyo", working_hours="09:00-17:00", vtime=5.0)]
+    plan = plan_route(record(), reps, ON_CALL, NIGHT)
+    assert [[c.rep.rep_id for c in s.candidates] for s in plan.steps[:2]] == [["tokyo"], ["ny"]]
+    assert plan.steps[0].reason.endswith("; at work now") and "after_hours" not in rules(plan)
+
+
+def test_with_hot_needs_working_hours_the_on_call_pool_comes_before_the_overflow() -> None:
+    config = ON_CALL.model_copy(update={"hot_needs_working_hours": True})
+    reps = [ny(), rep("tokyo", pools=["oncall"], timezone="Asia/Tokyo", working_hours="09:00-17:00")]
+    plan = plan_route(record(), reps, config, NIGHT)
+    assert rules(plan)[0] == "after_hours" and first(plan) == "tokyo"
+
+
 # Weighted fairness
 
 

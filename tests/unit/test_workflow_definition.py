@@ -44,8 +44,18 @@ def test_shape_route_notify_wait_then_the_ladder() -> None:
     assert states["Remind"]["Next"] == "ReminderGrace"
     assert states["WaitAfterReminder"]["TimeoutSecondsPath"] == "$.ladder.grace_seconds"
     assert states["WaitAfterReminder"]["Catch"][0]["Next"] == "Escalate"
+    # Each rung after the escalation waits until its recipient is at work (0 s when they are).
+    assert states["Escalate"]["Next"] == "UntilWorkingHours"
+    until = states["UntilWorkingHours"]
+    assert (until["Type"], until["SecondsPath"], until["Next"]) == (
+        "Wait",
+        "$.ladder.wait_seconds",
+        "AfterEscalation",
+    )
+    assert states["Escalate"]["ResultSelector"]["wait_seconds.$"] == "$.Payload.wait_seconds"
     choices = {c["StringEquals"]: c["Next"] for c in states["AfterEscalation"]["Choices"]}
-    assert choices == {"touched": "Close", "reassign": "Reassign"}
+    # "later": the manager was off, nobody was told; escalate again once they are at work.
+    assert choices == {"touched": "Close", "reassign": "Reassign", "later": "Escalate"}
     assert states["AfterEscalation"]["Default"] == "Renurture"
     assert states["Reassign"]["Next"] == "Notify"  # the loop: a new brief, a new SLA
     for name in (

@@ -14,7 +14,8 @@ CONFIG = TuningConfig()
 def history() -> list:  # type: ignore[type-arg]
     return [
         # 4 handed off, 1 qualified but not (yet) handed off, 1 not qualified
-        row(1, touch=60, outcomes=("connected", "meeting_set"), sla_met=True, tier="hot", reps=["ana"], rule="round_robin"),
+        row(1, touch=60, outcomes=("connected", "meeting_set", "sales_accepted"), sla_met=True, tier="hot", reps=["ana"],
+            rule="round_robin"),
         row(2, notified=4, touch=600, outcomes=("connected", "recycle"), sla_met=False, tier="hot",
             reps=["ben", "ana"], rule="round_robin", reasons={"recycle": "timing"}, email="back@acme.example"),
         row(3, notified=6, touch=120, outcomes=("attempted", "disqualify"), sla_met=True, tier="warm",
@@ -23,7 +24,7 @@ def history() -> list:  # type: ignore[type-arg]
         row(5, notified=None, tier="hot"),
         row(6, ready=False),
         # the recycled contact comes back a month later and books a meeting
-        row(7, touch=30, outcomes=("connected", "meeting_set"), sla_met=True, tier="hot", reps=["ben"],
+        row(7, touch=30, outcomes=("connected", "meeting_set", "sales_accepted"), sla_met=True, tier="hot", reps=["ben"],
             rule="round_robin", email="back@acme.example", days=30),
     ]  # fmt: skip
 
@@ -36,9 +37,9 @@ def test_every_kpi_on_a_hand_computed_history() -> None:
     # first touches 60, 600, 120, 30 -> sorted 30 60 120 600: p50 90, p90 = 120 + 0.7 * 480 = 456
     assert k.first_touch_p50 == 90 and k.first_touch_p90 == pytest.approx(456)
     assert (k.sla_met, k.sla_breached, k.sla_attainment) == (3, 2, 0.6)
-    assert (k.contacted, k.contact_rate) == (3, 0.6)
+    assert (k.contacted, k.contact_rate) == (3, 0.6)  # row 3 was only attempted: no contact
     assert (k.meetings, k.meeting_rate) == (2, 0.4)
-    assert (k.sql, k.mql_to_sql) == (2, pytest.approx(2 / 6))
+    assert (k.sql, k.mql_to_sql) == (2, pytest.approx(2 / 6))  # sales accepted, over qualified
     assert k.disqualify_reasons == {"no_budget": 1}
     assert (k.recycled, k.recycle_rate, k.recycled_to_sql) == (1, 0.2, 1.0)
     assert (k.reassigned, k.reassignment_rate) == (1, 0.2)
@@ -71,3 +72,11 @@ def test_an_empty_period_has_no_rates_rather_than_zero() -> None:
     k = compute([], CONFIG)
     assert k.received == 0 and k.meeting_rate is None and k.speed_to_lead_p50 is None
     assert k.load_imbalance is None
+
+
+def test_a_meeting_sales_has_not_accepted_is_not_an_sql() -> None:
+    """MQL -> SQL once equalled the meeting rate: nobody could record sales_accepted."""
+    rows = history()
+    rows[0] = rows[0].model_copy(update={"outcomes": ["connected", "meeting_set"]})
+    k = compute(rows, CONFIG)
+    assert (k.meetings, k.sql) == (2, 1)
