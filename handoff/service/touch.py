@@ -16,7 +16,7 @@ from handoff.domain.record import (
 )
 from handoff.errors import BadRequest, Conflict, NotFound
 from handoff.observability import MetricUnit, lead_metric, logger
-from handoff.service import crm_sync, delivery, hours
+from handoff.service import crm_sync, delivery, hours, sla
 from handoff.service.ports import Ports
 
 
@@ -168,7 +168,12 @@ def record_disposition(
         met = now <= record.sla.due_at
         fields["sla.state"] = (SlaState.MET if met else SlaState.BREACHED).value
         remove = ("sla_state", "sla_due_at")
-        lead_metric("SLAMet" if met else "SLABreached", 1, tier=tier, source=record.source)
+        # The dashboard counts leads as the report does (LeadRecord.sla_met): by the first rep's
+        # deadline. A later rep's touch on a reassigned lead is no SLA met; its breach was counted.
+        if met and not record.assignment_history:
+            lead_metric("SLAMet", 1, tier=tier, source=record.source)
+        elif not met:
+            sla.count_breach(record)
     leads.update(
         lead_id,
         set_fields=fields,

@@ -277,6 +277,24 @@ def test_the_breach_metric_counts_the_lead_once_by_the_report_s_definition(
     assert record is not None and record.sla_met(NOW + timedelta(hours=1)) is False
 
 
+def test_a_reassigned_lead_touched_in_time_by_its_second_rep_is_no_sla_met_on_the_dashboard(
+    ports: FakePorts, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    counted: list[str] = []
+    monkeypatch.setattr(touch, "lead_metric", lambda name, *a, **k: counted.append(name))
+    monkeypatch.setattr(sla, "lead_metric", lambda name, *a, **k: counted.append(name))
+    trust_website(ports)
+    lead_id, _ = briefed(ports)
+    ladder.remind(ports, lead_id, NOW + timedelta(minutes=5))
+    ladder.escalate(ports, lead_id, NOW + timedelta(minutes=15))
+    routing.reassign(ports, lead_id, NOW + timedelta(minutes=15))
+    notify.send_brief(ports, lead_id, NOW + timedelta(minutes=15))
+    touch.record_disposition(
+        ports, lead_id, outcome="connected", reason=None, note=None, by="api", now=NOW + timedelta(minutes=16)
+    )
+    assert [n for n in counted if n.startswith("SLA")] == ["SLABreached"]
+
+
 def test_a_bounced_brief_ends_the_wait_once(ports: FakePorts) -> None:
     lead_id, token = briefed(ports)
     message_id = (ports.leads.get_item(lead_id) or {})["brief_message_id"]
