@@ -74,6 +74,11 @@ def check_pools(config: HandoffConfig, reps: list[Rep] | None, config_file: str,
         *overflows,
         (f"{config_file}: routing.csm_pool", routing.csm_pool),
         (f"{config_file}: routing.manager_pool", routing.manager_pool),
+        *(
+            [(f"{config_file}: routing.after_hours_pool", routing.after_hours_pool)]
+            if routing.after_hours_pool
+            else []
+        ),
     ]
     for key, pool in fallbacks:
         if not members[pool]:

@@ -78,3 +78,20 @@ def test_reps_from_the_table_are_checked_like_the_csv() -> None:
     assert found.errors == [
         "reps table T: rep ana: timezone: 'Eastern' is not an IANA time zone (e.g. America/Chicago)"
     ]
+
+
+def test_an_after_hours_pool_nobody_is_in_is_a_warning() -> None:
+    config = parse_config(
+        CONFIG.replace('default_pool = "sales"', 'default_pool = "sales"\nafter_hours_pool = "on-call"'),
+        "ops.toml",
+    )
+    team = [
+        rep("ana", "sales"),
+        rep("chloe", "emea"),
+        rep("abe", "apac"),
+        rep("maria", "managers"),
+        rep("sam", "csm"),
+    ]
+    found = check_pools(config, team, "ops.toml", "reps.csv")
+    assert found.errors == []
+    assert any("routing.after_hours_pool" in w and "'on-call'" in w for w in found.warnings)
