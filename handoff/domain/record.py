@@ -9,6 +9,7 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field
 
 from handoff.domain.clock import utcnow
+from handoff.domain.deal import Deal
 from handoff.domain.lead import Activity, Company, Contact, CrmRef, Lead, Trigger
 from handoff.domain.sla import WorkingTime
 
@@ -187,6 +188,8 @@ class LeadRecord(BaseModel):
     dispositions: list[Disposition] = Field(default_factory=list)
     # The follow-up after an "attempted" outcome, while one runs (and how the last one ended).
     cadence: Cadence | None = None
+    # Deals and opportunities attributed to this handoff (handoff.domain.deal), newest last.
+    deals: list[Deal] = Field(default_factory=list)
     timeline: list[TimelineEntry] = Field(default_factory=list)
 
     @property
