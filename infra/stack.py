@@ -54,7 +54,9 @@ SECRETS_READ_BY = {
     NOTIFY.key: (credentials.LINK_KEY, credentials.SLACK_WEBHOOK),
     # The follow-up cadence's reminders carry signed outcome links.
     SLA_CHECK.key: (credentials.LINK_KEY,),
+    # The owner's task in the CRM carries a signed outcome link.
     CRM_SYNC.key: (
+        credentials.LINK_KEY,
         credentials.HUBSPOT_TOKEN,
         credentials.SALESFORCE_CLIENT_ID,
         credentials.SALESFORCE_CLIENT_SECRET,

@@ -31,7 +31,7 @@ from handoff.aws.tables import (
 )
 from handoff.config import HandoffConfig, parse_config
 from handoff.crm.crm_http import CrmRecordMissing, CrmUnavailable
-from handoff.crm.hubspot_api import ContactRecords
+from handoff.crm.hubspot_api import ContactRecords, DealRecords
 from handoff.crm.salesforce_api import is_record_id
 from handoff.domain.account import Account, normalise_domain
 from handoff.domain.record import (
@@ -191,6 +191,26 @@ class FakeLeads:
     def cadence_due(self, now: datetime, limit: int = 100) -> list[str]:
         found = [i for i in self._query(CADENCE_INDEX, "running") if i["cadence_due_at"] <= iso(now)]
         return [i["lead_id"] for i in found[:limit]]
+
+    def for_crm_account(
+        self,
+        system: str,
+        account_ids: Collection[str],
+        domains: Collection[str],
+        start: datetime,
+        end: datetime,
+    ) -> list[LeadRecord]:
+        found = [
+            i
+            for i in self.items.values()
+            if i["crm"].get("system") == system
+            and iso(start) <= i["received_at"] < iso(end)
+            and (
+                i["crm"].get("account_id") in account_ids or (i.get("company") or {}).get("domain") in domains
+            )
+        ]
+        found.sort(key=lambda i: str(i["received_at"]), reverse=True)
+        return [LeadRecord.model_validate(i) for i in found]
 
     def received_between(self, start: datetime, end: datetime) -> list[LeadRecord]:
         return [
@@ -371,10 +391,18 @@ class FakeCrm:
     # HubSpot: contact id -> (contact, company); contact id -> its most recent open deal.
     contacts: dict[str, tuple[dict[str, Any], dict[str, Any] | None]] = field(default_factory=dict)
     deals: dict[str, dict[str, Any]] = field(default_factory=dict)
+    # HubSpot: deal id -> (the deal, its contacts' ids, its company); one not here is gone.
+    deal_reads: dict[str, tuple[dict[str, Any], list[str], dict[str, Any] | None]] = field(
+        default_factory=dict
+    )
+    # Salesforce: Opportunity id -> (its fields, its contact roles' Contact ids).
+    opportunities: dict[str, tuple[dict[str, Any], list[str]]] = field(default_factory=dict)
     # Salesforce: Account id -> (its fields, its open Opportunity); one not here is gone.
     accounts: dict[str, tuple[dict[str, Any], dict[str, Any] | None]] = field(default_factory=dict)
     account_reads: list[tuple[str, list[str]]] = field(default_factory=list)
     writes: list[tuple[str, str, dict[str, str]]] = field(default_factory=list)
+    # Records created (tasks): (kind, the new id, its fields).
+    created: list[tuple[str, str, dict[str, str]]] = field(default_factory=list)
     # True: every read fails as a CRM still down after its retries does.
     unavailable: bool = False
 
@@ -400,11 +428,37 @@ class FakeCrm:
             {k: v for k, v in account.items() if k in fields} if account is not None else None
         ), opportunity
 
+    def deal_records(self, deal_id: str) -> DealRecords:
+        self._reachable()
+        if deal_id not in self.deal_reads:
+            raise CrmRecordMissing(f"deals/{deal_id} not found")
+        return DealRecords(*self.deal_reads[deal_id])
+
+    def opportunity_records(self, opportunity_id: str) -> tuple[dict[str, Any] | None, list[str]]:
+        assert is_record_id(opportunity_id), opportunity_id  # checked before it reaches a CRM
+        self._reachable()
+        opportunity, contacts = self.opportunities.get(opportunity_id, (None, []))
+        return opportunity, list(contacts)
+
     def update_contact(self, contact_id: str, properties: dict[str, str]) -> None:
         self.writes.append(("contacts", contact_id, properties))
 
     def update(self, sobject: str, record_id: str, fields: dict[str, str]) -> None:
         self.writes.append((sobject, record_id, fields))
+
+    def create_task(self, contact_id: str, properties: dict[str, str], association_type: int) -> str:
+        self._reachable()
+        task_id = str(len(self.created) + 1)
+        self.created.append(
+            ("tasks", task_id, {**properties, "contact": contact_id, "type": str(association_type)})
+        )
+        return task_id
+
+    def create(self, sobject: str, fields: dict[str, str]) -> str:
+        self._reachable()
+        record_id = f"00T5g00000TASK{len(self.created) + 1:04d}"
+        self.created.append((sobject, record_id, fields))
+        return record_id
 
 
 SHIPPED_CONFIG = (ROOT / "config" / "handoff.toml").read_text()

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import functools
+import operator
 from collections.abc import Callable, Collection, Iterator
 from datetime import datetime
 from typing import Any, cast
@@ -328,6 +330,41 @@ class LeadRepository:
                 Limit=limit,
             )
         return [item["lead_id"] for item in page.get("Items", [])]
+
+    def for_crm_account(
+        self,
+        system: str,
+        account_ids: Collection[str],
+        domains: Collection[str],
+        start: datetime,
+        end: datetime,
+    ) -> list[LeadRecord]:
+        """Leads of one account or company domain received in [start, end), newest first.
+        A filtered scan: only a deal whose contacts have no handoff comes here (a contact's is
+        found by the by_crm_record index), and the window bounds what matches. An index by
+        account would replace it when deals without contacts are common."""
+        wanted = (
+            Attr("crm.system").eq(system)
+            & Attr("received_at").gte(iso(start))
+            & Attr("received_at").lt(iso(end))
+        )
+        matches = [Attr("crm.account_id").eq(a) for a in account_ids] + [
+            Attr("company.domain").eq(d) for d in domains
+        ]
+        if not matches:
+            return []
+        which = functools.reduce(operator.or_, matches)
+        kwargs: dict[str, Any] = {"FilterExpression": wanted & which}
+        items: list[dict[str, Any]] = []
+        while True:
+            with storage_errors():
+                page = self._table.scan(**kwargs)
+            items += page.get("Items", [])
+            if "LastEvaluatedKey" not in page:
+                break
+            kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+        items.sort(key=lambda item: str(item["received_at"]), reverse=True)
+        return [LeadRecord.model_validate(from_item(item)) for item in items]
 
     def received_between(
         self, start: datetime, end: datetime, progress: Callable[[int], None] | None = None

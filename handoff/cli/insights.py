@@ -91,11 +91,17 @@ def _print_cut(rows: list[Any], by: str, tuning: Any) -> None:
     from handoff.insights.stats import percent
 
     print(f"By {by}")
-    print(f"  {by:<24} {'received':>8} {'handed':>7} {'SLA':>5} {'contact':>8} {'meeting':>8} {'MQL>SQL':>8}")
+    print(
+        f"  {by:<24} {'received':>8} {'handed':>7} {'SLA':>5} {'contact':>8} {'meeting':>8} {'MQL>SQL':>8} "
+        f"{'rec>SQL':>8} {'routed ok':>9} {'S1>S2':>6} {'win':>5} {'pipeline/handoff':>16}"
+    )
     for key, k in cut(rows, by, tuning).items():
+        per_handoff = "n/a" if k.pipeline_per_handoff is None else f"{k.pipeline_per_handoff:,.0f}"
         print(
             f"  {key[:24]:<24} {k.received:>8} {k.handed_off:>7} {percent(k.sla_attainment):>5} "
-            f"{percent(k.contact_rate):>8} {percent(k.meeting_rate):>8} {percent(k.mql_to_sql):>8}"
+            f"{percent(k.contact_rate):>8} {percent(k.meeting_rate):>8} {percent(k.mql_to_sql):>8} "
+            f"{percent(k.recycled_to_sql):>8} {percent(k.assignment_accuracy):>9} {percent(k.stage_1_to_2):>6} "
+            f"{percent(k.win_rate):>5} {per_handoff:>16}"
         )
 
 

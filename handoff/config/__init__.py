@@ -19,6 +19,7 @@ from handoff.config.base import Section
 from handoff.config.brief import BriefConfig, EmailConfig, LinksConfig, SlackConfig
 from handoff.config.cadence import CadenceConfig
 from handoff.config.crm_sync import CrmSyncConfig
+from handoff.config.pipeline import PipelineConfig
 from handoff.config.qualify import QualifyConfig
 from handoff.config.routing import RoutingConfig
 from handoff.config.tuning import TuningConfig
@@ -55,7 +56,7 @@ class DispositionConfig(Section):
             "connected": [],
             "sales_accepted": [],
             "meeting_set": [],
-            "recycle": ["timing", "no_response", "not_decision_maker"],
+            "recycle": ["timing", "no_response", "not_decision_maker", "wrong_owner"],
             "disqualify": ["no_budget", "not_icp", "competitor", "student", "spam"],
         }
     )
@@ -86,6 +87,7 @@ class HandoffConfig(Section):
     adapters: AdaptersConfig = Field(default_factory=AdaptersConfig)
     tuning: TuningConfig = Field(default_factory=TuningConfig)
     crm_sync: CrmSyncConfig = Field(default_factory=CrmSyncConfig)
+    pipeline: PipelineConfig = Field(default_factory=PipelineConfig)
 
     @model_validator(mode="after")
     def _every_tier_has_an_sla(self) -> HandoffConfig:

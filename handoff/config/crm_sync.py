@@ -46,6 +46,10 @@ ACTIVITY_OUTCOMES = {
     "EMAIL": "attempted",
     "MEETING": "meeting_set",
     "EVENT": "meeting_set",
+    # A to-do marked done (Handoff's own follow-up task, say) says the rep followed up, not that
+    # they reached anyone: an attempt, so it stops the SLA clock without inflating the contact
+    # rate. Only a completed task counts (handoff.service.crm_activity).
+    "TASK": "attempted",
 }
 
 
@@ -71,6 +75,11 @@ class HubSpotSyncConfig(Section):
     # one (a lifecyclestage change event, or the contact sent to the lead webhook) records
     # sales_accepted on it.
     sales_accepted_stages: list[str] = Field(default_factory=lambda: ["salesqualifiedlead"])
+    # On: with the brief, a task for the owner on the contact, due at the SLA deadline.
+    create_tasks: bool = False
+    task_priority: str = Field(default="HIGH", pattern="^(LOW|MEDIUM|HIGH)$")
+    # The task property the activity webhook may carry: a task not in this state is no touch yet.
+    task_status_property: str = "hs_task_status"
 
 
 class SalesforceSyncConfig(Section):
@@ -90,6 +99,9 @@ class SalesforceSyncConfig(Section):
     # Lead with an open handoff, records sales_accepted on it (none by default: the default
     # picklist has no such status).
     sales_accepted_statuses: list[str] = Field(default_factory=list)
+    # On: with the brief, a Task for the owner on the Lead or Contact, due at the SLA deadline.
+    create_tasks: bool = False
+    task_priority: str = Field(default="High", min_length=1, max_length=40)
 
 
 class CrmSyncConfig(Section):

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Literal
+
 from pydantic import Field
 
 from handoff.config.base import OptionalEmail, Section
@@ -15,6 +17,10 @@ class TuningConfig(Section):
     )
     meeting_outcomes: list[str] = Field(default_factory=lambda: ["meeting_set"])
     sql_outcomes: list[str] = Field(default_factory=lambda: ["sales_accepted"])
+    # What the threshold and weight proposals optimise: meetings set, handoffs whose deal reached
+    # stage 2, or pipeline amount per handoff. Meetings until deal history is deep enough: a
+    # pipeline outcome lags the handoff by weeks, so the newest leads look like failures.
+    outcome: Literal["meetings", "stage_2", "pipeline_amount"] = "meetings"
     # No proposal on fewer leads than this on each side of a comparison.
     min_sample: int = Field(default=30, ge=5)
     # Family-wise significance level: split across every comparison made (Bonferroni).

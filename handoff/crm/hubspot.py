@@ -213,8 +213,26 @@ def parse_events(data: list[Any]) -> list[HubSpotEvent]:
     return events
 
 
-# The generic object.* events name the object type by id; 0-1 is the contact.
+# The generic object.* events name the object type by id; 0-1 is the contact, 0-3 the deal.
 CONTACT_OBJECT_TYPE = "0-1"
+DEAL_OBJECT_TYPE = "0-3"
+# Deal properties whose change Handoff reads the deal for: pipeline progress and its value.
+DEAL_PROPERTIES_WATCHED = frozenset({"dealstage", "amount"})
+
+
+def deal_changed(event: HubSpotEvent) -> bool:
+    """Whether the event reports a deal's creation, or a change of its stage or amount (the
+    deal.* form or the generic object.* one with objectTypeId 0-3)."""
+    kind = event.subscription_type
+    if kind.startswith("object."):
+        if event.object_type_id != DEAL_OBJECT_TYPE:
+            return False
+        kind = "deal." + kind.removeprefix("object.")
+    if event.object_id is None:
+        return False
+    if kind == "deal.creation":
+        return True
+    return kind == "deal.propertyChange" and (event.property_name or "").lower() in DEAL_PROPERTIES_WATCHED
 
 
 def ignored_because(event: HubSpotEvent, config: HubSpotAdapterConfig) -> str | None:

@@ -1,5 +1,5 @@
 """A small client for the HubSpot CRM v3 objects API: read a contact, its company and its open
-deal, and write a contact's owner and lead status back.
+deal, write a contact's owner and lead status back, and create the owner's task on it.
 
 Reads retry within a budget that fits HubSpot's short webhook timeout; the caller answers
 503 if it runs out, so HubSpot redelivers and the event is never dropped.
@@ -13,10 +13,12 @@ from typing import Any, NamedTuple
 
 from handoff.crm.crm_http import CrmHttp, CrmRecordMissing, CrmUnavailable
 
-__all__ = ["ContactRecords", "CrmRecordMissing", "CrmUnavailable", "HubSpotClient"]
+__all__ = ["ContactRecords", "CrmRecordMissing", "CrmUnavailable", "DealRecords", "HubSpotClient"]
 
 COMPANY_PROPERTIES = "name,domain,industry,numberofemployees,annualrevenue,country,hubspot_owner_id"
 DEAL_PROPERTIES = ["hs_is_closed", "hubspot_owner_id", "dealstage", "amount", "createdate"]
+# What a deal event reads: its stage, pipeline and amount, and when it was created and closed.
+DEAL_READ_PROPERTIES = "dealstage,amount,pipeline,createdate,hs_is_closed,closedate"
 # The default pipeline's closed stages, for a deal that carries no hs_is_closed.
 CLOSED_STAGES = frozenset({"closedwon", "closedlost"})
 # HubSpot's limit on inputs to one batch read.
@@ -29,6 +31,14 @@ class ContactRecords(NamedTuple):
     contact: dict[str, Any]
     company: dict[str, Any] | None
     open_deal: dict[str, Any] | None
+
+
+class DealRecords(NamedTuple):
+    """A deal as the CRM v3 API returns it, its associated contacts' ids, and its primary company."""
+
+    deal: dict[str, Any]
+    contact_ids: list[str]
+    company: dict[str, Any] | None
 
 
 class HubSpotClient:
@@ -63,6 +73,21 @@ class HubSpotClient:
         path = f"/crm/v3/objects/contacts/{urllib.parse.quote(contact_id, safe='')}"
         self.http.request("PATCH", path, body={"properties": properties})
 
+    def create_task(self, contact_id: str, properties: dict[str, str], association_type: int) -> str:
+        """POST a task associated with the contact; its id. Not idempotent in HubSpot: the caller
+        creates it once per lead and round (crm_sync's idempotency record and the lead's crm_tasks)."""
+        association = {
+            "to": {"id": contact_id},
+            "types": [{"associationCategory": "HUBSPOT_DEFINED", "associationTypeId": association_type}],
+        }
+        answer = self.http.request(
+            "POST", "/crm/v3/objects/tasks", body={"properties": properties, "associations": [association]}
+        )
+        task_id = str((answer or {}).get("id") or "")
+        if not task_id:
+            raise CrmUnavailable("HubSpot created a task without answering its id")
+        return task_id
+
     def contact_records(self, contact_id: str, properties: list[str]) -> ContactRecords:
         contact = self._get(
             f"/crm/v3/objects/contacts/{urllib.parse.quote(contact_id, safe='')}",
@@ -80,6 +105,24 @@ class HubSpotClient:
                 company = None
         deals = _associated(contact, "deals")
         return ContactRecords(contact, company, self._open_deal(deals) if deals else None)
+
+    def deal_records(self, deal_id: str) -> DealRecords:
+        """The deal (CrmRecordMissing when it is gone), its contacts and its company."""
+        deal = self._get(
+            f"/crm/v3/objects/deals/{urllib.parse.quote(deal_id, safe='')}",
+            {"properties": DEAL_READ_PROPERTIES, "associations": "contacts,companies"},
+        )
+        companies = _associated(deal, "companies")
+        company = None
+        if companies:
+            try:
+                company = self._get(
+                    f"/crm/v3/objects/companies/{urllib.parse.quote(companies[0], safe='')}",
+                    {"properties": COMPANY_PROPERTIES},
+                )
+            except CrmRecordMissing:
+                company = None
+        return DealRecords(deal, _associated(deal, "contacts"), company)
 
     def _open_deal(self, deal_ids: list[str]) -> dict[str, Any] | None:
         """The most recently created open deal among ``deal_ids``; deals gone since are skipped."""

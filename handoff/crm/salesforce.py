@@ -109,7 +109,7 @@ def _child(element: Element, name: str) -> Element | None:
 
 # The sObjects Handoff acts on; any other is acknowledged and ignored (a fault would have
 # Salesforce retry it for 24 hours).
-HANDLED = frozenset({"Lead", "Contact", "Task"})
+HANDLED = frozenset({"Lead", "Contact", "Task", "Opportunity"})
 
 
 def parse_envelope(body: bytes) -> tuple[str, list[tuple[str, str, dict[str, str]]]]:

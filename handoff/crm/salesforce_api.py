@@ -1,5 +1,5 @@
 """A small client for the Salesforce REST API: read a Contact's Account and its open
-Opportunity, and write a Lead's or Contact's owner and status.
+Opportunity, write a Lead's or Contact's owner and status, and create the owner's Task.
 
 Authentication is the OAuth 2.0 client-credentials flow of a connected app. The access
 token is kept for the container's life and replaced when Salesforce answers 401 (expired
@@ -19,6 +19,17 @@ from handoff.crm.crm_http import CrmHttp, CrmRecordMissing, CrmUnavailable
 API_VERSION = "v60.0"
 TOKEN_PATH = "/services/oauth2/token"  # noqa: S105 - the OAuth endpoint's path, not a token
 # A record id: 15 case-sensitive characters, or 18 with the case-safe suffix.
+# What an Opportunity notification reads: the notification may carry only its Id and AccountId.
+OPPORTUNITY_FIELDS = (
+    "Id",
+    "AccountId",
+    "StageName",
+    "Amount",
+    "CreatedDate",
+    "IsClosed",
+    "IsWon",
+    "CloseDate",
+)
 RECORD_ID = re.compile(r"[A-Za-z0-9]{15}(?:[A-Za-z0-9]{3})?")
 
 
@@ -87,6 +98,38 @@ class SalesforceClient:
     def update(self, sobject: str, record_id: str, fields: dict[str, str]) -> None:
         """PATCH the record's fields (Salesforce answers 204); the same values twice change nothing."""
         self._request("PATCH", f"/sobjects/{sobject}/{urllib.parse.quote(record_id, safe='')}", body=fields)
+
+    def create(self, sobject: str, fields: dict[str, str]) -> str:
+        """POST a new record (Salesforce answers 201 with its id); not idempotent, so the caller
+        creates it once. A ReminderDateTime is set only with IsReminderSet, so a reminder turns it on."""
+        body: dict[str, Any] = dict(fields)
+        if "ReminderDateTime" in fields:
+            body["IsReminderSet"] = True
+        answer = self._request("POST", f"/sobjects/{urllib.parse.quote(sobject, safe='')}", body=body) or {}
+        if not answer.get("id") or answer.get("success") is False:
+            raise CrmUnavailable(
+                f"Salesforce did not create the {sobject}: {str(answer.get('errors'))[:200]}"
+            )
+        return str(answer["id"])
+
+    def opportunity_records(self, opportunity_id: str) -> tuple[dict[str, Any] | None, list[str]]:
+        """The Opportunity (stage, amount, account, created date) and its contact roles' Contact
+        ids; (None, []) when it is gone."""
+        if not is_record_id(opportunity_id):
+            raise ValueError(f"{opportunity_id[:40]!r} is not a Salesforce record id")
+        try:
+            opportunity = self._get(
+                f"/sobjects/Opportunity/{opportunity_id}", {"fields": ",".join(OPPORTUNITY_FIELDS)}
+            )
+        except CrmRecordMissing:
+            return None, []
+        soql = (
+            "SELECT ContactId FROM OpportunityContactRole "  # noqa: S608 - its one value is a checked record id
+            f"WHERE OpportunityId = '{opportunity_id}'"
+        )
+        records = self._get("/query", {"q": soql}).get("records") or []
+        contacts = [str(r["ContactId"]) for r in records if isinstance(r, dict) and r.get("ContactId")]
+        return opportunity, list(dict.fromkeys(contacts))
 
     def account_with_open_opportunity(
         self, account_id: str, fields: list[str]

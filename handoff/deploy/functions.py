@@ -146,10 +146,11 @@ TUNING = FunctionSpec(
 # Its own retried step: a CRM outage delays the write-back, never the handoff.
 CRM_SYNC = FunctionSpec(
     "crm_sync",
-    "CRM write-back: owner and lead status to HubSpot or Salesforce",
+    "CRM write-back: owner, lead status and the owner's task to HubSpot or Salesforce",
     timeout_seconds=30,
     settings=(*BASE_SETTINGS, REPS, SECRETS, IDEMPOTENCY),
-    optional_settings=(HUBSPOT_API, SALESFORCE_LOGIN),
+    # The public URL signs the owner's task's outcome link; without one the task carries none.
+    optional_settings=(HUBSPOT_API, SALESFORCE_LOGIN, PUBLIC_BASE_URL),
 )
 # A write-back message is tried this many times (each with its own HTTP retries) before the
 # dead-letter queue, which alarms.

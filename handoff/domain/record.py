@@ -157,6 +157,16 @@ def iso(moment: datetime) -> str:
     return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 
 
+class CrmTask(BaseModel):
+    """A task Handoff created for the owner in the CRM: one per assignment round."""
+
+    system: str
+    task_id: str
+    round: int
+    due_at: datetime
+    created_at: datetime
+
+
 class LeadRecord(BaseModel):
     """What Handoff stores about a lead, and what ``GET /leads/{id}`` returns."""
 
@@ -190,6 +200,8 @@ class LeadRecord(BaseModel):
     cadence: Cadence | None = None
     # Deals and opportunities attributed to this handoff (handoff.domain.deal), newest last.
     deals: list[Deal] = Field(default_factory=list)
+    # Tasks created for the owner in the CRM (crm_sync), so a redelivered request makes no second.
+    crm_tasks: list[CrmTask] = Field(default_factory=list)
     timeline: list[TimelineEntry] = Field(default_factory=list)
 
     @property

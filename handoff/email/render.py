@@ -44,6 +44,9 @@ def _environment() -> Environment:
     env.filters["duration"] = duration
     env.filters["mailto"] = _mailto
     env.filters["day"] = lambda value: value.strftime("%Y-%m-%d")
+    env.filters["amount"] = lambda value: "n/a" if value is None else f"{value:,.0f}"
+    env.filters["days"] = lambda value: "n/a" if value is None else f"{value:.0f} d"
+    env.filters["label"] = lambda value: str(value).replace("_", " ")
     return env
 
 

@@ -53,6 +53,9 @@ def speed_to_lead(rows: Sequence[HistoryRow]) -> bytes:
 def funnel(kpis: Kpis) -> bytes:
     stages = {"received": kpis.received, "qualified": kpis.qualified, "handed off": kpis.handed_off,
               "contacted": kpis.contacted, "meeting set": kpis.meetings}  # fmt: skip
+    if kpis.deals:
+        # Where the handoff ends in pipeline: deals, not leads (a lead may open more than one).
+        stages |= {"deals at stage 1": kpis.stage_1, "deals at stage 2": kpis.stage_2, "deals won": kpis.won}
     figure, axes = _figure("Funnel")
     bars = axes.barh(list(stages)[::-1], list(stages.values())[::-1], color=ACCENT)
     axes.bar_label(bars, padding=3, color=INK)

@@ -9,10 +9,12 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Iterator
 from datetime import datetime
+from itertools import pairwise
 from pathlib import Path
 
 from pydantic import BaseModel, Field, ValidationError
 
+from handoff.domain.deal import Deal, Milestone
 from handoff.domain.lead import Lead
 from handoff.domain.record import LeadRecord, LeadStatus, Qualification
 from handoff.errors import ConfigError
@@ -34,6 +36,10 @@ class HistoryRow(BaseModel):
     renurtured: bool = False
     outcomes: list[str] = Field(default_factory=list)  # dispositions from the owner, in order
     reasons: dict[str, str] = Field(default_factory=dict)  # outcome -> reason code
+    # One cause per reassignment, in order: sla_lapsed, brief_bounced, wrong_owner or manual.
+    reassigned_because: list[str] = Field(default_factory=list)
+    # The pipeline the handoff created, milestones already mapped (empty in older files).
+    deals: list[Deal] = Field(default_factory=list)
 
     @property
     def handed_off(self) -> bool:
@@ -51,6 +57,32 @@ class HistoryRow(BaseModel):
 
     def reached(self, outcomes: Iterable[str]) -> bool:
         return not set(outcomes).isdisjoint(self.outcomes)
+
+    @property
+    def wrong_owner(self) -> bool:
+        """The owner said the lead was not theirs to work (a disposition reason wrong_owner)."""
+        return WRONG_OWNER in self.reasons.values()
+
+    def deal_reached(self, milestone: Milestone) -> datetime | None:
+        """When the handoff's first deal reached ``milestone`` (or a later one: a deal that
+        skipped stage 1 in the CRM still passed it); None if none did."""
+        times = [t for d in self.deals for m in LATER_OR_EQUAL[milestone] if (t := d.milestones.get(m))]
+        return min(times) if times else None
+
+    @property
+    def pipeline_amount(self) -> float:
+        return sum(d.amount or 0 for d in self.deals)
+
+
+WRONG_OWNER = "wrong_owner"
+# A milestone counts as reached when it or a later one was: lost ends a deal at any stage, so
+# it implies nothing beyond itself.
+LATER_OR_EQUAL = {
+    Milestone.STAGE_1: (Milestone.STAGE_1, Milestone.STAGE_2, Milestone.WON),
+    Milestone.STAGE_2: (Milestone.STAGE_2, Milestone.WON),
+    Milestone.WON: (Milestone.WON,),
+    Milestone.LOST: (Milestone.LOST,),
+}
 
 
 def signals_for(qualification: Qualification, trigger_type: str) -> list[str]:
@@ -84,6 +116,28 @@ def lead_of(record: LeadRecord) -> Lead:
     )
 
 
+def reassignment_causes(record: LeadRecord) -> list[str]:
+    """Why each reassignment happened. The owner who lost it flagged the lead wrong_owner
+    before it moved: wrong_owner (routing picked the wrong rep); else the ladder's escalation
+    of that owner says why (sla_lapsed, brief_bounced); else nothing in Handoff moved it, so a
+    person did: manual."""
+    held = [*record.assignment_history, *([record.assignment] if record.assignment else [])]
+    escalated = list(record.escalations)
+    causes = []
+    for before, after in pairwise(held):
+        flagged = any(
+            d.reason == WRONG_OWNER and before.assigned_at <= d.at <= after.assigned_at
+            for d in record.dispositions
+        )
+        ladder = next((e for e in escalated if e.get("to_rep") == before.rep_id), None)
+        if ladder is not None:
+            escalated.remove(ladder)
+        causes.append(
+            WRONG_OWNER if flagged else str(ladder.get("because") or "sla_lapsed") if ladder else "manual"
+        )
+    return causes
+
+
 def from_record(record: LeadRecord, now: datetime) -> HistoryRow:
     """The lead as history, as of ``now`` (an SLA still running is neither met nor breached)."""
     q = record.qualification
@@ -106,6 +160,8 @@ def from_record(record: LeadRecord, now: datetime) -> HistoryRow:
         renurtured=record.status == LeadStatus.RENURTURED,
         outcomes=[d.outcome for d in touches],
         reasons={d.outcome: d.reason for d in touches if d.reason},
+        reassigned_because=reassignment_causes(record),
+        deals=record.deals,
     )
 
 

@@ -7,11 +7,23 @@ Definitions (over the rows given):
 - contact and meeting rates: share of handoffs that reached a contact or meeting outcome;
 - MQL -> SQL: qualified leads that reached an SQL outcome;
 - recycle rate, and recycled -> SQL: recycled contacts that came back and reached SQL later;
-- reassignment rate: handoffs that moved to another rep (a proxy for assignment accuracy);
-- per-rep load and fairness (the largest gap between a rep's load and the pool mean).
+- reassignment rate: handoffs that moved to another rep; reassignments counted by cause
+  (sla_lapsed, brief_bounced, wrong_owner, manual: HistoryRow.reassigned_because);
+- assignment accuracy: handoffs neither flagged wrong_owner by their owner (a disposition
+  reason) nor reassigned for a routing cause (wrong_owner, manual). A lapse or a bounce is the
+  rep's or the mailbox's doing, not routing's, so it does not count against routing;
+- per-rep load and fairness (the largest gap between a rep's load and the pool mean);
+- pipeline created: handoffs with a deal, the deals' total amount and amount per handoff;
+- stage 1 -> 2: deals that reached stage 2 / deals that reached stage 1 (a deal that reached a
+  later milestone passed the earlier ones, so the rate never exceeds 100%);
+- pipeline quality: win rate (won / closed deals), average amount (over deals with one), and
+  days from the handoff's received_at to its first deal reaching stage 2 (p50).
 
-Denominators: speed, SLA, contact, meeting, recycle and reassignment rates are over handoffs
-(a brief went out); MQL -> SQL is over qualified leads. An SLA is met or breached by one rule
+Denominators: speed, SLA, contact, meeting, recycle, reassignment, assignment accuracy and
+pipeline rates (with a deal, amount per handoff) are over handoffs (a brief went out); MQL -> SQL
+is over qualified leads; stage 1 -> 2 over deals that reached stage 1; win rate over closed
+(won or lost) deals; average amount over deals with an amount. Deals count only for handoffs:
+a deal on a lead never handed off is not pipeline the handoff created. An SLA is met or breached by one rule
 (LeadRecord.sla_met: a first touch by the first deadline); attainment leaves out SLAs still
 running. Every per-rep figure counts a handoff for the rep routing chose (HistoryRow.rep_id),
 so a rep's load, contact rate and breaches share one denominator.
@@ -26,7 +38,8 @@ from datetime import datetime
 from pydantic import BaseModel
 
 from handoff.config.tuning import TuningConfig
-from handoff.insights.history import HistoryRow
+from handoff.domain.deal import Milestone
+from handoff.insights.history import LATER_OR_EQUAL, WRONG_OWNER, HistoryRow
 from handoff.insights.stats import percentile, rate
 
 CUTS: dict[str, Callable[[HistoryRow], str | None]] = {
@@ -61,9 +74,31 @@ class Kpis(BaseModel):
     recycled_to_sql: float | None
     reassigned: int
     reassignment_rate: float | None
+    reassignments_by_cause: dict[str, int] = {}
+    wrong_owner: int = 0  # handoffs the owner flagged wrong_owner
+    misrouted: int = 0  # flagged wrong_owner, or reassigned for a routing cause
+    assignment_accuracy: float | None = None
+    with_pipeline: int = 0  # handoffs with a deal
+    pipeline_rate: float | None = None
+    deals: int = 0
+    pipeline_amount: float = 0
+    pipeline_per_handoff: float | None = None
+    stage_1: int = 0
+    stage_2: int = 0
+    stage_1_to_2: float | None = None
+    won: int = 0
+    lost: int = 0
+    win_rate: float | None = None
+    average_deal: float | None = None
+    days_to_stage_2_p50: float | None = None
     rep_load: dict[str, int]
     # max |load - mean load| / mean load, over reps with any load; 0 is perfectly even.
     load_imbalance: float | None
+
+
+# Reassignment causes that say routing chose the wrong rep; the others are the rep's lapse or a
+# bounced brief, which a perfect routing would not have prevented.
+ROUTING_CAUSES = frozenset({WRONG_OWNER, "manual"})
 
 
 def _seconds(start: datetime, end: datetime | None) -> float | None:
@@ -100,6 +135,20 @@ def compute(
     reassigned = sum(1 for r in handed if len(r.reps) > 1)
     load = Counter(r.rep_id for r in handed if r.rep_id)
     mean = sum(load.values()) / len(load) if load else 0
+    misrouted = [r for r in handed if r.wrong_owner or not ROUTING_CAUSES.isdisjoint(r.reassigned_because)]
+    deals = [d for r in handed for d in r.deals]
+    amounts = [d.amount for d in deals if d.amount is not None]
+    amount = sum(amounts)
+    stage_1 = [d for d in deals if any(d.reached(m) for m in LATER_OR_EQUAL[Milestone.STAGE_1])]
+    stage_2 = sum(1 for d in stage_1 if any(d.reached(m) for m in LATER_OR_EQUAL[Milestone.STAGE_2]))
+    won = sum(1 for d in deals if d.reached(Milestone.WON))
+    lost = sum(1 for d in deals if d.reached(Milestone.LOST) and not d.reached(Milestone.WON))
+    to_stage_2 = [
+        (t - r.received_at).total_seconds() / 86400
+        for r in handed
+        if (t := r.deal_reached(Milestone.STAGE_2))
+    ]
+    with_pipeline = sum(1 for r in handed if r.deals)
     return Kpis(
         received=len(rows),
         qualified=len(qualified),
@@ -125,6 +174,23 @@ def compute(
         recycled_to_sql=rate(recycled_sql, len(recycled)),
         reassigned=reassigned,
         reassignment_rate=rate(reassigned, len(handed)),
+        reassignments_by_cause=dict(sorted(Counter(c for r in handed for c in r.reassigned_because).items())),
+        wrong_owner=sum(1 for r in handed if r.wrong_owner),
+        misrouted=len(misrouted),
+        assignment_accuracy=rate(len(handed) - len(misrouted), len(handed)),
+        with_pipeline=with_pipeline,
+        pipeline_rate=rate(with_pipeline, len(handed)),
+        deals=len(deals),
+        pipeline_amount=amount,
+        pipeline_per_handoff=amount / len(handed) if handed else None,
+        stage_1=len(stage_1),
+        stage_2=stage_2,
+        stage_1_to_2=rate(stage_2, len(stage_1)),
+        won=won,
+        lost=lost,
+        win_rate=rate(won, won + lost),
+        average_deal=amount / len(amounts) if amounts else None,
+        days_to_stage_2_p50=percentile(to_stage_2, 0.5),
         rep_load=dict(sorted(load.items())),
         load_imbalance=max(abs(n - mean) for n in load.values()) / mean if mean else None,
     )

@@ -19,6 +19,9 @@ from handoff.config import HandoffConfig, parse_config
 
 class Proposal(BaseModel):
     kind: Literal["threshold", "weight", "routing", "sla"]
+    # What the change optimises: the [tuning] outcome (meetings, stage_2, pipeline_amount) for a
+    # threshold or weight, contact rate or SLA attainment for routing and SLA insights.
+    outcome: str = "meetings"
     summary: str
     evidence: str
     sample: int

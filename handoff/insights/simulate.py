@@ -9,8 +9,8 @@ was handed off before, else the historical meeting rate of its score band).
 from __future__ import annotations
 
 import heapq
-from collections import Counter
-from collections.abc import Sequence
+from collections import Counter, defaultdict
+from collections.abc import Callable, Sequence
 from datetime import datetime, timedelta
 
 from pydantic import BaseModel
@@ -86,24 +86,31 @@ def _band(score: float) -> int:
     return int(score // SCORE_BAND)
 
 
-def _band_rates(history: Sequence[HistoryRow], meeting_outcomes: Sequence[str]) -> dict[int, float]:
+def _band_rates(history: Sequence[HistoryRow], value: Callable[[HistoryRow], float]) -> dict[int, float]:
     totals: Counter[int] = Counter()
-    hits: Counter[int] = Counter()
+    hits: defaultdict[int, float] = defaultdict(float)
     for row in history:
         if row.handed_off:
             totals[_band(row.score)] += 1
-            hits[_band(row.score)] += row.reached(meeting_outcomes)
+            hits[_band(row.score)] += value(row)
     overall = sum(hits.values()) / max(1, sum(totals.values()))
     return {band: hits[band] / totals[band] if totals[band] else overall for band in range(11)}
 
 
 def replay(
-    history: Sequence[HistoryRow], config: HandoffConfig, reps: Sequence[Rep] | None = None
+    history: Sequence[HistoryRow],
+    config: HandoffConfig,
+    reps: Sequence[Rep] | None = None,
+    value: Callable[[HistoryRow], float] | None = None,
 ) -> tuple[Outcome, set[int]]:
     """Run every row (oldest first) through qualify, and route when reps are given;
-    (outcome, indexes qualified)."""
+    (outcome, indexes qualified). ``value`` is what a handoff is worth (default: 1 for a
+    meeting); the tuning job passes its [tuning] outcome, so expected_meetings then sums that."""
     router = RoutingSimulator(reps, config) if reps is not None else None
-    rates = _band_rates(history, config.tuning.meeting_outcomes)
+    if value is None:
+        meetings = config.tuning.meeting_outcomes
+        value = lambda row: float(row.reached(meetings))  # noqa: E731
+    rates = _band_rates(history, value)
     tiers: Counter[str] = Counter()
     load: Counter[str] = Counter()
     overflow = unassigned = 0
@@ -122,11 +129,7 @@ def replay(
             overflow += rule in OVERFLOW_RULES
             unassigned += rep_id is None
         # What actually happened when we know it; the band's historical rate when we don't.
-        expected += (
-            float(row.reached(config.tuning.meeting_outcomes))
-            if row.handed_off
-            else rates[min(10, _band(q.score))]
-        )
+        expected += value(row) if row.handed_off else rates[min(10, _band(q.score))]
     outcome = Outcome(
         qualified=len(qualified),
         tiers=dict(sorted(tiers.items())),

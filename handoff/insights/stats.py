@@ -84,6 +84,17 @@ def two_proportion_z(hits_a: int, n_a: int, hits_b: int, n_b: int) -> float:
     return (hits_a / n_a - hits_b / n_b) / se if se else 0.0
 
 
+def welch_z(a: Sequence[float], b: Sequence[float]) -> float:
+    """z for "mean A differs from mean B" with unequal variances (amounts); 0 when undefined."""
+    if len(a) < 2 or len(b) < 2:
+        return 0.0
+    mean_a, mean_b = sum(a) / len(a), sum(b) / len(b)
+    var_a = sum((x - mean_a) ** 2 for x in a) / (len(a) - 1)
+    var_b = sum((x - mean_b) ** 2 for x in b) / (len(b) - 1)
+    se = math.sqrt(var_a / len(a) + var_b / len(b))
+    return (mean_a - mean_b) / se if se else 0.0
+
+
 @dataclass(frozen=True)
 class Coefficient:
     feature: str
@@ -158,6 +169,55 @@ def logistic_regression(
             break
     return [
         Coefficient(feature=name, log_odds=beta[i], standard_error=math.sqrt(max(inverse[i][i], 0.0)))
+        for i, name in enumerate(names)
+        if i > 0
+    ]
+
+
+def log_linear_regression(
+    rows: Sequence[frozenset[str]], values: Sequence[float], features: Sequence[str], *, ridge: float = 1e-3
+) -> list[Coefficient]:
+    """Fit E[value] = exp(b0 + sum b_f [f in row]) for a non-negative value (an amount, mostly
+    zeros) and return each feature's coefficient: exp(b) is the ratio of expected values with
+    and without the feature, read like an odds ratio. Poisson estimating equations with robust
+    (sandwich) standard errors, so a heavy-tailed amount does not pass for certainty.
+
+    Values are divided by their mean first: only the intercept depends on the scale."""
+    scale = sum(values) / len(values) if values else 0.0
+    if scale <= 0:
+        return [Coefficient(feature=f, log_odds=0.0, standard_error=0.0) for f in features]
+    ys = [v / scale for v in values]
+    names = ["(intercept)", *features]
+    index = {f: i + 1 for i, f in enumerate(features)}
+    active = [[0, *sorted(index[f] for f in row if f in index)] for row in rows]
+    beta = [0.0] * len(names)
+    inverse: list[list[float]] = []
+    for _ in range(50):
+        gradient = [-ridge * b for b in beta]
+        information = [[ridge if i == j else 0.0 for j in range(len(names))] for i in range(len(names))]
+        for columns, y in zip(active, ys, strict=True):
+            mu = math.exp(max(-35.0, min(35.0, sum(beta[c] for c in columns))))
+            for a in columns:
+                gradient[a] += y - mu
+                row = information[a]
+                for b in columns:
+                    row[b] += mu
+        step, inverse = _solve(information, gradient)
+        beta = [b + s for b, s in zip(beta, step, strict=True)]
+        if max(abs(s) for s in step) < 1e-8:
+            break
+    # Sandwich (robust) variance: I^-1 (sum x x' r^2) I^-1, right whatever the amounts' spread.
+    meat = [[0.0] * len(names) for _ in names]
+    for columns, y in zip(active, ys, strict=True):
+        squared = (y - math.exp(max(-35.0, min(35.0, sum(beta[c] for c in columns))))) ** 2
+        for a in columns:
+            for b in columns:
+                meat[a][b] += squared
+    size = len(names)
+    half = [[sum(inverse[i][k] * meat[k][j] for k in range(size)) for j in range(size)] for i in range(size)]
+    variance = [sum(half[i][k] * inverse[k][i] for k in range(size)) for i in range(size)]
+    return [
+        Coefficient(feature=name, log_odds=beta[i], standard_error=math.sqrt(max(variance[i], 0.0)))
         for i, name in enumerate(names)
         if i > 0
     ]

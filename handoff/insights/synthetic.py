@@ -6,6 +6,10 @@ with the Sales Leader persona, a recent pricing-page visit and a contact-sales r
 Every other signal (industry, company size, webinars, downloads...) earns points but
 changes nothing.
 One rep (rep-dan) is slow: late first touches, more SLA breaches, fewer contacts.
+
+Pipeline follows a second planted model: most meetings open a deal at stage 1, and a lead in
+an ICP industry (fit.industry, noise for meetings) reaches stage 2 far more often, with larger
+deals. Tuning on meetings must not see it; tuning on stage 2 or pipeline amount must.
 """
 
 from __future__ import annotations
@@ -16,11 +20,12 @@ from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 
 from handoff.config import HandoffConfig
+from handoff.domain.deal import Deal, Milestone
 from handoff.domain.lead import Activity, Company, Contact, Lead, Trigger
 from handoff.domain.qualify import qualify
 from handoff.domain.record import LeadRecord
 from handoff.domain.rep import Rep
-from handoff.insights.history import HistoryRow, signals_for
+from handoff.insights.history import WRONG_OWNER, HistoryRow, signals_for
 from handoff.insights.simulate import RoutingSimulator
 
 PLANTED = {"fit.persona.Sales Leader": 1.0, "intent.activity.pricing_page": 0.9, "trigger.contact_sales": 1.0}
@@ -30,6 +35,12 @@ NOISE = (
     "intent.activity.webinar", "intent.activity.content_download", "intent.activity.email_click",
     "intent.activity.page_view", "trigger.pricing_request",
 )  # fmt: skip
+# The signal that lifts pipeline (stage 2 and amount), and nothing else.
+PIPELINE_PLANTED = "fit.industry"
+DEAL_SHARE = 0.8  # meetings that open a deal (stage 1)
+STAGE_2_ODDS = {False: 0.2, True: 0.7}  # P(stage 2 | deal), without and with the signal
+AMOUNT_MEDIAN = {False: 10_000.0, True: 25_000.0}
+WIN_SHARE = 0.4  # stage-2 deals that close won (the rest lose, or are still open)
 FIT_CLIFF = 60  # below this fit, meetings are rare: what the threshold proposal should find
 SLOW_REP = "rep-dan"
 START = datetime(2026, 8, 31, tzinfo=UTC)  # a Monday
@@ -109,10 +120,45 @@ def _received_at(rng: random.Random, weeks: int) -> datetime:
 # Sales accepts this share of the meetings reps set (drawn from its own stream, so the planted
 # effects on meetings are drawn exactly as before).
 ACCEPTED_SHARE = 0.75
+# Recycles where the rep says the lead was not theirs (assignment accuracy), from a stream of its own.
+WRONG_OWNER_SHARE = 0.1
+
+
+def _deals(row: HistoryRow, draw: random.Random) -> list[Deal]:
+    """The pipeline a meeting opened, from its own stream (see ``generate``)."""
+    if draw.random() >= DEAL_SHARE:
+        return []
+    lifted = PIPELINE_PLANTED in row.signals
+    created = row.received_at + timedelta(days=draw.uniform(2, 10))
+    milestones = {Milestone.STAGE_1: created}
+    stage = "qualification"
+    if draw.random() < STAGE_2_ODDS[lifted]:
+        milestones[Milestone.STAGE_2] = created + timedelta(days=draw.uniform(5, 30))
+        stage = "proposal"
+        ending = draw.random()
+        if ending < WIN_SHARE:
+            milestones[Milestone.WON], stage = milestones[Milestone.STAGE_2] + timedelta(days=20), "closedwon"
+        elif ending < WIN_SHARE * 2:
+            milestones[Milestone.LOST], stage = (
+                milestones[Milestone.STAGE_2] + timedelta(days=20),
+                "closedlost",
+            )
+    elif draw.random() < 0.5:
+        milestones[Milestone.LOST], stage = created + timedelta(days=15), "closedlost"
+    amount = round(AMOUNT_MEDIAN[lifted] * draw.lognormvariate(0, 0.5), -2)
+    return [Deal(system="hubspot", deal_id=f"deal-{row.lead.event_id}", stage=stage, amount=amount,
+                 created_at=created, milestones=milestones)]  # fmt: skip
 
 
 def _outcome(
-    rng: random.Random, row: HistoryRow, sla_seconds: int, config: HandoffConfig, accepts: random.Random
+    rng: random.Random,
+    row: HistoryRow,
+    sla_seconds: int,
+    config: HandoffConfig,
+    *,
+    accepts: random.Random,
+    deals: random.Random,
+    misroutes: random.Random,
 ) -> HistoryRow:
     """What the rep did: touch time from the rep's speed, then contact, meeting or not, and
     whether sales accepted the lead."""
@@ -126,16 +172,28 @@ def _outcome(
     if not touched:
         spare = [r.rep_id for r in synthetic_reps() if r.rep_id not in row.reps and "sales" in r.pools]
         return row.model_copy(
-            update={**updates, "sla_met": False, "renurtured": True, "reps": [*row.reps, rng.choice(spare)]}
+            update={
+                **updates,
+                "sla_met": False,
+                "renurtured": True,
+                "reps": [*row.reps, rng.choice(spare)],
+                "reassigned_because": ["sla_lapsed"],
+            }
         )
     first_touch = notified + timedelta(seconds=touch_after)
     updates |= {"first_touch_at": first_touch, "sla_met": touch_after <= sla_seconds}
     if meeting:
         accepted = ["sales_accepted"] if accepts.random() < ACCEPTED_SHARE else []
-        updates |= {"outcomes": ["connected", "meeting_set", *accepted]}
+        updates |= {"outcomes": ["connected", "meeting_set", *accepted], "deals": _deals(row, deals)}
     elif contacted:
         final = "recycle" if rng.random() < 0.5 else "disqualify"
-        reason = rng.choice(config.dispositions.reasons.get(final) or ["timing"])
+        # wrong_owner is assignment accuracy's, not an outcome drawn here (and the same three
+        # recycle reasons keep the planted draws as they were).
+        reason = rng.choice(
+            [r for r in config.dispositions.reasons.get(final, []) if r != WRONG_OWNER] or ["timing"]
+        )
+        if final == "recycle" and misroutes.random() < WRONG_OWNER_SHARE:
+            reason = WRONG_OWNER
         updates |= {"outcomes": ["connected", final], "reasons": {final: reason}}
     else:
         updates |= {"outcomes": ["attempted", "recycle"], "reasons": {"recycle": "no_response"}}
@@ -147,6 +205,8 @@ def generate(config: HandoffConfig, *, leads: int = 3000, weeks: int = 12, seed:
     recycled contacts come back later as new leads."""
     rng = random.Random(seed)  # noqa: S311 - a reproducible simulation, not security
     accepts = random.Random(seed + 1)  # noqa: S311
+    deals = random.Random(seed + 2)  # noqa: S311 - pipeline: the meetings' draws stay as they were
+    misroutes = random.Random(seed + 3)  # noqa: S311
     arrivals = sorted(_received_at(rng, weeks) for _ in range(leads))
     router = RoutingSimulator(synthetic_reps(), config, hold=timedelta(days=3))
     rows: list[HistoryRow] = []
@@ -164,8 +224,9 @@ def generate(config: HandoffConfig, *, leads: int = 3000, weeks: int = 12, seed:
         if q.ready:
             rep_id, rule = router.assign(LeadRecord.from_lead(lead, q, received), received)
             if rep_id:
-                row = _outcome(rng, row.model_copy(update={"reps": [rep_id], "rule": rule}),
-                               config.sla_seconds(q.tier or ""), config, accepts)  # fmt: skip
+                routed = row.model_copy(update={"reps": [rep_id], "rule": rule})
+                row = _outcome(rng, routed, config.sla_seconds(q.tier or ""), config,
+                               accepts=accepts, deals=deals, misroutes=misroutes)  # fmt: skip
             if "recycle" in row.outcomes and rng.random() < 0.3:
                 comebacks.append((received + timedelta(days=rng.uniform(14, 40)), lead.contact.email))
                 comebacks.sort()

@@ -1,12 +1,16 @@
 """The tuning job's brain: measured outcomes in, reviewable config proposals out.
 
 It proposes four kinds of change, each with its evidence and sample sizes:
-1. a qualification threshold (``qualify.min_fit``) with its effect on volume and meeting rate;
-2. per-signal weights, from one logistic regression over all signals (odds ratios with
-   95% intervals), only where the effect clears a Bonferroni-corrected test;
+1. a qualification threshold (``qualify.min_fit``) with its effect on volume and the outcome;
+2. per-signal weights, from one regression over all signals (logistic for meetings and stage 2:
+   odds ratios; log-linear for pipeline amount: ratios of expected amount; 95% intervals), only
+   where the effect clears a Bonferroni-corrected test;
 3. routing insights: reps or rules with low contact rates or repeated SLA breaches;
 4. SLA suggestions per tier.
 A comparison with fewer than ``min_sample`` leads on either side is never made.
+
+The outcome the threshold and weights optimise is ``[tuning] outcome``: meetings set, handoffs
+whose deal reached stage 2, or pipeline amount per handoff; each proposal names it.
 """
 
 from __future__ import annotations
@@ -18,16 +22,19 @@ from datetime import datetime
 from pydantic import BaseModel
 
 from handoff.config import HandoffConfig
+from handoff.domain.deal import Milestone
 from handoff.insights.history import HistoryRow
 from handoff.insights.kpis import Kpis, compute, cut
 from handoff.insights.proposal import Proposal, apply_to_config
 from handoff.insights.simulate import Outcome, replay
 from handoff.insights.stats import (
     duration,
+    log_linear_regression,
     logistic_regression,
     percent,
     percentile,
     two_proportion_z,
+    welch_z,
     wilson,
     z_for_two_sided,
 )
@@ -38,12 +45,19 @@ WEIGHT_CHANGE_LIMIT = (0.5, 2.0)  # one tuning cycle at most halves or doubles a
 MARGINAL_SHARE = 0.5
 
 
+# How each [tuning] outcome reads in a proposal.
+OUTCOME_LABELS = {"meetings": "meetings", "stage_2": "stage 2", "pipeline_amount": "pipeline amount"}
+
+
 class SignalEffect(BaseModel):
     signal: str
+    outcome: str = "meetings"
     with_signal: int
-    meeting_rate_with: float
-    meeting_rate_without: float
-    odds_ratio: float
+    # Meeting or stage-2 rate, or pipeline amount per handoff, with and without the signal.
+    value_with: float
+    value_without: float
+    # Adjusted odds ratio (meetings, stage 2) or ratio of expected amount (pipeline amount).
+    ratio: float
     interval: tuple[float, float]
     significant: bool
 
@@ -51,6 +65,8 @@ class SignalEffect(BaseModel):
 class TuningReport(BaseModel):
     generated_at: datetime
     period: tuple[datetime, datetime] | None
+    # The [tuning] outcome the threshold and weights were fitted to.
+    outcome: str = "meetings"
     kpis: Kpis
     by_tier: dict[str, Kpis]
     signals: list[SignalEffect]
@@ -63,34 +79,75 @@ def _meets(config: HandoffConfig) -> Callable[[HistoryRow], bool]:
     return lambda row: row.reached(outcomes)
 
 
+def outcome_value(config: HandoffConfig) -> Callable[[HistoryRow], float]:
+    """What one handoff is worth under ``[tuning] outcome``: 1/0 for meetings and stage 2, the
+    deals' amount for pipeline amount."""
+    if config.tuning.outcome == "stage_2":
+        return lambda row: float(row.deal_reached(Milestone.STAGE_2) is not None)
+    if config.tuning.outcome == "pipeline_amount":
+        return lambda row: row.pipeline_amount
+    meets = _meets(config)
+    return lambda row: float(meets(row))
+
+
+def _binary(config: HandoffConfig) -> bool:
+    return config.tuning.outcome != "pipeline_amount"
+
+
+def _show(value: float | None, config: HandoffConfig) -> str:
+    """A rate as a percentage; an amount per handoff as a whole number."""
+    if value is None or _binary(config):
+        return percent(value)
+    return f"{value:,.0f} per handoff"
+
+
+def _rate_name(config: HandoffConfig) -> str:
+    return {"meetings": "meeting rate", "stage_2": "stage-2 rate", "pipeline_amount": "pipeline"}[
+        config.tuning.outcome
+    ]
+
+
+def _z(kept: Sequence[float], dropped: Sequence[float], config: HandoffConfig) -> float:
+    if _binary(config):
+        return two_proportion_z(round(sum(kept)), len(kept), round(sum(dropped)), len(dropped))
+    return welch_z(kept, dropped)
+
+
 def propose_threshold(handed: Sequence[HistoryRow], config: HandoffConfig) -> Proposal | None:
-    """The highest min_fit whose dropped leads meet significantly less often, while keeping
-    at least ``min_meetings_kept`` of the meetings."""
-    tuning, meets = config.tuning, _meets(config)
+    """The highest min_fit whose dropped leads do significantly worse on the outcome, while
+    keeping at least ``min_meetings_kept`` of it (of the meetings, stage-2 deals or amount)."""
+    tuning, value = config.tuning, outcome_value(config)
     current = config.qualify.min_fit
     candidates = [current + FIT_STEP * k for k in range(1, 20) if current + FIT_STEP * k <= 90]
-    total_meetings = sum(map(meets, handed))
-    if not candidates or not total_meetings:
+    total = sum(map(value, handed))
+    if not candidates or not total:
         return None
     needed = z_for_two_sided(tuning.alpha / len(candidates))
+    name, label = _rate_name(config), OUTCOME_LABELS[tuning.outcome]
     best: Proposal | None = None
     for candidate in candidates:
-        kept = [r for r in handed if r.fit >= candidate]
-        dropped = [r for r in handed if r.fit < candidate]
+        kept = [value(r) for r in handed if r.fit >= candidate]
+        dropped = [value(r) for r in handed if r.fit < candidate]
         if len(kept) < tuning.min_sample or len(dropped) < tuning.min_sample:
             continue
-        kept_hits, dropped_hits = sum(map(meets, kept)), sum(map(meets, dropped))
-        z = two_proportion_z(kept_hits, len(kept), dropped_hits, len(dropped))
-        if z < needed or kept_hits / total_meetings < tuning.min_meetings_kept:
+        z = _z(kept, dropped, config)
+        if z < needed or sum(kept) / total < tuning.min_meetings_kept:
             continue
-        low, high = wilson(dropped_hits, len(dropped))
+        if _binary(config):
+            kept_hits, dropped_hits, all_hits = round(sum(kept)), round(sum(dropped)), round(total)
+            low, high = wilson(dropped_hits, len(dropped))
+            keeping = f"keeping {kept_hits} of {all_hits} {'meetings' if tuning.outcome == 'meetings' else 'stage-2 deals'}"
+            below = f"{dropped_hits} {label} in {len(dropped)} handoffs ({percent(dropped_hits / len(dropped))}, 95% CI {low:.0%}-{high:.0%})"
+        else:
+            keeping = f"keeping {sum(kept) / total:.0%} of the pipeline amount"
+            below = f"{sum(dropped):,.0f} of pipeline in {len(dropped)} handoffs ({_show(sum(dropped) / len(dropped), config)})"
         best = Proposal(
             kind="threshold",
+            outcome=tuning.outcome,
             summary=f"Raise qualify.min_fit from {current:g} to {candidate:g}: {len(dropped)} fewer handoffs "
-            f"({len(dropped) / len(handed):.0%} of volume), meeting rate {percent(total_meetings / len(handed))} "
-            f"-> {percent(kept_hits / len(kept))}, keeping {kept_hits} of {total_meetings} meetings.",
-            evidence=f"Fit {current:g}-{candidate:g}: {dropped_hits} meetings in {len(dropped)} handoffs "
-            f"({percent(dropped_hits / len(dropped))}, 95% CI {low:.0%}-{high:.0%}) vs {percent(kept_hits / len(kept))} "
+            f"({len(dropped) / len(handed):.0%} of volume), {name} {_show(total / len(handed), config)} "
+            f"-> {_show(sum(kept) / len(kept), config)}, {keeping}.",
+            evidence=f"Fit {current:g}-{candidate:g}: {below} vs {_show(sum(kept) / len(kept), config)} "
             f"in {len(kept)} above; z = {z:.1f} (needed {needed:.1f}).",
             sample=len(handed),
             path=["qualify", "min_fit"],
@@ -126,17 +183,22 @@ def _weight_path(signal: str, config: HandoffConfig) -> tuple[list[str], float] 
 
 
 def signal_effects(handed: Sequence[HistoryRow], config: HandoffConfig) -> list[SignalEffect]:
-    """Each signal's adjusted effect on meetings. Triggers are one-of-a-kind, so the most
+    """Each signal's adjusted effect on the outcome. Triggers are one-of-a-kind, so the most
     common trigger is the reference the others are measured against."""
-    tuning, meets = config.tuning, _meets(config)
+    tuning, value = config.tuning, outcome_value(config)
     counts = Counter(s for r in handed for s in set(r.signals))
     testable = [s for s, n in counts.items() if tuning.min_sample <= n <= len(handed) - tuning.min_sample]
     triggers = sorted((s for s in testable if s.startswith("trigger.")), key=lambda s: (-counts[s], s))
     features = sorted(s for s in testable if s not in triggers[:1])
     if not features:
         return []
-    outcomes = [meets(r) for r in handed]
-    coefficients = logistic_regression([frozenset(r.signals) for r in handed], outcomes, features)
+    outcomes = [value(r) for r in handed]
+    signal_sets = [frozenset(r.signals) for r in handed]
+    coefficients = (
+        logistic_regression(signal_sets, [o > 0 for o in outcomes], features)
+        if _binary(config)
+        else log_linear_regression(signal_sets, outcomes, features)
+    )
     needed = z_for_two_sided(tuning.alpha / len(features))
     effects = []
     for coefficient in coefficients:
@@ -145,15 +207,16 @@ def signal_effects(handed: Sequence[HistoryRow], config: HandoffConfig) -> list[
         effects.append(
             SignalEffect(
                 signal=coefficient.feature,
+                outcome=tuning.outcome,
                 with_signal=len(with_rows),
-                meeting_rate_with=sum(with_rows) / len(with_rows),
-                meeting_rate_without=(sum(outcomes) - sum(with_rows)) / without,
-                odds_ratio=round(coefficient.odds_ratio, 3),
+                value_with=sum(with_rows) / len(with_rows),
+                value_without=(sum(outcomes) - sum(with_rows)) / without,
+                ratio=round(coefficient.odds_ratio, 3),
                 interval=tuple(round(v, 3) for v in coefficient.odds_ratio_interval()),
                 significant=abs(coefficient.z) >= needed,
             )
         )
-    return sorted(effects, key=lambda e: -abs(e.odds_ratio - 1))
+    return sorted(effects, key=lambda e: -abs(e.ratio - 1))
 
 
 def propose_weights(effects: Sequence[SignalEffect], config: HandoffConfig) -> list[Proposal]:
@@ -164,17 +227,19 @@ def propose_weights(effects: Sequence[SignalEffect], config: HandoffConfig) -> l
         if not effect.significant or where is None or where[1] <= 0:
             continue
         path, weight = where
-        proposed = round(weight * min(high, max(low, effect.odds_ratio)))
+        proposed = round(weight * min(high, max(low, effect.ratio)))
         if proposed == round(weight):
             continue
         direction = "Raise" if proposed > weight else "Lower"
+        ratio = "odds ratio" if _binary(config) else "ratio of expected amount"
         proposals.append(
             Proposal(
                 kind="weight",
+                outcome=config.tuning.outcome,
                 summary=f"{direction} the weight of {effect.signal} from {weight:g} to {proposed:g}.",
-                evidence=f"Meeting rate {percent(effect.meeting_rate_with)} with it (n={effect.with_signal}) vs "
-                f"{percent(effect.meeting_rate_without)} without; adjusted odds ratio {effect.odds_ratio:.2f} "
-                f"(95% CI {effect.interval[0]:.2f}-{effect.interval[1]:.2f}).",
+                evidence=f"{_rate_name(config).capitalize()} {_show(effect.value_with, config)} with it "
+                f"(n={effect.with_signal}) vs {_show(effect.value_without, config)} without; adjusted {ratio} "
+                f"{effect.ratio:.2f} (95% CI {effect.interval[0]:.2f}-{effect.interval[1]:.2f}).",
                 sample=effect.with_signal,
                 path=path,
                 current=weight,
@@ -219,6 +284,7 @@ def routing_insights(handed: Sequence[HistoryRow], config: HandoffConfig) -> lis
             insights.append(
                 Proposal(
                     kind="routing",
+                    outcome="contact rate",
                     summary=f"{label} {key} reaches fewer contacts: {percent(hits / n)} vs the team's "
                     f"{percent(team_contact)}. Review their queue, or lower their weight.",
                     evidence=f"{hits} of the {n} handoffs routed to them contacted (95% CI {low:.0%}-{high:.0%}, corrected).",
@@ -229,6 +295,7 @@ def routing_insights(handed: Sequence[HistoryRow], config: HandoffConfig) -> lis
         insights.append(
             Proposal(
                 kind="routing",
+                outcome="SLA attainment",
                 summary=f"Rep {key} breaches the SLA repeatedly: {hits} of the {n} handoffs routed to them with a decided SLA late "
                 f"({percent(hits / n)} vs the team's {percent(team_breach)}). Check their capacity and hours.",
                 evidence=f"Breach rate 95% CI {low:.0%}-{high:.0%} (corrected), above the team's {percent(team_breach)}.",
@@ -264,6 +331,7 @@ def sla_suggestions(handed: Sequence[HistoryRow], config: HandoffConfig) -> list
             suggestions.append(
                 Proposal(
                     kind="sla",
+                    outcome="SLA attainment",
                     summary=f"The {tier} SLA ({duration(seconds)}) is met {percent(attainment)} of the time, below the "
                     f"{tuning.sla_target:.0%} target: add capacity or route around slow reps before loosening it.",
                     evidence=evidence,
@@ -275,6 +343,7 @@ def sla_suggestions(handed: Sequence[HistoryRow], config: HandoffConfig) -> list
             suggestions.append(
                 Proposal(
                     kind="sla",
+                    outcome="SLA attainment",
                     summary=f"Tighten the {tier} SLA from {duration(seconds)} to {duration(tighter)}: reps already touch "
                     f"{tuning.sla_target:.0%} of leads that fast.",
                     evidence=evidence,
@@ -305,20 +374,25 @@ def _check_by_replay(rows: Sequence[HistoryRow], config: HandoffConfig, proposal
     adds meet at least half as often as today's); otherwise it is held back: reported, not
     in the diff.
     Weights interact (fit is a share of all attainable fit weight), so one change alone can
-    look right and still move every other lead's score."""
+    look right and still move every other lead's score.
+    "Meetings" here is the [tuning] outcome: stage-2 deals or pipeline amount when chosen."""
     kept: list[Proposal] = []
-    best, _ = replay(rows, config)
+    value = outcome_value(config)
+    best, best_qualified = replay(rows, config, value=value)
+    label = OUTCOME_LABELS[config.tuning.outcome]
 
     def line(outcome: Outcome) -> str:
-        return f"{outcome.qualified} qualified, {outcome.expected_meetings:g} expected meetings ({outcome.meeting_rate:.0%})"
+        expected, per_lead = outcome.expected_meetings, outcome.meeting_rate
+        if _binary(config):
+            return f"{outcome.qualified} qualified, {expected:g} expected {label} ({per_lead:.0%})"
+        return f"{outcome.qualified} qualified, {expected:,.0f} expected {label} ({per_lead:,.0f} per qualified lead)"
 
-    best_qualified: set[int] = set(replay(rows, config)[1])
     for proposal in proposals:
         if not proposal.path:
             continue
         before = apply_to_config(config, kept)
         after = apply_to_config(config, [*kept, proposal])
-        trial, trial_qualified = replay(rows, after)
+        trial, trial_qualified = replay(rows, after, value=value)
         proposal.simulated = f"Replayed history: {line(best)} -> {line(trial)}." + _rescaled(before, after)
         if trial_qualified == best_qualified and trial.tiers == best.tiers:
             # Nothing a rep or RevOps would see moves: such a change has no place in the diff.
@@ -341,7 +415,7 @@ def _check_by_replay(rows: Sequence[HistoryRow], config: HandoffConfig, proposal
             best, best_qualified = trial, set(trial_qualified)
         else:
             proposal.held_back = True
-            proposal.simulated += " It would cost meetings, so it is not in the diff."
+            proposal.simulated += f" It would cost {label}, so it is not in the diff."
 
 
 def tune(
@@ -381,6 +455,7 @@ def tune(
     return TuningReport(
         generated_at=now,
         period=period,
+        outcome=config.tuning.outcome,
         kpis=compute(rows, config.tuning),
         by_tier=cut(rows, "tier", config.tuning),
         signals=effects,

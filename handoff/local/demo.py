@@ -105,6 +105,7 @@ def _narrate(stack: LocalStack, outbox: Path, started: float) -> int:
     _say("3. Real CRM payloads (examples/webhooks/): HubSpot, Salesforce, Marketo")
     crm_leads = _replay_crm(client)
     lead_ids.update(crm_leads)
+    _deal_moves(stack, client, crm_leads)
     _show_write_back(stack)
 
     _say()
@@ -142,7 +143,7 @@ def _close_the_loop(outbox: Path) -> None:
     from handoff.deploy.functions import TUNING
     from handoff.email.render import render_report
     from handoff.insights.charts import all_charts, data_uris
-    from handoff.insights.synthetic import PLANTED, generate
+    from handoff.insights.synthetic import PIPELINE_PLANTED, PLANTED, generate
     from handoff.local import lambdas
     from handoff.service.tuning import build
 
@@ -162,7 +163,8 @@ def _close_the_loop(outbox: Path) -> None:
     )
     _say(
         f"  a synthetic quarter ({len(history)} leads, seeded; planted: {', '.join(PLANTED)} lift meetings, "
-        "fit below 60 rarely meets, rep-dan is slow):"
+        f"fit below 60 rarely meets, rep-dan is slow; {PIPELINE_PLANTED} lifts stage 2 and deal size, "
+        "which tuning on meetings rightly does not credit: set [tuning] outcome to tune on pipeline):"
     )
     _say()
     for line in output.email.text.splitlines():
@@ -198,6 +200,13 @@ def _show_write_back(stack: LocalStack, timeout: float = 15) -> None:
     for fake in fakes:
         for path, fields in fake.writes:
             values = fields.get("properties", fields)
+            if path.endswith(("/tasks", "/Task")):
+                # The owner's task: who owns it, when it is due, and what it says.
+                due = values.get("hs_timestamp") or values.get("ReminderDateTime")
+                subject = values.get("hs_task_subject") or values.get("Subject")
+                owner = values.get("hubspot_owner_id") or values.get("OwnerId")
+                _say(f"    POST  {path}  task for owner {owner}, due {due}: {subject}")
+                continue
             _say(f"    PATCH {path}  {', '.join(f'{k}={v}' for k, v in values.items())}")
 
 
@@ -288,15 +297,47 @@ def _replay_crm(client: HandoffClient) -> dict[str, str]:
         _say(f"  {label}\n    {_one_line(lead)}")
         if lead.get("status") == "notified":
             handed_off.append(lead_id)
-    for lead_id in handed_off[1:]:
+    # One HubSpot lead's rep marks Handoff's task done in HubSpot instead of clicking the brief.
+    task_lead = next(
+        (i for i in handed_off[1:] if client.get_lead(i).body["crm"].get("system") == "hubspot"), None
+    )
+    clicked = [i for i in handed_off[1:] if i != task_lead]
+    for lead_id in clicked:
         _wait_for_timeline(client, lead_id, "waiting")
         client.dispose(lead_id, "attempted")
     _say(
-        f"  reps log a first touch (attempted: the brief's No answer) on {len(handed_off) - 1} of them; "
+        f"  reps log a first touch (attempted: the brief's No answer) on {len(clicked)} of them; "
         "each now follows the [cadence] (shown after 5)"
     )
+    if task_lead:
+        _complete_task_in_hubspot(client, task_lead)
     _touch_in_hubspot(client, handed_off[0])
     return dict(arrived)
+
+
+def _deal_moves(stack: LocalStack, client: HandoffClient, crm_leads: dict[str, str]) -> None:
+    """Lee Santos's rep opens a deal and moves it to a stage-2 stage: HubSpot sends the event,
+    Handoff reads the deal and keeps it on the handoff it came from."""
+    lee = next((i for label, i in crm_leads.items() if label.startswith("HubSpot event 4101")), None)
+    if stack.fake_hubspot is None or lee is None:
+        return
+    now = datetime.now(UTC)
+    stack.fake_hubspot.put_deal(
+        "7703", stage="presentationscheduled", amount="36000", created=now.isoformat().replace("+00:00", "Z"),
+        contacts=["3301"], companies=["9101"],
+    )  # fmt: skip
+    event = [{"eventId": 4201, "portalId": 62515, "subscriptionType": "deal.propertyChange", "objectId": 7703,
+              "propertyName": "dealstage", "propertyValue": "presentationscheduled",
+              "occurredAt": int(now.timestamp() * 1000)}]  # fmt: skip
+    answer = client.post_hubspot(json.dumps(event).encode())
+    deals = client.get_lead(lee).body.get("deals") or [{}]
+    deal = deals[-1]
+    amount = f"{deal['amount']:,.0f}" if deal.get("amount") is not None else "?"
+    _say(
+        f"  HubSpot deal 7703 (Lee Santos) -> presentationscheduled: {answer.status} "
+        f"{answer.body['events'][0]['status']}; lead {lee} is now "
+        f"{answer.body['events'][0].get('milestone', 'no').replace('_', ' ')} pipeline, {amount}"
+    )
 
 
 def _touch_in_hubspot(client: HandoffClient, lead_id: str) -> None:
@@ -319,6 +360,30 @@ def _touch_in_hubspot(client: HandoffClient, lead_id: str) -> None:
     _say(
         f"  {rep.name} logs a call in HubSpot, outcome Connected -> POST /webhooks/hubspot/activity {answer.status}: "
         f"{answer.body.get('outcome')} recorded, SLA {client.get_lead(lead_id).body['sla']['state']}"
+    )
+
+
+def _complete_task_in_hubspot(client: HandoffClient, lead_id: str) -> None:
+    """The rep marks the task Handoff created with the brief done: HubSpot's activity webhook
+    (type TASK, hs_task_status COMPLETED) records an attempt, never a connection."""
+    _wait_for_timeline(client, lead_id, "waiting")
+    _wait_for_timeline(client, lead_id, "crm_task_created")
+    lead = client.get_lead(lead_id).body
+    task = next(iter(lead.get("crm_tasks") or []), None)
+    from handoff.config.roster import load_reps_csv
+
+    reps = load_reps_csv(REPO_ROOT / "examples" / "reps.csv")
+    owner = owner_id(next(r for r in reps if r.rep_id == lead["assignment"]["rep_id"]), "hubspot")
+    activity = {"vid": int(lead["crm"]["record_id"]), "properties": {
+        "hs_last_sales_activity_type": {"value": "TASK"}, "hs_task_status": {"value": "COMPLETED"},
+        "hubspot_owner_id": {"value": owner},
+        "hs_last_sales_activity_timestamp": {"value": datetime.now(UTC).isoformat()}}}  # fmt: skip
+    answer = client.post_hubspot(json.dumps(activity).encode(), path="/webhooks/hubspot/activity")
+    what = f"task {task['task_id']} (due {task['due_at']})" if task else "its task"
+    _say(
+        f"  Handoff put {what} on the owner's list in HubSpot; the rep marks it done -> "
+        f"POST /webhooks/hubspot/activity {answer.status}: {answer.body.get('outcome')} recorded, "
+        f"SLA {client.get_lead(lead_id).body['sla']['state']}"
     )
 
 

@@ -1,9 +1,10 @@
 """A local stand-in for the documented HubSpot CRM v3 objects API.
 
 Serves ``GET /crm/v3/objects/contacts/{id}`` (with ``associations=companies,deals``),
+``GET /crm/v3/objects/deals/{id}`` (with ``associations=contacts,companies``),
 ``GET /crm/v3/objects/companies/{id}`` and ``POST /crm/v3/objects/deals/batch/read`` from a
-JSON file, takes ``PATCH /crm/v3/objects/contacts/{id}`` (owner and lead status written back),
-checks the bearer token, and answers with HubSpot's documented error shape. ``fail_next``
+JSON file, takes ``PATCH /crm/v3/objects/contacts/{id}`` (owner and lead status written back)
+and ``POST /crm/v3/objects/tasks`` (a task associated with a contact: 201 with its id), checks the bearer token, and answers with HubSpot's documented error shape. ``fail_next``
 injects 429/5xx answers so retries are tested against HTTP, not against a mock of our own client.
 """
 
@@ -16,8 +17,11 @@ from typing import Any
 
 from handoff.local.fake_crm import Answer, FakeCrm
 
-OBJECT_PATH = re.compile(r"^/crm/v3/objects/(contacts|companies|deals)/([^/]+)$")
+OBJECT_PATH = re.compile(r"^/crm/v3/objects/(contacts|companies|deals|tasks)/([^/]+)$")
 BATCH_READ_PATH = re.compile(r"^/crm/v3/objects/(contacts|companies|deals)/batch/read$")
+TASKS_PATH = "/crm/v3/objects/tasks"
+# HubSpot's default association type for a task to a contact.
+TASK_TO_CONTACT = 204
 BATCH_LIMIT = 100
 
 
@@ -35,9 +39,8 @@ class FakeHubSpot(FakeCrm):
         failure = self.next_failure()
         if failure:
             return failure, _error("Internal error", "INTERNAL_ERROR" if failure >= 500 else "RATE_LIMITS")
-        batch = BATCH_READ_PATH.match(path)
-        if method == "POST" and batch:
-            return self._batch_read(batch.group(1), body)
+        if method == "POST":
+            return self._post(path, body)
         found = OBJECT_PATH.match(path)
         if not found:
             return 404, _error("Unknown path", "OBJECT_NOT_FOUND")
@@ -46,6 +49,29 @@ class FakeHubSpot(FakeCrm):
         if record is None:
             return 404, _error("resource not found", "OBJECT_NOT_FOUND")
         return self._update(path, record, body) if method == "PATCH" else (200, self._read(record, query))
+
+    def put_deal(
+        self,
+        deal_id: str,
+        *,
+        stage: str,
+        amount: str,
+        created: str,
+        contacts: list[str],
+        companies: list[str],
+    ) -> None:
+        """Create or move a deal, as a rep does in HubSpot (the demo, before it sends the event)."""
+        self.data.setdefault("deals", {})[deal_id] = {
+            "id": deal_id,
+            "properties": {"dealstage": stage, "amount": amount, "pipeline": "default", "createdate": created,
+                           "hs_is_closed": str(stage in {"closedwon", "closedlost"}).lower()},
+            "createdAt": created,
+            "archived": False,
+            "associations": {
+                "contacts": {"results": [{"id": c, "type": "deal_to_contact"} for c in contacts]},
+                "companies": {"results": [{"id": c, "type": "deal_to_company"} for c in companies]},
+            },
+        }  # fmt: skip
 
     def _read(self, record: dict[str, Any], query: dict[str, list[str]]) -> dict[str, Any]:
         """The record with the properties and the associations asked for."""
@@ -95,6 +121,48 @@ class FakeHubSpot(FakeCrm):
         ]  # fmt: skip
         answer["numErrors"] = 1
         return 207, answer
+
+    def _post(self, path: str, body: bytes) -> Answer:
+        if path == TASKS_PATH:
+            return self._create_task(body)
+        batch = BATCH_READ_PATH.match(path)
+        return (
+            self._batch_read(batch.group(1), body)
+            if batch
+            else (404, _error("Unknown path", "OBJECT_NOT_FOUND"))
+        )
+
+    def _create_task(self, body: bytes) -> Answer:
+        """A new task, kept under "tasks" with its associations, as HubSpot answers (201)."""
+        try:
+            request = json.loads(body)
+            properties = dict(request["properties"])
+            contacts = [
+                str(a["to"]["id"])
+                for a in request.get("associations") or []
+                if any(t.get("associationTypeId") == TASK_TO_CONTACT for t in a["types"])
+            ]
+        except (ValueError, KeyError, TypeError):
+            return 400, _error("Invalid input JSON", "VALIDATION_ERROR")
+        if "hs_timestamp" not in properties:
+            return 400, _error("Property values were not valid: hs_timestamp is required", "VALIDATION_ERROR")
+        missing = [c for c in contacts if c not in self.data.get("contacts", {})]
+        if missing:
+            return 400, _error(f"No contacts with ids {missing}", "VALIDATION_ERROR")
+        with self._lock:
+            tasks = self.data.setdefault("tasks", {})
+            task_id = str(90000 + len(tasks) + 1)
+            task = {
+                "id": task_id,
+                "properties": properties,
+                "associations": {
+                    "contacts": {"results": [{"id": c, "type": "task_to_contact"} for c in contacts]}
+                },
+                "createdAt": "2026-01-01T00:00:00Z",
+            }
+            tasks[task_id] = task
+            self.writes.append((TASKS_PATH, request))
+        return 201, {k: v for k, v in task.items() if k != "associations"}
 
     def _update(self, path: str, record: dict[str, Any], body: bytes) -> Answer:
         try:

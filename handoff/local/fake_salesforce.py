@@ -2,9 +2,11 @@
 
 ``POST /services/oauth2/token`` (client-credentials grant; answers an access token and
 this server as the instance URL), ``PATCH /services/data/vXX.X/sobjects/{Lead|Contact}/{id}``
-(204 on success), ``GET /services/data/vXX.X/sobjects/Account/{id}?fields=...`` (the
-requested fields of a seeded Account) and ``GET /services/data/vXX.X/query?q=...`` for the
-one SOQL query Handoff sends: a seeded Account's most recent open Opportunity. Bearer
+(204 on success), ``POST /services/data/vXX.X/sobjects/Task`` (201 with the new Task's id),
+``GET /services/data/vXX.X/sobjects/Account/{id}?fields=...`` (the
+requested fields of a seeded Account), ``GET /services/data/vXX.X/sobjects/Opportunity/{id}?fields=...``
+and ``GET /services/data/vXX.X/query?q=...`` for the two SOQL queries Handoff sends: a seeded
+Account's most recent open Opportunity, and an Opportunity's contact roles. Bearer
 tokens are checked; ``expire_tokens`` makes every issued token answer 401
 INVALID_SESSION_ID, as an expired session does. Errors use Salesforce's documented shape:
 a list of {"message", "errorCode"}.
@@ -23,6 +25,16 @@ from handoff.local.fake_crm import Answer, FakeCrm
 
 SOBJECT_PATH = re.compile(r"^/services/data/(v\d+\.\d)/sobjects/(Lead|Contact)/([A-Za-z0-9]{15,18})$")
 ACCOUNT_PATH = re.compile(r"^/services/data/(v\d+\.\d)/sobjects/Account/([A-Za-z0-9]{15,18})$")
+TASK_PATH = re.compile(r"^/services/data/v\d+\.\d/sobjects/Task/?$")
+# A Task's fields Handoff sends, and the Status and Priority picklists' default values.
+TASK_FIELDS = frozenset(
+    {"WhoId", "OwnerId", "Subject", "Description", "ActivityDate", "ReminderDateTime", "IsReminderSet",
+     "Status", "Priority"}
+)  # fmt: skip
+OPPORTUNITY_PATH = re.compile(r"^/services/data/(v\d+\.\d)/sobjects/Opportunity/([A-Za-z0-9]{15,18})$")
+CONTACT_ROLES = re.compile(
+    r"SELECT ContactId FROM OpportunityContactRole WHERE OpportunityId = '([A-Za-z0-9]{15}|[A-Za-z0-9]{18})'"
+)
 QUERY_PATH = re.compile(r"^/services/data/v\d+\.\d/query/?$")
 OPEN_OPPORTUNITY = re.compile(
     r"SELECT Id, OwnerId FROM Opportunity WHERE AccountId = '([A-Za-z0-9]{15}|[A-Za-z0-9]{18})' "
@@ -56,6 +68,8 @@ class FakeSalesforce(FakeCrm):
     ):
         self.client_id, self.client_secret = client_id, client_secret
         self.records: dict[str, dict[str, Any]] = {}
+        # Tasks created: id -> fields.
+        self.tasks: dict[str, dict[str, Any]] = {}
         # {"Account": {id: fields}, "Opportunity": {id: fields with AccountId, IsClosed, CreatedDate}}
         self.data: dict[str, dict[str, dict[str, Any]]] = (
             json.loads(data_file.read_text()) if data_file else {"Account": {}, "Opportunity": {}}
@@ -81,10 +95,20 @@ class FakeSalesforce(FakeCrm):
         if failure:
             code = "REQUEST_LIMIT_EXCEEDED" if failure == 429 else "SERVER_UNAVAILABLE"
             return failure, [{"message": "Try again later", "errorCode": code}]
-        if method == "GET" and (account := ACCOUNT_PATH.match(path)):
+        return self._read(path, query) if method == "GET" else self._write(method, path, body)
+
+    def _read(self, path: str, query: dict[str, list[str]]) -> Answer:
+        if account := ACCOUNT_PATH.match(path):
             return self._account(account.group(1), account.group(2), query)
-        if method == "GET" and QUERY_PATH.match(path):
+        if opportunity := OPPORTUNITY_PATH.match(path):
+            return self._opportunity(opportunity.group(1), opportunity.group(2), query)
+        if QUERY_PATH.match(path):
             return self._query(query)
+        return self._write("GET", path, b"")
+
+    def _write(self, method: str, path: str, body: bytes) -> Answer:
+        if method == "POST" and TASK_PATH.match(path):
+            return self._create_task(path, body)
         return self._update(path, body) if method == "PATCH" else _not_found()
 
     def _update(self, path: str, body: bytes) -> Answer:
@@ -99,6 +123,30 @@ class FakeSalesforce(FakeCrm):
             self.writes.append((path, fields))
             self.records.setdefault(found.group(3), {}).update(fields)
         return 204, None
+
+    def _create_task(self, path: str, body: bytes) -> Answer:
+        try:
+            fields = json.loads(body)
+        except ValueError:
+            return 400, [{"message": "JSON parser error", "errorCode": "JSON_PARSER_ERROR"}]
+        unknown = sorted(set(fields) - TASK_FIELDS)
+        if unknown:
+            return 400, [
+                {
+                    "message": f"No such column '{unknown[0]}' on sobject of type Task",
+                    "errorCode": "INVALID_FIELD",
+                }
+            ]
+        who = str(fields.get("WhoId") or "")
+        if who and not who.startswith(("00Q", "003")):
+            return 400, [
+                {"message": "Name ID: id value of incorrect type", "errorCode": "FIELD_INTEGRITY_EXCEPTION"}
+            ]
+        with self._lock:
+            task_id = f"00T5g00000TASK{len(self.tasks) + 1:04d}"
+            self.tasks[task_id] = dict(fields)
+            self.writes.append((path, fields))
+        return 201, {"id": task_id, "success": True, "errors": []}
 
     def _account(self, version: str, account_id: str, query: dict[str, list[str]]) -> Answer:
         wanted = [f for f in ",".join(query.get("fields", [])).split(",") if f]
@@ -122,8 +170,30 @@ class FakeSalesforce(FakeCrm):
             **{name: record.get(name) for name in shown},
         }
 
+    def _opportunity(self, version: str, opportunity_id: str, query: dict[str, list[str]]) -> Answer:
+        """A seeded Opportunity's requested fields (its ContactRoles are not a field: they are
+        read with the OpportunityContactRole query)."""
+        record = self.data.get("Opportunity", {}).get(opportunity_id)
+        if record is None:
+            return _not_found()
+        wanted = [f for f in ",".join(query.get("fields", [])).split(",") if f]
+        shown = wanted or sorted(k for k in record if k != "ContactRoles")
+        url = f"/services/data/{version}/sobjects/Opportunity/{opportunity_id}"
+        return 200, {"attributes": {"type": "Opportunity", "url": url}, "Id": opportunity_id,
+                     **{name: record.get(name) for name in shown if name != "Id"}}  # fmt: skip
+
+    def _contact_roles(self, opportunity_id: str) -> Answer:
+        record = self.data.get("Opportunity", {}).get(opportunity_id) or {}
+        records = [
+            {"attributes": {"type": "OpportunityContactRole"}, "ContactId": contact_id}
+            for contact_id in record.get("ContactRoles", [])
+        ]
+        return 200, {"totalSize": len(records), "done": True, "records": records}
+
     def _query(self, query: dict[str, list[str]]) -> Answer:
         soql = " ".join(query.get("q", [""])[0].split())
+        if roles := CONTACT_ROLES.fullmatch(soql):
+            return self._contact_roles(roles.group(1))
         found = OPEN_OPPORTUNITY.fullmatch(soql)
         if not found:
             return 400, [{"message": f"unexpected query: {soql[:200]}", "errorCode": "MALFORMED_QUERY"}]

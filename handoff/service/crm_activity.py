@@ -40,9 +40,12 @@ class CrmActivity:
     # The outcome itself, when the CRM's own state names it (sales accepted), with what said so.
     outcome: str | None = None
     note: str | None = None
+    # A task's state as the CRM sent it: True only when it is completed.
+    completed: bool | None = None
 
 
 SALES_ACCEPTED = "sales_accepted"
+TASK = "TASK"
 
 
 def call_outcome(config: CrmSyncConfig, system: str, value: str) -> tuple[str, str | None]:
@@ -87,6 +90,9 @@ def record_activity(ports: Ports, activity: CrmActivity, *, now: datetime) -> di
             "status": "ignored",
             "reason": f"activity type {activity_type[:40]!r} is not a touch in [crm_sync.activities]",
         }
+    if activity_type.strip().upper() == TASK and not activity.completed:
+        # A task is a to-do until it is done: created, or edited, it says nobody followed up yet.
+        return {"status": "ignored", "reason": "a task not yet completed is no touch"}
     # Only a lead whose record this CRM (or a trusted sender) named: a generic delivery naming the
     # same record id can neither take the touch nor hide the real handoff.
     sources = vouched_sources(system, ports.config.crm_sync.write_back_sources)

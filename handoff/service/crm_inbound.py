@@ -14,13 +14,14 @@ from handoff.crm.hubspot_api import CrmRecordMissing
 from handoff.crm.mapping import moment, text
 from handoff.crm.salesforce_api import is_record_id
 from handoff.deploy import credentials
-from handoff.domain.lead import Lead, lead_id_for
+from handoff.domain.lead import Lead, lead_id_for, truthy
 from handoff.domain.provenance import vouched_sources
 from handoff.domain.record import OPEN_STATUSES, LeadStatus, TimelineEntry, iso
 from handoff.errors import BadRequest
 from handoff.observability import MetricUnit, logger, metrics
 from handoff.service.crm_activity import SALES_ACCEPTED, CrmActivity, record_activity
 from handoff.service.intake import IntakeResult, accept, answer_for
+from handoff.service.pipeline import DealRead, deal_from_hubspot, deal_from_salesforce, record_deal
 from handoff.service.ports import Ports
 
 DATE_ONLY = re.compile(r"\d{4}-\d{2}-\d{2}")
@@ -115,6 +116,7 @@ def accept_hubspot_activity(ports: Ports, body: bytes, now: datetime) -> IntakeR
         ref=f"{hubspot.SOURCE}:{portal + ':' if portal else ''}{record_id}:{what}",
         at=at,
         call_outcome=text(properties.get(sync.call_outcome_property)),
+        completed=(text(properties.get(sync.task_status_property)) or "").upper() == "COMPLETED",
     )
     return IntakeResult(200, record_activity(ports, crm_activity, now=now))
 
@@ -127,6 +129,9 @@ def _accept_events(ports: Ports, events: list[hubspot.HubSpotEvent], now: dateti
         accepted = _event_sales_accepted(ports, event, now)
         if accepted is not None:
             results.append({"event_id": event_id, **accepted})
+            continue
+        if hubspot.deal_changed(event):
+            results.append({"event_id": event_id, **_hubspot_deal(ports, event, now)})
             continue
         reason = hubspot.ignored_because(event, config)
         if reason is not None:
@@ -158,34 +163,56 @@ def _accept_events(ports: Ports, events: list[hubspot.HubSpotEvent], now: dateti
     return IntakeResult(200, {"events": results})
 
 
+def _hubspot_deal(ports: Ports, event: hubspot.HubSpotEvent, now: datetime) -> dict[str, str]:
+    """A deal created or moved: read it, its contacts and its company, and keep it on the handoff
+    it came from. CrmUnavailable propagates (a 503, and HubSpot redelivers the batch)."""
+    try:
+        deal, contact_ids, company = ports.hubspot.deal_records(str(event.object_id))
+    except CrmRecordMissing:
+        return {"status": "ignored", "reason": "deal no longer exists"}
+    read = deal_from_hubspot(deal)
+    if read is None:
+        return {"status": "ignored", "reason": "deal names no stage or creation date"}
+    company_props = hubspot.flatten(company.get("properties", {})) if company else {}
+    domain = text(company_props.get("domain"))
+    return record_deal(
+        ports,
+        DealRead(
+            deal=read,
+            people=contact_ids,
+            account_ids=[str(company["id"])] if company and company.get("id") else [],
+            domains=[domain] if domain else [],
+            at=datetime.fromtimestamp(event.occurred_at / 1000, UTC) if event.occurred_at else None,
+        ),
+        now,
+    )
+
+
 def accept_salesforce(ports: Ports, body: bytes, token: str | None, now: datetime) -> str:
     """Every notification durably recorded, then the SOAP Ack; any refusal raises before a write.
 
     A Contact carries no company, so its Account (and the Account's open Opportunity) is read
     through the REST API first, for every Contact in the message and before any lead is written:
     if Salesforce cannot answer, CrmUnavailable becomes a 503 fault, Salesforce redelivers the
-    message, and nothing of it is half-recorded."""
+    message, and nothing of it is half-recorded. An Opportunity (or a converted Lead's) is read
+    last, for the pipeline: a fault there redelivers leads already recorded, which dedupe."""
     salesforce.check_token(token, ports.secret(credentials.SALESFORCE_TOKEN.name))
     org_id, notifications = salesforce.parse_envelope(body)
     salesforce.check_org(org_id, ports.secret(credentials.SALESFORCE_ORG_IDS.name))
     mapped: list[dict[str, Any]] = []
     activities = []
+    # (Opportunity id, the converted Lead it came from or None, the notification's AccountId)
+    opportunities: list[tuple[str, str | None, str | None]] = []
     ignored = 0
     for index, (notification_id, kind, fields) in enumerate(notifications):
         # A notification that is well-formed but no lead or touch (another sObject, a Contact with
         # no email, a Task on no person) is acknowledged and ignored, its reason logged: a fault
         # would have Salesforce resend it, and every good notification with it, for 24 hours.
         # A malformed one (an invalid email, an impossible number) still faults the whole message.
-        found: dict[str, Any] | CrmActivity | str
-        if kind not in salesforce.HANDLED:
-            found = "not Lead, Contact or Task"
-        elif kind == "Task":
-            found = _task_activity(ports, notification_id, fields)
-        elif (accepted := _lead_sales_accepted(ports, kind, notification_id, fields)) is not None:
-            found = accepted
-        else:
-            found = _checked_notification(ports, index, notification_id, kind, fields)
-        if isinstance(found, str):
+        found = _notification(ports, index, notification_id, kind, fields)
+        if isinstance(found, tuple):
+            opportunities.append(found)
+        elif isinstance(found, str):
             ignored += 1
             logger.warning(
                 "salesforce notification ignored",
@@ -203,12 +230,76 @@ def accept_salesforce(ports: Ports, body: bytes, token: str | None, now: datetim
         answer = record_activity(ports, activity, now=now)
         if answer.get("status") == "ignored":
             logger.info("salesforce task ignored", extra={"ref": activity.ref, "reason": answer["reason"]})
+    for opportunity_id, converted_lead, account_id in opportunities:
+        # CrmUnavailable propagates: a 503 fault, and Salesforce redelivers; what was recorded
+        # above dedupes, and a deal already kept at its stage writes nothing.
+        answer = _salesforce_opportunity(ports, opportunity_id, converted_lead, account_id, now)
+        logger.info("salesforce opportunity", extra={"opportunity_id": opportunity_id, **answer})
     metrics.add_metric(
-        name="SalesforceNotifications", unit=MetricUnit.Count, value=len(mapped) + len(activities)
+        name="SalesforceNotifications",
+        unit=MetricUnit.Count,
+        value=len(mapped) + len(activities) + len(opportunities),
     )
     if ignored:
         metrics.add_metric(name="SalesforceNotificationsIgnored", unit=MetricUnit.Count, value=ignored)
     return salesforce.ACK
+
+
+def _notification(
+    ports: Ports, index: int, notification_id: str, kind: str, fields: dict[str, str]
+) -> dict[str, Any] | CrmActivity | tuple[str, str | None, str | None] | str:
+    """What one notification is: a lead, a touch, an opportunity to read, or why it is none."""
+    if kind not in salesforce.HANDLED:
+        return "not Lead, Contact, Task or Opportunity"
+    if (opportunity := _opportunity_notification(kind, fields)) is not None:
+        return opportunity
+    if kind == "Task":
+        return _task_activity(ports, notification_id, fields)
+    if (accepted := _lead_sales_accepted(ports, kind, notification_id, fields)) is not None:
+        return accepted
+    return _checked_notification(ports, index, notification_id, kind, fields)
+
+
+def _opportunity_notification(
+    kind: str, fields: dict[str, str]
+) -> tuple[str, str | None, str | None] | str | None:
+    """An Opportunity notification, or a converted Lead's, as (opportunity id, converted Lead,
+    AccountId) to read; why it cannot be read; or None when it is about no opportunity."""
+    if kind == "Opportunity":
+        opportunity_id, converted_lead = text(fields.get("Id")), None
+    elif kind == "Lead" and truthy(fields.get("IsConverted")) and fields.get("ConvertedOpportunityId"):
+        opportunity_id, converted_lead = text(fields.get("ConvertedOpportunityId")), text(fields.get("Id"))
+    else:
+        return None
+    if not opportunity_id or not is_record_id(opportunity_id):
+        return f"{kind} names no Opportunity id Handoff can read"
+    if converted_lead is not None and not is_record_id(converted_lead):
+        return "a converted Lead without a Salesforce Id"
+    account_id = text(fields.get("AccountId") or fields.get("ConvertedAccountId"))
+    return opportunity_id, converted_lead, account_id if account_id and is_record_id(account_id) else None
+
+
+def _salesforce_opportunity(
+    ports: Ports, opportunity_id: str, converted_lead: str | None, account_id: str | None, now: datetime
+) -> dict[str, str]:
+    """Read the Opportunity and its contact roles, and keep it on the handoff it came from: the
+    converted Lead's, a contact role's, else one of its Account's."""
+    opportunity, contacts = ports.salesforce.opportunity_records(opportunity_id)
+    if opportunity is None:
+        return {"status": "ignored", "reason": "opportunity no longer exists"}
+    deal = deal_from_salesforce(opportunity)
+    if deal is None:
+        return {"status": "ignored", "reason": "opportunity names no StageName or CreatedDate"}
+    account = text(opportunity.get("AccountId")) or account_id
+    people = [converted_lead, *contacts] if converted_lead else contacts
+    read = DealRead(
+        deal=deal,
+        people=[p for p in people if p],
+        account_ids=[account] if account else [],
+        # An Outbound Message carries no time of the change: LastModifiedDate is not always sent.
+        at=now,
+    )
+    return record_deal(ports, read, now)
 
 
 # Salesforce Account reads in flight at once, for one message.
@@ -337,6 +428,8 @@ def _task_activity(ports: Ports, notification_id: str, fields: dict[str, str]) -
         ref=f"{salesforce.SOURCE}:{text(fields.get('Id')) or notification_id}",
         at=_activity_time(fields, sync.activity_time_fields),
         call_outcome=text(fields.get(sync.call_outcome_field)),
+        completed=(text(fields.get("Status")) or "").lower() == "completed"
+        or (text(fields.get("IsClosed")) or "").lower() == "true",
     )
 
 

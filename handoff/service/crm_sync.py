@@ -1,12 +1,15 @@
-"""CRM write-back as its own retried step: the owner and the lead status land in the CRM.
+"""CRM write-back as its own retried step: the owner, the lead status and the owner's task land
+in the CRM.
 
-Steps call ``request`` (route after assigning, touch after an outcome, notify on re-nurture);
-it queues a message and never raises, so the CRM can never block or lose a handoff. The
-crm_sync Lambda takes messages off the queue and calls ``apply``: one PATCH, retried with
-backoff (Retry-After honoured); when that still fails the message returns to the queue, and
+Steps call ``request`` (route after assigning, touch after an outcome, notify on re-nurture,
+and notify with the brief for the owner's task); it queues a message and never raises, so the
+CRM can never block or lose a handoff. The crm_sync Lambda takes messages off the queue and
+calls ``apply``: one CRM call, retried with backoff (Retry-After honoured); when that still fails the message returns to the queue, and
 after its last receive it lands in the dead-letter queue, which alarms. Each try that fails
 is on the lead's timeline. Writes are idempotent: a PATCH of the same values, and a
-Powertools idempotency record per lead, step and round.
+Powertools idempotency record per lead, step and round. A task is a create, which the CRM would
+repeat: besides the idempotency record, the task's id is kept on the lead (crm_tasks) and a
+round that has one creates none.
 """
 
 from __future__ import annotations
@@ -19,10 +22,13 @@ from pydantic import BaseModel, Field
 
 from handoff.crm.crm_http import CrmRecordMissing, CrmUnavailable
 from handoff.domain.clock import utcnow
-from handoff.domain.crm_write import CrmWrite, plan_write
+from handoff.domain.crm_write import HUBSPOT_TASK_TO_CONTACT, TASK, CrmWrite, plan_task, plan_write
 from handoff.domain.lead import LEAD_ID_PATTERN
 from handoff.domain.provenance import write_back_refusal
-from handoff.domain.record import LeadRecord, TimelineEntry
+from handoff.domain.record import CrmTask, LeadRecord, TimelineEntry
+from handoff.domain.rep import Rep
+from handoff.email.brief import build_brief
+from handoff.email.crm_task import task_link, task_text
 from handoff.errors import Conflict, StorageError
 from handoff.observability import MetricUnit, logger, metrics
 from handoff.service.ports import Ports
@@ -68,6 +74,15 @@ def request(ports: Ports, record: LeadRecord, action: str, round: int | None = N
         logger.error("crm sync not queued", extra={"lead_id": record.lead_id, "error": exc.cause_name})
 
 
+def request_task(ports: Ports, record: LeadRecord) -> None:
+    """With the brief: the owner's task in the lead's CRM, where its create_tasks is on."""
+    config = ports.config.crm_sync
+    if {"hubspot": config.hubspot.create_tasks, "salesforce": config.salesforce.create_tasks}.get(
+        record.crm.system
+    ):
+        request(ports, record, TASK)
+
+
 def refused(ports: Ports, record: LeadRecord) -> str | None:
     """Why this lead's CRM record may not be written, or None: only the CRM's own webhook (or a
     generic source ops trust) vouches that the record is the lead's."""
@@ -76,11 +91,17 @@ def refused(ports: Ports, record: LeadRecord) -> str | None:
     )
 
 
-def _write(ports: Ports, write: CrmWrite) -> None:
+def _write(ports: Ports, write: CrmWrite) -> str | None:
+    """Make the write: a created record's id, or None for an update."""
+    if write.kind == "create" and write.system == "hubspot":
+        return ports.hubspot.create_task(write.record_id, write.fields, HUBSPOT_TASK_TO_CONTACT)
+    if write.kind == "create":
+        return ports.salesforce.create(write.sobject, write.fields)
     if write.system == "hubspot":
         ports.hubspot.update_contact(write.record_id, write.fields)
     else:
         ports.salesforce.update(write.sobject, write.record_id, write.fields)
+    return None
 
 
 def _timeline(ports: Ports, lead_id: str, now: datetime, event: str, detail: str) -> None:
@@ -97,11 +118,11 @@ def _apply(ports: Ports, message: dict[str, Any], now: datetime) -> str:
         _timeline(ports, sync.lead_id, now, "crm_sync_skipped", f"{sync.action} not written back: {refusal}")
         return "not allowed"
     rep = ports.reps.get(record.assignment.rep_id) if record.assignment else None
-    write = plan_write(record, rep, sync.action, ports.config.crm_sync)
-    if write is None:
-        return "nothing to write"
+    write = _plan(ports, record, rep, sync, now)
+    if isinstance(write, str):
+        return write
     try:
-        _write(ports, write)
+        created = _write(ports, write)
     except CrmRecordMissing:
         _timeline(
             ports, sync.lead_id, now, "crm_sync_skipped", f"{write.system} record {write.record_id} is gone"
@@ -111,9 +132,63 @@ def _apply(ports: Ports, message: dict[str, Any], now: datetime) -> str:
         _timeline(ports, sync.lead_id, now, "crm_sync_failed", f"{sync.action}: {exc}")
         metrics.add_metric(name="CrmSyncFailed", unit=MetricUnit.Count, value=1)
         raise
+    if created is not None and write.kind == "create":
+        return _note_task(ports, record, sync, write, task_id=created, now=now)
     _timeline(ports, sync.lead_id, now, "crm_synced", f"{sync.action}: {write.describe()}")
     metrics.add_metric(name="CrmSynced", unit=MetricUnit.Count, value=1)
     return "written"
+
+
+def _plan(
+    ports: Ports, record: LeadRecord, rep: Rep | None, sync: SyncRequest, now: datetime
+) -> CrmWrite | str:
+    """The write for this request, or why there is none."""
+    if sync.action != TASK:
+        write = plan_write(record, rep, sync.action, ports.config.crm_sync)
+    elif any(t.round == sync.round for t in record.crm_tasks):
+        return "task exists"  # a redelivery after the task was created and noted
+    elif sync.round != len(record.assignment_history):
+        return "reassigned since"  # the new owner's round asks for its own task
+    else:
+        write = _task(ports, record, rep, now)
+    return write if write is not None else "nothing to write"
+
+
+def _task(ports: Ports, record: LeadRecord, rep: Rep | None, now: datetime) -> CrmWrite | None:
+    """The owner's task: the brief's who, why now, top reasons and deadline, and its "Connected" link."""
+    if record.assignment is None or record.sla is None:
+        return None
+    # notify imports this module to queue the task; its link-signing lives there.
+    from handoff.service.notify import disposition_links
+
+    links = disposition_links(ports, record, record.assignment, now)
+    link = task_link(links)
+    brief = build_brief(record, ports.config, now, [link] if link else [])
+    subject, body = task_text(brief)
+    return plan_task(record, rep, ports.config.crm_sync, subject=subject, body=body)
+
+
+def _note_task(
+    ports: Ports, record: LeadRecord, sync: SyncRequest, write: CrmWrite, *, task_id: str, now: datetime
+) -> str:
+    """Keep the new task's id on the lead: a redelivered request for this round then creates none."""
+    assert record.sla is not None  # noqa: S101 - a task is planned only with an SLA
+    task = CrmTask(
+        system=write.system, task_id=task_id, round=sync.round, due_at=record.sla.due_at, created_at=now
+    )
+    ports.leads.update(
+        sync.lead_id,
+        append={"crm_tasks": [task.model_dump(mode="json")]},
+        timeline=[
+            TimelineEntry(
+                at=now,
+                event="crm_task_created",
+                detail=f"{write.describe()}: {write.system} task {task_id}"[:300],
+            )
+        ],
+    )
+    metrics.add_metric(name="CrmTasksCreated", unit=MetricUnit.Count, value=1)
+    return "task created"
 
 
 def apply(ports: Ports, message: dict[str, Any], now: datetime) -> str:

@@ -21,6 +21,7 @@ from handoff.email.render import (
 from handoff.email.send import Envelope
 from handoff.errors import Conflict, HandoffError, NotFound
 from handoff.observability import MetricUnit, lead_metric, logger, metrics
+from handoff.service import crm_sync
 from handoff.service.ports import Ports
 
 
@@ -194,6 +195,8 @@ def send_brief(ports: Ports, lead_id: str, now: datetime) -> None:
         ],
         expect_status=(LeadStatus.ASSIGNED,),
     )
+    # The owner's task in the CRM goes with the brief, on the write-back queue: never in its way.
+    crm_sync.request_task(ports, record)
     metrics.add_metric(name="LeadsHandedOff", unit=MetricUnit.Count, value=1)
     speed = (now - record.received_at).total_seconds()
     lead_metric(

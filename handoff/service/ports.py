@@ -15,7 +15,7 @@ if TYPE_CHECKING:
     from aws_lambda_powertools.utilities.idempotency import IdempotencyConfig
 
     from handoff.config import HandoffConfig
-    from handoff.crm.hubspot_api import ContactRecords
+    from handoff.crm.hubspot_api import ContactRecords, DealRecords
     from handoff.domain.record import Disposition, LeadRecord, LeadStatus, TimelineEntry
     from handoff.domain.rep import Rep
     from handoff.email.render import RenderedEmail
@@ -88,6 +88,18 @@ class Leads(Protocol):
         ...
 
     def received_between(self, start: datetime, end: datetime) -> list[LeadRecord]: ...
+
+    def for_crm_account(
+        self,
+        system: str,
+        account_ids: Collection[str],
+        domains: Collection[str],
+        start: datetime,
+        end: datetime,
+    ) -> list[LeadRecord]:
+        """Leads from ``system`` received in [start, end) whose crm.account_id is one of
+        ``account_ids`` or whose company domain is one of ``domains``, newest first."""
+        ...
 
 
 class Reps(Protocol):
@@ -185,9 +197,26 @@ class HubSpotApi(Protocol):
 
     def update_contact(self, contact_id: str, properties: dict[str, str]) -> None: ...
 
+    def create_task(self, contact_id: str, properties: dict[str, str], association_type: int) -> str:
+        """A new task associated with the contact: its id."""
+        ...
+
+    def deal_records(self, deal_id: str) -> DealRecords:
+        """The deal (CrmRecordMissing when it is gone), its contacts' ids and its primary company;
+        CrmUnavailable when HubSpot cannot answer."""
+        ...
+
 
 class SalesforceApi(Protocol):
     def update(self, sobject: str, record_id: str, fields: dict[str, str]) -> None: ...
+
+    def create(self, sobject: str, fields: dict[str, str]) -> str:
+        """A new record (a Task): its id."""
+        ...
+
+    def opportunity_records(self, opportunity_id: str) -> tuple[dict[str, Any] | None, list[str]]:
+        """The Opportunity's fields and its contact roles' Contact ids; (None, []) when it is gone."""
+        ...
 
     def account_with_open_opportunity(
         self, account_id: str, fields: list[str]

@@ -27,6 +27,13 @@ KPI_METRICS = {
     "mql_to_sql": ("MonthlyMqlToSql", MetricUnit.Percent, 100),
     "sla_attainment": ("MonthlySlaAttainment", MetricUnit.Percent, 100),
     "reassignment_rate": ("MonthlyReassignmentRate", MetricUnit.Percent, 100),
+    "recycled_to_sql": ("MonthlyRecycledToSql", MetricUnit.Percent, 100),
+    "assignment_accuracy": ("MonthlyAssignmentAccuracy", MetricUnit.Percent, 100),
+    "pipeline_rate": ("MonthlyPipelineRate", MetricUnit.Percent, 100),
+    "stage_1_to_2": ("MonthlyStage1To2", MetricUnit.Percent, 100),
+    "win_rate": ("MonthlyWinRate", MetricUnit.Percent, 100),
+    # An amount, not a rate: the dashboard draws it on the panel's right axis.
+    "pipeline_per_handoff": ("MonthlyPipelinePerHandoff", MetricUnit.NoUnit, 1),
 }
 
 

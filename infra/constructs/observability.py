@@ -137,7 +137,7 @@ class Observability(Construct):
                 width=12,
             ),
             cloudwatch.GraphWidget(
-                title="Monthly outcomes (tuning job, %)",
+                title="Monthly outcomes (tuning job, %; pipeline per handoff on the right)",
                 left=[
                     kpi(name, "Maximum", label).with_(period=Duration.days(31))
                     for name, label in (
@@ -145,6 +145,17 @@ class Observability(Construct):
                         ("MonthlyMeetingRate", "meeting rate"),
                         ("MonthlyMqlToSql", "MQL to SQL"),
                         ("MonthlySlaAttainment", "SLA attainment"),
+                        ("MonthlyReassignmentRate", "reassigned"),
+                        ("MonthlyRecycledToSql", "recycled to SQL"),
+                        ("MonthlyAssignmentAccuracy", "assignment accuracy"),
+                        ("MonthlyPipelineRate", "handoffs with a deal"),
+                        ("MonthlyStage1To2", "stage 1 to 2"),
+                        ("MonthlyWinRate", "win rate"),
+                    )
+                ],
+                right=[
+                    kpi("MonthlyPipelinePerHandoff", "Maximum", "pipeline per handoff").with_(
+                        period=Duration.days(31)
                     )
                 ],
                 width=12,

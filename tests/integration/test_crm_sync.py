@@ -128,3 +128,38 @@ def test_a_redelivered_message_writes_once(
     _drain(crm_sync["queue"], rounds=3)
     assert len(hubspot_api.writes) == 1
     assert json.loads(message["Body"]) == {"lead_id": body["lead_id"], "action": "assigned", "round": 0}
+
+
+def test_the_owner_gets_one_task_in_hubspot_with_the_brief_however_often_it_is_delivered(
+    aws: Aws,
+    crm_sync: dict[str, Any],
+    hubspot_api: FakeHubSpot,
+    monkeypatch: pytest.MonkeyPatch,
+    tmp_path: Path,
+) -> None:
+    use_config(
+        monkeypatch,
+        tmp_path / "tasks.toml",
+        **{
+            "hot = 2\nwarm = 30": "hot = 3600\nwarm = 3600",
+            'create_tasks = false\ntask_priority = "HIGH"': 'create_tasks = true\ntask_priority = "HIGH"',
+        },
+    )
+    _, body = aws.post_hubspot(WORKFLOW)
+    aws.wait_for_event(body["lead_id"], "waiting")
+    sqs = boto3.client("sqs")
+    bodies = [
+        m["Body"] for m in sqs.receive_message(QueueUrl=crm_sync["queue"], MaxNumberOfMessages=10)["Messages"]
+    ]
+    (task,) = [b for b in bodies if json.loads(b)["action"] == "task"]
+    for _ in range(2):  # SQS redelivers
+        sqs.send_message(QueueUrl=crm_sync["queue"], MessageBody=task)
+    _drain(crm_sync["queue"], rounds=3)
+    tasks = hubspot_api.data.get("tasks", {})
+    assert len(tasks) == 1
+    (created,) = tasks.values()
+    assert created["properties"]["hubspot_owner_id"] == "71"
+    assert created["associations"]["contacts"]["results"][0]["id"] == "3201"
+    lead = aws.get_lead(body["lead_id"])
+    assert [t["task_id"] for t in lead["crm_tasks"]] == [created["id"]]
+    assert lead["crm_tasks"][0]["due_at"] == lead["sla"]["due_at"]

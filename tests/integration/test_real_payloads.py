@@ -11,7 +11,7 @@ import copy
 import json
 from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -19,6 +19,7 @@ import pytest
 
 from handoff.aws import container
 from handoff.domain.lead import lead_id_for
+from handoff.domain.record import iso
 from handoff.local.fake_hubspot import FakeHubSpot
 from tests.conftest import EXAMPLES, ROOT, rep
 from tests.integration.conftest import SECRETS, Aws
@@ -49,6 +50,14 @@ def stack(shared_aws: Aws) -> Iterator[Aws]:
     # No published contact carries firmographics; for one event, serve this project's own sample
     # contact (examples/hubspot/crm-objects.json, Lee Santos at Brightwave Payments).
     contacts["3896"] = copy.deepcopy(contacts["3301"]) | {"id": "3896"}
+    # The deal of HubSpot's documented deal.creation event, on Bryan Cooper, created a day from
+    # now (so after his handoff); the propertyChange event's deal 4658499851 is in no CRM.
+    fake.data["deals"]["4658499848"] = {
+        "id": "4658499848",
+        "properties": {"dealstage": "qualifiedtobuy", "amount": "9000", "pipeline": "default",
+                       "createdate": iso(datetime.now(UTC) + timedelta(days=1))},
+        "associations": {"contacts": {"results": [{"id": "123", "type": "deal_to_contact"}]}},
+    }  # fmt: skip
     fake.start()
     with pytest.MonkeyPatch.context() as monkeypatch:
         monkeypatch.setenv("HANDOFF_HUBSPOT_API_BASE", fake.url)
@@ -102,8 +111,6 @@ IGNORED = {
     "events-ballerina-ticket.creation.json": Ignored("137", ("ticket.creation",)),
     "events-ballerina-conversation.newMessage.json": Ignored("116", ("conversation.newMessage",)),
     "events-ballerina-company.propertyChange.json": Ignored("105", ("company.propertyChange",)),
-    "events-ballerina-deal.creation.json": Ignored("120", ("deal.creation",)),
-    "events-ballerina-deal.propertyChange.json": Ignored("123", ("deal.propertyChange",)),
 }
 
 
@@ -118,6 +125,26 @@ def test_hubspot_event_that_hands_nobody_off_is_acknowledged_with_a_reason(stack
     assert event["status"] == "ignored"
     assert all(word in event["reason"] for word in expected.says), event["reason"]
     assert stack.leads_count() == before
+
+
+# --- HubSpot deal events: read from the CRM API for the pipeline ------------------------------------
+
+
+def test_hubspot_documented_deal_events_are_read_and_linked_to_the_contacts_handoff(stack: Aws) -> None:
+    status, body = hubspot_events(stack, "events-docs-v1-contact-creation.json")
+    assert status == 200, body
+    lead_id = body["events"][0]["lead_id"]
+    status, body = hubspot_events(stack, "events-ballerina-deal.creation.json")
+    assert status == 200, body
+    assert body["events"] == [
+        {"event_id": "120", "status": "linked", "deal_id": "4658499848", "lead_id": lead_id,
+         "linked_by": "contact", "milestone": "stage_1"}
+    ]  # fmt: skip
+    [deal] = stack.get_lead(lead_id)["deals"]
+    assert (deal["stage"], deal["amount"], deal["linked_by"]) == ("qualifiedtobuy", 9000, "contact")
+    status, body = hubspot_events(stack, "events-ballerina-deal.propertyChange.json")
+    assert status == 200, body
+    assert body["events"] == [{"event_id": "123", "status": "ignored", "reason": "deal no longer exists"}]
 
 
 # --- HubSpot events that name a contact -------------------------------------------------------------
@@ -145,13 +172,14 @@ def test_hubspot_docs_v1_example_event_fetches_the_contact_and_its_company(stack
 
 def test_hubspot_generic_object_events_hand_off_contacts_and_say_why_not_the_rest(stack: Aws) -> None:
     """The generic format (object.creation with objectTypeId) HubSpot's changelog documents: the
-    contact (0-1) is read from the CRM API like contact.creation; the deal (0-3) is ignored, saying why."""
+    contact (0-1) is read from the CRM API like contact.creation; the deal (0-3) is read for the
+    pipeline, and this one is in no CRM."""
     status, body = hubspot_events(stack, "events-docs-v1-object-creation.json")
     assert status == 200, body
     contact, deal = body["events"]
     assert contact["lead_id"] == lead_id_for("hubspot", "62515:2")
     assert stack.get_lead(contact["lead_id"])["contact"]["email"] == "bcooper@biglytics.net"
-    assert deal["status"] == "ignored" and "0-3" in deal["reason"] and "not a contact" in deal["reason"]
+    assert deal["status"] == "ignored" and deal["reason"] == "deal no longer exists"
 
 
 def test_hubspot_events_from_two_portals_with_the_same_event_id_are_two_leads(stack: Aws) -> None:

@@ -323,7 +323,11 @@ def test_the_no_answer_link_records_attempted(ports: FakePorts) -> None:
 @pytest.mark.parametrize(
     ("old", "new", "says"),
     [
-        ('recycle = ["timing", "no_response", "not_decision_maker"]', 'recycle = ["timing"]', "no_response"),
+        (
+            'recycle = ["timing", "no_response", "not_decision_maker", "wrong_owner"]',
+            'recycle = ["timing"]',
+            "no_response",
+        ),
         ('EMAIL = "attempted"', 'EMAIL = "emailed"', "'emailed' is not an outcome"),
         ('"Busy" = "attempted"', '"Busy" = "recycle"', "'recycle' needs a reason"),
         ("sales_accepted = []   # sales accepts the lead (SQL)\n", "", "sales_accepted_stages"),

@@ -216,6 +216,29 @@ def test_overdue_and_received_between(stores: tuple[Leads, Reps, Dispositions]) 
     assert [r.lead_id for r in between] == [late.lead_id]
 
 
+def test_leads_of_an_account_or_company_domain_are_found_in_a_window(
+    stores: tuple[Leads, Reps, Dispositions],
+) -> None:
+    leads, _, _ = stores
+    crm = {"system": "salesforce", "record_id": "0035g0000CONT01AAA", "account_id": "0015g0000ACCT01AAA"}
+    older = record(40, received=NOW, crm=crm)
+    newer = record(41, received=NOW + timedelta(days=2), crm=crm)
+    other = record(42, received=NOW + timedelta(days=1), crm=crm | {"account_id": "0015g0000ACCT02AAA"})
+    for lead in (older, newer, other):
+        leads.create(lead)
+    found = leads.for_crm_account("salesforce", ["0015g0000ACCT01AAA"], [], NOW, NOW + timedelta(days=3))
+    assert [r.lead_id for r in found] == [newer.lead_id, older.lead_id]  # newest first
+    assert leads.for_crm_account("salesforce", ["0015g0000ACCT01AAA"], [], NOW, NOW + timedelta(days=1)) == [
+        older
+    ]
+    assert leads.for_crm_account("hubspot", ["0015g0000ACCT01AAA"], [], NOW, NOW + timedelta(days=3)) == []
+    assert leads.for_crm_account("salesforce", [], [], NOW, NOW + timedelta(days=3)) == []
+    domain = older.company.domain
+    assert domain and older.lead_id in [
+        r.lead_id for r in leads.for_crm_account("salesforce", [], [domain], NOW, NOW + timedelta(days=3))
+    ]
+
+
 def test_the_cadence_index_follows_the_record(stores: tuple[Leads, Reps, Dispositions]) -> None:
     """A running cadence is in by_cadence at its next step; moving that step moves it; ending the
     cadence (or writing a whole stopped one) takes it out: the sweep never reads a stale step."""

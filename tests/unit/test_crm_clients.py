@@ -242,3 +242,24 @@ def test_salesforce_reads_side_by_side_share_one_token(salesforce_org: FakeSales
         answers = list(pool.map(lambda _: client.account_with_open_opportunity(ACCOUNT, ["Name"]), range(8)))
     assert all(account is not None for account, _ in answers)
     assert salesforce_org.tokens_issued == 1
+
+
+# --- the owner's task ------------------------------------------------------------------------------
+
+
+def test_hubspot_creates_a_task_on_the_contact_and_answers_its_id(hubspot: FakeHubSpot) -> None:
+    client = HubSpotClient(hubspot.url, "pat-1")
+    properties = {"hs_task_subject": "Follow up", "hs_timestamp": "2026-11-02T23:30:00.000Z"}
+    task_id = client.create_task("3201", properties, 204)
+    task = hubspot.data["tasks"][task_id]
+    assert task["properties"] == properties
+    assert task["associations"]["contacts"]["results"][0]["id"] == "3201"
+    assert hubspot.writes[-1][0] == "/crm/v3/objects/tasks"
+
+
+def test_salesforce_creates_a_task_with_its_reminder_on(salesforce: FakeSalesforce) -> None:
+    client = SalesforceClient(salesforce.url, "client-1", "secret-1")
+    fields = {"WhoId": LEAD, "OwnerId": "0055g0000USER01AAA", "Subject": "Follow up",
+              "ActivityDate": "2026-11-02", "ReminderDateTime": "2026-11-02T23:30:00.000Z"}  # fmt: skip
+    task_id = client.create("Task", fields)
+    assert task_id.startswith("00T") and salesforce.tasks[task_id] == fields | {"IsReminderSet": True}

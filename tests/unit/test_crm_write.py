@@ -7,10 +7,10 @@ from typing import Any
 
 from handoff.config.crm_sync import CrmSyncConfig
 from handoff.config.qualify import QualifyConfig
-from handoff.domain.crm_write import plan_write
+from handoff.domain.crm_write import plan_task, plan_write
 from handoff.domain.lead import Lead
 from handoff.domain.qualify import qualify
-from handoff.domain.record import LeadRecord
+from handoff.domain.record import Assignment, LeadRecord, Sla
 from handoff.domain.rep import Rep
 
 NOW = datetime(2026, 11, 2, 15, tzinfo=UTC)
@@ -76,3 +76,58 @@ def test_an_owner_already_in_the_crm_is_kept_unless_config_says_to_replace_them(
         record("salesforce", "00Q5g0000LEAD01AAA", "00G5g000000QUEUE1"), REP, "assigned", CONFIG
     )
     assert queued is not None and queued.fields["OwnerId"] == "0055g0000USER01AAA"
+
+
+# --- the owner's task ------------------------------------------------------------------------------
+
+TASKS = CrmSyncConfig.model_validate(
+    {"hubspot": {"create_tasks": True}, "salesforce": {"create_tasks": True}}
+)
+
+
+def assigned(system: str, record_id: str, zone: str = "UTC") -> LeadRecord:
+    lead = record(system, record_id)
+    return lead.model_copy(
+        update={
+            "assignment": Assignment(
+                rep_id="rep-ana",
+                rep_email="ana@example.com",
+                reason="r",
+                rule="r",
+                assigned_at=NOW,
+                rep_timezone=zone,
+            ),
+            "sla": Sla(due_at=datetime(2026, 11, 2, 23, 30, tzinfo=UTC), seconds=3600),
+        }
+    )
+
+
+def test_a_hubspot_task_is_the_owners_due_at_the_deadline_with_the_body_escaped() -> None:
+    task = plan_task(assigned("hubspot", "3201"), REP, TASKS, subject="Follow up", body="a <b>\nline two")
+    assert task is not None and (task.kind, task.sobject, task.record_id) == ("create", "tasks", "3201")
+    assert task.fields == {
+        "hs_task_subject": "Follow up", "hs_task_body": "a &lt;b&gt;<br>line two",
+        "hs_timestamp": "2026-11-02T23:30:00.000Z", "hs_task_status": "NOT_STARTED",
+        "hs_task_priority": "HIGH", "hs_task_type": "TODO", "hubspot_owner_id": "71",
+    }  # fmt: skip
+    assert "due 2026-11-02T23:30:00.000Z" in task.describe()
+
+
+def test_a_salesforce_task_is_due_on_the_reps_own_date_with_a_reminder_at_the_deadline() -> None:
+    # 23:30 UTC is already the next day in Sydney.
+    task = plan_task(
+        assigned("salesforce", "0035g0000CONT01AAA", "Australia/Sydney"), REP, TASKS, subject="S", body="B"
+    )
+    assert task is not None and (task.sobject, task.record_id) == ("Task", "0035g0000CONT01AAA")
+    assert task.fields["WhoId"] == "0035g0000CONT01AAA" and task.fields["OwnerId"] == "0055g0000USER01AAA"
+    assert task.fields["ActivityDate"] == "2026-11-03"
+    assert task.fields["ReminderDateTime"] == "2026-11-02T23:30:00.000Z"
+    assert (task.fields["Status"], task.fields["Priority"]) == ("Not Started", "High")
+
+
+def test_no_task_when_off_without_an_owner_id_or_an_sla() -> None:
+    lead = assigned("hubspot", "3201")
+    assert plan_task(lead, REP, CONFIG, subject="s", body="b") is None  # off, as shipped
+    assert plan_task(lead, Rep(rep_id="x", email="x@example.com"), TASKS, subject="s", body="b") is None
+    assert plan_task(record("hubspot", "3201"), REP, TASKS, subject="s", body="b") is None
+    assert plan_task(assigned("other", "3201"), REP, TASKS, subject="s", body="b") is None

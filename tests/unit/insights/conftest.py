@@ -35,3 +35,16 @@ def row(n: int, *, ready: bool = True, notified: float | None = 2.0, touch: floa
             **fields,
         }
     )
+
+
+def deal(n: int, amount: float | None = None, days: float = 0, **milestones: float) -> dict[str, Any]:
+    """Deal n, created ``days`` after T0, reaching each milestone (stage_1=..., won=...) that
+    many days after T0."""
+    return {
+        "system": "hubspot",
+        "deal_id": f"d{n}",
+        "stage": "x",
+        "amount": amount,
+        "created_at": T0 + timedelta(days=days),
+        "milestones": {m: T0 + timedelta(days=d) for m, d in milestones.items()},
+    }

@@ -79,3 +79,22 @@ def test_a_bad_history_line_names_its_number(tmp_path: Path, capsys: pytest.Capt
     history.write_text((ROOT / "examples" / "history-sample.jsonl").read_text().splitlines()[0] + "\n{}\n")
     assert main(["report", "--history", str(history)]) == 2
     assert f"{history}:2: lead: Field required" in capsys.readouterr().err
+
+
+def test_report_prints_pipeline_and_assignment_accuracy_with_their_cut(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from handoff.insights.history import write_jsonl
+    from tests.unit.insights.test_kpis import pipeline_history
+
+    history = tmp_path / "history.jsonl"
+    write_jsonl(pipeline_history(), history)
+    assert main(["report", "--history", str(history), "--by", "rep"]) == 0
+    out = capsys.readouterr().out
+    assert "Pipeline    2 handoffs with a deal (50%), 15,000 in 3 deals, 3,750 per handoff" in out
+    assert "stage 1->2 67% (2 of 3), win rate 50% (1 won, 1 lost), average deal 7,500" in out
+    assert "assignment accuracy 50% (1 flagged wrong owner, 2 misrouted in all)" in out
+    assert "reassignments by cause: manual 1, sla lapsed 2" in out
+    assert "routed ok" in out and "pipeline/handoff" in out
+    [ana] = [line for line in out.splitlines() if line.startswith("  ana ")]
+    assert ana.split()[-1] == "7,500"  # 15,000 over ana's 2 handoffs

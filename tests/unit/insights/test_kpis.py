@@ -5,8 +5,9 @@ from __future__ import annotations
 import pytest
 
 from handoff.config.tuning import TuningConfig
+from handoff.insights.history import HistoryRow
 from handoff.insights.kpis import compute, cut
-from tests.unit.insights.conftest import row
+from tests.unit.insights.conftest import deal, row
 
 CONFIG = TuningConfig()
 
@@ -80,3 +81,46 @@ def test_a_meeting_sales_has_not_accepted_is_not_an_sql() -> None:
     rows[0] = rows[0].model_copy(update={"outcomes": ["connected", "meeting_set"]})
     k = compute(rows, CONFIG)
     assert (k.meetings, k.sql) == (2, 1)
+
+
+def pipeline_history() -> list:  # type: ignore[type-arg]
+    return [
+        # 4 handoffs: 2 with deals (one with two), 1 misrouted by its owner's flag, 1 moved by hand
+        row(1, reps=["ana"], deals=[deal(1, 10_000, stage_1=1, stage_2=5, won=20),
+                                     deal(2, 5_000, stage_1=2, lost=9)]),
+        row(2, reps=["ben"], deals=[deal(3, None, stage_2=3)]),  # skipped stage 1 in the CRM
+        row(3, reps=["ben", "ana"], reassigned_because=["sla_lapsed"], outcomes=("connected", "recycle"),
+            reasons={"recycle": "wrong_owner"}),
+        row(4, reps=["ana", "cara", "ben"], reassigned_because=["sla_lapsed", "manual"]),
+        row(5, ready=False, deals=[deal(4, 99_000, stage_1=1)]),  # never handed off: not its pipeline
+    ]  # fmt: skip
+
+
+def test_pipeline_and_assignment_accuracy_on_a_hand_computed_history() -> None:
+    k = compute(pipeline_history(), CONFIG)
+    assert k.handed_off == 4
+    assert (k.with_pipeline, k.pipeline_rate, k.deals) == (2, 0.5, 3)
+    assert (k.pipeline_amount, k.pipeline_per_handoff, k.average_deal) == (15_000, 3_750, 7_500)
+    # deal 3 reached stage 2 without a recorded stage 1: it passed it
+    assert (k.stage_1, k.stage_2, k.stage_1_to_2) == (3, 2, pytest.approx(2 / 3))
+    assert (k.won, k.lost, k.win_rate) == (1, 1, 0.5)
+    # handoff 1: stage 2 on day 5; handoff 2: day 3 -> median 4 days
+    assert k.days_to_stage_2_p50 == 4
+    assert k.reassignments_by_cause == {"manual": 1, "sla_lapsed": 2}
+    # 3 flagged wrong_owner, 4 moved by hand; 3's lapse alone would not count against routing
+    assert (k.wrong_owner, k.misrouted, k.assignment_accuracy) == (1, 2, 0.5)
+
+
+def test_pipeline_cuts_and_an_empty_period() -> None:
+    by_rep = cut(pipeline_history(), "rep", CONFIG)
+    assert by_rep["ana"].pipeline_amount == 15_000 and by_rep["ben"].stage_1_to_2 == 1.0
+    k = compute([], CONFIG)
+    assert k.stage_1_to_2 is None and k.pipeline_per_handoff is None and k.assignment_accuracy is None
+    assert k.pipeline_amount == 0 and k.win_rate is None
+
+
+def test_rows_written_before_deals_were_kept_still_read() -> None:
+    line = row(1).model_dump_json(exclude_none=True, exclude={"deals", "reassigned_because"})
+    assert "deals" not in line
+    old = HistoryRow.model_validate_json(line)
+    assert old.deals == [] and old.reassigned_because == [] and old.pipeline_amount == 0

@@ -115,3 +115,32 @@ def test_sla_figures_read_in_hours_and_minutes() -> None:
     for proposal in sla:
         assert " s)" not in proposal.summary and ",0" not in proposal.summary
         assert "min" in proposal.summary or " h" in proposal.summary
+
+
+@cache
+def report_on(seed: int, outcome: str) -> TuningReport:
+    tuning = config().tuning.model_copy(update={"outcome": outcome})
+    return tune(history(seed), config().model_copy(update={"tuning": tuning}), NOW)
+
+
+@pytest.mark.parametrize("outcome", ["stage_2", "pipeline_amount"])
+@pytest.mark.parametrize("seed", [7, 11, 23])
+def test_the_planted_pipeline_effect_is_recovered_when_tuning_on_pipeline(seed: int, outcome: str) -> None:
+    effects = {e.signal: e for e in report_on(seed, outcome).signals}
+    planted = effects[synthetic.PIPELINE_PLANTED]
+    assert planted.significant and planted.interval[0] > 1 and planted.outcome == outcome
+    # on meetings the same signal is noise: the pipeline effect comes from the deals alone
+    assert not {e.signal: e for e in report(seed).signals}[synthetic.PIPELINE_PLANTED].significant
+
+
+def test_every_proposal_names_the_outcome_it_optimised() -> None:
+    pipeline = report_on(7, "pipeline_amount")
+    assert pipeline.outcome == "pipeline_amount"
+    [industry] = [p for p in pipeline.proposals if p.path and p.path[2:3] == ["industries"]]
+    assert industry.outcome == "pipeline_amount" and "ratio of expected amount" in industry.evidence
+    [threshold] = [p for p in pipeline.proposals if p.kind == "threshold"]
+    assert "pipeline" in threshold.summary and "expected pipeline amount" in threshold.simulated
+    assert {p.outcome for p in report(7).proposals if p.kind in {"threshold", "weight"}} == {"meetings"}
+    assert {p.outcome for p in report(7).proposals if p.kind == "sla"} == {"SLA attainment"}
+    assert parse_config('[tuning]\noutcome = "stage_2"\n', "t").tuning.outcome == "stage_2"
+    assert config().tuning.outcome == "meetings"  # until deal history is deep enough
