@@ -93,18 +93,10 @@ class HubSpotClient:
             f"/crm/v3/objects/contacts/{urllib.parse.quote(contact_id, safe='')}",
             {"properties": ",".join(properties), "associations": "companies,deals"},
         )
-        companies = _associated(contact, "companies")
-        company = None
-        if companies:
-            try:
-                company = self._get(
-                    f"/crm/v3/objects/companies/{urllib.parse.quote(companies[0], safe='')}",
-                    {"properties": COMPANY_PROPERTIES},
-                )
-            except CrmRecordMissing:
-                company = None
         deals = _associated(contact, "deals")
-        return ContactRecords(contact, company, self._open_deal(deals) if deals else None)
+        return ContactRecords(
+            contact, self._first_company(contact), self._open_deal(deals) if deals else None
+        )
 
     def deal_records(self, deal_id: str) -> DealRecords:
         """The deal (CrmRecordMissing when it is gone), its contacts and its company."""
@@ -112,17 +104,20 @@ class HubSpotClient:
             f"/crm/v3/objects/deals/{urllib.parse.quote(deal_id, safe='')}",
             {"properties": DEAL_READ_PROPERTIES, "associations": "contacts,companies"},
         )
-        companies = _associated(deal, "companies")
-        company = None
-        if companies:
-            try:
-                company = self._get(
-                    f"/crm/v3/objects/companies/{urllib.parse.quote(companies[0], safe='')}",
-                    {"properties": COMPANY_PROPERTIES},
-                )
-            except CrmRecordMissing:
-                company = None
-        return DealRecords(deal, _associated(deal, "contacts"), company)
+        return DealRecords(deal, _associated(deal, "contacts"), self._first_company(deal))
+
+    def _first_company(self, record: dict[str, Any]) -> dict[str, Any] | None:
+        """The record's first associated company, or None (none, or gone since)."""
+        companies = _associated(record, "companies")
+        if not companies:
+            return None
+        try:
+            return self._get(
+                f"/crm/v3/objects/companies/{urllib.parse.quote(companies[0], safe='')}",
+                {"properties": COMPANY_PROPERTIES},
+            )
+        except CrmRecordMissing:
+            return None
 
     def _open_deal(self, deal_ids: list[str]) -> dict[str, Any] | None:
         """The most recently created open deal among ``deal_ids``; deals gone since are skipped."""

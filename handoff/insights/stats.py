@@ -8,7 +8,7 @@ Newton-Raphson on sparse 0/1 features.
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 
@@ -138,28 +138,32 @@ def _solve(matrix: list[list[float]], vector: list[float]) -> tuple[list[float],
     return [row[-1] for row in augmented], inverse
 
 
-def logistic_regression(
-    rows: Sequence[frozenset[str]], outcomes: Sequence[bool], features: Sequence[str], *, ridge: float = 1e-3
-) -> list[Coefficient]:
-    """Fit P(outcome) = sigmoid(b0 + sum b_f [f in row]) and return each feature's
-    coefficient with its standard error (from the inverse Fisher information).
+def _bounded(eta: float) -> float:
+    return max(-35.0, min(35.0, eta))
 
-    A tiny ridge keeps a feature seen in every (or no) positive row finite."""
-    names = ["(intercept)", *features]
+
+def _newton_fit(
+    rows: Sequence[frozenset[str]],
+    targets: Sequence[float],
+    features: Sequence[str],
+    mean: Callable[[float], tuple[float, float]],
+    ridge: float,
+) -> tuple[list[list[int]], list[float], list[list[float]]]:
+    """A generalised linear model with a canonical link, by Newton's method: ``mean(eta)`` gives
+    the fitted mean and its variance (the weight). Returns each row's columns, the coefficients
+    (intercept first) and the inverse Fisher information."""
     index = {f: i + 1 for i, f in enumerate(features)}
+    size = len(features) + 1
     active = [[0, *sorted(index[f] for f in row if f in index)] for row in rows]
-    beta = [0.0] * len(names)
+    beta = [0.0] * size
     inverse: list[list[float]] = []
     for _ in range(50):
         gradient = [-ridge * b for b in beta]
-        information = [[ridge if i == j else 0.0 for j in range(len(names))] for i in range(len(names))]
-        for columns, outcome in zip(active, outcomes, strict=True):
-            eta = sum(beta[c] for c in columns)
-            p = 1 / (1 + math.exp(-max(-35.0, min(35.0, eta))))
-            weight = p * (1 - p)
-            residual = (1.0 if outcome else 0.0) - p
+        information = [[ridge if i == j else 0.0 for j in range(size)] for i in range(size)]
+        for columns, target in zip(active, targets, strict=True):
+            fitted, weight = mean(_bounded(sum(beta[c] for c in columns)))
             for a in columns:
-                gradient[a] += residual
+                gradient[a] += target - fitted
                 row = information[a]
                 for b in columns:
                     row[b] += weight
@@ -167,10 +171,33 @@ def logistic_regression(
         beta = [b + s for b, s in zip(beta, step, strict=True)]
         if max(abs(s) for s in step) < 1e-8:
             break
+    return active, beta, inverse
+
+
+def _logistic(eta: float) -> tuple[float, float]:
+    p = 1 / (1 + math.exp(-eta))
+    return p, p * (1 - p)
+
+
+def _poisson(eta: float) -> tuple[float, float]:
+    mu = math.exp(eta)
+    return mu, mu
+
+
+def logistic_regression(
+    rows: Sequence[frozenset[str]], outcomes: Sequence[bool], features: Sequence[str], *, ridge: float = 1e-3
+) -> list[Coefficient]:
+    """Fit P(outcome) = sigmoid(b0 + sum b_f [f in row]) and return each feature's
+    coefficient with its standard error (from the inverse Fisher information).
+
+    A tiny ridge keeps a feature seen in every (or no) positive row finite."""
+    targets = [1.0 if outcome else 0.0 for outcome in outcomes]
+    _, beta, inverse = _newton_fit(rows, targets, features, _logistic, ridge)
     return [
-        Coefficient(feature=name, log_odds=beta[i], standard_error=math.sqrt(max(inverse[i][i], 0.0)))
-        for i, name in enumerate(names)
-        if i > 0
+        Coefficient(
+            feature=name, log_odds=beta[i + 1], standard_error=math.sqrt(max(inverse[i + 1][i + 1], 0.0))
+        )
+        for i, name in enumerate(features)
     ]
 
 
@@ -188,28 +215,11 @@ def log_linear_regression(
         return [Coefficient(feature=f, log_odds=0.0, standard_error=0.0) for f in features]
     ys = [v / scale for v in values]
     names = ["(intercept)", *features]
-    index = {f: i + 1 for i, f in enumerate(features)}
-    active = [[0, *sorted(index[f] for f in row if f in index)] for row in rows]
-    beta = [0.0] * len(names)
-    inverse: list[list[float]] = []
-    for _ in range(50):
-        gradient = [-ridge * b for b in beta]
-        information = [[ridge if i == j else 0.0 for j in range(len(names))] for i in range(len(names))]
-        for columns, y in zip(active, ys, strict=True):
-            mu = math.exp(max(-35.0, min(35.0, sum(beta[c] for c in columns))))
-            for a in columns:
-                gradient[a] += y - mu
-                row = information[a]
-                for b in columns:
-                    row[b] += mu
-        step, inverse = _solve(information, gradient)
-        beta = [b + s for b, s in zip(beta, step, strict=True)]
-        if max(abs(s) for s in step) < 1e-8:
-            break
+    active, beta, inverse = _newton_fit(rows, ys, features, _poisson, ridge)
     # Sandwich (robust) variance: I^-1 (sum x x' r^2) I^-1, right whatever the amounts' spread.
     meat = [[0.0] * len(names) for _ in names]
     for columns, y in zip(active, ys, strict=True):
-        squared = (y - math.exp(max(-35.0, min(35.0, sum(beta[c] for c in columns))))) ** 2
+        squared = (y - math.exp(_bounded(sum(beta[c] for c in columns)))) ** 2
         for a in columns:
             for b in columns:
                 meat[a][b] += squared
