@@ -257,6 +257,17 @@ def test_an_untouched_lead_climbs_reminder_manager_reassignment_then_renurture(p
     ]  # type: ignore[union-attr]
 
 
+def lapsed_and_reassigned(ports: FakePorts) -> str:
+    """A lead whose first rep let the SLA lapse, now briefed to a second rep."""
+    trust_website(ports)
+    lead_id, _ = briefed(ports)
+    ladder.remind(ports, lead_id, NOW + timedelta(minutes=5))
+    ladder.escalate(ports, lead_id, NOW + timedelta(minutes=15))
+    routing.reassign(ports, lead_id, NOW + timedelta(minutes=15))
+    notify.send_brief(ports, lead_id, NOW + timedelta(minutes=15))
+    return lead_id
+
+
 def test_the_breach_metric_counts_the_lead_once_by_the_report_s_definition(
     ports: FakePorts, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -264,12 +275,7 @@ def test_the_breach_metric_counts_the_lead_once_by_the_report_s_definition(
     report; the sweep finds nothing more to count."""
     counted: list[str] = []
     monkeypatch.setattr(sla, "lead_metric", lambda name, *a, **k: counted.append(name))
-    trust_website(ports)
-    lead_id, _ = briefed(ports)
-    ladder.remind(ports, lead_id, NOW + timedelta(minutes=5))
-    ladder.escalate(ports, lead_id, NOW + timedelta(minutes=15))
-    routing.reassign(ports, lead_id, NOW + timedelta(minutes=15))
-    notify.send_brief(ports, lead_id, NOW + timedelta(minutes=15))
+    lead_id = lapsed_and_reassigned(ports)
     ladder.remind(ports, lead_id, NOW + timedelta(minutes=20))
     sla.sweep(ports, NOW + timedelta(hours=1))
     assert counted == ["SLABreached"]
@@ -283,12 +289,7 @@ def test_a_reassigned_lead_touched_in_time_by_its_second_rep_is_no_sla_met_on_th
     counted: list[str] = []
     monkeypatch.setattr(touch, "lead_metric", lambda name, *a, **k: counted.append(name))
     monkeypatch.setattr(sla, "lead_metric", lambda name, *a, **k: counted.append(name))
-    trust_website(ports)
-    lead_id, _ = briefed(ports)
-    ladder.remind(ports, lead_id, NOW + timedelta(minutes=5))
-    ladder.escalate(ports, lead_id, NOW + timedelta(minutes=15))
-    routing.reassign(ports, lead_id, NOW + timedelta(minutes=15))
-    notify.send_brief(ports, lead_id, NOW + timedelta(minutes=15))
+    lead_id = lapsed_and_reassigned(ports)
     touch.record_disposition(
         ports, lead_id, outcome="connected", reason=None, note=None, by="api", now=NOW + timedelta(minutes=16)
     )

@@ -3,7 +3,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
@@ -18,20 +17,6 @@ from handoff.local.fake_salesforce import FakeSalesforce
 from tests.conftest import EXAMPLES
 
 LEAD = "00Q5g0000LEAD01AAA"
-
-
-@pytest.fixture
-def hubspot() -> Iterator[FakeHubSpot]:
-    fake = FakeHubSpot(EXAMPLES / "hubspot" / "crm-objects.json", token="pat-1").start()
-    yield fake
-    fake.stop()
-
-
-@pytest.fixture
-def salesforce() -> Iterator[FakeSalesforce]:
-    fake = FakeSalesforce("client-1", "secret-1").start()
-    yield fake
-    fake.stop()
 
 
 def test_hubspot_write_lands_with_the_token(hubspot: FakeHubSpot) -> None:
@@ -108,16 +93,6 @@ def test_salesforce_retries_5xx_and_refuses_bad_credentials(salesforce: FakeSale
 # --- reads: a Salesforce Contact's Account and open Opportunity, a HubSpot contact's open deal ------
 
 ACCOUNT = "0015g0000ACCT01AAA"  # examples/salesforce/crm-objects.json: ParcelPoint
-
-
-@pytest.fixture
-def salesforce_org() -> Iterator[FakeSalesforce]:
-    """An org without state and country picklists, seeded with the example Account."""
-    fake = FakeSalesforce(
-        "client-1", "secret-1", data_file=EXAMPLES / "salesforce" / "crm-objects.json"
-    ).start()
-    yield fake
-    fake.stop()
 
 
 def test_salesforce_account_and_its_newest_open_opportunity(salesforce_org: FakeSalesforce) -> None:

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
 import pytest
 
 from handoff.crm.crm_http import CrmRecordMissing
@@ -11,23 +9,6 @@ from handoff.crm.hubspot_api import HubSpotClient
 from handoff.crm.salesforce_api import SalesforceClient
 from handoff.local.fake_hubspot import FakeHubSpot
 from handoff.local.fake_salesforce import FakeSalesforce
-from tests.conftest import EXAMPLES
-
-
-@pytest.fixture
-def hubspot() -> Iterator[FakeHubSpot]:
-    fake = FakeHubSpot(EXAMPLES / "hubspot" / "crm-objects.json", token="pat-1").start()
-    yield fake
-    fake.stop()
-
-
-@pytest.fixture
-def salesforce() -> Iterator[FakeSalesforce]:
-    fake = FakeSalesforce(
-        "client-1", "secret-1", data_file=EXAMPLES / "salesforce" / "crm-objects.json"
-    ).start()
-    yield fake
-    fake.stop()
 
 
 def test_hubspot_reads_a_deal_with_its_contacts_and_company(hubspot: FakeHubSpot) -> None:
@@ -44,7 +25,8 @@ def test_hubspot_reads_a_deal_with_its_contacts_and_company(hubspot: FakeHubSpot
         HubSpotClient(hubspot.url, "pat-1").deal_records("404")
 
 
-def test_salesforce_reads_an_opportunity_and_its_contact_roles(salesforce: FakeSalesforce) -> None:
+def test_salesforce_reads_an_opportunity_and_its_contact_roles(salesforce_org: FakeSalesforce) -> None:
+    salesforce = salesforce_org
     salesforce.data["Opportunity"]["0065g0000OPPT09AAA"] = {
         "AccountId": "0015g0000ACCT01AAA", "StageName": "Closed Won", "Amount": 1000.0, "IsClosed": True,
         "CreatedDate": "2026-11-03T10:00:00.000+0000", "ContactRoles": ["0035g0000CONT01AAA"],
