@@ -40,7 +40,3 @@ class Deal(BaseModel):
 
     def reached(self, milestone: Milestone) -> bool:
         return milestone in self.milestones
-
-    @property
-    def closed(self) -> bool:
-        return self.reached(Milestone.WON) or self.reached(Milestone.LOST)

@@ -12,8 +12,6 @@ from __future__ import annotations
 
 from functools import lru_cache
 
-import pycountry
-
 # Everyday names ISO 3166 does not list (its name for GB is "United Kingdom", for NL
 # "Netherlands", for TR "Türkiye"), as CRM users type them.
 COUNTRY_ALIASES = {
@@ -45,6 +43,11 @@ def country_code(value: str) -> str:
     alias = COUNTRY_ALIASES.get(cleaned.casefold())
     if alias:
         return alias
+    if len(cleaned) == 2 and cleaned.isalpha() and cleaned.isupper():
+        return cleaned  # already a code (config, Salesforce's CountryCode): no table to load
+    # Imported on first use: every function validates leads, few ever see a country name.
+    import pycountry
+
     try:
         return str(pycountry.countries.lookup(cleaned).alpha_2)
     except LookupError:
@@ -55,6 +58,8 @@ def country_name(code: str) -> str:
     """ "GB" -> "United Kingdom", for what a rep reads; anything else as it is."""
     if len(code) != 2:
         return code
+    import pycountry
+
     try:
         country = pycountry.countries.lookup(code)
     except LookupError:
@@ -73,6 +78,8 @@ def region_code(country: str | None, value: str) -> str:
         # Already a code (what Salesforce's StateCode sends): checking it against the table
         # would load all of ISO 3166-2 for nothing.
         return cleaned.upper()
+    import pycountry
+
     wanted = cleaned.casefold().removeprefix(f"{country.casefold()}-")
     # pycountry types lookup() but not get(); get(country_code=...) is its documented per-country query.
     for subdivision in pycountry.subdivisions.get(country_code=country) or []:  # type: ignore[no-untyped-call]

@@ -74,7 +74,9 @@ def _about_lead(template: str, record: LeadRecord, subject: str, **extra: object
     return RenderedEmail(subject=one_line(subject), text=text, html=html)
 
 
-def _ladder_email(name: str, view: ReminderView | EscalationView | RenurtureView) -> RenderedEmail:
+def _ladder_email(
+    name: str, view: ReminderView | EscalationView | RenurtureView | CadenceView
+) -> RenderedEmail:
     text, html = _render(name, {"v": view, "lead_id": view.lead_id})
     return RenderedEmail(subject=view.subject, text=text, html=html)
 
@@ -93,8 +95,7 @@ def render_escalation(view: EscalationView) -> RenderedEmail:
 
 def render_cadence(view: CadenceView) -> RenderedEmail:
     """A follow-up cadence step: try again, with the outcome buttons."""
-    text, html = _render("cadence", {"v": view, "lead_id": view.lead_id})
-    return RenderedEmail(subject=view.subject, text=text, html=html)
+    return _ladder_email("cadence", view)
 
 
 def render_failure(record: LeadRecord, error: str) -> RenderedEmail:

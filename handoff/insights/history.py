@@ -155,7 +155,7 @@ def from_record(record: LeadRecord, now: datetime) -> HistoryRow:
         rule=assignments[0].rule if assignments else None,
         reps=[a.rep_id for a in assignments],
         notified_at=min(briefs) if briefs else None,
-        first_touch_at=touches[0].at if touches else None,
+        first_touch_at=record.first_touch_at,
         sla_met=record.sla_met(now),
         renurtured=record.status == LeadStatus.RENURTURED,
         outcomes=[d.outcome for d in touches],

@@ -387,13 +387,13 @@ def _check_by_replay(rows: Sequence[HistoryRow], config: HandoffConfig, proposal
             return f"{outcome.qualified} qualified, {expected:g} expected {label} ({per_lead:.0%})"
         return f"{outcome.qualified} qualified, {expected:,.0f} expected {label} ({per_lead:,.0f} per qualified lead)"
 
+    current = config  # the config with every change kept so far
     for proposal in proposals:
         if not proposal.path:
             continue
-        before = apply_to_config(config, kept)
         after = apply_to_config(config, [*kept, proposal])
         trial, trial_qualified = replay(rows, after, value=value)
-        proposal.simulated = f"Replayed history: {line(best)} -> {line(trial)}." + _rescaled(before, after)
+        proposal.simulated = f"Replayed history: {line(best)} -> {line(trial)}." + _rescaled(current, after)
         if trial_qualified == best_qualified and trial.tiers == best.tiers:
             # Nothing a rep or RevOps would see moves: such a change has no place in the diff.
             proposal.held_back = True
@@ -412,7 +412,7 @@ def _check_by_replay(rows: Sequence[HistoryRow], config: HandoffConfig, proposal
         )
         if sharper or grows:
             kept.append(proposal)
-            best, best_qualified = trial, set(trial_qualified)
+            current, best, best_qualified = after, trial, trial_qualified
         else:
             proposal.held_back = True
             proposal.simulated += f" It would cost {label}, so it is not in the diff."

@@ -8,7 +8,7 @@ With [escalation] sla_in_working_hours = false every step runs on the wall clock
 from __future__ import annotations
 
 import math
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from handoff.domain.record import Assignment
 from handoff.domain.rep import Rep
@@ -31,16 +31,20 @@ def of_rep(ports: Ports, assignment: Assignment) -> WorkingTime | None:
     return assigned_time(assignment, config.routing.default_working_hours)
 
 
-def of_reader(ports: Ports, email: str | None, assignment: Assignment) -> WorkingTime | None:
-    """The working time of whoever an email goes to (the manager): theirs when they are on the
-    reps table, else the assigned rep's (the team they look after)."""
+def of_reader(ports: Ports, reader: Rep | None, assignment: Assignment) -> WorkingTime | None:
+    """The working time of whoever an email goes to (the manager, looked up with rep_by_email):
+    theirs when they are on the reps table, else the assigned rep's (the team they look after)."""
     config = ports.config
     if not config.escalation.sla_in_working_hours:
         return None
-    reader = rep_by_email(ports, email)
     if reader is None:
         return assigned_time(assignment, config.routing.default_working_hours)
     return rep_time(reader, config.routing.default_working_hours)
+
+
+def after(hours: WorkingTime | None, start: datetime, seconds: int) -> datetime:
+    """``seconds`` of working time after ``start``; on the wall clock when ``hours`` is None."""
+    return hours.add(start, seconds) if hours else start + timedelta(seconds=seconds)
 
 
 def seconds_until(moment: datetime, now: datetime) -> int:

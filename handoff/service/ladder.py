@@ -10,12 +10,12 @@ from typing import NamedTuple
 from handoff.deploy.settings import settings
 from handoff.domain.clock import local
 from handoff.domain.record import Assignment, LeadRecord, LeadStatus, SlaState, TimelineEntry
-from handoff.email.brief import build_escalation, build_reminder, build_renurture
+from handoff.email.brief import build_escalation, build_reminder, build_renurture, ladder_next
 from handoff.email.render import render_escalation, render_failure, render_reminder, render_renurture
 from handoff.errors import Conflict
 from handoff.observability import MetricUnit, lead_metric, metrics
 from handoff.service import crm_sync, hours, sla
-from handoff.service.notify import assignment_round, disposition_links, load_assigned, send_once
+from handoff.service.notify import disposition_links, load_assigned, send_once
 from handoff.service.ports import Ports
 
 BRIEF_BOUNCED = "BriefBounced"
@@ -40,8 +40,8 @@ def reader_zone(ports: Ports, email: str, otherwise: str) -> str:
 def _escalation_wait(ports: Ports, assignment: Assignment, grace: int, now: datetime) -> int:
     """The grace period counts the rep's working time; then the escalation waits for the manager's."""
     rep = hours.of_rep(ports, assignment)
-    manager = hours.of_reader(ports, assignment.manager_email, assignment)
-    end = rep.add(now, grace) if rep else now + timedelta(seconds=grace)
+    manager = hours.of_reader(ports, hours.rep_by_email(ports, assignment.manager_email), assignment)
+    end = hours.after(rep, now, grace)
     return hours.seconds_until(manager.next_open(end) if manager else end, now)
 
 
@@ -99,15 +99,15 @@ def escalate(ports: Ports, lead_id: str, now: datetime, *, bounced: bool = False
     each once the rep is at work. A manager who is off (a bounce or a resumed lead can arrive at
     night) is told nothing yet: "later", with the wait until they are at work."""
     record, assignment = load_assigned(ports, lead_id)
-    following = (
-        "reassign" if assignment_round(record) < ports.config.escalation.reassignments else "renurture"
-    )
+    following = ladder_next(record, ports.config)  # the rule the reminder's wording states
     after = hours.until_open(hours.of_rep(ports, assignment), now)
     if record.status == LeadStatus.ESCALATED:
         return Rung(following, after)  # a retried step, or a resumed lead: already done
     if record.status not in (LeadStatus.NOTIFIED, LeadStatus.ASSIGNED):
         return Rung("touched", 0)  # the rep got there just as the wait ran out: nothing to escalate
-    manager = hours.of_reader(ports, assignment.manager_email, assignment)
+    # The manager is looked up once: for their hours, and for the time zone the email uses.
+    reader = hours.rep_by_email(ports, assignment.manager_email)
+    manager = hours.of_reader(ports, reader, assignment)
     off = manager.outside(now) if manager else None
     if manager and off:
         opens = manager.next_open(now)
@@ -134,7 +134,9 @@ def escalate(ports: Ports, lead_id: str, now: datetime, *, bounced: bool = False
                 record,
                 ports.config,
                 now,
-                zone=reader_zone(ports, to, assignment.rep_timezone),
+                zone=reader.timezone
+                if reader is not None
+                else reader_zone(ports, to, assignment.rep_timezone),
                 following=following,
                 bounced=bounced,
                 base_url=settings().public_base_url,

@@ -2,17 +2,16 @@
 
 from __future__ import annotations
 
-import math
 import random
 import time
-from datetime import datetime, timedelta
+from datetime import datetime
 
 from pydantic import BaseModel, Field
 
 from handoff.domain.crm_write import writes_owner
 from handoff.domain.record import Assignment, ConsideredRep, LeadRecord, LeadStatus, Sla, TimelineEntry, iso
 from handoff.domain.rep import Rep
-from handoff.domain.route import RoutePlan, Step, availability, plan_route
+from handoff.domain.route import Candidate, RoutePlan, Step, availability, plan_route
 from handoff.errors import ClaimConflict, Conflict, NotFound
 from handoff.observability import MetricUnit, lead_metric, logger, metrics
 from handoff.service import crm_sync, hours
@@ -85,15 +84,15 @@ def plan_for(ports: Ports, record: LeadRecord, now: datetime) -> RoutePlan:
 
 def _claim_first(
     ports: Ports, plan: RoutePlan, now: datetime, late_skips: list[ConsideredRep], *, exact_turn: bool = True
-) -> tuple[Step, Rep, bool] | None:
-    """The first candidate that takes the lead: (step, rep, capacity claimed).
+) -> tuple[Step, Candidate, Rep, bool] | None:
+    """The first candidate that takes the lead: (step, candidate, the rep as claimed, capacity claimed).
 
     Reps that filled up or went away between the plan and the claim land in ``late_skips``.
     """
     for step in plan.steps:
         for candidate in step.candidates:
             if not candidate.claims:
-                return step, candidate.rep, False
+                return step, candidate, candidate.rep, False
             try:
                 claimed = ports.reps.claim(
                     candidate.rep,
@@ -102,7 +101,7 @@ def _claim_first(
                     exact_turn=exact_turn,
                     over_capacity=candidate.over_capacity is not None,
                 )
-                return step, claimed, True
+                return step, candidate, claimed, True
             except ClaimConflict:
                 fresh = ports.reps.get(candidate.rep.rep_id)
                 why = availability(fresh, now) if fresh else "removed"
@@ -146,8 +145,7 @@ def _choose(ports: Ports, record: LeadRecord, now: datetime) -> Assignment:
             considered=[*plan.considered, *late_skips],
             claimed=False,
         )
-    step, rep, claimed = chosen
-    over_capacity = next((c.over_capacity for c in step.candidates if c.rep.rep_id == rep.rep_id), None)
+    step, candidate, rep, claimed = chosen
     return Assignment(
         rep_id=rep.rep_id,
         rep_email=rep.email,
@@ -165,7 +163,7 @@ def _choose(ports: Ports, record: LeadRecord, now: datetime) -> Assignment:
         # Only who was weighed up to the deciding step, then the rep who took it.
         considered=[*plan.considered[: step.considered_upto], *late_skips, ConsideredRep(rep_id=rep.rep_id)],
         claimed=claimed,
-        over_capacity=over_capacity,
+        over_capacity=candidate.over_capacity,
         ownership_notes=plan.ownership_notes(
             rep,
             record.crm.name(config.email.crm_name),
@@ -187,8 +185,8 @@ def _store(
     config = ports.config
     sla_clock = config.sla_seconds(record.qualification.tier or "warm")
     working = hours.of_rep(ports, assignment)
-    due = working.add(now, sla_clock) if working else now + timedelta(seconds=sla_clock)
-    sla = Sla(due_at=due, seconds=max(1, math.ceil((due - now).total_seconds())))
+    due = hours.after(working, now, sla_clock)
+    sla = Sla(due_at=due, seconds=max(1, hours.seconds_until(due, now)))
     # The workflow waits in wall-clock seconds, whatever the SLA counts, until the rep can be
     # reminded: the lapse, or the rep's next working moment after it.
     sla_seconds = hours.lapse_wait(ports, assignment, due, now)
