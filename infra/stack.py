@@ -237,6 +237,8 @@ class HandoffStack(Stack):
         """Least privilege, from the tables above. tests/grants proves every AWS call each
         function makes in the test tiers is allowed here, at action and resource level."""
         workflow.state_machine.grant_start_execution(functions[QUALIFY.key])
+        # A reassignment asked for after the first touch starts a new execution.
+        workflow.state_machine.grant_start_execution(functions[DISPOSITION.key])
         # sla_check resumes leads whose execution stopped: it reads executions and starts new ones.
         workflow.state_machine.grant_start_execution(functions[SLA_CHECK.key])
         workflow.state_machine.grant_read(functions[SLA_CHECK.key])

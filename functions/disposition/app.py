@@ -21,7 +21,7 @@ from handoff.deploy.settings import require
 from handoff.domain.clock import utcnow
 from handoff.email.render import render_page
 from handoff.observability import logger, metrics, traced
-from handoff.service import links, touch
+from handoff.service import links, reassign, touch
 
 require(DISPOSITION)  # cold start: stop here, naming any setting this function lacks
 
@@ -46,6 +46,20 @@ class DispositionRequest(BaseModel):
     rep_id: str | None = Field(default=None, max_length=64)
     # Recycle only: the day the lead may come back to sales (tomorrow to a year out, the rep's calendar).
     recycle_until: date | None = None
+    # wrong_owner only: the right owner, as a rep id or email; left out, routing picks the next rep.
+    owner: str | None = Field(default=None, max_length=256)
+
+
+class ReassignRequestBody(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    to_rep_id: str | None = Field(
+        default=None,
+        max_length=256,
+        description="The rep to move the lead to (a rep id or email); left out, routing picks the next rep",
+    )
+    note: str | None = Field(default=None, max_length=2000)
+    by: str = Field(default="api", max_length=256, description="Who moved it, for the lead's timeline")
 
 
 @app.post(
@@ -68,8 +82,31 @@ def post_disposition(lead_id: str, request: Annotated[DispositionRequest, Body()
         now=utcnow(),
         rep_id=request.rep_id,
         recycle_until=request.recycle_until,
+        named_owner=request.owner,
     )
     return json_response(200, result)
+
+
+@app.post(
+    "/leads/<lead_id>/reassign",
+    summary="Move an assigned lead to another rep (manual reassignment); the new owner gets a brief",
+    tags=["leads"],
+    security=API_KEY,
+    responses={**ok("Reassignment under way"), **errors(400, 401, 404, 409, 503)},
+)
+def post_reassign(lead_id: str, request: Annotated[ReassignRequestBody, Body()]) -> Response[str]:
+    require_api_key(ports(), app.current_event)
+    checked_json_body(app.current_event)
+    result = reassign.request(
+        ports(),
+        lead_id,
+        because=reassign.MANUAL,
+        to_rep_id=reassign.named_rep(ports(), request.to_rep_id, "to_rep_id"),
+        by=request.by,
+        note=request.note,
+        now=utcnow(),
+    )
+    return json_response(202, result)
 
 
 # The token is in the URL: never send it on as a referrer, never cache the page.
@@ -114,12 +151,21 @@ def confirm_link(token: str) -> Response[str]:
 )
 def use_link(token: str) -> Response[str]:
     sized_body(app.current_event)  # the size limit, before the form is read
-    form = parse_qs(app.current_event.decoded_body or "", max_num_fields=5)
+    form = parse_qs(app.current_event.decoded_body or "", max_num_fields=6)
     reason = next(iter(form.get("reason", [])), None)
     note = next(iter(form.get("note", [])), None)
     until = next(iter(form.get("recycle_until", [])), None)
+    owner = next(iter(form.get("owner", [])), None)
     return _html(
-        links.record(ports(), token, reason, note[:500] if note else None, utcnow(), recycle_until=until)
+        links.record(
+            ports(),
+            token,
+            reason,
+            note[:500] if note else None,
+            utcnow(),
+            recycle_until=until,
+            owner=owner[:256] if owner else None,
+        )
     )
 
 

@@ -112,8 +112,9 @@ MARK_FAILED = FunctionSpec(
 )
 DISPOSITION = FunctionSpec(
     "disposition",
-    "Rep outcomes; the first completes the SLA wait",
-    settings=(*BASE_SETTINGS, REPS, DISPOSITIONS, SECRETS, CRM_SYNC_QUEUE),
+    "Rep outcomes; the first completes the SLA wait. Reassignments a person asks for",
+    # The state machine: a lead worked already is reassigned by a new execution.
+    settings=(*BASE_SETTINGS, REPS, DISPOSITIONS, SECRETS, STATE_MACHINE, CRM_SYNC_QUEUE),
 )
 # Overlapping sweeps are safe: a resumed execution's name is deterministic (lead_id-r<n>), so
 # a second sweep resuming the same lead is refused by Step Functions, not run twice. It also takes
@@ -184,6 +185,7 @@ ROUTES = (
     Route("GET", "/leads/{lead_id}", API, api_key=True),
     Route("GET", "/reps", API, api_key=True),
     Route("POST", "/leads/{lead_id}/disposition", DISPOSITION, api_key=True, body_model=JSON_OBJECT),
+    Route("POST", "/leads/{lead_id}/reassign", DISPOSITION, api_key=True, body_model=JSON_OBJECT),
     Route("GET", "/d/{token}", DISPOSITION),
     Route("POST", "/d/{token}", DISPOSITION),
 )

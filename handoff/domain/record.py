@@ -76,6 +76,11 @@ class Assignment(BaseModel):
     over_capacity: str | None = None
     # For the brief: whose account and whose contact it is, when that is someone else.
     ownership_notes: list[str] = Field(default_factory=list)
+    # Why this assignment replaced the one before (None for the first): sla_lapsed or
+    # brief_bounced (the ladder), wrong_owner (the rep before flagged it), manual (a person moved it).
+    because: str | None = None
+    # Who asked for a wrong_owner or manual reassignment (the rep, or the API caller's name).
+    requested_by: str | None = None
     rep_timezone: str = "UTC"
     rep_working_hours: str | None = None
     # Whose public holidays stop the rep's SLA clock (the rep's country and region).
@@ -113,13 +118,26 @@ class Disposition(BaseModel):
     note: str | None = None
     at: datetime
     by: str
-    # Recorded from a rep who no longer owns the lead: kept, but it neither touches nor closes it.
+    # Kept, but it neither touches nor closes the lead: recorded from a rep who no longer owns
+    # it, or a wrong_owner flag (the lead is reassigned, nobody worked it).
     stale: bool = False
+    # wrong_owner: the rep the flagging owner named as the right one (a rep id), if any.
+    named_owner: str | None = None
     # The CRM activity it came from ("hubspot:...", "salesforce:00T..."), or the one-click link
     # ("link:<nonce>"): the same activity delivered again, or replayed, is recognised and changes nothing.
     ref: str | None = None
     # A recycled lead may come back to sales from this day (the rep's choice; optional).
     recycle_until: date | None = None
+
+
+class ReassignRequest(BaseModel):
+    """A reassignment asked for outside the ladder, waiting for the workflow's Reassign step."""
+
+    because: str  # wrong_owner or manual
+    to_rep_id: str | None = None  # the rep named; None lets routing choose
+    by: str
+    note: str | None = None
+    at: datetime
 
 
 class CadenceState(StrEnum):
@@ -202,6 +220,8 @@ class LeadRecord(BaseModel):
     deals: list[Deal] = Field(default_factory=list)
     # Tasks created for the owner in the CRM (crm_sync), so a redelivered request makes no second.
     crm_tasks: list[CrmTask] = Field(default_factory=list)
+    # A wrong_owner or manual reassignment on its way (handoff.service.reassign).
+    reassign_request: ReassignRequest | None = None
     timeline: list[TimelineEntry] = Field(default_factory=list)
 
     @property

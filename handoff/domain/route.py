@@ -341,11 +341,16 @@ def plan_route(
     open_handoff_rep: str | None = None,
     account_owner: str | None = None,
     exclude: frozenset[str] = frozenset(),
+    named: tuple[str, str] | None = None,
 ) -> RoutePlan:
     """Every step that could own the lead, in the order they are tried. ``exclude``: reps who
-    already had it (a reassignment never hands a lead back to someone who let it lapse)."""
+    already had it (a reassignment never hands a lead back to someone who let it lapse).
+    ``named``: (rep id, why) of a rep a person named for a reassignment, tried first; the
+    usual steps follow, should that rep be unavailable."""
     p = _Planner(lead, reps, config, now, exclude)
     crm = lead.crm
+    if named is not None:
+        p.owner_step("named_owner", named[1], named[0])
     owner_of_account = crm.account_owner_id or account_owner
     if p.owner_step("existing_handoff", "Open handoff for this contact", open_handoff_rep, claims=False):
         pass

@@ -117,21 +117,24 @@ def lead_of(record: LeadRecord) -> Lead:
 
 
 def reassignment_causes(record: LeadRecord) -> list[str]:
-    """Why each reassignment happened. The owner who lost it flagged the lead wrong_owner
-    before it moved: wrong_owner (routing picked the wrong rep); else the ladder's escalation
-    of that owner says why (sla_lapsed, brief_bounced); else nothing in Handoff moved it, so a
-    person did: manual."""
+    """Why each reassignment happened: as the new assignment states it (``Assignment.because``).
+    Records stored before it was kept are read as before: the owner who lost it flagged the lead
+    wrong_owner before it moved; else the ladder's escalation of that owner says why
+    (sla_lapsed, brief_bounced); else nothing in Handoff moved it, so a person did: manual."""
     held = [*record.assignment_history, *([record.assignment] if record.assignment else [])]
     escalated = list(record.escalations)
     causes = []
     for before, after in pairwise(held):
+        ladder = next((e for e in escalated if e.get("to_rep") == before.rep_id), None)
+        if ladder is not None:
+            escalated.remove(ladder)
+        if after.because:
+            causes.append(after.because)
+            continue
         flagged = any(
             d.reason == WRONG_OWNER and before.assigned_at <= d.at <= after.assigned_at
             for d in record.dispositions
         )
-        ladder = next((e for e in escalated if e.get("to_rep") == before.rep_id), None)
-        if ladder is not None:
-            escalated.remove(ladder)
         causes.append(
             WRONG_OWNER if flagged else str(ladder.get("because") or "sla_lapsed") if ladder else "manual"
         )
@@ -159,7 +162,8 @@ def from_record(record: LeadRecord, now: datetime) -> HistoryRow:
         sla_met=record.sla_met(now),
         renurtured=record.status == LeadStatus.RENURTURED,
         outcomes=[d.outcome for d in touches],
-        reasons={d.outcome: d.reason for d in touches if d.reason},
+        # A wrong_owner flag is no touch, but assignment accuracy counts it.
+        reasons={d.outcome: d.reason for d in record.dispositions if d.reason and (not d.stale or d.reason == WRONG_OWNER)},
         reassigned_because=reassignment_causes(record),
         deals=record.deals,
     )

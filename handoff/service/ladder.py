@@ -103,6 +103,9 @@ def escalate(ports: Ports, lead_id: str, now: datetime, *, bounced: bool = False
     after = hours.until_open(hours.of_rep(ports, assignment), now)
     if record.status == LeadStatus.ESCALATED:
         return Rung(following, after)  # a retried step, or a resumed lead: already done
+    if record.reassign_request is not None and record.status in (LeadStatus.NOTIFIED, LeadStatus.ASSIGNED):
+        # Someone asked for a reassignment as the wait ran out: do that, not the ladder's rungs.
+        return Rung("reassign", 0)
     if record.status not in (LeadStatus.NOTIFIED, LeadStatus.ASSIGNED):
         return Rung("touched", 0)  # the rep got there just as the wait ran out: nothing to escalate
     # The manager is looked up once: for their hours, and for the time zone the email uses.

@@ -19,7 +19,7 @@ from handoff.domain.record import OPEN_STATUSES, LeadRecord, LeadStatus
 from handoff.email.brief import LINK_OUTCOMES, in_zone
 from handoff.errors import BadRequest, Conflict, HandoffError
 from handoff.observability import MetricUnit, logger, metrics
-from handoff.service import touch
+from handoff.service import reassign, touch
 from handoff.service.ports import Ports
 
 LABELS = dict(LINK_OUTCOMES)
@@ -129,6 +129,8 @@ def _form(ports: Ports, link: _Link, now: datetime) -> dict[str, Any]:
         "reasons": [(r, _reason_label(r)) for r in reasons],
         "button": f"Record {link.label.lower()}",
         "until": until,
+        # Wrong owner moves the lead: to the rep named here, else to the next one routing picks.
+        "owner": reassign.WRONG_OWNER in reasons,
     }
 
 
@@ -164,6 +166,8 @@ def _answers(
         touch.validate_outcome(ports, link.claims.outcome, reason)
     except HandoffError as exc:
         raise BadRequest("Pick one of the listed reasons, then submit again.") from exc
+    if reason == reassign.WRONG_OWNER:
+        return None  # no recycle: the lead moves to another rep
     try:
         until = date.fromisoformat(recycle_until) if recycle_until else None
         recycle.check(link.claims.outcome, until, now, link.zone)
@@ -175,6 +179,18 @@ def _answers(
     return until
 
 
+def _named_owner(ports: Ports, link: _Link, reason: str | None, owner: str | None) -> str | None:
+    """For wrong_owner: the rep named (None: routing picks), checked before the link is spent."""
+    if reason != reassign.WRONG_OWNER:
+        return None
+    named = reassign.named_rep(ports, owner, "owner")
+    try:
+        reassign.check(link.record, named, "owner")
+    except Conflict as exc:
+        raise BadRequest(str(exc)) from exc
+    return named
+
+
 def record(
     ports: Ports,
     token: str,
@@ -183,6 +199,7 @@ def record(
     now: datetime,
     *,
     recycle_until: str | None = None,
+    owner: str | None = None,
 ) -> Page:
     try:
         link = _check(ports, token, now)
@@ -193,6 +210,7 @@ def record(
     # Everything is checked before the link is spent: a wrong answer leaves it usable.
     try:
         until = _answers(ports, link, reason, recycle_until, now)
+        named = _named_owner(ports, link, reason, owner)
     except BadRequest as exc:
         return _again(ports, link, now, exc.message)
     claims = link.claims
@@ -209,13 +227,15 @@ def record(
             now=now,
             ref=link.ref,
             recycle_until=until,
+            named_owner=named,
         )
     except Conflict as exc:
         return Page(409, "Nothing to record", str(exc))
     logger.info("disposition via link", extra={"lead_id": claims.lead_id, "outcome": claims.outcome})
-    back = f" Recycled until {until:%a %d %b %Y}." if until else ""
-    if claims.outcome == ATTEMPTED and ports.config.cadence.attempts:
-        back += " Handoff will remind you to try again."
-    return Page(
-        200, "Recorded", f"{link.label} recorded for {link.record.contact.full_name}.{back} Thank you."
-    )
+    what, after = link.label, f" Recycled until {until:%a %d %b %Y}." if until else ""
+    if reason == reassign.WRONG_OWNER:
+        what = "Wrong owner"
+        after = f" Handoff is moving the lead to {named or 'the next rep routing picks'}."
+    elif claims.outcome == ATTEMPTED and ports.config.cadence.attempts:
+        after += " Handoff will remind you to try again."
+    return Page(200, "Recorded", f"{what} recorded for {link.record.contact.full_name}.{after} Thank you.")

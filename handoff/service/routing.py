@@ -9,7 +9,16 @@ from datetime import datetime
 from pydantic import BaseModel, Field
 
 from handoff.domain.crm_write import writes_owner
-from handoff.domain.record import Assignment, ConsideredRep, LeadRecord, LeadStatus, Sla, TimelineEntry, iso
+from handoff.domain.record import (
+    Assignment,
+    CadenceState,
+    ConsideredRep,
+    LeadRecord,
+    LeadStatus,
+    Sla,
+    TimelineEntry,
+    iso,
+)
 from handoff.domain.rep import Rep
 from handoff.domain.route import Candidate, RoutePlan, Step, availability, plan_route
 from handoff.errors import ClaimConflict, Conflict, NotFound
@@ -64,12 +73,14 @@ def reps_view(reps: list[Rep], now: datetime) -> list[dict[str, object]]:
     ]
 
 
-def plan_for(ports: Ports, record: LeadRecord, now: datetime) -> RoutePlan:
+def plan_for(
+    ports: Ports, record: LeadRecord, now: datetime, named: tuple[str, str] | None = None
+) -> RoutePlan:
     """Read what routing needs (reps, an open handoff, the account owner) and plan."""
     email_domain = record.contact.email.rsplit("@", 1)[-1]
     accounts = ports.accounts
-    had_it = [a.rep_id for a in record.assignment_history] + (
-        [record.assignment.rep_id] if record.assignment else []
+    had_it = {a.rep_id for a in record.assignment_history} | (
+        {record.assignment.rep_id} if record.assignment else set()
     )
     return plan_route(
         record,
@@ -78,7 +89,9 @@ def plan_for(ports: Ports, record: LeadRecord, now: datetime) -> RoutePlan:
         now,
         open_handoff_rep=ports.leads.open_handoff_rep(record.contact.email, record.lead_id),
         account_owner=accounts.owner_for(record.company.domain, email_domain) if accounts else None,
-        exclude=frozenset(had_it),
+        # A person may name a rep who had the lead before; routing never picks one by itself.
+        exclude=frozenset(had_it - {named[0]} if named else had_it),
+        named=named,
     )
 
 
@@ -113,14 +126,16 @@ def _claim_first(
     return None
 
 
-def _choose(ports: Ports, record: LeadRecord, now: datetime) -> Assignment:
+def _choose(
+    ports: Ports, record: LeadRecord, now: datetime, named: tuple[str, str] | None = None
+) -> Assignment:
     """Walk the plan and claim: the new assignment (the unassigned queue if nobody can take it)."""
     config = ports.config
     for attempt in range(MAX_PLANS):
         if attempt:
             # Jitter spreads routers that collided, so the next round mostly does not.
             time.sleep(random.uniform(0, REPLAN_BACKOFF_SECONDS * attempt))  # noqa: S311
-        plan = plan_for(ports, record, now)
+        plan = plan_for(ports, record, now, named)
         late_skips: list[ConsideredRep] = []
         try:
             # The first plans insist on the exact fair turn; after that a busy burst takes the next
@@ -180,6 +195,7 @@ def _store(
     *,
     expect: LeadStatus,
     extra_fields: dict[str, object] | None = None,
+    remove: tuple[str, ...] = (),
 ) -> RouteResult:
     """Write the assignment and a fresh SLA clock; give the slot back if the write loses."""
     config = ports.config
@@ -203,6 +219,7 @@ def _store(
                 **({"first_due_at": iso(due)} if record.first_due_at is None else {}),
                 **(extra_fields or {}),
             },
+            remove=remove,
             timeline=[
                 TimelineEntry(at=now, event="assigned", detail=f"{assignment.rep_id} via {assignment.rule}")
             ],
@@ -238,30 +255,52 @@ def route(ports: Ports, lead_id: str, now: datetime) -> RouteResult:
 
 
 def reassign(ports: Ports, lead_id: str, now: datetime) -> RouteResult:
-    """The ladder's next rung: the next eligible rep (never one who had it), with a new SLA."""
+    """The workflow's Reassign step, with a new SLA: the ladder's next rung (the next eligible
+    rep, never one who had it), or a reassignment a person asked for (handoff.service.reassign):
+    to the rep they named when that rep can take it, else routed as the ladder would."""
     record = _load(ports, lead_id)
     previous = record.assignment
-    if record.status != LeadStatus.ESCALATED or previous is None:
+    request = record.reassign_request
+    if previous is None or (request is None and record.status != LeadStatus.ESCALATED):
         # A retried step: the reassignment already happened.
         return RouteResult(lead_id=lead_id, sla_seconds=_wait_left(ports, record, now))
-    assignment = _choose(ports, record, now)
+    if request is not None:
+        because, by = request.because, request.by
+        named = (request.to_rep_id, f"Named by {by} ({because.replace('_', ' ')})") if request.to_rep_id else None
+    else:
+        because, by, named = _ladder_cause(record, previous.rep_id), None, None
+    assignment = _choose(ports, record, now, named).model_copy(update={"because": because, "requested_by": by})
     history = [*record.assignment_history, previous]
+    fields: dict[str, object] = {"assignment_history": [a.model_dump(mode="json") for a in history]}
+    if record.cadence is not None and record.cadence.state == CadenceState.RUNNING:
+        fields["cadence.state"] = CadenceState.STOPPED.value  # the follow-up was the last owner's
     result = _store(
         ports,
         record,
         assignment,
         now,
-        expect=LeadStatus.ESCALATED,
-        extra_fields={"assignment_history": [a.model_dump(mode="json") for a in history]},
+        expect=record.status,
+        extra_fields=fields,
+        remove=("reassign_request",) if request is not None else (),
     )
     if previous.claimed:
         ports.reps.release(previous.rep_id)
     ports.leads.update(
         lead_id,
         timeline=[
-            TimelineEntry(at=now, event="reassigned", detail=f"{previous.rep_id} -> {assignment.rep_id}")
+            TimelineEntry(
+                at=now,
+                event="reassigned",
+                detail=f"{previous.rep_id} -> {assignment.rep_id} ({because}{f', by {by}' if by else ''})",
+            )
         ],
     )
-    lead_metric("Reassignments", 1, tier=record.qualification.tier, source=record.source)
+    lead_metric("Reassignments", 1, tier=record.qualification.tier, source=record.source, because=because)
     crm_sync.request(ports, record, "assigned", round=len(history))
     return result
+
+
+def _ladder_cause(record: LeadRecord, rep_id: str) -> str:
+    """Why the ladder moves the lead: its escalation of this owner says (sla_lapsed, brief_bounced)."""
+    escalation = next((e for e in reversed(record.escalations) if e.get("to_rep") == rep_id), None)
+    return str((escalation or {}).get("because") or "sla_lapsed")

@@ -16,7 +16,7 @@ from handoff.domain.record import (
 )
 from handoff.errors import BadRequest, Conflict, NotFound
 from handoff.observability import MetricUnit, lead_metric, logger
-from handoff.service import crm_sync, delivery, hours, sla
+from handoff.service import crm_sync, delivery, hours, reassign, sla
 from handoff.service.ports import Ports
 
 
@@ -45,11 +45,15 @@ def await_touch(ports: Ports, lead_id: str, task_token: str, now: datetime) -> N
             raise
         _complete_wait(ports, lead_id, task_token, record.dispositions[0].outcome)
         return
-    # A bounce that came before the token was parked had no wait to end: read after parking
-    # (the bounce reads after noting itself), so one side or the other ends it.
+    # A bounce or a reassignment request that came before the token was parked had no wait to
+    # end: read after parking (each reads after noting itself), so one side or the other ends it.
     item = leads.get_item(lead_id)
-    if item is not None:
-        delivery.end_wait_if_undelivered(ports, item)
+    if item is None:
+        return
+    if item.get("reassign_request"):
+        ports.workflow.fail(task_token, reassign.REASSIGN_ERROR, str(item["reassign_request"].get("because")))
+        return
+    delivery.end_wait_if_undelivered(ports, item)
 
 
 def validate_outcome(ports: Ports, outcome: str, reason: str | None) -> None:
@@ -94,11 +98,14 @@ def record_disposition(
     ref: str | None = None,
     happened_at: datetime | None = None,
     recycle_until: date | None = None,
+    named_owner: str | None = None,
 ) -> dict[str, str]:
     """Record a rep's outcome. The current owner's first one completes the SLA wait; one from a
     rep who no longer owns the lead is kept (stale) but changes nothing; a repeat is a no-op.
     A CRM activity names itself (``ref``) and, when it can, when it happened: one recorded
-    already, or older than the current assignment, is answered ignored and changes nothing."""
+    already, or older than the current assignment, is answered ignored and changes nothing.
+    The owner's wrong_owner flag (naming the right rep in ``named_owner``, or not) is no touch:
+    the lead is reassigned (handoff.service.reassign)."""
     validate_outcome(ports, outcome, reason)
     leads = ports.leads
     item = leads.get_item(lead_id)
@@ -114,6 +121,10 @@ def record_disposition(
         return {"lead_id": lead_id, "status": "ignored", "reason": ignored}
     assignment = record.assignment
     stale = bool(rep_id and assignment and rep_id != assignment.rep_id)
+    if reason == reassign.WRONG_OWNER and not stale:
+        return _flag_wrong_owner(
+            ports, record, outcome=outcome, note=note, by=by, ref=ref, named_owner=named_owner, now=now
+        )
     disposition = Disposition(
         outcome=outcome,
         reason=reason,
@@ -198,3 +209,48 @@ def record_disposition(
         _complete_wait(ports, lead_id, token, outcome)
     lead_metric("Dispositions", 1, tier=tier, source=record.source, outcome=outcome)
     return {"lead_id": lead_id, "status": str(fields["status"]), "outcome": outcome}
+
+
+def _flag_wrong_owner(
+    ports: Ports,
+    record: LeadRecord,
+    *,
+    outcome: str,
+    note: str | None,
+    by: str,
+    ref: str | None,
+    named_owner: str | None,
+    now: datetime,
+) -> dict[str, str]:
+    """The owner says the lead is not theirs: keep the flag (no touch: stale) and move the
+    lead, to the rep they named, else to the next one routing picks without them."""
+    named = reassign.named_rep(ports, named_owner, "owner")
+    reassign.check(record, named, "owner")
+    last = record.dispositions[-1] if record.dispositions else None
+    if last and last.reason == reassign.WRONG_OWNER and last.by == by and record.reassign_request:
+        return {"lead_id": record.lead_id, "status": "reassigning", "outcome": outcome, "duplicate": "true"}
+    disposition = Disposition(
+        outcome=outcome,
+        reason=reassign.WRONG_OWNER,
+        note=note,
+        at=now,
+        by=by,
+        stale=True,
+        ref=ref,
+        named_owner=named,
+    )
+    ports.dispositions.put(record.lead_id, disposition, tier=record.qualification.tier, source=record.source)
+    ports.leads.update(
+        record.lead_id,
+        append={"dispositions": [disposition.model_dump(mode="json")]},
+        timeline=[
+            TimelineEntry(
+                at=now, event="disposition", detail="wrong owner" + (f"; names {named}" if named else "")
+            )
+        ],
+    )
+    lead_metric("WrongOwner", 1, tier=record.qualification.tier, source=record.source)
+    answer = reassign.request(
+        ports, record.lead_id, because=reassign.WRONG_OWNER, to_rep_id=named, by=by, note=note, now=now
+    )
+    return {**answer, "outcome": outcome}

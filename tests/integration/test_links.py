@@ -128,3 +128,24 @@ def test_tampered_expired_and_wrong_rep_links_change_nothing(aws: Aws, hot_lead:
             assert "<script" not in html
     assert aws.get_lead(lead_id)["dispositions"] == []
     assert container.ports().reps.get("r1").open_count == 1  # type: ignore[union-attr]
+
+
+def test_wrong_owner_from_the_link_page_names_the_right_rep_or_asks_again(
+    aws: Aws, hot_lead: dict[str, Any]
+) -> None:
+    lead_id, links = notified(aws, hot_lead)
+    aws.put_reps(rep("r3"))
+    status, html, _ = page(aws, "GET", links["Recycle"])
+    assert status == 200 and 'name="owner"' in html
+    # A name nobody has: the form again, saying why, and the link still unused.
+    status, html, _ = page(
+        aws, "POST", links["Recycle"], {"reason": "wrong_owner", "owner": "zed@example.com"}
+    )
+    assert status == 400 and "is not a rep in Handoff" in html
+    status, html, _ = page(
+        aws, "POST", links["Recycle"], {"reason": "wrong_owner", "owner": "r3@example.com"}
+    )
+    assert status == 200 and "moving the lead to r3" in html, html
+    lead = aws.wait_for_event(lead_id, "waiting", count=2)
+    assert (lead["assignment"]["rep_id"], lead["assignment"]["because"]) == ("r3", "wrong_owner")
+    assert lead["status"] == "notified"  # not recycled

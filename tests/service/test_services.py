@@ -28,6 +28,7 @@ from handoff.service import (
     ladder,
     links,
     notify,
+    reassign,
     recovery,
     routing,
     sla,
@@ -218,6 +219,48 @@ def test_a_touch_before_the_wait_is_parked_resumes_it_at_once(ports: FakePorts) 
     token = ports.workflow.park("late-token")
     touch.await_touch(ports, lead_id, token, NOW)
     assert ports.workflow.ended == [("late-token", "succeed", {"lead_id": lead_id, "outcome": "connected"})]
+
+
+def test_a_reassignment_asked_before_the_wait_is_parked_ends_it_at_once(ports: FakePorts) -> None:
+    lead_id = accepted(ports)
+    routing.route(ports, lead_id, NOW)
+    notify.send_brief(ports, lead_id, NOW)
+    answer = reassign.request(ports, lead_id, because="manual", to_rep_id="r2", by="ops", note=None, now=NOW)
+    assert answer["status"] == "reassigning" and ports.workflow.ended == []  # no wait to end yet
+    token = ports.workflow.park("late-token")
+    touch.await_touch(ports, lead_id, token, NOW)
+    assert ports.workflow.ended == [("late-token", "fail", (reassign.REASSIGN_ERROR, "manual"))]
+    routing.reassign(ports, lead_id, NOW)
+    record = ports.leads.get(lead_id)
+    assert record is not None and record.assignment is not None
+    assert (record.assignment.rep_id, record.assignment.because, record.reassign_request) == (
+        "r2",
+        "manual",
+        None,
+    )
+    # The Reassign step retried: nothing moves twice.
+    routing.reassign(ports, lead_id, NOW)
+    assert [a.rep_id for a in (ports.leads.get(lead_id) or pytest.fail()).assignment_history] == ["r1"]
+
+
+def test_a_reassignment_asked_as_the_wait_runs_out_is_done_instead_of_the_ladder(ports: FakePorts) -> None:
+    lead_id, token = briefed(ports)
+    ports.workflow.waiting.discard(token)  # the SLA timeout ended the wait first
+    reassign.request(ports, lead_id, because="manual", to_rep_id=None, by="ops", note=None, now=NOW)
+    assert ladder.escalate(ports, lead_id, NOW + timedelta(minutes=5)).next == "reassign"
+    assert not any(e.to == "boss@example.com" for _, e in ports.mailer.sent)  # no manager escalation
+    routing.reassign(ports, lead_id, NOW + timedelta(minutes=5))
+    record = ports.leads.get(lead_id)
+    assert record is not None and record.assignment is not None
+    assert (record.assignment.rep_id, record.assignment.because) == ("r2", "manual")
+
+
+def test_a_reassignment_asked_as_the_rep_touches_starts_a_new_execution(ports: FakePorts) -> None:
+    lead_id, token = briefed(ports)
+    touch.record_disposition(ports, lead_id, outcome="connected", reason=None, note=None, by="api", now=NOW)
+    assert ports.workflow.ended[-1][:2] == (token, "succeed")
+    reassign.request(ports, lead_id, because="manual", to_rep_id="r2", by="ops", note=None, now=NOW)
+    assert ports.workflow.started[f"{lead_id}-r1"] == {"lead_id": lead_id, "reassign": True}
 
 
 # --- the SLA ladder ------------------------------------------------------------------------------

@@ -460,3 +460,17 @@ def test_the_link_page_preselects_no_reason_and_offers_a_recycle_until_day() -> 
     assert '<option value="" selected disabled>Choose a reason</option>' in html
     assert html.count("selected") == 1
     assert 'type="date" min="2026-11-03" max="2027-11-02"' in html
+    assert 'name="owner"' not in html  # only where wrong_owner is a reason
+
+
+def test_the_link_page_asks_for_the_right_owner_where_wrong_owner_is_a_reason() -> None:
+    from handoff.service.links import Page
+
+    form = {
+        "reasons": [("wrong_owner", "Wrong owner")],
+        "button": "Record recycle",
+        "until": None,
+        "owner": True,
+    }
+    html = render_page(Page(200, "Recycle: Jordan Lee", "Record it?", form))
+    assert '<label for="owner"' in html and '<input id="owner" name="owner"' in html

@@ -39,6 +39,8 @@ def test_shape_route_notify_wait_then_the_ladder() -> None:
     assert catches == {
         ("States.Timeout",): "Remind",
         ("BriefBounced",): "Escalate",
+        # A person asked for a reassignment (handoff.service.reassign).
+        ("Reassign",): "Reassign",
         ("States.ALL",): "MarkFailed",
     }
     assert states["Remind"]["Next"] == "ReminderGrace"
