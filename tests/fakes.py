@@ -83,10 +83,16 @@ class FakeLeads:
         remove: tuple[str, ...] = (),
         timeline: list[TimelineEntry] | None = None,
         expect_status: tuple[LeadStatus, ...] = (),
+        expect: dict[str, Any] | None = None,
     ) -> None:
         item = self.items.get(lead_id)
         if item is None or (expect_status and item.get("status") not in {s.value for s in expect_status}):
             raise Conflict(f"lead {lead_id} is missing or not in {list(expect_status)}")
+        if any(
+            item.get(name) != (None if value is None else _plain(value))
+            for name, value in (expect or {}).items()
+        ):
+            raise Conflict(f"lead {lead_id} changed since read")
         fields, removed = bookkeeping(dict(set_fields or {}), tuple(remove))
         lists = dict(append or {})
         if timeline:
@@ -143,16 +149,28 @@ class FakeLeads:
         return [i for i in self._query(index, key, newest_first=True)[:25] if i.get("status") in statuses]
 
     def _for_crm_record(
-        self, system: str, record_id: str, sources: Collection[str], *, open_only: bool
+        self,
+        system: str,
+        record_id: str,
+        sources: Collection[str],
+        *,
+        open_only: bool,
+        received_within: tuple[datetime, datetime] | None = None,
     ) -> LeadRecord | None:
         wanted = {s.lower() for s in sources}
         statuses = {s.value for s in OPEN_STATUSES}
         found = [
             item
             for source in wanted
-            for item in self._query(
-                CRM_RECORD_INDEX, crm_record(system, record_id, source), newest_first=True
-            )[:25]
+            for item in [
+                i
+                for i in self._query(
+                    CRM_RECORD_INDEX, crm_record(system, record_id, source), newest_first=True
+                )
+                # A key range on the sort key, as the adapter queries it.
+                if received_within is None
+                or received_within[0] <= datetime.fromisoformat(i["received_at"]) <= received_within[1]
+            ][:25]
             if (not open_only or item.get("status") in statuses) and item["source"].lower() in wanted
         ]
         newest = max(found, key=lambda item: str(item["received_at"]), default=None)
@@ -162,9 +180,16 @@ class FakeLeads:
         return self._for_crm_record(system, record_id, sources, open_only=True)
 
     def latest_for_crm_record(
-        self, system: str, record_id: str, sources: Collection[str]
+        self,
+        system: str,
+        record_id: str,
+        sources: Collection[str],
+        *,
+        received_within: tuple[datetime, datetime] | None = None,
     ) -> LeadRecord | None:
-        return self._for_crm_record(system, record_id, sources, open_only=False)
+        return self._for_crm_record(
+            system, record_id, sources, open_only=False, received_within=received_within
+        )
 
     def open_handoff_rep(self, email: str, exclude_lead_id: str) -> str | None:
         for item in self._newest_open(CONTACT_INDEX, email):
@@ -405,6 +430,9 @@ class FakeCrm:
     created: list[tuple[str, str, dict[str, str]]] = field(default_factory=list)
     # True: every read fails as a CRM still down after its retries does.
     unavailable: bool = False
+    # Creates that succeed in the CRM whose answer is then lost (a timeout after the save).
+    lost_answers: int = 0
+    task_lookups: list[tuple[str, str]] = field(default_factory=list)
 
     def _reachable(self) -> None:
         if self.unavailable:
@@ -452,13 +480,32 @@ class FakeCrm:
         self.created.append(
             ("tasks", task_id, {**properties, "contact": contact_id, "type": str(association_type)})
         )
-        return task_id
+        return self._answer(task_id)
 
     def create(self, sobject: str, fields: dict[str, str]) -> str:
         self._reachable()
         record_id = f"00T5g00000TASK{len(self.created) + 1:04d}"
         self.created.append((sobject, record_id, fields))
-        return record_id
+        return self._answer(record_id)
+
+    def _answer(self, created_id: str) -> str:
+        if self.lost_answers:
+            self.lost_answers -= 1
+            raise CrmUnavailable(
+                "HubSpot gave no answer for /crm/v3/objects/tasks (TimeoutError); it may have acted"
+            )
+        return created_id
+
+    def find_task(self, record_id: str, marker: str) -> str | None:
+        """HubSpot's task on the contact, or Salesforce's Task on the Lead or Contact, by marker."""
+        self._reachable()
+        self.task_lookups.append((record_id, marker))
+        for kind, task_id, fields in reversed(self.created):
+            on = fields.get("contact") if kind == "tasks" else fields.get("WhoId")
+            body = fields.get("hs_task_body") if kind == "tasks" else fields.get("Description")
+            if on == record_id and marker in str(body or ""):
+                return task_id
+        return None
 
 
 SHIPPED_CONFIG = (ROOT / "config" / "handoff.toml").read_text()

@@ -5,10 +5,10 @@ from __future__ import annotations
 import functools
 import operator
 from collections.abc import Callable, Collection, Iterator
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any, cast
 
-from boto3.dynamodb.conditions import Attr, Key
+from boto3.dynamodb.conditions import Attr, ConditionBase, Key
 
 from handoff.aws.dynamo import check_storable, from_item, storage_errors, to_item, to_plain
 from handoff.aws.tables import (
@@ -46,6 +46,8 @@ PRIVATE_ATTRIBUTES = (
     "open_status",
     "cadence_state",
     "cadence_due_at",
+    "deals_version",
+    "crm_task_tried",
 )
 
 
@@ -122,13 +124,15 @@ class LeadRepository:
         remove: tuple[str, ...] = (),
         timeline: list[TimelineEntry] | None = None,
         expect_status: tuple[LeadStatus, ...] = (),
+        expect: dict[str, Any] | None = None,
     ) -> None:
         """One UpdateItem: set fields, append to lists, remove attributes.
 
         A status change also maintains ``open_status`` (the sparse index sla_check pages
         through), and every write stamps ``updated_at``.
         ``expect_status`` guards transitions, so a late or repeated step cannot
-        move a lead backwards.
+        move a lead backwards; ``expect`` (attribute: value, None for absent) guards a
+        read-modify-write, so a concurrent writer's change is never overwritten unseen.
         """
         set_fields, remove = bookkeeping(dict(set_fields or {}), tuple(remove))
         names: dict[str, str] = {}
@@ -166,6 +170,7 @@ class LeadRepository:
                 values[f":st{i}"] = status.value
                 options.append(f"#status = :st{i}")
             condition += " AND (" + " OR ".join(options) + ")"
+        condition += _expected(expect or {}, names, values)
         kwargs: dict[str, Any] = {
             "Key": {"lead_id": lead_id},
             "UpdateExpression": expression.strip(),
@@ -174,7 +179,9 @@ class LeadRepository:
         }
         if values:
             kwargs["ExpressionAttributeValues"] = values
-        with storage_errors(lambda: Conflict(f"lead {lead_id} is missing or not in {list(expect_status)}")):
+        with storage_errors(
+            lambda: Conflict(f"lead {lead_id} is missing, not in {list(expect_status)} or changed since read")
+        ):
             self._table.update_item(**kwargs)
 
     def use_link(self, lead_id: str, nonce: str) -> bool:
@@ -245,29 +252,55 @@ class LeadRepository:
         items = page.get("Items", [])
         return self.get_item(str(items[0]["lead_id"])) if items else None
 
-    def _newest_open(self, index: Index, key: str, *, open_only: bool = True) -> Iterator[dict[str, Any]]:
-        """Open handoffs (or all leads) under ``key`` in ``index``, newest first (from the latest 25)."""
+    def _newest_open(
+        self,
+        index: Index,
+        key: str,
+        *,
+        open_only: bool = True,
+        received_within: tuple[datetime, datetime] | None = None,
+    ) -> Iterator[dict[str, Any]]:
+        """Open handoffs (or all leads) under ``key`` in ``index``, newest first (from the latest
+        25), received within the window when one is given (``index`` sorts by received_at)."""
         open_statuses = {s.value for s in OPEN_STATUSES}
+        condition: ConditionBase = Key(index.partition_key).eq(key)
+        if received_within is not None:
+            start, end = received_within
+            # received_at is stored as pydantic writes it ("...:05Z", "...:05.250000Z"), which
+            # does not sort as time within one second: the key range is widened to whole seconds
+            # and the exact window checked on each item below.
+            condition = condition & Key(cast(str, index.sort_key)).between(
+                _second(start), _second(end + timedelta(seconds=1))
+            )
         with storage_errors():
             page = self._table.query(
-                IndexName=index.name,
-                KeyConditionExpression=Key(index.partition_key).eq(key),
-                ScanIndexForward=False,
-                Limit=25,
+                IndexName=index.name, KeyConditionExpression=condition, ScanIndexForward=False, Limit=25
             )
         return (
-            item for item in page.get("Items", []) if not open_only or item.get("status") in open_statuses
+            item
+            for item in page.get("Items", [])
+            if (not open_only or item.get("status") in open_statuses)
+            and (received_within is None or _within(str(item["received_at"]), received_within))
         )
 
     def _for_crm_record(
-        self, system: str, record_id: str, sources: Collection[str], *, open_only: bool
+        self,
+        system: str,
+        record_id: str,
+        sources: Collection[str],
+        *,
+        open_only: bool,
+        received_within: tuple[datetime, datetime] | None = None,
     ) -> LeadRecord | None:
         wanted = {s.lower() for s in sources}
         found = [
             item
             for source in sorted(wanted)
             for item in self._newest_open(
-                CRM_RECORD_INDEX, crm_record(system, record_id, source), open_only=open_only
+                CRM_RECORD_INDEX,
+                crm_record(system, record_id, source),
+                open_only=open_only,
+                received_within=received_within,
             )
             # Leads stored before keys carried their source share the CRM's key: checked here too.
             if str(item.get("source", "")).lower() in wanted
@@ -281,10 +314,19 @@ class LeadRepository:
         return self._for_crm_record(system, record_id, sources, open_only=True)
 
     def latest_for_crm_record(
-        self, system: str, record_id: str, sources: Collection[str]
+        self,
+        system: str,
+        record_id: str,
+        sources: Collection[str],
+        *,
+        received_within: tuple[datetime, datetime] | None = None,
     ) -> LeadRecord | None:
-        """The newest lead for this CRM record from one of ``sources``, whatever its status."""
-        return self._for_crm_record(system, record_id, sources, open_only=False)
+        """The newest lead for this CRM record from one of ``sources``, whatever its status; with
+        ``received_within``, the newest received in that window (both ends included): a key
+        range on the index's sort key, so an older handoff is found behind a newer one."""
+        return self._for_crm_record(
+            system, record_id, sources, open_only=False, received_within=received_within
+        )
 
     def open_handoff_rep(self, email: str, exclude_lead_id: str) -> str | None:
         """The rep holding another open handoff for this contact, if any."""
@@ -385,3 +427,25 @@ class LeadRepository:
             if "LastEvaluatedKey" not in page:
                 return records
             kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+
+
+def _expected(expect: dict[str, Any], names: dict[str, str], values: dict[str, Any]) -> str:
+    """The condition that each attribute in ``expect`` holds its value (None: is absent)."""
+    condition = ""
+    for i, (field, value) in enumerate(expect.items()):
+        names[f"#e{i}"] = field
+        if value is None:
+            condition += f" AND attribute_not_exists(#e{i})"
+        else:
+            values[f":e{i}"] = to_plain(value)
+            condition += f" AND #e{i} = :e{i}"
+    return condition
+
+
+def _second(moment: datetime) -> str:
+    """The UTC second ``moment`` falls in, as the prefix every stored received_at in it shares."""
+    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S")
+
+
+def _within(received_at: str, window: tuple[datetime, datetime]) -> bool:
+    return window[0] <= datetime.fromisoformat(received_at) <= window[1]

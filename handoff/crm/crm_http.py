@@ -66,9 +66,12 @@ class CrmHttp:
         query: dict[str, str] | None = None,
         body: dict[str, Any] | None = None,
         form: dict[str, str] | None = None,
+        idempotent: bool = True,
     ) -> dict[str, Any] | None:
         """The decoded JSON answer (None for an empty one, e.g. 204). ``form`` sends the body
-        form-encoded (OAuth token requests), ``body`` as JSON."""
+        form-encoded (OAuth token requests), ``body`` as JSON. ``idempotent=False`` (a create):
+        only a 429 is sent again, refused before the CRM acted; a timeout or a 5xx may follow a
+        create that happened, so it is CrmUnavailable at once and the caller looks before retrying."""
         url = f"{self.base_url}{path}" + (f"?{urllib.parse.urlencode(query)}" if query else "")
         data = json.dumps(body).encode() if body is not None else None
         content_type = "application/json"
@@ -101,12 +104,16 @@ class CrmHttp:
                     ) from error
                 if error.code == 404:
                     raise CrmRecordMissing(f"{self.name}: {path} not found") from error
-                if error.code not in RETRYABLE:
+                if error.code not in RETRYABLE or (not idempotent and error.code != 429):
                     raise CrmUnavailable(f"{self.name} answered {error.code} for {path}") from error
                 last = f"HTTP {error.code}"
                 retry_after = error.headers.get("Retry-After") if error.headers else None
                 delay = float(retry_after) if retry_after and retry_after.isdigit() else None
             except (urllib.error.URLError, TimeoutError, json.JSONDecodeError) as error:
+                if not idempotent:
+                    raise CrmUnavailable(
+                        f"{self.name} gave no answer for {path} ({type(error).__name__}); it may have acted"
+                    ) from error
                 last = type(error).__name__
             attempt += 1
             if attempt < self.attempts:

@@ -23,6 +23,17 @@ DEAL_READ_PROPERTIES = "dealstage,amount,pipeline,createdate,hs_is_closed,closed
 CLOSED_STAGES = frozenset({"closedwon", "closedlost"})
 # HubSpot's limit on inputs to one batch read.
 BATCH_LIMIT = 100
+# The private app's scopes, as HubSpot names them: reading contacts, their companies and deals,
+# and PATCHing contacts (write-back).
+READ_SCOPES = ("crm.objects.contacts.read", "crm.objects.companies.read", "crm.objects.deals.read")
+WRITE_SCOPES = ("crm.objects.contacts.write",)
+# Tasks (create_task, find_task): the scope requirements HubSpot's tasks guide lists, as written
+# there: https://developers.hubspot.com/docs/api-reference/latest/crm/activities/tasks/guide
+# docs/crm-setup.md names them and the page (tests/unit/test_crm_clients.py checks it).
+TASK_DOC_URL = "https://developers.hubspot.com/docs/api-reference/latest/crm/activities/tasks/guide"
+TASK_SCOPES = ("crm.objects.contacts.read", "crm.objects.contacts.write")
+# What find_task reads of each task: the body carrying Handoff's marker line.
+TASK_LOOKUP_PROPERTIES = ["hs_task_body"]
 
 
 class ContactRecords(NamedTuple):
@@ -75,18 +86,51 @@ class HubSpotClient:
 
     def create_task(self, contact_id: str, properties: dict[str, str], association_type: int) -> str:
         """POST a task associated with the contact; its id. Not idempotent in HubSpot: the caller
-        creates it once per lead and round (crm_sync's idempotency record and the lead's crm_tasks)."""
+        creates it once per lead and round (crm_sync's idempotency record and the lead's crm_tasks),
+        and after a try whose answer was lost looks for it first (``find_task``). The body is
+        HubSpot's documented one: ``associations`` of ``{"to": {"id"}, "types":
+        [{"associationCategory": "HUBSPOT_DEFINED", "associationTypeId": 204}]}`` (task to contact),
+        https://developers.hubspot.com/docs/api/crm/tasks."""
         association = {
             "to": {"id": contact_id},
             "types": [{"associationCategory": "HUBSPOT_DEFINED", "associationTypeId": association_type}],
         }
         answer = self.http.request(
-            "POST", "/crm/v3/objects/tasks", body={"properties": properties, "associations": [association]}
+            "POST",
+            "/crm/v3/objects/tasks",
+            body={"properties": properties, "associations": [association]},
+            idempotent=False,
         )
         task_id = str((answer or {}).get("id") or "")
         if not task_id:
             raise CrmUnavailable("HubSpot created a task without answering its id")
         return task_id
+
+    def find_task(self, contact_id: str, marker: str) -> str | None:
+        """The id of a task on the contact whose body carries ``marker``, or None: the contact's
+        task associations (GET the contact with ``associations=tasks``), then the newest of those
+        tasks read in one batch. Association reads, not the search API, whose index lags writes."""
+        contact = self._get(
+            f"/crm/v3/objects/contacts/{urllib.parse.quote(contact_id, safe='')}",
+            {"properties": "hs_object_id", "associations": "tasks"},
+        )
+        task_ids = _associated(contact, "tasks")
+        if not task_ids:
+            return None
+        newest = sorted(task_ids, key=lambda i: (len(i), i), reverse=True)[:BATCH_LIMIT]
+        try:
+            answer = self.http.request(
+                "POST",
+                "/crm/v3/objects/tasks/batch/read",
+                body={"properties": TASK_LOOKUP_PROPERTIES, "inputs": [{"id": i} for i in newest]},
+            )
+        except CrmRecordMissing:
+            return None
+        for task in (answer or {}).get("results", []):
+            body = str(((task or {}).get("properties") or {}).get("hs_task_body") or "")
+            if marker in body and task.get("id"):
+                return str(task["id"])
+        return None
 
     def contact_records(self, contact_id: str, properties: list[str]) -> ContactRecords:
         contact = self._get(

@@ -18,7 +18,6 @@ from handoff.crm.crm_http import CrmHttp, CrmRecordMissing, CrmUnavailable
 
 API_VERSION = "v60.0"
 TOKEN_PATH = "/services/oauth2/token"  # noqa: S105 - the OAuth endpoint's path, not a token
-# A record id: 15 case-sensitive characters, or 18 with the case-safe suffix.
 # What an Opportunity notification reads: the notification may carry only its Id and AccountId.
 OPPORTUNITY_FIELDS = (
     "Id",
@@ -30,6 +29,9 @@ OPPORTUNITY_FIELDS = (
     "IsWon",
     "CloseDate",
 )
+# The newest Tasks on a record find_task reads: a retry comes minutes after its create.
+TASK_LOOKUP_LIMIT = 50
+# A record id: 15 case-sensitive characters, or 18 with the case-safe suffix.
 RECORD_ID = re.compile(r"[A-Za-z0-9]{15}(?:[A-Za-z0-9]{3})?")
 
 
@@ -85,12 +87,15 @@ class SalesforceClient:
         *,
         query: dict[str, str] | None = None,
         body: dict[str, Any] | None = None,
+        idempotent: bool = True,
     ) -> dict[str, Any] | None:
         with self._login_lock:
             if self._api is None:
                 self._authenticate()
         assert self._api is not None  # noqa: S101 - set by _authenticate
-        return self._api.request(method, f"/services/data/{self._api_version}{path}", query=query, body=body)
+        return self._api.request(
+            method, f"/services/data/{self._api_version}{path}", query=query, body=body, idempotent=idempotent
+        )
 
     def _get(self, path: str, query: dict[str, str]) -> dict[str, Any]:
         return self._request("GET", path, query=query) or {}
@@ -105,12 +110,32 @@ class SalesforceClient:
         body: dict[str, Any] = dict(fields)
         if "ReminderDateTime" in fields:
             body["IsReminderSet"] = True
-        answer = self._request("POST", f"/sobjects/{urllib.parse.quote(sobject, safe='')}", body=body) or {}
+        answer = (
+            self._request(
+                "POST", f"/sobjects/{urllib.parse.quote(sobject, safe='')}", body=body, idempotent=False
+            )
+            or {}
+        )
         if not answer.get("id") or answer.get("success") is False:
             raise CrmUnavailable(
                 f"Salesforce did not create the {sobject}: {str(answer.get('errors'))[:200]}"
             )
         return str(answer["id"])
+
+    def find_task(self, who_id: str, marker: str) -> str | None:
+        """The id of a Task on the Lead or Contact whose Description carries ``marker``, or None.
+        Description is a long text area, which SOQL cannot filter on: the record's newest Tasks
+        are read and matched here."""
+        if not is_record_id(who_id):
+            raise ValueError(f"{who_id[:40]!r} is not a Salesforce record id")
+        soql = (
+            "SELECT Id, Description FROM Task "  # noqa: S608 - its one value is a checked record id
+            f"WHERE WhoId = '{who_id}' ORDER BY CreatedDate DESC LIMIT {TASK_LOOKUP_LIMIT}"
+        )
+        for task in self._get("/query", {"q": soql}).get("records") or []:
+            if isinstance(task, dict) and marker in str(task.get("Description") or "") and task.get("Id"):
+                return str(task["Id"])
+        return None
 
     def opportunity_records(self, opportunity_id: str) -> tuple[dict[str, Any] | None, list[str]]:
         """The Opportunity (stage, amount, account, created date) and its contact roles' Contact

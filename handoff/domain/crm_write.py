@@ -119,5 +119,11 @@ def plan_task(
     return None
 
 
+def task_marker(lead_id: str, round: int) -> str:
+    """The line a task for this lead and assignment round carries, so a retry whose earlier try
+    lost the CRM's answer can find the task it made instead of making a second."""
+    return f"Handoff ref {lead_id}/{round}"
+
+
 def _iso(moment: datetime) -> str:
     return moment.astimezone(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")

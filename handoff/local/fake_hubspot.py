@@ -4,7 +4,9 @@ Serves ``GET /crm/v3/objects/contacts/{id}`` (with ``associations=companies,deal
 ``GET /crm/v3/objects/deals/{id}`` (with ``associations=contacts,companies``),
 ``GET /crm/v3/objects/companies/{id}`` and ``POST /crm/v3/objects/deals/batch/read`` from a
 JSON file, takes ``PATCH /crm/v3/objects/contacts/{id}`` (owner and lead status written back)
-and ``POST /crm/v3/objects/tasks`` (a task associated with a contact: 201 with its id), checks the bearer token, and answers with HubSpot's documented error shape. ``fail_next``
+and ``POST /crm/v3/objects/tasks`` (a task associated with a contact: 201 with its id; the
+contact then lists it under ``associations=tasks``, and ``POST /crm/v3/objects/tasks/batch/read``
+reads it), checks the bearer token, and answers with HubSpot's documented error shape. ``fail_next``
 injects 429/5xx answers so retries are tested against HTTP, not against a mock of our own client.
 """
 
@@ -18,7 +20,7 @@ from typing import Any
 from handoff.local.fake_crm import Answer, FakeCrm
 
 OBJECT_PATH = re.compile(r"^/crm/v3/objects/(contacts|companies|deals|tasks)/([^/]+)$")
-BATCH_READ_PATH = re.compile(r"^/crm/v3/objects/(contacts|companies|deals)/batch/read$")
+BATCH_READ_PATH = re.compile(r"^/crm/v3/objects/(contacts|companies|deals|tasks)/batch/read$")
 TASKS_PATH = "/crm/v3/objects/tasks"
 # HubSpot's default association type for a task to a contact.
 TASK_TO_CONTACT = 204
@@ -161,6 +163,12 @@ class FakeHubSpot(FakeCrm):
                 "createdAt": "2026-01-01T00:00:00Z",
             }
             tasks[task_id] = task
+            # Associations read from either side: the contact lists its tasks too.
+            for contact in contacts:
+                associated = self.data["contacts"][contact].setdefault("associations", {})
+                associated.setdefault("tasks", {"results": []})["results"].append(
+                    {"id": task_id, "type": "contact_to_task"}
+                )
             self.writes.append((TASKS_PATH, request))
         return 201, {k: v for k, v in task.items() if k != "associations"}
 

@@ -5,8 +5,9 @@ this server as the instance URL), ``PATCH /services/data/vXX.X/sobjects/{Lead|Co
 (204 on success), ``POST /services/data/vXX.X/sobjects/Task`` (201 with the new Task's id),
 ``GET /services/data/vXX.X/sobjects/Account/{id}?fields=...`` (the
 requested fields of a seeded Account), ``GET /services/data/vXX.X/sobjects/Opportunity/{id}?fields=...``
-and ``GET /services/data/vXX.X/query?q=...`` for the two SOQL queries Handoff sends: a seeded
-Account's most recent open Opportunity, and an Opportunity's contact roles. Bearer
+and ``GET /services/data/vXX.X/query?q=...`` for the three SOQL queries Handoff sends: a seeded
+Account's most recent open Opportunity, an Opportunity's contact roles, and a Lead's or
+Contact's newest Tasks. Bearer
 tokens are checked; ``expire_tokens`` makes every issued token answer 401
 INVALID_SESSION_ID, as an expired session does. Errors use Salesforce's documented shape:
 a list of {"message", "errorCode"}.
@@ -36,6 +37,10 @@ CONTACT_ROLES = re.compile(
     r"SELECT ContactId FROM OpportunityContactRole WHERE OpportunityId = '([A-Za-z0-9]{15}|[A-Za-z0-9]{18})'"
 )
 QUERY_PATH = re.compile(r"^/services/data/v\d+\.\d/query/?$")
+TASKS_ON = re.compile(
+    r"SELECT Id, Description FROM Task WHERE WhoId = '([A-Za-z0-9]{15}|[A-Za-z0-9]{18})' "
+    r"ORDER BY CreatedDate DESC LIMIT (\d+)"
+)
 OPEN_OPPORTUNITY = re.compile(
     r"SELECT Id, OwnerId FROM Opportunity WHERE AccountId = '([A-Za-z0-9]{15}|[A-Za-z0-9]{18})' "
     r"AND IsClosed = false ORDER BY CreatedDate DESC LIMIT 1"
@@ -190,10 +195,23 @@ class FakeSalesforce(FakeCrm):
         ]
         return 200, {"totalSize": len(records), "done": True, "records": records}
 
+    def _tasks_on(self, who_id: str, limit: int) -> Answer:
+        """The record's Tasks, newest first (ids grow with creation here)."""
+        with self._lock:
+            newest = [(i, f) for i, f in reversed(self.tasks.items()) if f.get("WhoId") == who_id][:limit]
+        records = [
+            {"attributes": {"type": "Task", "url": f"/services/data/v60.0/sobjects/Task/{task_id}"},
+             "Id": task_id, "Description": fields.get("Description")}
+            for task_id, fields in newest
+        ]  # fmt: skip
+        return 200, {"totalSize": len(records), "done": True, "records": records}
+
     def _query(self, query: dict[str, list[str]]) -> Answer:
         soql = " ".join(query.get("q", [""])[0].split())
         if roles := CONTACT_ROLES.fullmatch(soql):
             return self._contact_roles(roles.group(1))
+        if tasks := TASKS_ON.fullmatch(soql):
+            return self._tasks_on(tasks.group(1), int(tasks.group(2)))
         found = OPEN_OPPORTUNITY.fullmatch(soql)
         if not found:
             return 400, [{"message": f"unexpected query: {soql[:200]}", "errorCode": "MALFORMED_QUERY"}]

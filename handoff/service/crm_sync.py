@@ -9,7 +9,15 @@ after its last receive it lands in the dead-letter queue, which alarms. Each try
 is on the lead's timeline. Writes are idempotent: a PATCH of the same values, and a
 Powertools idempotency record per lead, step and round. A task is a create, which the CRM would
 repeat: besides the idempotency record, the task's id is kept on the lead (crm_tasks) and a
-round that has one creates none.
+round that has one creates none. A create is sent once per try (no in-call retry after a timeout
+or a 5xx), its body carries a marker line for the lead and round, and the lead notes the round
+tried (crm_task_tried) before sending: a try after one whose answer was lost first looks in the
+CRM for a task with the marker and keeps that one.
+
+What remains: a task the CRM saved but does not yet show to the lookup (it reads the contact's
+task associations in HubSpot, the Lead's or Contact's newest Tasks in Salesforce; the retry
+comes after the queue's visibility timeout, well after the create), or one a rep edited the
+marker out of or deleted in between, is created again.
 """
 
 from __future__ import annotations
@@ -22,7 +30,14 @@ from pydantic import BaseModel, Field
 
 from handoff.crm.crm_http import CrmRecordMissing, CrmUnavailable
 from handoff.domain.clock import utcnow
-from handoff.domain.crm_write import HUBSPOT_TASK_TO_CONTACT, TASK, CrmWrite, plan_task, plan_write
+from handoff.domain.crm_write import (
+    HUBSPOT_TASK_TO_CONTACT,
+    TASK,
+    CrmWrite,
+    plan_task,
+    plan_write,
+    task_marker,
+)
 from handoff.domain.lead import LEAD_ID_PATTERN
 from handoff.domain.provenance import write_back_refusal
 from handoff.domain.record import CrmTask, LeadRecord, TimelineEntry
@@ -34,6 +49,8 @@ from handoff.observability import MetricUnit, logger, metrics
 from handoff.service.ports import Ports
 
 SYSTEMS = ("hubspot", "salesforce")
+# Kept on the lead beside the record: the assignment round whose task create was last sent.
+TASK_TRIED = "crm_task_tried"
 # A write that succeeded is not repeated for a day, whatever redelivers its message.
 IDEMPOTENCY_SECONDS = 24 * 3600
 # The handler registers its Lambda context here, so an in-progress record expires with the invocation.
@@ -91,6 +108,12 @@ def refused(ports: Ports, record: LeadRecord) -> str | None:
     )
 
 
+def _find_task(ports: Ports, write: CrmWrite, marker: str) -> str | None:
+    if write.system == "hubspot":
+        return ports.hubspot.find_task(write.record_id, marker)
+    return ports.salesforce.find_task(write.record_id, marker)
+
+
 def _write(ports: Ports, write: CrmWrite) -> str | None:
     """Make the write: a created record's id, or None for an update."""
     if write.kind == "create" and write.system == "hubspot":
@@ -110,9 +133,10 @@ def _timeline(ports: Ports, lead_id: str, now: datetime, event: str, detail: str
 
 def _apply(ports: Ports, message: dict[str, Any], now: datetime) -> str:
     sync = SyncRequest.model_validate(message)
-    record = ports.leads.get(sync.lead_id)
-    if record is None:
+    item = ports.leads.get_item(sync.lead_id)
+    if item is None:
         return "no such lead"
+    record = LeadRecord.model_validate(item)
     refusal = refused(ports, record)
     if refusal is not None:  # queued before the check, or before config stopped trusting the source
         _timeline(ports, sync.lead_id, now, "crm_sync_skipped", f"{sync.action} not written back: {refusal}")
@@ -122,7 +146,9 @@ def _apply(ports: Ports, message: dict[str, Any], now: datetime) -> str:
     if isinstance(write, str):
         return write
     try:
-        created = _write(ports, write)
+        if write.kind == "create":
+            return _create_task(ports, item, record, sync, write, now=now)
+        _write(ports, write)
     except CrmRecordMissing:
         _timeline(
             ports, sync.lead_id, now, "crm_sync_skipped", f"{write.system} record {write.record_id} is gone"
@@ -132,11 +158,31 @@ def _apply(ports: Ports, message: dict[str, Any], now: datetime) -> str:
         _timeline(ports, sync.lead_id, now, "crm_sync_failed", f"{sync.action}: {exc}")
         metrics.add_metric(name="CrmSyncFailed", unit=MetricUnit.Count, value=1)
         raise
-    if created is not None and write.kind == "create":
-        return _note_task(ports, record, sync, write, task_id=created, now=now)
     _timeline(ports, sync.lead_id, now, "crm_synced", f"{sync.action}: {write.describe()}")
     metrics.add_metric(name="CrmSynced", unit=MetricUnit.Count, value=1)
     return "written"
+
+
+def _create_task(
+    ports: Ports,
+    item: dict[str, Any],
+    record: LeadRecord,
+    sync: SyncRequest,
+    write: CrmWrite,
+    *,
+    now: datetime,
+) -> str:
+    """Create the round's task, or keep the one an earlier try made: a try after one that sent its
+    create (noted before sending) first looks in the CRM for the task's marker."""
+    if item.get(TASK_TRIED) == sync.round:
+        found = _find_task(ports, write, task_marker(record.lead_id, sync.round))
+        if found is not None:
+            return _note_task(ports, record, sync, write, task_id=found, now=now, found=True)
+    ports.leads.update(sync.lead_id, set_fields={TASK_TRIED: sync.round})
+    created = _write(ports, write)
+    if created is None:  # a create always answers an id (or raises): kept for the type
+        raise CrmUnavailable(f"{write.system} created a task without answering its id")
+    return _note_task(ports, record, sync, write, task_id=created, now=now)
 
 
 def _plan(
@@ -165,13 +211,22 @@ def _task(ports: Ports, record: LeadRecord, rep: Rep | None, now: datetime) -> C
     link = task_link(links)
     brief = build_brief(record, ports.config, now, [link] if link else [])
     subject, body = task_text(brief)
+    body = f"{body}\n{task_marker(record.lead_id, len(record.assignment_history))}"
     return plan_task(record, rep, ports.config.crm_sync, subject=subject, body=body)
 
 
 def _note_task(
-    ports: Ports, record: LeadRecord, sync: SyncRequest, write: CrmWrite, *, task_id: str, now: datetime
+    ports: Ports,
+    record: LeadRecord,
+    sync: SyncRequest,
+    write: CrmWrite,
+    *,
+    task_id: str,
+    now: datetime,
+    found: bool = False,
 ) -> str:
-    """Keep the new task's id on the lead: a redelivered request for this round then creates none."""
+    """Keep the new task's id on the lead: a redelivered request for this round then creates none.
+    ``found``: an earlier try made it, and lost the CRM's answer."""
     assert record.sla is not None  # noqa: S101 - a task is planned only with an SLA
     task = CrmTask(
         system=write.system, task_id=task_id, round=sync.round, due_at=record.sla.due_at, created_at=now
@@ -183,10 +238,15 @@ def _note_task(
             TimelineEntry(
                 at=now,
                 event="crm_task_created",
-                detail=f"{write.describe()}: {write.system} task {task_id}"[:300],
+                detail=(
+                    f"{write.describe()}: {write.system} task {task_id}"
+                    + (" (found: an earlier try's answer was lost)" if found else "")
+                )[:300],
             )
         ],
     )
+    if found:
+        return "task found"
     metrics.add_metric(name="CrmTasksCreated", unit=MetricUnit.Count, value=1)
     return "task created"
 

@@ -14,11 +14,14 @@ from handoff.domain.deal import Deal, Milestone
 from handoff.domain.pipeline import merged, not_attributable
 from handoff.domain.provenance import vouched_sources
 from handoff.domain.record import LeadRecord, TimelineEntry
+from handoff.errors import Conflict, StorageError
 from handoff.observability import MetricUnit, logger, metrics
 from handoff.service.ports import Ports
 
 # Highest first: the milestone an answer and a timeline entry name.
 MILESTONE_ORDER = (Milestone.WON, Milestone.LOST, Milestone.STAGE_2, Milestone.STAGE_1)
+# Tries at a deal write that other writes to the same lead keep overtaking.
+DEAL_WRITE_ATTEMPTS = 4
 
 
 @dataclass(frozen=True)
@@ -71,16 +74,19 @@ def _attributed(ports: Ports, read: DealRead) -> tuple[LeadRecord | None, str]:
     days = ports.config.pipeline.attribution_days
     sources = vouched_sources(system, ports.config.crm_sync.write_back_sources)
     # The deal's own people first: the handoff of the person the deal is with outranks a colleague's.
+    # Each person's latest handoff received up to the window before the deal was created, not
+    # their newest: a contact handed off again after the deal still owes it to the earlier one.
+    window = (created - timedelta(days=days), created)
     refusals = []
     people = []
     for record_id in read.people:
-        lead = ports.leads.latest_for_crm_record(system, record_id, sources)
-        if lead is None:
-            continue
-        why = not_attributable(created, lead.received_at, days)
-        if why is None:
+        lead = ports.leads.latest_for_crm_record(system, record_id, sources, received_within=window)
+        if lead is not None:
             people.append(lead)
-        else:
+            continue
+        newest = ports.leads.latest_for_crm_record(system, record_id, sources)  # only to say why not
+        if newest is not None:
+            why = not_attributable(created, newest.received_at, days) or f"no handoff within {days} days"
             refusals.append(f"{record_id}'s handoff: {why}")
     if people:
         return max(people, key=lambda lead: lead.received_at), "contact"
@@ -115,6 +121,25 @@ def record_deal(ports: Ports, read: DealRead, now: datetime) -> dict[str, str]:
     if lead is None:
         logger.info("deal not attributed", extra={"deal_id": deal_id, "reason": how})
         return {"status": "ignored", "deal_id": deal_id, "reason": how}
+    # Two events for one lead (two deals, or two changes of one) can run at once: each merges onto
+    # the deals it read and writes only if nobody wrote since (deals_version), else reads again.
+    for _ in range(DEAL_WRITE_ATTEMPTS):
+        item = ports.leads.get_item(lead.lead_id)
+        if item is None:
+            return {"status": "ignored", "deal_id": deal_id, "reason": "its handoff is gone"}
+        record = LeadRecord.model_validate(item)
+        answer = _write_deal(ports, read, record, version=item.get("deals_version"), how=how, now=now)
+        if answer is not None:
+            return answer
+    # The webhook answers an error and the CRM delivers the event again.
+    raise StorageError(f"deals on lead {lead.lead_id} kept changing during {DEAL_WRITE_ATTEMPTS} writes")
+
+
+def _write_deal(
+    ports: Ports, read: DealRead, lead: LeadRecord, *, version: int | None, how: str, now: datetime
+) -> dict[str, str] | None:
+    """Merge the deal into the lead's and write it unless another write came first (then None)."""
+    deal_id = read.deal.deal_id
     mapping = ports.config.pipeline.stages_for(read.deal.system, read.deal.pipeline)
     kept = next((d for d in lead.deals if d.system == read.deal.system and d.deal_id == deal_id), None)
     at = (read.at or now).astimezone(UTC)
@@ -124,10 +149,18 @@ def record_deal(ports: Ports, read: DealRead, now: datetime) -> dict[str, str]:
     if kept is not None and kept.stage == deal.stage and kept.amount == deal.amount:
         return answer  # a redelivery, or a change Handoff does not keep: nothing to write
     others = [d for d in lead.deals if not (d.system == deal.system and d.deal_id == deal_id)]
-    ports.leads.update(
-        lead.lead_id,
-        set_fields={"deals": [d.model_dump(mode="json") for d in [*others, deal]]},
-        timeline=[TimelineEntry(at=now, event="deal", detail=_detail(deal))],
-    )
+    try:
+        ports.leads.update(
+            lead.lead_id,
+            set_fields={
+                "deals": [d.model_dump(mode="json") for d in [*others, deal]],
+                "deals_version": (version or 0) + 1,
+            },
+            timeline=[TimelineEntry(at=now, event="deal", detail=_detail(deal))],
+            # A lead stored before deals_version was kept has none: the first write adds it.
+            expect={"deals_version": version},
+        )
+    except Conflict:
+        return None
     metrics.add_metric(name="DealsLinked", unit=MetricUnit.Count, value=1)
     return answer

@@ -44,8 +44,11 @@ class Leads(Protocol):
         remove: tuple[str, ...] = (),
         timeline: list[TimelineEntry] | None = None,
         expect_status: tuple[LeadStatus, ...] = (),
+        expect: dict[str, Any] | None = None,
     ) -> None:
-        """One atomic write; Conflict when the lead is missing or not in ``expect_status``."""
+        """One atomic write; Conflict when the lead is missing, not in ``expect_status``, or an
+        attribute named in ``expect`` does not hold its value (None: the attribute is absent),
+        which is how a read-modify-write knows nobody wrote in between."""
         ...
 
     def use_link(self, lead_id: str, nonce: str) -> bool:
@@ -68,9 +71,16 @@ class Leads(Protocol):
         ...
 
     def latest_for_crm_record(
-        self, system: str, record_id: str, sources: Collection[str]
+        self,
+        system: str,
+        record_id: str,
+        sources: Collection[str],
+        *,
+        received_within: tuple[datetime, datetime] | None = None,
     ) -> LeadRecord | None:
-        """The newest lead for this CRM record from ``sources``, whatever its status."""
+        """The newest lead for this CRM record from ``sources``, whatever its status; with
+        ``received_within`` (start, end), the newest received in that window, both ends included
+        (a query bounded by time on the by_crm_record index, never a scan)."""
         ...
 
     def open_handoff_rep(self, email: str, exclude_lead_id: str) -> str | None: ...
@@ -198,7 +208,12 @@ class HubSpotApi(Protocol):
     def update_contact(self, contact_id: str, properties: dict[str, str]) -> None: ...
 
     def create_task(self, contact_id: str, properties: dict[str, str], association_type: int) -> str:
-        """A new task associated with the contact: its id."""
+        """A new task associated with the contact: its id. Sent once: CrmUnavailable when the
+        answer is lost, the task perhaps created (``find_task`` then tells)."""
+        ...
+
+    def find_task(self, contact_id: str, marker: str) -> str | None:
+        """The id of a task on the contact whose body carries ``marker``, or None."""
         ...
 
     def deal_records(self, deal_id: str) -> DealRecords:
@@ -211,7 +226,11 @@ class SalesforceApi(Protocol):
     def update(self, sobject: str, record_id: str, fields: dict[str, str]) -> None: ...
 
     def create(self, sobject: str, fields: dict[str, str]) -> str:
-        """A new record (a Task): its id."""
+        """A new record (a Task): its id. Sent once, as HubSpotApi.create_task."""
+        ...
+
+    def find_task(self, who_id: str, marker: str) -> str | None:
+        """The id of a Task on the Lead or Contact whose Description carries ``marker``, or None."""
         ...
 
     def opportunity_records(self, opportunity_id: str) -> tuple[dict[str, Any] | None, list[str]]:

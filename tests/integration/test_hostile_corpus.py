@@ -680,8 +680,8 @@ def link_tokens() -> Iterator[ParameterSet]:
     yield link("link-post-reason-not-listed", "POST", disqualify, 400, "Pick one", body=b"reason=bored")
     markup = b"reason=%3Cscript%3Ealert(1)%3C%2Fscript%3E"
     yield link("link-post-reason-markup", "POST", disqualify, 400, "Pick one", body=markup)
-    body = b"a=1&b=2&c=3&d=4&e=5&note=6"
-    yield link("link-post-6-form-fields", "POST", Ctx.token, 400, "fields", body=body)
+    body = b"a=1&b=2&c=3&d=4&e=5&f=6&note=7"
+    yield link("link-post-7-form-fields", "POST", Ctx.token, 400, "fields", body=body)
 
 
 def disposition_api() -> Iterator[ParameterSet]:

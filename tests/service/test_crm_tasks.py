@@ -9,6 +9,7 @@ from typing import Any
 
 import pytest
 
+from handoff.crm.crm_http import CrmUnavailable
 from handoff.domain.lead import Lead
 from handoff.service import crm_inbound, crm_sync, intake, notify, routing
 from handoff.service.crm_activity import CrmActivity, record_activity
@@ -67,6 +68,44 @@ def test_the_brief_queues_one_task_created_once_with_the_deadline_and_the_connec
     assert "https://handoff.test/d/" in fields["hs_task_body"] and "Respond by" in fields["hs_task_body"]
     assert [t.task_id for t in record.crm_tasks] == [task_id] and record.crm_tasks[0].round == 0
     assert any(e.event == "crm_task_created" for e in record.timeline)
+
+
+@pytest.mark.parametrize("crm", [None, {"system": "salesforce", "record_id": "00Q5g0000LEAD01AAA"}])
+def test_a_retry_after_a_create_whose_answer_was_lost_keeps_the_task_it_made(
+    crm_ports: FakePorts, crm: dict[str, Any] | None
+) -> None:
+    """The CRM saved the task but the answer timed out: the queue's retry finds the task by its
+    marker line and keeps it, instead of creating a second."""
+    tasks_on(crm_ports)
+    lead_id = briefed(crm_ports, crm)
+    (message,) = task_messages(crm_ports)
+    crm_ports.crm.lost_answers = 1
+    with pytest.raises(CrmUnavailable):
+        crm_sync.apply(crm_ports, message, NOW)
+    assert crm_sync.apply(crm_ports, message, NOW) == "task found"
+    ((_, task_id, fields),) = crm_ports.crm.created
+    assert f"Handoff ref {lead_id}/0" in (fields.get("hs_task_body") or fields.get("Description") or "")
+    record = crm_ports.leads.get(lead_id)
+    assert record is not None and [t.task_id for t in record.crm_tasks] == [task_id]
+    assert any("an earlier try's answer was lost" in e.detail for e in record.timeline)
+    crm_ports._done.clear()
+    assert crm_sync.apply(crm_ports, message, NOW) == "task exists"
+    assert len(crm_ports.crm.created) == 1
+
+
+def test_a_first_try_creates_without_looking_and_a_retry_finding_nothing_creates(
+    crm_ports: FakePorts,
+) -> None:
+    tasks_on(crm_ports)
+    briefed(crm_ports)
+    (message,) = task_messages(crm_ports)
+    crm_ports.crm.unavailable = True  # the create never reached HubSpot
+    with pytest.raises(CrmUnavailable):
+        crm_sync.apply(crm_ports, message, NOW)
+    assert crm_ports.crm.task_lookups == []  # a first try sends its create without a lookup
+    crm_ports.crm.unavailable = False
+    assert crm_sync.apply(crm_ports, message, NOW) == "task created"
+    assert len(crm_ports.crm.task_lookups) == 1 and len(crm_ports.crm.created) == 1
 
 
 def test_a_salesforce_lead_gets_a_task_on_the_lead_for_its_owner(crm_ports: FakePorts) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import json
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -129,6 +130,65 @@ def test_a_deal_created_before_the_handoff_or_after_the_window_is_not_linked(
     answer = answer_of(ports, event("deal.creation"))
     assert answer["status"] == "ignored" and says in answer["reason"]
     assert ports.leads.get(lead.lead_id).deals == []  # type: ignore[union-attr]
+
+
+def test_a_deal_goes_to_the_contacts_handoff_before_it_not_the_newest(ports: FakePorts) -> None:
+    """Handed off at NOW and again ten days later: a deal created in between came from the first
+    handoff, though the second is the contact's newest."""
+    first = hubspot_lead(ports)
+    again = copy.deepcopy(WORKFLOW)
+    again["properties"]["recent_conversion_date"] = {
+        "value": str(int((NOW + timedelta(days=10)).timestamp() * 1000))
+    }
+    answer = crm_inbound.accept_hubspot(ports, json.dumps(again).encode(), NOW + timedelta(days=10))
+    second = answer.body["lead_id"]
+    assert second != first.lead_id and ports.leads.get(second) is not None
+    ports.crm.deal_reads["4658499848"] = (hubspot_deal(created=NOW + timedelta(days=5)), [DANA], None)
+    linked = answer_of(ports, event("deal.creation"))
+    assert (linked["status"], linked["lead_id"], linked["linked_by"]) == ("linked", first.lead_id, "contact")
+    assert ports.leads.get(second).deals == []  # type: ignore[union-attr]
+    # One created after both goes to the newer.
+    ports.crm.deal_reads["4658499849"] = (
+        hubspot_deal("4658499849", created=NOW + timedelta(days=11)),
+        [DANA],
+        None,
+    )
+    assert answer_of(ports, event("deal.creation", "4658499849"))["lead_id"] == second
+
+
+def test_two_deal_events_for_one_lead_at_once_both_land(ports: FakePorts) -> None:
+    """Deal B's event is written between deal A's read of the lead and A's write: A must not
+    overwrite B (a lost update), so A reads again and merges."""
+    lead = hubspot_lead(ports)
+    ports.crm.deal_reads["4658499848"] = (hubspot_deal(), [DANA], None)
+    ports.crm.deal_reads["4658499849"] = (hubspot_deal("4658499849", stage="qualifiedtobuy"), [DANA], None)
+    write = ports.leads.update
+    raced: list[str] = []
+
+    def overtaken(lead_id: str, **fields: Any) -> None:
+        if "deals" in (fields.get("set_fields") or {}) and not raced:
+            raced.append(lead_id)
+            assert answer_of(ports, event("deal.creation", "4658499849"))["status"] == "linked"
+        write(lead_id, **fields)
+
+    ports.leads.update = overtaken  # type: ignore[method-assign]
+    assert answer_of(ports, event("deal.creation"))["status"] == "linked"
+    assert raced == [lead.lead_id]
+    record = ports.leads.get(lead.lead_id)
+    assert record is not None
+    assert sorted(d.deal_id for d in record.deals) == ["4658499848", "4658499849"]
+    assert len([e for e in record.timeline if e.event == "deal"]) == 2
+    assert ports.leads.get_item(lead.lead_id)["deals_version"] == 2  # type: ignore[index]
+
+
+def test_a_lead_stored_before_deals_were_versioned_takes_its_next_deal(ports: FakePorts) -> None:
+    lead = hubspot_lead(ports)
+    ports.crm.deal_reads["4658499848"] = (hubspot_deal(), [DANA], None)
+    answer_of(ports, event("deal.creation"))
+    del ports.leads.items[lead.lead_id]["deals_version"]  # as stored before it was kept
+    ports.crm.deal_reads["4658499849"] = (hubspot_deal("4658499849"), [DANA], None)
+    assert answer_of(ports, event("deal.creation", "4658499849"))["status"] == "linked"
+    assert len(ports.leads.get(lead.lead_id).deals) == 2  # type: ignore[union-attr]
 
 
 def test_the_window_comes_from_config(ports: FakePorts) -> None:

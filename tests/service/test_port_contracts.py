@@ -162,6 +162,47 @@ def test_a_crm_record_finds_only_leads_from_the_sources_asked_for(
     assert leads.latest_for_crm_record("hubspot", own.crm.record_id, {"marketo"}) is None
 
 
+def test_a_crm_records_handoff_is_found_within_a_window_behind_a_newer_one(
+    stores: tuple[Leads, Reps, Dispositions],
+) -> None:
+    """The window is a key range on the index: an older handoff is found though a newer one
+    exists, both ends count, and a sub-second received_at sorts by time, not by its text."""
+    leads, _, _ = stores
+    older = record(8, source="hubspot", received=NOW + timedelta(microseconds=250_000))
+    newer = record(9, source="hubspot", received=NOW + timedelta(days=10))
+    for lead in (older, newer):
+        leads.create(lead)
+    assert older.crm.record_id
+
+    def found(start: datetime, end: datetime) -> str | None:
+        lead = leads.latest_for_crm_record(
+            "hubspot", older.crm.record_id or "", {"hubspot"}, received_within=(start, end)
+        )
+        return lead.lead_id if lead else None
+
+    assert found(NOW - timedelta(days=90), NOW + timedelta(days=5)) == older.lead_id
+    assert found(older.received_at, older.received_at) == older.lead_id  # both ends included
+    assert found(NOW, NOW + timedelta(microseconds=249_999)) is None  # just before it
+    assert found(NOW + timedelta(seconds=1), NOW + timedelta(days=9)) is None
+    assert found(NOW, NOW + timedelta(days=11)) == newer.lead_id
+
+
+def test_an_update_expecting_a_value_fails_when_another_write_came_first(
+    stores: tuple[Leads, Reps, Dispositions],
+) -> None:
+    leads, _, _ = stores
+    lead = record(10)
+    leads.create(lead)
+    leads.update(lead.lead_id, set_fields={"deals_version": 1}, expect={"deals_version": None})
+    with pytest.raises(Conflict):
+        leads.update(lead.lead_id, set_fields={"deals_version": 1}, expect={"deals_version": None})
+    with pytest.raises(Conflict):
+        leads.update(lead.lead_id, set_fields={"deals_version": 9}, expect={"deals_version": 2})
+    leads.update(lead.lead_id, set_fields={"deals_version": 2}, expect={"deals_version": 1})
+    item = leads.get_item(lead.lead_id)
+    assert item is not None and item["deals_version"] == 2
+
+
 @pytest.mark.parametrize(
     ("extra", "field"),
     [

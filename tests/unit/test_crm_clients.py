@@ -3,18 +3,19 @@
 
 from __future__ import annotations
 
+import time
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
 from handoff.config.adapters import SalesforceAdapterConfig
 from handoff.crm.crm_http import CrmRecordMissing, CrmUnauthorized, CrmUnavailable
-from handoff.crm.hubspot_api import HubSpotClient
+from handoff.crm.hubspot_api import TASK_DOC_URL, TASK_SCOPES, HubSpotClient
 from handoff.crm.salesforce import requested_account_fields
 from handoff.crm.salesforce_api import SalesforceClient
 from handoff.local.fake_hubspot import FakeHubSpot
 from handoff.local.fake_salesforce import FakeSalesforce
-from tests.conftest import EXAMPLES
+from tests.conftest import EXAMPLES, ROOT
 
 LEAD = "00Q5g0000LEAD01AAA"
 
@@ -238,3 +239,50 @@ def test_salesforce_creates_a_task_with_its_reminder_on(salesforce: FakeSalesfor
               "ActivityDate": "2026-11-02", "ReminderDateTime": "2026-11-02T23:30:00.000Z"}  # fmt: skip
     task_id = client.create("Task", fields)
     assert task_id.startswith("00T") and salesforce.tasks[task_id] == fields | {"IsReminderSet": True}
+
+
+def test_hubspot_sends_a_create_once_and_finds_the_task_a_lost_answer_made(hubspot: FakeHubSpot) -> None:
+    """A create that timed out is not sent again in the call (HubSpot may have saved it); the
+    retry's lookup finds it by its marker among the contact's tasks."""
+    client = HubSpotClient(hubspot.url, "pat-1", timeout=0.2, sleep=lambda _: None)
+    assert client.find_task("3201", "Handoff ref ld_x/0") is None
+    properties = {"hs_task_body": "Call<br>Handoff ref ld_x/0", "hs_timestamp": "2026-11-02T23:30:00.000Z"}
+    hubspot.stall_next(1, 0.5)
+    with pytest.raises(CrmUnavailable, match="may have acted"):
+        client.create_task("3201", properties, 204)
+    time.sleep(0.5)  # the fake saves the task once its stall ends
+    assert [r for r in hubspot.requests if r == "POST /crm/v3/objects/tasks"] == [
+        "POST /crm/v3/objects/tasks"
+    ]
+    (task_id,) = hubspot.data["tasks"]
+    assert client.find_task("3201", "Handoff ref ld_x/0") == task_id
+    assert client.find_task("3201", "Handoff ref ld_x/1") is None
+    hubspot.fail_next(1, status=502)  # a 5xx may follow a save too: not sent again
+    with pytest.raises(CrmUnavailable):
+        client.create_task("3201", properties, 204)
+    assert len(hubspot.data["tasks"]) == 1
+
+
+def test_salesforce_sends_a_create_once_and_finds_the_task_by_its_marker(salesforce: FakeSalesforce) -> None:
+    client = SalesforceClient(salesforce.url, "client-1", "secret-1", sleep=lambda _: None)
+    fields = {"WhoId": LEAD, "OwnerId": "0055g0000USER01AAA", "Subject": "Follow up",
+              "Description": "Call\nHandoff ref ld_x/0"}  # fmt: skip
+    salesforce.fail_next(1, status=503)
+    with pytest.raises(CrmUnavailable):
+        client.create("Task", fields)
+    salesforce.fail_next(1, status=429)  # refused before acting: sent again
+    task_id = client.create("Task", fields)
+    assert list(salesforce.tasks) == [task_id]
+    assert client.find_task(LEAD, "Handoff ref ld_x/0") == task_id
+    assert client.find_task(LEAD, "Handoff ref ld_x/1") is None
+    with pytest.raises(ValueError):
+        client.find_task("x' OR Id != '", "m")
+
+
+def test_the_setup_guide_names_the_task_scopes_as_hubspot_documents_them() -> None:
+    guide = (ROOT / "docs" / "crm-setup.md").read_text()
+    tasks = guide[guide.index("### Tasks in the CRM") :]
+    scopes = tasks[tasks.index("**Scopes.**") :].split("\n\n")[0]
+    for scope in TASK_SCOPES:
+        assert f"`{scope}`" in scopes, scope
+    assert TASK_DOC_URL in scopes
