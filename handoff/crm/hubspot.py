@@ -5,7 +5,7 @@ from __future__ import annotations
 import hashlib
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import AliasChoices, BaseModel, ConfigDict, Field, ValidationError
 
 from handoff.config.adapters import HubSpotAdapterConfig
 from handoff.crm.mapping import CONSENT_FIELDS, assemble, moment, number, text, trigger_type, whole_number
@@ -184,7 +184,11 @@ class HubSpotEvent(BaseModel):
     model_config = ConfigDict(extra="allow", populate_by_name=True)
 
     event_id: int | str = Field(alias="eventId")
-    subscription_type: str = Field(alias="subscriptionType", max_length=100)
+    # HubSpot sends subscriptionType; its Webhooks API guide documents the same field as eventType
+    # (the "Webhook payloads" table and example): either is read.
+    subscription_type: str = Field(
+        validation_alias=AliasChoices("subscriptionType", "eventType", "subscription_type"), max_length=100
+    )
     portal_id: int | str = Field(alias="portalId")
     # Association changes name fromObjectId and toObjectId instead; such an event is ignored.
     object_id: int | str | None = Field(default=None, alias="objectId")

@@ -47,8 +47,9 @@ def merged(kept: Deal | None, read: Deal, *, at: datetime, mapping: StageMap) ->
     history = list(kept.stages) if kept is not None else []
     if not history or history[-1].stage != read.stage:
         # A deal first seen on a stage change may have passed earlier stages unseen: each stage
-        # counts from when Handoff saw it, so no milestone is dated before it was known.
-        history.append(StageChange(stage=read.stage, at=at))
+        # counts from when Handoff saw it, so no milestone is dated before it was known. Nor
+        # before the deal existed: a CRM's event time may be older (a replay, a clock).
+        history.append(StageChange(stage=read.stage, at=max(at, read.created_at)))
     deal = read.model_copy(update={"stages": history})
     if kept is not None and kept.linked_by != read.linked_by:
         deal = deal.model_copy(update={"linked_by": kept.linked_by})

@@ -35,8 +35,8 @@ def _json(path: Path) -> Any:
 
 
 @pytest.fixture(scope="module")
-def stack(shared_aws: Aws) -> Iterator[Aws]:
-    """The module's stack, with a fake HubSpot CRM API serving the records the events point at."""
+def hubspot_crm() -> Iterator[FakeHubSpot]:
+    """The fake HubSpot CRM API the module's stack reads, serving the records the events point at."""
     fake = FakeHubSpot(EXAMPLES / "hubspot" / "crm-objects.json", token=SECRETS["HANDOFF_HUBSPOT_TOKEN"])
     contacts, companies = fake.data["contacts"], fake.data["companies"]
     # HubSpot's own SDK test contact and company (Bryan Cooper at Biglytics), for objectId 123.
@@ -58,13 +58,45 @@ def stack(shared_aws: Aws) -> Iterator[Aws]:
                        "createdate": iso(datetime.now(UTC) + timedelta(days=1))},
         "associations": {"contacts": {"results": [{"id": "123", "type": "deal_to_contact"}]}},
     }  # fmt: skip
+    # HubSpot's Webhooks API guide's example payload: contact 1246978 was created (served as the
+    # SDK's Bryan Cooper), and the deals built to that example, 1246965 and 1246978, are his,
+    # created a day from now (after his handoff).
+    contacts["1246978"] = sdk["contact"] | {"id": "1246978"}
+    for deal_id, stage, amount in (
+        ("1246965", "presentationscheduled", "36000"),
+        ("1246978", "qualifiedtobuy", "9000"),
+    ):
+        fake.data["deals"][deal_id] = {
+            "id": deal_id,
+            "properties": {"dealstage": stage, "amount": amount, "pipeline": "default",
+                           "createdate": iso(datetime.now(UTC) + timedelta(days=1))},
+            "associations": {"contacts": {"results": [{"id": "1246978", "type": "deal_to_contact"}]}},
+        }  # fmt: skip
     fake.start()
+    yield fake
+    fake.stop()
+
+
+@pytest.fixture(scope="module")
+def stack(shared_aws: Aws, hubspot_crm: FakeHubSpot) -> Iterator[Aws]:
+    """The module's stack, reading the fake HubSpot CRM API and the stack's fake Salesforce."""
+    # The Opportunities the documented-schema Salesforce notifications name, created a day from
+    # now (after the handoffs of examples/webhooks/salesforce/outbound-message-lead-and-contact.xml):
+    # one with Kim Nguyen's Contact in a contact role, one converted from Sam Rivera's Lead.
+    created = (datetime.now(UTC) + timedelta(days=1)).strftime("%Y-%m-%dT%H:%M:%S.000+0000")
+    shared_aws.salesforce.data["Opportunity"]["0065g0000OPPT20AAA"] = {
+        "AccountId": "0015g0000ACCT01AAA", "StageName": "Proposal/Price Quote", "Amount": 64000.0,
+        "IsClosed": False, "CreatedDate": created, "ContactRoles": ["0035g0000CONT01AAA"],
+    }  # fmt: skip
+    shared_aws.salesforce.data["Opportunity"]["0065g0000OPPT21AAA"] = {
+        "AccountId": "0015g0000ACCT01AAA", "StageName": "Qualification", "Amount": 18000.0,
+        "IsClosed": False, "CreatedDate": created, "ContactRoles": [],
+    }  # fmt: skip
     with pytest.MonkeyPatch.context() as monkeypatch:
-        monkeypatch.setenv("HANDOFF_HUBSPOT_API_BASE", fake.url)
+        monkeypatch.setenv("HANDOFF_HUBSPOT_API_BASE", hubspot_crm.url)
         container.reset()
         shared_aws.put_reps(rep("r1"))
         yield shared_aws
-    fake.stop()
     container.reset()
 
 
@@ -145,6 +177,57 @@ def test_hubspot_documented_deal_events_are_read_and_linked_to_the_contacts_hand
     status, body = hubspot_events(stack, "events-ballerina-deal.propertyChange.json")
     assert status == 200, body
     assert body["events"] == [{"event_id": "123", "status": "ignored", "reason": "deal no longer exists"}]
+
+
+def test_hubspot_docs_webhook_payload_example_is_read_with_its_eventtype_key(stack: Aws) -> None:
+    """The example array of HubSpot's Webhooks API guide ("Webhook payloads"), which names the
+    subscription type eventType: the lifecyclestage change is not a handoff, the created contact is."""
+    status, body = hubspot_events(stack, "events-docs-webhooks-payload-example.json")
+    assert status == 200, body
+    change, creation = body["events"]
+    assert (change["event_id"], change["status"]) == ("3816279340", "ignored")
+    assert "lifecyclestage" in change["reason"] and "subscriber" in change["reason"]
+    assert creation["event_id"] == "3816279480"
+    assert creation["lead_id"] == lead_id_for("hubspot", "33:3816279480")
+    lead = stack.get_lead(creation["lead_id"])
+    assert lead["contact"]["email"] == "bcooper@biglytics.net"
+    assert lead["crm"]["record_url"] == "https://app.hubspot.com/contacts/33/record/0-1/1246978"
+
+
+def test_hubspot_docs_example_deal_events_are_kept_on_the_contacts_handoff(
+    stack: Aws, hubspot_crm: FakeHubSpot
+) -> None:
+    """HubSpot's documented example payload as deal events (deal.propertyChange on dealstage,
+    deal.creation), then the generic object.propertyChange on amount for objectTypeId 0-3: each
+    deal is read from the CRM API, with its contact, and kept on that contact's handoff."""
+    status, body = hubspot_events(stack, "events-docs-webhooks-payload-example.json")
+    assert status == 200, body
+    lead_id = lead_id_for("hubspot", "33:3816279480")
+    status, body = hubspot_events(stack, "events-docs-deal-stage-change-and-creation.json")
+    assert status == 200, body
+    assert body["events"] == [
+        {"event_id": "3816279340", "status": "linked", "deal_id": "1246965", "lead_id": lead_id,
+         "linked_by": "contact", "milestone": "stage_2"},
+        {"event_id": "3816279480", "status": "linked", "deal_id": "1246978", "lead_id": lead_id,
+         "linked_by": "contact", "milestone": "stage_1"},
+    ]  # fmt: skip
+    deals = {d["deal_id"]: d for d in stack.get_lead(lead_id)["deals"]}
+    assert (deals["1246965"]["stage"], deals["1246965"]["amount"]) == ("presentationscheduled", 36000)
+    assert (deals["1246978"]["stage"], deals["1246978"]["amount"]) == ("qualifiedtobuy", 9000)
+    assert all(d["system"] == "hubspot" and d["linked_by"] == "contact" for d in deals.values())
+    # The generic form: the deal's amount changed; Handoff reads the deal again, not the event.
+    hubspot_crm.data["deals"]["1246965"]["properties"]["amount"] = "42000"
+    status, body = hubspot_events(stack, "events-docs-generic-deal-amount-change.json")
+    assert status == 200, body
+    assert body["events"] == [
+        {"event_id": "3816279341", "status": "linked", "deal_id": "1246965", "lead_id": lead_id,
+         "linked_by": "contact", "milestone": "stage_2"}
+    ]  # fmt: skip
+    lead = stack.get_lead(lead_id)
+    [deal] = [d for d in lead["deals"] if d["deal_id"] == "1246965"]
+    assert (deal["stage"], deal["amount"]) == ("presentationscheduled", 42000)
+    assert [s["stage"] for s in deal["stages"]] == ["presentationscheduled"]  # the amount is no stage
+    assert any(e["event"] == "deal" and "1246965" in e["detail"] for e in lead["timeline"])
 
 
 # --- HubSpot events that name a contact -------------------------------------------------------------
@@ -258,7 +341,7 @@ def test_hubspot_docs_workflow_webhook_contact(stack: Aws) -> None:
 # --- Salesforce Outbound Messages ---------------------------------------------------------------
 
 SALESFORCE_IGNORED = {
-    # An sObject Handoff does not act on.
+    # An Opportunity (006Q0000009N3gf) that is in no CRM: read, gone, and so not attributed.
     "mulesoft-opportunity.xml",
     # Contacts sent with only an Id, or a name and no email: no lead a rep could work. A SOAP fault
     # would have Salesforce redeliver them, unchanged, for 24 hours.
@@ -266,6 +349,42 @@ SALESFORCE_IGNORED = {
     "freedom-nozzle-contact.xml",
     "freedom-nozzle-two-contacts.xml",
 }
+
+
+def test_salesforce_documented_opportunity_notification_reaches_the_contacts_handoff(stack: Aws) -> None:
+    """An OpportunityNotification built to the WSDL Salesforce documents: the Opportunity is read
+    through the REST API, with its contact roles, and kept on Kim Nguyen's Contact handoff."""
+    status, xml = stack.post_salesforce(
+        (EXAMPLES / "webhooks/salesforce/outbound-message-lead-and-contact.xml").read_bytes()
+    )
+    assert (status, "<Ack>true</Ack>" in xml) == (200, True), xml
+    status, xml = stack.post_salesforce(
+        (SALESFORCE / "docs-schema-opportunity-notification.xml").read_bytes()
+    )
+    assert (status, "<Ack>true</Ack>" in xml) == (200, True), xml
+    lead = stack.get_lead(lead_id_for("salesforce", "04l5g00000AAAA2AAA"))
+    [deal] = [d for d in lead["deals"] if d["deal_id"] == "0065g0000OPPT20AAA"]
+    assert (deal["system"], deal["stage"], deal["amount"], deal["linked_by"]) == (
+        "salesforce", "Proposal/Price Quote", 64000, "contact",
+    )  # fmt: skip
+    assert set(deal["milestones"]) == {"stage_1", "stage_2"}
+
+
+def test_salesforce_documented_lead_conversion_keeps_the_opportunity_on_the_leads_handoff(stack: Aws) -> None:
+    """A converted Lead's notification (IsConverted, ConvertedOpportunityId): the Opportunity it
+    became is read and kept on the Lead's own handoff, though it has no contact role."""
+    status, xml = stack.post_salesforce(
+        (EXAMPLES / "webhooks/salesforce/outbound-message-lead-and-contact.xml").read_bytes()
+    )
+    assert (status, "<Ack>true</Ack>" in xml) == (200, True), xml
+    status, xml = stack.post_salesforce(
+        (SALESFORCE / "docs-schema-lead-converted-notification.xml").read_bytes()
+    )
+    assert (status, "<Ack>true</Ack>" in xml) == (200, True), xml
+    lead = stack.get_lead(lead_id_for("salesforce", "04l5g00000AAAA1AAA"))
+    [deal] = [d for d in lead["deals"] if d["deal_id"] == "0065g0000OPPT21AAA"]
+    assert (deal["stage"], deal["amount"], deal["linked_by"]) == ("Qualification", 18000, "contact")
+    assert deal["milestones"] and set(deal["milestones"]) == {"stage_1"}
 
 
 @pytest.mark.parametrize("name", sorted(SALESFORCE_IGNORED))

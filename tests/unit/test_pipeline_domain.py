@@ -90,3 +90,10 @@ def test_merging_keeps_history_once_per_stage_change() -> None:
     )
     assert [s.stage for s in moved.stages] == ["qualifiedtobuy", "contractsent"]
     assert moved.milestones[Milestone.STAGE_2] == T0 + timedelta(days=1)
+
+
+def test_a_stage_change_is_never_dated_before_the_deal_existed() -> None:
+    # HubSpot's documented example event carries an occurredAt years older than any deal.
+    read = Deal(system="hubspot", deal_id="9", stage="contractsent", amount=10, created_at=T0)
+    deal = merged(None, read, at=T0 - timedelta(days=3000), mapping=HUBSPOT)
+    assert deal.stages[0].at == T0 and deal.milestones[Milestone.STAGE_2] == T0
