@@ -10,7 +10,14 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from handoff.deploy.gateway import JSON_OBJECT, JSON_OBJECT_OR_ARRAY
+from handoff.deploy.gateway import (
+    JSON_OBJECT,
+    JSON_OBJECT_OR_ARRAY,
+    LINK_THROTTLE,
+    OPS_THROTTLE,
+    WEBHOOK_THROTTLE,
+    Throttle,
+)
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 FUNCTIONS_DIR = REPO_ROOT / "functions"
@@ -172,22 +179,30 @@ class Route:
     # The request model API Gateway checks an application/json body against (None: no model;
     # Salesforce posts SOAP and the link page posts a form).
     body_model: dict[str, Any] | None = None
+    # The method's own throttle (handoff.deploy.gateway): CDK sets it on the stage, and the
+    # local front applies the same bucket.
+    throttle: Throttle = OPS_THROTTLE
+
+    @property
+    def method_key(self) -> str:
+        """The stage's method-settings key for this route: "/resource/path/METHOD"."""
+        return f"{self.path}/{self.method}"
 
 
 ROUTES = (
     Route("GET", "/health", API),
     Route("GET", "/openapi.json", API),
-    Route("POST", "/webhooks/generic", QUALIFY, body_model=JSON_OBJECT),
-    Route("POST", "/webhooks/hubspot", QUALIFY, body_model=JSON_OBJECT_OR_ARRAY),
-    Route("POST", "/webhooks/hubspot/activity", QUALIFY, body_model=JSON_OBJECT),
-    Route("POST", "/webhooks/salesforce", QUALIFY),
+    Route("POST", "/webhooks/generic", QUALIFY, body_model=JSON_OBJECT, throttle=WEBHOOK_THROTTLE),
+    Route("POST", "/webhooks/hubspot", QUALIFY, body_model=JSON_OBJECT_OR_ARRAY, throttle=WEBHOOK_THROTTLE),
+    Route("POST", "/webhooks/hubspot/activity", QUALIFY, body_model=JSON_OBJECT, throttle=WEBHOOK_THROTTLE),
+    Route("POST", "/webhooks/salesforce", QUALIFY, throttle=WEBHOOK_THROTTLE),
     Route("GET", "/leads", API, api_key=True),
     Route("GET", "/leads/{lead_id}", API, api_key=True),
     Route("GET", "/reps", API, api_key=True),
     Route("POST", "/leads/{lead_id}/disposition", DISPOSITION, api_key=True, body_model=JSON_OBJECT),
     Route("POST", "/leads/{lead_id}/reassign", DISPOSITION, api_key=True, body_model=JSON_OBJECT),
-    Route("GET", "/d/{token}", DISPOSITION),
-    Route("POST", "/d/{token}", DISPOSITION),
+    Route("GET", "/d/{token}", DISPOSITION, throttle=LINK_THROTTLE),
+    Route("POST", "/d/{token}", DISPOSITION, throttle=LINK_THROTTLE),
 )
 
 # How often the sla_check schedule runs in AWS.

@@ -32,6 +32,26 @@ MESSAGE_STRING = "$context.error.messageString"
 
 
 @dataclass(frozen=True)
+class Throttle:
+    """API Gateway's token bucket for one method: ``burst`` requests at once, refilled at
+    ``rate`` per second. Past it the gateway answers 429 before any function runs."""
+
+    rate: int
+    burst: int
+
+
+# Webhooks take a burst: a list import or a webinar follow-up turns 1,000 contacts into MQLs
+# within seconds, and a sender's webhook step (Marketo's) may not retry a 429. The account's
+# regional limit (10,000/s, burst 5,000) sits above this; Lambda concurrency and the Step
+# Functions StartExecution bucket sit below it (docs/deploy.md says which quotas to raise).
+WEBHOOK_THROTTLE = Throttle(rate=500, burst=1000)
+# The brief's one-click links: one person at a time.
+LINK_THROTTLE = Throttle(rate=50, burst=100)
+# The ops API (x-api-key) and the rest: tight, as the usage plan is.
+OPS_THROTTLE = Throttle(rate=20, burst=40)
+
+
+@dataclass(frozen=True)
 class GatewayResponse:
     """One gateway response type: its status, Handoff's error code and its message."""
 

@@ -1,8 +1,8 @@
 """API Gateway's own checks, applied locally before a function runs.
 
 The rules come from handoff.deploy.gateway and handoff.deploy.functions.ROUTES, the definitions CDK
-deploys: the payload limit, the API key on routes that require one, and the request
-model of each JSON body. A request the real gateway refuses never reaches a handler here
+deploys: each method's throttle, the payload limit, the API key on routes that require one,
+and the request model of each JSON body. A request the real gateway refuses never reaches a handler here
 either, and gets the same status and body.
 """
 
@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import hmac
 import json
+import threading
+import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
@@ -60,6 +62,27 @@ def admit(
     if route.body_model is not None and json_body and not _matches(route.body_model, body):
         return _refuse("BAD_REQUEST_BODY", "Invalid request body")
     return None
+
+
+class Throttles:
+    """API Gateway's per-method token buckets, from the routes' own Throttle: a burst past the
+    bucket gets the gateway's 429 before any function runs. ``clock`` is injectable for tests."""
+
+    def __init__(self, clock: Callable[[], float] = time.monotonic) -> None:
+        self._clock = clock
+        self._buckets: dict[str, tuple[float, float]] = {}  # method key -> (tokens, at)
+        self._lock = threading.Lock()
+
+    def take(self, route: Route) -> Refusal | None:
+        limit, now = route.throttle, self._clock()
+        with self._lock:
+            tokens, at = self._buckets.get(route.method_key, (float(limit.burst), now))
+            tokens = min(float(limit.burst), tokens + (now - at) * limit.rate)
+            if tokens < 1:
+                self._buckets[route.method_key] = (tokens, now)
+                return _refuse("THROTTLED", "Too Many Requests")
+            self._buckets[route.method_key] = (tokens - 1, now)
+        return None
 
 
 def no_route() -> Refusal:

@@ -19,7 +19,7 @@ from handoff.aws import container
 from handoff.deploy import credentials
 from handoff.deploy.functions import ROUTES, Route
 from handoff.local import lambdas
-from handoff.local.gateway import admit, no_route, size_refusal
+from handoff.local.gateway import Throttles, admit, no_route, size_refusal
 from handoff.local.loopback import LoopbackServer
 
 
@@ -86,6 +86,7 @@ def build_event(
 
 class _Handler(BaseHTTPRequestHandler):
     server_version = "HandoffLocal/1"
+    throttles = Throttles()  # the front's buckets; HttpFront gives each server its own
 
     def log_message(self, format: str, *args: Any) -> None:  # quiet by default
         return
@@ -119,8 +120,9 @@ class _Handler(BaseHTTPRequestHandler):
             self._error(400, "bad_request", "Content-Length is negative")
             return
         headers = {k: v for k, v in self.headers.items()}
-        # A body over the limit is refused before it is read, as API Gateway does.
-        refusal = size_refusal(length)
+        # A throttled request or a body over the limit is refused before it is read, as API
+        # Gateway does.
+        refusal = self.throttles.take(route) or size_refusal(length)
         body = b""
         if refusal is None:
             body = self.rfile.read(length) if length else b""
@@ -156,4 +158,6 @@ class HttpFront(LoopbackServer):
     """The API Gateway stand-in."""
 
     def __init__(self, host: str, port: int):
-        super().__init__(_Handler, name="http-front", host=host, port=port)
+        # Each front keeps its own buckets, as each deployed API has its own.
+        handler = type("_FrontHandler", (_Handler,), {"throttles": Throttles()})
+        super().__init__(handler, name="http-front", host=host, port=port)

@@ -10,7 +10,7 @@ from aws_cdk import aws_wafv2 as wafv2
 from constructs import Construct
 
 from handoff.deploy.functions import ROUTES
-from handoff.deploy.gateway import GATEWAY_RESPONSES, MODEL_CONTENT_TYPE
+from handoff.deploy.gateway import GATEWAY_RESPONSES, MODEL_CONTENT_TYPE, OPS_THROTTLE
 from infra.constructs.functions import Functions
 from infra.constructs.logs import retained_log_group
 
@@ -46,8 +46,16 @@ class Api(Construct):
             cloud_watch_role_removal_policy=RemovalPolicy.RETAIN,
             deploy_options=apigw.StageOptions(
                 stage_name=STAGE_NAME,
-                throttling_rate_limit=50,
-                throttling_burst_limit=100,
+                # The stage's default; every route sets its own (handoff.deploy.gateway).
+                throttling_rate_limit=OPS_THROTTLE.rate,
+                throttling_burst_limit=OPS_THROTTLE.burst,
+                method_options={
+                    route.method_key: apigw.MethodDeploymentOptions(
+                        throttling_rate_limit=route.throttle.rate,
+                        throttling_burst_limit=route.throttle.burst,
+                    )
+                    for route in ROUTES
+                },
                 tracing_enabled=True,
                 logging_level=apigw.MethodLoggingLevel.ERROR,
                 data_trace_enabled=False,  # execution logs never carry bodies (personal data)
@@ -144,7 +152,7 @@ class Api(Construct):
         )
         plan = self.rest_api.add_usage_plan(
             "OpsPlan",
-            throttle=apigw.ThrottleSettings(rate_limit=20, burst_limit=40),
+            throttle=apigw.ThrottleSettings(rate_limit=OPS_THROTTLE.rate, burst_limit=OPS_THROTTLE.burst),
             api_stages=[apigw.UsagePlanPerApiStage(api=self.rest_api, stage=self.rest_api.deployment_stage)],
         )
         plan.add_api_key(key)

@@ -97,16 +97,22 @@ def test_api_routes_match_the_route_table(template: Template) -> None:
     template.has_resource_properties(
         "AWS::ApiGateway::RestApi", {"EndpointConfiguration": {"Types": ["REGIONAL"]}}
     )
-    template.has_resource_properties(
-        "AWS::ApiGateway::Stage",
-        {
-            "MethodSettings": [
-                Match.object_like(
-                    {"DataTraceEnabled": False, "ThrottlingRateLimit": 50, "LoggingLevel": "ERROR"}
-                )
-            ],
-            "AccessLogSetting": Match.object_like({}),
-        },
+    [stage] = resources(template, "AWS::ApiGateway::Stage").values()
+    assert stage["Properties"]["AccessLogSetting"]
+    settings = {(m["ResourcePath"], m["HttpMethod"]): m for m in stage["Properties"]["MethodSettings"]}
+    stage_wide = settings.pop(("/*", "*"))
+    assert (stage_wide["DataTraceEnabled"], stage_wide["LoggingLevel"]) == (False, "ERROR")
+    assert (stage_wide["ThrottlingRateLimit"], stage_wide["ThrottlingBurstLimit"]) == (20, 40)
+    # Each route its own bucket: webhooks take a burst of 1,000 deliveries, the rest stay tight.
+    # CloudFormation writes the resource path as "/" then the path with each "/" as "~1".
+    throttles = {
+        (path[1:].replace("~1", "/"), method): (m["ThrottlingRateLimit"], m["ThrottlingBurstLimit"])
+        for (path, method), m in settings.items()
+    }
+    assert throttles == {(r.path, r.method): (r.throttle.rate, r.throttle.burst) for r in ROUTES}
+    assert all(burst >= 1000 for (path, _), (_, burst) in throttles.items() if path.startswith("/webhooks/"))
+    assert all(
+        burst <= 100 for (path, _), (_, burst) in throttles.items() if not path.startswith("/webhooks/")
     )
 
 

@@ -91,3 +91,29 @@ def test_an_unknown_path_or_method_is_the_gateways_404() -> None:
 
     refused = no_route()
     assert (refused.status, json.loads(refused.body)["error"]) == (404, "not_found")
+
+
+def test_each_route_has_its_own_bucket_and_a_burst_past_it_gets_the_gateway_429() -> None:
+    from handoff.deploy.functions import ROUTES
+    from handoff.local.gateway import Throttles
+
+    now = [0.0]
+    throttles = Throttles(clock=lambda: now[0])
+    webhook = next(r for r in ROUTES if r.path == "/webhooks/generic")
+    reps = next(r for r in ROUTES if r.path == "/reps")
+    # A list import's burst: 1,000 deliveries at once are all admitted.
+    assert [throttles.take(webhook) for _ in range(1000)] == [None] * 1000
+    refused = throttles.take(webhook)
+    assert refused is not None and refused.status == 429
+    assert json.loads(refused.body) == {
+        "error": "throttled",
+        "message": "too many requests; retry later",
+        "details": [],
+    }
+    assert throttles.take(reps) is None  # another route's bucket is untouched
+    # The bucket refills at the route's rate.
+    now[0] += 1.0
+    admitted = sum(throttles.take(webhook) is None for _ in range(webhook.throttle.rate + 10))
+    assert admitted == webhook.throttle.rate
+    # The ops routes stay tight.
+    assert sum(throttles.take(reps) is None for _ in range(100)) == reps.throttle.burst  # refilled
