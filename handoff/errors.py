@@ -72,3 +72,21 @@ class StorageError(HandoffError):
     def cause_name(self) -> str:
         """The underlying error's type (ClientError, EndpointConnectionError...): safe to log."""
         return type(self.__cause__ or self).__name__
+
+
+# AWS's error codes for a request refused on a rate or a quota, not on its content.
+THROTTLING_CODES = frozenset(
+    {
+        "ThrottlingException",
+        "Throttling",
+        "ProvisionedThroughputExceededException",
+        "RequestLimitExceeded",
+        "TooManyRequestsException",
+        "LimitExceededException",
+    }
+)
+
+
+class StorageThrottled(StorageError):
+    """The store refused on a rate or a quota: a later try succeeds. The workflow retries it
+    with back-off, and a lead that fails on it alone is redriven by sla_check."""

@@ -10,7 +10,7 @@ from __future__ import annotations
 import copy
 import itertools
 import json
-from collections.abc import Collection
+from collections.abc import Collection, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -55,6 +55,14 @@ def _plain(value: Any) -> Any:
     return json.loads(json.dumps(value, default=str))
 
 
+def _projected(index: Index, item: dict[str, Any]) -> dict[str, Any]:
+    """What a query on ``index`` returns of the item, as DynamoDB projects it."""
+    if index.include is None:
+        return copy.deepcopy(item)
+    kept = {"lead_id", index.partition_key, index.sort_key, *index.include}
+    return {k: copy.deepcopy(v) for k, v in item.items() if k in kept}
+
+
 class FakeLeads:
     def __init__(self) -> None:
         self.items: dict[str, dict[str, Any]] = {}
@@ -93,7 +101,7 @@ class FakeLeads:
             for name, value in (expect or {}).items()
         ):
             raise Conflict(f"lead {lead_id} changed since read")
-        fields, removed = bookkeeping(dict(set_fields or {}), tuple(remove))
+        fields, removed = bookkeeping(lead_id, dict(set_fields or {}), tuple(remove))
         lists = dict(append or {})
         if timeline:
             lists["timeline"] = [e.model_dump(mode="json") for e in timeline]
@@ -138,11 +146,11 @@ class FakeLeads:
         ]
         if index.sort_key:
             found.sort(key=lambda i: str(i[index.sort_key]), reverse=newest_first)
-        return [copy.deepcopy(i) for i in found]
+        return [_projected(index, i) for i in found]
 
     def by_brief_message(self, message_id: str) -> dict[str, Any] | None:
         found = self._query(MESSAGE_INDEX, message_id)
-        return found[0] if found else None
+        return self.get_item(found[0]["lead_id"]) if found else None
 
     def _newest_open(self, index: Index, key: str) -> list[dict[str, Any]]:
         statuses = {s.value for s in OPEN_STATUSES}
@@ -174,7 +182,7 @@ class FakeLeads:
             if (not open_only or item.get("status") in statuses) and item["source"].lower() in wanted
         ]
         newest = max(found, key=lambda item: str(item["received_at"]), default=None)
-        return LeadRecord.model_validate(newest) if newest else None
+        return self.get(newest["lead_id"]) if newest else None
 
     def open_for_crm_record(self, system: str, record_id: str, sources: Collection[str]) -> LeadRecord | None:
         return self._for_crm_record(system, record_id, sources, open_only=True)
@@ -193,29 +201,32 @@ class FakeLeads:
 
     def open_handoff_rep(self, email: str, exclude_lead_id: str) -> str | None:
         for item in self._newest_open(CONTACT_INDEX, email):
-            if item["lead_id"] != exclude_lead_id and item.get("assignment"):
-                return str(item["assignment"]["rep_id"])
+            if item["lead_id"] != exclude_lead_id and item.get("owner_rep_id"):
+                return str(item["owner_rep_id"])
         return None
 
-    def in_flight(
-        self, status: str, older_than: datetime, limit: int, start: Any = None
-    ) -> tuple[list[dict[str, Any]], Any]:
-        found = [i for i in self._query(OPEN_INDEX, status) if i["updated_at"] < iso(older_than)]
+    def _sharded(self, index: Index, value: str) -> list[dict[str, Any]]:
+        return [i for key in index.keys(value) for i in self._query(index, key)]
+
+    def late(self, status: str, now: datetime) -> Iterator[dict[str, Any]]:
+        return iter([i for i in self._sharded(OPEN_INDEX, status) if i["check_at"] <= iso(now)])
+
+    def in_status(self, status: str, limit: int, start: Any = None) -> tuple[list[dict[str, Any]], Any]:
+        found = sorted(self._sharded(OPEN_INDEX, status), key=lambda i: (i["check_at"], i["lead_id"]))
         if start:
-            after = (start["updated_at"], start["lead_id"])
-            found = [i for i in found if (i["updated_at"], i["lead_id"]) > after]
+            after = (start["key"]["check_at"], start["key"]["lead_id"])
+            found = [i for i in found if (i["check_at"], i["lead_id"]) > after]
         page = found[:limit]
         more = len(found) > limit
-        last = {k: page[-1][k] for k in ("lead_id", "open_status", "updated_at")} if more else None
-        return page, last
+        last = {k: page[-1][k] for k in ("lead_id", "check_at", "open_status")} if more else None
+        return page, ({"shard": 0, "key": last} if last else None)
 
-    def overdue(self, now: datetime, limit: int = 100) -> list[str]:
-        found = [i for i in self._query(SLA_INDEX, "pending") if i["sla_due_at"] < iso(now)]
-        return [i["lead_id"] for i in found[:limit]]
+    def overdue(self, now: datetime) -> Iterator[str]:
+        return iter([i["lead_id"] for i in self._sharded(SLA_INDEX, "pending") if i["sla_due_at"] < iso(now)])
 
-    def cadence_due(self, now: datetime, limit: int = 100) -> list[str]:
-        found = [i for i in self._query(CADENCE_INDEX, "running") if i["cadence_due_at"] <= iso(now)]
-        return [i["lead_id"] for i in found[:limit]]
+    def cadence_due(self, now: datetime) -> Iterator[str]:
+        found = [i for i in self._sharded(CADENCE_INDEX, "running") if i["cadence_due_at"] <= iso(now)]
+        return iter([i["lead_id"] for i in sorted(found, key=lambda i: i["cadence_due_at"])])
 
     def for_crm_account(
         self,
@@ -237,12 +248,12 @@ class FakeLeads:
         found.sort(key=lambda i: str(i["received_at"]), reverse=True)
         return [LeadRecord.model_validate(i) for i in found]
 
-    def received_between(self, start: datetime, end: datetime) -> list[LeadRecord]:
-        return [
+    def received_between(self, start: datetime, end: datetime) -> Iterator[LeadRecord]:
+        return (
             LeadRecord.model_validate(i)
             for i in self.items.values()
             if iso(start) <= i["received_at"] < iso(end)
-        ]
+        )
 
 
 class FakeReps:

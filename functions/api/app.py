@@ -54,7 +54,6 @@ def list_leads() -> Response[str]:
         app.current_event.get_query_string_value("status", "failed") or "failed",
         app.current_event.get_query_string_value("limit", None),
         app.current_event.get_query_string_value("next", None),
-        utcnow(),
     )
     return json_response(200, page)
 

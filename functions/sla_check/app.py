@@ -26,9 +26,10 @@ def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     # Leave time to flush metrics; the next run picks up whatever this one could not reach.
     budget = max(1.0, context.get_remaining_time_in_millis() / 1000 - 10)
     # Recovery first: the sweep's own writes would make a stuck lead look freshly updated.
-    resumed = recovery.recover(ports(), now, stuck_after=stuck_after, budget_seconds=budget)
-    breached = sla.sweep(ports(), now)
-    # The cadence gets what the recovery left of the budget.
+    resumed = recovery.recover(ports(), now, stuck_after=stuck_after, budget_seconds=budget / 2)
+    # The SLA and the cadence share what the recovery left of the budget.
+    left = max(1.0, context.get_remaining_time_in_millis() / 1000 - 10)
+    breached = sla.sweep(ports(), now, budget_seconds=left / 2)
     left = max(1.0, context.get_remaining_time_in_millis() / 1000 - 10)
     followed_up = cadence.sweep(ports(), now, budget_seconds=left)
     return {"breached": len(breached), "resumed": resumed, "follow_up": followed_up}

@@ -11,7 +11,14 @@ from typing import Any, TypeVar
 from botocore.exceptions import BotoCoreError, ClientError
 from pydantic import BaseModel
 
-from handoff.errors import AlreadyExists, BadRequest, PayloadTooLarge, StorageError
+from handoff.errors import (
+    THROTTLING_CODES,
+    AlreadyExists,
+    BadRequest,
+    PayloadTooLarge,
+    StorageError,
+    StorageThrottled,
+)
 
 T = TypeVar("T")
 
@@ -120,6 +127,8 @@ def storage_errors(on_conditional: Callable[[], Exception] | None = None) -> Ite
         code = exc.response.get("Error", {}).get("Code", "")
         if code == "ConditionalCheckFailedException":
             raise (on_conditional() if on_conditional else AlreadyExists(str(exc))) from exc
+        if code in THROTTLING_CODES:
+            raise StorageThrottled(f"DynamoDB {code}") from exc
         raise StorageError(f"DynamoDB {code or 'error'}") from exc
     except BotoCoreError as exc:
         raise StorageError(f"DynamoDB unreachable: {type(exc).__name__}") from exc

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import functools
 import operator
+import time
 from collections.abc import Callable, Collection, Iterator
 from datetime import UTC, datetime, timedelta
 from typing import Any, cast
@@ -17,6 +18,7 @@ from handoff.aws.tables import (
     CRM_RECORD_INDEX,
     MESSAGE_INDEX,
     OPEN_INDEX,
+    RECEIVED_INDEX,
     SLA_INDEX,
     Index,
 )
@@ -31,7 +33,7 @@ from handoff.domain.record import (
     TimelineEntry,
     iso,
 )
-from handoff.errors import AlreadyExists, Conflict
+from handoff.errors import AlreadyExists, BadRequest, Conflict
 
 # Attributes kept beside the record that the API never returns.
 PRIVATE_ATTRIBUTES = (
@@ -44,6 +46,8 @@ PRIVATE_ATTRIBUTES = (
     "brief_message_id",
     "undelivered_briefs",
     "open_status",
+    "check_at",
+    "owner_rep_id",
     "cadence_state",
     "cadence_due_at",
     "deals_version",
@@ -51,27 +55,47 @@ PRIVATE_ATTRIBUTES = (
 )
 
 
+# When sla_check looks at a lead whose status did not say when its step should end: the shipped
+# [escalation] stuck_after_seconds. Steps that wait longer (the SLA, the ladder) set check_at.
+DEFAULT_CHECK_SECONDS = 900
+
+
 def bookkeeping(
-    set_fields: dict[str, Any], remove: tuple[str, ...]
+    lead_id: str, set_fields: dict[str, Any], remove: tuple[str, ...]
 ) -> tuple[dict[str, Any], tuple[str, ...]]:
-    """Stamp the write, and keep ``open_status`` in step with ``status`` and the by_cadence keys
-    in step with ``cadence``."""
-    set_fields["updated_at"] = iso(utcnow())
+    """Stamp the write, and keep the index keys in step with the record: ``open_status`` and
+    ``check_at`` with ``status``, ``sla_state`` sharded, the by_cadence keys with ``cadence``,
+    ``owner_rep_id`` with the assignment. Each index key is written only when what it follows
+    changes, so a write that changes nothing an index holds rewrites no index entry."""
+    now = utcnow()
+    set_fields["updated_at"] = iso(now)
     if "status" in set_fields:
-        if set_fields["status"] in INDEXED:
-            set_fields["open_status"] = set_fields["status"]
+        status = str(set_fields["status"])
+        if status in INDEXED:
+            set_fields["open_status"] = OPEN_INDEX.key_for(status, lead_id)
+            set_fields.setdefault("check_at", iso(now + timedelta(seconds=DEFAULT_CHECK_SECONDS)))
         else:
-            remove = (*remove, "open_status")
+            remove = (*remove, "open_status", "check_at")
+    if "check_at" in set_fields:
+        set_fields["check_at"] = iso(_moment(set_fields["check_at"]))
+    if "sla_state" in set_fields:
+        set_fields["sla_state"] = SLA_INDEX.key_for(str(set_fields["sla_state"]), lead_id)
+    assignment = set_fields.get("assignment")
+    if isinstance(assignment, dict) and assignment.get("rep_id"):
+        set_fields["owner_rep_id"] = str(assignment["rep_id"])
     cadence = set_fields.get("cadence")
     state = cadence.get("state") if isinstance(cadence, dict) else set_fields.get("cadence.state")
     next_at = cadence.get("next_at") if isinstance(cadence, dict) else set_fields.get("cadence.next_at")
     if state is not None and str(state) != CadenceState.RUNNING.value:
         remove = (*remove, "cadence_state", "cadence_due_at")
     elif next_at is not None:
-        moment = datetime.fromisoformat(next_at) if isinstance(next_at, str) else next_at
-        set_fields["cadence_state"] = CadenceState.RUNNING.value
-        set_fields["cadence_due_at"] = iso(moment)
+        set_fields["cadence_state"] = CADENCE_INDEX.key_for(CadenceState.RUNNING.value, lead_id)
+        set_fields["cadence_due_at"] = iso(_moment(next_at))
     return set_fields, remove
+
+
+def _moment(value: Any) -> datetime:
+    return datetime.fromisoformat(value) if isinstance(value, str) else cast(datetime, value)
 
 
 def crm_record(system: str, record_id: str | None, source: str) -> str:
@@ -84,9 +108,17 @@ def crm_record(system: str, record_id: str | None, source: str) -> str:
 
 def index_attributes(record: LeadRecord) -> dict[str, str]:
     """What a new lead carries beside its record for the indexes in tables.py to find it."""
-    attributes = {"contact_email": record.contact.email, "updated_at": iso(record.received_at)}
+    attributes = {
+        "contact_email": record.contact.email,
+        "updated_at": iso(record.received_at),
+        # by_received: written here only, so no later write rewrites the index entry.
+        "received_month": RECEIVED_INDEX.key_for(
+            f"{record.received_at.astimezone(UTC):%Y-%m}", record.lead_id
+        ),
+    }
     if record.status.value in INDEXED:
-        attributes["open_status"] = record.status.value
+        attributes["open_status"] = OPEN_INDEX.key_for(record.status.value, record.lead_id)
+        attributes["check_at"] = iso(record.received_at + timedelta(seconds=DEFAULT_CHECK_SECONDS))
     if record.crm.record_id:
         attributes["crm_record"] = crm_record(record.crm.system, record.crm.record_id, record.source)
     return attributes
@@ -134,7 +166,7 @@ class LeadRepository:
         move a lead backwards; ``expect`` (attribute: value, None for absent) guards a
         read-modify-write, so a concurrent writer's change is never overwritten unseen.
         """
-        set_fields, remove = bookkeeping(dict(set_fields or {}), tuple(remove))
+        set_fields, remove = bookkeeping(lead_id, dict(set_fields or {}), tuple(remove))
         names: dict[str, str] = {}
         values: dict[str, Any] = {}
         sets: list[str] = []
@@ -306,7 +338,8 @@ class LeadRepository:
             if str(item.get("source", "")).lower() in wanted
         ]
         newest = max(found, key=lambda item: str(item["received_at"]), default=None)
-        return LeadRecord.model_validate(from_item(newest)) if newest else None
+        # The index projects what picks the lead (status, source); the lead itself is read.
+        return self.get(str(newest["lead_id"])) if newest else None
 
     def open_for_crm_record(self, system: str, record_id: str, sources: Collection[str]) -> LeadRecord | None:
         """The newest handoff for this CRM record from one of ``sources`` that a rep can still
@@ -331,47 +364,76 @@ class LeadRepository:
     def open_handoff_rep(self, email: str, exclude_lead_id: str) -> str | None:
         """The rep holding another open handoff for this contact, if any."""
         for item in self._newest_open(CONTACT_INDEX, email):
-            if item["lead_id"] != exclude_lead_id and item.get("assignment"):
-                return str(item["assignment"]["rep_id"])
+            if item["lead_id"] == exclude_lead_id:
+                continue
+            if item.get("owner_rep_id"):
+                return str(item["owner_rep_id"])
+            # Stored before owner_rep_id was kept: the lead itself says.
+            record = self.get(str(item["lead_id"]))
+            if record is not None and record.assignment is not None:
+                return record.assignment.rep_id
         return None
 
-    def in_flight(
-        self, status: str, older_than: datetime, limit: int, start: Any = None
-    ) -> tuple[list[dict[str, Any]], Any]:
-        """One page of leads in ``status`` not written since ``older_than``, and where to go on."""
-        query: dict[str, Any] = {
-            "IndexName": OPEN_INDEX.name,
-            "KeyConditionExpression": Key(OPEN_INDEX.partition_key).eq(status)
-            & Key(cast(str, OPEN_INDEX.sort_key)).lt(iso(older_than)),
-            "Limit": limit,
-        }
-        if start:
-            query["ExclusiveStartKey"] = start
-        with storage_errors():
-            page = self._table.query(**query)
-        return [from_item(i) for i in page.get("Items", [])], page.get("LastEvaluatedKey")
+    def _pages(self, query: dict[str, Any]) -> Iterator[dict[str, Any]]:
+        """Every item a query matches, page by page."""
+        while True:
+            with storage_errors():
+                page = self._table.query(**query)
+            yield from (from_item(i) for i in page.get("Items", []))
+            if "LastEvaluatedKey" not in page:
+                return
+            query = {**query, "ExclusiveStartKey": page["LastEvaluatedKey"]}
 
-    def overdue(self, now: datetime, limit: int = 100) -> list[str]:
-        """Ids of leads still waiting for a first touch whose SLA is past due."""
-        with storage_errors():
-            page = self._table.query(
-                IndexName=SLA_INDEX.name,
-                KeyConditionExpression=Key(SLA_INDEX.partition_key).eq("pending")
-                & Key(cast(str, SLA_INDEX.sort_key)).lt(iso(now)),
-                Limit=limit,
+    def _sharded(self, index: Index, value: str, sort_condition: ConditionBase) -> Iterator[dict[str, Any]]:
+        """Every item under ``value`` in a sharded index whose sort key meets the condition."""
+        for key in index.keys(value):
+            yield from self._pages(
+                {
+                    "IndexName": index.name,
+                    "KeyConditionExpression": Key(index.partition_key).eq(key) & sort_condition,
+                }
             )
-        return [item["lead_id"] for item in page.get("Items", [])]
 
-    def cadence_due(self, now: datetime, limit: int = 100) -> list[str]:
-        """Ids of leads whose follow-up cadence has a step due, the longest due first."""
-        with storage_errors():
-            page = self._table.query(
-                IndexName=CADENCE_INDEX.name,
-                KeyConditionExpression=Key(CADENCE_INDEX.partition_key).eq(CadenceState.RUNNING.value)
-                & Key(cast(str, CADENCE_INDEX.sort_key)).lte(iso(now)),
-                Limit=limit,
-            )
-        return [item["lead_id"] for item in page.get("Items", [])]
+    def late(self, status: str, now: datetime) -> Iterator[dict[str, Any]]:
+        """Leads in ``status`` whose step should have ended by now (check_at passed), with what
+        the index projects: every one, page by page, whatever their number."""
+        return self._sharded(OPEN_INDEX, status, Key(cast(str, OPEN_INDEX.sort_key)).lte(iso(now)))
+
+    def in_status(self, status: str, limit: int, start: Any = None) -> tuple[list[dict[str, Any]], Any]:
+        """One page of the leads in ``status`` (shard by shard, each by check_at), and where to
+        go on: {"shard": n, "key": the last key read} or None at the end."""
+        keys = OPEN_INDEX.keys(status)
+        shard = int(start["shard"]) if start else 0
+        exclusive = start.get("key") if start else None
+        if shard >= len(keys) or (exclusive and exclusive.get(OPEN_INDEX.partition_key) != keys[shard]):
+            raise BadRequest("next: not a cursor from a previous page", [{"field": "next"}])
+        items: list[dict[str, Any]] = []
+        while shard < len(keys) and len(items) < limit:
+            query: dict[str, Any] = {
+                "IndexName": OPEN_INDEX.name,
+                "KeyConditionExpression": Key(OPEN_INDEX.partition_key).eq(keys[shard]),
+                "Limit": limit - len(items),
+            }
+            if exclusive:
+                query["ExclusiveStartKey"] = exclusive
+            with storage_errors():
+                page = self._table.query(**query)
+            items += [from_item(i) for i in page.get("Items", [])]
+            exclusive = page.get("LastEvaluatedKey")
+            if exclusive:
+                return items, {"shard": shard, "key": exclusive}
+            shard += 1
+        return items, ({"shard": shard, "key": None} if shard < len(keys) else None)
+
+    def overdue(self, now: datetime) -> Iterator[str]:
+        """Ids of leads still waiting for a first touch whose SLA is past due: all of them."""
+        due = Key(cast(str, SLA_INDEX.sort_key)).lt(iso(now))
+        return (str(i["lead_id"]) for i in self._sharded(SLA_INDEX, "pending", due))
+
+    def cadence_due(self, now: datetime) -> Iterator[str]:
+        """Ids of leads whose follow-up cadence has a step due: all of them."""
+        due = Key(cast(str, CADENCE_INDEX.sort_key)).lte(iso(now))
+        return (str(i["lead_id"]) for i in self._sharded(CADENCE_INDEX, CadenceState.RUNNING.value, due))
 
     def for_crm_account(
         self,
@@ -409,24 +471,100 @@ class LeadRepository:
         return [LeadRecord.model_validate(from_item(item)) for item in items]
 
     def received_between(
-        self, start: datetime, end: datetime, progress: Callable[[int], None] | None = None
-    ) -> list[LeadRecord]:
-        """Every lead received in [start, end): a paged scan, for the monthly tuning job only
-        (it reads each lead once a month; nothing on the handoff path scans). ``progress(leads
-        read)`` follows a long scan, page by page."""
-        records: list[LeadRecord] = []
+        self,
+        start: datetime,
+        end: datetime,
+        progress: Callable[[int], None] | None = None,
+        *,
+        legacy_scan: bool = False,
+    ) -> Iterator[LeadRecord]:
+        """Every lead received in [start, end), one at a time, for the monthly tuning job: a
+        time-ranged Query on the keys-only by_received index (each month in the window, each
+        shard), then the leads themselves 100 per BatchGetItem. Memory holds one page.
+        ``progress(leads read)`` follows a long read. ``legacy_scan``: the old filtered Scan
+        of the whole table, for leads stored before ``received_month`` was written (see
+        docs/deploy.md: backfill them once instead)."""
+        if legacy_scan:
+            yield from self._scan_received(start, end, progress)
+            return
+        read = 0
+        keys: list[dict[str, str]] = []
+        for key in self._received_keys(start, end):
+            keys.append(key)
+            if len(keys) == BATCH_GET_LIMIT:
+                for record in self._batch_get(keys):
+                    read += 1
+                    yield record
+                keys = []
+                if progress:
+                    progress(read)
+        for record in self._batch_get(keys):
+            read += 1
+            yield record
+        if progress:
+            progress(read)
+
+    def _received_keys(self, start: datetime, end: datetime) -> Iterator[dict[str, str]]:
+        """Lead ids received in [start, end), from by_received. received_at is stored as pydantic
+        writes it, which sorts as time only to the second: the key range is widened to whole
+        seconds and the exact window checked on each key (both are in the index's keys)."""
+        month = datetime(start.year, start.month, 1, tzinfo=UTC)
+        while month < end:
+            for partition in RECEIVED_INDEX.keys(f"{month:%Y-%m}"):
+                condition = Key(RECEIVED_INDEX.partition_key).eq(partition) & Key(
+                    cast(str, RECEIVED_INDEX.sort_key)
+                ).between(_second(start), _second(end + timedelta(seconds=1)))
+                query: dict[str, Any] = {
+                    "IndexName": RECEIVED_INDEX.name,
+                    "KeyConditionExpression": condition,
+                }
+                while True:
+                    with storage_errors():
+                        page = self._table.query(**query)
+                    for item in page.get("Items", []):
+                        if start <= datetime.fromisoformat(str(item["received_at"])) < end:
+                            yield {"lead_id": str(item["lead_id"])}
+                    if "LastEvaluatedKey" not in page:
+                        break
+                    query["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+            month = datetime(month.year + month.month // 12, month.month % 12 + 1, 1, tzinfo=UTC)
+
+    def _batch_get(self, keys: list[dict[str, str]]) -> Iterator[LeadRecord]:
+        """The leads for up to 100 keys (eventually consistent), retrying UnprocessedKeys with
+        backoff, as DynamoDB asks when a batch meets its throughput."""
+        pending: dict[str, Any] = {self._table.name: {"Keys": keys}} if keys else {}
+        attempt = 0
+        while pending:
+            with storage_errors():
+                answer = self._table.meta.client.batch_get_item(RequestItems=pending)
+            for item in answer.get("Responses", {}).get(self._table.name, []):
+                yield LeadRecord.model_validate(from_item(item))
+            pending = answer.get("UnprocessedKeys") or {}
+            if pending:
+                attempt += 1
+                time.sleep(min(2.0, 0.05 * 2**attempt))
+
+    def _scan_received(
+        self, start: datetime, end: datetime, progress: Callable[[int], None] | None
+    ) -> Iterator[LeadRecord]:
+        read = 0
         kwargs: dict[str, Any] = {
             "FilterExpression": Attr("received_at").gte(iso(start)) & Attr("received_at").lt(iso(end))
         }
         while True:
             with storage_errors():
                 page = self._table.scan(**kwargs)
-            records += [LeadRecord.model_validate(from_item(item)) for item in page.get("Items", [])]
+            for item in page.get("Items", []):
+                read += 1
+                yield LeadRecord.model_validate(from_item(item))
             if progress:
-                progress(len(records))
+                progress(read)
             if "LastEvaluatedKey" not in page:
-                return records
+                return
             kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+
+
+BATCH_GET_LIMIT = 100  # keys per BatchGetItem, DynamoDB's limit
 
 
 def _expected(expect: dict[str, Any], names: dict[str, str], values: dict[str, Any]) -> str:

@@ -7,7 +7,8 @@ from typing import Any
 from botocore.exceptions import BotoCoreError, ClientError
 
 from handoff.email.render import RenderedEmail
-from handoff.email.send import EmailRejected, Envelope, build_mime
+from handoff.email.send import EmailRejected, EmailThrottled, Envelope, build_mime
+from handoff.errors import THROTTLING_CODES
 
 
 class SesMailer:
@@ -30,5 +31,7 @@ class SesMailer:
             response = self._client.send_email(**kwargs)
         except (ClientError, BotoCoreError) as exc:
             code = exc.response.get("Error", {}).get("Code", "") if isinstance(exc, ClientError) else ""
+            if code in THROTTLING_CODES:
+                raise EmailThrottled(f"SES {code}") from exc
             raise EmailRejected(f"SES {code or type(exc).__name__}") from exc
         return str(response["MessageId"])

@@ -7,7 +7,7 @@ from typing import Any
 
 from botocore.exceptions import BotoCoreError, ClientError
 
-from handoff.errors import StorageError
+from handoff.errors import THROTTLING_CODES, StorageError, StorageThrottled
 
 # A task token that no longer waits: the wait timed out, or another touch already ended it.
 TOKEN_GONE = frozenset({"TaskTimedOut", "TaskDoesNotExist", "InvalidToken"})
@@ -35,6 +35,8 @@ class StepFunctionsWorkflow:
         except ClientError as exc:
             if _code(exc) == "ExecutionAlreadyExists":
                 return False
+            if _code(exc) in THROTTLING_CODES:
+                raise StorageThrottled(f"StartExecution: {_code(exc)}") from exc
             raise StorageError(f"StartExecution: {_code(exc)}") from exc
         except BotoCoreError as exc:  # the call never got an answer (connection, timeout)
             raise StorageError(f"StartExecution: {type(exc).__name__}") from exc

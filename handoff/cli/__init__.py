@@ -244,7 +244,7 @@ def _redrive(args: argparse.Namespace) -> int:
     leads = LeadRepository(_table(args, "HANDOFF_LEADS_TABLE"))
     workflow = StepFunctionsWorkflow(boto3.client("stepfunctions", config=RETRIES), state_machine)
     now = datetime.now(UTC)
-    lead_ids = failed_lead_ids(leads, now) if args.all_failed else args.lead_ids
+    lead_ids = failed_lead_ids(leads) if args.all_failed else args.lead_ids
     problems = 0
     for lead_id in lead_ids:
         try:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import os
+from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -27,49 +28,62 @@ def _date(text: str) -> datetime:
         raise argparse.ArgumentTypeError(f"{text!r} is not a date like 2026-11-01") from exc
 
 
-def _rows(args: argparse.Namespace) -> list[Any]:
-    from handoff.insights.history import between, from_record, read_jsonl
+def _source(args: argparse.Namespace) -> Callable[[], Iterator[Any]]:
+    """A way to read the history rows, one at a time, from the file or the table (called again
+    for a second pass: only a replay beyond weights and min_fit needs one)."""
+    from handoff.insights.history import between, from_record, iter_jsonl
 
     start, end = args.start, args.end
     if args.history:
-        with Progress(f"reading {args.history}", quiet=args.quiet) as progress:
-            return list(between(read_jsonl(args.history, progress), start, end))
+
+        def from_file() -> Iterator[Any]:
+            with Progress(f"reading {args.history}", quiet=args.quiet) as progress:
+                yield from between(iter_jsonl(args.history, progress), start, end)
+
+        return from_file
     name = args.table or os.environ.get("HANDOFF_LEADS_TABLE")
     if not name:
         raise ConfigError("no history: pass --history FILE.jsonl, or --table (the LeadsTable output)")
-    import boto3
-
-    from handoff.aws.leads import LeadRepository
-
     end = end or datetime.now(UTC)
     start = start or end - timedelta(days=90)
-    with Progress(f"reading leads from {name}", quiet=args.quiet) as progress:
-        records = LeadRepository(boto3.resource("dynamodb").Table(name)).received_between(
-            start, end, progress
-        )
-    now = datetime.now(UTC)
-    return [from_record(r, now) for r in records]
+
+    def from_table() -> Iterator[Any]:
+        import boto3
+
+        from handoff.aws.leads import LeadRepository
+
+        now = datetime.now(UTC)
+        with Progress(f"reading leads from {name}", quiet=args.quiet) as progress:
+            records = LeadRepository(boto3.resource("dynamodb").Table(name)).received_between(
+                start, end, progress
+            )
+            yield from (from_record(r, now) for r in records)
+
+    return from_table
 
 
-def _period(rows: list[Any]) -> tuple[datetime, datetime] | None:
-    return (min(r.received_at for r in rows), max(r.received_at for r in rows)) if rows else None
+def _rows(args: argparse.Namespace) -> list[Any]:
+    """Every row in memory: only ``simulate`` needs them so (its router replays each lead in turn)."""
+    return list(_source(args)())
 
 
 def _report(args: argparse.Namespace) -> int:
     from handoff.config import load_config
     from handoff.email.render import render_report
+    from handoff.insights.analysis import analyse
     from handoff.insights.tuning import tune
 
     config = load_config(args.config)
-    rows = _rows(args)
-    with ticking(f"measuring {len(rows):,} leads", quiet=args.quiet):
-        report = tune(rows, config, datetime.now(UTC), _period(rows))
+    source = _source(args)
+    analysis = analyse(source(), config, ["tier", *([args.by] if args.by else [])])
+    with ticking(f"measuring {analysis.received:,} leads", quiet=args.quiet):
+        report = tune(analysis, config, datetime.now(UTC), analysis.period, reread=source)
     charts: dict[str, bytes] = {}
     if args.html or args.charts:
         from handoff.insights.charts import all_charts
 
         with ticking("drawing the charts", quiet=args.quiet):
-            charts = all_charts(rows, report.kpis, config)
+            charts = all_charts(analysis, report.kpis, config)
     if args.charts:
         folder = Path(args.charts)
         folder.mkdir(parents=True, exist_ok=True)
@@ -82,12 +96,11 @@ def _report(args: argparse.Namespace) -> int:
         print(f"wrote {args.html}")
     print(render_report(report).text)
     if args.by:
-        _print_cut(rows, args.by, config.tuning)
+        _print_cut(analysis.cut(args.by), args.by)
     return 0
 
 
-def _print_cut(rows: list[Any], by: str, tuning: Any) -> None:
-    from handoff.insights.kpis import cut
+def _print_cut(cut: dict[str, Any], by: str) -> None:
     from handoff.insights.stats import percent
 
     print(f"By {by}")
@@ -95,7 +108,7 @@ def _print_cut(rows: list[Any], by: str, tuning: Any) -> None:
         f"  {by:<24} {'received':>8} {'handed':>7} {'SLA':>5} {'contact':>8} {'meeting':>8} {'MQL>SQL':>8} "
         f"{'rec>SQL':>8} {'routed ok':>9} {'S1>S2':>6} {'win':>5} {'pipeline/handoff':>16}"
     )
-    for key, k in cut(rows, by, tuning).items():
+    for key, k in cut.items():
         per_handoff = "n/a" if k.pipeline_per_handoff is None else f"{k.pipeline_per_handoff:,.0f}"
         print(
             f"  {key[:24]:<24} {k.received:>8} {k.handed_off:>7} {percent(k.sla_attainment):>5} "
@@ -109,10 +122,10 @@ def _tune(args: argparse.Namespace) -> int:
     from handoff.service.tuning import build
 
     config_file = Path(args.config)
-    rows = _rows(args)
+    source = _source(args)
     now = datetime.now(UTC)
-    with ticking(f"tuning on {len(rows):,} leads", quiet=args.quiet):
-        output = build(rows, config_file.read_text(), now, _period(rows) or (now, now), str(config_file))
+    with ticking("tuning", quiet=args.quiet):
+        output = build(source(), config_file.read_text(), now, None, str(config_file), reread=source)
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     (out / "report.json").write_text(output.report.model_dump_json(indent=2))
@@ -146,20 +159,26 @@ def _simulate(args: argparse.Namespace) -> int:
 def _history_generate(args: argparse.Namespace) -> int:
     from handoff.config import load_config
     from handoff.insights.history import write_jsonl
-    from handoff.insights.synthetic import generate
+    from handoff.insights.synthetic import iter_generate
 
-    rows = generate(load_config(args.config), leads=args.leads, weeks=args.weeks, seed=args.seed)
-    write_jsonl(rows, args.out)
-    print(f"wrote {len(rows)} leads ({sum(r.handed_off for r in rows)} handed off) to {args.out}")
+    handed = [0]
+
+    def counting(rows: Iterator[Any]) -> Iterator[Any]:
+        for row in rows:
+            handed[0] += row.handed_off
+            yield row
+
+    rows = iter_generate(load_config(args.config), leads=args.leads, weeks=args.weeks, seed=args.seed)
+    count = write_jsonl(counting(rows), args.out)
+    print(f"wrote {count} leads ({handed[0]} handed off) to {args.out}")
     return 0
 
 
 def _history_export(args: argparse.Namespace) -> int:
     from handoff.insights.history import write_jsonl
 
-    rows = _rows(args)
-    write_jsonl(rows, args.out)
-    print(f"wrote {len(rows)} leads to {args.out}")
+    count = write_jsonl(_source(args)(), args.out)
+    print(f"wrote {count} leads to {args.out}")
     return 0
 
 

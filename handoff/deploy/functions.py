@@ -144,8 +144,11 @@ SES_EVENTS = FunctionSpec(
 TUNING = FunctionSpec(
     "tuning",
     "Monthly KPIs and proposed config changes for RevOps",
-    timeout_seconds=300,
-    memory_mb=1024,
+    # Sized from B8: one pass, memory flat in history (1M leads under 1 GB, see BENCHMARKS.md);
+    # 1,769 MB is one full vCPU, and the job is CPU-bound. 15 minutes is Lambda's ceiling: past
+    # the lead count docs/deploy.md gives, the job moves to Athena on a table export.
+    timeout_seconds=900,
+    memory_mb=1769,
     settings=(*BASE_SETTINGS, *EMAIL_SETTINGS),
     optional_settings=(REPORTS_BUCKET,),
     asynchronous=True,

@@ -16,6 +16,11 @@ class EmailRejected(HandoffError):
     """SES refused the message; the workflow's retry policy decides what happens next."""
 
 
+class EmailThrottled(EmailRejected):
+    """SES refused on its sending rate or daily quota: the send waits (the workflow retries with
+    jittered back-off for the best part of an hour), it does not fail the lead."""
+
+
 # SES's rule for a message tag's name and value; SES refuses the whole send otherwise.
 _TAG_TEXT = re.compile(r"[A-Za-z0-9_-]{1,256}")
 

@@ -13,7 +13,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from handoff.config import HandoffConfig
-from handoff.insights.history import HistoryRow
+from handoff.insights.analysis import Analysis
 from handoff.insights.kpis import Kpis
 
 INK, ACCENT, MUTED = "#1f2933", "#2f6fde", "#9aa5b1"
@@ -41,8 +41,7 @@ def _png(figure: Any) -> bytes:
     return buffer.getvalue()
 
 
-def speed_to_lead(rows: Sequence[HistoryRow]) -> bytes:
-    seconds = [(r.notified_at - r.received_at).total_seconds() for r in rows if r.notified_at]
+def speed_to_lead(seconds: Sequence[float]) -> bytes:
     figure, axes = _figure("Speed to lead: received to brief sent (seconds)")
     axes.hist(seconds, bins=30, color=ACCENT)
     axes.set_xlabel("seconds")
@@ -62,15 +61,9 @@ def funnel(kpis: Kpis) -> bytes:
     return _png(figure)
 
 
-def meeting_rate_by_fit(rows: Sequence[HistoryRow], config: HandoffConfig) -> bytes:
-    """On the axis the threshold proposal moves (qualify.min_fit), with today's line drawn in."""
-    totals: Counter[int] = Counter()
-    hits: Counter[int] = Counter()
-    for row in rows:
-        if row.handed_off:
-            band = min(90, int(row.fit // 10) * 10)
-            totals[band] += 1
-            hits[band] += row.reached(config.tuning.meeting_outcomes)
+def meeting_rate_by_fit(totals: Counter[int], hits: Counter[int], config: HandoffConfig) -> bytes:
+    """On the axis the threshold proposal moves (qualify.min_fit), with today's line drawn in:
+    handoffs and meetings per fit band of 10."""
     bands = sorted(totals)
     figure, axes = _figure("Meeting rate by fit band")
     axes.bar([b + 5 for b in bands], [hits[b] / totals[b] for b in bands], width=9, color=ACCENT)
@@ -94,11 +87,14 @@ def rep_load(kpis: Kpis) -> bytes:
     return _png(figure)
 
 
-def all_charts(rows: Sequence[HistoryRow], kpis: Kpis, config: HandoffConfig) -> dict[str, bytes]:
+def all_charts(analysis: Analysis, kpis: Kpis, config: HandoffConfig) -> dict[str, bytes]:
+    """From the one pass over history (the analysis keeps speeds and fit bands, never rows)."""
     return {
-        "Speed to lead": speed_to_lead(rows),
+        "Speed to lead": speed_to_lead(analysis.kpis.speeds),
         "Funnel": funnel(kpis),
-        "Meeting rate by fit band": meeting_rate_by_fit(rows, config),
+        "Meeting rate by fit band": meeting_rate_by_fit(
+            analysis.fit_band_totals, analysis.fit_band_meetings, config
+        ),
         "Handoffs routed to each rep": rep_load(kpis),
     }
 

@@ -31,16 +31,12 @@ so a rep's load, contact rate and breaches share one denominator.
 
 from __future__ import annotations
 
-from collections import Counter, defaultdict
 from collections.abc import Callable, Iterable, Sequence
-from datetime import datetime
 
 from pydantic import BaseModel
 
 from handoff.config.tuning import TuningConfig
-from handoff.domain.deal import Milestone
-from handoff.insights.history import LATER_OR_EQUAL, WRONG_OWNER, HistoryRow
-from handoff.insights.stats import percentile, rate
+from handoff.insights.history import WRONG_OWNER, HistoryRow
 
 CUTS: dict[str, Callable[[HistoryRow], str | None]] = {
     "tier": lambda r: r.tier,
@@ -101,106 +97,39 @@ class Kpis(BaseModel):
 ROUTING_CAUSES = frozenset({WRONG_OWNER, "manual"})
 
 
-def _seconds(start: datetime, end: datetime | None) -> float | None:
-    return (end - start).total_seconds() if end else None
-
-
-def _later_sql_contacts(rows: Iterable[HistoryRow], sql_outcomes: Sequence[str]) -> dict[str, list[datetime]]:
-    when: dict[str, list[datetime]] = defaultdict(list)
-    for row in rows:
-        if row.reached(sql_outcomes):
-            when[row.contact_email].append(row.received_at)
-    return when
-
-
 def compute(
-    rows: Sequence[HistoryRow], config: TuningConfig, *, everything: Sequence[HistoryRow] | None = None
+    rows: Iterable[HistoryRow], config: TuningConfig, *, everything: Iterable[HistoryRow] | None = None
 ) -> Kpis:
-    """KPIs over ``rows``. ``everything`` (default: rows) is where a recycled contact's later
-    comeback is looked for, so a cut by week still sees next month's SQL."""
-    handed = [r for r in rows if r.handed_off]
-    speeds = [s for r in handed if (s := _seconds(r.received_at, r.notified_at)) is not None]
-    touches = [s for r in handed if (s := _seconds(r.received_at, r.first_touch_at)) is not None]
-    met = sum(1 for r in handed if r.sla_met is True)
-    breached = sum(1 for r in handed if r.sla_met is False)
-    contacted = sum(1 for r in handed if r.reached(config.contact_outcomes))
-    meetings = sum(1 for r in handed if r.reached(config.meeting_outcomes))
-    qualified = [r for r in rows if r.ready]
-    sql = sum(1 for r in qualified if r.reached(config.sql_outcomes))
-    recycled = [r for r in handed if "recycle" in r.outcomes]
-    comebacks = _later_sql_contacts(everything if everything is not None else rows, config.sql_outcomes)
-    recycled_sql = sum(
-        1 for r in recycled if any(t > r.received_at for t in comebacks.get(r.contact_email, []))
-    )
-    reassigned = sum(1 for r in handed if len(r.reps) > 1)
-    load = Counter(r.rep_id for r in handed if r.rep_id)
-    mean = sum(load.values()) / len(load) if load else 0
-    misrouted = [r for r in handed if r.wrong_owner or not ROUTING_CAUSES.isdisjoint(r.reassigned_because)]
-    deals = [d for r in handed for d in r.deals]
-    amounts = [d.amount for d in deals if d.amount is not None]
-    amount = sum(amounts)
-    stage_1 = [d for d in deals if any(d.reached(m) for m in LATER_OR_EQUAL[Milestone.STAGE_1])]
-    stage_2 = sum(1 for d in stage_1 if any(d.reached(m) for m in LATER_OR_EQUAL[Milestone.STAGE_2]))
-    won = sum(1 for d in deals if d.reached(Milestone.WON))
-    lost = sum(1 for d in deals if d.reached(Milestone.LOST) and not d.reached(Milestone.WON))
-    to_stage_2 = [
-        (t - r.received_at).total_seconds() / 86400
-        for r in handed
-        if (t := r.deal_reached(Milestone.STAGE_2))
-    ]
-    with_pipeline = sum(1 for r in handed if r.deals)
-    return Kpis(
-        received=len(rows),
-        qualified=len(qualified),
-        handed_off=len(handed),
-        speed_to_lead_p50=percentile(speeds, 0.5),
-        speed_to_lead_p90=percentile(speeds, 0.9),
-        first_touch_p50=percentile(touches, 0.5),
-        first_touch_p90=percentile(touches, 0.9),
-        sla_met=met,
-        sla_breached=breached,
-        sla_attainment=rate(met, met + breached),
-        contacted=contacted,
-        contact_rate=rate(contacted, len(handed)),
-        meetings=meetings,
-        meeting_rate=rate(meetings, len(handed)),
-        sql=sql,
-        mql_to_sql=rate(sql, len(qualified)),
-        disqualify_reasons=dict(
-            Counter(r.reasons.get("disqualify", "unspecified") for r in handed if "disqualify" in r.outcomes)
-        ),
-        recycled=len(recycled),
-        recycle_rate=rate(len(recycled), len(handed)),
-        recycled_to_sql=rate(recycled_sql, len(recycled)),
-        reassigned=reassigned,
-        reassignment_rate=rate(reassigned, len(handed)),
-        reassignments_by_cause=dict(sorted(Counter(c for r in handed for c in r.reassigned_because).items())),
-        wrong_owner=sum(1 for r in handed if r.wrong_owner),
-        misrouted=len(misrouted),
-        assignment_accuracy=rate(len(handed) - len(misrouted), len(handed)),
-        with_pipeline=with_pipeline,
-        pipeline_rate=rate(with_pipeline, len(handed)),
-        deals=len(deals),
-        pipeline_amount=amount,
-        pipeline_per_handoff=amount / len(handed) if handed else None,
-        stage_1=len(stage_1),
-        stage_2=stage_2,
-        stage_1_to_2=rate(stage_2, len(stage_1)),
-        won=won,
-        lost=lost,
-        win_rate=rate(won, won + lost),
-        average_deal=amount / len(amounts) if amounts else None,
-        days_to_stage_2_p50=percentile(to_stage_2, 0.5),
-        rep_load=dict(sorted(load.items())),
-        load_imbalance=max(abs(n - mean) for n in load.values()) / mean if mean else None,
-    )
+    """KPIs over ``rows``, in one pass (``analysis.KpiAccumulator``). ``everything`` (default:
+    rows) is where a recycled contact's later comeback is looked for, so a cut by week still
+    sees next month's SQL."""
+    from handoff.insights.analysis import KpiAccumulator, later_sqls
+
+    rows = rows if isinstance(rows, Sequence) else list(rows)
+    accumulator = KpiAccumulator(config)
+    for row in rows:
+        accumulator.add(row, _timestamp(row), bool(row.outcomes) and row.reached(config.sql_outcomes))
+    return accumulator.result(later_sqls(everything if everything is not None else rows, config))
 
 
-def cut(rows: Sequence[HistoryRow], by: str, config: TuningConfig) -> dict[str, Kpis]:
-    """KPIs per value of one dimension: tier, source, rule, rep or week."""
+def _timestamp(row: HistoryRow) -> float:
+    from handoff.insights.analysis import EPOCH
+
+    return (row.received_at - EPOCH).total_seconds()
+
+
+def cut(rows: Iterable[HistoryRow], by: str, config: TuningConfig) -> dict[str, Kpis]:
+    """KPIs per value of one dimension: tier, source, rule, rep or week (one pass)."""
+    from handoff.insights.analysis import KpiAccumulator, later_sqls
+
     if by not in CUTS:
         raise ValueError(f"cannot cut by {by!r}: choose one of {', '.join(CUTS)}")
-    groups: dict[str, list[HistoryRow]] = defaultdict(list)
+    rows = rows if isinstance(rows, Sequence) else list(rows)
+    groups: dict[str, KpiAccumulator] = {}
     for row in rows:
-        groups[CUTS[by](row) or "(none)"].append(row)
-    return {key: compute(group, config, everything=rows) for key, group in sorted(groups.items())}
+        key = CUTS[by](row) or "(none)"
+        if key not in groups:
+            groups[key] = KpiAccumulator(config)
+        groups[key].add(row, _timestamp(row), bool(row.outcomes) and row.reached(config.sql_outcomes))
+    comebacks = later_sqls(rows, config)
+    return {key: group.result(comebacks) for key, group in sorted(groups.items())}

@@ -142,28 +142,55 @@ def _bounded(eta: float) -> float:
     return max(-35.0, min(35.0, eta))
 
 
+@dataclass
+class Group:
+    """Rows with the same features, as one weighted row: how many, and their targets' sum and
+    sum of squares. A model over a million rows fits on the few hundred distinct feature sets."""
+
+    n: int = 0
+    total: float = 0.0
+    squares: float = 0.0
+
+    def add(self, target: float, count: int = 1) -> None:
+        self.n += count
+        self.total += target
+        self.squares += target * target
+
+
+def group_rows(rows: Sequence[frozenset[str]], targets: Sequence[float]) -> dict[frozenset[str], Group]:
+    groups: dict[frozenset[str], Group] = {}
+    for row, target in zip(rows, targets, strict=True):
+        if row not in groups:
+            groups[row] = Group()
+        groups[row].add(target)
+    return groups
+
+
 def _newton_fit(
-    rows: Sequence[frozenset[str]],
-    targets: Sequence[float],
+    groups: dict[frozenset[str], Group],
     features: Sequence[str],
     mean: Callable[[float], tuple[float, float]],
     ridge: float,
-) -> tuple[list[list[int]], list[float], list[list[float]]]:
+    scale: float = 1.0,
+) -> tuple[list[tuple[list[int], Group]], list[float], list[list[float]]]:
     """A generalised linear model with a canonical link, by Newton's method: ``mean(eta)`` gives
-    the fitted mean and its variance (the weight). Returns each row's columns, the coefficients
-    (intercept first) and the inverse Fisher information."""
+    the fitted mean and its variance (the weight). Targets are each group's total over ``scale``.
+    Returns each group's columns, the coefficients (intercept first) and the inverse Fisher
+    information."""
     index = {f: i + 1 for i, f in enumerate(features)}
     size = len(features) + 1
-    active = [[0, *sorted(index[f] for f in row if f in index)] for row in rows]
+    active = [([0, *sorted(index[f] for f in row if f in index)], g) for row, g in groups.items()]
     beta = [0.0] * size
     inverse: list[list[float]] = []
     for _ in range(50):
         gradient = [-ridge * b for b in beta]
         information = [[ridge if i == j else 0.0 for j in range(size)] for i in range(size)]
-        for columns, target in zip(active, targets, strict=True):
+        for columns, group in active:
             fitted, weight = mean(_bounded(sum(beta[c] for c in columns)))
+            residual = group.total / scale - group.n * fitted
+            weight *= group.n
             for a in columns:
-                gradient[a] += target - fitted
+                gradient[a] += residual
                 row = information[a]
                 for b in columns:
                     row[b] += weight
@@ -191,8 +218,16 @@ def logistic_regression(
     coefficient with its standard error (from the inverse Fisher information).
 
     A tiny ridge keeps a feature seen in every (or no) positive row finite."""
-    targets = [1.0 if outcome else 0.0 for outcome in outcomes]
-    _, beta, inverse = _newton_fit(rows, targets, features, _logistic, ridge)
+    return logistic_regression_grouped(
+        group_rows(rows, [1.0 if o else 0.0 for o in outcomes]), features, ridge=ridge
+    )
+
+
+def logistic_regression_grouped(
+    groups: dict[frozenset[str], Group], features: Sequence[str], *, ridge: float = 1e-3
+) -> list[Coefficient]:
+    """``logistic_regression`` on rows already grouped by their features (targets 0 or 1)."""
+    _, beta, inverse = _newton_fit(groups, features, _logistic, ridge)
     return [
         Coefficient(
             feature=name, log_odds=beta[i + 1], standard_error=math.sqrt(max(inverse[i + 1][i + 1], 0.0))
@@ -210,16 +245,25 @@ def log_linear_regression(
     (sandwich) standard errors, so a heavy-tailed amount does not pass for certainty.
 
     Values are divided by their mean first: only the intercept depends on the scale."""
-    scale = sum(values) / len(values) if values else 0.0
+    return log_linear_regression_grouped(group_rows(rows, values), features, ridge=ridge)
+
+
+def log_linear_regression_grouped(
+    groups: dict[frozenset[str], Group], features: Sequence[str], *, ridge: float = 1e-3
+) -> list[Coefficient]:
+    """``log_linear_regression`` on rows already grouped by their features."""
+    count = sum(g.n for g in groups.values())
+    scale = sum(g.total for g in groups.values()) / count if count else 0.0
     if scale <= 0:
         return [Coefficient(feature=f, log_odds=0.0, standard_error=0.0) for f in features]
-    ys = [v / scale for v in values]
     names = ["(intercept)", *features]
-    active, beta, inverse = _newton_fit(rows, ys, features, _poisson, ridge)
-    # Sandwich (robust) variance: I^-1 (sum x x' r^2) I^-1, right whatever the amounts' spread.
+    active, beta, inverse = _newton_fit(groups, features, _poisson, ridge, scale)
+    # Sandwich (robust) variance: I^-1 (sum x x' r^2) I^-1, right whatever the amounts' spread;
+    # a group's sum of squared residuals comes from its count, sum and sum of squares.
     meat = [[0.0] * len(names) for _ in names]
-    for columns, y in zip(active, ys, strict=True):
-        squared = (y - math.exp(_bounded(sum(beta[c] for c in columns)))) ** 2
+    for columns, group in active:
+        mu = math.exp(_bounded(sum(beta[c] for c in columns)))
+        squared = group.squares / scale**2 - 2 * mu * group.total / scale + group.n * mu * mu
         for a in columns:
             for b in columns:
                 meat[a][b] += squared

@@ -14,9 +14,10 @@ deals. Tuning on meetings must not see it; tuning on stage 2 or pipeline amount 
 
 from __future__ import annotations
 
+import heapq
 import math
 import random
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from datetime import UTC, datetime, timedelta
 
 from handoff.config import HandoffConfig
@@ -203,18 +204,25 @@ def _outcome(
 def generate(config: HandoffConfig, *, leads: int = 3000, weeks: int = 12, seed: int = 7) -> list[HistoryRow]:
     """``leads`` leads over ``weeks`` weeks, qualified and routed by the real code; some
     recycled contacts come back later as new leads."""
+    return list(iter_generate(config, leads=leads, weeks=weeks, seed=seed))
+
+
+def iter_generate(
+    config: HandoffConfig, *, leads: int = 3000, weeks: int = 12, seed: int = 7
+) -> Iterator[HistoryRow]:
+    """``generate``, one row at a time (the same rows): a million leads never sit in memory,
+    only their arrival times."""
     rng = random.Random(seed)  # noqa: S311 - a reproducible simulation, not security
     accepts = random.Random(seed + 1)  # noqa: S311
     deals = random.Random(seed + 2)  # noqa: S311 - pipeline: the meetings' draws stay as they were
     misroutes = random.Random(seed + 3)  # noqa: S311
     arrivals = sorted(_received_at(rng, weeks) for _ in range(leads))
     router = RoutingSimulator(synthetic_reps(), config, hold=timedelta(days=3))
-    rows: list[HistoryRow] = []
     comebacks: list[tuple[datetime, str]] = []
     for index, received in enumerate(arrivals):
         email = None
         if comebacks and comebacks[0][0] <= received:
-            email = comebacks.pop(0)[1]
+            email = heapq.heappop(comebacks)[1]
         lead = _lead(rng, index, received, email)
         q = qualify(lead, config.qualify, received)
         row = HistoryRow(
@@ -228,7 +236,7 @@ def generate(config: HandoffConfig, *, leads: int = 3000, weeks: int = 12, seed:
                 row = _outcome(rng, routed, config.sla_seconds(q.tier or ""), config,
                                accepts=accepts, deals=deals, misroutes=misroutes)  # fmt: skip
             if "recycle" in row.outcomes and rng.random() < 0.3:
-                comebacks.append((received + timedelta(days=rng.uniform(14, 40)), lead.contact.email))
-                comebacks.sort()
-        rows.append(row)
-    return rows
+                heapq.heappush(
+                    comebacks, (received + timedelta(days=rng.uniform(14, 40)), lead.contact.email)
+                )
+        yield row

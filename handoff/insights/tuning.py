@@ -15,22 +15,24 @@ whose deal reached stage 2, or pipeline amount per handoff; each proposal names 
 
 from __future__ import annotations
 
-from collections import Counter, defaultdict
-from collections.abc import Callable, Sequence
+from collections import Counter
+from collections.abc import Callable, Iterable, Sequence
 from datetime import datetime
 
 from pydantic import BaseModel
 
 from handoff.config import HandoffConfig
-from handoff.domain.deal import Milestone
+from handoff.insights.analysis import Analysis, Features, analyse
+from handoff.insights.analysis import outcome_value as analysis_outcome_value
 from handoff.insights.history import HistoryRow
-from handoff.insights.kpis import Kpis, compute, cut
+from handoff.insights.kpis import Kpis
 from handoff.insights.proposal import Proposal, apply_to_config
-from handoff.insights.simulate import Outcome, replay
+from handoff.insights.simulate import Outcome
 from handoff.insights.stats import (
+    Group,
     duration,
-    log_linear_regression,
-    logistic_regression,
+    log_linear_regression_grouped,
+    logistic_regression_grouped,
     percent,
     percentile,
     two_proportion_z,
@@ -74,20 +76,10 @@ class TuningReport(BaseModel):
     notes: list[str]
 
 
-def _meets(config: HandoffConfig) -> Callable[[HistoryRow], bool]:
-    outcomes = config.tuning.meeting_outcomes
-    return lambda row: row.reached(outcomes)
-
-
 def outcome_value(config: HandoffConfig) -> Callable[[HistoryRow], float]:
     """What one handoff is worth under ``[tuning] outcome``: 1/0 for meetings and stage 2, the
     deals' amount for pipeline amount."""
-    if config.tuning.outcome == "stage_2":
-        return lambda row: float(row.deal_reached(Milestone.STAGE_2) is not None)
-    if config.tuning.outcome == "pipeline_amount":
-        return lambda row: row.pipeline_amount
-    meets = _meets(config)
-    return lambda row: float(meets(row))
+    return analysis_outcome_value(config.tuning)
 
 
 def _binary(config: HandoffConfig) -> bool:
@@ -113,21 +105,22 @@ def _z(kept: Sequence[float], dropped: Sequence[float], config: HandoffConfig) -
     return welch_z(kept, dropped)
 
 
-def propose_threshold(handed: Sequence[HistoryRow], config: HandoffConfig) -> Proposal | None:
+def propose_threshold(analysis: Analysis, config: HandoffConfig) -> Proposal | None:
     """The highest min_fit whose dropped leads do significantly worse on the outcome, while
     keeping at least ``min_meetings_kept`` of it (of the meetings, stage-2 deals or amount)."""
-    tuning, value = config.tuning, outcome_value(config)
+    tuning = config.tuning
+    fits, values, handed = analysis.fits, analysis.values, analysis.handed_off
     current = config.qualify.min_fit
     candidates = [current + FIT_STEP * k for k in range(1, 20) if current + FIT_STEP * k <= 90]
-    total = sum(map(value, handed))
+    total = sum(values)
     if not candidates or not total:
         return None
     needed = z_for_two_sided(tuning.alpha / len(candidates))
     name, label = _rate_name(config), OUTCOME_LABELS[tuning.outcome]
     best: Proposal | None = None
     for candidate in candidates:
-        kept = [value(r) for r in handed if r.fit >= candidate]
-        dropped = [value(r) for r in handed if r.fit < candidate]
+        kept = [v for f, v in zip(fits, values, strict=True) if f >= candidate]
+        dropped = [v for f, v in zip(fits, values, strict=True) if f < candidate]
         if len(kept) < tuning.min_sample or len(dropped) < tuning.min_sample:
             continue
         z = _z(kept, dropped, config)
@@ -145,11 +138,11 @@ def propose_threshold(handed: Sequence[HistoryRow], config: HandoffConfig) -> Pr
             kind="threshold",
             outcome=tuning.outcome,
             summary=f"Raise qualify.min_fit from {current:g} to {candidate:g}: {len(dropped)} fewer handoffs "
-            f"({len(dropped) / len(handed):.0%} of volume), {name} {_show(total / len(handed), config)} "
+            f"({len(dropped) / handed:.0%} of volume), {name} {_show(total / handed, config)} "
             f"-> {_show(sum(kept) / len(kept), config)}, {keeping}.",
             evidence=f"Fit {current:g}-{candidate:g}: {below} vs {_show(sum(kept) / len(kept), config)} "
             f"in {len(kept)} above; z = {z:.1f} (needed {needed:.1f}).",
-            sample=len(handed),
+            sample=handed,
             path=["qualify", "min_fit"],
             current=current,
             proposed=candidate,
@@ -182,35 +175,55 @@ def _weight_path(signal: str, config: HandoffConfig) -> tuple[list[str], float] 
     return None
 
 
-def signal_effects(handed: Sequence[HistoryRow], config: HandoffConfig) -> list[SignalEffect]:
-    """Each signal's adjusted effect on the outcome. Triggers are one-of-a-kind, so the most
-    common trigger is the reference the others are measured against."""
-    tuning, value = config.tuning, outcome_value(config)
-    counts = Counter(s for r in handed for s in set(r.signals))
-    testable = [s for s, n in counts.items() if tuning.min_sample <= n <= len(handed) - tuning.min_sample]
+def signal_effects(
+    analysis: Analysis, config: HandoffConfig, min_fit: float | None = None
+) -> list[SignalEffect]:
+    """Each signal's adjusted effect on the outcome, over the handoffs with a fit of at least
+    ``min_fit`` (all of them when None). Triggers are one-of-a-kind, so the most common trigger
+    is the reference the others are measured against. Handoffs are grouped by their set of
+    signals first: the model fits on those groups, never on rows."""
+    tuning = config.tuning
+    # mask -> (binary target group, value group)
+    by_mask: dict[int, tuple[Group, Group]] = {}
+    for fit, value, mask in zip(analysis.fits, analysis.values, analysis.signal_masks, strict=True):
+        if min_fit is not None and fit < min_fit:
+            continue
+        if mask not in by_mask:
+            by_mask[mask] = (Group(), Group())
+        binary, amount = by_mask[mask]
+        binary.add(1.0 if value > 0 else 0.0)
+        amount.add(value)
+    names = {bit: name for name, bit in analysis.signal_names.items()}
+    sets = {mask: frozenset(names[b] for b in names if mask >> b & 1) for mask in by_mask}
+    cohort = sum(g.n for g, _ in by_mask.values())
+    counts: Counter[str] = Counter()
+    for mask, (group, _) in by_mask.items():
+        for signal in sets[mask]:
+            counts[signal] += group.n
+    testable = [s for s, n in counts.items() if tuning.min_sample <= n <= cohort - tuning.min_sample]
     triggers = sorted((s for s in testable if s.startswith("trigger.")), key=lambda s: (-counts[s], s))
     features = sorted(s for s in testable if s not in triggers[:1])
     if not features:
         return []
-    outcomes = [value(r) for r in handed]
-    signal_sets = [frozenset(r.signals) for r in handed]
+    groups = {sets[mask]: pair[0 if _binary(config) else 1] for mask, pair in by_mask.items()}
     coefficients = (
-        logistic_regression(signal_sets, [o > 0 for o in outcomes], features)
+        logistic_regression_grouped(groups, features)
         if _binary(config)
-        else log_linear_regression(signal_sets, outcomes, features)
+        else log_linear_regression_grouped(groups, features)
     )
     needed = z_for_two_sided(tuning.alpha / len(features))
+    total = sum(amount.total for _, amount in by_mask.values())
     effects = []
     for coefficient in coefficients:
-        with_rows = [o for r, o in zip(handed, outcomes, strict=True) if coefficient.feature in r.signals]
-        without = len(handed) - len(with_rows)
+        with_n = sum(g.n for mask, (g, _) in by_mask.items() if coefficient.feature in sets[mask])
+        with_total = sum(a.total for mask, (_, a) in by_mask.items() if coefficient.feature in sets[mask])
         effects.append(
             SignalEffect(
                 signal=coefficient.feature,
                 outcome=tuning.outcome,
-                with_signal=len(with_rows),
-                value_with=sum(with_rows) / len(with_rows),
-                value_without=(sum(outcomes) - sum(with_rows)) / without,
+                with_signal=with_n,
+                value_with=with_total / with_n,
+                value_without=(total - with_total) / (cohort - with_n),
                 ratio=round(coefficient.odds_ratio, 3),
                 interval=tuple(round(v, 3) for v in coefficient.odds_ratio_interval()),
                 significant=abs(coefficient.z) >= needed,
@@ -250,36 +263,26 @@ def propose_weights(effects: Sequence[SignalEffect], config: HandoffConfig) -> l
 
 
 def _outliers(
-    groups: dict[str, list[bool]], team_rate: float, *, low_is_bad: bool, config: HandoffConfig
+    groups: dict[str, list[int]], team_rate: float, *, low_is_bad: bool, config: HandoffConfig
 ) -> list[tuple[str, int, int, tuple[float, float]]]:
-    """Groups whose rate's corrected interval lies wholly on the bad side of the team rate."""
-    eligible = {k: v for k, v in groups.items() if len(v) >= config.tuning.min_sample}
+    """Groups ([hits, n]) whose rate's corrected interval lies wholly on the bad side of the team rate."""
+    eligible = {k: v for k, v in groups.items() if v[1] >= config.tuning.min_sample}
     if not eligible:
         return []
     z = z_for_two_sided(config.tuning.alpha / len(eligible))
     found = []
-    for key, values in sorted(eligible.items()):
-        low, high = wilson(sum(values), len(values), z)
+    for key, (hits, n) in sorted(eligible.items()):
+        low, high = wilson(hits, n, z)
         if (high < team_rate) if low_is_bad else (low > team_rate):
-            found.append((key, sum(values), len(values), (low, high)))
+            found.append((key, hits, n, (low, high)))
     return found
 
 
-def routing_insights(handed: Sequence[HistoryRow], config: HandoffConfig) -> list[Proposal]:
-    contact = config.tuning.contact_outcomes
-    team_contact = sum(r.reached(contact) for r in handed) / len(handed)
-    ended = [r for r in handed if r.sla_met is not None]
-    team_breach = sum(r.sla_met is False for r in ended) / len(ended) if ended else 0.0
-    by_rep: dict[str, list[bool]] = defaultdict(list)
-    by_rule: dict[str, list[bool]] = defaultdict(list)
-    breaches: dict[str, list[bool]] = defaultdict(list)
-    for row in handed:
-        by_rep[row.rep_id or "(none)"].append(row.reached(contact))
-        by_rule[row.rule or "(none)"].append(row.reached(contact))
-        if row.sla_met is not None and row.rep_id:
-            breaches[row.rep_id].append(row.sla_met is False)
+def routing_insights(analysis: Analysis, config: HandoffConfig) -> list[Proposal]:
+    team_contact = analysis.contacted / analysis.handed_off
+    team_breach = analysis.breached / analysis.decided if analysis.decided else 0.0
     insights = []
-    for label, groups in (("Rep", by_rep), ("Routing rule", by_rule)):
+    for label, groups in (("Rep", analysis.contact_by_rep), ("Routing rule", analysis.contact_by_rule)):
         for key, hits, n, (low, high) in _outliers(groups, team_contact, low_is_bad=True, config=config):
             insights.append(
                 Proposal(
@@ -291,7 +294,9 @@ def routing_insights(handed: Sequence[HistoryRow], config: HandoffConfig) -> lis
                     sample=n,
                 )
             )
-    for key, hits, n, (low, high) in _outliers(breaches, team_breach, low_is_bad=False, config=config):
+    for key, hits, n, (low, high) in _outliers(
+        analysis.breaches_by_rep, team_breach, low_is_bad=False, config=config
+    ):
         insights.append(
             Proposal(
                 kind="routing",
@@ -305,26 +310,23 @@ def routing_insights(handed: Sequence[HistoryRow], config: HandoffConfig) -> lis
     return insights
 
 
-def sla_suggestions(handed: Sequence[HistoryRow], config: HandoffConfig) -> list[Proposal]:
-    tuning, meets = config.tuning, _meets(config)
+def sla_suggestions(analysis: Analysis, config: HandoffConfig) -> list[Proposal]:
+    tuning = config.tuning
     suggestions = []
     for tier, seconds in config.sla.items():
-        decided = [r for r in handed if r.tier == tier and r.sla_met is not None]
-        touched = [r for r in decided if r.first_touch_at and r.notified_at]
-        if len(decided) < tuning.min_sample or not touched:
+        figures = analysis.sla.get(tier)
+        if figures is None or figures.decided < tuning.min_sample or not figures.waits:
             continue
         # Met or breached by the one definition (first touch by the first deadline, in working
         # hours where they count), as in the report; the waits below only describe the spread.
-        waits = [(r.first_touch_at - r.notified_at).total_seconds() for r in touched]  # type: ignore[operator]
-        on_time = [r for r in decided if r.sla_met]
-        late = [r for r in decided if r.sla_met is False]
-        attainment = len(on_time) / len(decided)
-        at_target = percentile(waits, tuning.sla_target) or 0
+        decided, on_time, late = figures.decided, figures.on_time, figures.late
+        attainment = on_time / decided
+        at_target = percentile(figures.waits, tuning.sla_target) or 0
         evidence = (
-            f"{len(decided)} {tier} handoffs with a decided SLA: {percent(attainment)} touched within "
+            f"{decided} {tier} handoffs with a decided SLA: {percent(attainment)} touched within "
             f"{duration(seconds)}; "
-            f"meeting rate {percent(sum(map(meets, on_time)) / len(on_time) if on_time else None)} on time vs "
-            f"{percent(sum(map(meets, late)) / len(late) if late else None)} late; "
+            f"meeting rate {percent(figures.on_time_meets / on_time if on_time else None)} on time vs "
+            f"{percent(figures.late_meets / late if late else None)} late; "
             f"{tuning.sla_target:.0%} of first touches came within {duration(at_target)}."
         )
         if attainment < tuning.sla_target:
@@ -335,7 +337,7 @@ def sla_suggestions(handed: Sequence[HistoryRow], config: HandoffConfig) -> list
                     summary=f"The {tier} SLA ({duration(seconds)}) is met {percent(attainment)} of the time, below the "
                     f"{tuning.sla_target:.0%} target: add capacity or route around slow reps before loosening it.",
                     evidence=evidence,
-                    sample=len(decided),
+                    sample=decided,
                 )
             )
         elif at_target < seconds / 2:
@@ -347,7 +349,7 @@ def sla_suggestions(handed: Sequence[HistoryRow], config: HandoffConfig) -> list
                     summary=f"Tighten the {tier} SLA from {duration(seconds)} to {duration(tighter)}: reps already touch "
                     f"{tuning.sla_target:.0%} of leads that fast.",
                     evidence=evidence,
-                    sample=len(decided),
+                    sample=decided,
                     path=["sla", tier],
                     current=seconds,
                     proposed=tighter,
@@ -367,7 +369,47 @@ def _rescaled(before: HandoffConfig, after: HandoffConfig) -> str:
     )
 
 
-def _check_by_replay(rows: Sequence[HistoryRow], config: HandoffConfig, proposals: list[Proposal]) -> None:
+def _replayer(
+    analysis: Analysis, reread: Callable[[], Iterable[HistoryRow]] | None
+) -> Callable[[HandoffConfig], tuple[Outcome, bytes]]:
+    """How a config is replayed: arithmetic on the features read in the one pass when only
+    weights or min_fit differ (every change tune proposes); otherwise the full qualify, on the
+    history read again (``reread``), which is the one case that needs it."""
+    features = analysis.features
+    if features is None:
+        raise ValueError("the analysis was made without features: it cannot replay proposals")
+    order = features.order()
+
+    def run(config: HandoffConfig) -> tuple[Outcome, bytes]:
+        source = features
+        if not features.supports(config):
+            if reread is None:
+                raise ValueError("this change needs the full qualify on every lead: pass the history again")
+            source = Features(config)
+            value = analysis.value
+            for row in reread():
+                handed = row.notified_at is not None
+                source.add(row, handed, value(row) if handed else 0.0)
+        found = source.replay(config, order)
+        outcome = Outcome(
+            qualified=found.qualified,
+            tiers=found.tiers,
+            rep_load={},
+            overflow=0,
+            unassigned=0,
+            expected_meetings=found.expected,
+        )
+        return outcome, found.mask
+
+    return run
+
+
+def _check_by_replay(
+    analysis: Analysis,
+    config: HandoffConfig,
+    proposals: list[Proposal],
+    reread: Callable[[], Iterable[HistoryRow]] | None = None,
+) -> None:
     """Replay the history under each config change, in order, on top of the ones kept so far.
     A change is kept when it sharpens (keeps ``min_meetings_kept`` of the expected meetings
     without lowering meetings per qualified lead) or grows (adds meetings, and the leads it
@@ -375,10 +417,11 @@ def _check_by_replay(rows: Sequence[HistoryRow], config: HandoffConfig, proposal
     in the diff.
     Weights interact (fit is a share of all attainable fit weight), so one change alone can
     look right and still move every other lead's score.
-    "Meetings" here is the [tuning] outcome: stage-2 deals or pipeline amount when chosen."""
+    "Meetings" here is the [tuning] outcome: stage-2 deals or pipeline amount when chosen.
+    Each replay is arithmetic over the features the one pass kept (see ``analysis.Features``)."""
     kept: list[Proposal] = []
-    value = outcome_value(config)
-    best, best_qualified = replay(rows, config, value=value)
+    replay = _replayer(analysis, reread)
+    best, best_qualified = replay(config)
     label = OUTCOME_LABELS[config.tuning.outcome]
 
     def line(outcome: Outcome) -> str:
@@ -392,7 +435,7 @@ def _check_by_replay(rows: Sequence[HistoryRow], config: HandoffConfig, proposal
         if not proposal.path:
             continue
         after = apply_to_config(config, [*kept, proposal])
-        trial, trial_qualified = replay(rows, after, value=value)
+        trial, trial_qualified = replay(after)
         proposal.simulated = f"Replayed history: {line(best)} -> {line(trial)}." + _rescaled(current, after)
         if trial_qualified == best_qualified and trial.tiers == best.tiers:
             # Nothing a rep or RevOps would see moves: such a change has no place in the diff.
@@ -419,35 +462,45 @@ def _check_by_replay(rows: Sequence[HistoryRow], config: HandoffConfig, proposal
 
 
 def tune(
-    rows: Sequence[HistoryRow],
+    rows: Iterable[HistoryRow] | Analysis,
     config: HandoffConfig,
     now: datetime,
     period: tuple[datetime, datetime] | None = None,
+    *,
+    reread: Callable[[], Iterable[HistoryRow]] | None = None,
 ) -> TuningReport:
-    handed = [r for r in rows if r.handed_off]
+    """The report and proposals, from rows (read once, one at a time) or from an ``Analysis``
+    already made of them. ``reread`` gives the rows again, for the one replay that needs the
+    full qualify (a change beyond weights and min_fit, which tune never proposes)."""
+    if isinstance(rows, Analysis):
+        analysis = rows
+    else:
+        if isinstance(rows, Sequence) and reread is None:
+            reread = lambda: rows  # noqa: E731
+        analysis = analyse(rows, config)
     notes = []
     effects: list[SignalEffect] = []
     proposals: list[Proposal] = []
-    if len(handed) < 2 * config.tuning.min_sample:
+    handed = analysis.handed_off
+    if handed < 2 * config.tuning.min_sample:
         notes.append(
-            f"Only {len(handed)} handoffs in the period: at least {2 * config.tuning.min_sample} are needed "
+            f"Only {handed} handoffs in the period: at least {2 * config.tuning.min_sample} are needed "
             "before anything is proposed."
         )
     else:
-        threshold = propose_threshold(handed, config)
+        threshold = propose_threshold(analysis, config)
         # Weights are judged on the leads that would still be handed off, so a low-fit cliff
         # that the threshold removes is not mistaken for the effect of every fit signal.
-        cohort = (
-            [r for r in handed if r.fit >= threshold.proposed] if threshold and threshold.proposed else handed
+        effects = signal_effects(
+            analysis, config, threshold.proposed if threshold and threshold.proposed else None
         )
-        effects = signal_effects(cohort, config)
         proposals = [
             *([threshold] if threshold else []),
             *propose_weights(effects, config),
-            *routing_insights(handed, config),
-            *sla_suggestions(handed, config),
+            *routing_insights(analysis, config),
+            *sla_suggestions(analysis, config),
         ]
-        _check_by_replay(rows, config, proposals)
+        _check_by_replay(analysis, config, proposals, reread)
         notes.append(
             "Signal effects are observational (adjusted for each other, not randomised): review each "
             "change, and simulate it on history with `handoff simulate` before deploying."
@@ -456,8 +509,8 @@ def tune(
         generated_at=now,
         period=period,
         outcome=config.tuning.outcome,
-        kpis=compute(rows, config.tuning),
-        by_tier=cut(rows, "tier", config.tuning),
+        kpis=analysis.result(),
+        by_tier=analysis.cut("tier") if "tier" in analysis.cuts else {},
         signals=effects,
         proposals=proposals,
         notes=notes,

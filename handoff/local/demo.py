@@ -169,7 +169,9 @@ def _close_the_loop(outbox: Path) -> None:
     _say()
     for line in output.email.text.splitlines():
         _say(f"    {line}")
-    charts = data_uris(all_charts(history, output.report.kpis, config))
+    from handoff.insights.analysis import analyse
+
+    charts = data_uris(all_charts(analyse(history, config, features=False), output.report.kpis, config))
     (outbox / "report.html").write_text(
         render_report(output.report, diff=output.config_diff, charts=charts).html
     )

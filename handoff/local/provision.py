@@ -13,7 +13,7 @@ from typing import Any
 import boto3
 
 from handoff.aws import tables
-from handoff.aws.tables import ALL_TABLES, TableSpec
+from handoff.aws.tables import ALL_TABLES, Index, TableSpec
 from handoff.deploy import functions as needs
 from handoff.deploy.credentials import ALL_SECRETS
 from handoff.deploy.functions import ALL_FUNCTIONS, CRM_SYNC_MAX_RECEIVES
@@ -34,6 +34,15 @@ def table_name(spec: TableSpec) -> str:
     return f"handoff-{spec.logical_name.lower()}"
 
 
+def projection(index: Index) -> dict[str, Any]:
+    """The index's projection as DynamoDB takes it (the same one CDK deploys)."""
+    if index.include is None:
+        return {"ProjectionType": "ALL"}
+    if not index.include:
+        return {"ProjectionType": "KEYS_ONLY"}
+    return {"ProjectionType": "INCLUDE", "NonKeyAttributes": list(index.include)}
+
+
 def create_table(dynamodb: Any, spec: TableSpec, name: str) -> None:
     """Create one table from its spec (the same spec CDK deploys)."""
     key_schema = [{"AttributeName": spec.partition_key, "KeyType": "HASH"}]
@@ -48,7 +57,7 @@ def create_table(dynamodb: Any, spec: TableSpec, name: str) -> None:
             {
                 "IndexName": index.name,
                 "KeySchema": index_keys,
-                "Projection": {"ProjectionType": "ALL"},
+                "Projection": projection(index),
             }
         )
     kwargs: dict[str, Any] = {

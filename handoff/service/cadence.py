@@ -23,14 +23,12 @@ from handoff.service import touch
 from handoff.service.notify import disposition_links, send_since
 from handoff.service.ports import Ports
 
-BATCH = 50
-
 
 def sweep(ports: Ports, now: datetime, *, budget_seconds: float = 30) -> dict[str, int]:
     """Take every due step this run has time for; the next run picks up the rest."""
     deadline = time.monotonic() + budget_seconds
     counts = {"reminded": 0, "recycled": 0, "waiting": 0}
-    for lead_id in ports.leads.cadence_due(now, BATCH):
+    for lead_id in ports.leads.cadence_due(now):
         if time.monotonic() > deadline:
             break
         try:

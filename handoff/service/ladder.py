@@ -15,6 +15,7 @@ from handoff.email.render import render_escalation, render_failure, render_remin
 from handoff.errors import Conflict
 from handoff.observability import MetricUnit, lead_metric, metrics
 from handoff.service import crm_sync, hours, sla
+from handoff.service.executions import NEVER, check_at
 from handoff.service.notify import disposition_links, load_assigned, send_once
 from handoff.service.ports import Ports
 
@@ -149,7 +150,12 @@ def escalate(ports: Ports, lead_id: str, now: datetime, *, bounced: bool = False
     )
     ports.leads.update(
         lead_id,
-        set_fields={"status": LeadStatus.ESCALATED.value, "sla.state": SlaState.BREACHED.value},
+        set_fields={
+            "status": LeadStatus.ESCALATED.value,
+            "sla.state": SlaState.BREACHED.value,
+            # The next rung runs once the rep is at work.
+            "check_at": check_at(ports, now, after),
+        },
         append={
             "notifications": [n.model_dump(mode="json") for n in notifications],
             "escalations": [
@@ -235,7 +241,8 @@ def escalate_failure(ports: Ports, lead_id: str, now: datetime) -> None:
     )
     ports.leads.update(
         lead_id,
-        set_fields={"failure_escalated": True},
+        # A person acts now; sla_check has nothing more to do for it until it is redriven.
+        set_fields={"failure_escalated": True, "check_at": NEVER},
         append={"notifications": [n.model_dump(mode="json") for n in notifications]},
         timeline=[TimelineEntry(at=now, event="failure_escalated", detail=f"sales ops emailed ({to})")],
     )

@@ -21,7 +21,8 @@ from handoff.email.render import (
 from handoff.email.send import Envelope
 from handoff.errors import Conflict, HandoffError, NotFound
 from handoff.observability import MetricUnit, lead_metric, logger, metrics
-from handoff.service import crm_sync
+from handoff.service import crm_sync, hours
+from handoff.service.executions import check_at
 from handoff.service.ports import Ports
 
 
@@ -172,6 +173,13 @@ def _manager_copy(
     return copy
 
 
+def _first_touch_wait(ports: Ports, record: LeadRecord, assignment: Assignment, now: datetime) -> int:
+    """How long the workflow may wait, from now, before its next step: the SLA (into the rep's
+    working time) and the reminder's grace."""
+    wait = hours.lapse_wait(ports, assignment, record.sla.due_at, now) if record.sla else 0
+    return wait + ports.config.escalation.reminder_grace_seconds
+
+
 def send_brief(ports: Ports, lead_id: str, now: datetime) -> None:
     record, assignment = load_assigned(ports, lead_id)
     to = assignment.rep_email
@@ -187,7 +195,12 @@ def send_brief(ports: Ports, lead_id: str, now: datetime) -> None:
     ports.leads.update(
         lead_id,
         # Kept beside the record so a bounce or complaint finds its lead (by_message index).
-        set_fields={"status": LeadStatus.NOTIFIED.value, "brief_message_id": notification.message_id},
+        set_fields={
+            "status": LeadStatus.NOTIFIED.value,
+            "brief_message_id": notification.message_id,
+            # The workflow waits for the first touch, then the reminder's grace, before its next step.
+            "check_at": check_at(ports, now, _first_touch_wait(ports, record, assignment, now)),
+        },
         append={"notifications": [n.model_dump(mode="json") for n in (notification, *copies)]},
         timeline=[
             TimelineEntry(at=now, event="notified", detail=f"brief emailed to {assignment.rep_id}"),

@@ -7,7 +7,7 @@ Every failure crosses a port as a domain exception from handoff.errors, never as
 
 from __future__ import annotations
 
-from collections.abc import Collection
+from collections.abc import Collection, Iterable, Iterator
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, Protocol
 
@@ -85,19 +85,28 @@ class Leads(Protocol):
 
     def open_handoff_rep(self, email: str, exclude_lead_id: str) -> str | None: ...
 
-    def in_flight(
-        self, status: str, older_than: datetime, limit: int, start: Any = None
-    ) -> tuple[list[dict[str, Any]], Any]:
-        """One page of leads in ``status`` not written since ``older_than``, and where to go on."""
+    def late(self, status: str, now: datetime) -> Iterator[dict[str, Any]]:
+        """Every lead in ``status`` (in flight, or failed) whose step should have ended by ``now``
+        (its check_at passed), with status, source, received_at, failure, failure_escalated,
+        recoveries and check_at; page by page, uncapped."""
         ...
 
-    def overdue(self, now: datetime, limit: int = 100) -> list[str]: ...
-
-    def cadence_due(self, now: datetime, limit: int = 100) -> list[str]:
-        """Ids of leads whose follow-up cadence has a step due by ``now``, the longest due first."""
+    def in_status(self, status: str, limit: int, start: Any = None) -> tuple[list[dict[str, Any]], Any]:
+        """One page of the leads in ``status`` (the same fields), and where to go on (None: done)."""
         ...
 
-    def received_between(self, start: datetime, end: datetime) -> list[LeadRecord]: ...
+    def overdue(self, now: datetime) -> Iterator[str]:
+        """Ids of every lead still waiting for a first touch whose SLA is past due."""
+        ...
+
+    def cadence_due(self, now: datetime) -> Iterator[str]:
+        """Ids of every lead whose follow-up cadence has a step due by ``now``."""
+        ...
+
+    def received_between(self, start: datetime, end: datetime) -> Iterable[LeadRecord]:
+        """Leads received in [start, end), one at a time (a time-ranged index query, then the
+        leads page by page): memory never holds the period."""
+        ...
 
     def for_crm_account(
         self,

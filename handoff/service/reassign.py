@@ -18,8 +18,8 @@ from handoff.domain.record import LeadRecord, LeadStatus, ReassignRequest, Timel
 from handoff.errors import BadRequest, Conflict, NotFound
 from handoff.observability import logger
 from handoff.service import hours
+from handoff.service.executions import execution_name
 from handoff.service.ports import Ports
-from handoff.service.recovery import execution_name
 
 WRONG_OWNER = "wrong_owner"
 MANUAL = "manual"

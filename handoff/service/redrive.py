@@ -12,8 +12,8 @@ from typing import Any
 
 from handoff.domain.record import LeadRecord, LeadStatus, TimelineEntry
 from handoff.errors import Conflict, NotFound
+from handoff.service.executions import start_resumed
 from handoff.service.ports import Leads, Workflow
-from handoff.service.recovery import start_resumed
 
 FAILED_PAGE = 100
 
@@ -27,8 +27,9 @@ def resume_status(item: dict[str, Any], record: LeadRecord) -> LeadStatus:
     return LeadStatus.ASSIGNED if record.assignment else LeadStatus.ROUTING
 
 
-def redrive(leads: Leads, workflow: Workflow, lead_id: str, now: datetime) -> str:
-    """Resume one failed lead; returns the new execution's name."""
+def redrive(leads: Leads, workflow: Workflow, lead_id: str, now: datetime, *, automatic: bool = False) -> str:
+    """Resume one failed lead; returns the new execution's name. ``automatic``: sla_check
+    resuming a lead that failed only on a quota (counted in ``auto_redrives``)."""
     item = leads.get_item(lead_id)
     if item is None:
         raise NotFound(f"lead {lead_id} not found")
@@ -37,24 +38,29 @@ def redrive(leads: Leads, workflow: Workflow, lead_id: str, now: datetime) -> st
         raise Conflict(f"lead {lead_id} is {record.status.value}, not failed: nothing to redrive")
     status = resume_status(item, record)
     recoveries = int(item.get("recoveries", 0)) + 1
+    fields: dict[str, object] = {"status": status.value, "recoveries": recoveries}
+    how = ""
+    if automatic:
+        fields["auto_redrives"] = int(item.get("auto_redrives", 0)) + 1
+        how = f"; automatically, after {(item.get('failure') or {}).get('error', 'a quota')}"
     # Status first: the resumed steps expect the status they would have found.
     leads.update(
         lead_id,
-        set_fields={"status": status.value, "recoveries": recoveries},
+        set_fields=fields,
         remove=("failed_from", "failure_escalated"),
         timeline=[
-            TimelineEntry(at=now, event="redriven", detail=f"resumed as {status.value} ({recoveries})")
+            TimelineEntry(at=now, event="redriven", detail=f"resumed as {status.value} ({recoveries}){how}")
         ],
         expect_status=(LeadStatus.FAILED,),
     )
     return start_resumed(workflow, lead_id, status.value, recoveries)
 
 
-def failed_lead_ids(leads: Leads, now: datetime) -> list[str]:
+def failed_lead_ids(leads: Leads) -> list[str]:
     ids: list[str] = []
     start = None
     while True:
-        items, start = leads.in_flight(LeadStatus.FAILED.value, now, FAILED_PAGE, start)
+        items, start = leads.in_status(LeadStatus.FAILED.value, FAILED_PAGE, start)
         ids += [str(item["lead_id"]) for item in items]
         if not start:
             return ids

@@ -24,6 +24,7 @@ from handoff.domain.route import Candidate, RoutePlan, Step, availability, plan_
 from handoff.errors import ClaimConflict, Conflict, NotFound
 from handoff.observability import MetricUnit, lead_metric, logger, metrics
 from handoff.service import crm_sync, hours
+from handoff.service.executions import check_at
 from handoff.service.ports import Ports
 
 # Re-plans allowed when other routers keep taking the same turn; then the workflow's
@@ -211,6 +212,7 @@ def _store(
             record.lead_id,
             set_fields={
                 "status": LeadStatus.ASSIGNED.value,
+                "check_at": check_at(ports, now),
                 "assignment": assignment.model_dump(mode="json"),
                 "sla": sla.model_dump(mode="json"),
                 "sla_state": sla.state.value,
@@ -266,10 +268,14 @@ def reassign(ports: Ports, lead_id: str, now: datetime) -> RouteResult:
         return RouteResult(lead_id=lead_id, sla_seconds=_wait_left(ports, record, now))
     if request is not None:
         because, by = request.because, request.by
-        named = (request.to_rep_id, f"Named by {by} ({because.replace('_', ' ')})") if request.to_rep_id else None
+        named = (
+            (request.to_rep_id, f"Named by {by} ({because.replace('_', ' ')})") if request.to_rep_id else None
+        )
     else:
         because, by, named = _ladder_cause(record, previous.rep_id), None, None
-    assignment = _choose(ports, record, now, named).model_copy(update={"because": because, "requested_by": by})
+    assignment = _choose(ports, record, now, named).model_copy(
+        update={"because": because, "requested_by": by}
+    )
     history = [*record.assignment_history, previous]
     fields: dict[str, object] = {"assignment_history": [a.model_dump(mode="json") for a in history]}
     if record.cadence is not None and record.cadence.state == CadenceState.RUNNING:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from datetime import datetime
 
 from handoff.domain.record import LeadRecord, SlaState, TimelineEntry
@@ -17,9 +18,14 @@ def count_breach(record: LeadRecord) -> None:
         lead_metric("SLABreached", 1, tier=record.qualification.tier, source=record.source)
 
 
-def sweep(ports: Ports, now: datetime) -> list[str]:
+def sweep(ports: Ports, now: datetime, *, budget_seconds: float = 30) -> list[str]:
+    """Mark every overdue lead this run has time for (all of them, page by page); the next run
+    picks up the rest."""
+    deadline = time.monotonic() + budget_seconds
     breached: list[str] = []
     for lead_id in ports.leads.overdue(now):
+        if time.monotonic() > deadline:
+            break
         try:
             ports.leads.update(
                 lead_id,

@@ -7,12 +7,14 @@ dashboard. It never changes the deployed config: a person reviews the diff and d
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from aws_lambda_powertools.metrics import MetricUnit
 
 from handoff.email.render import RenderedEmail, render_report
+from handoff.insights.analysis import analyse
 from handoff.insights.history import HistoryRow, from_record
 from handoff.insights.proposal import apply, diff
 from handoff.insights.tuning import TuningReport, tune
@@ -46,17 +48,23 @@ class TuningOutput:
 
 
 def build(
-    rows: list[HistoryRow],
+    rows: Iterable[HistoryRow],
     config_text: str,
     now: datetime,
-    period: tuple[datetime, datetime],
+    period: tuple[datetime, datetime] | None,
     name: str = "config/handoff.toml",
+    *,
+    reread: Callable[[], Iterable[HistoryRow]] | None = None,
 ) -> TuningOutput:
-    """Pure: rows and the current config text in, the report, email and proposed config out."""
+    """Pure: rows (read once, one at a time) and the current config text in, the report, email
+    and proposed config out. ``period`` None: from the first to the last lead read."""
     from handoff.config import parse_config
 
     config = parse_config(config_text, "config")
-    report = tune(rows, config, now, period)
+    analysis = analyse(rows, config)
+    if period is None:
+        period = analysis.period or (now, now)
+    report = tune(analysis, config, now, period, reread=reread)
     proposed = apply(config_text, report.proposals)
     changes = diff(config_text, proposed, name)
     return TuningOutput(report, render_report(report, diff=changes), proposed, changes)
@@ -77,8 +85,16 @@ def _publish(ports: Ports, output: TuningOutput, prefix: str) -> None:
 def run(ports: Ports, now: datetime) -> TuningOutput:
     config = ports.config
     start = now - timedelta(days=config.tuning.lookback_days)
-    records = ports.leads.received_between(start, now)
-    output = build([from_record(r, now) for r in records], ports.config_text, now, (start, now))
+    read = [0]
+
+    def rows() -> Iterator[HistoryRow]:
+        # One record at a time, page by page from the table: memory stays flat as history grows.
+        read[0] = 0
+        for record in ports.leads.received_between(start, now):
+            read[0] += 1
+            yield from_record(record, now)
+
+    output = build(rows(), ports.config_text, now, (start, now), reread=rows)
     _publish(ports, output, f"reports/{now:%Y-%m-%d}")
     to = config.tuning.report_to or config.escalation.marketing_ops_email
     ports.mailer.send(output.email, envelope_to(ports, to))
@@ -89,7 +105,7 @@ def run(ports: Ports, now: datetime) -> TuningOutput:
     logger.info(
         "tuning report sent",
         extra={
-            "leads": len(records),
+            "leads": read[0],
             "proposals": len(output.report.proposals),
             "changes": bool(output.config_diff),
         },

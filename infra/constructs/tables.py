@@ -2,16 +2,26 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from aws_cdk import RemovalPolicy
 from aws_cdk import aws_dynamodb as dynamodb
 from aws_cdk import aws_kms as kms
 from constructs import Construct
 
-from handoff.aws.tables import ACCOUNTS, DISPOSITIONS, IDEMPOTENCY, LEADS, REPS, TableSpec
+from handoff.aws.tables import ACCOUNTS, DISPOSITIONS, IDEMPOTENCY, LEADS, REPS, Index, TableSpec
 
 
 def _attribute(name: str | None) -> dynamodb.Attribute | None:
     return dynamodb.Attribute(name=name, type=dynamodb.AttributeType.STRING) if name else None
+
+
+def _projection(index: Index) -> dict[str, Any]:
+    if index.include is None:
+        return {"projection_type": dynamodb.ProjectionType.ALL}
+    if not index.include:
+        return {"projection_type": dynamodb.ProjectionType.KEYS_ONLY}
+    return {"projection_type": dynamodb.ProjectionType.INCLUDE, "non_key_attributes": list(index.include)}
 
 
 def _table(scope: Construct, spec: TableSpec, key: kms.IKey | None) -> dynamodb.Table:
@@ -35,6 +45,7 @@ def _table(scope: Construct, spec: TableSpec, key: kms.IKey | None) -> dynamodb.
             index_name=index.name,
             partition_key=dynamodb.Attribute(name=index.partition_key, type=dynamodb.AttributeType.STRING),
             sort_key=_attribute(index.sort_key),
+            **_projection(index),
         )
     return table
 

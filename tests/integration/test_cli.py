@@ -196,7 +196,8 @@ def test_long_commands_show_progress_on_a_terminal_only(
     monkeypatch.setattr(sys, "stderr", terminal)
     assert main(["report", "--history", str(history)]) == 0
     shown = terminal.getvalue()
-    assert f"reading {history}: 120 of 120 (100%)" in shown and "measuring 120 leads: done in" in shown
+    # The read follows the file's bytes; the count follows the leads.
+    assert f"reading {history}: " in shown and "(100%)" in shown and "measuring 120 leads: done in" in shown
     monkeypatch.setattr(sys, "stderr", terminal := Terminal())
     assert main(["report", "--history", str(history), "--quiet"]) == 0
     assert terminal.getvalue() == ""

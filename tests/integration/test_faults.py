@@ -13,12 +13,14 @@ import json
 from collections.abc import Iterator
 from typing import Any
 
+import boto3
 import pytest
 
 from handoff.aws import container
 from handoff.aws.tables import LEADS
+from handoff.aws.workflow import execution_arn
 from handoff.cli import main
-from handoff.deploy.functions import MARK_FAILED
+from handoff.deploy.functions import MARK_FAILED, SLA_CHECK
 from handoff.local import lambdas
 from handoff.local.fake_hubspot import FakeHubSpot
 from handoff.local.provision import table_name
@@ -125,6 +127,39 @@ def test_ses_throttling_is_retried_and_the_brief_goes_out_once(
     _settles(aws, body["lead_id"], "notified")
     _one_brief_one_slot(aws, body["lead_id"])
     assert faults.injected["sesv2.SendEmail TooManyRequestsException"] == 2
+
+
+def test_ses_throttling_past_the_sdk_waits_in_the_workflow_and_never_fails_the_lead(
+    aws: Aws, faults: Faults, hot_lead: dict[str, Any]
+) -> None:
+    """Past the SDK's own tries, the send is refused as EmailThrottled and the workflow waits it
+    out (jittered back-off, the best part of an hour); the lead is never failed for it."""
+    aws.put_reps(rep("r1"))
+    faults.inject("sesv2", "SendEmail", "TooManyRequestsException", status=429, times=6)  # 2 invocations
+    _, body = aws.post_lead(_lead(hot_lead, 30))
+    _settles(aws, body["lead_id"], "notified", timeout=60)
+    _one_brief_one_slot(aws, body["lead_id"])
+    history = boto3.client("stepfunctions").get_execution_history(
+        executionArn=execution_arn(aws.state_machine_arn, body["lead_id"]), maxResults=1000
+    )["events"]
+    errors = [e["taskFailedEventDetails"]["error"] for e in history if e["type"] == "TaskFailed"]
+    assert errors == ["EmailThrottled", "EmailThrottled"]
+
+
+def test_a_start_throttled_past_the_sdk_leaves_the_lead_routing_and_sla_check_starts_it(
+    aws: Aws, faults: Faults, hot_lead: dict[str, Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    aws.put_reps(rep("r1"))
+    faults.inject("stepfunctions", "StartExecution", "ThrottlingException", times=None)
+    status, body = aws.post_lead(_lead(hot_lead, 31))
+    assert status == 202
+    lead = aws.get_lead(body["lead_id"])
+    assert lead["status"] == "routing" and lead["timeline"][-1]["event"] == "start_deferred"
+    assert _failed_listed(aws) == []  # nothing for a person to do
+    faults.clear()
+    assert lambdas.invoke(SLA_CHECK, {})["resumed"] == 1
+    _settles(aws, body["lead_id"], "notified")
+    _one_brief_one_slot(aws, body["lead_id"])
 
 
 def test_ses_rejection_fails_the_lead_and_redrive_sends_one_brief_without_a_second_claim(

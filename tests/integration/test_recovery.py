@@ -12,6 +12,7 @@ import pytest
 from handoff.aws import container
 from handoff.aws.workflow import execution_arn
 from handoff.deploy.functions import SLA_CHECK
+from handoff.domain.clock import utcnow
 from handoff.local import lambdas
 from tests.integration.conftest import Aws, rep, use_config
 
@@ -31,10 +32,8 @@ def test_a_lead_whose_execution_is_gone_is_resumed_without_repeating_anything(
     _, body = aws.post_lead(hot_lead)
     lead_id = body["lead_id"]
     aws.wait_for_event(lead_id, "waiting")
-    container.ports().leads.update(
-        lead_id, set_fields={"recoveries": 1}
-    )  # its execution: "<lead>-r1", absent
-    time.sleep(1.2)  # older than stuck_after_seconds
+    # Its execution: "<lead>-r1", absent; and its wait should have ended by now.
+    container.ports().leads.update(lead_id, set_fields={"recoveries": 1, "check_at": utcnow()})
     assert lambdas.invoke(SLA_CHECK, {})["resumed"] == 1
     lead = aws.wait_for_event(lead_id, "waiting", count=2)  # the resumed run parked a new token
     assert "recovered" in [e["event"] for e in lead["timeline"]]
@@ -67,12 +66,10 @@ def test_a_lead_whose_workflow_never_started_is_started(
     container.reset()
     _, body = aws.post_lead(hot_lead)
     lead_id = body["lead_id"]
-    container.ports().leads.update(
-        lead_id, set_fields={"status": "routing"}
-    )  # as if the start just never happened
+    # As if the start just never happened, and routing should have ended by now.
+    container.ports().leads.update(lead_id, set_fields={"status": "routing", "check_at": utcnow()})
     monkeypatch.setenv("HANDOFF_STATE_MACHINE_ARN", real_arn)
     container.reset()
-    time.sleep(1.2)
     assert lambdas.invoke(SLA_CHECK, {})["resumed"] == 1
     assert aws.wait_status(lead_id, {"notified"})["assignment"]["rep_id"] == "r1"
     assert lambdas.invoke(SLA_CHECK, {})["resumed"] == 0  # idempotent: running now

@@ -92,8 +92,8 @@ def test_attempted_ends_the_sla_wait_without_claiming_a_conversation(ports: Fake
 def test_the_cadence_spreads_its_attempts_over_business_days_of_working_time(ports: FakePorts) -> None:
     lead_id = briefed(ports)
     dispose(ports, lead_id, "attempted", NOW)
-    assert ports.leads.cadence_due(STEP_1 - timedelta(seconds=1)) == []
-    assert ports.leads.cadence_due(STEP_1) == [lead_id]
+    assert list(ports.leads.cadence_due(STEP_1 - timedelta(seconds=1))) == []
+    assert list(ports.leads.cadence_due(STEP_1)) == [lead_id]
     assert cadence.sweep(ports, STEP_1 - timedelta(seconds=1)) == {"reminded": 0, "recycled": 0, "waiting": 0}
     assert follow_ups(ports) == []
 
@@ -122,7 +122,7 @@ def test_no_step_goes_out_while_the_rep_is_off(ports: FakePorts) -> None:
     assert cadence.sweep(ports, evening) == {"reminded": 0, "recycled": 0, "waiting": 1}
     assert len(follow_ups(ports)) == 1
     morning = datetime(2026, 11, 6, 9, 0, tzinfo=UTC)
-    assert ports.leads.cadence_due(morning - timedelta(seconds=1)) == []
+    assert list(ports.leads.cadence_due(morning - timedelta(seconds=1))) == []
     assert cadence.sweep(ports, morning)["reminded"] == 1
     assert "attempt 3 of 4" in follow_ups(ports)[-1]
 
@@ -158,7 +158,7 @@ def test_the_last_try_asks_for_a_final_outcome_and_a_cadence_that_runs_out_recyc
     assert ports.reps.get("r1").open_count == 0  # type: ignore[union-attr]
     assert actions(ports)[-1] == "recycle"
     assert ports.dispositions.items[-1]["reason"] == "no_response"
-    assert ports.leads.cadence_due(END + timedelta(days=30)) == []
+    assert list(ports.leads.cadence_due(END + timedelta(days=30))) == []
 
 
 def test_another_outcome_stops_the_cadence(ports: FakePorts) -> None:
@@ -188,7 +188,7 @@ def test_a_zero_attempt_cadence_is_off(ports: FakePorts) -> None:
     ports.edit_config(**{"attempts = 4": "attempts = 0"})
     lead_id = briefed(ports)
     dispose(ports, lead_id, "attempted", NOW)
-    assert lead(ports, lead_id).cadence is None and ports.leads.cadence_due(END) == []
+    assert lead(ports, lead_id).cadence is None and list(ports.leads.cadence_due(END)) == []
 
 
 # --- sales accepted -------------------------------------------------------------------------------

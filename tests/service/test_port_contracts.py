@@ -3,6 +3,7 @@ on its in-memory fake, so the service tier cannot pass on behaviour DynamoDB wou
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -67,7 +68,7 @@ def test_a_lead_is_created_once_and_read_back_as_stored(stores: tuple[Leads, Rep
         leads.create(lead)
     assert leads.get(lead.lead_id) == lead
     item = leads.get_item(lead.lead_id)
-    assert item and item["open_status"] == "routing" and item["contact_email"] == lead.contact.email
+    assert item and item["open_status"].startswith("routing#") and item["contact_email"] == lead.contact.email
     assert leads.get("ld_000000000000000000000000") is None
     assert leads.get("not a lead id") is None
 
@@ -86,7 +87,7 @@ def test_updates_set_append_remove_and_guard_the_status(stores: tuple[Leads, Rep
     leads.update(lead.lead_id, set_fields={"sla.state": "breached"}, remove=("task_token",))
     stored = leads.get_item(lead.lead_id)
     assert stored is not None
-    assert stored["status"] == "notified" and stored["open_status"] == "notified"
+    assert stored["status"] == "notified" and stored["open_status"].startswith("notified#")
     assert stored["sla"]["state"] == "breached" and "task_token" not in stored
     assert stored["timeline"][-1] == entry.model_dump(mode="json")
     with pytest.raises(Conflict):
@@ -225,20 +226,64 @@ def test_a_field_name_dynamodb_would_refuse_is_the_senders_error(
     leads.create(record(21, contact=sample("01")["contact"] | {"a" * 65_535: "x", "custom": {"ok": 1}}))
 
 
-def test_in_flight_pages_through_one_status_oldest_write_first(
+def test_a_status_pages_through_every_shard_once_with_what_the_listing_shows(
     stores: tuple[Leads, Reps, Dispositions],
 ) -> None:
     leads, _, _ = stores
-    made = [record(10 + n, received=NOW + timedelta(seconds=n)) for n in range(3)]
+    made = [record(100 + n, received=NOW + timedelta(seconds=n)) for n in range(40)]
     for lead in made:
         leads.create(lead)
     leads.create(record(20, ready=False))  # nurture: never in flight
-    first, cursor = leads.in_flight("routing", datetime.now(UTC) + timedelta(days=3650), 2)
-    assert [i["lead_id"] for i in first] == [m.lead_id for m in made[:2]]
-    assert cursor is not None
-    rest, end = leads.in_flight("routing", datetime.now(UTC) + timedelta(days=3650), 2, cursor)
-    assert [i["lead_id"] for i in rest] == [made[2].lead_id] and end is None
-    assert leads.in_flight("notified", datetime.now(UTC) + timedelta(days=3650), 2) == ([], None)
+    seen: list[str] = []
+    page, cursor = leads.in_status("routing", 7)
+    while True:
+        assert len(page) <= 7
+        seen += [i["lead_id"] for i in page]
+        # The index projects what the listing shows, and nothing of the person.
+        assert all(i["status"] == "routing" and "contact" not in i and "check_at" in i for i in page)
+        if cursor is None:
+            break
+        page, cursor = leads.in_status(
+            "routing", 7, json.loads(json.dumps(cursor))
+        )  # as the API round-trips it
+    assert sorted(seen) == sorted(m.lead_id for m in made)
+    assert leads.in_status("notified", 5) == ([], None)
+
+
+def test_only_late_leads_are_read_and_pushing_check_at_takes_one_out(
+    stores: tuple[Leads, Reps, Dispositions],
+) -> None:
+    leads, _, _ = stores
+    made = [record(60 + n, received=NOW) for n in range(3)]
+    for lead in made:
+        leads.create(lead)
+    # A new lead's step (routing) is expected to end within 15 minutes of its arrival.
+    assert list(leads.late("routing", NOW + timedelta(minutes=14))) == []
+    late = list(leads.late("routing", NOW + timedelta(minutes=16)))
+    assert sorted(i["lead_id"] for i in late) == sorted(m.lead_id for m in made)
+    leads.update(made[0].lead_id, set_fields={"check_at": NOW + timedelta(hours=1)})
+    assert made[0].lead_id not in [i["lead_id"] for i in leads.late("routing", NOW + timedelta(minutes=16))]
+    # A status change sets a new expected end; leaving the in-flight statuses leaves the index.
+    leads.update(made[1].lead_id, set_fields={"status": "working"})
+    assert made[1].lead_id not in [i["lead_id"] for i in leads.late("routing", NOW + timedelta(days=1))]
+    item = leads.get_item(made[1].lead_id)
+    assert item is not None and "open_status" not in item and "check_at" not in item
+
+
+def test_the_state_indexes_spread_their_writes_over_many_keys(
+    stores: tuple[Leads, Reps, Dispositions],
+) -> None:
+    leads, _, _ = stores
+    made = [record(200 + n) for n in range(32)]
+    for lead in made:
+        leads.create(lead)
+        leads.update(lead.lead_id, set_fields={"sla_state": "pending", "sla_due_at": "2026-03-02T15:05:00Z"})
+    items = [leads.get_item(m.lead_id) or {} for m in made]
+    assert len({i["open_status"] for i in items}) > 8 and len({i["sla_state"] for i in items}) > 8
+    assert all(
+        i["open_status"].startswith("routing#") and i["sla_state"].startswith("pending#") for i in items
+    )
+    assert sorted(leads.overdue(NOW + timedelta(days=30))) == sorted(m.lead_id for m in made)
 
 
 def test_overdue_and_received_between(stores: tuple[Leads, Reps, Dispositions]) -> None:
@@ -252,7 +297,7 @@ def test_overdue_and_received_between(stores: tuple[Leads, Reps, Dispositions]) 
     leads.update(
         on_time.lead_id, set_fields={"sla_state": "pending", "sla_due_at": "2026-03-04T15:05:00.000000Z"}
     )
-    assert leads.overdue(NOW + timedelta(hours=1)) == [late.lead_id]
+    assert list(leads.overdue(NOW + timedelta(hours=1))) == [late.lead_id]
     between = leads.received_between(NOW, NOW + timedelta(hours=1))
     assert [r.lead_id for r in between] == [late.lead_id]
 
@@ -300,11 +345,11 @@ def test_the_cadence_index_follows_the_record(stores: tuple[Leads, Reps, Disposi
     leads.update(due.lead_id, set_fields={"cadence": cadence(NOW + timedelta(minutes=1))})
     leads.update(later.lead_id, set_fields={"cadence": cadence(NOW + timedelta(days=2))})
     leads.update(stopped.lead_id, set_fields={"cadence": cadence(NOW, state="stopped")})
-    assert leads.cadence_due(NOW + timedelta(minutes=1)) == [due.lead_id]
+    assert list(leads.cadence_due(NOW + timedelta(minutes=1))) == [due.lead_id]
     leads.update(due.lead_id, set_fields={"cadence.next_at": (NOW + timedelta(days=3)).isoformat()})
-    assert leads.cadence_due(NOW + timedelta(days=2)) == [later.lead_id]
+    assert list(leads.cadence_due(NOW + timedelta(days=2))) == [later.lead_id]
     leads.update(later.lead_id, set_fields={"cadence.state": "ran_out"})
-    assert leads.cadence_due(NOW + timedelta(days=30)) == [due.lead_id]
+    assert list(leads.cadence_due(NOW + timedelta(days=30))) == [due.lead_id]
     item = leads.get_item(later.lead_id)
     assert item is not None and "cadence_state" not in item and item["cadence"]["state"] == "ran_out"
 

@@ -18,7 +18,7 @@ from handoff.domain.clock import utcnow
 from handoff.domain.lead import Lead
 from handoff.domain.link_tokens import read_token
 from handoff.domain.record import LeadStatus
-from handoff.errors import BadRequest, StorageError
+from handoff.errors import BadRequest, StorageError, StorageThrottled
 from handoff.service import (
     crm_inbound,
     crm_sync,
@@ -406,6 +406,76 @@ def test_recovery_resumes_a_lead_whose_workflow_is_not_running_and_leaves_a_runn
     assert ports.workflow.started[f"{stuck}-r1"] == {"lead_id": stuck}
     assert running in ports.workflow.running_names
     assert (ports.leads.get_item(stuck) or {})["recoveries"] == 1
+
+
+def test_recovery_reads_only_late_leads_never_a_healthy_wait(
+    ports: FakePorts, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    lead_id, _ = briefed(ports)  # waiting for the first touch: hot SLA 5 min, grace 10 min
+    asked: list[str] = []
+    real = ports.workflow.running
+    monkeypatch.setattr(ports.workflow, "running", lambda name: asked.append(name) or real(name))
+    for minutes in (16, 25):  # long after the old "not written for 15 minutes" mark
+        recovery.recover(
+            ports, NOW + timedelta(minutes=minutes), stuck_after=timedelta(minutes=15), budget_seconds=5
+        )
+    assert asked == []
+    # Past the SLA, the grace and the step's own allowance, the workflow should have moved: ask once.
+    ports.workflow.running_names.add(lead_id)
+    recovery.recover(ports, NOW + timedelta(minutes=31), stuck_after=timedelta(minutes=15), budget_seconds=5)
+    assert asked == [lead_id]
+    # Still running (a longer wait than expected): looked at again only after stuck_after.
+    recovery.recover(ports, NOW + timedelta(minutes=32), stuck_after=timedelta(minutes=15), budget_seconds=5)
+    assert asked == [lead_id]
+
+
+def test_a_throttled_start_leaves_the_lead_routing_and_the_sweep_starts_it(ports: FakePorts) -> None:
+    ports.workflow.refuse_starts = StorageThrottled("StartExecution: ThrottlingException")
+    lead_id = accepted(ports)  # still a 202: the lead is stored
+    assert status(ports, lead_id) == LeadStatus.ROUTING
+    ports.workflow.refuse_starts = None
+    assert (
+        recovery.recover(
+            ports, NOW + timedelta(minutes=1), stuck_after=timedelta(minutes=15), budget_seconds=5
+        )
+        == 1
+    )
+    assert ports.workflow.started[f"{lead_id}-r1"] == {"lead_id": lead_id}
+
+
+def test_a_lead_failed_only_on_a_quota_is_redriven_by_the_sweep_then_left_to_a_person(
+    ports: FakePorts,
+) -> None:
+    lead_id = accepted(ports)
+    routing.route(ports, lead_id, NOW)
+    sweep_at = NOW
+    for attempt in range(failure.AUTO_REDRIVES):
+        failure.mark_failed(
+            ports, lead_id, {"Error": "EmailThrottled", "Cause": "SES TooManyRequestsException"}, sweep_at
+        )
+        backoff = failure.retry_in(attempt)
+        # Not before its back-off...
+        recovery.recover(
+            ports,
+            sweep_at + backoff - timedelta(seconds=1),
+            stuck_after=timedelta(minutes=15),
+            budget_seconds=5,
+        )
+        assert status(ports, lead_id) == LeadStatus.FAILED
+        # ...then resumed where it failed, by itself, and nobody is emailed.
+        sweep_at += backoff
+        assert recovery.recover(ports, sweep_at, stuck_after=timedelta(minutes=15), budget_seconds=5) == 1
+        assert status(ports, lead_id) == LeadStatus.ASSIGNED
+        assert ports.mailer.sent == []
+    assert (ports.leads.get_item(lead_id) or {})["auto_redrives"] == failure.AUTO_REDRIVES
+    # Past its automatic redrives, or failed on anything but a quota: sales ops hear, once.
+    failure.mark_failed(ports, lead_id, {"Error": "EmailThrottled", "Cause": "still"}, sweep_at)
+    for _ in range(2):
+        recovery.recover(
+            ports, sweep_at + timedelta(minutes=1), stuck_after=timedelta(minutes=15), budget_seconds=5
+        )
+    assert status(ports, lead_id) == LeadStatus.FAILED
+    assert [e.to for _, e in ports.mailer.sent] == ["sales-ops@example.com"]
 
 
 # --- closing the loop ----------------------------------------------------------------------------

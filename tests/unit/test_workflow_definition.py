@@ -71,7 +71,21 @@ def test_shape_route_notify_wait_then_the_ladder() -> None:
         "Renurture",
     ):
         assert states[name]["Catch"][-1]["Next"] == "MarkFailed", name
-        assert "Lambda.ServiceException" in states[name]["Retry"][0]["ErrorEquals"], name
+        # A quota (SES's sending rate, DynamoDB or Lambda throttling) is waited out with full
+        # jitter for the best part of an hour; other transient errors get a few quick tries.
+        throttled, transient = states[name]["Retry"][:2]
+        assert throttled["ErrorEquals"] == [
+            "StorageThrottled",
+            "EmailThrottled",
+            "Lambda.TooManyRequestsException",
+        ]
+        assert (throttled["JitterStrategy"], throttled["MaxDelaySeconds"]) == ("FULL", 60), name
+        window = sum(
+            min(throttled["IntervalSeconds"] * throttled["BackoffRate"] ** n, throttled["MaxDelaySeconds"])
+            for n in range(throttled["MaxAttempts"])
+        )
+        assert window >= 3000, name  # at most; full jitter averages half: still over 10 minutes
+        assert "Lambda.ServiceException" in transient["ErrorEquals"], name
     assert states["HandoffFailed"]["Type"] == "Fail"
 
 
