@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import time
+from collections.abc import Callable
 from datetime import datetime
 from decimal import Decimal
 from typing import Any
@@ -11,31 +13,58 @@ from handoff.domain.record import iso
 from handoff.domain.rep import Rep
 from handoff.errors import CapacityExhausted, ClaimConflict, NotFound
 
+# How long a function keeps the roster it read. Routing plans several times per lead, the ladder
+# and CRM activity look reps up, and a warm function serves many leads: one read serves them all.
+# A snapshot may be stale; that is safe, because every claim is a conditional write on what the
+# router saw (a stale rep gives ClaimConflict, and the rep is read again, fresh). An ops change
+# (out of office, capacity) reaches routing within this many seconds.
+ROSTER_SECONDS = 10.0
+
 
 class RepRepository:
-    def __init__(self, table: Any):
+    def __init__(self, table: Any, clock: Callable[[], float] = time.monotonic):
         self._table = table
+        self._clock = clock
+        self._roster: dict[str, Rep] | None = None
+        self._read_at = 0.0
+
+    def _keep(self, rep: Rep | None, rep_id: str) -> None:
+        """What a write or a fresh read says of one rep, into the roster held (if any)."""
+        if self._roster is None:
+            return
+        if rep is None:
+            self._roster.pop(rep_id, None)
+        else:
+            self._roster[rep_id] = rep
 
     def put(self, rep: Rep) -> None:
         with storage_errors():
             self._table.put_item(Item=to_item(rep))
+        self._keep(rep, rep.rep_id)
 
     def get(self, rep_id: str) -> Rep | None:
         with storage_errors():
             item = self._table.get_item(Key={"rep_id": rep_id}, ConsistentRead=True).get("Item")
-        return Rep.model_validate(from_item(item)) if item else None
+        rep = Rep.model_validate(from_item(item)) if item else None
+        self._keep(rep, rep_id)
+        return rep
 
     def list_all(self) -> list[Rep]:
-        items: list[dict[str, Any]] = []
-        kwargs: dict[str, Any] = {"ConsistentRead": True}
-        with storage_errors():
-            while True:
-                page = self._table.scan(**kwargs)
-                items += page.get("Items", [])
-                if "LastEvaluatedKey" not in page:
-                    break
-                kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
-        return sorted((Rep.model_validate(from_item(i)) for i in items), key=lambda r: r.rep_id)
+        """Every rep, by id: one eventually consistent scan per ROSTER_SECONDS, kept in step
+        with this function's own writes and fresh reads in between."""
+        if self._roster is None or self._clock() - self._read_at >= ROSTER_SECONDS:
+            items: list[dict[str, Any]] = []
+            kwargs: dict[str, Any] = {}
+            with storage_errors():
+                while True:
+                    page = self._table.scan(**kwargs)
+                    items += page.get("Items", [])
+                    if "LastEvaluatedKey" not in page:
+                        break
+                    kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+            self._roster = {r.rep_id: r for r in (Rep.model_validate(from_item(i)) for i in items)}
+            self._read_at = self._clock()
+        return sorted(self._roster.values(), key=lambda r: r.rep_id)
 
     def claim(
         self,
@@ -98,6 +127,9 @@ class RepRepository:
         claimed = Rep.model_validate(from_item(result["Attributes"]))
         if next_vtime is not None and not exact_turn:
             self._advance_clock(rep.rep_id, next_vtime)
+            self._roster = None  # its clock moved past what the claim returned: read afresh
+        else:
+            self._keep(claimed, rep.rep_id)
         return claimed
 
     def _advance_clock(self, rep_id: str, vtime: float) -> None:
@@ -136,10 +168,13 @@ class RepRepository:
             kwargs["ExpressionAttributeValues"] = {f":v{i}": to_plain(v) for i, v in enumerate(sets.values())}
         with storage_errors(lambda: NotFound(f"no rep {rep_id}")):
             result = self._table.update_item(**kwargs)
-        return Rep.model_validate(from_item(result["Attributes"]))
+        updated = Rep.model_validate(from_item(result["Attributes"]))
+        self._keep(updated, rep_id)
+        return updated
 
     def release(self, rep_id: str) -> None:
         """Give back one slot. Already at zero is fine: a release is never harmful."""
+        self._roster = None  # the count changed under the roster held: read it afresh
         try:
             with storage_errors(lambda: CapacityExhausted(rep_id)):
                 self._table.update_item(

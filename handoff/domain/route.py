@@ -15,9 +15,11 @@ available, each rep's count stays within one lead of its weighted share.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from datetime import datetime
+from typing import Any
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, PrivateAttr, TypeAdapter
 
 from handoff.config.routing import RoutingConfig, TerritoryRule
 from handoff.domain.lead import CrmRef
@@ -64,11 +66,14 @@ def pool_clock(reps: list[Rep]) -> float:
 
 
 def fair_order(eligible: list[Rep], pool_reps: list[Rep]) -> list[tuple[Rep, float]]:
-    """Eligible reps by virtual start time, each with the vtime they would move to."""
+    """Eligible reps by virtual start time (then rep id, then as given), each with the vtime
+    they would move to."""
     clock = pool_clock(pool_reps)
-    starts = [(max(r.vtime if r.vtime is not None else clock, clock), r) for r in eligible]
-    starts.sort(key=lambda pair: (pair[0], pair[1].rep_id))
-    return [(rep, start + 1 / rep.weight) for start, rep in starts]
+    starts = sorted(
+        (clock if r.vtime is None or r.vtime < clock else r.vtime, r.rep_id, i)
+        for i, r in enumerate(eligible)
+    )
+    return [(eligible[i], start + 1 / eligible[i].weight) for start, _, i in starts]
 
 
 class Candidate(BaseModel):
@@ -104,6 +109,22 @@ class RoutePlan(BaseModel):
     trace: list[str]  # the whole decision path, one line a step, for `handoff route --explain`
     account_owner: Owner | None = None
     contact_owner: Owner | None = None
+    # A lazy plan's planner, holding the pool steps it has not planned yet (plan_route(lazy=True)).
+    _planner: Any = PrivateAttr(default=None)
+
+    def walk(self) -> Iterator[Step]:
+        """The steps in order, as the service tries them. A lazy plan plans each deferred pool
+        step (the overflow, the managers) only when every step before it is used up; then
+        ``steps``, ``considered`` and ``trace`` are what the whole plan would have had so far."""
+        done = 0
+        while True:
+            while done < len(self.steps):
+                yield self.steps[done]
+                done += 1
+            planner: _Planner | None = self._planner
+            if planner is None or not planner.resume():
+                return
+            self.steps, self.considered, self.trace = [*planner.steps], planner.considered(), planner.traced()
 
     def ownership_notes(self, rep: Rep, crm_name: str, *, owner_written: bool) -> list[str]:
         """What the brief tells a rep who is not the owner of record: whose account it is, and
@@ -115,6 +136,51 @@ class RoutePlan(BaseModel):
             kept = "Handoff makes you the owner there" if owner_written else "Handoff leaves that as it is"
             notes.append(f"In {crm_name} this contact's owner is {self.contact_owner.name}; {kept}.")
         return notes
+
+
+# Validated as one list: a pool of 2,000 reps builds that many candidates a decision (issue 20).
+_CANDIDATES = TypeAdapter(list[Candidate])
+_CONSIDERED = TypeAdapter(list[ConsideredRep])
+
+
+def _candidates(ordered: list[tuple[Rep, float]]) -> list[Candidate]:
+    """A pool's candidates in fair order, each with the vtime a claim moves them to."""
+    return _CANDIDATES.validate_python([{"rep": rep, "next_vtime": vtime} for rep, vtime in ordered])
+
+
+# Skipped reps an assignment names one by one; past these, it counts the rest by reason.
+CONSIDERED_KEPT = 50
+
+
+def _reason_kind(why: str) -> str:
+    """A skip reason without its details: "at capacity (20/20)" -> "at capacity"."""
+    return why.split(" (", 1)[0].split(" until ", 1)[0]
+
+
+def recorded(considered: list[ConsideredRep], keep: int = CONSIDERED_KEPT) -> list[ConsideredRep]:
+    """What an assignment keeps of who was weighed: the first ``keep`` skipped reps as they are,
+    then one entry a kind of reason for the rest ("312 more reps", "at capacity"), then the rep
+    who took it. A lead's item must stay under DynamoDB's 400 KB, and a reassigned lead keeps
+    every assignment: 2,000 reps skipped as outside working hours are about 240 KB each."""
+    skipped = sum(1 for c in considered if c.skipped_because)
+    if skipped <= keep:
+        return considered
+    named: list[ConsideredRep] = []
+    took: list[ConsideredRep] = []
+    more: dict[str, int] = {}
+    for c in considered:
+        if not c.skipped_because:
+            took.append(c)
+        elif len(named) < keep:
+            named.append(c)
+        else:
+            kind = _reason_kind(c.skipped_because)
+            more[kind] = more.get(kind, 0) + 1
+    counted = [
+        ConsideredRep(rep_id=f"{n} more rep{'s' if n != 1 else ''}", skipped_because=kind)
+        for kind, n in more.items()
+    ]
+    return [*named, *counted, *took]
 
 
 def _matches(rule: TerritoryRule, lead: LeadRecord) -> bool:
@@ -157,16 +223,44 @@ def territory(lead: LeadRecord, config: RoutingConfig) -> tuple[str, str]:
 
 class _Planner:
     def __init__(
-        self, lead: LeadRecord, reps: list[Rep], config: RoutingConfig, now: datetime, exclude: frozenset[str]
+        self,
+        lead: LeadRecord,
+        reps: list[Rep],
+        config: RoutingConfig,
+        now: datetime,
+        exclude: frozenset[str],
+        *,
+        lazy: bool = False,
     ):
         self.lead, self.reps, self.config, self.now = lead, reps, config, now
         self.exclude = exclude
+        # Lazy: a pool step after a step that has candidates waits in ``deferred`` until asked for.
+        self.lazy = lazy
+        self.deferred: list[tuple[str, str, str]] = []
+        self.last = ""  # the trace's closing line
         hot = lead.qualification.tier == "hot"
         self.needs_hours = config.hot_needs_working_hours and hot
         self.after_hours = config.after_hours_pool if hot else ""
-        self.considered: list[ConsideredRep] = []
+        # Who was skipped and why, in the order they were weighed (the plan's ``considered``):
+        # a dict, so asking whether a rep was already weighed is one look-up, not a search.
+        self.reasons: dict[str, str] = {}
         self.steps: list[Step] = []
         self.trace: list[str] = []
+        # Each pool's reps in roster order, and who owns each owner id: found once a decision
+        # (a pool is walked by several steps, an owner looked up for the plan and its notes).
+        self.pools: dict[str, list[Rep]] = {}
+        self.owners: dict[str, Rep | None] = {}
+
+    def members(self, pool: str) -> list[Rep]:
+        if pool not in self.pools:
+            self.pools[pool] = [r for r in self.reps if pool in r.pools]
+        return self.pools[pool]
+
+    def owning(self, owner_id: str) -> Rep | None:
+        """The first rep who owns ``owner_id`` (their rep id or one of their CRM owner ids)."""
+        if owner_id not in self.owners:
+            self.owners[owner_id] = next((r for r in self.reps if r.owns(owner_id)), None)
+        return self.owners[owner_id]
 
     def unavailable(self, rep: Rep, *, claims: bool = True) -> str | None:
         if rep.rep_id in self.exclude:
@@ -183,8 +277,12 @@ class _Planner:
         return outside_hours(rep, self.now, self.config.default_working_hours)
 
     def skip(self, rep: Rep, why: str) -> None:
-        if all(c.rep_id != rep.rep_id for c in self.considered):
-            self.considered.append(ConsideredRep(rep_id=rep.rep_id, skipped_because=why))
+        self.reasons.setdefault(rep.rep_id, why)
+
+    def considered(self) -> list[ConsideredRep]:
+        return _CONSIDERED.validate_python(
+            [{"rep_id": rep_id, "skipped_because": why} for rep_id, why in self.reasons.items()]
+        )
 
     def add(self, step: Step) -> None:
         if self.after_hours and not self.steps:
@@ -192,7 +290,7 @@ class _Planner:
         self.append(step)
 
     def append(self, step: Step) -> None:
-        step.considered_upto = len(self.considered)
+        step.considered_upto = len(self.reasons)
         self.steps.append(step)
 
     def at_work_first(self, routed: Step) -> Step:
@@ -205,10 +303,8 @@ class _Planner:
         off = {c.rep.rep_id: why for c in routed.candidates if (why := self.off_hours(c.rep))}
         at_work = [c for c in routed.candidates if c.rep.rep_id not in off]
         # With hot_needs_working_hours the pool's reps who are off were skipped, not planned.
-        off_skipped = {
-            c.rep_id for c in self.considered if (c.skipped_because or "").startswith(OUTSIDE_HOURS)
-        }
-        pool_off = any(routed.pool in r.pools and r.rep_id in off_skipped for r in self.reps)
+        off_skipped = {rep_id for rep_id, why in self.reasons.items() if why.startswith(OUTSIDE_HOURS)}
+        pool_off = routed.pool is not None and any(r.rep_id in off_skipped for r in self.members(routed.pool))
         if not off and (routed.candidates or not pool_off):
             return routed
         if at_work:
@@ -233,7 +329,7 @@ class _Planner:
     def after_hours_step(self, who: str, routed: Step) -> None:
         pool = self.after_hours
         planned = {c.rep.rep_id for c in routed.candidates}
-        members = [r for r in self.reps if pool in r.pools]
+        members = self.members(pool)
         eligible = []
         for rep in members:
             reason = self.unavailable(rep) or self.off_hours(rep)
@@ -252,14 +348,14 @@ class _Planner:
                 rule="after_hours",
                 reason=f"Hot lead out of hours: {who}; after-hours pool {pool}",
                 pool=pool,
-                candidates=[Candidate(rep=rep, next_vtime=vtime) for rep, vtime in ordered],
+                candidates=_candidates(ordered),
             )
         )
 
     def owner(self, owner_id: str | None) -> Owner | None:
         if not owner_id:
             return None
-        rep = next((r for r in self.reps if r.owns(owner_id)), None)
+        rep = self.owning(owner_id)
         name = (rep.name or rep.rep_id) if rep else f"{self.lead.crm.name('CRM')} user {owner_id}"
         return Owner(owner_id=owner_id, name=name)
 
@@ -267,7 +363,7 @@ class _Planner:
         if not owner_id:
             self.trace.append(f"{label}: none")
             return False
-        owner = next((r for r in self.reps if r.owns(owner_id)), None)
+        owner = self.owning(owner_id)
         if owner is None:
             self.trace.append(f"{label}: {owner_id} is not a rep in Handoff")
             return False
@@ -299,18 +395,38 @@ class _Planner:
         self.add(Step(rule=rule, reason=f"{label}: {name}", candidates=[Candidate(rep=owner, claims=claims)]))
         return True
 
+    def traced(self) -> list[str]:
+        return [*self.trace, self.last]
+
+    def resume(self) -> bool:
+        """Plan the next deferred pool step; False when there is none left."""
+        if not self.deferred:
+            return False
+        rule, pool, why = self.deferred.pop(0)
+        self.plan_pool(rule, pool, why)
+        return True
+
     def pool_step(self, rule: str, pool: str, why: str) -> None:
-        members = [r for r in self.reps if pool in r.pools]
+        if self.lazy and (self.deferred or any(step.candidates for step in self.steps)):
+            self.deferred.append((rule, pool, why))
+        else:
+            self.plan_pool(rule, pool, why)
+
+    def plan_pool(self, rule: str, pool: str, why: str) -> None:
+        members = self.members(pool)
         eligible = []
+        passed_over = []  # in roster order, as the trace lists them
+        unavailable = self.unavailable
         for rep in members:
-            reason = self.unavailable(rep)
+            reason = unavailable(rep)
             if reason:
                 self.skip(rep, reason)
+                passed_over.append(rep)
             else:
                 eligible.append(rep)
         ordered = fair_order(eligible, members)
-        reasons = {c.rep_id: c.skipped_because for c in self.considered}
-        skipped = [f"{r.rep_id} ({reasons[r.rep_id]})" for r in members if r not in eligible]
+        # The reason first recorded for the rep (it may have been skipped by an earlier step).
+        skipped = [f"{r.rep_id} ({self.reasons[r.rep_id]})" for r in passed_over]
         self.trace.append(
             f"pool {pool}: {len(eligible)} of {len(members)} reps available"
             + (f", next by weighted fair share: {', '.join(r.rep_id for r, _ in ordered)}" if ordered else "")
@@ -321,7 +437,7 @@ class _Planner:
                 rule=rule,
                 reason=why,
                 pool=pool,
-                candidates=[Candidate(rep=rep, next_vtime=vtime) for rep, vtime in ordered],
+                candidates=_candidates(ordered),
             )
         )
 
@@ -342,12 +458,16 @@ def plan_route(
     account_owner: str | None = None,
     exclude: frozenset[str] = frozenset(),
     named: tuple[str, str] | None = None,
+    lazy: bool = False,
 ) -> RoutePlan:
     """Every step that could own the lead, in the order they are tried. ``exclude``: reps who
     already had it (a reassignment never hands a lead back to someone who let it lapse).
     ``named``: (rep id, why) of a rep a person named for a reassignment, tried first; the
-    usual steps follow, should that rep be unavailable."""
-    p = _Planner(lead, reps, config, now, exclude)
+    usual steps follow, should that rep be unavailable.
+    ``lazy``: pool steps after a step that has candidates are planned only when RoutePlan.walk
+    reaches them (the service's way: a pool of 2,000 reps costs milliseconds to rank, and the
+    overflow is rarely needed); the plan it walks is the same."""
+    p = _Planner(lead, reps, config, now, exclude, lazy=lazy)
     crm = lead.crm
     if named is not None:
         p.owner_step("named_owner", named[1], named[0])
@@ -379,11 +499,13 @@ def plan_route(
             p.pool_step("manager_pool", name, f"Everyone in {pool} was unavailable or full: manager queue")
         else:
             p.pool_step("overflow", name, f"Everyone in {pool} was unavailable or full: overflow pool {name}")
-    p.trace.append(f"fallback: unassigned queue ({config.unassigned_email}), with an alert")
-    return RoutePlan(
+    p.last = f"fallback: unassigned queue ({config.unassigned_email}), with an alert"
+    plan = RoutePlan(
         steps=p.steps,
-        considered=p.considered,
-        trace=p.trace,
+        considered=p.considered(),
+        trace=p.traced(),
         account_owner=p.owner(owner_of_account),
         contact_owner=p.owner(crm.user_owner_id),
     )
+    plan._planner = p if p.deferred else None
+    return plan

@@ -20,7 +20,7 @@ from handoff.domain.record import (
     iso,
 )
 from handoff.domain.rep import Rep
-from handoff.domain.route import Candidate, RoutePlan, Step, availability, plan_route
+from handoff.domain.route import Candidate, RoutePlan, Step, availability, plan_route, recorded
 from handoff.errors import ClaimConflict, Conflict, NotFound
 from handoff.observability import MetricUnit, lead_metric, logger, metrics
 from handoff.service import crm_sync, hours
@@ -93,6 +93,7 @@ def plan_for(
         # A person may name a rep who had the lead before; routing never picks one by itself.
         exclude=frozenset(had_it - {named[0]} if named else had_it),
         named=named,
+        lazy=True,  # the overflow's steps are planned only if the claims walk that far
     )
 
 
@@ -103,7 +104,7 @@ def _claim_first(
 
     Reps that filled up or went away between the plan and the claim land in ``late_skips``.
     """
-    for step in plan.steps:
+    for step in plan.walk():
         for candidate in step.candidates:
             if not candidate.claims:
                 return step, candidate, candidate.rep, False
@@ -158,7 +159,7 @@ def _choose(
             rule="unassigned",
             reason="Nobody in the pool, its overflow or the manager queue could take it",
             assigned_at=now,
-            considered=[*plan.considered, *late_skips],
+            considered=recorded([*plan.considered, *late_skips]),
             claimed=False,
         )
     step, candidate, rep, claimed = chosen
@@ -177,7 +178,9 @@ def _choose(
         reason=step.reason + (f" ({rep.open_count}/{rep.capacity} open)" if claimed else ""),
         assigned_at=now,
         # Only who was weighed up to the deciding step, then the rep who took it.
-        considered=[*plan.considered[: step.considered_upto], *late_skips, ConsideredRep(rep_id=rep.rep_id)],
+        considered=recorded(
+            [*plan.considered[: step.considered_upto], *late_skips, ConsideredRep(rep_id=rep.rep_id)]
+        ),
         claimed=claimed,
         over_capacity=candidate.over_capacity,
         ownership_notes=plan.ownership_notes(

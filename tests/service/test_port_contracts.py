@@ -431,3 +431,38 @@ def test_dispositions_are_read_back_by_period(stores: tuple[Leads, Reps, Disposi
         ("ld_1", "connected", "hot"),
         ("ld_9", "meeting_set", ""),
     ]
+
+
+def test_a_function_reads_the_roster_once_and_keeps_it_in_step_with_its_own_writes(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Routing plans several times a lead, and a warm function serves many leads: one scan a
+    ROSTER_SECONDS serves them, and this function's own claims and fresh reads keep it right."""
+    from handoff.aws import reps as reps_module
+
+    for key, value in {
+        "AWS_DEFAULT_REGION": "us-east-1",
+        "AWS_ACCESS_KEY_ID": "testing",
+        "AWS_SECRET_ACCESS_KEY": "testing",
+    }.items():
+        monkeypatch.setenv(key, value)
+    monkeypatch.delenv("AWS_ENDPOINT_URL", raising=False)
+    with mock_aws():
+        create_table(boto3.client("dynamodb"), REPS, REPS.logical_name)
+        table = boto3.resource("dynamodb").Table(REPS.logical_name)
+        now = [0.0]
+        reps = RepRepository(table, clock=lambda: now[0])
+        other = RepRepository(table)  # another function: ops, or a second router
+        reps.put(rep("r1", capacity=2))
+        scans: list[int] = []
+        real_scan = table.scan
+        monkeypatch.setattr(table, "scan", lambda **kw: scans.append(1) or real_scan(**kw))
+        assert [r.rep_id for r in reps.list_all()] == ["r1"]
+        other.put(rep("r2"))
+        claimed = reps.claim(reps.list_all()[0], NOW)
+        assert [r.rep_id for r in reps.list_all()] == ["r1"] and len(scans) == 1  # one read served all
+        assert reps.list_all()[0].open_count == claimed.open_count == 1  # its own claim is in step
+        other.update("r1", capacity=5)
+        assert reps.get("r1") is not None and reps.list_all()[0].capacity == 5  # a fresh read too
+        now[0] += reps_module.ROSTER_SECONDS
+        assert [r.rep_id for r in reps.list_all()] == ["r1", "r2"] and len(scans) == 2  # then afresh
