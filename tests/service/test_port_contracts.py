@@ -28,13 +28,8 @@ from tests.fakes import FakeDispositions, FakeLeads, FakePorts, FakeReps
 NOW = datetime(2026, 3, 2, 15, 0, tzinfo=UTC)
 
 
-@pytest.fixture(params=["dynamodb", "fake"])
-def stores(
-    request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch
-) -> Iterator[tuple[Leads, Reps, Dispositions]]:
-    if request.param == "fake":
-        yield FakeLeads(), FakeReps(), FakeDispositions()
-        return
+def moto_credentials(monkeypatch: pytest.MonkeyPatch) -> None:
+    """moto's fake credentials, and no endpoint override: calls stay in-process."""
     for key, value in {
         "AWS_DEFAULT_REGION": "us-east-1",
         "AWS_ACCESS_KEY_ID": "testing",
@@ -42,6 +37,16 @@ def stores(
     }.items():
         monkeypatch.setenv(key, value)
     monkeypatch.delenv("AWS_ENDPOINT_URL", raising=False)
+
+
+@pytest.fixture(params=["dynamodb", "fake"])
+def stores(
+    request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch
+) -> Iterator[tuple[Leads, Reps, Dispositions]]:
+    if request.param == "fake":
+        yield FakeLeads(), FakeReps(), FakeDispositions()
+        return
+    moto_credentials(monkeypatch)
     with mock_aws():
         client = boto3.client("dynamodb")
         for spec in (LEADS, REPS, DISPOSITIONS):
@@ -440,13 +445,7 @@ def test_a_function_reads_the_roster_once_and_keeps_it_in_step_with_its_own_writ
     ROSTER_SECONDS serves them, and this function's own claims and fresh reads keep it right."""
     from handoff.aws import reps as reps_module
 
-    for key, value in {
-        "AWS_DEFAULT_REGION": "us-east-1",
-        "AWS_ACCESS_KEY_ID": "testing",
-        "AWS_SECRET_ACCESS_KEY": "testing",
-    }.items():
-        monkeypatch.setenv(key, value)
-    monkeypatch.delenv("AWS_ENDPOINT_URL", raising=False)
+    moto_credentials(monkeypatch)
     with mock_aws():
         create_table(boto3.client("dynamodb"), REPS, REPS.logical_name)
         table = boto3.resource("dynamodb").Table(REPS.logical_name)
