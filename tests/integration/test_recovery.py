@@ -16,7 +16,7 @@ from handoff.domain.clock import utcnow
 from handoff.local import lambdas
 from tests.integration.conftest import Aws, rep, use_config
 
-STUCK_AT_ONCE = {"reminder_grace_seconds = 1": "reminder_grace_seconds = 1\nstuck_after_seconds = 1"}
+STUCK_AT_ONCE = {"stuck_after_seconds = 900": "stuck_after_seconds = 1"}
 # moto marks a stopped execution FAILED but its thread may run on; a long SLA keeps that thread
 # from writing to the lead while the test looks at it.
 LONG_SLA = {"hot = 2\n": "hot = 60\n"}
