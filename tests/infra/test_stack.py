@@ -213,14 +213,20 @@ def test_cfn_lint_is_clean(synthesized: tuple[HandoffStack, Template, Path]) -> 
     assert result.returncode == 0, result.stdout + result.stderr
 
 
-def test_least_privilege_only_qualify_and_sla_check_start_executions(template: Template) -> None:
+def test_least_privilege_only_qualify_disposition_and_sla_check_start_executions(template: Template) -> None:
+    """qualify starts each handoff, sla_check resumes late ones, and disposition starts the
+    reassignment of a lead worked already (handoff.service.reassign)."""
     starters = []
     for logical_id, policy in resources(template, "AWS::IAM::Policy").items():
         for statement in policy["Properties"]["PolicyDocument"]["Statement"]:
             actions = statement["Action"] if isinstance(statement["Action"], list) else [statement["Action"]]
             if "states:StartExecution" in actions:
                 starters.append(logical_id)
-    assert sorted(s.split("ServiceRole")[0] for s in starters) == ["Functionsqualify", "Functionsslacheck"]
+    assert sorted(s.split("ServiceRole")[0] for s in starters) == [
+        "Functionsdisposition",
+        "Functionsqualify",
+        "Functionsslacheck",
+    ]
 
 
 def _policy_statements(template: Template, function_key: str) -> list[dict[str, Any]]:

@@ -107,7 +107,9 @@ def _worst_case_invocations_seconds(state: dict[str, Any], lambda_timeout: int) 
     retriers = [RETRY_DEFAULTS | r for r in state.get("Retry", [])]
     attempts = 1 + sum(r["MaxAttempts"] for r in retriers)
     backoff = sum(
-        r["IntervalSeconds"] * r["BackoffRate"] ** i for r in retriers for i in range(r["MaxAttempts"])
+        min(r["IntervalSeconds"] * r["BackoffRate"] ** i, r.get("MaxDelaySeconds", float("inf")))
+        for r in retriers
+        for i in range(r["MaxAttempts"])
     )
     return float(attempts * lambda_timeout + backoff)
 
