@@ -146,6 +146,25 @@ def test_ses_throttling_past_the_sdk_waits_in_the_workflow_and_never_fails_the_l
     assert errors == ["EmailThrottled", "EmailThrottled"]
 
 
+def test_dynamodb_throttling_past_the_sdk_is_waited_out_by_the_workflow(
+    aws: Aws, faults: Faults, hot_lead: dict[str, Any]
+) -> None:
+    """Past the SDK's tries, DynamoDB's throttling is StorageThrottled, which the workflow waits
+    out with jittered back-off for the best part of an hour, not a few quick tries."""
+    aws.put_reps(rep("r1"))
+    status, body = aws.post_lead(_lead(hot_lead, 32))
+    assert status == 202
+    # Route reads the contact's open handoffs first: throttled for two invocations.
+    faults.inject("dynamodb", "Query", "ProvisionedThroughputExceededException", times=6)
+    _settles(aws, body["lead_id"], "notified", timeout=60)
+    _one_brief_one_slot(aws, body["lead_id"])
+    history = boto3.client("stepfunctions").get_execution_history(
+        executionArn=execution_arn(aws.state_machine_arn, body["lead_id"]), maxResults=1000
+    )["events"]
+    errors = [e["taskFailedEventDetails"]["error"] for e in history if e["type"] == "TaskFailed"]
+    assert errors and set(errors) == {"StorageThrottled"}
+
+
 def test_a_start_throttled_past_the_sdk_leaves_the_lead_routing_and_sla_check_starts_it(
     aws: Aws, faults: Faults, hot_lead: dict[str, Any], monkeypatch: pytest.MonkeyPatch
 ) -> None:
