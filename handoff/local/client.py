@@ -105,9 +105,10 @@ class HandoffClient:
         return self.request("GET", f"/leads/{lead_id}", headers={"x-api-key": self.api_key})
 
     def dispose(
-        self, lead_id: str, outcome: str, reason: str | None = None, note: str | None = None
+        self, lead_id: str, outcome: str, reason: str | None = None, note: str | None = None, **more: str
     ) -> ApiResponse:
-        body = json.dumps({"outcome": outcome, "reason": reason, "note": note}).encode()
+        """POST /leads/{id}/disposition; ``more``: the other fields it takes (rep_id, owner, by...)."""
+        body = json.dumps({"outcome": outcome, "reason": reason, "note": note, **more}).encode()
         headers = {"Content-Type": "application/json", "x-api-key": self.api_key}
         return self.request("POST", f"/leads/{lead_id}/disposition", body, headers)
 

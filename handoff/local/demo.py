@@ -20,6 +20,7 @@ WEBHOOKS = REPO_ROOT / "examples" / "webhooks" / "generic"
 DEMO_CONFIG = REPO_ROOT / "examples" / "demo.toml"
 TOUCHED = "01"  # the rep books a meeting on this one
 IGNORED = "05"  # nobody touches this one, so its SLA lapses
+NOT_HERS = "02"  # its rep says it is someone else's, and names them
 SAMPLE_SALESFORCE_ORG = "00D5g000004ABCDEAZ"
 
 
@@ -106,6 +107,7 @@ def _narrate(stack: LocalStack, outbox: Path, started: float) -> int:
     crm_leads = _replay_crm(client)
     lead_ids.update(crm_leads)
     _deal_moves(stack, client, crm_leads)
+    _wrong_owner(client, lead_ids[NOT_HERS], "ana.ortiz@example.com")
     _show_write_back(stack)
 
     _say()
@@ -342,6 +344,20 @@ def _deal_moves(stack: LocalStack, client: HandoffClient, crm_leads: dict[str, s
     )
 
 
+def _wrong_owner(client: HandoffClient, lead_id: str, right_owner: str) -> None:
+    """The rep routing picked says the lead is not hers and names the right owner: the lead moves
+    to them with a fresh brief, and the report counts it against assignment accuracy."""
+    _wait_for_timeline(client, lead_id, "waiting")
+    first = client.get_lead(lead_id).body["assignment"]["rep_id"]
+    answer = client.dispose(lead_id, "recycle", "wrong_owner", rep_id=first, by=first, owner=right_owner)
+    _wait_for_timeline(client, lead_id, "reassigned")
+    assignment = client.get_lead(lead_id).body["assignment"]
+    _say(
+        f"  {first} flags lead {lead_id} wrong_owner, naming {right_owner} -> {answer.status}; "
+        f"moved to {assignment['rep_id']} ({assignment['because']}), who gets the brief"
+    )
+
+
 def _touch_in_hubspot(client: HandoffClient, lead_id: str) -> None:
     """The HubSpot workflow lead's rep logs a call in HubSpot: HubSpot's activity webhook is the touch."""
     from handoff.config.roster import load_reps_csv
@@ -476,6 +492,12 @@ def _summarise(client: HandoffClient, lead_ids: list[str], outbox: Path) -> None
             else ""
         )
     )
+    causes = ", ".join(f"{n} {cause}" for cause, n in sorted(kpis.reassignments_by_cause.items()))
+    if kpis.assignment_accuracy is not None:
+        _say(
+            f"  reassignments by cause: {causes or 'none'}; assignment accuracy "
+            f"{100 * kpis.assignment_accuracy:.0f}% ({kpis.misrouted} of {kpis.handed_off} misrouted)"
+        )
     _say(
         f"  escalations {sum(len(lead.get('escalations', [])) for lead in leads)}, "
         f"dispositions {sum(len(lead.get('dispositions', [])) for lead in leads)}, "
