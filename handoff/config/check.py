@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from handoff.config import HandoffConfig
 from handoff.config.roster import rep_problems
 from handoff.domain.rep import Rep
+from handoff.domain.sla import holiday_problem
 
 
 @dataclass
@@ -25,6 +26,18 @@ class Findings:
 def _named_in_config(config: HandoffConfig) -> set[str]:
     routing = config.routing
     return {*routing.pools, routing.default_pool, routing.csm_pool, routing.manager_pool}
+
+
+def _check_rep(config: HandoffConfig, rep: Rep, where: str, found: Findings) -> None:
+    """One rep's own findings: what a handoff cannot use (errors), and a region whose public
+    holidays Handoff cannot know, when the SLA counts working time (a warning)."""
+    found.errors += [f"{where}: rep {rep.rep_id}: {problem}" for problem in rep_problems(rep)]
+    holidays = holiday_problem(rep.country, rep.region) if config.escalation.sla_in_working_hours else None
+    if holidays:
+        found.warnings.append(
+            f"{where}: rep {rep.rep_id}: country/region: no public holiday calendar ({holidays}); "
+            "their SLA clock runs through their holidays"
+        )
 
 
 def check_pools(config: HandoffConfig, reps: list[Rep] | None, config_file: str, where: str) -> Findings:
@@ -56,7 +69,7 @@ def check_pools(config: HandoffConfig, reps: list[Rep] | None, config_file: str,
     for rep in reps:
         for pool in rep.pools:
             members[pool].append(rep)
-        found.errors += [f"{where}: rep {rep.rep_id}: {problem}" for problem in rep_problems(rep)]
+        _check_rep(config, rep, where, found)
 
     def nobody(pool: str) -> str:
         undefined = "" if pool in defined else " (and config never defines it)"

@@ -95,3 +95,11 @@ def test_an_after_hours_pool_nobody_is_in_is_a_warning() -> None:
     found = check_pools(config, team, "ops.toml", "reps.csv")
     assert found.errors == []
     assert any("routing.after_hours_pool" in w and "'on-call'" in w for w in found.warnings)
+
+
+def test_a_rep_whose_region_has_no_holiday_calendar_is_a_warning() -> None:
+    team = [rep("ana", "sales", country="US", region="ZZ"), rep("ben", "sales", country="US", region="CA")]
+    found = check_pools(parse_config(CONFIG, "ops.toml"), team, "ops.toml", "reps.csv")
+    [warning] = [w for w in found.warnings if "holiday" in w]
+    assert warning.startswith("reps.csv: rep ana: country/region: no public holiday calendar (")
+    assert "ZZ" in warning and found.errors == []
