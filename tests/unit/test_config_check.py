@@ -102,4 +102,4 @@ def test_a_rep_whose_region_has_no_holiday_calendar_is_a_warning() -> None:
     found = check_pools(parse_config(CONFIG, "ops.toml"), team, "ops.toml", "reps.csv")
     [warning] = [w for w in found.warnings if "holiday" in w]
     assert warning.startswith("reps.csv: rep ana: country/region: no public holiday calendar (")
-    assert "ZZ" in warning and found.errors == []
+    assert "ZZ" in warning and not any("holiday" in e or "rep ana" in e for e in found.errors)
