@@ -59,8 +59,13 @@ def matched_keyword(text: str | None, keywords: list[str]) -> str | None:
     return found.group(1) if found else None
 
 
+@cache
+def _lowered(values: tuple[str, ...]) -> frozenset[str]:
+    return frozenset(v.lower() for v in values)
+
+
 def _in(value: str | None, criterion: ValuesCriterion) -> bool:
-    return bool(value) and value.strip().lower() in {v.lower() for v in criterion.values}  # type: ignore[union-attr]
+    return bool(value) and value.strip().lower() in _lowered(tuple(criterion.values))  # type: ignore[union-attr]
 
 
 def _in_range(value: float | None, criterion: RangeCriterion) -> bool:
@@ -225,7 +230,7 @@ def exclusion(lead: Lead, config: QualifyConfig) -> Reason | None:
         return Reason(
             code="excluded.job_seeker", text=f'Title "{title}" looks like a job seeker ("{keyword}")'
         )
-    if email_domain in {d.lower() for d in rules.free_mail_domains}:
+    if email_domain in _lowered(tuple(rules.free_mail_domains)):
         no_company = not (lead.company.name or lead.company.domain)
         if rules.free_mail == "exclude" or (rules.free_mail == "require_company" and no_company):
             return Reason(
@@ -237,13 +242,24 @@ def exclusion(lead: Lead, config: QualifyConfig) -> Reason | None:
 
 def missing_fields(lead: Lead, required: list[str]) -> list[str]:
     """Required fields (``a|b`` = either) with no value on the lead."""
-    data = lead.model_dump()
     missing = []
     for alternatives in required:
-        paths = alternatives.split("|")
-        if all(data.get(p.split(".")[0], {}).get(p.split(".")[1]) in (None, "") for p in paths):
+        if all(_value(lead, part, field) in (None, "") for part, field in _paths(alternatives)):
             missing.append(alternatives)
     return missing
+
+
+@cache
+def _paths(alternatives: str) -> tuple[tuple[str, str], ...]:
+    """``contact.country|company.country`` -> (("contact", "country"), ("company", "country"))."""
+    return tuple((p.split(".")[0], p.split(".")[1]) for p in alternatives.split("|"))
+
+
+def _value(lead: Lead, part: str, field: str) -> object:
+    """The lead's ``part.field`` (an extra field too), as ``lead.model_dump()`` has it, without
+    dumping the whole lead for a few fields."""
+    section = getattr(lead, part, None)
+    return section.get(field) if isinstance(section, dict) else getattr(section, field, None)
 
 
 def _missing_reason(alternatives: str) -> Reason:

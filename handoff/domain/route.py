@@ -15,19 +15,26 @@ available, each rep's count stays within one lead of its weighted share.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import heapq
+from collections import Counter
+from collections.abc import Callable, Iterable, Iterator
 from datetime import datetime
-from typing import Any
+from functools import cache
+from itertools import islice
+from math import isnan
+from typing import TypeVar
 
-from pydantic import BaseModel, Field, PrivateAttr, TypeAdapter
+from pydantic import BaseModel, TypeAdapter
 
 from handoff.config.routing import RoutingConfig, TerritoryRule
+from handoff.domain.clock import local
 from handoff.domain.lead import CrmRef
 from handoff.domain.record import ConsideredRep, LeadRecord
 from handoff.domain.rep import Rep
 from handoff.domain.sla import DEFAULT_WORKING_HOURS, rep_time
 
 OUTSIDE_HOURS = "outside working hours"
+_K = TypeVar("_K")
 
 
 def outside_hours(rep: Rep, now: datetime, default_hours: str = DEFAULT_WORKING_HOURS) -> str | None:
@@ -84,13 +91,120 @@ class Candidate(BaseModel):
     over_capacity: str | None = None
 
 
-class Step(BaseModel):
-    rule: str
-    reason: str
-    pool: str | None = None
-    candidates: list[Candidate] = Field(default_factory=list)
-    # How many entries of the plan's ``considered`` were decided by this step or earlier ones.
-    considered_upto: int = 0
+# Validated as one list when a whole pool's candidates are wanted (the whole plan, `route --explain`).
+_CANDIDATES = TypeAdapter(list[Candidate])
+_CONSIDERED = TypeAdapter(list[ConsideredRep])
+
+
+def _candidates(ordered: Iterable[tuple[Rep, float]]) -> list[Candidate]:
+    """A pool's candidates in fair order, each with the vtime a claim moves them to."""
+    return _CANDIDATES.validate_python([{"rep": rep, "next_vtime": vtime} for rep, vtime in ordered])
+
+
+class _Ranking:
+    """A pool's eligible reps in fair order (fair_order's order), ranked only as far as asked
+    (issue 20). The first candidate, usually the only one the service needs, is found in a few
+    passes over the reps' start times; the rest, if the claims get that far, from a heap."""
+
+    def __init__(self, eligible: list[Rep], clock: float):
+        self.eligible, self.clock = eligible, clock
+        self.first: int | None = None  # the index handed out before the heap was built
+        self.heap: list[tuple[float, str, int]] | None = None
+
+    def _first(self) -> int | None:
+        """The index fair_order puts first, when finding it needs no sort: the smallest start,
+        and among equal starts the first in the roster, if the roster is in rep id order (the
+        repository lists it so). None: let the heap decide."""
+        clock = self.clock
+        starts = [clock if (v := r.vtime) is None or v < clock else v for r in self.eligible]
+        if not starts or any(map(isnan, starts)):
+            return None
+        least = min(starts)
+        if starts.count(least) > 1:
+            ids = [r.rep_id for r in self.eligible]
+            if ids != sorted(ids):
+                return None
+        return starts.index(least)
+
+    def _keys(self) -> list[tuple[float, str, int]]:
+        clock, first = self.clock, self.first
+        return [
+            (clock if (v := r.vtime) is None or v < clock else v, r.rep_id, i)
+            for i, r in enumerate(self.eligible)
+            if i != first
+        ]
+
+    def _candidate(self, i: int) -> Candidate:
+        rep = self.eligible[i]
+        start = self.clock if (v := rep.vtime) is None or v < self.clock else v
+        return Candidate(rep=rep, next_vtime=start + 1 / rep.weight)
+
+    def next(self) -> Candidate | None:
+        if self.heap is None and self.first is None:
+            self.first = self._first()
+            if self.first is not None:
+                return self._candidate(self.first)
+        if self.heap is None:
+            self.heap = self._keys()
+            heapq.heapify(self.heap)
+        if not self.heap:
+            return None
+        return self._candidate(heapq.heappop(self.heap)[2])
+
+    def rest(self) -> list[Candidate]:
+        ordered = sorted(self.heap if self.heap is not None else self._keys())
+        self.heap = []
+        return _candidates((self.eligible[i], start + 1 / self.eligible[i].weight) for start, _, i in ordered)
+
+
+class Step:
+    """One way the lead can go (an owner, a pool), with its candidates in the order they are
+    tried. A plain object, not a model: a decision builds several, and a pool step ranks its
+    candidates only as far as they are read."""
+
+    __slots__ = ("_built", "_ranking", "considered_upto", "pool", "reason", "rule")
+
+    def __init__(
+        self,
+        rule: str,
+        reason: str,
+        pool: str | None = None,
+        candidates: Iterable[Candidate] = (),
+        considered_upto: int = 0,
+    ) -> None:
+        self.rule, self.reason, self.pool = rule, reason, pool
+        # How many entries of the plan's ``considered`` were decided by this step or earlier ones.
+        self.considered_upto = considered_upto
+        self._built = list(candidates)
+        self._ranking: _Ranking | None = None
+
+    def __repr__(self) -> str:
+        return f"Step(rule={self.rule!r}, pool={self.pool!r}, reason={self.reason!r})"
+
+    @property
+    def candidates(self) -> list[Candidate]:
+        """Every candidate, in the order they are tried."""
+        if self._ranking is not None:
+            self._built += self._ranking.rest()
+            self._ranking = None
+        return self._built
+
+    def each(self) -> Iterator[Candidate]:
+        """The candidates in order, each ranked and built only when reached (the service's way:
+        the first candidate usually takes the lead)."""
+        built, i = self._built, 0
+        while True:
+            if i < len(built):
+                yield built[i]
+                i += 1
+                continue
+            if self._ranking is None:
+                return
+            candidate = self._ranking.next()
+            if candidate is None:
+                self._ranking = None
+                return
+            built.append(candidate)
 
 
 class Owner(BaseModel):
@@ -103,28 +217,82 @@ class Owner(BaseModel):
         return rep.owns(self.owner_id)
 
 
-class RoutePlan(BaseModel):
-    steps: list[Step]
-    considered: list[ConsideredRep]
-    trace: list[str]  # the whole decision path, one line a step, for `handoff route --explain`
-    account_owner: Owner | None = None
-    contact_owner: Owner | None = None
-    # A lazy plan's planner, holding the pool steps it has not planned yet (plan_route(lazy=True)).
-    _planner: Any = PrivateAttr(default=None)
+# Skipped reps an assignment names one by one; past these, it counts the rest by reason.
+CONSIDERED_KEPT = 50
+
+
+class RoutePlan:
+    """The plan. ``steps``, ``considered`` (who was skipped and why, in the order they were
+    weighed) and ``trace`` (the decision path, one line a step, for `handoff route --explain`)
+    are built when read: the service reads only the first candidate and what it records."""
+
+    def __init__(self, planner: _Planner, account_owner: Owner | None, contact_owner: Owner | None) -> None:
+        self.account_owner, self.contact_owner = account_owner, contact_owner
+        self._planner = planner
+        self._considered: list[ConsideredRep] = []
+
+    @property
+    def steps(self) -> list[Step]:
+        return [*self._planner.steps]
+
+    @property
+    def considered(self) -> list[ConsideredRep]:
+        reasons = self._planner.reasons
+        if len(self._considered) < len(reasons):
+            self._considered += _CONSIDERED.validate_python(
+                [
+                    {"rep_id": rep_id, "skipped_because": why}
+                    for rep_id, why in islice(reasons.items(), len(self._considered), None)
+                ]
+            )
+        return [*self._considered]
+
+    @property
+    def trace(self) -> list[str]:
+        return self._planner.traced()
 
     def walk(self) -> Iterator[Step]:
         """The steps in order, as the service tries them. A lazy plan plans each deferred pool
         step (the overflow, the managers) only when every step before it is used up; then
         ``steps``, ``considered`` and ``trace`` are what the whole plan would have had so far."""
-        done = 0
+        planner, done = self._planner, 0
         while True:
-            while done < len(self.steps):
-                yield self.steps[done]
+            while done < len(planner.steps):
+                yield planner.steps[done]
                 done += 1
-            planner: _Planner | None = self._planner
-            if planner is None or not planner.resume():
+            if not planner.resume():
                 return
-            self.steps, self.considered, self.trace = [*planner.steps], planner.considered(), planner.traced()
+
+    def kept(
+        self,
+        upto: int | None = None,
+        late: Iterable[ConsideredRep] = (),
+        took: str | None = None,
+        keep: int = CONSIDERED_KEPT,
+    ) -> list[ConsideredRep]:
+        """What an assignment records (``recorded``) of the first ``upto`` reps weighed, then
+        ``late`` (reps who filled up between the plan and the claim), then the rep who ``took``
+        it: ``recorded([*considered[:upto], *late, ConsideredRep(rep_id=took)])``, building
+        entries only for the reps it names."""
+        reasons = self._planner.reasons
+        late = list(late)
+        entries = len(reasons) if upto is None else min(upto, len(reasons))
+        if entries + len(late) <= keep or any(not c.skipped_because for c in late):
+            pairs = [
+                *islice(reasons.items(), upto),
+                *((c.rep_id, c.skipped_because) for c in late),
+                *([(took, None)] if took is not None else []),
+            ]
+            return _recorded(pairs, keep)
+        # Every entry is a skipped rep: the first ``keep`` named, the rest counted by kind.
+        first = min(entries, keep)
+        named: list[tuple[str, str | None]] = [*islice(reasons.items(), first)]
+        named += [(c.rep_id, c.skipped_because) for c in late[: keep - first]]
+        kinds = _Written[str](_reason_kind)
+        more = Counter(map(kinds.__getitem__, islice(reasons.values(), first, entries)))
+        more.update(kinds[c.skipped_because or ""] for c in late[keep - first :])
+        counted = [(f"{n} more rep{'s' if n != 1 else ''}", kind) for kind, n in more.items()]
+        return _considered([*named, *counted, *([(took, None)] if took is not None else [])])
 
     def ownership_notes(self, rep: Rep, crm_name: str, *, owner_written: bool) -> list[str]:
         """What the brief tells a rep who is not the owner of record: whose account it is, and
@@ -136,20 +304,6 @@ class RoutePlan(BaseModel):
             kept = "Handoff makes you the owner there" if owner_written else "Handoff leaves that as it is"
             notes.append(f"In {crm_name} this contact's owner is {self.contact_owner.name}; {kept}.")
         return notes
-
-
-# Validated as one list: a pool of 2,000 reps builds that many candidates a decision (issue 20).
-_CANDIDATES = TypeAdapter(list[Candidate])
-_CONSIDERED = TypeAdapter(list[ConsideredRep])
-
-
-def _candidates(ordered: list[tuple[Rep, float]]) -> list[Candidate]:
-    """A pool's candidates in fair order, each with the vtime a claim moves them to."""
-    return _CANDIDATES.validate_python([{"rep": rep, "next_vtime": vtime} for rep, vtime in ordered])
-
-
-# Skipped reps an assignment names one by one; past these, it counts the rest by reason.
-CONSIDERED_KEPT = 50
 
 
 def _reason_kind(why: str) -> str:
@@ -165,44 +319,76 @@ def recorded(considered: list[ConsideredRep], keep: int = CONSIDERED_KEPT) -> li
     skipped = sum(1 for c in considered if c.skipped_because)
     if skipped <= keep:
         return considered
-    named: list[ConsideredRep] = []
-    took: list[ConsideredRep] = []
+    return _recorded([(c.rep_id, c.skipped_because) for c in considered], keep)
+
+
+class _Written(dict[_K, str]):
+    """Words for a key, written the first time it is asked for: skip reasons repeat ("at capacity
+    (20/20)", "out of office until 2026-11-05"), and formatting them costs more than the checks."""
+
+    def __init__(self, write: Callable[[_K], str]) -> None:
+        super().__init__()
+        self.write = write
+
+    def __missing__(self, key: _K) -> str:
+        words = self[key] = self.write(key)
+        return words
+
+
+def _recorded(pairs: list[tuple[str, str | None]], keep: int = CONSIDERED_KEPT) -> list[ConsideredRep]:
+    """``recorded`` on (rep id, reason) pairs."""
+    skipped = sum(1 for _, why in pairs if why)
+    if skipped <= keep:
+        return _considered(pairs)
+    named: list[tuple[str, str | None]] = []
+    took: list[tuple[str, str | None]] = []
     more: dict[str, int] = {}
-    for c in considered:
-        if not c.skipped_because:
-            took.append(c)
+    kinds = _Written[str](_reason_kind)
+    for rep_id, why in pairs:
+        if not why:
+            took.append((rep_id, why))
         elif len(named) < keep:
-            named.append(c)
+            named.append((rep_id, why))
         else:
-            kind = _reason_kind(c.skipped_because)
+            kind = kinds[why]
             more[kind] = more.get(kind, 0) + 1
-    counted = [
-        ConsideredRep(rep_id=f"{n} more rep{'s' if n != 1 else ''}", skipped_because=kind)
-        for kind, n in more.items()
-    ]
-    return [*named, *counted, *took]
+    counted = [(f"{n} more rep{'s' if n != 1 else ''}", kind) for kind, n in more.items()]
+    return _considered([*named, *counted, *took])
+
+
+def _considered(pairs: list[tuple[str, str | None]]) -> list[ConsideredRep]:
+    return _CONSIDERED.validate_python(
+        [{"rep_id": r, "skipped_because": why} if why is not None else {"rep_id": r} for r, why in pairs]
+    )
+
+
+@cache
+def _lowered(allowed: tuple[str, ...]) -> frozenset[str]:
+    return frozenset(a.lower() for a in allowed)
+
+
+def _one_of(value: str | None, allowed: list[str]) -> bool:
+    # Each rule's values lower-cased once, not once a lead: every lead tests every rule before its own.
+    return not allowed or (value or "").lower() in _lowered(tuple(allowed))
+
+
+def _within(value: float | None, low: float | None, high: float | None) -> bool:
+    if low is None and high is None:
+        return True
+    return value is not None and (low is None or value >= low) and (high is None or value <= high)
 
 
 def _matches(rule: TerritoryRule, lead: LeadRecord) -> bool:
     company, contact = lead.company, lead.contact
     country = contact.country or company.country
-
-    def one_of(value: str | None, allowed: list[str]) -> bool:
-        return not allowed or (value or "").lower() in {a.lower() for a in allowed}
-
-    def within(value: float | None, low: float | None, high: float | None) -> bool:
-        if low is None and high is None:
-            return True
-        return value is not None and (low is None or value >= low) and (high is None or value <= high)
-
     return (
-        one_of(country, rule.countries)
-        and one_of(contact.region, rule.regions)
-        and one_of(company.industry, rule.industries)
-        and one_of(lead.source, rule.sources)
-        and one_of(lead.qualification.tier, rule.tiers)
-        and within(company.employees, rule.min_employees, rule.max_employees)
-        and within(company.annual_revenue, rule.min_revenue, rule.max_revenue)
+        _one_of(country, rule.countries)
+        and _one_of(contact.region, rule.regions)
+        and _one_of(company.industry, rule.industries)
+        and _one_of(lead.source, rule.sources)
+        and _one_of(lead.qualification.tier, rule.tiers)
+        and _within(company.employees, rule.min_employees, rule.max_employees)
+        and _within(company.annual_revenue, rule.min_revenue, rule.max_revenue)
     )
 
 
@@ -210,15 +396,29 @@ def territory(lead: LeadRecord, config: RoutingConfig) -> tuple[str, str]:
     """(pool, rule name) from the first matching rule, else the default pool."""
     for rule in config.rules:
         if _matches(rule, lead):
-            described = (
-                "; ".join(
-                    f"{k} {', '.join(map(str, v)) if isinstance(v, list) else f'{v:g}'}"
-                    for k, v in rule.criteria().items()
-                )
-                or "matches everything"
-            )
-            return rule.pool, f"territory rule {rule.name!r} ({described})"
+            return rule.pool, f"territory rule {rule.name!r} ({_described(rule)})"
     return config.default_pool, "no territory rule matched: default pool"
+
+
+# Each rule's criteria in words, written once a rule (a config's rules are frozen): id -> (rule, words).
+_DESCRIBED: dict[int, tuple[TerritoryRule, str]] = {}
+
+
+def _described(rule: TerritoryRule) -> str:
+    held = _DESCRIBED.get(id(rule))
+    if held is not None and held[0] is rule:
+        return held[1]
+    described = (
+        "; ".join(
+            f"{k} {', '.join(map(str, v)) if isinstance(v, list) else f'{v:g}'}"
+            for k, v in rule.criteria().items()
+        )
+        or "matches everything"
+    )
+    if len(_DESCRIBED) >= 1024:  # configs come and go in tests and tools: hold only so many
+        _DESCRIBED.clear()
+    _DESCRIBED[id(rule)] = (rule, described)
+    return described
 
 
 class _Planner:
@@ -245,11 +445,19 @@ class _Planner:
         # a dict, so asking whether a rep was already weighed is one look-up, not a search.
         self.reasons: dict[str, str] = {}
         self.steps: list[Step] = []
-        self.trace: list[str] = []
+        # The decision path; a pool's line (every rep in fair order) is written only when read.
+        self.trace: list[str | Callable[[], str]] = []
         # Each pool's reps in roster order, and who owns each owner id: found once a decision
         # (a pool is walked by several steps, an owner looked up for the plan and its notes).
         self.pools: dict[str, list[Rep]] = {}
         self.owners: dict[str, Rep | None] = {}
+        # Reps share time zones and calendars: each zone's date, and whether each calendar is at
+        # work, found once a decision rather than once a rep.
+        self.dates: dict[str, str] = {}
+        self.hours: dict[tuple[str, str, str | None, str | None], str | None] = {}
+        # Skip reasons repeat: each written once a decision.
+        self.away = _Written[datetime](lambda until: f"out of office until {until:%Y-%m-%d}")
+        self.full = _Written[tuple[int, int]](lambda seen: f"at capacity ({seen[0]}/{seen[1]})")
 
     def members(self, pool: str) -> list[Rep]:
         if pool not in self.pools:
@@ -263,26 +471,43 @@ class _Planner:
         return self.owners[owner_id]
 
     def unavailable(self, rep: Rep, *, claims: bool = True) -> str | None:
-        if rep.rep_id in self.exclude:
-            return "already had this lead"
-        return availability(
-            rep,
-            self.now,
-            needs_hours=self.needs_hours,
-            claims=claims,
-            default_hours=self.config.default_working_hours,
-        )
+        """``availability`` (the same reasons, in the same order), plus reps who already had it."""
+        if self.exclude and rep.rep_id in self.exclude:
+            why: str | None = "already had this lead"
+        elif not rep.active:
+            why = "inactive"
+        elif rep.ooo_until and self.now < rep.ooo_until:
+            why = f"out of office until {rep.ooo_until:%Y-%m-%d}"
+        elif claims and rep.open_count >= rep.capacity:
+            why = f"at capacity ({rep.open_count}/{rep.capacity})"
+        elif (
+            claims
+            and rep.daily_cap is not None
+            and rep.day_count >= rep.daily_cap
+            and rep.day == self.today(rep)
+        ):
+            why = f"daily cap reached ({rep.day_count}/{rep.daily_cap})"
+        else:
+            why = self.off_hours(rep) if self.needs_hours else None
+        return why
+
+    def today(self, rep: Rep) -> str:
+        """``rep.today(now)``, once a time zone."""
+        day = self.dates.get(rep.timezone)
+        if day is None:
+            day = self.dates[rep.timezone] = local(self.now, rep.timezone).date().isoformat()
+        return day
 
     def off_hours(self, rep: Rep) -> str | None:
-        return outside_hours(rep, self.now, self.config.default_working_hours)
+        """``outside_hours``, once a calendar (hours, zone, country, region)."""
+        default = self.config.default_working_hours
+        key = (rep.working_hours or default, rep.timezone, rep.country, rep.region)
+        if key not in self.hours:
+            self.hours[key] = outside_hours(rep, self.now, default)
+        return self.hours[key]
 
     def skip(self, rep: Rep, why: str) -> None:
         self.reasons.setdefault(rep.rep_id, why)
-
-    def considered(self) -> list[ConsideredRep]:
-        return _CONSIDERED.validate_python(
-            [{"rep_id": rep_id, "skipped_because": why} for rep_id, why in self.reasons.items()]
-        )
 
     def add(self, step: Step) -> None:
         if self.after_hours and not self.steps:
@@ -313,10 +538,18 @@ class _Planner:
                 f"({', '.join(c.rep.rep_id for c in at_work)}); then {', '.join(f'{r} ({w})' for r, w in off.items())}"
             )
             self.append(
-                routed.model_copy(update={"candidates": at_work, "reason": f"{routed.reason}; at work now"})
+                Step(
+                    rule=routed.rule,
+                    reason=f"{routed.reason}; at work now",
+                    pool=routed.pool,
+                    candidates=at_work,
+                )
             )
-            return routed.model_copy(
-                update={"candidates": [c for c in routed.candidates if c.rep.rep_id in off]}
+            return Step(
+                rule=routed.rule,
+                reason=routed.reason,
+                pool=routed.pool,
+                candidates=[c for c in routed.candidates if c.rep.rep_id in off],
             )
         if routed.pool is None:
             owner = routed.candidates[0].rep
@@ -396,7 +629,7 @@ class _Planner:
         return True
 
     def traced(self) -> list[str]:
-        return [*self.trace, self.last]
+        return [line if isinstance(line, str) else line() for line in [*self.trace, self.last]]
 
     def resume(self) -> bool:
         """Plan the next deferred pool step; False when there is none left."""
@@ -407,39 +640,72 @@ class _Planner:
         return True
 
     def pool_step(self, rule: str, pool: str, why: str) -> None:
-        if self.lazy and (self.deferred or any(step.candidates for step in self.steps)):
+        if self.lazy and (self.deferred or any(step._built or step._ranking for step in self.steps)):
             self.deferred.append((rule, pool, why))
         else:
             self.plan_pool(rule, pool, why)
 
-    def plan_pool(self, rule: str, pool: str, why: str) -> None:
-        members = self.members(pool)
-        eligible = []
-        passed_over = []  # in roster order, as the trace lists them
-        unavailable = self.unavailable
+    def weigh(self, members: list[Rep]) -> tuple[list[Rep], list[Rep], float]:
+        """(the reps who can take the lead, those passed over in roster order, the pool clock):
+        ``unavailable`` written out for each rep, and ``pool_clock`` in the same pass, the hot
+        loop of a decision."""
+        eligible: list[Rep] = []
+        passed_over: list[Rep] = []
+        now, exclude, reasons, needs_hours = self.now, self.exclude, self.reasons, self.needs_hours
+        away, full = self.away, self.full
+        starts: list[float] = []
         for rep in members:
-            reason = unavailable(rep)
+            fields = rep.__dict__  # a model's fields, read directly: a few attribute look-ups less a rep
+            if (vtime := fields["vtime"]) is not None:
+                starts.append(vtime - 1 / fields["weight"])
+            if exclude and fields["rep_id"] in exclude:
+                reason: str | None = "already had this lead"
+            elif not fields["active"]:
+                reason = "inactive"
+            elif (ooo := fields["ooo_until"]) and now < ooo:
+                reason = away[ooo]  # formatting a date costs more than the rest of the checks
+            elif (count := fields["open_count"]) >= (capacity := fields["capacity"]):
+                reason = full[count, capacity]
+            elif (
+                (cap := fields["daily_cap"]) is not None
+                and fields["day_count"] >= cap
+                and fields["day"] == self.today(rep)
+            ):
+                reason = f"daily cap reached ({fields['day_count']}/{cap})"
+            else:
+                reason = self.off_hours(rep) if needs_hours else None
             if reason:
-                self.skip(rep, reason)
+                if (rep_id := fields["rep_id"]) not in reasons:
+                    reasons[rep_id] = reason
                 passed_over.append(rep)
             else:
                 eligible.append(rep)
-        ordered = fair_order(eligible, members)
-        # The reason first recorded for the rep (it may have been skipped by an earlier step).
-        skipped = [f"{r.rep_id} ({self.reasons[r.rep_id]})" for r in passed_over]
-        self.trace.append(
-            f"pool {pool}: {len(eligible)} of {len(members)} reps available"
-            + (f", next by weighted fair share: {', '.join(r.rep_id for r, _ in ordered)}" if ordered else "")
-            + (f"; skipped {', '.join(skipped)}" if skipped else "")
-        )
-        self.add(
-            Step(
-                rule=rule,
-                reason=why,
-                pool=pool,
-                candidates=_candidates(ordered),
+        return eligible, passed_over, max(starts, default=0.0)  # pool_clock(members)
+
+    def plan_pool(self, rule: str, pool: str, why: str) -> None:
+        members = self.members(pool)
+        eligible, passed_over, clock = self.weigh(members)
+        ranking = _Ranking(eligible, clock)
+        reasons = self.reasons
+
+        def line() -> str:
+            ordered = fair_order(eligible, members)
+            # The reason first recorded for the rep (it may have been skipped by an earlier step).
+            skipped = [f"{r.rep_id} ({reasons[r.rep_id]})" for r in passed_over]
+            return (
+                f"pool {pool}: {len(eligible)} of {len(members)} reps available"
+                + (
+                    f", next by weighted fair share: {', '.join(r.rep_id for r, _ in ordered)}"
+                    if ordered
+                    else ""
+                )
+                + (f"; skipped {', '.join(skipped)}" if skipped else "")
             )
-        )
+
+        self.trace.append(line)
+        step = Step(rule=rule, reason=why, pool=pool)
+        step._ranking = ranking if eligible else None
+        self.add(step)
 
 
 def _crm_owner(crm: CrmRef, p: _Planner) -> str | None:
@@ -500,12 +766,4 @@ def plan_route(
         else:
             p.pool_step("overflow", name, f"Everyone in {pool} was unavailable or full: overflow pool {name}")
     p.last = f"fallback: unassigned queue ({config.unassigned_email}), with an alert"
-    plan = RoutePlan(
-        steps=p.steps,
-        considered=p.considered(),
-        trace=p.traced(),
-        account_owner=p.owner(owner_of_account),
-        contact_owner=p.owner(crm.user_owner_id),
-    )
-    plan._planner = p if p.deferred else None
-    return plan
+    return RoutePlan(p, p.owner(owner_of_account), p.owner(crm.user_owner_id))

@@ -20,7 +20,7 @@ from handoff.domain.record import (
     iso,
 )
 from handoff.domain.rep import Rep
-from handoff.domain.route import Candidate, RoutePlan, Step, availability, plan_route, recorded
+from handoff.domain.route import Candidate, RoutePlan, Step, availability, plan_route
 from handoff.errors import ClaimConflict, Conflict, NotFound
 from handoff.observability import MetricUnit, lead_metric, logger, metrics
 from handoff.service import crm_sync, hours
@@ -105,7 +105,7 @@ def _claim_first(
     Reps that filled up or went away between the plan and the claim land in ``late_skips``.
     """
     for step in plan.walk():
-        for candidate in step.candidates:
+        for candidate in step.each():  # ranked only as far as the claims get
             if not candidate.claims:
                 return step, candidate, candidate.rep, False
             try:
@@ -159,7 +159,7 @@ def _choose(
             rule="unassigned",
             reason="Nobody in the pool, its overflow or the manager queue could take it",
             assigned_at=now,
-            considered=recorded([*plan.considered, *late_skips]),
+            considered=plan.kept(late=late_skips),
             claimed=False,
         )
     step, candidate, rep, claimed = chosen
@@ -178,9 +178,7 @@ def _choose(
         reason=step.reason + (f" ({rep.open_count}/{rep.capacity} open)" if claimed else ""),
         assigned_at=now,
         # Only who was weighed up to the deciding step, then the rep who took it.
-        considered=recorded(
-            [*plan.considered[: step.considered_upto], *late_skips, ConsideredRep(rep_id=rep.rep_id)]
-        ),
+        considered=plan.kept(step.considered_upto, late_skips, took=rep.rep_id),
         claimed=claimed,
         over_capacity=candidate.over_capacity,
         ownership_notes=plan.ownership_notes(

@@ -211,9 +211,10 @@ def use_config(monkeypatch: pytest.MonkeyPatch, path: Path, **replacements: str)
 
 
 @pytest.fixture
-def patient_sla(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+def patient_sla(aws: Aws, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     """A one-minute hot SLA, for tests whose rep touches in time: on a loaded machine the test
-    config's 2 s can lapse between the brief and the touch (the touch still ends the wait at once)."""
+    config's 2 s can lapse between the brief and the touch (the touch still ends the wait at once).
+    It needs the stack first: provisioning points every function at the default test config."""
     use_config(monkeypatch, tmp_path / "patient.toml", **{"hot = 2\n": "hot = 60\n"})
 
 
