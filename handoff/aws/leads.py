@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import functools
 import operator
+import random
 import time
 from collections.abc import Callable, Collection, Iterator
 from datetime import UTC, datetime, timedelta
@@ -33,7 +34,7 @@ from handoff.domain.record import (
     TimelineEntry,
     iso,
 )
-from handoff.errors import AlreadyExists, BadRequest, Conflict
+from handoff.errors import AlreadyExists, BadRequest, Conflict, StorageThrottled
 
 # Attributes kept beside the record that the API never returns.
 PRIVATE_ATTRIBUTES = (
@@ -54,6 +55,11 @@ PRIVATE_ATTRIBUTES = (
     "crm_task_tried",
 )
 
+
+# A throttled write (past the SDK's own tries) is tried again in the step for about 4 s more before
+# the step fails and the workflow's back-off takes over: the write that records an email already
+# sent is the one that must land, or a retried step would send it twice.
+THROTTLED_WRITE_PAUSES = (0.25, 0.5, 1.0, 2.0)
 
 # When sla_check looks at a lead whose status did not say when its step should end: the shipped
 # [escalation] stuck_after_seconds. Steps that wait longer (the SLA, the ladder) set check_at.
@@ -211,10 +217,28 @@ class LeadRepository:
         }
         if values:
             kwargs["ExpressionAttributeValues"] = values
-        with storage_errors(
-            lambda: Conflict(f"lead {lead_id} is missing, not in {list(expect_status)} or changed since read")
-        ):
-            self._table.update_item(**kwargs)
+        self._update_through_throttling(
+            kwargs,
+            lambda: Conflict(
+                f"lead {lead_id} is missing, not in {list(expect_status)} or changed since read"
+            ),
+        )
+
+    def _update_through_throttling(
+        self, kwargs: dict[str, Any], on_conditional: Callable[[], Exception]
+    ) -> None:
+        """One UpdateItem, tried again while DynamoDB throttles it (THROTTLED_WRITE_PAUSES)."""
+        for pause in (*THROTTLED_WRITE_PAUSES, None):
+            try:
+                with storage_errors(on_conditional):
+                    self._table.update_item(**kwargs)
+                return
+            except StorageThrottled:
+                # Refused, so not applied: trying again writes it once. A step that already did
+                # something outside the table (an email sent) must not fail on its record.
+                if pause is None:
+                    raise
+                time.sleep(pause * random.uniform(0.5, 1.0))  # noqa: S311 - jitter, not a secret
 
     def use_link(self, lead_id: str, nonce: str) -> bool:
         """Mark a one-click link as used; False when it already was (links work once)."""

@@ -10,6 +10,11 @@
 - **One parse per workflow definition.** moto parses the ASL again for every execution (tens of
   milliseconds of CPU each). The parse tree depends only on the definition, so it is kept; each
   execution still builds its own evaluation components from it, exactly as before.
+- **Lambda tasks invoked with retries.** moto's interpreter invokes each Lambda task over
+  loopback with retries off, so a connection its threaded server drops under load becomes
+  States.Runtime, which no retrier catches. On AWS a failed invoke is Lambda.ServiceException or
+  Lambda.SdkClientException, which every step retries; the emulator's invoke client now retries
+  (standard mode) instead. The handlers are idempotent, as they must be on AWS.
 """
 
 from __future__ import annotations
@@ -40,6 +45,33 @@ def install() -> None:
         setattr(one_at_a_time, _INSTALLED, True)
         DynamoHandler.call_action = one_at_a_time  # type: ignore[method-assign]
         asl_parser.AmazonStateLanguageParser.parse = staticmethod(_parse)  # type: ignore[method-assign]
+        from moto.stepfunctions.parser.asl.component.state.exec.state_task import lambda_eval_utils
+
+        lambda_eval_utils.boto_client_for = _retrying_client  # type: ignore[attr-defined]
+
+
+def _retrying_client(region: str, service: str, state_credentials: Any = None) -> Any:
+    """moto's boto_client_for, with the SDK's standard retries instead of none."""
+    import boto3
+    from botocore.config import Config
+    from moto.core.models import botocore_stubber
+    from moto.settings import moto_server_port
+    from moto.stepfunctions.parser.asl.component.common.timeouts.timeout import TimeoutSeconds
+
+    endpoint = {} if botocore_stubber.enabled else {"endpoint_url": f"http://localhost:{moto_server_port()}"}
+    return boto3.client(  # type: ignore[call-overload]
+        aws_access_key_id="ak",
+        region_name=region,
+        service_name=service,
+        aws_secret_access_key="sk",  # moto's own placeholder credentials
+        config=Config(
+            parameter_validation=False,
+            retries={"mode": "standard", "total_max_attempts": 3},
+            connect_timeout=TimeoutSeconds.DEFAULT_TIMEOUT_SECONDS,
+            read_timeout=TimeoutSeconds.DEFAULT_TIMEOUT_SECONDS,
+        ),
+        **endpoint,
+    )
 
 
 @functools.lru_cache(maxsize=16)

@@ -21,7 +21,7 @@ from handoff.domain.record import (
 )
 from handoff.domain.rep import Rep
 from handoff.domain.route import Candidate, RoutePlan, Step, availability, plan_route
-from handoff.errors import ClaimConflict, Conflict, NotFound
+from handoff.errors import ClaimConflict, Conflict, NotFound, StorageThrottled
 from handoff.observability import MetricUnit, lead_metric, logger, metrics
 from handoff.service import crm_sync, hours
 from handoff.service.executions import check_at
@@ -228,7 +228,9 @@ def _store(
             ],
             expect_status=(expect,),
         )
-    except Conflict:
+    except (Conflict, StorageThrottled):
+        # The write was refused, so the lead names nobody: give the slot back before the step
+        # fails, or its retry would claim a second one.
         if assignment.claimed:
             ports.reps.release(assignment.rep_id)
         raise

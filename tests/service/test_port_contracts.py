@@ -465,3 +465,54 @@ def test_a_function_reads_the_roster_once_and_keeps_it_in_step_with_its_own_writ
         assert reps.get("r1") is not None and reps.list_all()[0].capacity == 5  # a fresh read too
         now[0] += reps_module.ROSTER_SECONDS
         assert [r.rep_id for r in reps.list_all()] == ["r1", "r2"] and len(scans) == 2  # then afresh
+
+
+def test_a_throttled_lead_write_is_tried_again_in_the_step_and_lands_once(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The write that records an email already sent must land, or the retried step sends it again:
+    past the SDK's own tries, the adapter tries again for a few seconds; refused writes are never
+    applied, so it lands once. Throttled for longer, the step fails and nothing is half-written."""
+    from botocore.awsrequest import AWSResponse
+
+    from handoff.aws import leads as leads_module
+    from handoff.errors import StorageThrottled
+
+    moto_credentials(monkeypatch)
+    monkeypatch.setattr(leads_module.time, "sleep", lambda _: None)
+    with mock_aws():
+        create_table(boto3.client("dynamodb"), LEADS, LEADS.logical_name)
+        table = boto3.resource("dynamodb").Table(LEADS.logical_name)
+        leads = LeadRepository(table)
+        lead = record(300)
+        leads.create(lead)
+        refusals = [0]
+
+        class Body:
+            def stream(self, **_: Any) -> Iterator[bytes]:
+                yield json.dumps({"__type": "ThrottlingException", "message": "throttled"}).encode()
+
+        def throttle(request: Any, **_: Any) -> AWSResponse | None:
+            if refusals[0] == 0:
+                return None
+            refusals[0] -= 1
+            request.url = "https://throttled.invalid/"
+            headers = {
+                "x-amzn-ErrorType": "ThrottlingException",
+                "Content-Type": "application/x-amz-json-1.0",
+            }
+            return AWSResponse(request.url, 400, headers, Body())
+
+        table.meta.client.meta.events.register_first("before-send.dynamodb.UpdateItem", throttle)
+        entry = TimelineEntry(at=NOW, event="notified", detail="brief emailed")
+        refusals[0] = 12  # past the SDK's tries, within the adapter's
+        leads.update(lead.lead_id, timeline=[entry])
+        assert refusals[0] == 0
+        stored = leads.get(lead.lead_id)
+        assert stored is not None and [e.event for e in stored.timeline].count("notified") == 1
+        refusals[0] = 1000  # throttled throughout
+        with pytest.raises(StorageThrottled):
+            leads.update(lead.lead_id, timeline=[entry])
+        refusals[0] = 0
+        stored = leads.get(lead.lead_id)
+        assert stored is not None and [e.event for e in stored.timeline].count("notified") == 1

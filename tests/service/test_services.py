@@ -429,6 +429,28 @@ def test_recovery_reads_only_late_leads_never_a_healthy_wait(
     assert asked == [lead_id]
 
 
+def test_a_throttled_assignment_write_gives_the_slot_back_so_the_retry_takes_one(
+    ports: FakePorts, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    lead_id = accepted(ports)
+    real, refused = ports.leads.update, []
+
+    def throttled_once(lead: str, **kwargs: Any) -> None:
+        if "assignment" in (kwargs.get("set_fields") or {}) and not refused:
+            refused.append(lead)
+            raise StorageThrottled("DynamoDB ThrottlingException")
+        real(lead, **kwargs)
+
+    monkeypatch.setattr(ports.leads, "update", throttled_once)
+    with pytest.raises(StorageThrottled):
+        routing.route(ports, lead_id, NOW)
+    assert sum(r.open_count for r in ports.reps.list_all()) == 0  # the slot went back
+    routing.route(ports, lead_id, NOW)  # the workflow's retry
+    record = ports.leads.get(lead_id)
+    assert record is not None and record.assignment is not None
+    assert sum(r.open_count for r in ports.reps.list_all()) == 1
+
+
 def test_a_throttled_start_leaves_the_lead_routing_and_the_sweep_starts_it(ports: FakePorts) -> None:
     ports.workflow.refuse_starts = StorageThrottled("StartExecution: ThrottlingException")
     lead_id = accepted(ports)  # still a 202: the lead is stored
