@@ -144,9 +144,10 @@ SES_EVENTS = FunctionSpec(
 TUNING = FunctionSpec(
     "tuning",
     "Monthly KPIs and proposed config changes for RevOps",
-    # Sized from B8: one pass, memory flat in history (1M leads under 1 GB, see BENCHMARKS.md);
-    # 1,769 MB is one full vCPU, and the job is CPU-bound. 15 minutes is Lambda's ceiling: past
-    # the lead count docs/deploy.md gives, the job moves to Athena on a table export.
+    # Sized from B8: one pass, about 0.3 GB peak RSS at 1M leads, so memory never binds; 1,769 MB
+    # buys one full vCPU, and the job is CPU-bound (about 0.4 ms a lead read from the table, plus
+    # the reads' wait). 15 minutes is Lambda's ceiling: about 1.2M leads a window (docs/deploy.md
+    # section 10); past it, the job moves to Athena on a table export.
     timeout_seconds=900,
     memory_mb=1769,
     settings=(*BASE_SETTINGS, *EMAIL_SETTINGS),

@@ -240,6 +240,15 @@ class Features:
         self._criteria_cache: dict[tuple[Any, ...], int] = {}
         self._persona_cache: dict[tuple[Any, ...], int] = {}
         self._kind_cache: dict[tuple[Any, ...], int] = {}
+        self._excluded_cache: dict[tuple[Any, ...], bool] = {}
+        # required_fields, split once: each alternative's (part, name) paths.
+        self._required = [
+            [tuple(path.split(".")) for path in alternatives.split("|")]
+            for alternatives in config.qualify.required_fields
+        ]
+        # Intents by the intent weights they were computed under: fit and min_fit proposals
+        # replay on the same intents.
+        self._intent_cache: dict[tuple[Any, ...], MutableSequence[float]] = {}
         self.band_totals: Counter[int] = Counter()
         self.band_hits: defaultdict[int, float] = defaultdict(float)
 
@@ -249,19 +258,19 @@ class Features:
     def _fit_key(self, lead: Lead) -> int:
         fit, contact, company = self.qualify.fit, lead.contact, lead.company
         country = contact.country or company.country
-        key = (company.industry, company.employees, company.annual_revenue, country, contact.region)
+        # The value criteria by the values (few distinct ones); the ranges are two comparisons.
+        key = (company.industry, country, contact.region)
         criteria = self._criteria_cache.get(key)
         if criteria is None:
-            matched = (
-                _in(company.industry, fit.industries),
-                _in_range(company.employees, fit.employees),
-                _in_range(company.annual_revenue, fit.revenue),
-                _in(country, fit.countries),
-                _in(contact.region, fit.regions),
+            criteria = (
+                _in(company.industry, fit.industries)
+                | _in(country, fit.countries) << 3
+                | _in(contact.region, fit.regions) << 4
             )
-            criteria = sum(1 << i for i, hit in enumerate(matched) if hit)
             if len(self._criteria_cache) < 100_000:
                 self._criteria_cache[key] = criteria
+        criteria |= _in_range(company.employees, fit.employees) << 1
+        criteria |= _in_range(company.annual_revenue, fit.revenue) << 2
         who = (contact.title, contact.seniority, contact.department)
         personas = self._persona_cache.get(who)
         if personas is None:
@@ -282,6 +291,27 @@ class Features:
                 self._kind_cache[key] = kind
         return kind
 
+    def _excluded(self, lead: Lead) -> bool:
+        """Whether ``exclusion`` rules the lead out, cached by what it reads: the email's domain,
+        the company's domain and whether it has a name or domain, the title and do-not-call.
+        A lead with extra attributes (a do-not-route flag may be among them) is checked anew."""
+        contact, company = lead.contact, lead.company
+        if lead.model_extra or contact.model_extra or lead.crm.model_extra:
+            return exclusion(lead, self.qualify) is not None
+        key = (
+            contact.email.rpartition("@")[2],
+            company.domain,
+            bool(company.name),
+            contact.title,
+            bool(contact.do_not_call),
+        )
+        excluded = self._excluded_cache.get(key)
+        if excluded is None:
+            excluded = exclusion(lead, self.qualify) is not None
+            if len(self._excluded_cache) < 100_000:
+                self._excluded_cache[key] = excluded
+        return excluded
+
     def add(self, row: HistoryRow, handed: bool, value: float) -> None:
         lead, now, qualify = row.lead, row.received_at, self.qualify
         self.fit_keys.append(self._fit_key(lead))
@@ -299,7 +329,7 @@ class Features:
             self.hit_kinds.append(self._kind(activity))
             self.hit_decays.append(0.5 ** (age / half_life))
         self.hit_ends.append(len(self.hit_kinds))
-        self.eligible.append(exclusion(lead, qualify) is None and not _missing(lead, qualify.required_fields))
+        self.eligible.append(not self._excluded(lead) and not _missing(lead, self._required))
         self.handed.append(handed)
         self.values.append(value)
         self.received.append(_timestamp(now))
@@ -339,32 +369,35 @@ class Features:
         half_life, crm_weight = intent.half_life_days, intent.crm_score_weight
         trigger_weights = [intent.trigger_weights.get(n, 0) for n in self.trigger_names]
         kind_weights = [intent.activity_weights.get(n, 0) for n in self.kind_names]
-        kinds, decays, ends = self.hit_kinds, self.hit_decays, self.hit_ends
+        key = (tuple(trigger_weights), tuple(kind_weights), half_life, crm_weight)
+        cached = self._intent_cache.get(key)
+        if cached is not None:
+            return cached
+        hits: _Hits = (kind_weights, self.hit_kinds, self.hit_decays)
+        ends, ages, crm_scores = self.hit_ends, self.trigger_ages, self.crm_scores
+        isnan = math.isnan
         intents = array("d")
         start = 0
         for i, trigger in enumerate(self.triggers):
             points = []
             trigger_points = trigger_weights[trigger]
             if trigger_points:
-                age = self.trigger_ages[i]
+                age = ages[i]
                 if age >= 1:
                     trigger_points = round(trigger_points * 0.5 ** (age / half_life), 1)
                 points.append(trigger_points)
             end = ends[i]
             if end > start:
-                by_kind: dict[int, list[float]] = {}
-                for h in range(start, end):
-                    weight = kind_weights[kinds[h]]
-                    if weight:
-                        by_kind.setdefault(kinds[h], []).append(weight * decays[h])
-                for hits in sorted(by_kind.values(), key=lambda hits: -sum(hits)):
-                    points.append(round(sum(hits), 1))
+                _activity_points(points, hits, start, end)
             start = end
             engagement = min(100.0, sum(points))
-            crm = self.crm_scores[i]
-            if not math.isnan(crm) and crm_weight > 0:
+            crm = crm_scores[i]
+            if crm_weight > 0 and not isnan(crm):
                 engagement = (1 - crm_weight) * engagement + crm_weight * min(100.0, crm)
             intents.append(round(engagement, 1))
+        if len(self._intent_cache) >= 4:
+            self._intent_cache.clear()
+        self._intent_cache[key] = intents
         return intents
 
     def replay(self, config: HandoffConfig, order: Iterable[int] | None = None) -> ReplayOutcome:
@@ -415,15 +448,55 @@ class Features:
         return sorted(range(len(received)), key=received.__getitem__)
 
 
-def _missing(lead: Lead, required: list[str]) -> bool:
-    """Whether a required field (``a|b`` = either) has no value: ``missing_fields``, read from
-    the lead's attributes instead of a full dump of it."""
+_Hits = tuple[list[float], MutableSequence[int], MutableSequence[float]]  # kind weights, kinds, decays
+
+
+def _activity_points(points: list[float], hits: _Hits, start: int, end: int) -> None:
+    """``score_intent``'s activity points for hits start..end, appended to ``points``: each
+    kind's decayed weights summed and rounded, the largest kind first (ties in order seen)."""
+    kind_weights, kinds, decays = hits
+    if end == start + 1:  # one activity: its points alone
+        weight = kind_weights[kinds[start]]
+        if weight:
+            points.append(round(weight * decays[start], 1))
+    elif end == start + 2:
+        _two_points(points, hits, start)
+    else:
+        by_kind: dict[int, list[float]] = {}
+        for h in range(start, end):
+            weight = kind_weights[kinds[h]]
+            if weight:
+                by_kind.setdefault(kinds[h], []).append(weight * decays[h])
+        for group in sorted(by_kind.values(), key=lambda group: -sum(group)):
+            points.append(round(sum(group), 1))
+
+
+def _two_points(points: list[float], hits: _Hits, start: int) -> None:
+    """Two activities: one group when of one kind, else each kind's points, the larger first."""
+    kind_weights, kinds, decays = hits
+    first, second = kinds[start], kinds[start + 1]
+    weight, other = kind_weights[first], kind_weights[second]
+    if first == second:
+        if weight:
+            points.append(round(weight * decays[start] + weight * decays[start + 1], 1))
+    elif weight and other:
+        one, two = weight * decays[start], other * decays[start + 1]
+        if one < two:
+            one, two = two, one
+        points.append(round(one, 1))
+        points.append(round(two, 1))
+    elif weight or other:
+        points.append(round(weight * decays[start] if weight else other * decays[start + 1], 1))
+
+
+def _missing(lead: Lead, required: list[list[tuple[str, ...]]]) -> bool:
+    """Whether a required field (``a|b`` = either: each alternative's (part, name) paths) has
+    no value: ``missing_fields``, read from the lead's attributes instead of a full dump of it."""
     for alternatives in required:
-        values = []
-        for path in alternatives.split("|"):
-            part, name = path.split(".")
-            values.append(getattr(getattr(lead, part, None), name, None))
-        if all(v in (None, "") for v in values):
+        for part, name in alternatives:
+            if getattr(getattr(lead, part, None), name, None) not in (None, ""):
+                break
+        else:
             return True
     return False
 
