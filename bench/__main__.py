@@ -11,7 +11,7 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any, TypeVar, cast
 
-from bench import artifacts, burst, cold_start, cost, latency, memory, speed_to_lead, throughput
+from bench import artifacts, burst, cold_start, cost, latency, memory, speed_to_lead, throttled, throughput
 from handoff.deploy.functions import REPO_ROOT
 
 T = TypeVar("T")
@@ -122,19 +122,31 @@ def _b3(b3: dict[str, Any]) -> list[str]:
             for r in rows
         ],
         "",
-        "Rates are the best round of 20 leads per CPU second. The router plans a pool's overflow and the",
-        "manager queue only when every candidate before them fails to take the lead; the whole plan, as",
-        "`handoff route --explain` and the replays make it, plans them all. Before issue 20 this table read",
-        "about 12 leads/s at 500 reps and 1 at 2,000 whatever the rules: every skip searched the considered",
-        "list, and each pool step tested `rep not in eligible` on a list with pydantic's field-by-field `==`.",
-        "The decision is now linear in the pool: about 3 us a rep of the lead's pool (its availability,",
-        "its fair-queue key in a sort, a Candidate for each rep who can take it, a ConsideredRep for each",
-        "skipped), on top of about 250 us a lead to validate and qualify it (the 5-rep row); the rules",
-        "cost a few us a lead even at 100. What limits it against the goals: 500/s at 2,000 reps needs",
-        "about 2.6 us a rep, and 2,000/s at 500 reps about 1.5 us a rep, as qualifying alone takes half",
-        "that budget. Left: rank only the first few candidates (a heap) and build the rest when the claims",
-        "get to them; and load the roster once per container, not per route (parsing 2,000 reps alone",
-        "takes about 30 ms, more than the decision).",
+        "Rates are the best round of 20 leads per CPU second; three of each five leads are sales-ready and",
+        "routed. A routed lead is decided as the service decides it: the plan, its first candidate, and",
+        "what the assignment records of who was skipped. The router plans a pool's overflow and the",
+        "manager queue only when every candidate before them fails to take the lead, and ranks a pool",
+        "only as far as the claims get; the whole plan, as `handoff route --explain` and the replays make",
+        "it, ranks and lists everyone. Before issue 20 this table read about 12 leads/s at 500 reps and 1",
+        "at 2,000 whatever the rules (every skip searched the considered list, and each pool step tested",
+        "`rep not in eligible` on a list with pydantic's field-by-field `==`); a first pass made it linear,",
+        "at about 3 us a rep of the lead's pool (1,311/s at 500 reps, 313 to 459 at 2,000). Now a pool's",
+        "reps are weighed in one pass of plain reads (availability and the pool clock together, each date",
+        "and calendar looked up once a decision), its first candidate is found without a sort and built",
+        "alone (the rest only if a claim fails), and only the skipped reps an assignment names become",
+        "records: about 0.9 us a rep of the lead's pool (at 2,000 reps: 0.1 us a rep of the roster to",
+        "find the pool, 0.4 to 0.7 to weigh each, 0.3 to rank each rep who can take it; 1 us for each of",
+        "the 50 skipped reps named and 0.3 for each counted), on top of about 220 us a lead to validate,",
+        "qualify and record it (the 5-rep row, less its 30 us of routing) whatever the team. A territory",
+        "rule costs about 0.5 us a routed lead (30 us at 100 rules). What limits it: at 500 reps, 2,000/s",
+        "leaves 500 us a lead, of which those 220 us and 0.6 routed leads x (30 us + 280 reps of the",
+        "lead's pool x 0.9 to 1.1 us) take about 400 to 430, so the margin is a tenth to a fifth; at 2,000",
+        "reps the 1,100 reps of the pool, each read and weighed in Python once a decision, cost about",
+        "1 ms a routed lead, twice inside the 500/s goal. The 5,000/s of the first line is out of reach",
+        "while validating a lead takes about 100 us (half of it the email address's check) and",
+        "qualifying it about 75. Keeping a pool's turn order between decisions would cut the per-rep",
+        "cost further, but every claim this function makes changes the roster it holds, so in the",
+        "service it would be rebuilt for almost every lead; it is not done.",
         "",
     ]
 
@@ -339,6 +351,165 @@ def _b7(r: artifacts.ArtifactsResult) -> list[str]:
     ]
 
 
+B10_NOTES = [
+    "What limits each figure. POST to brief at 14/s: the local stack, not SES. Every handler, moto and",
+    "1,000 workflow threads share one process on 2 cores (here also shared with another benchmark);",
+    "B5 measured about 3 leads handed off a second without throttles, and the retries' back-off slows",
+    "it further. That is well under SES's 14/s, so the bucket never refused and SES's share of the",
+    "wait is nil: the goal (leads / 14 + 60 s) needs a stack that keeps up with SES, as Lambda's",
+    "concurrency does on AWS, and says nothing here. At 1/s SES bounds it, with the stack's routing",
+    "(the first minutes) in front: SES's share is the time from each lead's first send attempt to the",
+    "accepted one; the tail is the workflow's full-jitter back-off capped at 60 s, so a lead at the cap",
+    "tries every 30 s on average and, once fewer than about 30 leads wait, SES's seconds go unused.",
+    "Deferred starts wait for sla_check: one period here (60 s); on the deployed 5-minute schedule a",
+    "lead whose StartExecution met a throttle waits up to 5 minutes, by itself past the goal's 60 s.",
+    "",
+    'Failed and lost. The failed leads inspected (a 400-lead rerun) record States.Runtime, "Connection was closed before we',
+    "received a valid response\" from moto's own Lambda endpoint: moto's Step Functions interpreter",
+    "invokes each Lambda task over loopback with retries off (moto/stepfunctions/parser/asl/utils/",
+    "boto_client.py: total_max_attempts 1), and under this load its threaded server drops a connection",
+    "now and then; anything not a ClientError becomes States.Runtime, which Handoff rightly does not",
+    "count as a quota (handoff/service/failure.py), so sla_check emails sales ops instead of",
+    "redriving. An emulator fault, not AWS's behaviour (there a failed invoke is",
+    "Lambda.ServiceException or Lambda.SdkClientException, which every step retries); the fix belongs",
+    "in handoff/local/emulator.py (give moto's interpreter clients standard retries). Lost counts those",
+    "failed leads and any delivery answered in none of its five tries (each a dropped connection or no",
+    "answer within 120 s; no lead exists for it, so Handoff never stored it): the local front, one",
+    "ThreadingHTTPServer (handoff/local/loopback.py) taking 1,000 connections in 10 s while the",
+    "workflow runs beside it, answered its last delivery 200 s after the first. The harness's loss,",
+    "not a path in Handoff: a sender that kept retrying would have delivered it.",
+    "",
+    "Doubled briefs and slots are two defects in Handoff, not in the bench (each needs the SDK's three",
+    "tries of one write to fall inside a throttle window, so a few leads in a thousand meet them):",
+    "",
+    "- A second brief: handoff/service/notify.py `send_brief` sends through SES, then records the",
+    "  notification with one UpdateItem. When that write is throttled past the SDK's retries, the step",
+    "  fails with StorageThrottled, the workflow retries Notify, `_already_sent` finds no record and",
+    "  SES sends the brief again. Fix: make the record land once the email is out (retry the write in",
+    "  the handler, with back-off, for as long as the step's timeout allows), or record the send",
+    "  before it (a conditional 'brief sending' marker per round) so a retry can tell.",
+    "- A leaked slot: handoff/service/routing.py `_store` gives the claimed slot back only on",
+    "  Conflict. When the assignment write is throttled (StorageThrottled), the slot stays claimed, the",
+    "  workflow retries Route, the lead has no assignment yet, and a second claim takes another slot:",
+    "  the first rep's open count then counts a lead that never names them. Fix: release on any",
+    "  StorageError too (the release can itself be throttled, so better still: make the claim per",
+    "  lead, e.g. a condition that the rep item has not already counted this lead id).",
+    "",
+    "Write units: the base table's share is the item's size times the writes a lead takes (each write",
+    "is billed on the whole lead, 1 to 3 KB with its timeline and decisions); the index share is a",
+    "delete and a put in by_open_status per status change, and the status that by_contact and",
+    "by_crm_record project. The busiest key is one shard of a sharded state key: no key takes every",
+    "lead's writes. Writes to the reps table (each claim, one item per rep) are not counted here.",
+]
+
+
+def _b10(cases: list[throttled.Case]) -> list[str]:
+    """B10's section (issue 22's proof): the burst under throttling, one column per SES rate."""
+    fast = cases[0]
+
+    def row(what: str, cell: Callable[[throttled.Case], str]) -> str:
+        return f"| {what} | " + " | ".join(cell(c) for c in cases) + " |"
+
+    def within(c: throttled.Case) -> str:
+        return _met(c["latency"]["max"] <= c["goal_seconds"], f"<= {c['goal_seconds']:.0f} s")
+
+    w = fast["writes"]
+    return [
+        "## B10: burst under throttling (issue 22; local stack, throttles injected at the wire)",
+        "",
+        f"Leads posted open-loop within {throttled.POST_WINDOW:.0f} s, each on its own sender (a 503, 429 or dropped",
+        f"connection retried after Retry-After, {throttled.ATTEMPTS} tries). botocore hooks on the handlers' clients answer as AWS",
+        "does when it throttles, before moto sees the call: SES SendEmail through a token bucket at the rate",
+        "below (TooManyRequestsException past it); DynamoDB UpdateItem, PutItem and Query on every table",
+        f"refused for {throttled.DYNAMO_BURSTS.lasting:g} s every {throttled.DYNAMO_BURSTS.every:g} s "
+        "(ProvisionedThroughputExceededException and ThrottlingException in turn);",
+        f"StartExecution refused (ThrottlingException) for {throttled.START_BURSTS.lasting:g} s every "
+        f"{throttled.START_BURSTS.every:g} s. sla_check runs every {throttled.SLA_CHECK_EVERY:.0f} s, the shortest rate",
+        "EventBridge takes; the deployed schedule is every 5 minutes (see below). At 1/s the burst is "
+        f"{cases[-1]['leads']:,} leads, not 1,000,",
+        "so the run stays within minutes; its goal scales with it.",
+        "",
+        "| | " + " | ".join(f"SES at {c['ses_rate']:g}/s" for c in cases) + " |",
+        "|---|" + "---:|" * len(cases),
+        row("leads posted", lambda c: f"{c['leads']:,}"),
+        row(
+            "last POST begun / last answered (s after the first)",
+            lambda c: f"{c['last_post_started']:.1f} / {c['last_answer']:.0f}",
+        ),
+        row(
+            "answers; sender retries",
+            lambda c: ", ".join(f"{n:,} x {k}" for k, n in c["answers"].items()) + f"; {c['sender_retries']}",
+        ),
+        row("goal: leads / SES rate + 60 s", lambda c: f"{c['goal_seconds']:.0f} s"),
+        row("POST to brief, p50", lambda c: f"{c['latency']['p50']:.0f} s"),
+        row("POST to brief, p95", lambda c: f"{c['latency']['p95']:.0f} s"),
+        row("POST to brief, max", lambda c: f"{c['latency']['max']:.0f} s ({within(c)})"),
+        row("leads briefed after the goal", lambda c: f"{c['over_goal']:,}"),
+        row(
+            "last brief (s after the first POST); briefs per second",
+            lambda c: f"{c['drain_seconds']:.0f}; {c['leads'] / c['drain_seconds']:.1f}",
+        ),
+        row(
+            "SES: throttled answers; leads that met one",
+            lambda c: (
+                f"{c['injected'].get('SES TooManyRequestsException', 0):,}; {c['ses_leads_throttled']:,}"
+            ),
+        ),
+        row(
+            "SES's share of the summed POST-to-brief time (longest wait)",
+            lambda c: f"{c['ses_share']:.0%} ({c['ses_wait']['max']:.0f} s)",
+        ),
+        row(
+            "DynamoDB calls refused; StartExecution calls refused",
+            lambda c: (
+                f"{sum(n for k, n in c['injected'].items() if k.startswith('DynamoDB')):,}; {sum(n for k, n in c['injected'].items() if k.startswith('StartExecution')):,}"
+            ),
+        ),
+        row(
+            "starts deferred by a throttle, started by sla_check",
+            lambda c: f"{c['deferred_starts']:,}, {c['recovered']:,}",
+        ),
+        row("leads `failed` at the end (goal 0)", lambda c: f"{c['failed_now']} ({_zero(c['failed_now'])})"),
+        row(
+            "what the failed leads record",
+            lambda c: "; ".join(f"{n} x {e}" for e, n in c.get("failures", {}).items()) or "-",
+        ),
+        row(
+            "deliveries never answered, in every try (no lead made)", lambda c: f"{c['answers'].get('0', 0)}"
+        ),
+        row("leads ever `failed` (redriven by sla_check)", lambda c: f"{c['failed_ever']} ({c['redriven']})"),
+        row("leads lost: not handed off (goal 0)", lambda c: f"{c['lost']} ({_zero(c['lost'])})"),
+        row(
+            "leads briefed twice by SES (goal 0)",
+            lambda c: f"{c['briefs_doubled']} ({_zero(c['briefs_doubled'])})",
+        ),
+        row(
+            "leads recording two briefs or a second assignment (goal 0)",
+            lambda c: f"{c['assigned_twice']} ({_zero(c['assigned_twice'])})",
+        ),
+        row(
+            "reps whose open count differs from their leads (goal 0)",
+            lambda c: f"{c['slots_doubled']} ({_zero(c['slots_doubled'])})",
+        ),
+        row("emails in the outbox", lambda c: f"{c['emails']:,}"),
+        "",
+        f"Write units on the leads table, SES at {fast['ses_rate']:g}/s: {w['per_lead']:.1f} per lead "
+        f"({w['base_per_lead']:.1f} on the table, the rest on its indexes; {w['refused']} refused conditions).",
+        f"The busiest partition key is {w['busiest']}, with {w['busiest_share']:.2%} of them.",
+        "",
+        "| where | write units per lead | entries written per lead | partition keys | busiest key | its share of all units |",
+        "|---|---:|---:|---:|---|---:|",
+        f"| table (lead_id) | {w['base_per_lead']:.1f} | | {fast['leads']:,} | one lead | |",
+        *[
+            f"| {i['name']} | {i['per_lead']:.1f} | {i['entries_per_lead']:.1f} | {i['keys']:,} | {i['busiest']} | {i['share']:.2%} |"
+            for i in w["by_index"]
+        ],
+        "",
+        *B10_NOTES,
+        "",
+    ]
+
+
 def only_b3() -> int:
     """`python -m bench B3`: run B3 alone and replace its section in BENCHMARKS.md in place."""
     section = _b3(throughput.run())
@@ -356,9 +527,33 @@ def only_b3() -> int:
     return 0
 
 
+def only_b10() -> int:
+    """`python -m bench B10`: run B10 alone and put its section in BENCHMARKS.md (last), in place."""
+    section = _b10(throttled.run())
+    section.insert(
+        2,
+        f"Section written by `python -m bench B10` on {datetime.now(UTC):%Y-%m-%d %H:%M} UTC at commit `{_commit()}`.",
+    )
+    section.insert(3, "")
+    path = REPO_ROOT / "BENCHMARKS.md"
+    lines = path.read_text().split("\n")
+    start = next((i for i, line in enumerate(lines) if line.startswith("## B10")), len(lines))
+    end = next((i for i in range(start + 1, len(lines)) if lines[i].startswith("## ")), len(lines))
+    path.write_text("\n".join([*lines[:start], *section, *lines[end:]]))
+    print("\n".join(section))
+    return 0
+
+
 def main() -> int:
+    from bench import history as history_bench  # B8
+    from bench import sweeps  # B9
+
     if sys.argv[1:] == ["B3"]:
         return only_b3()
+    if sys.argv[1:] == ["B10"]:
+        return only_b10()
+    if sys.argv[1:] in (["B8"], ["B9"]):
+        return history_bench.only(sys.argv[1])
     took: dict[str, float] = {}
     b3 = _timed("B3 domain throughput", throughput.run, took)
     b1 = _timed("B1 cold start", cold_start.run, took)
@@ -368,6 +563,9 @@ def main() -> int:
     init_ms = {str(row["what"]): float(str(row["ms"])) for row in b1}
     b6 = _timed("B6 cost per 1,000 leads", lambda: cost.run(init_ms), took)
     b7 = _timed("B7 artifact sizes", artifacts.run, took)
+    b8 = _timed("B8 history scaling", history_bench.run, took)
+    b9 = _timed("B9 sweep reads by open leads", sweeps.run, took)
+    b10 = _timed("B10 burst under throttling", throttled.run, took)
     lines = [
         "# Benchmarks",
         "",
@@ -386,6 +584,9 @@ def main() -> int:
         *_b6(b6),
         *_budget(latency.run(b6, init_ms), b4),
         *_b7(b7),
+        *history_bench.section(b8),
+        *sweeps.section(b9),
+        *_b10(b10),
     ]
     (REPO_ROOT / "BENCHMARKS.md").write_text("\n".join(lines))
     print("\n".join(lines))

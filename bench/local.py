@@ -131,9 +131,12 @@ def _reset_moto() -> None:
 
 
 @contextmanager
-def local_stack(reps_csv: str, *, settings: Settings | None = None) -> Iterator[LocalRun]:
+def local_stack(
+    reps_csv: str, *, settings: Settings | None = None, sla_check_every: float = 3600
+) -> Iterator[LocalRun]:
     """The whole system on loopback with these reps (no accounts, so ownership never routes).
-    ``settings`` override config values; by default every SLA outlasts the run."""
+    ``settings`` override config values; by default every SLA outlasts the run. sla_check runs
+    every ``sla_check_every`` seconds (by default not within a run)."""
     with tempfile.TemporaryDirectory() as scratch:
         reps, config = Path(scratch) / "reps.csv", Path(scratch) / "bench.toml"
         reps.write_text(reps_csv)
@@ -144,7 +147,7 @@ def local_stack(reps_csv: str, *, settings: Settings | None = None) -> Iterator[
                 reps_path=reps,
                 accounts_path=None,
                 outbox=Path(scratch) / "outbox",
-                sla_check_every=3600,
+                sla_check_every=sla_check_every,
             )
         )
         stack.start()

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import random
+import time
 from typing import Any
 
 from botocore.exceptions import BotoCoreError, ClientError
@@ -11,6 +13,11 @@ from handoff.errors import THROTTLING_CODES, StorageError, StorageThrottled
 
 # A task token that no longer waits: the wait timed out, or another touch already ended it.
 TOKEN_GONE = frozenset({"TaskTimedOut", "TaskDoesNotExist", "InvalidToken"})
+
+
+# Past the SDK's own tries, a throttled StartExecution waits this long in the intake before the
+# lead is left for sla_check (minutes away): Step Functions' bucket refills many times a second.
+THROTTLED_START_PAUSES = (0.25, 0.5, 1.0, 2.0)
 
 
 def execution_arn(state_machine_arn: str, name: str) -> str:
@@ -28,6 +35,19 @@ class StepFunctionsWorkflow:
         self.state_machine_arn = state_machine_arn
 
     def start(self, name: str, payload: dict[str, Any]) -> bool:
+        """Start an execution; False when one of that name exists. A throttled start is tried
+        again for about 4 s (the bucket refills many times a second) before StorageThrottled."""
+        pauses = iter(THROTTLED_START_PAUSES)
+        while True:
+            try:
+                return self._start(name, payload)
+            except StorageThrottled:
+                pause = next(pauses, None)
+                if pause is None:
+                    raise
+                time.sleep(pause * random.uniform(0.5, 1.0))  # noqa: S311 - jitter, not a secret
+
+    def _start(self, name: str, payload: dict[str, Any]) -> bool:
         try:
             self._client.start_execution(
                 stateMachineArn=self.state_machine_arn, name=name, input=json.dumps(payload)

@@ -115,11 +115,13 @@ def test_import_dry_run_and_sync(aws: Aws, tmp_path: Path, capsys: pytest.Captur
     assert f"would deactivate rep-chloe: not in {team}" in out
     assert "rep-dev" not in out  # already inactive
     assert "(1 added, 1 updated, 1 unchanged, 4 deactivated); nothing was changed" in out
+    container.reset()  # a function reads the roster afresh (it keeps one for ROSTER_SECONDS)
     assert container.ports().reps.list_all() == before
 
     container.ports().reps.claim(container.ports().reps.get("rep-ana"), utcnow())  # type: ignore[arg-type]
     assert main(["reps", "import", team, "--sync"]) == 0
     assert "imported 3 reps (1 added, 1 updated, 1 unchanged, 4 deactivated)" in capsys.readouterr().out
+    container.reset()
     reps = {r.rep_id: r for r in container.ports().reps.list_all()}
     assert (reps["rep-ana"].capacity, reps["rep-ana"].open_count) == (8, 1)  # the live count is kept
     assert reps["rep-zed"].active and not reps["rep-chloe"].active and not reps["rep-maria"].active

@@ -7,7 +7,7 @@ import pytest
 from botocore.stub import Stubber
 
 from handoff.aws.workflow import TOKEN_GONE, StepFunctionsWorkflow, execution_arn
-from handoff.errors import StorageError
+from handoff.errors import StorageError, StorageThrottled
 
 MACHINE = "arn:aws:states:us-east-1:123456789012:stateMachine:Handoff-handoff"
 
@@ -25,20 +25,38 @@ def test_execution_arns_are_built_in_one_place() -> None:
     )
 
 
+STARTED = {"executionArn": execution_arn(MACHINE, "ld_1"), "startDate": "2026-11-30T00:00:00Z"}
+START = {"stateMachineArn": MACHINE, "name": "ld_1", "input": '{"lead_id": "ld_1"}'}
+
+
 def test_a_repeated_start_is_not_an_error() -> None:
     workflow, stub = adapter()
-    stub.add_response(
-        "start_execution",
-        {"executionArn": execution_arn(MACHINE, "ld_1"), "startDate": "2026-11-30T00:00:00Z"},
-        {"stateMachineArn": MACHINE, "name": "ld_1", "input": '{"lead_id": "ld_1"}'},
-    )
+    stub.add_response("start_execution", STARTED, START)
     stub.add_client_error("start_execution", "ExecutionAlreadyExists")
-    stub.add_client_error("start_execution", "ThrottlingException")
     with stub:
         assert workflow.start("ld_1", {"lead_id": "ld_1"}) is True
         assert workflow.start("ld_1", {"lead_id": "ld_1"}) is False
-        with pytest.raises(StorageError, match="ThrottlingException"):
+
+
+def test_a_throttled_start_is_tried_again_for_a_few_seconds_then_left_to_the_sweep(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from handoff.aws import workflow as workflow_module
+
+    waits: list[float] = []
+    monkeypatch.setattr(workflow_module.time, "sleep", waits.append)
+    workflow, stub = adapter()
+    for _ in range(2):
+        stub.add_client_error("start_execution", "ThrottlingException")
+    stub.add_response("start_execution", STARTED, START)
+    for _ in range(1 + len(workflow_module.THROTTLED_START_PAUSES)):
+        stub.add_client_error("start_execution", "ThrottlingException")
+    with stub:
+        assert workflow.start("ld_1", {"lead_id": "ld_1"}) is True  # the bucket refilled
+        assert len(waits) == 2
+        with pytest.raises(StorageThrottled, match="ThrottlingException"):
             workflow.start("ld_1", {"lead_id": "ld_1"})
+    assert 0 < sum(waits) <= sum(workflow_module.THROTTLED_START_PAUSES) * 2
 
 
 def test_running_reads_the_execution_by_its_arn() -> None:
