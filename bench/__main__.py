@@ -510,38 +510,29 @@ def _b10(cases: list[throttled.Case]) -> list[str]:
     ]
 
 
-def only_b3() -> int:
-    """`python -m bench B3`: run B3 alone and replace its section in BENCHMARKS.md in place."""
-    section = _b3(throughput.run())
+def _rewrite(name: str, section: list[str], command: str) -> int:
+    """Put one section in BENCHMARKS.md in place (bench.history.replace_section), stamped with the
+    command, date and commit that wrote it."""
+    from bench.history import replace_section
+
     section.insert(
         2,
-        f"Section rewritten by `python -m bench B3` on {datetime.now(UTC):%Y-%m-%d %H:%M} UTC at commit `{_commit()}`.",
+        f"Section written by `{command}` on {datetime.now(UTC):%Y-%m-%d %H:%M} UTC at commit `{_commit()}`.",
     )
     section.insert(3, "")
-    path = REPO_ROOT / "BENCHMARKS.md"
-    lines = path.read_text().split("\n")
-    start = next(i for i, line in enumerate(lines) if line.startswith("## B3"))
-    end = next(i for i in range(start + 1, len(lines)) if lines[i].startswith("## "))
-    path.write_text("\n".join([*lines[:start], *section, *lines[end:]]))
+    replace_section(name, section)
     print("\n".join(section))
     return 0
+
+
+def only_b3() -> int:
+    """`python -m bench B3`: run B3 alone and replace its section in BENCHMARKS.md in place."""
+    return _rewrite("B3", _b3(throughput.run()), "python -m bench B3")
 
 
 def only_b10() -> int:
     """`python -m bench B10`: run B10 alone and put its section in BENCHMARKS.md (last), in place."""
-    section = _b10(throttled.run())
-    section.insert(
-        2,
-        f"Section written by `python -m bench B10` on {datetime.now(UTC):%Y-%m-%d %H:%M} UTC at commit `{_commit()}`.",
-    )
-    section.insert(3, "")
-    path = REPO_ROOT / "BENCHMARKS.md"
-    lines = path.read_text().split("\n")
-    start = next((i for i, line in enumerate(lines) if line.startswith("## B10")), len(lines))
-    end = next((i for i in range(start + 1, len(lines)) if lines[i].startswith("## ")), len(lines))
-    path.write_text("\n".join([*lines[:start], *section, *lines[end:]]))
-    print("\n".join(section))
-    return 0
+    return _rewrite("B10", _b10(throttled.run()), "python -m bench B10")
 
 
 def main() -> int:

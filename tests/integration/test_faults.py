@@ -78,6 +78,14 @@ def _state_machine() -> str:
     return settings().state_machine_arn
 
 
+def _task_errors(aws: Aws, lead_id: str) -> list[str]:
+    """The errors the lead's workflow steps failed with, in order (each one then retried)."""
+    history = boto3.client("stepfunctions").get_execution_history(
+        executionArn=execution_arn(aws.state_machine_arn, lead_id), maxResults=1000
+    )["events"]
+    return [e["taskFailedEventDetails"]["error"] for e in history if e["type"] == "TaskFailed"]
+
+
 def _one_brief_one_slot(aws: Aws, lead_id: str, rep_id: str = "r1") -> None:
     lead = aws.get_lead(lead_id)
     assert [n["kind"] for n in lead["notifications"]] == ["brief"]
@@ -139,10 +147,7 @@ def test_ses_throttling_past_the_sdk_waits_in_the_workflow_and_never_fails_the_l
     _, body = aws.post_lead(_lead(hot_lead, 30))
     _settles(aws, body["lead_id"], "notified", timeout=60)
     _one_brief_one_slot(aws, body["lead_id"])
-    history = boto3.client("stepfunctions").get_execution_history(
-        executionArn=execution_arn(aws.state_machine_arn, body["lead_id"]), maxResults=1000
-    )["events"]
-    errors = [e["taskFailedEventDetails"]["error"] for e in history if e["type"] == "TaskFailed"]
+    errors = _task_errors(aws, body["lead_id"])
     assert errors == ["EmailThrottled", "EmailThrottled"]
 
 
@@ -158,10 +163,7 @@ def test_dynamodb_throttling_past_the_sdk_is_waited_out_by_the_workflow(
     faults.inject("dynamodb", "Query", "ProvisionedThroughputExceededException", times=6)
     _settles(aws, body["lead_id"], "notified", timeout=60)
     _one_brief_one_slot(aws, body["lead_id"])
-    history = boto3.client("stepfunctions").get_execution_history(
-        executionArn=execution_arn(aws.state_machine_arn, body["lead_id"]), maxResults=1000
-    )["events"]
-    errors = [e["taskFailedEventDetails"]["error"] for e in history if e["type"] == "TaskFailed"]
+    errors = _task_errors(aws, body["lead_id"])
     assert errors and set(errors) == {"StorageThrottled"}
 
 
