@@ -24,6 +24,7 @@ from handoff.local.fake_salesforce import FakeSalesforce
 from handoff.local.http_front import HttpFront
 from handoff.local.provision import provision
 from handoff.local.queues import drain_once
+from handoff.observability import metrics
 
 QUEUE_POLL_SECONDS = 0.25
 
@@ -130,6 +131,9 @@ class LocalStack:
             ).start()
             salesforce_login = self.fake_salesforce.url
         os.environ.update(self.environment())
+        # The shared Metrics object read its namespace when first imported, maybe before these
+        # variables existed; on Lambda the variables always come first.
+        metrics.namespace = os.environ["POWERTOOLS_METRICS_NAMESPACE"]
         lambdas.install()
         outbox.install(Path(self.options.outbox))
         self._start_moto()
