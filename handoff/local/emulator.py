@@ -10,11 +10,11 @@
 - **One parse per workflow definition.** moto parses the ASL again for every execution (tens of
   milliseconds of CPU each). The parse tree depends only on the definition, so it is kept; each
   execution still builds its own evaluation components from it, exactly as before.
-- **Lambda tasks invoked with retries.** moto's interpreter invokes each Lambda task over
-  loopback with retries off, so a connection its threaded server drops under load becomes
-  States.Runtime, which no retrier catches. On AWS a failed invoke is Lambda.ServiceException or
-  Lambda.SdkClientException, which every step retries; the emulator's invoke client now retries
-  (standard mode) instead. The handlers are idempotent, as they must be on AWS.
+- **A failed invoke named as AWS names it.** moto's interpreter invokes each Lambda task over
+  loopback with retries off, and turns a connection its threaded server drops under load into
+  States.Runtime, which no retrier catches. On AWS a failed invoke is Lambda.SdkClientException,
+  which every step retries with back-off; the emulator now names it so. (Retrying inside the
+  invoke client instead turned an overloaded emulator's timeouts into a storm of invokes.)
 """
 
 from __future__ import annotations
@@ -28,7 +28,7 @@ _INSTALLED = "handoff_emulator"
 
 
 def install() -> None:
-    """Apply both changes (idempotent)."""
+    """Apply the changes above (idempotent)."""
     from moto.dynamodb.responses import DynamoHandler
     from moto.stepfunctions.parser.asl.parse import asl_parser
 
@@ -45,33 +45,29 @@ def install() -> None:
         setattr(one_at_a_time, _INSTALLED, True)
         DynamoHandler.call_action = one_at_a_time  # type: ignore[method-assign]
         asl_parser.AmazonStateLanguageParser.parse = staticmethod(_parse)  # type: ignore[method-assign]
-        from moto.stepfunctions.parser.asl.component.state.exec.state_task import lambda_eval_utils
+        from moto.stepfunctions.parser.asl.component.state.exec.state_task.service import (
+            state_task_service_lambda as lambda_task,
+        )
 
-        lambda_eval_utils.boto_client_for = _retrying_client  # type: ignore[attr-defined]
+        task = lambda_task.StateTaskServiceLambda
+        task._from_error = _failed_invoke_as_aws_names_it(task._from_error)  # type: ignore[method-assign]
 
 
-def _retrying_client(region: str, service: str, state_credentials: Any = None) -> Any:
-    """moto's boto_client_for, with the SDK's standard retries instead of none."""
-    import boto3
-    from botocore.config import Config
-    from moto.core.models import botocore_stubber
-    from moto.settings import moto_server_port
-    from moto.stepfunctions.parser.asl.component.common.timeouts.timeout import TimeoutSeconds
+def _failed_invoke_as_aws_names_it(from_error: Any) -> Any:
+    """moto's failure event for a Lambda task, naming a failed invoke as AWS does."""
+    from botocore.exceptions import BotoCoreError, ClientError
 
-    endpoint = {} if botocore_stubber.enabled else {"endpoint_url": f"http://localhost:{moto_server_port()}"}
-    return boto3.client(  # type: ignore[call-overload]
-        aws_access_key_id="ak",
-        region_name=region,
-        service_name=service,
-        aws_secret_access_key="sk",  # moto's own placeholder credentials
-        config=Config(
-            parameter_validation=False,
-            retries={"mode": "standard", "total_max_attempts": 3},
-            connect_timeout=TimeoutSeconds.DEFAULT_TIMEOUT_SECONDS,
-            read_timeout=TimeoutSeconds.DEFAULT_TIMEOUT_SECONDS,
-        ),
-        **endpoint,
-    )
+    @functools.wraps(from_error)
+    def named(self: Any, env: Any, ex: Exception) -> Any:
+        if isinstance(ex, BotoCoreError):
+            answer: Any = {
+                "Error": {"Code": "SdkClientException", "Message": str(ex)},
+                "ResponseMetadata": {"HTTPStatusCode": 500, "RequestId": "local"},
+            }
+            ex = ClientError(answer, "Invoke")
+        return from_error(self, env, ex)
+
+    return named
 
 
 @functools.lru_cache(maxsize=16)

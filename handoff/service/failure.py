@@ -14,7 +14,15 @@ MAX_CAUSE_CHARS = 500
 # throttling, a rep's slot claimed by others every try. sla_check redrives such a lead by itself,
 # with back-off; ``failed`` waits for a person only for anything else, or after AUTO_REDRIVES.
 TRANSIENT_ERRORS = frozenset(
-    {"EmailThrottled", "StorageThrottled", "ClaimConflict", "Lambda.TooManyRequestsException"}
+    {
+        "EmailThrottled",
+        "StorageThrottled",
+        "ClaimConflict",
+        "Lambda.TooManyRequestsException",
+        # The invoke itself failed (Lambda's service, or the connection to it), past the step's retries.
+        "Lambda.ServiceException",
+        "Lambda.SdkClientException",
+    }
 )
 AUTO_REDRIVES = 6
 
