@@ -467,14 +467,35 @@ def test_a_function_reads_the_roster_once_and_keeps_it_in_step_with_its_own_writ
         assert [r.rep_id for r in reps.list_all()] == ["r1", "r2"] and len(scans) == 2  # then afresh
 
 
+def throttle(client: Any, operation: str) -> list[int]:
+    """DynamoDB's ThrottlingException for the next ``refusals[0]`` ``operation`` calls, at the
+    wire (the SDK's own retries see it); set refusals[0] to start."""
+    from botocore.awsrequest import AWSResponse
+
+    refusals = [0]
+
+    class Body:
+        def stream(self, **_: Any) -> Iterator[bytes]:
+            yield json.dumps({"__type": "ThrottlingException", "message": "throttled"}).encode()
+
+    def answer(request: Any, **_: Any) -> AWSResponse | None:
+        if refusals[0] == 0:
+            return None
+        refusals[0] -= 1
+        request.url = "https://throttled.invalid/"
+        headers = {"x-amzn-ErrorType": "ThrottlingException", "Content-Type": "application/x-amz-json-1.0"}
+        return AWSResponse(request.url, 400, headers, Body())
+
+    client.meta.events.register_first(f"before-send.dynamodb.{operation}", answer)
+    return refusals
+
+
 def test_a_throttled_lead_write_is_tried_again_in_the_step_and_lands_once(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     """The write that records an email already sent must land, or the retried step sends it again:
     past the SDK's own tries, the adapter tries again for a few seconds; refused writes are never
     applied, so it lands once. Throttled for longer, the step fails and nothing is half-written."""
-    from botocore.awsrequest import AWSResponse
-
     from handoff.aws import leads as leads_module
     from handoff.errors import StorageThrottled
 
@@ -486,24 +507,7 @@ def test_a_throttled_lead_write_is_tried_again_in_the_step_and_lands_once(
         leads = LeadRepository(table)
         lead = record(300)
         leads.create(lead)
-        refusals = [0]
-
-        class Body:
-            def stream(self, **_: Any) -> Iterator[bytes]:
-                yield json.dumps({"__type": "ThrottlingException", "message": "throttled"}).encode()
-
-        def throttle(request: Any, **_: Any) -> AWSResponse | None:
-            if refusals[0] == 0:
-                return None
-            refusals[0] -= 1
-            request.url = "https://throttled.invalid/"
-            headers = {
-                "x-amzn-ErrorType": "ThrottlingException",
-                "Content-Type": "application/x-amz-json-1.0",
-            }
-            return AWSResponse(request.url, 400, headers, Body())
-
-        table.meta.client.meta.events.register_first("before-send.dynamodb.UpdateItem", throttle)
+        refusals = throttle(table.meta.client, "UpdateItem")
         entry = TimelineEntry(at=NOW, event="notified", detail="brief emailed")
         refusals[0] = 12  # past the SDK's tries, within the adapter's
         leads.update(lead.lead_id, timeline=[entry])
@@ -516,3 +520,23 @@ def test_a_throttled_lead_write_is_tried_again_in_the_step_and_lands_once(
         refusals[0] = 0
         stored = leads.get(lead.lead_id)
         assert stored is not None and [e.event for e in stored.timeline].count("notified") == 1
+
+
+def test_a_throttled_release_is_tried_again_so_the_slot_is_given_back(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from handoff.aws import reps as reps_module
+
+    moto_credentials(monkeypatch)
+    monkeypatch.setattr(reps_module.time, "sleep", lambda _: None)
+    with mock_aws():
+        create_table(boto3.client("dynamodb"), REPS, REPS.logical_name)
+        table = boto3.resource("dynamodb").Table(REPS.logical_name)
+        reps = RepRepository(table)
+        reps.put(rep("r1", capacity=2))
+        reps.claim(reps.get("r1") or rep("x"), NOW)
+        refusals = throttle(table.meta.client, "UpdateItem")
+        refusals[0] = 12  # past the SDK's tries, within the adapter's
+        reps.release("r1")
+        assert refusals[0] == 0
+        assert (reps.get("r1") or rep("x")).open_count == 0
