@@ -40,6 +40,9 @@ ERRORS = {
 }
 
 
+THROTTLED = "Too many requests for this route's throttle (answered by API Gateway); retry later"
+
+
 class ErrorBody(BaseModel):
     error: str
     message: str
@@ -100,6 +103,12 @@ def build() -> dict[str, Any]:
     for operations in document["paths"].values():
         for operation in operations.values():
             operation["responses"].pop("422", None)
+            # Every route has its own throttle, which API Gateway answers itself before any
+            # function runs (handoff.deploy.gateway); the local front answers the same.
+            operation["responses"]["429"] = {
+                "description": THROTTLED,
+                "content": {"application/json": {"schema": {"$ref": "#/components/schemas/ErrorBody"}}},
+            }
     for unused in ("HTTPValidationError", "ValidationError"):
         document.get("components", {}).get("schemas", {}).pop(unused, None)
     return document
