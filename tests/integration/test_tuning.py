@@ -81,6 +81,7 @@ def test_the_monthly_job_measures_real_handoffs_and_reports_them(
     assert "meeting rate 50%" in email.raw_data
 
 
+@pytest.mark.usefixtures("patient_sla")  # the touch is in time even on a loaded machine
 def test_cli_exports_history_and_reports_from_the_table(
     aws: Aws, hot_lead: dict[str, Any], tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
