@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import functools
 import operator
-import random
 import time
 from collections.abc import Callable, Collection, Iterator
 from datetime import UTC, datetime, timedelta
@@ -23,6 +22,7 @@ from handoff.aws.tables import (
     SLA_INDEX,
     Index,
 )
+from handoff.aws.throttling import through_throttling
 from handoff.domain.clock import utcnow
 from handoff.domain.lead import is_lead_id
 from handoff.domain.record import (
@@ -34,7 +34,7 @@ from handoff.domain.record import (
     TimelineEntry,
     iso,
 )
-from handoff.errors import AlreadyExists, BadRequest, Conflict, StorageThrottled
+from handoff.errors import AlreadyExists, BadRequest, Conflict
 
 # Attributes kept beside the record that the API never returns.
 PRIVATE_ATTRIBUTES = (
@@ -55,11 +55,6 @@ PRIVATE_ATTRIBUTES = (
     "crm_task_tried",
 )
 
-
-# A throttled write (past the SDK's own tries) is tried again in the step for about 4 s more before
-# the step fails and the workflow's back-off takes over: the write that records an email already
-# sent is the one that must land, or a retried step would send it twice.
-THROTTLED_WRITE_PAUSES = (0.25, 0.5, 1.0, 2.0)
 
 # When sla_check looks at a lead whose status did not say when its step should end: the shipped
 # [escalation] stuck_after_seconds. Steps that wait longer (the SLA, the ladder) set check_at.
@@ -217,28 +212,14 @@ class LeadRepository:
         }
         if values:
             kwargs["ExpressionAttributeValues"] = values
-        self._update_through_throttling(
-            kwargs,
-            lambda: Conflict(
-                f"lead {lead_id} is missing, not in {list(expect_status)} or changed since read"
-            ),
-        )
+        # Throttled, it is tried again in the step (handoff.aws.throttling) before the step fails.
+        through_throttling(lambda: self._update(kwargs, lead_id, expect_status))
 
-    def _update_through_throttling(
-        self, kwargs: dict[str, Any], on_conditional: Callable[[], Exception]
-    ) -> None:
-        """One UpdateItem, tried again while DynamoDB throttles it (THROTTLED_WRITE_PAUSES)."""
-        for pause in (*THROTTLED_WRITE_PAUSES, None):
-            try:
-                with storage_errors(on_conditional):
-                    self._table.update_item(**kwargs)
-                return
-            except StorageThrottled:
-                # Refused, so not applied: trying again writes it once. A step that already did
-                # something outside the table (an email sent) must not fail on its record.
-                if pause is None:
-                    raise
-                time.sleep(pause * random.uniform(0.5, 1.0))  # noqa: S311 - jitter, not a secret
+    def _update(self, kwargs: dict[str, Any], lead_id: str, expect_status: tuple[LeadStatus, ...]) -> None:
+        with storage_errors(
+            lambda: Conflict(f"lead {lead_id} is missing, not in {list(expect_status)} or changed since read")
+        ):
+            self._table.update_item(**kwargs)
 
     def use_link(self, lead_id: str, nonce: str) -> bool:
         """Mark a one-click link as used; False when it already was (links work once)."""

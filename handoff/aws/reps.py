@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import random
 import time
 from collections.abc import Callable
 from datetime import datetime
@@ -10,9 +9,10 @@ from decimal import Decimal
 from typing import Any
 
 from handoff.aws.dynamo import from_item, storage_errors, to_item, to_plain
+from handoff.aws.throttling import through_throttling
 from handoff.domain.record import iso
 from handoff.domain.rep import Rep
-from handoff.errors import CapacityExhausted, ClaimConflict, NotFound, StorageThrottled
+from handoff.errors import CapacityExhausted, ClaimConflict, NotFound
 
 # How long a function keeps the roster it read. Routing plans several times per lead, the ladder
 # and CRM activity look reps up, and a warm function serves many leads: one read serves them all.
@@ -20,8 +20,6 @@ from handoff.errors import CapacityExhausted, ClaimConflict, NotFound, StorageTh
 # router saw (a stale rep gives ClaimConflict, and the rep is read again, fresh). An ops change
 # (out of office, capacity) reaches routing within this many seconds.
 ROSTER_SECONDS = 10.0
-# A throttled release (past the SDK's own tries) is tried again for about 4 s.
-THROTTLED_RELEASE_PAUSES = (0.25, 0.5, 1.0, 2.0)
 
 
 class RepRepository:
@@ -179,21 +177,16 @@ class RepRepository:
         """Give back one slot. Already at zero is fine: a release is never harmful. Throttled, it
         is tried again for a few seconds: a slot not given back stays counted against the rep."""
         self._roster = None  # the count changed under the roster held: read it afresh
-        pauses = iter(THROTTLED_RELEASE_PAUSES)
-        while True:
-            try:
-                with storage_errors(lambda: CapacityExhausted(rep_id)):
-                    self._table.update_item(
-                        Key={"rep_id": rep_id},
-                        UpdateExpression="SET open_count = open_count - :one",
-                        ConditionExpression="open_count > :zero",
-                        ExpressionAttributeValues={":one": 1, ":zero": 0},
-                    )
-                return
-            except CapacityExhausted:
-                return
-            except StorageThrottled:
-                pause = next(pauses, None)
-                if pause is None:
-                    raise
-                time.sleep(pause * random.uniform(0.5, 1.0))  # noqa: S311 - jitter, not a secret
+        through_throttling(lambda: self._release(rep_id))
+
+    def _release(self, rep_id: str) -> None:
+        try:
+            with storage_errors(lambda: CapacityExhausted(rep_id)):
+                self._table.update_item(
+                    Key={"rep_id": rep_id},
+                    UpdateExpression="SET open_count = open_count - :one",
+                    ConditionExpression="open_count > :zero",
+                    ExpressionAttributeValues={":one": 1, ":zero": 0},
+                )
+        except CapacityExhausted:
+            return

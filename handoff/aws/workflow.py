@@ -3,21 +3,15 @@
 from __future__ import annotations
 
 import json
-import random
-import time
 from typing import Any
 
 from botocore.exceptions import BotoCoreError, ClientError
 
+from handoff.aws.throttling import through_throttling
 from handoff.errors import THROTTLING_CODES, StorageError, StorageThrottled
 
 # A task token that no longer waits: the wait timed out, or another touch already ended it.
 TOKEN_GONE = frozenset({"TaskTimedOut", "TaskDoesNotExist", "InvalidToken"})
-
-
-# Past the SDK's own tries, a throttled StartExecution waits this long in the intake before the
-# lead is left for sla_check (minutes away): Step Functions' bucket refills many times a second.
-THROTTLED_START_PAUSES = (0.25, 0.5, 1.0, 2.0)
 
 
 def execution_arn(state_machine_arn: str, name: str) -> str:
@@ -37,15 +31,7 @@ class StepFunctionsWorkflow:
     def start(self, name: str, payload: dict[str, Any]) -> bool:
         """Start an execution; False when one of that name exists. A throttled start is tried
         again for about 4 s (the bucket refills many times a second) before StorageThrottled."""
-        pauses = iter(THROTTLED_START_PAUSES)
-        while True:
-            try:
-                return self._start(name, payload)
-            except StorageThrottled:
-                pause = next(pauses, None)
-                if pause is None:
-                    raise
-                time.sleep(pause * random.uniform(0.5, 1.0))  # noqa: S311 - jitter, not a secret
+        return through_throttling(lambda: self._start(name, payload))
 
     def _start(self, name: str, payload: dict[str, Any]) -> bool:
         try:

@@ -41,22 +41,22 @@ def test_a_repeated_start_is_not_an_error() -> None:
 def test_a_throttled_start_is_tried_again_for_a_few_seconds_then_left_to_the_sweep(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    from handoff.aws import workflow as workflow_module
+    from handoff.aws import throttling
 
     waits: list[float] = []
-    monkeypatch.setattr(workflow_module.time, "sleep", waits.append)
+    monkeypatch.setattr(throttling.time, "sleep", waits.append)
     workflow, stub = adapter()
     for _ in range(2):
         stub.add_client_error("start_execution", "ThrottlingException")
     stub.add_response("start_execution", STARTED, START)
-    for _ in range(1 + len(workflow_module.THROTTLED_START_PAUSES)):
+    for _ in range(1 + len(throttling.THROTTLED_PAUSES)):
         stub.add_client_error("start_execution", "ThrottlingException")
     with stub:
         assert workflow.start("ld_1", {"lead_id": "ld_1"}) is True  # the bucket refilled
         assert len(waits) == 2
         with pytest.raises(StorageThrottled, match="ThrottlingException"):
             workflow.start("ld_1", {"lead_id": "ld_1"})
-    assert 0 < sum(waits) <= sum(workflow_module.THROTTLED_START_PAUSES) * 2
+    assert 0 < sum(waits) <= sum(throttling.THROTTLED_PAUSES) * 2
 
 
 def test_running_reads_the_execution_by_its_arn() -> None:

@@ -1,0 +1,27 @@
+"""A request AWS refused on a rate or a quota (StorageThrottled) was not applied, so trying it
+again does it once. Past the SDK's own tries, the adapters try for about 4 s more in the step:
+the write that records an email already sent, the release of a slot, the start of a workflow
+must land, or a retried step would send twice, keep a slot, or wait minutes for sla_check."""
+
+from __future__ import annotations
+
+import random
+import time
+from collections.abc import Callable
+from typing import TypeVar
+
+from handoff.errors import StorageThrottled
+
+T = TypeVar("T")
+
+THROTTLED_PAUSES = (0.25, 0.5, 1.0, 2.0)
+
+
+def through_throttling(call: Callable[[], T]) -> T:
+    """``call()``, tried again after each pause (jittered) while it raises StorageThrottled."""
+    for pause in THROTTLED_PAUSES:
+        try:
+            return call()
+        except StorageThrottled:
+            time.sleep(pause * random.uniform(0.5, 1.0))  # noqa: S311 - jitter, not a secret
+    return call()
