@@ -275,6 +275,7 @@ class FakeReps:
     def claim(
         self,
         rep: Rep,
+        lead_id: str,
         now: datetime,
         *,
         next_vtime: float | None = None,
@@ -283,6 +284,8 @@ class FakeReps:
     ) -> Rep:
         item = self.items.get(rep.rep_id)
         today = rep.today(now)
+        if item is not None and lead_id in item.get("holds", set()):
+            return Rep.model_validate(item)  # this lead's earlier try claimed it
         if (
             item is None
             or not item.get("active")
@@ -297,6 +300,7 @@ class FakeReps:
         if next_vtime is not None and exact_turn and item.get("vtime") != rep.vtime:
             raise ClaimConflict(rep.rep_id)
         item |= {
+            "holds": item.get("holds", set()) | {lead_id},
             "open_count": item.get("open_count", 0) + 1,
             "assigned_total": item.get("assigned_total", 0) + 1,
             "last_assigned_at": iso(now),
@@ -318,9 +322,14 @@ class FakeReps:
                 item[name] = _plain(value)
         return Rep.model_validate(item)
 
-    def release(self, rep_id: str) -> None:
+    def release(self, rep_id: str, lead_id: str) -> None:
         item = self.items.get(rep_id)
-        if item is not None and item.get("open_count", 0) > 0:
+        if item is None:
+            return
+        holds = item.get("holds", set())
+        # As the adapter: the lead's own slot, else a slot counted before the ledger existed.
+        if lead_id in holds or item.get("open_count", 0) > len(holds):
+            item["holds"] = holds - {lead_id}
             item["open_count"] -= 1
 
 

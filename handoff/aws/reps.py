@@ -8,6 +8,8 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
+from boto3.dynamodb.types import TypeDeserializer
+
 from handoff.aws.dynamo import from_item, storage_errors, to_item, to_plain
 from handoff.aws.throttling import through_throttling
 from handoff.domain.record import iso
@@ -20,6 +22,14 @@ from handoff.errors import CapacityExhausted, ClaimConflict, NotFound
 # router saw (a stale rep gives ClaimConflict, and the rep is read again, fresh). An ops change
 # (out of office, capacity) reaches routing within this many seconds.
 ROSTER_SECONDS = 10.0
+# Each rep item keeps a ledger of the leads holding its slots (a string set, ``holds``) beside
+# ``open_count``, both changed in one conditional write: a claim adds its lead, a release removes
+# it. So a step tried again (after a throttle, a timeout, a lost answer) never takes or gives back
+# a slot twice, and the count always equals the leads the ledger names. The roster never reads
+# the ledger (ROSTER_FIELDS): routing needs only the count.
+HOLDS = "holds"
+_WIRE = TypeDeserializer()
+ROSTER_FIELDS = tuple(Rep.model_fields)
 
 
 class RepRepository:
@@ -55,7 +65,10 @@ class RepRepository:
         with this function's own writes and fresh reads in between."""
         if self._roster is None or self._clock() - self._read_at >= ROSTER_SECONDS:
             items: list[dict[str, Any]] = []
-            kwargs: dict[str, Any] = {}
+            kwargs: dict[str, Any] = {
+                "ProjectionExpression": ", ".join(f"#f{i}" for i in range(len(ROSTER_FIELDS))),
+                "ExpressionAttributeNames": {f"#f{i}": name for i, name in enumerate(ROSTER_FIELDS)},
+            }
             with storage_errors():
                 while True:
                     page = self._table.scan(**kwargs)
@@ -70,6 +83,7 @@ class RepRepository:
     def claim(
         self,
         rep: Rep,
+        lead_id: str,
         now: datetime,
         *,
         next_vtime: float | None = None,
@@ -83,16 +97,21 @@ class RepRepository:
         loser gets ClaimConflict and re-plans. A full or inactive rep gives
         CapacityExhausted; either way nobody goes over capacity, unless ``over_capacity``
         (an owner keeping their own lead), which still counts the slot and needs an active rep.
+        A lead the rep already holds (a step tried again) is not counted twice: the rep comes
+        back as it is.
         """
         today = rep.today(now)
-        names = {"#day": "day"}
-        values: dict[str, Any] = {":one": 1, ":zero": 0, ":true": True, ":now": iso(now), ":today": today}
+        names = {"#day": "day", "#holds": HOLDS}
+        values: dict[str, Any] = {
+            ":one": 1, ":zero": 0, ":true": True, ":now": iso(now), ":today": today,
+            ":lead": lead_id, ":leads": {lead_id},
+        }  # fmt: skip
         sets = [
             "open_count = open_count + :one",
             "assigned_total = if_not_exists(assigned_total, :zero) + :one",
             "last_assigned_at = :now",
         ]
-        conditions = ["attribute_exists(rep_id)", "active = :true"]
+        conditions = ["attribute_exists(rep_id)", "active = :true", "NOT contains(#holds, :lead)"]
         # The day the router saw: a claim across midnight re-plans rather than miscounting.
         if rep.day == today:
             sets.append("day_count = day_count + :one")
@@ -116,15 +135,25 @@ class RepRepository:
             else:
                 conditions.append("vtime = :seen_vtime")
                 values[":seen_vtime"] = Decimal(str(rep.vtime))
-        with storage_errors(lambda: ClaimConflict(rep.rep_id)):
-            result = self._table.update_item(
-                Key={"rep_id": rep.rep_id},
-                UpdateExpression="SET " + ", ".join(sets),
-                ConditionExpression=" AND ".join(conditions),
-                ExpressionAttributeNames=names,
-                ExpressionAttributeValues=values,
-                ReturnValues="ALL_NEW",
-            )
+        try:
+            with storage_errors(lambda: ClaimConflict(rep.rep_id)):
+                result = self._table.update_item(
+                    Key={"rep_id": rep.rep_id},
+                    UpdateExpression="SET " + ", ".join(sets) + " ADD #holds :leads",
+                    ConditionExpression=" AND ".join(conditions),
+                    ExpressionAttributeNames=names,
+                    ExpressionAttributeValues=values,
+                    ReturnValues="ALL_NEW",
+                    ReturnValuesOnConditionCheckFailure="ALL_OLD",
+                )
+        except ClaimConflict as conflict:
+            # The refusal carries the item as it stood (in the wire's typed form: an error
+            # answer is not deserialized by the resource layer).
+            wire = getattr(conflict.__cause__, "response", {}).get("Item")
+            item = {name: _WIRE.deserialize(value) for name, value in wire.items()} if wire else {}
+            if lead_id in item.get(HOLDS, ()):
+                return Rep.model_validate(from_item(item))  # claimed by this lead's earlier try
+            raise
         claimed = Rep.model_validate(from_item(result["Attributes"]))
         if next_vtime is not None and not exact_turn:
             self._advance_clock(rep.rep_id, next_vtime)
@@ -173,20 +202,27 @@ class RepRepository:
         self._keep(updated, rep_id)
         return updated
 
-    def release(self, rep_id: str) -> None:
-        """Give back one slot. Already at zero is fine: a release is never harmful. Throttled, it
-        is tried again for a few seconds: a slot not given back stays counted against the rep."""
+    def release(self, rep_id: str, lead_id: str) -> None:
+        """Give back the slot ``lead_id`` holds. A lead that holds none (released already) changes
+        nothing, so a release is never harmful and may be tried again. Throttled, it is tried
+        again for a few seconds: a slot not given back stays counted against the rep."""
         self._roster = None  # the count changed under the roster held: read it afresh
-        through_throttling(lambda: self._release(rep_id))
+        through_throttling(lambda: self._release(rep_id, lead_id))
 
-    def _release(self, rep_id: str) -> None:
+    def _release(self, rep_id: str, lead_id: str) -> None:
         try:
             with storage_errors(lambda: CapacityExhausted(rep_id)):
                 self._table.update_item(
                     Key={"rep_id": rep_id},
-                    UpdateExpression="SET open_count = open_count - :one",
-                    ConditionExpression="open_count > :zero",
-                    ExpressionAttributeValues={":one": 1, ":zero": 0},
+                    UpdateExpression="SET open_count = open_count - :one DELETE #holds :leads",
+                    # A slot counted before the ledger existed has no lead in it: such a slot
+                    # (the count above the ledger's size) is given back by any release.
+                    ConditionExpression=(
+                        "contains(#holds, :lead) OR (open_count > :zero AND "
+                        "(attribute_not_exists(#holds) OR size(#holds) < open_count))"
+                    ),
+                    ExpressionAttributeNames={"#holds": HOLDS},
+                    ExpressionAttributeValues={":one": 1, ":zero": 0, ":lead": lead_id, ":leads": {lead_id}},
                 )
         except CapacityExhausted:
             return

@@ -219,7 +219,7 @@ def renurture(ports: Ports, lead_id: str, now: datetime) -> None:
     )
     crm_sync.request(ports, record, "renurtured")
     if assignment.claimed:
-        ports.reps.release(assignment.rep_id)
+        ports.reps.release(assignment.rep_id, lead_id)
     lead_metric("Renurtured", 1, tier=record.qualification.tier, source=record.source)
 
 

@@ -133,20 +133,22 @@ class Reps(Protocol):
     def claim(
         self,
         rep: Rep,
+        lead_id: str,
         now: datetime,
         *,
         next_vtime: float | None = None,
         exact_turn: bool = True,
         over_capacity: bool = False,
     ) -> Rep:
-        """Take one slot atomically; CapacityExhausted or ClaimConflict when it cannot.
-        ``over_capacity``: an owner keeping their lead past capacity and daily cap (still counted)."""
+        """Take one slot for ``lead_id`` atomically; CapacityExhausted or ClaimConflict when it
+        cannot. ``over_capacity``: an owner keeping their lead past capacity and daily cap (still
+        counted). A lead the rep holds already is not counted again (a step tried again)."""
         ...
 
     def update(self, rep_id: str, **fields: Any) -> Rep: ...
 
-    def release(self, rep_id: str) -> None:
-        """Give back one slot; never below zero."""
+    def release(self, rep_id: str, lead_id: str) -> None:
+        """Give back the slot ``lead_id`` holds; a lead holding none changes nothing."""
         ...
 
 

@@ -98,7 +98,13 @@ def plan_for(
 
 
 def _claim_first(
-    ports: Ports, plan: RoutePlan, now: datetime, late_skips: list[ConsideredRep], *, exact_turn: bool = True
+    ports: Ports,
+    lead_id: str,
+    plan: RoutePlan,
+    now: datetime,
+    late_skips: list[ConsideredRep],
+    *,
+    exact_turn: bool = True,
 ) -> tuple[Step, Candidate, Rep, bool] | None:
     """The first candidate that takes the lead: (step, candidate, the rep as claimed, capacity claimed).
 
@@ -111,6 +117,7 @@ def _claim_first(
             try:
                 claimed = ports.reps.claim(
                     candidate.rep,
+                    lead_id,
                     now,
                     next_vtime=candidate.next_vtime,
                     exact_turn=exact_turn,
@@ -142,7 +149,9 @@ def _choose(
         try:
             # The first plans insist on the exact fair turn; after that a busy burst takes the next
             # rep with room, so contention costs a little fairness, never a lead.
-            chosen = _claim_first(ports, plan, now, late_skips, exact_turn=attempt < EXACT_TURN_PLANS)
+            chosen = _claim_first(
+                ports, record.lead_id, plan, now, late_skips, exact_turn=attempt < EXACT_TURN_PLANS
+            )
         except _Replan:
             continue
         break
@@ -229,10 +238,14 @@ def _store(
             expect_status=(expect,),
         )
     except (Conflict, StorageThrottled):
+        if _landed(ports, record.lead_id, assignment):
+            # The write landed and only its answer was lost (the SDK's retry then met its own
+            # condition): the lead names the rep, so the slot stays.
+            return RouteResult(lead_id=record.lead_id, sla_seconds=sla_seconds)
         # The write was refused, so the lead names nobody: give the slot back before the step
-        # fails, or its retry would claim a second one.
+        # fails, or its retry would hold a second one.
         if assignment.claimed:
-            ports.reps.release(assignment.rep_id)
+            ports.reps.release(assignment.rep_id, record.lead_id)
         raise
     metrics.add_metric(name="LeadsAssigned", unit=MetricUnit.Count, value=1)
     logger.info(
@@ -240,6 +253,20 @@ def _store(
         extra={"lead_id": record.lead_id, "rep_id": assignment.rep_id, "rule": assignment.rule},
     )
     return RouteResult(lead_id=record.lead_id, sla_seconds=sla_seconds)
+
+
+def _landed(ports: Ports, lead_id: str, assignment: Assignment) -> bool:
+    """Whether the lead, read afresh, already names this very assignment."""
+    try:
+        current = ports.leads.get(lead_id)
+    except StorageThrottled:
+        return False
+    stored = current.assignment if current else None
+    return (
+        stored is not None
+        and stored.rep_id == assignment.rep_id
+        and stored.assigned_at == assignment.assigned_at
+    )
 
 
 def _load(ports: Ports, lead_id: str) -> LeadRecord:
@@ -267,7 +294,11 @@ def reassign(ports: Ports, lead_id: str, now: datetime) -> RouteResult:
     previous = record.assignment
     request = record.reassign_request
     if previous is None or (request is None and record.status != LeadStatus.ESCALATED):
-        # A retried step: the reassignment already happened.
+        # A retried step: the reassignment already happened. The last owner's slot may not have
+        # been given back if the step stopped in between; a release is safe to repeat.
+        last = record.assignment_history[-1] if record.assignment_history else None
+        if previous is not None and last is not None and last.claimed and last.rep_id != previous.rep_id:
+            ports.reps.release(last.rep_id, lead_id)
         return RouteResult(lead_id=lead_id, sla_seconds=_wait_left(ports, record, now))
     if request is not None:
         because, by = request.because, request.by
@@ -293,7 +324,7 @@ def reassign(ports: Ports, lead_id: str, now: datetime) -> RouteResult:
         remove=("reassign_request",) if request is not None else (),
     )
     if previous.claimed:
-        ports.reps.release(previous.rep_id)
+        ports.reps.release(previous.rep_id, lead_id)
     ports.leads.update(
         lead_id,
         timeline=[

@@ -203,7 +203,7 @@ def record_disposition(
     )
     crm_sync.request(ports, record, outcome)
     if final and assignment is not None and assignment.claimed:
-        ports.reps.release(assignment.rep_id)
+        ports.reps.release(assignment.rep_id, lead_id)
     token = item.get("task_token")
     if first_touch and token:
         _complete_wait(ports, lead_id, token, outcome)

@@ -33,7 +33,7 @@ def test_reps_import_list_and_set(aws: Aws, capsys: pytest.CaptureFixture[str]) 
 
 def test_reimporting_keeps_live_counters(aws: Aws) -> None:
     assert main(["reps", "import", REPS_CSV]) == 0
-    container.ports().reps.claim(container.ports().reps.get("rep-ana"), utcnow())  # type: ignore[arg-type]
+    container.ports().reps.claim(container.ports().reps.get("rep-ana"), "lead-1", utcnow())  # type: ignore[arg-type]
     assert main(["reps", "import", REPS_CSV]) == 0
     assert container.ports().reps.get("rep-ana").open_count == 1  # type: ignore[union-attr]
 
@@ -118,7 +118,7 @@ def test_import_dry_run_and_sync(aws: Aws, tmp_path: Path, capsys: pytest.Captur
     container.reset()  # a function reads the roster afresh (it keeps one for ROSTER_SECONDS)
     assert container.ports().reps.list_all() == before
 
-    container.ports().reps.claim(container.ports().reps.get("rep-ana"), utcnow())  # type: ignore[arg-type]
+    container.ports().reps.claim(container.ports().reps.get("rep-ana"), "lead-1", utcnow())  # type: ignore[arg-type]
     assert main(["reps", "import", team, "--sync"]) == 0
     assert "imported 3 reps (1 added, 1 updated, 1 unchanged, 4 deactivated)" in capsys.readouterr().out
     container.reset()

@@ -89,18 +89,20 @@ def test_capacity_claims_stop_exactly_at_capacity(aws: Aws) -> None:
     aws.put_reps(rep("r1", capacity=2), rep("off", active=False))
     reps = container.ports().reps
     now = utcnow()
-    reps.claim(reps.get("r1"), now)  # type: ignore[arg-type]
-    reps.claim(reps.get("r1"), now)  # type: ignore[arg-type]
+    reps.claim(reps.get("r1"), "lead-1", now)  # type: ignore[arg-type]
+    reps.claim(reps.get("r1"), "lead-2", now)  # type: ignore[arg-type]
     with pytest.raises(ClaimConflict):
-        reps.claim(reps.get("r1"), now)  # type: ignore[arg-type]
+        reps.claim(reps.get("r1"), "lead-3", now)  # type: ignore[arg-type]
     with pytest.raises(ClaimConflict):
-        reps.claim(reps.get("off"), now)  # type: ignore[arg-type]
+        reps.claim(reps.get("off"), "lead-4", now)  # type: ignore[arg-type]
     with pytest.raises(ClaimConflict):
-        reps.claim(rep("nobody"), now)
+        reps.claim(rep("nobody"), "lead-5", now)
     assert reps.get("r1").open_count == 2  # type: ignore[union-attr]
-    reps.release("r1")
-    reps.release("r1")
-    reps.release("r1")  # never below zero
+    reps.release("r1", "lead-1")
+    reps.release("r1", "lead-1")  # released already: nothing changes
+    assert reps.get("r1").open_count == 1  # type: ignore[union-attr]
+    reps.release("r1", "lead-2")
+    reps.release("r1", "lead-3")  # a lead that never held a slot
     assert reps.get("r1").open_count == 0  # type: ignore[union-attr]
 
 
@@ -110,9 +112,9 @@ def test_two_routers_with_the_same_snapshot_cannot_both_take_the_turn(aws: Aws) 
     reps = container.ports().reps
     seen_by_both = reps.get("r1")
     assert seen_by_both is not None
-    reps.claim(seen_by_both, utcnow(), next_vtime=1.0)
+    reps.claim(seen_by_both, "lead-6", utcnow(), next_vtime=1.0)
     with pytest.raises(ClaimConflict):
-        reps.claim(seen_by_both, utcnow(), next_vtime=1.0)  # the fairness clock moved
+        reps.claim(seen_by_both, "lead-7", utcnow(), next_vtime=1.0)  # the fairness clock moved
     assert reps.get("r1").open_count == 1  # type: ignore[union-attr]
 
 
@@ -121,9 +123,9 @@ def test_the_last_slot_goes_to_exactly_one_of_two_routers(aws: Aws) -> None:
     reps = container.ports().reps
     snapshot = reps.get("r1")
     assert snapshot is not None
-    reps.claim(snapshot, utcnow())
+    reps.claim(snapshot, "lead-8", utcnow())
     with pytest.raises(ClaimConflict):
-        reps.claim(snapshot, utcnow())  # no fairness clock involved: capacity alone stops it
+        reps.claim(snapshot, "lead-9", utcnow())  # no fairness clock involved: capacity alone stops it
     assert reps.get("r1").open_count == 1  # type: ignore[union-attr]
 
 
@@ -131,11 +133,11 @@ def test_daily_cap_counts_per_local_day(aws: Aws) -> None:
     aws.put_reps(rep("r1", capacity=10, daily_cap=2, timezone="UTC"))
     reps = container.ports().reps
     monday = datetime(2026, 11, 2, 10, tzinfo=UTC)
-    reps.claim(reps.get("r1"), monday)  # type: ignore[arg-type]
-    reps.claim(reps.get("r1"), monday)  # type: ignore[arg-type]
+    reps.claim(reps.get("r1"), "lead-10", monday)  # type: ignore[arg-type]
+    reps.claim(reps.get("r1"), "lead-11", monday)  # type: ignore[arg-type]
     with pytest.raises(ClaimConflict):
-        reps.claim(reps.get("r1"), monday)  # type: ignore[arg-type]
-    tuesday = reps.claim(reps.get("r1"), monday + timedelta(days=1))  # type: ignore[arg-type]
+        reps.claim(reps.get("r1"), "lead-12", monday)  # type: ignore[arg-type]
+    tuesday = reps.claim(reps.get("r1"), "lead-13", monday + timedelta(days=1))  # type: ignore[arg-type]
     assert (tuesday.day, tuesday.day_count, tuesday.open_count) == ("2026-11-03", 1, 3)
 
 
@@ -144,10 +146,12 @@ def test_under_contention_a_claim_can_skip_the_exact_turn_but_never_capacity(aws
     reps = container.ports().reps
     stale = reps.get("r1")
     assert stale is not None
-    reps.claim(stale, utcnow(), next_vtime=2.0)
+    reps.claim(stale, "lead-14", utcnow(), next_vtime=2.0)
     behind = reps.get("r1").model_copy(update={"vtime": stale.vtime})  # type: ignore[union-attr]
-    relaxed = reps.claim(behind, utcnow(), next_vtime=1.0, exact_turn=False)  # its fairness view is stale
+    relaxed = reps.claim(
+        behind, "lead-15", utcnow(), next_vtime=1.0, exact_turn=False
+    )  # its fairness view is stale
     assert relaxed.open_count == 2
     assert reps.get("r1").vtime == 2.0  # type: ignore[union-attr]  # the clock never moves back
     with pytest.raises(ClaimConflict):
-        reps.claim(reps.get("r1"), utcnow(), next_vtime=3.0, exact_turn=False)  # type: ignore[arg-type]  # full
+        reps.claim(reps.get("r1"), "lead-16", utcnow(), next_vtime=3.0, exact_turn=False)  # type: ignore[arg-type]  # full

@@ -366,23 +366,27 @@ def test_a_claim_takes_one_slot_within_capacity_and_the_daily_cap(
     reps.put(rep("r1", capacity=2, daily_cap=5))
     reps.put(rep("r0", active=False))
     assert [r.rep_id for r in reps.list_all()] == ["r0", "r1"]
-    first = reps.claim(reps.get("r1") or rep("x"), NOW)
+    first = reps.claim(reps.get("r1") or rep("x"), "L1", NOW)
     assert (first.open_count, first.day_count, first.assigned_total) == (1, 1, 1)
-    second = reps.claim(first, NOW)
+    again = reps.claim(reps.get("r1") or rep("x"), "L1", NOW)  # L1's step, tried again
+    assert (again.open_count, again.assigned_total) == (1, 1)
+    second = reps.claim(first, "L2", NOW)
     assert second.open_count == 2
     with pytest.raises(ClaimConflict):  # at capacity
-        reps.claim(second, NOW)
+        reps.claim(second, "L3", NOW)
     with pytest.raises(ClaimConflict):  # inactive
-        reps.claim(reps.get("r0") or rep("x"), NOW)
-    reps.release("r1")
-    reps.release("r1")
-    reps.release("r1")  # never below zero
+        reps.claim(reps.get("r0") or rep("x"), "L3", NOW)
+    reps.release("r1", "L1")
+    reps.release("r1", "L1")  # released already: nothing changes
+    assert (reps.get("r1") or rep("x")).open_count == 1
+    reps.release("r1", "L3")  # never held a slot
+    reps.release("r1", "L2")
     assert (reps.get("r1") or rep("x")).open_count == 0
     reps.put(rep("r2", daily_cap=1))
-    claimed = reps.claim(reps.get("r2") or rep("x"), NOW)
+    claimed = reps.claim(reps.get("r2") or rep("x"), "L4", NOW)
     with pytest.raises(ClaimConflict):  # the day's cap
-        reps.claim(claimed, NOW)
-    assert reps.claim(claimed, NOW + timedelta(days=1)).day_count == 1  # a new day
+        reps.claim(claimed, "L5", NOW)
+    assert reps.claim(claimed, "L5", NOW + timedelta(days=1)).day_count == 1  # a new day
 
 
 def test_an_owner_over_capacity_still_takes_a_counted_slot_but_never_when_inactive(
@@ -390,26 +394,26 @@ def test_an_owner_over_capacity_still_takes_a_counted_slot_but_never_when_inacti
 ) -> None:
     _, reps, _ = stores
     reps.put(rep("r1", capacity=1, daily_cap=1))
-    full = reps.claim(reps.get("r1") or rep("x"), NOW)
+    full = reps.claim(reps.get("r1") or rep("x"), "M1", NOW)
     with pytest.raises(ClaimConflict):
-        reps.claim(full, NOW)
-    over = reps.claim(full, NOW, over_capacity=True)
+        reps.claim(full, "M2", NOW)
+    over = reps.claim(full, "M3", NOW, over_capacity=True)
     assert (over.open_count, over.day_count) == (2, 2)
     reps.put(rep("r0", active=False))
     with pytest.raises(ClaimConflict):
-        reps.claim(reps.get("r0") or rep("x"), NOW, over_capacity=True)
+        reps.claim(reps.get("r0") or rep("x"), "M4", NOW, over_capacity=True)
 
 
 def test_a_claim_from_a_stale_fairness_clock_loses(stores: tuple[Leads, Reps, Dispositions]) -> None:
     _, reps, _ = stores
     reps.put(rep("r1"))
     seen = reps.get("r1") or rep("x")
-    assert reps.claim(seen, NOW, next_vtime=1.0).vtime == 1.0
+    assert reps.claim(seen, "M5", NOW, next_vtime=1.0).vtime == 1.0
     with pytest.raises(ClaimConflict):  # another router moved the clock since
-        reps.claim(seen, NOW, next_vtime=1.0)
+        reps.claim(seen, "M6", NOW, next_vtime=1.0)
     fresh = reps.get("r1") or rep("x")
-    assert reps.claim(fresh, NOW, next_vtime=0.5, exact_turn=False).vtime == 1.0  # only forward
-    reps.claim(reps.get("r1") or rep("x"), NOW, next_vtime=3.0, exact_turn=False)
+    assert reps.claim(fresh, "M7", NOW, next_vtime=0.5, exact_turn=False).vtime == 1.0  # only forward
+    reps.claim(reps.get("r1") or rep("x"), "M8", NOW, next_vtime=3.0, exact_turn=False)
     assert (reps.get("r1") or rep("x")).vtime == 3.0
     assert (reps.get("r1") or rep("x")).open_count == 3
 
@@ -458,7 +462,7 @@ def test_a_function_reads_the_roster_once_and_keeps_it_in_step_with_its_own_writ
         monkeypatch.setattr(table, "scan", lambda **kw: scans.append(1) or real_scan(**kw))
         assert [r.rep_id for r in reps.list_all()] == ["r1"]
         other.put(rep("r2"))
-        claimed = reps.claim(reps.list_all()[0], NOW)
+        claimed = reps.claim(reps.list_all()[0], "L1", NOW)
         assert [r.rep_id for r in reps.list_all()] == ["r1"] and len(scans) == 1  # one read served all
         assert reps.list_all()[0].open_count == claimed.open_count == 1  # its own claim is in step
         other.update("r1", capacity=5)
@@ -534,9 +538,9 @@ def test_a_throttled_release_is_tried_again_so_the_slot_is_given_back(
         table = boto3.resource("dynamodb").Table(REPS.logical_name)
         reps = RepRepository(table)
         reps.put(rep("r1", capacity=2))
-        reps.claim(reps.get("r1") or rep("x"), NOW)
+        reps.claim(reps.get("r1") or rep("x"), "L1", NOW)
         refusals = throttle(table.meta.client, "UpdateItem")
         refusals[0] = 12  # past the SDK's tries, within the adapter's
-        reps.release("r1")
+        reps.release("r1", "L1")
         assert refusals[0] == 0
         assert (reps.get("r1") or rep("x")).open_count == 0

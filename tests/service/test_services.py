@@ -18,7 +18,7 @@ from handoff.domain.clock import utcnow
 from handoff.domain.lead import Lead
 from handoff.domain.link_tokens import read_token
 from handoff.domain.record import LeadStatus
-from handoff.errors import BadRequest, StorageError, StorageThrottled
+from handoff.errors import BadRequest, Conflict, StorageError, StorageThrottled
 from handoff.service import (
     crm_inbound,
     crm_sync,
@@ -449,6 +449,76 @@ def test_a_throttled_assignment_write_gives_the_slot_back_so_the_retry_takes_one
     record = ports.leads.get(lead_id)
     assert record is not None and record.assignment is not None
     assert sum(r.open_count for r in ports.reps.list_all()) == 1
+
+
+def open_counts(ports: FakePorts) -> dict[str, int]:
+    return {r.rep_id: r.open_count for r in ports.reps.list_all() if r.open_count}
+
+
+def test_an_assignment_write_that_landed_but_lost_its_answer_keeps_its_one_slot(
+    ports: FakePorts, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The write is applied, its answer lost; the SDK's retry then meets the write's own
+    condition. The lead names the rep, so the slot must stay, and a retried step takes no other."""
+    lead_id = accepted(ports)
+    real = ports.leads.update
+
+    def applied_then_refused(lead: str, **kwargs: Any) -> None:
+        real(lead, **kwargs)
+        if "assignment" in (kwargs.get("set_fields") or {}):
+            raise Conflict("lead is not routing")
+
+    monkeypatch.setattr(ports.leads, "update", applied_then_refused)
+    routing.route(ports, lead_id, NOW)
+    monkeypatch.setattr(ports.leads, "update", real)
+    routing.route(ports, lead_id, NOW)  # the workflow's retry, had the step failed
+    record = ports.leads.get(lead_id)
+    assert record is not None and record.assignment is not None
+    assert open_counts(ports) == {record.assignment.rep_id: 1}
+
+
+def test_a_step_stopped_between_its_claim_and_its_write_is_not_counted_twice_on_retry(
+    ports: FakePorts, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A Lambda timeout between the claim and the assignment write: no except clause runs. The
+    retried step plans afresh; the claim it makes on the same rep finds the lead already held."""
+    lead_id = accepted(ports)
+    record = ports.leads.get(lead_id) or pytest.fail()
+
+    class Stopped(BaseException):  # what a timeout is to the handler: nothing catches it
+        pass
+
+    def stopped(lead: str, **kwargs: Any) -> None:
+        raise Stopped
+
+    real = ports.leads.update
+    monkeypatch.setattr(ports.leads, "update", stopped)
+    with pytest.raises(Stopped):
+        routing.route(ports, lead_id, NOW)
+    (held,) = open_counts(ports)
+    ports.reps.items[held]["vtime"] = None  # type: ignore[attr-defined]  # the retry sees the same turn
+    monkeypatch.setattr(ports.leads, "update", real)
+    routing.route(ports, lead_id, NOW)
+    assert record.lead_id == lead_id
+    assert open_counts(ports) == {held: 1}
+
+
+def test_a_reassign_step_stopped_before_its_release_gives_the_slot_back_on_retry(
+    ports: FakePorts, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    lead_id, _ = briefed(ports)
+    reassign.request(ports, lead_id, because="manual", to_rep_id="r2", by="ops", note=None, now=NOW)
+    real = ports.reps.release
+    monkeypatch.setattr(
+        ports.reps, "release", lambda rep_id, lead: (_ for _ in ()).throw(StorageThrottled("x"))
+    )
+    with pytest.raises(StorageThrottled):
+        routing.reassign(ports, lead_id, NOW)
+    assert open_counts(ports) == {"r1": 1, "r2": 1}  # the new owner's and the last owner's
+    monkeypatch.setattr(ports.reps, "release", real)
+    routing.reassign(ports, lead_id, NOW)  # the workflow's retry
+    routing.reassign(ports, lead_id, NOW)  # and again: a release is safe to repeat
+    assert open_counts(ports) == {"r2": 1}
 
 
 def test_a_throttled_start_leaves_the_lead_routing_and_the_sweep_starts_it(ports: FakePorts) -> None:
