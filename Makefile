@@ -6,7 +6,7 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 export JSII_SILENCE_WARNING_DEPRECATED_NODE_VERSION := 1
 
-.PHONY: install demo serve test checks lint typecheck checkov asl unit service integration infra e2e layer synth deploy bench clean
+.PHONY: install demo serve test checks lint typecheck checkov asl unit service integration infra e2e browser layer synth deploy bench clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -51,6 +51,10 @@ infra: $(STAMP) layer
 
 e2e: $(STAMP)
 	$(VENV)/bin/pytest -q tests/e2e
+
+# The console in headless Chromium (the system one; Playwright drives it).
+browser: $(STAMP)
+	$(VENV)/bin/pytest -q tests/browser
 
 # Everything before the tests, side by side where it can be (the two virtual environments and npm
 # install at once, then ruff, mypy, checkov and the ASL check).

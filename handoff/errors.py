@@ -36,6 +36,10 @@ class Unauthorized(RequestRejected):
     """Bad or stale signature, wrong token or key: 401."""
 
 
+class Forbidden(RequestRejected):
+    """Signed in, but not allowed this lead or rep (a manager outside their team): 403."""
+
+
 class PayloadTooLarge(RequestRejected):
     """Body over the size limit: 413."""
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 
 from aws_cdk import ArnFormat, CfnOutput, Stack
@@ -15,6 +16,8 @@ from handoff.deploy.functions import (
     ALL_FUNCTIONS,
     API,
     AWAIT_TOUCH,
+    CONSOLE,
+    CONSOLE_AUTH,
     CRM_SYNC,
     DISPOSITION,
     MARK_FAILED,
@@ -24,8 +27,10 @@ from handoff.deploy.functions import (
     SES_EVENTS,
     SLA_CHECK,
     TUNING,
+    FunctionSpec,
 )
 from infra.constructs.api import STAGE_NAME, Api
+from infra.constructs.console import Console
 from infra.constructs.crm_sync import CrmSync
 from infra.constructs.email import Email
 from infra.constructs.functions import CONFIG_PATH_IN_LAMBDA, Functions
@@ -61,6 +66,8 @@ SECRETS_READ_BY = {
         credentials.SALESFORCE_CLIENT_ID,
         credentials.SALESFORCE_CLIENT_SECRET,
     ),
+    # The console's CSRF tokens are keyed by it; sign-in itself needs no secret (a public client).
+    CONSOLE.key: (credentials.CONSOLE_CSRF,),
 }
 # crm_sync writes only its timeline entries.
 LEADS_WRITERS = (
@@ -73,18 +80,28 @@ LEADS_WRITERS = (
     SLA_CHECK,
     SES_EVENTS,
     CRM_SYNC,
+    # A manager's reassignment or an outcome recorded on a rep's behalf, and redrives.
+    CONSOLE,
 )
 # The api function serves the read routes: it reads leads and reps and writes nothing.
 LEADS_READERS = (API, TUNING)
 # notify frees the slot on re-nurture; qualify does on a first touch logged in the CRM; sla_check
 # when a follow-up cadence runs out.
-REPS_WRITERS = (ROUTE, NOTIFY, DISPOSITION, QUALIFY, SLA_CHECK)
+# The console: a manager sets out-of-office and capacity for their own team.
+REPS_WRITERS = (ROUTE, NOTIFY, DISPOSITION, QUALIFY, SLA_CHECK, CONSOLE)
 REPS_READERS = (API, CRM_SYNC)
 # A first touch is a disposition, whether a rep clicked it or the CRM logged it; so is the recycle
 # at the end of a follow-up cadence.
-DISPOSITION_WRITERS = (DISPOSITION, QUALIFY, SLA_CHECK)
+DISPOSITION_WRITERS = (DISPOSITION, QUALIFY, SLA_CHECK, CONSOLE)
+# The console's results and lead pages read dispositions back.
+DISPOSITION_READERS = (CONSOLE,)
+# Account owners for routing, and for the console's routing what-if (which claims nothing).
+ACCOUNTS_READERS = (ROUTE, CONSOLE)
 # The first touch, a bounce, or the parked wait itself end the SLA wait.
-TASK_RESPONDERS = (AWAIT_TOUCH, DISPOSITION, SES_EVENTS, QUALIFY)
+TASK_RESPONDERS = (AWAIT_TOUCH, DISPOSITION, SES_EVENTS, QUALIFY, CONSOLE)
+# qualify starts each handoff; a reassignment after the first touch (disposition, console) starts a
+# new execution, as do redrives (console) and sla_check's resumptions.
+EXECUTION_STARTERS = (QUALIFY, DISPOSITION, SLA_CHECK, CONSOLE)
 # notify briefs reps; sla_check tells sales ops about failed leads; tuning emails RevOps its report.
 EMAIL_SENDERS = (NOTIFY, SLA_CHECK, TUNING)
 
@@ -119,6 +136,7 @@ class HandoffStack(Stack):
             create_identity=_flag(self.node.try_get_context("handoff:createSenderIdentity"), default=True),
         )
         functions = Functions(self, "Functions", config_file=config_file, service_name=self.stack_name)
+        console = Console(self, "Console")
         workflow = Workflow(self, "Workflow", functions=functions)
         api = Api(
             self,
@@ -136,7 +154,6 @@ class HandoffStack(Stack):
         )
         reports = Reports(self, "Reports")
         crm_sync = CrmSync(self, "CrmSync", function=functions[CRM_SYNC.key])
-        reports.bucket.grant_put(functions[TUNING.key])
         delivery_dead_letters = email.deliver_events_to(functions[SES_EVENTS.key])
         observability = Observability(
             self,
@@ -185,6 +202,8 @@ class HandoffStack(Stack):
                 needs.PUBLIC_BASE_URL: public_base_url,
                 needs.CRM_SYNC_QUEUE: crm_sync.queue.queue_url,
                 needs.REPORTS_BUCKET: reports.bucket.bucket_name,
+                needs.USER_POOL: console.user_pool.user_pool_id,
+                needs.USER_POOL_CLIENT: console.client.user_pool_client_id,
                 **{name: str(value) for name, value in optional.items() if value},
             }
         )
@@ -195,6 +214,8 @@ class HandoffStack(Stack):
             email=email,
             workflow=workflow,
             crm_sync=crm_sync,
+            console=console,
+            reports=reports,
         )
 
         api_url = f"{api.public_url}/" if api.public_url else api.rest_api.url
@@ -222,6 +243,21 @@ class HandoffStack(Stack):
         CfnOutput(self, "DispositionsTable", value=tables.dispositions.table_name)
         CfnOutput(self, "SecretPrefix", value=secret_store.prefix)
         CfnOutput(self, "ReportsBucket", value=reports.bucket.bucket_name)
+        CfnOutput(
+            self,
+            "ConsoleUrl",
+            value=f"{api_url}console",
+            description="The ops console: sign in with a user of ConsoleUserPoolId (docs/deploy.md)",
+        )
+        CfnOutput(
+            self,
+            "ConsoleUserPoolId",
+            value=console.user_pool.user_pool_id,
+            description="Add a console user: aws cognito-idp admin-create-user --user-pool-id <this> "
+            "--username <email> --user-attributes Name=email,Value=<email> Name=email_verified,Value=true, "
+            "then aws cognito-idp admin-add-user-to-group --user-pool-id <this> --username <email> "
+            "--group-name revops (or manager)",
+        )
         self._suppress_reviewed_findings()
 
     def _grant(
@@ -233,27 +269,16 @@ class HandoffStack(Stack):
         email: Email,
         workflow: Workflow,
         crm_sync: CrmSync,
+        console: Console,
+        reports: Reports,
     ) -> None:
         """Least privilege, from the tables above. tests/grants proves every AWS call each
         function makes in the test tiers is allowed here, at action and resource level."""
-        workflow.state_machine.grant_start_execution(functions[QUALIFY.key])
-        # A reassignment asked for after the first touch starts a new execution.
-        workflow.state_machine.grant_start_execution(functions[DISPOSITION.key])
+        for spec in EXECUTION_STARTERS:
+            workflow.state_machine.grant_start_execution(functions[spec.key])
         # sla_check resumes leads whose execution stopped: it reads executions and starts new ones.
-        workflow.state_machine.grant_start_execution(functions[SLA_CHECK.key])
         workflow.state_machine.grant_read(functions[SLA_CHECK.key])
-        for spec in LEADS_WRITERS:
-            tables.leads.grant_read_write_data(functions[spec.key])
-        for spec in LEADS_READERS:
-            tables.leads.grant_read_data(functions[spec.key])
-        for spec in REPS_WRITERS:
-            tables.reps.grant_read_write_data(functions[spec.key])
-        for spec in REPS_READERS:
-            tables.reps.grant_read_data(functions[spec.key])
-        tables.accounts.grant_read_data(functions[ROUTE.key])
-        for spec in DISPOSITION_WRITERS:
-            tables.dispositions.grant_write_data(functions[spec.key])
-        tables.idempotency.grant_read_write_data(functions[CRM_SYNC.key])
+        self._grant_tables(functions, tables)
         for key, needed in SECRETS_READ_BY.items():
             for secret in needed:
                 secret_store.by_name[secret.name].grant_read(functions[key])
@@ -275,10 +300,32 @@ class HandoffStack(Stack):
         )
         for spec in TASK_RESPONDERS:
             workflow.grant_task_response(functions[spec.key])
+        reports.bucket.grant_put(functions[TUNING.key])
+        # The console's results page reads the reports and proposals tuning wrote.
+        reports.bucket.grant_read(functions[CONSOLE.key])
+        # The console's authorizer reads the user's groups; sign-in, sign-out and GetUser are
+        # public or token-authorized Cognito calls, which take no IAM permission.
+        console.grant_list_groups(functions[CONSOLE_AUTH.key])
         # Whoever is told the queue's address may post to it.
         for spec in ALL_FUNCTIONS:
             if needs.CRM_SYNC_QUEUE in spec.environment_names:
                 crm_sync.queue.grant_send_messages(functions[spec.key])
+
+    @staticmethod
+    def _grant_tables(functions: Functions, tables: Tables) -> None:
+        grants: tuple[tuple[Callable[[iam.IGrantable], iam.Grant], tuple[FunctionSpec, ...]], ...] = (
+            (tables.leads.grant_read_write_data, LEADS_WRITERS),
+            (tables.leads.grant_read_data, LEADS_READERS),
+            (tables.reps.grant_read_write_data, REPS_WRITERS),
+            (tables.reps.grant_read_data, REPS_READERS),
+            (tables.accounts.grant_read_data, ACCOUNTS_READERS),
+            (tables.dispositions.grant_write_data, DISPOSITION_WRITERS),
+            (tables.dispositions.grant_read_data, DISPOSITION_READERS),
+            (tables.idempotency.grant_read_write_data, (CRM_SYNC,)),
+        )
+        for grant, specs in grants:
+            for spec in specs:
+                grant(functions[spec.key])
 
     def _suppress_reviewed_findings(self) -> None:
         """Each cdk-nag finding we accept, with the reason it is acceptable."""
@@ -299,7 +346,8 @@ class HandoffStack(Stack):
                     reason="Wildcards are scoped: DynamoDB index/* of our own tables, X-Ray trace "
                     "segments (no resource-level permissions exist), the invoke of our own function "
                     "versions, CloudWatch Logs delivery for the workflow (which requires *), KMS "
-                    "data-key generation on our own key, per-rep Slack webhook secrets under "
+                    "data-key generation on our own key, reads of the reports bucket's objects (the console's "
+                    "results page), per-rep Slack webhook secrets under "
                     "<prefix>slack-*, and, in the SES sandbox (handoff:sesSandbox, on by default), the "
                     "account's own verified identities, which SES checks for every recipient there.",
                 ),
@@ -344,12 +392,18 @@ class HandoffStack(Stack):
                     id="AwsSolutions-APIG4",
                     reason="CRM webhooks cannot use IAM or Cognito: they are authenticated by HMAC signature "
                     "with a replay window, and the lead APIs by x-api-key, both checked in constant time "
-                    "in the function.",
+                    "in the function. The console's pages sit behind its session authorizer (CUSTOM, a "
+                    "Lambda REQUEST authorizer on the Cookie header, checked against Cognito); only its "
+                    "sign-in page, GET and POST /console/login, is open, as a sign-in page must be.",
                 ),
                 NagPackSuppression(
                     id="AwsSolutions-COG4",
-                    reason="No Cognito users exist: callers are CRMs (signed webhooks) and ops tools "
-                    "(x-api-key).",
+                    reason="Webhook and ops callers are CRMs (signed webhooks) and tools (x-api-key), not "
+                    "Cognito users. The console's users are in a Cognito pool, but its routes use a "
+                    "Lambda REQUEST authorizer (CUSTOM) instead of a COGNITO_USER_POOLS one: a browser "
+                    "carries the session in an HttpOnly cookie, among other cookies, where a Cognito "
+                    "authorizer reads a bare token from one header, and the authorizer also checks the "
+                    "user's console group. Its sign-in page is public by necessity.",
                 ),
                 NagPackSuppression(
                     id="AwsSolutions-SMG4",

@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any
 
 from pydantic import BaseModel
 
-from handoff.deploy.functions import REPO_ROOT, ROUTES
+from handoff.deploy.functions import CONSOLE, REPO_ROOT, ROUTES
 
 if TYPE_CHECKING:  # the OpenAPI models cost cold start; only the offline build needs them
     from aws_lambda_powertools.event_handler import APIGatewayRestResolver
@@ -93,7 +93,8 @@ def build() -> dict[str, Any]:
     if str(REPO_ROOT) not in sys.path:
         sys.path.insert(0, str(REPO_ROOT))
     merge = OpenAPIMerge(title="Handoff", version=VERSION, summary=SUMMARY)
-    for spec in dict.fromkeys(route.function for route in ROUTES):
+    # The console is HTML pages for people behind a session, not part of the API's contract.
+    for spec in dict.fromkeys(route.function for route in ROUTES if route.function != CONSOLE):
         app = importlib.import_module(spec.module).app
         configure(app)
         merge.add_schema(json.loads(app.get_openapi_json_schema()))

@@ -17,6 +17,7 @@ from handoff.errors import (
     BadRequest,
     ConfigError,
     Conflict,
+    Forbidden,
     NotFound,
     PayloadTooLarge,
     RequestRejected,
@@ -50,6 +51,7 @@ def json_response(status: int, body: dict[str, Any]) -> Response[str]:
 # Refusals the caller can act on: status and machine code per exception type.
 REJECTIONS: dict[type[RequestRejected], tuple[int, str]] = {
     Unauthorized: (401, "unauthorized"),
+    Forbidden: (403, "forbidden"),
     NotFound: (404, "not_found"),
     Conflict: (409, "conflict"),
     PayloadTooLarge: (413, "payload_too_large"),

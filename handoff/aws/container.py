@@ -16,6 +16,7 @@ from aws_lambda_powertools.utilities import parameters
 from botocore.config import Config
 
 from handoff.aws.accounts import AccountRepository
+from handoff.aws.cognito import CognitoSessions
 from handoff.aws.dispositions import DispositionRepository
 from handoff.aws.leads import LeadRepository
 from handoff.aws.mailer import SesMailer
@@ -77,6 +78,11 @@ class AwsPorts:
     @cached_property
     def workflow(self) -> StepFunctionsWorkflow:
         return StepFunctionsWorkflow(client("stepfunctions"), settings().state_machine_arn)
+
+    @cached_property
+    def cognito(self) -> CognitoSessions:
+        """The console's sign-in and session checks (console and console_auth only)."""
+        return CognitoSessions(client("cognito-idp"), settings().user_pool_id, settings().user_pool_client_id)
 
     @cached_property
     def mailer(self) -> SesMailer:

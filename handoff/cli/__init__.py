@@ -29,6 +29,7 @@ LIVE_REP_FIELDS = ("open_count", "vtime", "day", "day_count", "assigned_total", 
 
 
 def _serve(args: argparse.Namespace) -> int:
+    from handoff.local.console_users import sign_in_lines
     from handoff.local.stack import LocalOptions, LocalStack
 
     stack = LocalStack(
@@ -51,6 +52,7 @@ def _serve(args: argparse.Namespace) -> int:
     print(f"HubSpot API     {stack.hubspot_api}")
     print(f"Salesforce      {os.environ.get(variable('salesforce_login_url'), '')}")
     print(f"Outbox          {Path(args.outbox).resolve()}")
+    print("\n".join(sign_in_lines(stack.api_url, stack.console_users)))
     print("Secrets come from HANDOFF_GENERIC_SECRET, HANDOFF_API_KEY, ... (random when unset)")
     print("Ctrl-C stops.", flush=True)
     stopped = threading.Event()
@@ -162,22 +164,24 @@ def _reps_list(args: argparse.Namespace) -> int:
 
 
 def _reps_set(args: argparse.Namespace) -> int:
-    changes: dict[str, Any] = {}
-    if args.status == "active":
-        changes.update(active=True, ooo_until=None)
-    elif args.status == "inactive":
-        changes.update(active=False)
-    elif args.status == "ooo":
-        if not args.until:
-            raise ConfigError("--status ooo needs --until YYYY-MM-DD")
-        changes.update(
-            active=True, ooo_until=datetime.fromisoformat(args.until).replace(tzinfo=UTC).isoformat()
+    from handoff.domain.rep import rep_changes
+    from handoff.errors import BadRequest
+
+    try:
+        changes = rep_changes(
+            status=args.status,
+            until=args.until,
+            capacity=args.capacity,
+            weight=args.weight,
+            daily_cap=args.daily_cap,
         )
-    for name in ("capacity", "weight", "daily_cap"):
-        if getattr(args, name) is not None:
-            changes[name] = getattr(args, name)
-    if not changes:
-        raise ConfigError("nothing to change: give --status, --capacity, --weight or --daily-cap")
+    except BadRequest as exc:
+        # The same checks as the console's rep form; here the field is named as its option.
+        field = str(exc.details[0]["field"]) if exc.details else "form"
+        if field == "form":
+            raise
+        flag = "--" + field.replace("_", "-")
+        raise ConfigError(flag + exc.message.removeprefix(field)) from exc
     rep = _reps_repository(args).update(args.rep_id, **changes)
     print(
         f"{rep.rep_id}: active={rep.active} ooo_until={rep.ooo_until} capacity={rep.capacity} weight={rep.weight:g}"

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
+from datetime import datetime
 from pathlib import Path
 
 from pydantic import ValidationError
 
-from handoff.config import load_config
+from handoff.config import HandoffConfig, load_config
 from handoff.config.roster import load_accounts_csv
 from handoff.domain.account import normalise_domain
 from handoff.domain.clock import utcnow
@@ -36,7 +37,14 @@ def explain(lead_file: Path, config_file: Path, reps: list[Rep], owner_of: Owner
         lead = Lead.model_validate(json.loads(lead_file.read_text(encoding="utf-8")))
     except (OSError, ValidationError) as exc:
         raise ConfigError(f"{lead_file}: {exc}") from exc
-    now = utcnow()
+    return "\n".join(explain_lead(lead, config, reps, owner_of, utcnow()))
+
+
+def explain_lead(
+    lead: Lead, config: HandoffConfig, reps: list[Rep], owner_of: OwnerOf | None, now: datetime
+) -> list[str]:
+    """Qualify and route ``lead`` on paper, a line per step: nothing is claimed, stored or sent
+    (`handoff route --explain`, and the console's routing what-if)."""
     record = LeadRecord.from_lead(lead, qualify(lead, config.qualify, now), now)
     q = record.qualification
     lines = [f"lead {record.lead_id} ({lead.contact.email})"]
@@ -46,7 +54,7 @@ def explain(lead_file: Path, config_file: Path, reps: list[Rep], owner_of: Owner
     lines += [f"  - {r.text}" for r in q.reasons]
     if not q.ready:
         lines.append("route: not sales-ready, so not routed (recorded as nurture)")
-        return "\n".join(lines)
+        return lines
     email_domain = lead.contact.email.rsplit("@", 1)[-1]
     account_owner = owner_of(lead.company.domain, email_domain) if owner_of else None
     plan = plan_route(record, reps, config.routing, now, account_owner=account_owner)
@@ -62,4 +70,4 @@ def explain(lead_file: Path, config_file: Path, reps: list[Rep], owner_of: Owner
     else:
         lines.append(f"decision: unassigned queue ({config.routing.unassigned_email}), alert raised")
     lines.append("(explain only reads: nothing was claimed, stored or sent)")
-    return "\n".join(lines)
+    return lines

@@ -55,6 +55,9 @@ SLACK_WEBHOOK = SecretSpec(
     "slack-webhook", "HANDOFF_SLACK_WEBHOOK", "The team's Slack incoming-webhook URL (optional)", False
 )
 
+# Keys the console's CSRF tokens (an HMAC of the session cookie): generated, never pasted in.
+CONSOLE_CSRF = SecretSpec("console-csrf", "HANDOFF_CONSOLE_CSRF", "Signs the ops console's CSRF tokens", True)
+
 ALL_SECRETS = (
     GENERIC_SECRET,
     GENERIC_TOKEN,
@@ -67,4 +70,5 @@ ALL_SECRETS = (
     SALESFORCE_CLIENT_ID,
     SALESFORCE_CLIENT_SECRET,
     SLACK_WEBHOOK,
+    CONSOLE_CSRF,
 )

@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from handoff.deploy.gateway import (
+    CONSOLE_THROTTLE,
     JSON_OBJECT,
     JSON_OBJECT_OR_ARRAY,
     LINK_THROTTLE,
@@ -42,6 +43,9 @@ PUBLIC_BASE_URL = "public_base_url"
 CRM_SYNC_QUEUE = "crm_sync_queue_url"
 REPORTS_BUCKET = "reports_bucket"
 HUBSPOT_API = "hubspot_api_base"
+# The ops console's sign-in: the Cognito user pool and its app client (USER_PASSWORD_AUTH).
+USER_POOL = "user_pool_id"
+USER_POOL_CLIENT = "user_pool_client_id"
 SALESFORCE_LOGIN = "salesforce_login_url"
 # Every step reads the config and the leads table; most also write back to the CRM.
 BASE_SETTINGS = (LEADS, CONFIG)
@@ -97,10 +101,14 @@ API = FunctionSpec(
     "The lead and rep APIs, liveness and the OpenAPI document (read only)",
     settings=(LEADS, REPS, SECRETS),
 )
+# 30 s, not 10: under a throttling burst each write is tried for a few seconds (handoff/aws/
+# throttling.py), and a step Lambda stopped between its claim and its write holds a slot its retry
+# may not find again (handoff/aws/reps.py HOLDS).
 ROUTE = FunctionSpec(
     "route",
     "Workflow step: pick the rep and start the SLA clock",
     "RouteFunctionArn",
+    timeout_seconds=30,
     settings=(*BASE_SETTINGS, REPS, ACCOUNTS, CRM_SYNC_QUEUE),
 )
 NOTIFY = FunctionSpec(
@@ -164,13 +172,39 @@ CRM_SYNC = FunctionSpec(
     # The public URL signs the owner's task's outcome link; without one the task carries none.
     optional_settings=(HUBSPOT_API, SALESFORCE_LOGIN, PUBLIC_BASE_URL),
 )
+# The ops console (docs/console.md): server-rendered pages for RevOps and sales managers under
+# /console/. Every page but sign-in sits behind CONSOLE_AUTH, a Lambda REQUEST authorizer that
+# checks the session cookie against Cognito; a manager sees and changes only their team.
+CONSOLE = FunctionSpec(
+    "console",
+    "The ops console: now-queue, lead pages, reps, routing what-if and results",
+    timeout_seconds=29,
+    memory_mb=512,
+    settings=(
+        *BASE_SETTINGS,
+        REPS,
+        ACCOUNTS,
+        DISPOSITIONS,
+        SECRETS,
+        STATE_MACHINE,
+        USER_POOL,
+        USER_POOL_CLIENT,
+    ),
+    optional_settings=(REPORTS_BUCKET, PUBLIC_BASE_URL),
+)
+CONSOLE_AUTH = FunctionSpec(
+    "console_auth",
+    "The console's authorizer: the session cookie checked against Cognito",
+    settings=(USER_POOL, USER_POOL_CLIENT),
+)
+
 # A write-back message is tried this many times (each with its own HTTP retries) before the
 # dead-letter queue, which alarms.
 CRM_SYNC_MAX_RECEIVES = 5
 
 ALL_FUNCTIONS = (
     QUALIFY, API, ROUTE, NOTIFY, AWAIT_TOUCH, MARK_FAILED, DISPOSITION, SLA_CHECK, SES_EVENTS, TUNING,
-    CRM_SYNC,
+    CRM_SYNC, CONSOLE, CONSOLE_AUTH,
 )  # fmt: skip
 
 
@@ -186,6 +220,8 @@ class Route:
     # The method's own throttle (handoff.deploy.gateway): CDK sets it on the stage, and the
     # local front applies the same bucket.
     throttle: Throttle = OPS_THROTTLE
+    # Behind the console's session authorizer (CONSOLE_AUTH): no valid session, no function call.
+    session: bool = False
 
     @property
     def method_key(self) -> str:
@@ -207,6 +243,26 @@ ROUTES = (
     Route("POST", "/leads/{lead_id}/reassign", DISPOSITION, api_key=True, body_model=JSON_OBJECT),
     Route("GET", "/d/{token}", DISPOSITION, throttle=LINK_THROTTLE),
     Route("POST", "/d/{token}", DISPOSITION, throttle=LINK_THROTTLE),
+    # The ops console (docs/console.md): sign-in is public; every other page needs a session.
+    Route("GET", "/console/login", CONSOLE, throttle=CONSOLE_THROTTLE),
+    Route("POST", "/console/login", CONSOLE, throttle=CONSOLE_THROTTLE),
+    *(
+        Route(method, path, CONSOLE, throttle=CONSOLE_THROTTLE, session=True)
+        for method, path in (
+            ("POST", "/console/logout"),
+            ("GET", "/console"),
+            ("GET", "/console/leads/{lead_id}"),
+            ("POST", "/console/leads/{lead_id}/reassign"),
+            ("POST", "/console/leads/{lead_id}/outcome"),
+            ("POST", "/console/leads/{lead_id}/redrive"),
+            ("GET", "/console/reps"),
+            ("POST", "/console/reps/{rep_id}"),
+            ("GET", "/console/route"),
+            ("POST", "/console/route"),
+            ("GET", "/console/results"),
+            ("GET", "/console/results/proposals.diff"),
+        )
+    ),
 )
 
 # How often the sla_check schedule runs in AWS.

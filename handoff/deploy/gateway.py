@@ -49,6 +49,13 @@ WEBHOOK_THROTTLE = Throttle(rate=500, burst=1000)
 LINK_THROTTLE = Throttle(rate=50, burst=100)
 # The ops API (x-api-key) and the rest: tight, as the usage plan is.
 OPS_THROTTLE = Throttle(rate=20, burst=40)
+# The ops console: a person at a time clicking through pages.
+CONSOLE_THROTTLE = Throttle(rate=20, burst=40)
+
+# How long API Gateway keeps the console authorizer's answer for one Cookie header (its
+# identity source). CDK sets it on the authorizer and the local front caches for as long, so a
+# revoked session or a removed group takes effect within this time in both.
+CONSOLE_AUTH_CACHE_SECONDS = 300
 
 
 @dataclass(frozen=True)
@@ -61,6 +68,8 @@ class GatewayResponse:
     code: str
     # A JSON string literal, or MESSAGE_STRING to pass on API Gateway's own message.
     message: str
+    # Where a browser is sent instead (the Location header, a path under the API's base URL).
+    location: str | None = None
 
     @property
     def template(self) -> str:
@@ -99,6 +108,28 @@ GATEWAY_RESPONSES = {
             404,
             "not_found",
             json.dumps("no such route for this method and path"),
+        ),
+        # The console's session routes: no Cookie header (the authorizer's identity source) or a
+        # session the authorizer refuses (expired, signed out) sends the browser to the sign-in
+        # page, with the error in the body for anything else; a valid session without a console
+        # group is a 403. Only the console's authorizer answers UNAUTHORIZED (a wrong x-api-key
+        # is INVALID_API_KEY), so no other route redirects.
+        GatewayResponse(
+            "UNAUTHORIZED",
+            303,
+            "unauthorized",
+            json.dumps("sign in at /console/login to use the console"),
+            location="/console/login",
+        ),
+        GatewayResponse(
+            "ACCESS_DENIED",
+            403,
+            "forbidden",
+            json.dumps("this account is in neither the revops nor the manager group"),
+        ),
+        # The authorizer itself failed (Cognito unreachable): API Gateway's 500, made a retryable 503.
+        GatewayResponse(
+            "AUTHORIZER_FAILURE", 503, "unavailable", json.dumps("the session check failed; retry")
         ),
         GatewayResponse("DEFAULT_4XX", None, "bad_request", MESSAGE_STRING),
     )

@@ -51,6 +51,9 @@ class Settings(BaseModel):
     crm_sync_queue_url: str = ""
     salesforce_login_url: str = "https://login.salesforce.com"
     idempotency_table: str = ""
+    # The ops console's Cognito user pool and app client.
+    user_pool_id: str = ""
+    user_pool_client_id: str = ""
 
 
 # Tuning knobs every function may read; they have safe defaults and no resource behind them.

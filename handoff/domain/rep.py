@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
-from typing import Annotated
+from datetime import UTC, date, datetime
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, Field, StringConstraints, ValidationInfo, field_validator
+from pydantic import BaseModel, Field, StringConstraints, ValidationError, ValidationInfo, field_validator
 
 from handoff.domain.clock import local
 from handoff.domain.geo import country_code, region_code
 from handoff.domain.sla import HOURS_PATTERN
+from handoff.errors import BadRequest
 
 # Pool names match whatever their case ("EMEA" is "emea"): config and reps both read them in lower case.
 PoolName = Annotated[str, StringConstraints(strip_whitespace=True, to_lower=True, min_length=1)]
@@ -71,3 +72,51 @@ class Rep(BaseModel):
 
     def owns(self, crm_owner_id: str | None) -> bool:
         return bool(crm_owner_id) and (crm_owner_id == self.rep_id or crm_owner_id in self.crm_owner_ids)
+
+
+# What `handoff reps set --status` and the console's rep form may set.
+REP_STATUSES = ("active", "inactive", "ooo")
+
+
+class RepChanges(BaseModel):
+    """A person's change to one rep, checked as the Rep model checks the same fields."""
+
+    status: Literal["active", "inactive", "ooo"] | None = None
+    # With status ooo: the first day back (midnight UTC).
+    until: date | None = None
+    capacity: int | None = Field(default=None, ge=0)
+    weight: float | None = Field(default=None, gt=0, le=100)
+    daily_cap: int | None = Field(default=None, ge=0)
+
+
+def rep_changes(**given: object) -> dict[str, Any]:
+    """The fields to write for ``handoff reps set`` and the console's rep form: status (active,
+    inactive, ooo with ``until``), capacity, weight, daily_cap. Blank or None values are left
+    out; a bad one is a BadRequest naming the field."""
+    values = {k: v for k, v in given.items() if v is not None and v != ""}
+    try:
+        change = RepChanges.model_validate(values)
+    except ValidationError as exc:
+        first = exc.errors(include_url=False, include_input=False)[0]
+        field = ".".join(str(p) for p in first["loc"]) or "form"
+        raise BadRequest(f"{field}: {first['msg']}", details=[{"field": field}]) from exc
+    changes: dict[str, Any] = {}
+    if change.status == "active":
+        changes.update(active=True, ooo_until=None)
+    elif change.status == "inactive":
+        changes.update(active=False)
+    elif change.status == "ooo":
+        if change.until is None:
+            raise BadRequest(
+                "until: out of office needs the first day back (YYYY-MM-DD)", [{"field": "until"}]
+            )
+        back = datetime(change.until.year, change.until.month, change.until.day, tzinfo=UTC)
+        changes.update(active=True, ooo_until=back.isoformat())
+    for name in ("capacity", "weight", "daily_cap"):
+        if getattr(change, name) is not None:
+            changes[name] = getattr(change, name)
+    if not changes:
+        raise BadRequest(
+            "nothing to change: give a status, capacity, weight or daily cap", [{"field": "form"}]
+        )
+    return changes

@@ -49,6 +49,8 @@ RESOURCE_PARAMETERS = (
     "FromEmailAddress",
     "FromEmailAddressIdentityArn",
     "ConfigurationSetName",
+    # Cognito: the console's user pool (AdminListGroupsForUser).
+    "UserPoolId",
 )
 TASK_TOKEN_OPERATIONS = ("SendTaskSuccess", "SendTaskFailure", "SendTaskHeartbeat")
 

@@ -14,6 +14,7 @@ from handoff.deploy.functions import REPO_ROOT
 from handoff.domain.crm_write import owner_id
 from handoff.domain.lead import lead_id_for
 from handoff.local.client import HandoffClient
+from handoff.local.console_users import sign_in_lines
 from handoff.local.stack import LocalOptions, LocalStack
 
 WEBHOOKS = REPO_ROOT / "examples" / "webhooks" / "generic"
@@ -77,6 +78,9 @@ def _narrate(stack: LocalStack, outbox: Path, started: float) -> int:
     _say("Handoff demo: the whole handoff on the local stack (moto), no AWS account needed")
     _say(f"  API {stack.api_url}   embedded AWS {stack.aws_url}   outbox {outbox}/")
     _say(f"  config {DEMO_CONFIG.relative_to(REPO_ROOT)} (SLA in seconds), reps examples/reps.csv")
+    _say("  The ops console is up while the demo runs (`make serve` keeps one up):")
+    for line in sign_in_lines(stack.api_url, stack.console_users):
+        _say(f"  {line}")
     _say()
     _say("1. CRM webhooks arrive, signed with X-Handoff-Signature")
     lead_ids: dict[str, str] = {}

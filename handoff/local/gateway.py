@@ -2,21 +2,25 @@
 
 The rules come from handoff.deploy.gateway and handoff.deploy.functions.ROUTES, the definitions CDK
 deploys: each method's throttle, the payload limit, the API key on routes that require one,
-and the request model of each JSON body. A request the real gateway refuses never reaches a handler here
-either, and gets the same status and body.
+the request model of each JSON body, and the console's session authorizer on its session routes.
+A request the real gateway refuses never reaches a handler here either, and gets the same status
+and body.
 """
 
 from __future__ import annotations
 
+import fnmatch
 import hmac
 import json
 import threading
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from typing import Any
 
 from handoff.deploy.functions import Route
 from handoff.deploy.gateway import (
+    CONSOLE_AUTH_CACHE_SECONDS,
     GATEWAY_MAX_BYTES,
     GATEWAY_RESPONSES,
     LAMBDA_EVENT_MAX_BYTES,
@@ -37,7 +41,11 @@ def _refuse(response_type: str, message_string: str) -> Refusal:
     return Refusal(
         response.status,
         response.render(message_string),
-        {"Content-Type": "application/json", "x-amzn-ErrorType": response_type},
+        {
+            "Content-Type": "application/json",
+            "x-amzn-ErrorType": response_type,
+            **({"Location": response.location} if response.location else {}),
+        },
     )
 
 
@@ -115,3 +123,104 @@ def _matches(schema: Mapping[str, object], body: bytes) -> bool:
     except (ValueError, UnicodeDecodeError):
         return False
     return bool(Draft4Validator(schema).is_valid(document))
+
+
+# The local API's id and stage in method ARNs (the deployed ones are the real API's).
+LOCAL_API_ID = "local"
+LOCAL_STAGE = "local"
+
+
+def method_arn(route: Route, path: str, region: str, account: str) -> str:
+    return f"arn:aws:execute-api:{region}:{account}:{LOCAL_API_ID}/{LOCAL_STAGE}/{route.method}/{path.lstrip('/')}"
+
+
+def authorizer_event(route: Route, arn: str, proxy_event: Mapping[str, Any]) -> dict[str, Any]:
+    """A REST API Lambda authorizer's REQUEST event: the request's parameters and context."""
+    keys = (
+        "resource", "path", "httpMethod", "headers", "multiValueHeaders", "queryStringParameters",
+        "multiValueQueryStringParameters", "pathParameters", "stageVariables", "requestContext",
+    )  # fmt: skip
+    return {"type": "REQUEST", "methodArn": arn, **{key: proxy_event.get(key) for key in keys}}
+
+
+def policy_allows(policy: Mapping[str, Any], arn: str) -> bool:
+    """IAM's evaluation of the authorizer's policy for one method: an explicit Deny wins, then
+    an Allow; anything else is denied."""
+    allowed = False
+    for statement in (policy.get("policyDocument") or {}).get("Statement", []):
+        actions = statement.get("Action", [])
+        actions = [actions] if isinstance(actions, str) else actions
+        resources = statement.get("Resource", [])
+        resources = [resources] if isinstance(resources, str) else resources
+        if not any(fnmatch.fnmatchcase("execute-api:Invoke", a) for a in actions):
+            continue
+        if not any(fnmatch.fnmatchcase(arn, r) for r in resources):
+            continue
+        if statement.get("Effect") == "Deny":
+            return False
+        allowed = allowed or statement.get("Effect") == "Allow"
+    return allowed
+
+
+@dataclass(frozen=True)
+class Session:
+    """An admitted session: what API Gateway puts in the event's requestContext.authorizer."""
+
+    authorizer: dict[str, Any]
+
+
+class SessionAuthorizer:
+    """API Gateway's Lambda REQUEST authorizer for the routes marked ``session``: no Cookie
+    header is a 401 without calling the function; otherwise the function's policy, cached per
+    Cookie header for CONSOLE_AUTH_CACHE_SECONDS, admits the request or refuses it (Deny: 403;
+    ``Exception("Unauthorized")``: 401; any other failure: AUTHORIZER_FAILURE).
+
+    ``invoke`` runs the authorizer function on an event; ``clock`` is injectable for tests."""
+
+    def __init__(
+        self,
+        invoke: Callable[[dict[str, Any]], Any],
+        *,
+        region: str,
+        account: str,
+        clock: Callable[[], float] = time.monotonic,
+        ttl: float = CONSOLE_AUTH_CACHE_SECONDS,
+    ) -> None:
+        self._invoke = invoke
+        self._region, self._account = region, account
+        self._clock, self._ttl = clock, ttl
+        self._cache: dict[str, tuple[float, dict[str, Any]]] = {}  # Cookie header -> (at, policy)
+        self._lock = threading.Lock()
+
+    def check(self, route: Route, proxy_event: Mapping[str, Any]) -> Session | Refusal:
+        cookie = _header(proxy_event.get("headers") or {}, "cookie")
+        if not cookie:
+            return _refuse("UNAUTHORIZED", "Unauthorized")
+        arn = method_arn(route, str(proxy_event.get("path") or ""), self._region, self._account)
+        policy = self._policy(cookie, route, arn, proxy_event)
+        if isinstance(policy, Refusal):
+            return policy
+        if not policy_allows(policy, arn):
+            return _refuse("ACCESS_DENIED", "User is not authorized to access this resource")
+        context = {str(k): v for k, v in (policy.get("context") or {}).items()}
+        return Session({**context, "principalId": policy.get("principalId")})
+
+    def _policy(
+        self, cookie: str, route: Route, arn: str, proxy_event: Mapping[str, Any]
+    ) -> dict[str, Any] | Refusal:
+        now = self._clock()
+        with self._lock:
+            cached = self._cache.get(cookie)
+        if cached is not None and now - cached[0] < self._ttl:
+            return cached[1]
+        try:
+            policy = self._invoke(authorizer_event(route, arn, proxy_event))
+        except Exception as exc:
+            if str(exc) == "Unauthorized":  # the authorizer's documented 401; not cached
+                return _refuse("UNAUTHORIZED", "Unauthorized")
+            return _refuse("AUTHORIZER_FAILURE", "Authorizer error")
+        if not isinstance(policy, dict) or "policyDocument" not in policy:
+            return _refuse("AUTHORIZER_FAILURE", "Authorizer error")
+        with self._lock:
+            self._cache[cookie] = (now, policy)
+        return policy

@@ -17,9 +17,9 @@ from urllib.parse import parse_qs, urlsplit
 
 from handoff.aws import container
 from handoff.deploy import credentials
-from handoff.deploy.functions import ROUTES, Route
+from handoff.deploy.functions import CONSOLE_AUTH, ROUTES, Route
 from handoff.local import lambdas
-from handoff.local.gateway import Throttles, admit, no_route, size_refusal
+from handoff.local.gateway import Refusal, SessionAuthorizer, Throttles, admit, no_route, size_refusal
 from handoff.local.loopback import LoopbackServer
 
 
@@ -42,6 +42,13 @@ def match(method: str, path: str) -> tuple[Route, dict[str, str]] | None:
         if found and route.method == method:
             return route, found.groupdict()
     return None
+
+
+def session_authorizer() -> SessionAuthorizer:
+    """The console's authorizer as API Gateway runs it, dispatched to the console_auth handler."""
+    return SessionAuthorizer(
+        lambda event: lambdas.invoke(CONSOLE_AUTH, event), region=lambdas.REGION, account=lambdas.ACCOUNT
+    )
 
 
 def build_event(
@@ -87,14 +94,19 @@ def build_event(
 class _Handler(BaseHTTPRequestHandler):
     server_version = "HandoffLocal/1"
     throttles = Throttles()  # the front's buckets; HttpFront gives each server its own
+    sessions = session_authorizer()  # and its own authorizer cache
 
     def log_message(self, format: str, *args: Any) -> None:  # quiet by default
         return
 
-    def _reply(self, status: int, headers: dict[str, str], body: bytes) -> None:
+    def _reply(
+        self, status: int, headers: dict[str, str], body: bytes, cookies: list[str] | None = None
+    ) -> None:
         self.send_response(status)
         for key, value in headers.items():
             self.send_header(key, value)
+        for cookie in cookies or []:  # one header each: Set-Cookie values cannot be comma-joined
+            self.send_header("Set-Cookie", cookie)
         self.send_header("Content-Length", str(len(body)))
         self.end_headers()
         self.wfile.write(body)
@@ -134,6 +146,12 @@ class _Handler(BaseHTTPRequestHandler):
         event = build_event(
             route, params=params, method=self.command, raw_path=self.path, headers=headers, body=body
         )
+        if route.session:
+            checked = self.sessions.check(route, event)
+            if isinstance(checked, Refusal):
+                self._reply(checked.status, dict(checked.headers), checked.body)
+                return
+            event["requestContext"]["authorizer"] = checked.authorizer
         try:
             result = lambdas.invoke(route.function, event)
         except Exception:  # what API Gateway answers when a Lambda crashes
@@ -142,9 +160,16 @@ class _Handler(BaseHTTPRequestHandler):
         payload = result.get("body") or ""
         data = base64.b64decode(payload) if result.get("isBase64Encoded") else payload.encode()
         out_headers = dict(result.get("headers") or {})
+        cookies: list[str] = []
         for key, values in (result.get("multiValueHeaders") or {}).items():
-            out_headers[key] = ", ".join(values)
-        self._reply(int(result.get("statusCode", 200)), out_headers, data)
+            if key.lower() == "set-cookie":
+                cookies.extend(values)
+                out_headers.pop(key, None)
+            else:
+                out_headers[key] = ", ".join(values)
+        if "Set-Cookie" in out_headers:
+            cookies.insert(0, out_headers.pop("Set-Cookie"))
+        self._reply(int(result.get("statusCode", 200)), out_headers, data, cookies)
 
     def __getattr__(self, name: str) -> Any:
         # Every method, even one http.server has never heard of, gets a JSON answer (the gateway's
@@ -159,5 +184,7 @@ class HttpFront(LoopbackServer):
 
     def __init__(self, host: str, port: int):
         # Each front keeps its own buckets, as each deployed API has its own.
-        handler = type("_FrontHandler", (_Handler,), {"throttles": Throttles()})
+        handler = type(
+            "_FrontHandler", (_Handler,), {"throttles": Throttles(), "sessions": session_authorizer()}
+        )
         super().__init__(handler, name="http-front", host=host, port=port)

@@ -1,4 +1,5 @@
-"""Create the stack's resources on moto: tables, secrets, the SES identity, the workflow.
+"""Create the stack's resources on moto: tables, secrets, the SES identity, the workflow, and
+the console's user pool.
 
 Used by ``handoff serve`` and by the integration tests, so both run what CDK deploys.
 """
@@ -20,6 +21,7 @@ from handoff.deploy.functions import ALL_FUNCTIONS, CRM_SYNC_MAX_RECEIVES
 from handoff.deploy.settings import FUNCTION_VARIABLE, environment
 from handoff.deploy.workflow import function_substitutions, render_definition
 from handoff.local import lambdas
+from handoff.local.console_users import provision_user_pool
 
 SENDER = "handoff@example.com"
 SECRET_PREFIX = "handoff/"
@@ -91,6 +93,8 @@ class Provisioned:
 
     state_machine_arn: str
     crm_sync_queue_url: str
+    user_pool_id: str = ""
+    user_pool_client_id: str = ""
 
     def settings(self, *, config_path: str, public_base_url: str, **optional: str) -> dict[str, str]:
         """Each function setting's local value: the stand-in for what CDK wires from the stack."""
@@ -107,6 +111,8 @@ class Provisioned:
             needs.SES_CONFIGURATION_SET: CONFIGURATION_SET,
             needs.PUBLIC_BASE_URL: public_base_url,
             needs.CRM_SYNC_QUEUE: self.crm_sync_queue_url,
+            needs.USER_POOL: self.user_pool_id,
+            needs.USER_POOL_CLIENT: self.user_pool_client_id,
             **optional,
         }
 
@@ -144,4 +150,5 @@ def provision(secret_values: Mapping[str, str]) -> Provisioned:
         roleArn=f"arn:aws:iam::{lambdas.ACCOUNT}:role/handoff-workflow",
         type="STANDARD",
     )
-    return Provisioned(str(created["stateMachineArn"]), queue_url)
+    user_pool_id, user_pool_client_id = provision_user_pool()
+    return Provisioned(str(created["stateMachineArn"]), queue_url, user_pool_id, user_pool_client_id)

@@ -19,12 +19,13 @@ from handoff.config.roster import load_accounts_csv, load_reps_csv
 from handoff.deploy.credentials import ALL_SECRETS
 from handoff.deploy.functions import CRM_SYNC, REPO_ROOT, SLA_CHECK
 from handoff.local import lambdas, outbox
+from handoff.local.console_users import ConsoleUser, create_users
 from handoff.local.fake_hubspot import FakeHubSpot
 from handoff.local.fake_salesforce import FakeSalesforce
 from handoff.local.http_front import HttpFront
 from handoff.local.provision import provision
 from handoff.local.queues import drain_once
-from handoff.observability import metrics
+from handoff.observability import logger, metrics
 
 QUEUE_POLL_SECONDS = 0.25
 
@@ -79,6 +80,8 @@ class LocalStack:
         self.fake_salesforce: FakeSalesforce | None = None
         self.state_machine_arn = ""
         self.crm_sync_queue_url = ""
+        # The console's local users and their passwords (printed by serve and demo, never logged).
+        self.console_users: list[ConsoleUser] = []
 
     @property
     def hubspot_api(self) -> str:
@@ -134,6 +137,9 @@ class LocalStack:
         # The shared Metrics object read its namespace when first imported, maybe before these
         # variables existed; on Lambda the variables always come first.
         metrics.namespace = os.environ["POWERTOOLS_METRICS_NAMESPACE"]
+        # The shared Logger likewise: its level and service name.
+        logger.setLevel(os.environ["POWERTOOLS_LOG_LEVEL"])
+        logger.append_keys(service=os.environ["POWERTOOLS_SERVICE_NAME"])
         lambdas.install()
         outbox.install(Path(self.options.outbox))
         self._start_moto()
@@ -152,6 +158,7 @@ class LocalStack:
         container.reset()
         for rep in reps:
             container.ports().reps.put(rep)
+        self.console_users = create_users(provisioned.user_pool_id, reps)
         known_accounts = container.ports().accounts
         for account in accounts:
             if known_accounts:

@@ -8,14 +8,16 @@ dashboard. It never changes the deployed config: a person reviews the diff and d
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from aws_lambda_powertools.metrics import MetricUnit
 
+from handoff.domain.record import LeadRecord
 from handoff.email.render import RenderedEmail, render_report
 from handoff.insights.analysis import analyse
 from handoff.insights.history import HistoryRow, from_record
+from handoff.insights.kpis import Kpis
 from handoff.insights.proposal import apply, diff
 from handoff.insights.tuning import TuningReport, tune
 from handoff.observability import logger, metrics
@@ -45,6 +47,8 @@ class TuningOutput:
     email: RenderedEmail
     proposed_config: str
     config_diff: str
+    # KPIs per value of the ``cut`` asked for (tier, source, rule, rep, week), if one was.
+    by_cut: dict[str, Kpis] = field(default_factory=dict)
 
 
 def build(
@@ -55,19 +59,21 @@ def build(
     name: str = "config/handoff.toml",
     *,
     reread: Callable[[], Iterable[HistoryRow]] | None = None,
+    cut: str | None = None,
 ) -> TuningOutput:
     """Pure: rows (read once, one at a time) and the current config text in, the report, email
     and proposed config out. ``period`` None: from the first to the last lead read."""
     from handoff.config import parse_config
 
     config = parse_config(config_text, "config")
-    analysis = analyse(rows, config)
+    analysis = analyse(rows, config, ["tier", *([cut] if cut and cut != "tier" else [])])
     if period is None:
         period = analysis.period or (now, now)
     report = tune(analysis, config, now, period, reread=reread)
     proposed = apply(config_text, report.proposals)
     changes = diff(config_text, proposed, name)
-    return TuningOutput(report, render_report(report, diff=changes), proposed, changes)
+    by_cut = analysis.cut(cut) if cut else {}
+    return TuningOutput(report, render_report(report, diff=changes), proposed, changes, by_cut)
 
 
 def _publish(ports: Ports, output: TuningOutput, prefix: str) -> None:
@@ -82,24 +88,43 @@ def _publish(ports: Ports, output: TuningOutput, prefix: str) -> None:
     ports.reports.publish(prefix, files)
 
 
+def measure(
+    ports: Ports,
+    start: datetime,
+    end: datetime,
+    now: datetime,
+    *,
+    cut: str | None = None,
+    read: list[int] | None = None,
+    only: Callable[[LeadRecord], bool] | None = None,
+) -> TuningOutput:
+    """The report and proposals for the leads received in [start, end), read from the leads table
+    (a time-ranged index query), or those of them ``only`` keeps; nothing is published, sent or
+    applied. ``read[0]`` counts them."""
+    counter = read if read is not None else [0]
+
+    def rows() -> Iterator[HistoryRow]:
+        # One record at a time, page by page from the table: memory stays flat as history grows.
+        counter[0] = 0
+        for record in ports.leads.received_between(start, end):
+            if only is not None and not only(record):
+                continue
+            counter[0] += 1
+            yield from_record(record, now)
+
+    return build(rows(), ports.config_text, now, (start, end), reread=rows, cut=cut)
+
+
 def run(ports: Ports, now: datetime) -> TuningOutput:
     config = ports.config
     start = now - timedelta(days=config.tuning.lookback_days)
     read = [0]
-
-    def rows() -> Iterator[HistoryRow]:
-        # One record at a time, page by page from the table: memory stays flat as history grows.
-        read[0] = 0
-        for record in ports.leads.received_between(start, now):
-            read[0] += 1
-            yield from_record(record, now)
-
-    output = build(rows(), ports.config_text, now, (start, now), reread=rows)
+    output = measure(ports, start, now, now, read=read)
     _publish(ports, output, f"reports/{now:%Y-%m-%d}")
     to = config.tuning.report_to or config.escalation.marketing_ops_email
     ports.mailer.send(output.email, envelope_to(ports, to))
-    for field, (name, unit, scale) in KPI_METRICS.items():
-        value = getattr(output.report.kpis, field)
+    for kpi, (name, unit, scale) in KPI_METRICS.items():
+        value = getattr(output.report.kpis, kpi)
         if value is not None:
             metrics.add_metric(name=name, unit=unit, value=round(value * scale, 2))
     logger.info(

@@ -2,15 +2,20 @@
 
 from __future__ import annotations
 
-from aws_cdk import RemovalPolicy, SecretValue, Stack
+from aws_cdk import Duration, RemovalPolicy, SecretValue, Stack
 from aws_cdk import aws_apigateway as apigw
 from aws_cdk import aws_certificatemanager as acm
 from aws_cdk import aws_secretsmanager as secretsmanager
 from aws_cdk import aws_wafv2 as wafv2
 from constructs import Construct
 
-from handoff.deploy.functions import ROUTES
-from handoff.deploy.gateway import GATEWAY_RESPONSES, MODEL_CONTENT_TYPE, OPS_THROTTLE
+from handoff.deploy.functions import CONSOLE_AUTH, ROUTES
+from handoff.deploy.gateway import (
+    CONSOLE_AUTH_CACHE_SECONDS,
+    GATEWAY_RESPONSES,
+    MODEL_CONTENT_TYPE,
+    OPS_THROTTLE,
+)
 from infra.constructs.functions import Functions
 from infra.constructs.logs import retained_log_group
 
@@ -81,28 +86,55 @@ class Api(Construct):
                 type=apigw.ResponseType.of(response.response_type),
                 status_code=str(response.status) if response.status else None,
                 templates={MODEL_CONTENT_TYPE: response.template},
+                # A custom domain maps the stage at its root; the execute-api URL has /v1 first.
+                response_headers=(
+                    {"Location": f"'{'' if domain_name else '/' + STAGE_NAME}{response.location}'"}
+                    if response.location
+                    else None
+                ),
             )
         body_validator = self.rest_api.add_request_validator(
             "JsonBody", validate_request_body=True, validate_request_parameters=False
         )
         models: dict[str, apigw.Model] = {}
+        self.session_authorizer: apigw.RequestAuthorizer | None = None
         for route in ROUTES:
             resource = self.rest_api.root.resource_for_path(route.path)
             integration = apigw.LambdaIntegration(functions[route.function.key])
-            json_body: dict[str, object] = {}
+            options: dict[str, object] = {}
             if route.body_model is not None:
-                json_body = {
+                options = {
                     "request_validator": body_validator,
                     "request_models": {MODEL_CONTENT_TYPE: self._model(models, route.body_model)},
                 }
+            if route.session:
+                options["authorizer"] = self._session_authorizer(functions)
+                options["authorization_type"] = apigw.AuthorizationType.CUSTOM
             # The gateway checks x-api-key too, so unauthenticated calls never reach a function.
-            resource.add_method(route.method, integration, api_key_required=route.api_key, **json_body)  # type: ignore[arg-type]
+            resource.add_method(route.method, integration, api_key_required=route.api_key, **options)  # type: ignore[arg-type]
         self._usage_plan(api_key, api_key_version)
         if waf:
             self._waf()
         self.domain = self._custom_domain(domain_name, certificate_arn) if domain_name else None
         # The custom domain maps to the stage at its root, so URLs carry no /v1.
         self.public_url = f"https://{domain_name}" if domain_name else None
+
+    def _session_authorizer(self, functions: Functions) -> apigw.RequestAuthorizer:
+        """The console's session check (CONSOLE_AUTH), one for every session route: a Lambda
+        REQUEST authorizer on the Cookie header. A request without one gets the UNAUTHORIZED
+        gateway response without the function running, and an answer is cached per Cookie
+        value for CONSOLE_AUTH_CACHE_SECONDS, so the policy it returns must cover every console
+        route, not only the one asked for."""
+        if self.session_authorizer is None:
+            self.session_authorizer = apigw.RequestAuthorizer(
+                self,
+                "ConsoleSession",
+                authorizer_name=f"{Stack.of(self).stack_name}-console-session",
+                handler=functions[CONSOLE_AUTH.key],
+                identity_sources=[apigw.IdentitySource.header("Cookie")],
+                results_cache_ttl=Duration.seconds(CONSOLE_AUTH_CACHE_SECONDS),
+            )
+        return self.session_authorizer
 
     def _custom_domain(self, domain_name: str, certificate_arn: str | None) -> apigw.DomainName:
         if not certificate_arn:

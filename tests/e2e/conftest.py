@@ -2,12 +2,7 @@
 
 from __future__ import annotations
 
-import os
-import signal
-import subprocess
-import sys
 import time
-import urllib.request
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -19,7 +14,7 @@ import pytest
 
 from handoff.aws.workflow import execution_arn
 from handoff.local.client import HandoffClient
-from handoff.local.stack import free_port
+from handoff.local.serve_process import SIGN_IN_LINE, serving
 from tests.e2e.pii import personal_data_in
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -68,65 +63,15 @@ def unique_event(lead: dict[str, Any]) -> dict[str, Any]:
 
 @pytest.fixture(scope="session")
 def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
-    outbox = tmp_path_factory.mktemp("outbox")
-    log_path = tmp_path_factory.mktemp("logs") / "serve.log"
-    log = log_path.open("w")
-    port, aws_port = free_port(), free_port()
-    env = {**os.environ, **SECRETS, "PYTHONUNBUFFERED": "1"}
-    env.pop("AWS_ENDPOINT_URL", None)
-    process = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "handoff.cli",
-            "serve",
-            "--port",
-            str(port),
-            "--aws-port",
-            str(aws_port),
-            "--config",
-            str(ROOT / "examples" / "demo.toml"),
-            "--reps",
-            str(ROOT / "examples" / "reps.csv"),
-            "--outbox",
-            str(outbox),
-            "--sla-check-every",
-            "1",
-        ],
-        cwd=tmp_path_factory.mktemp("cwd"),
-        env=env,
-        # A file, not a pipe: a pipe nobody drains would stall the server once it filled.
-        stdout=log,
-        stderr=subprocess.STDOUT,
-        text=True,
-    )
-    base = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 60
-    while True:
-        try:
-            with urllib.request.urlopen(f"{base}/health", timeout=1):  # noqa: S310
-                break
-        except OSError:
-            if process.poll() is not None or time.monotonic() > deadline:
-                output = log_path.read_text()
-                process.kill()
-                raise RuntimeError(f"handoff serve did not start:\n{output}") from None
-            time.sleep(0.2)
-    yield Served(
-        client=HandoffClient.for_secrets(base, SECRETS),
-        aws_url=f"http://127.0.0.1:{aws_port}",
-        outbox=outbox,
-    )
-    process.send_signal(signal.SIGTERM)
-    try:
-        code = process.wait(timeout=20)
-    except subprocess.TimeoutExpired:
-        process.kill()
-        raise AssertionError("handoff serve ignored SIGTERM") from None
-    log.close()
-    assert code == 0, log_path.read_text()
-    # Every log line the whole e2e session produced: no contact's email, phone or name.
-    lines = log_path.read_text().splitlines()
+    with serving(tmp_path_factory.mktemp("served"), SECRETS) as running:
+        yield Served(
+            client=HandoffClient.for_secrets(running.url, SECRETS),
+            aws_url=running.aws_url,
+            outbox=running.outbox,
+        )
+    # Every log line the whole e2e session produced: no contact's email, phone or name. (The
+    # banner's local sign-ins are printed for the person running it, not logged.)
+    lines = [line for line in running.log.read_text().splitlines() if not SIGN_IN_LINE.match(line)]
     assert lines  # the scan below read the session's logs
     leaks = personal_data_in(lines)
     assert leaks == [], f"personal data in {len(leaks)} log line(s), e.g. {leaks[:3]}"

@@ -254,6 +254,8 @@ class StackTemplate:
         kind = self._type(name)
         if kind in ("AWS::SecretsManager::Secret", "AWS::StepFunctions::StateMachine", "AWS::SNS::Topic"):
             return self.arn(name)
+        if kind == "AWS::Cognito::UserPool":
+            return self.physical_name(name)  # the pool id, "<region>_<id>"
         if kind == "AWS::SQS::Queue":
             return f"https://sqs.{frame.region}.{frame.url_suffix}/{frame.account}/{self.physical_name(name)}"
         if kind in NAME_PROPERTY:
@@ -281,6 +283,8 @@ class StackTemplate:
         name_property = NAME_PROPERTY.get(kind)
         if name_property and name_property in props:
             return str(self.resolve(props[name_property]))
+        if kind == "AWS::Cognito::UserPool":
+            return f"{self.frame.region}_{logical_id}"  # Cognito makes up the id; a pool has no name in it
         generated = f"{self.frame.stack_name}-{logical_id}"
         return generated.lower() if kind == "AWS::S3::Bucket" else generated
 
@@ -303,6 +307,7 @@ class StackTemplate:
             "AWS::KMS::Key": lambda: frame.arn("kms", f"key/{logical_id}"),
             "AWS::SES::ConfigurationSet": lambda: frame.arn("ses", f"configuration-set/{name}"),
             "AWS::SES::EmailIdentity": lambda: frame.arn("ses", f"identity/{name}"),
+            "AWS::Cognito::UserPool": lambda: frame.arn("cognito-idp", f"userpool/{name}"),
         }
         if kind not in arns:
             raise UnmappedError(f"the ARN of {logical_id} ({kind}) is not supported")
@@ -424,7 +429,7 @@ class LocalRef:
     """A resource as the local stack names it. ``kind`` says how to read ``name``."""
 
     # table, index, queue, state_machine, token_state_machine, execution, secret, object, bucket,
-    # identity, configuration_set, any
+    # identity, configuration_set, user_pool, any
     kind: str
     name: str = ""
     detail: str = ""  # the index name, or the object key
@@ -484,6 +489,26 @@ S3_OBJECT_ACTIONS = {
     "DeleteObject": "DeleteObject",
 }
 SES_V1_SENDS = frozenset({"SendEmail", "SendRawEmail", "SendTemplatedEmail", "SendBulkTemplatedEmail"})
+# Cognito user pool operations AWS does not authorize with IAM: public ones (sign-in, which an app
+# client without a secret may call unsigned) and token-authorized ones (the user's access token
+# or the sign-in session authorizes them). A policy cannot grant or deny them, so nothing is checked.
+# https://docs.aws.amazon.com/cognito/latest/developerguide/user-pools-API-operations.html
+COGNITO_WITHOUT_IAM = frozenset(
+    {
+        "InitiateAuth",
+        "RespondToAuthChallenge",
+        "GetUser",
+        "GlobalSignOut",
+        "RevokeToken",
+        "ChangePassword",
+        "ForgotPassword",
+        "ConfirmForgotPassword",
+        "AssociateSoftwareToken",
+        "VerifySoftwareToken",
+        "SetUserMFAPreference",
+        "GetTokensFromRefreshToken",
+    }
+)
 
 
 def iam_requests(call: AwsCall) -> list[Need]:
@@ -499,6 +524,7 @@ def iam_requests(call: AwsCall) -> list[Need]:
         "sqs": _sqs,
         "s3": _s3,
         "cloudwatch": _cloudwatch,
+        "cognito-idp": _cognito,
     }
     needs = by_service[call.service](call) if call.service in by_service else None
     if needs is None:
@@ -542,6 +568,20 @@ def _s3(call: AwsCall) -> list[Need] | None:
     if call.operation in ("ListObjects", "ListObjectsV2"):
         return [Need("s3:ListBucket", LocalRef("bucket", str(call.params["Bucket"])))]
     return None
+
+
+def _cognito(call: AwsCall) -> list[Need] | None:
+    """IAM-authorized user pool operations (Admin*, ListUsers...) are checked on the pool the
+    call names; public and token-authorized ones take no IAM permission."""
+    if call.operation in COGNITO_WITHOUT_IAM:
+        return []
+    pool = call.params.get("UserPoolId")
+    if not pool:
+        raise UnmappedError(
+            f"cognito-idp {call.operation} without a UserPoolId: the recorder must keep it "
+            "(handoff.local.aws_calls.RESOURCE_PARAMETERS)"
+        )
+    return [Need(f"cognito-idp:{call.operation}", LocalRef("user_pool", str(pool)))]
 
 
 def _cloudwatch(call: AwsCall) -> list[Need] | None:
@@ -632,6 +672,10 @@ class Translator:
             "object": self._s3_arn,
             "bucket": self._s3_arn,
             "identity": lambda ref, call: self._identity_arn(ref.name, call),
+            # The pool the function's HANDOFF_USER_POOL_ID names, locally and in the template.
+            "user_pool": lambda ref, call: self.template.arn(
+                self._setting_resource(call, "AWS::Cognito::UserPool", ref.name, str)
+            ),
             "configuration_set": lambda ref, call: self.template.arn(
                 self._setting_resource(call, "AWS::SES::ConfigurationSet", ref.name, str)
             ),

@@ -9,7 +9,16 @@ from typing import Any
 import pytest
 
 from handoff.aws.tables import DISPOSITIONS, LEADS, REPS, SLA_INDEX
-from handoff.deploy.functions import API, DISPOSITION, MARK_FAILED, NOTIFY, QUALIFY, ROUTE
+from handoff.deploy.functions import (
+    API,
+    CONSOLE,
+    CONSOLE_AUTH,
+    DISPOSITION,
+    MARK_FAILED,
+    NOTIFY,
+    QUALIFY,
+    ROUTE,
+)
 from handoff.local.aws_calls import AwsCall
 from handoff.local.provision import SECRET_PREFIX, SENDER, table_name
 from tests.grants.conftest import Synthesized
@@ -159,3 +168,50 @@ def test_an_unknown_table_is_reported_as_unmappable_not_guessed(
     assert report.ungranted == {}
     [message] = report.unmapped
     assert "someone-elses" in message and "TableSpec" in message
+
+
+# The console's user pool as the local stack names it (Cognito makes up "<region>_<id>").
+USER_POOL = "us-east-1_LocalPool1"
+CONSOLE_SETTINGS = {
+    **SETTINGS,
+    "HANDOFF_USER_POOL_ID": USER_POOL,
+    "HANDOFF_USER_POOL_CLIENT_ID": "local-client",
+}
+
+
+def cognito(function: str, operation: str, **params: Any) -> AwsCall:
+    return AwsCall(function, "cognito-idp", operation, "us-east-1", params=params, settings=CONSOLE_SETTINGS)
+
+
+def test_the_authorizer_may_list_a_users_groups_in_the_console_pool_and_nothing_else_may(
+    synthesized: Synthesized,
+) -> None:
+    groups = cognito(CONSOLE_AUTH.key, "AdminListGroupsForUser", UserPoolId=USER_POOL)
+    assert check(synthesized.checked(), [groups]).problems() == []
+    [finding] = findings(synthesized.checked(), groups)
+    assert finding.action == "cognito-idp:AdminListGroupsForUser"
+    assert ":cognito-idp:us-east-1:123456789012:userpool/us-east-1_ConsoleUserPool" in finding.resource
+
+    assert list(check(synthesized.checked(revoke(synthesized, finding)), [groups]).ungranted) == [finding]
+    # The pages' function signs people in with public calls: it holds no Cognito permission.
+    from_the_pages = cognito(CONSOLE.key, "AdminListGroupsForUser", UserPoolId=USER_POOL)
+    assert [f.function for f in check(synthesized.checked(), [from_the_pages]).ungranted] == [CONSOLE.key]
+
+
+def test_sign_in_and_sign_out_take_no_iam_permission(synthesized: Synthesized) -> None:
+    """InitiateAuth and RespondToAuthChallenge are public; GetUser and GlobalSignOut are
+    authorized by the user's access token. AWS evaluates no IAM policy for them."""
+    calls = [
+        cognito(CONSOLE.key, operation)
+        for operation in ("InitiateAuth", "RespondToAuthChallenge", "GlobalSignOut", "GetUser")
+    ] + [cognito(CONSOLE_AUTH.key, "GetUser")]
+
+    report = check(synthesized.checked(), calls)
+
+    assert report.problems() == [] and report.checked == 0
+
+
+def test_an_admin_call_whose_pool_was_not_recorded_is_unmappable(synthesized: Synthesized) -> None:
+    report = check(synthesized.checked(), [cognito(CONSOLE_AUTH.key, "AdminListGroupsForUser")])
+    [message] = report.unmapped
+    assert "UserPoolId" in message

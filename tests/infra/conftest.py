@@ -46,3 +46,19 @@ def cfn_lint(template_path: Path) -> subprocess.CompletedProcess[str]:
         check=False,
         timeout=300,
     )
+
+
+def policy_statements(template: Template, function_key: str) -> list[dict[str, Any]]:
+    """Every statement of the policies on one function's role."""
+    prefix = f"Functions{function_key.replace('_', '')}ServiceRole"
+    return [
+        statement
+        for logical_id, policy in resources(template, "AWS::IAM::Policy").items()
+        if logical_id.startswith(prefix)
+        for statement in policy["Properties"]["PolicyDocument"]["Statement"]
+    ]
+
+
+def statement_actions(statement: dict[str, Any]) -> set[str]:
+    named = statement["Action"]
+    return set(named if isinstance(named, list) else [named])

@@ -236,6 +236,19 @@ def test_every_gateway_response_body_is_json_whatever_the_message(template: Temp
         assert set(parsed) == {"error", "message", "details"}
 
 
+def test_a_signed_out_browser_is_sent_to_the_stage_s_sign_in_page(template: Template) -> None:
+    """API Gateway sends the header as given: on the execute-api URL the stage comes first."""
+    deployed = resources(template, "AWS::ApiGateway::GatewayResponse").values()
+    located = {
+        r["Properties"]["ResponseType"]: r["Properties"].get("ResponseParameters", {})
+        for r in deployed
+        if r["Properties"].get("ResponseParameters")
+    }
+    assert located == {"UNAUTHORIZED": {"gatewayresponse.header.Location": "'/v1/console/login'"}}
+    unauthorized = next(r for r in deployed if r["Properties"]["ResponseType"] == "UNAUTHORIZED")
+    assert unauthorized["Properties"]["StatusCode"] == "303"
+
+
 @pytest.fixture(scope="module")
 def two_stages(tmp_path_factory: pytest.TempPathFactory) -> tuple[Template, Template]:
     """dev and prod in one account, as docs/deploy.md describes."""

@@ -16,7 +16,7 @@ from handoff.deploy.settings import FUNCTION_VARIABLE
 from handoff.deploy.workflow import placeholders
 from infra.app import build_app
 from infra.stack import HandoffStack
-from tests.infra.conftest import cfn_lint, resources
+from tests.infra.conftest import cfn_lint, policy_statements, resources, statement_actions
 
 
 def test_state_machine_is_standard_and_comes_from_the_asl_file(
@@ -55,7 +55,9 @@ def test_every_function_runs_on_the_common_layer(template: Template) -> None:
         # Every function reading the config reads the config layer's copy.
         if needs.CONFIG in spec.settings:
             assert env["HANDOFF_CONFIG_PATH"] == "/opt/config/handoff.toml"
-        assert "HANDOFF_LEADS_TABLE" in env and "POWERTOOLS_METRICS_NAMESPACE" in env
+        # The console's authorizer reads Cognito only: no table, no config.
+        assert ("HANDOFF_LEADS_TABLE" in env) == (needs.LEADS in spec.environment_names)
+        assert "POWERTOOLS_METRICS_NAMESPACE" in env
 
 
 def test_tables_have_the_keys_defined_in_one_place(template: Template) -> None:
@@ -213,9 +215,12 @@ def test_cfn_lint_is_clean(synthesized: tuple[HandoffStack, Template, Path]) -> 
     assert result.returncode == 0, result.stdout + result.stderr
 
 
-def test_least_privilege_only_qualify_disposition_and_sla_check_start_executions(template: Template) -> None:
-    """qualify starts each handoff, sla_check resumes late ones, and disposition starts the
-    reassignment of a lead worked already (handoff.service.reassign)."""
+def test_least_privilege_only_qualify_disposition_sla_check_and_the_console_start_executions(
+    template: Template,
+) -> None:
+    """qualify starts each handoff, sla_check resumes late ones, and disposition and the console
+    start the reassignment of a lead worked already (handoff.service.reassign); the console also
+    redrives failed leads (handoff.service.redrive)."""
     starters = []
     for logical_id, policy in resources(template, "AWS::IAM::Policy").items():
         for statement in policy["Properties"]["PolicyDocument"]["Statement"]:
@@ -223,26 +228,11 @@ def test_least_privilege_only_qualify_disposition_and_sla_check_start_executions
             if "states:StartExecution" in actions:
                 starters.append(logical_id)
     assert sorted(s.split("ServiceRole")[0] for s in starters) == [
+        "Functionsconsole",
         "Functionsdisposition",
         "Functionsqualify",
         "Functionsslacheck",
     ]
-
-
-def _policy_statements(template: Template, function_key: str) -> list[dict[str, Any]]:
-    """Every statement of the policies on one function's role."""
-    prefix = f"Functions{function_key.replace('_', '')}ServiceRole"
-    return [
-        statement
-        for logical_id, policy in resources(template, "AWS::IAM::Policy").items()
-        if logical_id.startswith(prefix)
-        for statement in policy["Properties"]["PolicyDocument"]["Statement"]
-    ]
-
-
-def _actions(statement: dict[str, Any]) -> set[str]:
-    actions = statement["Action"]
-    return set(actions if isinstance(actions, list) else [actions])
 
 
 def _referenced(statements: list[dict[str, Any]], candidates: dict[str, str]) -> set[str]:
@@ -254,8 +244,8 @@ def _referenced(statements: list[dict[str, Any]], candidates: dict[str, str]) ->
 def test_least_privilege_the_api_function_reads_leads_reps_and_the_api_key_and_writes_nothing(
     template: Template,
 ) -> None:
-    statements = _policy_statements(template, API.key)
-    actions = set().union(*(_actions(s) for s in statements))
+    statements = policy_statements(template, API.key)
+    actions = set().union(*(statement_actions(s) for s in statements))
     assert {"dynamodb:GetItem", "dynamodb:Query", "dynamodb:Scan", "secretsmanager:GetSecretValue"} <= actions
     writes = ("Put", "Update", "Delete", "Write")
     assert not {a for a in actions if a.startswith("dynamodb:") and any(w in a for w in writes)}
@@ -264,7 +254,7 @@ def test_least_privilege_the_api_function_reads_leads_reps_and_the_api_key_and_w
         logical: table["Properties"]["KeySchema"][0]["AttributeName"]
         for logical, table in resources(template, "AWS::DynamoDB::Table").items()
     }
-    read = [s for s in statements if any(a.startswith("dynamodb:") for a in _actions(s))]
+    read = [s for s in statements if any(a.startswith("dynamodb:") for a in statement_actions(s))]
     assert _referenced(read, tables) == {LEADS.partition_key, REPS.partition_key}
     assert _secrets_read(template, API.key) == {"api-key"}
 
@@ -274,8 +264,10 @@ def _secrets_read(template: Template, function_key: str) -> set[str]:
         logical: secret["Properties"]["Name"]["Fn::Join"][1][-1].lstrip("/")
         for logical, secret in resources(template, "AWS::SecretsManager::Secret").items()
     }
-    statements = _policy_statements(template, function_key)
-    return _referenced([s for s in statements if "secretsmanager:GetSecretValue" in _actions(s)], secrets)
+    statements = policy_statements(template, function_key)
+    return _referenced(
+        [s for s in statements if "secretsmanager:GetSecretValue" in statement_actions(s)], secrets
+    )
 
 
 def test_only_the_functions_behind_api_key_routes_read_the_api_key(template: Template) -> None:
@@ -330,6 +322,8 @@ def test_dashboard_and_outputs(template: Template) -> None:
         "RepsTable",
         "AccountsTable",
         "DispositionsTable",
+        "ConsoleUrl",
+        "ConsoleUserPoolId",
     ):
         assert name in outputs, name
 

@@ -9,7 +9,7 @@ import json
 import pytest
 
 from handoff.api.openapi import configure
-from handoff.deploy.functions import API, DISPOSITION, QUALIFY, ROUTES, FunctionSpec
+from handoff.deploy.functions import API, CONSOLE, DISPOSITION, QUALIFY, ROUTES, FunctionSpec
 
 READ_ROUTES = {
     ("GET", "/health"),
@@ -47,7 +47,7 @@ def test_every_webhook_route_goes_to_qualify() -> None:
     assert {r.function for r in ROUTES if r.path.startswith("/webhooks/")} == {QUALIFY}
 
 
-@pytest.mark.parametrize("spec", [QUALIFY, API, DISPOSITION], ids=lambda s: s.key)
+@pytest.mark.parametrize("spec", [QUALIFY, API, DISPOSITION, CONSOLE], ids=lambda s: s.key)
 def test_each_http_function_serves_exactly_its_routes_in_the_table(spec: FunctionSpec) -> None:
     """The gateway sends a route to the function the table names; that function must answer it,
     and answer nothing the gateway never sends it."""
@@ -55,4 +55,11 @@ def test_each_http_function_serves_exactly_its_routes_in_the_table(spec: Functio
 
 
 def test_the_table_names_no_other_http_function() -> None:
-    assert {route.function for route in ROUTES} == {QUALIFY, API, DISPOSITION}
+    assert {route.function for route in ROUTES} == {QUALIFY, API, DISPOSITION, CONSOLE}
+
+
+def test_only_the_console_sign_in_is_open_under_console() -> None:
+    """Every console page but sign-in sits behind the session authorizer; nothing else does."""
+    console = {(r.method, r.path) for r in ROUTES if r.function == CONSOLE and not r.session}
+    assert console == {("GET", "/console/login"), ("POST", "/console/login")}
+    assert all(r.function == CONSOLE and not r.api_key for r in ROUTES if r.session)
