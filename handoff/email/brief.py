@@ -133,7 +133,7 @@ def until(then: datetime, now: datetime) -> str:
         if seconds >= size:
             count = seconds // size
             return f"in {count} {unit}{'s' if count > 1 else ''}"
-    return f"in {seconds} seconds"
+    return f"in {seconds} second{'s' if seconds > 1 else ''}"
 
 
 def themes_for(record: LeadRecord, config: HandoffConfig) -> list[str]:

@@ -48,8 +48,8 @@ class Console(Construct):
                 require_symbols=True,
                 temp_password_validity=Duration.days(3),
             ),
-            mfa=cognito.Mfa.OPTIONAL,
-            mfa_second_factor=cognito.MfaSecondFactor(otp=True, sms=False),
+            # Off until the console's sign-in answers MFA challenges (see the COG2 suppression).
+            mfa=cognito.Mfa.OFF,
             account_recovery=cognito.AccountRecovery.EMAIL_ONLY,
             feature_plan=cognito.FeaturePlan.ESSENTIALS,
             # The people and their groups are the console's access list: kept if the stack goes.
@@ -83,11 +83,12 @@ class Console(Construct):
             [
                 NagPackSuppression(
                     id="AwsSolutions-COG2",
-                    reason="MFA is optional and TOTP only (never SMS). The console's sign-in answers "
-                    "NEW_PASSWORD_REQUIRED for invited users and no MFA challenge yet, so requiring MFA "
-                    "would lock every user out; the pool is invite-only (no self sign-up) with a "
-                    "12-character mixed password policy, and the stage is throttled. Switch to REQUIRED "
-                    "once the console runs MFA_SETUP and SOFTWARE_TOKEN_MFA (docs/deploy.md section 12).",
+                    reason="MFA is off: the console's sign-in answers NEW_PASSWORD_REQUIRED for invited "
+                    "users but no MFA challenge yet, so requiring MFA would lock every user out, and "
+                    "optional MFA would lock out whoever enrolled. The pool is invite-only (no self "
+                    "sign-up) with a 12-character mixed password policy, sessions last an hour, and "
+                    "the stage is throttled. Switch to REQUIRED (TOTP) once the console runs MFA_SETUP "
+                    "and SOFTWARE_TOKEN_MFA (docs/deploy.md section 12).",
                 ),
                 NagPackSuppression(
                     id="AwsSolutions-COG8",
