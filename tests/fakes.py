@@ -27,6 +27,7 @@ from handoff.aws.tables import (
     MESSAGE_INDEX,
     OPEN_INDEX,
     SLA_INDEX,
+    UNASSIGNED_INDEX,
     Index,
 )
 from handoff.config import HandoffConfig, parse_config
@@ -36,6 +37,7 @@ from handoff.crm.salesforce_api import is_record_id
 from handoff.domain.account import Account, normalise_domain
 from handoff.domain.record import (
     OPEN_STATUSES,
+    UNASSIGNED_REP,
     Disposition,
     LeadRecord,
     LeadStatus,
@@ -220,6 +222,9 @@ class FakeLeads:
         more = len(found) > limit
         last = {k: page[-1][k] for k in ("lead_id", "check_at", "open_status")} if more else None
         return page, ({"shard": 0, "key": last} if last else None)
+
+    def unassigned(self) -> Iterator[str]:
+        return iter([i["lead_id"] for i in self._sharded(UNASSIGNED_INDEX, UNASSIGNED_REP)])
 
     def overdue(self, now: datetime) -> Iterator[str]:
         return iter([i["lead_id"] for i in self._sharded(SLA_INDEX, "pending") if i["sla_due_at"] < iso(now)])

@@ -20,6 +20,7 @@ from handoff.aws.tables import (
     OPEN_INDEX,
     RECEIVED_INDEX,
     SLA_INDEX,
+    UNASSIGNED_INDEX,
     Index,
 )
 from handoff.aws.throttling import through_throttling
@@ -28,6 +29,7 @@ from handoff.domain.lead import is_lead_id
 from handoff.domain.record import (
     INDEXED,
     OPEN_STATUSES,
+    UNASSIGNED_REP,
     CadenceState,
     LeadRecord,
     LeadStatus,
@@ -49,12 +51,15 @@ PRIVATE_ATTRIBUTES = (
     "open_status",
     "check_at",
     "owner_rep_id",
+    "unassigned_queue",
     "cadence_state",
     "cadence_due_at",
     "deals_version",
     "crm_task_tried",
 )
 
+
+OPEN_VALUES = frozenset(s.value for s in OPEN_STATUSES)
 
 # When sla_check looks at a lead whose status did not say when its step should end: the shipped
 # [escalation] stuck_after_seconds. Steps that wait longer (the SLA, the ladder) set check_at.
@@ -83,7 +88,14 @@ def bookkeeping(
         set_fields["sla_state"] = SLA_INDEX.key_for(str(set_fields["sla_state"]), lead_id)
     assignment = set_fields.get("assignment")
     if isinstance(assignment, dict) and assignment.get("rep_id"):
-        set_fields["owner_rep_id"] = str(assignment["rep_id"])
+        owner = str(assignment["rep_id"])
+        set_fields["owner_rep_id"] = owner
+        if owner == UNASSIGNED_REP:
+            set_fields["unassigned_queue"] = UNASSIGNED_INDEX.key_for(UNASSIGNED_REP, lead_id)
+        else:
+            remove = (*remove, "unassigned_queue")
+    if "status" in set_fields and str(set_fields["status"]) not in OPEN_VALUES:
+        remove = (*remove, "unassigned_queue")  # closed, re-nurtured or failed: out of the queue
     cadence = set_fields.get("cadence")
     state = cadence.get("state") if isinstance(cadence, dict) else set_fields.get("cadence.state")
     next_at = cadence.get("next_at") if isinstance(cadence, dict) else set_fields.get("cadence.next_at")
@@ -120,6 +132,12 @@ def index_attributes(record: LeadRecord) -> dict[str, str]:
     if record.status.value in INDEXED:
         attributes["open_status"] = OPEN_INDEX.key_for(record.status.value, record.lead_id)
         attributes["check_at"] = iso(record.received_at + timedelta(seconds=DEFAULT_CHECK_SECONDS))
+    if (
+        record.status.value in OPEN_VALUES
+        and record.assignment
+        and record.assignment.rep_id == UNASSIGNED_REP
+    ):
+        attributes["unassigned_queue"] = UNASSIGNED_INDEX.key_for(UNASSIGNED_REP, record.lead_id)
     if record.crm.record_id:
         attributes["crm_record"] = crm_record(record.crm.system, record.crm.record_id, record.source)
     return attributes
@@ -389,13 +407,16 @@ class LeadRepository:
                 return
             query = {**query, "ExclusiveStartKey": page["LastEvaluatedKey"]}
 
-    def _sharded(self, index: Index, value: str, sort_condition: ConditionBase) -> Iterator[dict[str, Any]]:
-        """Every item under ``value`` in a sharded index whose sort key meets the condition."""
+    def _sharded(
+        self, index: Index, value: str, sort_condition: ConditionBase | None
+    ) -> Iterator[dict[str, Any]]:
+        """Every item under ``value`` in a sharded index whose sort key meets the condition (if any)."""
         for key in index.keys(value):
+            condition = Key(index.partition_key).eq(key)
             yield from self._pages(
                 {
                     "IndexName": index.name,
-                    "KeyConditionExpression": Key(index.partition_key).eq(key) & sort_condition,
+                    "KeyConditionExpression": condition & sort_condition if sort_condition else condition,
                 }
             )
 
@@ -429,6 +450,10 @@ class LeadRepository:
                 return items, {"shard": shard, "key": exclusive}
             shard += 1
         return items, ({"shard": shard, "key": None} if shard < len(keys) else None)
+
+    def unassigned(self) -> Iterator[str]:
+        """Ids of the open leads nobody could take (the unassigned queue), oldest first by shard."""
+        return (str(i["lead_id"]) for i in self._sharded(UNASSIGNED_INDEX, UNASSIGNED_REP, None))
 
     def overdue(self, now: datetime) -> Iterator[str]:
         """Ids of leads still waiting for a first touch whose SLA is past due: all of them."""

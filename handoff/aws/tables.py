@@ -103,11 +103,18 @@ RECEIVED_INDEX = Index(
     name="by_received", partition_key="received_month", sort_key="received_at", shards=STATE_SHARDS
 )
 
+# The console's now-queue lists every lead nobody could take (the unassigned queue): only those
+# carry ``unassigned_queue``, which leads.bookkeeping keeps in step with the assignment and status.
+UNASSIGNED_INDEX = Index(
+    name="by_unassigned", partition_key="unassigned_queue", sort_key="received_at", shards=STATE_SHARDS
+)
+
 LEADS = TableSpec(
     logical_name="Leads",
     partition_key="lead_id",
     indexes=(
         SLA_INDEX, CONTACT_INDEX, MESSAGE_INDEX, OPEN_INDEX, CRM_RECORD_INDEX, CADENCE_INDEX, RECEIVED_INDEX,
+        UNASSIGNED_INDEX,
     ),
 )  # fmt: skip
 REPS = TableSpec(logical_name="Reps", partition_key="rep_id")

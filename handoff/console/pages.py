@@ -17,7 +17,7 @@ from pydantic import BaseModel
 from handoff.api.requests import parse_json_object, parse_lead
 from handoff.cli.explain import explain_lead
 from handoff.console import scope
-from handoff.domain.record import OPEN_STATUSES, LeadRecord, LeadStatus, SlaState
+from handoff.domain.record import OPEN_STATUSES, UNASSIGNED_REP, LeadRecord, LeadStatus, SlaState
 from handoff.domain.rep import Rep
 from handoff.email.brief import ago, build_brief, crm_button, safe_url, until
 from handoff.email.render import render_brief
@@ -34,7 +34,7 @@ from handoff.service.tuning import TuningOutput, measure
 SOON = timedelta(hours=1)
 # At most this many leads on the now-queue (each is one read); the oldest problems come first.
 MAX_QUEUE = 200
-UNASSIGNED = "unassigned"
+UNASSIGNED = UNASSIGNED_REP
 # Why a lead is on the now-queue, most urgent first.
 FAILED, BREACHED, ESCALATED, UNASSIGNED_FLAG, DUE_SOON = (
     "failed",
@@ -116,8 +116,10 @@ def queue_row(record: LeadRecord, now: datetime) -> QueueRow:
 
 def _candidate_ids(ports: Ports, now: datetime) -> Iterator[str]:
     """Lead ids that may need a person, from the indexes only: the pending SLAs due within the
-    hour (or past), escalated and failed leads, and leads whose step should have ended."""
+    hour (or past), the unassigned queue, escalated and failed leads, and leads whose step should
+    have ended."""
     yield from ports.leads.overdue(now + SOON)
+    yield from ports.leads.unassigned()
     for status in (LeadStatus.FAILED.value, LeadStatus.ESCALATED.value):
         start: Any = None
         while True:

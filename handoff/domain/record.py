@@ -61,6 +61,10 @@ class ConsideredRep(BaseModel):
     skipped_because: str | None = None
 
 
+# The rep id of the unassigned queue: nobody could take the lead, so sales ops own it for now.
+UNASSIGNED_REP = "unassigned"
+
+
 class Assignment(BaseModel):
     rep_id: str
     rep_email: str

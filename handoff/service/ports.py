@@ -95,6 +95,10 @@ class Leads(Protocol):
         """One page of the leads in ``status`` (the same fields), and where to go on (None: done)."""
         ...
 
+    def unassigned(self) -> Iterator[str]:
+        """Ids of the open leads in the unassigned queue (nobody could take them)."""
+        ...
+
     def overdue(self, now: datetime) -> Iterator[str]:
         """Ids of every lead still waiting for a first touch whose SLA is past due."""
         ...

@@ -10,6 +10,7 @@ from pydantic import BaseModel, Field
 
 from handoff.domain.crm_write import writes_owner
 from handoff.domain.record import (
+    UNASSIGNED_REP,
     Assignment,
     CadenceState,
     ConsideredRep,
@@ -162,7 +163,7 @@ def _choose(
         metrics.add_metric(name="LeadsUnassigned", unit=MetricUnit.Count, value=1)
         logger.warning("lead unassigned", extra={"lead_id": record.lead_id})
         return Assignment(
-            rep_id="unassigned",
+            rep_id=UNASSIGNED_REP,
             rep_email=config.routing.unassigned_email,
             rep_name="Unassigned queue",
             rule="unassigned",

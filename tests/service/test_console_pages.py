@@ -78,12 +78,14 @@ def test_the_now_queue_holds_what_needs_a_person_most_urgent_first(ports: FakePo
     ports.leads.create(stored_record("broke", status=LeadStatus.FAILED))
     ports.leads.create(stored_record("esc", status=LeadStatus.ESCALATED, owner="r2"))
     ports.leads.create(stored_record("nobody", owner="unassigned", due_in=timedelta(minutes=30)))
+    ports.leads.create(stored_record("queued", owner="unassigned", due_in=timedelta(hours=6)))
     rows = pages.now_queue(ports, NOW, None)
     assert [(r.lead_id, r.flags) for r in rows] == [
         ("broke", ["failed"]),
         ("late", ["breached"]),
         ("esc", ["escalated"]),
         ("nobody", ["due soon", "unassigned"]),
+        ("queued", ["unassigned"]),  # its SLA hours away, listed all the same
         ("soon", ["due soon"]),
     ]
     assert rows[0].lead_id == "broke" and rows[0].can_redrive

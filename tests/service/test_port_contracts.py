@@ -359,6 +359,33 @@ def test_the_cadence_index_follows_the_record(stores: tuple[Leads, Reps, Disposi
     assert item is not None and "cadence_state" not in item and item["cadence"]["state"] == "ran_out"
 
 
+def test_the_unassigned_queue_index_follows_the_owner_and_the_status(
+    stores: tuple[Leads, Reps, Dispositions],
+) -> None:
+    """A lead nobody could take is listed however far off its SLA; given a rep, or closed, it
+    leaves the list, so the console's now-queue never reads a stale one."""
+    leads, _, _ = stores
+    queued, taken, closed = record(50), record(51), record(52)
+    for lead in (queued, taken, closed):
+        leads.create(lead)
+
+    def owner(rep_id: str) -> dict[str, Any]:
+        return {
+            "rep_id": rep_id,
+            "rep_email": "x@example.com",
+            "rule": "r",
+            "reason": "r",
+            "assigned_at": NOW.isoformat(),
+        }
+
+    for lead in (queued, taken, closed):
+        leads.update(lead.lead_id, set_fields={"status": "assigned", "assignment": owner("unassigned")})
+    assert sorted(leads.unassigned()) == sorted([queued.lead_id, taken.lead_id, closed.lead_id])
+    leads.update(taken.lead_id, set_fields={"assignment": owner("r1")})
+    leads.update(closed.lead_id, set_fields={"status": "closed"})
+    assert list(leads.unassigned()) == [queued.lead_id]
+
+
 def test_a_claim_takes_one_slot_within_capacity_and_the_daily_cap(
     stores: tuple[Leads, Reps, Dispositions],
 ) -> None:
