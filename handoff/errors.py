@@ -91,6 +91,12 @@ THROTTLING_CODES = frozenset(
 )
 
 
+class StorageUnanswered(StorageError):
+    """The call got no answer (a timeout, a dropped connection): it may or may not have been
+    applied. Only an idempotent call is tried again on it, such as starting a named execution
+    (a second start of the same name is refused, never run twice)."""
+
+
 class StorageThrottled(StorageError):
     """The store refused on a rate or a quota: a later try succeeds. The workflow retries it
     with back-off, and a lead that fails on it alone is redriven by sla_check."""

@@ -8,7 +8,7 @@ from typing import Any
 from botocore.exceptions import BotoCoreError, ClientError
 
 from handoff.aws.throttling import through_throttling
-from handoff.errors import THROTTLING_CODES, StorageError, StorageThrottled
+from handoff.errors import THROTTLING_CODES, StorageError, StorageThrottled, StorageUnanswered
 
 # A task token that no longer waits: the wait timed out, or another touch already ended it.
 TOKEN_GONE = frozenset({"TaskTimedOut", "TaskDoesNotExist", "InvalidToken"})
@@ -45,7 +45,7 @@ class StepFunctionsWorkflow:
                 raise StorageThrottled(f"StartExecution: {_code(exc)}") from exc
             raise StorageError(f"StartExecution: {_code(exc)}") from exc
         except BotoCoreError as exc:  # the call never got an answer (connection, timeout)
-            raise StorageError(f"StartExecution: {type(exc).__name__}") from exc
+            raise StorageUnanswered(f"StartExecution: {type(exc).__name__}") from exc
         return True
 
     def running(self, name: str) -> bool:

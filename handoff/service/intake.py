@@ -11,7 +11,7 @@ from handoff.domain.lead import Lead
 from handoff.domain.provenance import crm_link
 from handoff.domain.qualify import qualify
 from handoff.domain.record import LeadRecord, LeadStatus, TimelineEntry
-from handoff.errors import AlreadyExists, StorageError, StorageThrottled
+from handoff.errors import AlreadyExists, StorageError, StorageThrottled, StorageUnanswered
 from handoff.observability import MetricUnit, logger, metrics
 from handoff.service.ports import Ports
 
@@ -40,14 +40,15 @@ def answer_for(record: LeadRecord) -> IntakeResult:
 
 
 def start_workflow(ports: Ports, record: LeadRecord, now: datetime) -> None:
-    """Start the handoff execution. Throttled (a burst past Step Functions' start quota), the
-    lead stays ``routing`` and sla_check starts it within a minute or two; any other failure
-    leaves it visibly ``failed``. Never lost either way."""
+    """Start the handoff execution. Throttled (a burst past Step Functions' start quota) or
+    unanswered (a timeout: it may have started), the lead stays ``routing`` and sla_check starts
+    it within a minute or two, or finds it running; any other failure leaves it visibly
+    ``failed``. Never lost either way."""
     try:
         # The lead id is the execution name: a second start is rejected, not repeated.
         ports.workflow.start(record.lead_id, {"lead_id": record.lead_id})
-    except StorageThrottled as exc:
-        logger.warning("start_execution throttled", extra={"lead_id": record.lead_id})
+    except (StorageThrottled, StorageUnanswered) as exc:
+        logger.warning("start_execution deferred", extra={"lead_id": record.lead_id, "error": exc.cause_name})
         metrics.add_metric(name="StartsDeferred", unit=MetricUnit.Count, value=1)
         ports.leads.update(
             record.lead_id,
@@ -57,7 +58,8 @@ def start_workflow(ports: Ports, record: LeadRecord, now: datetime) -> None:
                 TimelineEntry(
                     at=now,
                     event="start_deferred",
-                    detail=f"workflow start throttled ({exc.cause_name}); sla_check starts it",
+                    detail=f"workflow start {'throttled' if isinstance(exc, StorageThrottled) else 'unanswered'} "
+                    f"({exc.cause_name}); sla_check starts it",
                 )
             ],
         )

@@ -10,6 +10,7 @@ from collections.abc import Iterator
 from typing import Any
 
 from botocore.awsrequest import AWSResponse
+from botocore.exceptions import ReadTimeoutError
 
 from handoff.aws import container
 
@@ -22,9 +23,14 @@ class _Raw:
         yield self._body
 
 
+# The code that makes a call go unanswered: botocore's read timeout, as a service too slow to answer.
+NO_ANSWER = "ReadTimeout"
+
+
 class Faults:
     """``inject(service, operation, code, status, times)``: the next ``times`` calls fail
-    (``times=None``: until ``clear``). ``injected`` counts every failure served."""
+    (``times=None``: until ``clear``); code NO_ANSWER times them out instead. ``injected``
+    counts every failure served."""
 
     def __init__(self) -> None:
         self.injected: Counter[str] = Counter()
@@ -56,6 +62,8 @@ class Faults:
             if remaining is not None:
                 self._plans[key][2] = remaining - 1
             self.injected[f"{key[0]}.{key[1]} {code}"] += 1
+            if code == NO_ANSWER:
+                raise ReadTimeoutError(endpoint_url=request.url)
             # botocore calls every before-send handler; pointing the request elsewhere keeps moto
             # from also applying it, so the fault means "AWS refused", as a real throttle does.
             request.url = "https://injected-fault.invalid/"

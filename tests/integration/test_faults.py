@@ -25,7 +25,7 @@ from handoff.local import lambdas
 from handoff.local.fake_hubspot import FakeHubSpot
 from handoff.local.provision import table_name
 from tests.integration.conftest import SECRETS, Aws, rep
-from tests.integration.faults import Faults
+from tests.integration.faults import NO_ANSWER, Faults
 
 SETTLED = {"notified", "closed", "renurtured", "nurture", "failed"}
 API_KEY = {"x-api-key": SECRETS["HANDOFF_API_KEY"]}
@@ -167,11 +167,16 @@ def test_dynamodb_throttling_past_the_sdk_is_waited_out_by_the_workflow(
     assert errors and set(errors) == {"StorageThrottled"}
 
 
-def test_a_start_throttled_past_the_sdk_leaves_the_lead_routing_and_sla_check_starts_it(
-    aws: Aws, faults: Faults, hot_lead: dict[str, Any], monkeypatch: pytest.MonkeyPatch
+@pytest.mark.parametrize(
+    "code",
+    ["ThrottlingException", NO_ANSWER],  # an unanswered start may have started: its name guards
+    ids=["throttled", "unanswered"],
+)
+def test_a_start_throttled_or_unanswered_past_the_sdk_leaves_the_lead_routing_and_sla_check_starts_it(
+    aws: Aws, faults: Faults, hot_lead: dict[str, Any], code: str
 ) -> None:
     aws.put_reps(rep("r1"))
-    faults.inject("stepfunctions", "StartExecution", "ThrottlingException", times=None)
+    faults.inject("stepfunctions", "StartExecution", code, times=None)
     status, body = aws.post_lead(_lead(hot_lead, 31))
     assert status == 202
     lead = aws.get_lead(body["lead_id"])

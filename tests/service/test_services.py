@@ -18,7 +18,7 @@ from handoff.domain.clock import utcnow
 from handoff.domain.lead import Lead
 from handoff.domain.link_tokens import read_token
 from handoff.domain.record import LeadStatus
-from handoff.errors import BadRequest, Conflict, StorageError, StorageThrottled
+from handoff.errors import BadRequest, Conflict, StorageError, StorageThrottled, StorageUnanswered
 from handoff.service import (
     crm_inbound,
     crm_sync,
@@ -521,8 +521,18 @@ def test_a_reassign_step_stopped_before_its_release_gives_the_slot_back_on_retry
     assert open_counts(ports) == {"r2": 1}
 
 
-def test_a_throttled_start_leaves_the_lead_routing_and_the_sweep_starts_it(ports: FakePorts) -> None:
-    ports.workflow.refuse_starts = StorageThrottled("StartExecution: ThrottlingException")
+@pytest.mark.parametrize(
+    "refusal",
+    [
+        StorageThrottled("StartExecution: ThrottlingException"),
+        StorageUnanswered("StartExecution: ReadTimeoutError"),  # it may have started: the name guards
+    ],
+    ids=["throttled", "unanswered"],
+)
+def test_a_start_throttled_or_unanswered_leaves_the_lead_routing_and_the_sweep_starts_it(
+    ports: FakePorts, refusal: StorageError
+) -> None:
+    ports.workflow.refuse_starts = refusal
     lead_id = accepted(ports)  # still a 202: the lead is stored
     assert status(ports, lead_id) == LeadStatus.ROUTING
     ports.workflow.refuse_starts = None
