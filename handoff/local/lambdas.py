@@ -10,6 +10,7 @@ import importlib
 import json
 import logging
 import sys
+import threading
 import traceback
 import uuid
 from dataclasses import dataclass, field
@@ -74,6 +75,25 @@ def spec_for(name_or_arn: str) -> FunctionSpec | None:
     return _BY_NAME.get(name_or_arn.rsplit(":function:", maxsplit=1)[-1].split(":", maxsplit=1)[0])
 
 
+# Lambda runs at most so many of an account's invocations at once; past that a synchronous invoke
+# is refused (TooManyRequestsException, 429), and every workflow step retries it with back-off
+# (the ASL's throttle retrier). AWS's default is 1,000 a region; here every handler shares one
+# process, so the local stack takes this many at once: a burst of a thousand leads then waits in
+# the workflow's retries, as it would past the account's limit, rather than running a thousand
+# handlers side by side until the emulator's own server stops answering.
+LOCAL_CONCURRENCY = 24
+_running = threading.BoundedSemaphore(LOCAL_CONCURRENCY)
+
+
+def _throttled() -> Exception:
+    from moto.core.exceptions import JsonRESTError
+
+    class TooManyRequests(JsonRESTError):
+        code = 429
+
+    return TooManyRequests("TooManyRequestsException", "Rate Exceeded.")
+
+
 def install() -> None:
     """Replace moto's echoing Lambda backend with in-process dispatch (and apply
     handoff.local.emulator's changes: the handlers run on several threads at once)."""
@@ -98,6 +118,8 @@ def install() -> None:
             response_headers["x-amz-function-error"] = "Unhandled"
             missing = {"errorType": "ResourceNotFound", "errorMessage": f"no handler for {function_name}"}
             return json.dumps(missing).encode()
+        if not _running.acquire(blocking=False):
+            raise _throttled()
         try:
             result = invoke(spec, json.loads(body or "{}"))
         except Exception as exc:
@@ -110,6 +132,8 @@ def install() -> None:
                 "stackTrace": "".join(traceback.format_exception(exc)[-3:]),
             }
             return json.dumps(error).encode()
+        finally:
+            _running.release()
         return json.dumps(result, default=str).encode()
 
     LambdaSimpleBackend.invoke = dispatch  # type: ignore[method-assign]

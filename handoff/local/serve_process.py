@@ -21,7 +21,9 @@ from handoff.local.console_users import ConsoleUser
 from handoff.local.stack import free_port
 
 START_SECONDS = 60
-STOP_SECONDS = 20
+# A clean stop takes about 5 s (the workflow threads and moto's server wind down); on a machine
+# loaded by parallel test workers, several times that.
+STOP_SECONDS = 60
 # `handoff serve` prints one line per local sign-in: role, username, password.
 SIGN_IN_LINE = re.compile(r"^\s+(revops|manager)\s+(\S+@\S+)\s+(\S+)\s*$")
 

@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import copy
 import json
+import threading
+import time
 from collections.abc import Iterator
 from typing import Any
 
@@ -185,6 +187,27 @@ def test_a_start_throttled_or_unanswered_past_the_sdk_leaves_the_lead_routing_an
     faults.clear()
     assert lambdas.invoke(SLA_CHECK, {})["resumed"] == 1
     _settles(aws, body["lead_id"], "notified")
+    _one_brief_one_slot(aws, body["lead_id"])
+
+
+def test_a_step_past_lambda_s_concurrency_is_refused_and_retried_until_there_is_room(
+    aws: Aws, hot_lead: dict[str, Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Every invocation slot taken: the Route step is refused as Lambda refuses past the account's
+    concurrency (TooManyRequestsException), waits in the workflow's throttle retrier, and runs
+    once a slot frees. Nothing fails and nothing is done twice."""
+    aws.put_reps(rep("r1"))
+    full = threading.BoundedSemaphore(1)
+    full.acquire()
+    monkeypatch.setattr(lambdas, "_running", full)
+    _, body = aws.post_lead(_lead(hot_lead, 33))
+    deadline = time.monotonic() + 20
+    while "Lambda.TooManyRequestsException" not in _task_errors(aws, body["lead_id"]):
+        assert time.monotonic() < deadline, "the step was never refused"
+        time.sleep(0.2)
+    assert aws.get_lead(body["lead_id"])["status"] == "routing"
+    full.release()
+    _settles(aws, body["lead_id"], "notified", timeout=60)
     _one_brief_one_slot(aws, body["lead_id"])
 
 
