@@ -548,7 +548,12 @@ def run(fast_leads: int = LEADS_FAST, sandbox_leads: int = LEADS_SANDBOX) -> lis
 
 
 if __name__ == "__main__":  # python -m bench.throttled [leads at 14/s] [leads at 1/s]: JSON on stdout
+    import faulthandler
+    import signal
     import sys
+
+    # A run that stalls can be asked where every thread is: kill -USR1 <pid> (stacks on stderr).
+    faulthandler.register(signal.SIGUSR1, all_threads=True)
 
     counts = [int(a) for a in sys.argv[1:3]] or [LEADS_FAST, LEADS_SANDBOX]
     cases = [run_case(n, rate) for n, rate in zip(counts, (SES_FAST, SES_SANDBOX), strict=False)]

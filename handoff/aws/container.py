@@ -7,12 +7,14 @@ so a handler module imports fast and tests can point everything at moto first.
 
 from __future__ import annotations
 
+import threading
 from functools import cache, cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import boto3
 from aws_lambda_powertools.utilities import parameters
+from aws_lambda_powertools.utilities.parameters import SecretsProvider
 from botocore.config import Config
 
 from handoff.aws.accounts import AccountRepository
@@ -41,15 +43,43 @@ SECRET_MAX_AGE_SECONDS = 300
 RETRIES = Config(retries={"mode": "standard"})
 
 
-@cache
+# Clients, the DynamoDB resource and the secrets provider are made once, under this lock. In AWS a
+# container serves one request at a time; the local stack runs many handlers in one process, and
+# without it a burst's first requests each built their own (boto3's default session is not
+# thread-safe for that), and each its own empty secrets cache: a thousand at once stalled it.
+_making = threading.RLock()
+
+
 def client(service: str) -> Any:
+    with _making:
+        return _client(service)
+
+
+@cache
+def _client(service: str) -> Any:
     # boto3 honours AWS_ENDPOINT_URL, which is how the local stack points here.
     return boto3.client(service, config=RETRIES)  # type: ignore[call-overload]
 
 
-@cache
 def _dynamodb() -> Any:
+    with _making:
+        return _dynamodb_resource()
+
+
+@cache
+def _dynamodb_resource() -> Any:
     return boto3.resource("dynamodb", config=RETRIES)
+
+
+def _secrets() -> SecretsProvider:
+    """One provider, and so one cache, per container, on its Secrets Manager client."""
+    with _making:
+        return _secrets_provider()
+
+
+@cache
+def _secrets_provider() -> SecretsProvider:
+    return SecretsProvider(boto3_client=client("secretsmanager"))
 
 
 class AwsPorts:
@@ -122,7 +152,7 @@ class AwsPorts:
 
     def secret(self, name: str) -> str:
         """Cached for five minutes, so rotation takes effect without a deploy."""
-        value = parameters.get_secret(f"{settings().secret_prefix}{name}", max_age=SECRET_MAX_AGE_SECONDS)
+        value = _secrets().get(f"{settings().secret_prefix}{name}", max_age=SECRET_MAX_AGE_SECONDS)
         return str(value)
 
     def idempotent(self, function: Any, config: IdempotencyConfig) -> Any:
@@ -151,7 +181,7 @@ def ports() -> AwsPorts:
 
 def reset() -> None:
     """Forget this container's ports and caches (tests switch endpoints between cases)."""
-    for cached in (client, _dynamodb, ports, cached_config):
+    for cached in (_client, _dynamodb_resource, _secrets_provider, ports, cached_config):
         cached.cache_clear()
     settings_module.reset()
     parameters.clear_caches()  # type: ignore[no-untyped-call]
