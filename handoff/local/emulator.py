@@ -10,6 +10,11 @@
 - **One parse per workflow definition.** moto parses the ASL again for every execution (tens of
   milliseconds of CPU each). The parse tree depends only on the definition, so it is kept; each
   execution still builds its own evaluation components from it, exactly as before.
+- **No server-wide lock while a request is read.** moto's server picks each request's service
+  under one lock, and for an endpoint-URL request (the local stack's) that means parsing its
+  headers and maybe its body, so every request in flight waits on the slowest one: a thousand
+  leads at once stalled the server with its threads queued on that lock. The service is now
+  picked outside it; the lock only guards building a service's app, once.
 - **A failed invoke named as AWS names it.** moto's interpreter invokes each Lambda task over
   loopback with retries off, and turns a connection its threaded server drops under load into
   States.Runtime, which no retrier catches. On AWS a failed invoke is Lambda.SdkClientException,
@@ -51,6 +56,38 @@ def install() -> None:
 
         task = lambda_task.StateTaskServiceLambda
         task._from_error = _failed_invoke_as_aws_names_it(task._from_error)  # type: ignore[method-assign]
+        from moto.moto_server.werkzeug_app import DomainDispatcherApplication
+
+        DomainDispatcherApplication.get_application = _application_without_a_global_wait  # type: ignore[method-assign]
+
+
+def _application_without_a_global_wait(self: Any, environ: dict[str, Any]) -> Any:
+    """moto's DomainDispatcherApplication.get_application, with the service picked outside its lock."""
+    from moto.moto_server.werkzeug_app import DEFAULT_SERVICE_REGION
+
+    path_info = environ.get("PATH_INFO", "")
+    if isinstance(path_info, bytes):
+        path_info = path_info.decode("utf-8")
+    host: str | None = None
+    if path_info.startswith("/moto-api") or path_info == "/favicon.ico":
+        host = "moto_api"
+    elif path_info.startswith(("/latest/meta-data/", "/latest/api/")):
+        host = "instance_metadata"
+    backend = self.get_backend_for_host(host)
+    if not backend:
+        host = self.infer_service_region_host(environ, path_info)
+        if host is None:
+            service, region = DEFAULT_SERVICE_REGION
+            host = f"{service}.{region}.amazonaws.com"
+        backend = self.get_backend_for_host(host)
+    app = self.app_instances.get(backend)
+    if app is None:
+        with self.lock:
+            app = self.app_instances.get(backend)
+            if app is None:
+                app = self.create_app(backend)
+                self.app_instances[backend] = app
+    return app
 
 
 def _failed_invoke_as_aws_names_it(from_error: Any) -> Any:
