@@ -141,6 +141,21 @@ class Aws:
                 raise AssertionError(f"no {event} on the timeline: {lead['timeline']}")
             time.sleep(0.05)
 
+    def wait_for_event_after(
+        self, lead_id: str, first: str, then: str, timeout: float = 30
+    ) -> dict[str, Any]:
+        """Poll until the timeline holds ``then`` after its last ``first``. (Counting ``then``
+        alone is racy: a step the workflow retried may have written it twice already.)"""
+        deadline = time.monotonic() + timeout
+        while True:
+            lead = self.get_lead(lead_id)
+            events = [entry["event"] for entry in lead["timeline"]]
+            if first in events and then in events[len(events) - events[::-1].index(first) :]:
+                return lead
+            if time.monotonic() > deadline:
+                raise AssertionError(f"no {then} after {first} on the timeline: {lead['timeline']}")
+            time.sleep(0.05)
+
     def execution(self, lead_id: str, timeout: float = 15) -> dict[str, Any]:
         """Wait for the lead's execution to finish and return its description."""
         sfn = boto3.client("stepfunctions")

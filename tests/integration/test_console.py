@@ -87,7 +87,7 @@ def test_a_reassignment_from_the_page_moves_the_lead_and_says_who(aws: Aws, lead
         "POST", f"/console/leads/{lead_id}/reassign", BOSS, {"to_rep_id": target, "reason": "knows them"}
     )
     assert status == 303 and headers["Location"] == f"/console/leads/{lead_id}?done=reassigned"
-    lead = aws.wait_for_event(lead_id, "waiting", count=2)
+    lead = aws.wait_for_event_after(lead_id, "reassigned", "waiting")
     assert lead["assignment"]["rep_id"] == target and lead["assignment"]["requested_by"] == "boss@example.com"
     status, _, page = call("GET", f"/console/leads/{lead_id}?done=reassigned", BOSS)
     assert "Reassignment requested" in page and "manual by boss@example.com" in page

@@ -166,7 +166,7 @@ def test_a_bounce_delivered_again_is_noted_and_acted_on_once(
     # SNS delivers again, Lambda retries, and one SNS batch may hold the same record twice.
     answers = [lambdas.invoke(SES_EVENTS, event) for _ in range(2)]
     answers.append(lambdas.invoke(SES_EVENTS, {"Records": event["Records"] * 2}))
-    lead = aws.wait_for_event(lead_id, "waiting", count=2)  # reassigned, and waiting on a new brief
+    lead = aws.wait_for_event_after(lead_id, "reassigned", "waiting")  # waiting on a new brief
     answers.append(lambdas.invoke(SES_EVENTS, event))
     assert answers == [{"escalated": 1}, {"escalated": 0}, {"escalated": 0}, {"escalated": 0}]
     lead = aws.get_lead(lead_id)
@@ -187,7 +187,7 @@ def test_a_late_bounce_of_an_earlier_brief_leaves_the_new_wait_alone(
     aws.wait_for_event(lead_id, "waiting")
     first = ses.sent[0]
     assert lambdas.invoke(SES_EVENTS, sns(bounce(**vars(first)))) == {"escalated": 1}
-    aws.wait_for_event(lead_id, "waiting", count=2)
+    aws.wait_for_event_after(lead_id, "reassigned", "waiting")
     # A complaint about the first brief, a day later: noted, but the second brief was delivered.
     assert lambdas.invoke(SES_EVENTS, sns(bounce(**vars(first), kind="Complaint"))) == {"escalated": 0}
     lead = aws.get_lead(lead_id)

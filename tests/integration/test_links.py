@@ -146,6 +146,6 @@ def test_wrong_owner_from_the_link_page_names_the_right_rep_or_asks_again(
         aws, "POST", links["Recycle"], {"reason": "wrong_owner", "owner": "r3@example.com"}
     )
     assert status == 200 and "moving the lead to r3" in html, html
-    lead = aws.wait_for_event(lead_id, "waiting", count=2)
+    lead = aws.wait_for_event_after(lead_id, "reassigned", "waiting")
     assert (lead["assignment"]["rep_id"], lead["assignment"]["because"]) == ("r3", "wrong_owner")
     assert lead["status"] == "notified"  # not recycled

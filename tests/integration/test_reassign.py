@@ -42,7 +42,7 @@ def test_wrong_owner_naming_the_right_rep_moves_the_lead_to_them(aws: Aws, hot_l
         lead_id, outcome="recycle", reason="wrong_owner", rep_id="r1", by="r1", owner="r3@example.com"
     )
     assert (status, body["status"], body["to"]) == (200, "reassigning", "r3"), body
-    lead = aws.wait_for_event(lead_id, "waiting", count=2)  # r3's wait is parked
+    lead = aws.wait_for_event_after(lead_id, "reassigned", "waiting")  # r3's wait is parked
     assignment = lead["assignment"]
     assert (assignment["rep_id"], assignment["rule"], assignment["because"], assignment["requested_by"]) == (
         "r3", "named_owner", "wrong_owner", "r1"
@@ -77,7 +77,7 @@ def test_wrong_owner_naming_nobody_routes_without_the_flagging_rep(
     lead_id = parked(aws, hot_lead, "r1", "r2")
     status, body = aws.dispose(lead_id, outcome="recycle", reason="wrong_owner", rep_id="r1")
     assert (status, body["to"]) == (200, "the next rep routing picks"), body
-    lead = aws.wait_for_event(lead_id, "waiting", count=2)
+    lead = aws.wait_for_event_after(lead_id, "reassigned", "waiting")
     assert (lead["assignment"]["rep_id"], lead["assignment"]["because"]) == ("r2", "wrong_owner")
     skipped = {c["rep_id"]: c["skipped_because"] for c in lead["assignment"]["considered"]}
     assert skipped["r1"] == "already had this lead"
@@ -89,8 +89,7 @@ def test_ops_move_a_worked_lead_and_the_new_owner_gets_a_brief(aws: Aws, hot_lea
     assert aws.execution(lead_id)["status"] == "SUCCEEDED"  # the first touch closed the workflow
     status, body = reassign(aws, lead_id, to_rep_id="r2", by="ops@example.com", note="territory change")
     assert (status, body["status"]) == (202, "reassigning"), body
-    lead = aws.wait_for_event(lead_id, "reassigned")
-    lead = aws.wait_for_event(lead_id, "waiting", count=2)
+    lead = aws.wait_for_event_after(lead_id, "reassigned", "waiting")
     assert (lead["assignment"]["rep_id"], lead["assignment"]["because"]) == ("r2", "manual")
     assert lead["assignment"]["requested_by"] == "ops@example.com"
     assert lead["status"] == "notified"
@@ -105,7 +104,7 @@ def test_ops_move_a_worked_lead_and_the_new_owner_gets_a_brief(aws: Aws, hot_lea
 def test_a_person_may_hand_a_lead_back_to_a_rep_who_had_it(aws: Aws, hot_lead: dict[str, Any]) -> None:
     lead_id = parked(aws, hot_lead, "r1", "r2")
     assert reassign(aws, lead_id, to_rep_id="r2")[0] == 202
-    aws.wait_for_event(lead_id, "waiting", count=2)
+    aws.wait_for_event_after(lead_id, "reassigned", "waiting")
     assert reassign(aws, lead_id, to_rep_id="r1")[0] == 202
     lead = aws.wait_for_event(lead_id, "waiting", count=3)
     assert [a["rep_id"] for a in lead["assignment_history"]] == ["r1", "r2"]
