@@ -9,7 +9,6 @@ at a fixed time so the picture does not change between runs.
 from __future__ import annotations
 
 import json
-import shutil
 import subprocess
 import sys
 import tempfile
@@ -25,6 +24,7 @@ from handoff.domain.qualify import qualify  # noqa: E402
 from handoff.domain.record import Assignment, LeadRecord, Sla  # noqa: E402
 from handoff.email.brief import LINK_OUTCOMES, Link, build_brief  # noqa: E402
 from handoff.email.render import render_brief  # noqa: E402
+from handoff.local.chromium import chromium  # noqa: E402
 
 NOW = datetime(2026, 11, 2, 15, 4, 30, tzinfo=UTC)
 OUT = ROOT / "docs" / "brief.png"
@@ -32,15 +32,6 @@ CHROMIUM_FLAGS = [
     "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
     "--disable-background-networking", "--disable-component-update", "--disable-sync", "--hide-scrollbars",
 ]  # fmt: skip
-
-
-def chromium() -> str:
-    found = shutil.which("chromium") or shutil.which("chromium-browser")
-    if found:
-        return found
-    print("installing chromium from Debian's packages ...", flush=True)
-    subprocess.run(["apt-get", "install", "-y", "-q", "chromium"], check=True)  # noqa: S607
-    return shutil.which("chromium") or "chromium"
 
 
 def sample_html() -> str:
@@ -54,7 +45,10 @@ def sample_html() -> str:
         rep_timezone="America/New_York",
     )  # fmt: skip
     record.sla = Sla(due_at=NOW + timedelta(minutes=5), seconds=300)
-    links = [Link(label=label, url=f"https://handoff.example.com/v1/d/sample-{code}") for code, label in LINK_OUTCOMES]
+    links = [
+        Link(label=label, url=f"https://handoff.example.com/v1/d/sample-{code}")
+        for code, label in LINK_OUTCOMES
+    ]
     return render_brief(build_brief(record, config, NOW, links)).html
 
 
@@ -64,7 +58,13 @@ def main() -> int:
         page.write_text(sample_html(), encoding="utf-8")
         # Phone width, and tall enough for the whole brief with every outcome button.
         size = "--window-size=390,1400"
-        command = [chromium(), *CHROMIUM_FLAGS, f"--user-data-dir={scratch}/profile", size, f"--screenshot={OUT}"]
+        command = [
+            chromium(),
+            *CHROMIUM_FLAGS,
+            f"--user-data-dir={scratch}/profile",
+            size,
+            f"--screenshot={OUT}",
+        ]
         subprocess.run([*command, page.as_uri()], check=True, capture_output=True)  # noqa: S603
     print(f"wrote {OUT.relative_to(ROOT)} ({OUT.stat().st_size // 1024} KB)")
     return 0

@@ -12,8 +12,6 @@ from __future__ import annotations
 
 import json
 import secrets
-import shutil
-import subprocess
 import sys
 import tempfile
 from pathlib import Path
@@ -21,6 +19,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from handoff.local.chromium import chromium  # noqa: E402
 from handoff.local.client import HandoffClient  # noqa: E402
 from handoff.local.serve_process import serving  # noqa: E402
 
@@ -33,15 +32,6 @@ SECRETS = {
     "HANDOFF_GENERIC_TOKEN": secrets.token_hex(16),
     "HANDOFF_API_KEY": secrets.token_hex(16),
 }
-
-
-def chromium() -> str:
-    found = shutil.which("chromium") or shutil.which("chromium-browser")
-    if found:
-        return found
-    print("installing chromium from Debian's packages ...", flush=True)
-    subprocess.run(["apt-get", "install", "-y", "-q", "chromium"], check=True)  # noqa: S607
-    return shutil.which("chromium") or "chromium"
 
 
 def main() -> int:

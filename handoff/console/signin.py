@@ -4,7 +4,6 @@
 from __future__ import annotations
 
 from typing import Any
-from urllib.parse import parse_qs
 
 from aws_lambda_powertools.event_handler import Response
 
@@ -20,17 +19,13 @@ from handoff.console.session import (
     sign_in,
     sign_out,
 )
+from handoff.console.views import form as read_form
 from handoff.errors import BadRequest, StorageError, Unauthorized
 from handoff.observability import logger
 
 # Cognito's own limits on a username and a password.
 MAX_USERNAME = 128
 MAX_PASSWORD = 256
-
-
-def _form(event: Any) -> dict[str, str]:
-    body = event.decoded_body or ""
-    return {key: values[-1] for key, values in parse_qs(body, keep_blank_values=True).items()}
 
 
 def _login(event: Any, status: int, **context: Any) -> Response[str]:
@@ -52,7 +47,7 @@ def login_submit(event: Any) -> Response[str]:
     """POST /console/login: a password (or a first sign-in's new one) to a session cookie."""
     if not same_origin(event):
         return _login(event, 403, error="This form was posted from another site.")
-    form = _form(event)
+    form = read_form(event, strip=False)
     username = form.get("username", "").strip()[:MAX_USERNAME]
     try:
         outcome = _attempt(form, username)
@@ -90,6 +85,6 @@ def _new_password(form: dict[str, str], username: str) -> SignIn:
 
 def logout(event: Any) -> Response[str]:
     """POST /console/logout: revoke the session (best effort) and clear the cookie."""
-    check_csrf(event, _form(event).get("csrf"))
+    check_csrf(event, read_form(event, strip=False).get("csrf"))
     sign_out(event)
     return _redirect(f"{console_base(event)}/console/login", cleared_cookie())

@@ -37,11 +37,12 @@ def flash(event: APIGatewayProxyEvent) -> str | None:
     return FLASHES.get(event.get_query_string_value("done", "") or "")
 
 
-def form(event: APIGatewayProxyEvent) -> dict[str, str]:
-    """A urlencoded form's fields (the first value of each, stripped), size-checked first."""
+def form(event: APIGatewayProxyEvent, *, strip: bool = True) -> dict[str, str]:
+    """A urlencoded form's fields (the first value of each, stripped unless ``strip`` is off, as
+    for a password), size-checked first."""
     text = sized_body(event).decode("utf-8")
     fields = parse_qs(text, max_num_fields=MAX_FIELDS, keep_blank_values=True)
-    return {name: values[0].strip() for name, values in fields.items()}
+    return {name: values[0].strip() if strip else values[0] for name, values in fields.items()}
 
 
 TITLES = {401: "Sign in", 403: "Not yours to see", 404: "Not found", 409: "Not now", 413: "Too large"}

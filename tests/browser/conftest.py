@@ -11,8 +11,6 @@ Fixtures:
 from __future__ import annotations
 
 import re
-import shutil
-import subprocess
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -20,6 +18,7 @@ from typing import Any
 
 import pytest
 
+from handoff.local.chromium import chromium
 from handoff.local.client import HandoffClient
 from handoff.local.console_users import ConsoleUser
 from handoff.local.serve_process import serving
@@ -41,15 +40,6 @@ def pytest_itemcollected(item: pytest.Item) -> None:
     that draws a browser test starts its own stack, about 7 s.)"""
     if BROWSER_DIR in item.path.parents:
         item.add_marker(pytest.mark.browser)
-
-
-def chromium_path() -> str:
-    """The system Chromium (installed from Debian's packages if missing, as scripts/brief_png.py does)."""
-    found = shutil.which("chromium") or shutil.which("chromium-browser")
-    if found:
-        return found
-    subprocess.run(["apt-get", "install", "-y", "-q", "chromium"], check=True)  # noqa: S607
-    return shutil.which("chromium") or "chromium"
 
 
 @dataclass
@@ -90,9 +80,7 @@ def browser() -> Iterator[Any]:
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as playwright:
-        launched = playwright.chromium.launch(
-            executable_path=chromium_path(), args=CHROMIUM_ARGS, headless=True
-        )
+        launched = playwright.chromium.launch(executable_path=chromium(), args=CHROMIUM_ARGS, headless=True)
         yield launched
         launched.close()
 
