@@ -344,11 +344,16 @@ def _stop_quietly(sfn: Any, arn: str) -> None:
         sfn.stop_execution(executionArn=arn)
     # The history, not the status: a stopped execution can read as ended while the state it was
     # in still runs.
-    _wait_for(lambda: _history(sfn, arn)[-1]["type"] in QUIET_EVENTS)
+    _wait_for(lambda: bool(events := _history(sfn, arn)) and events[-1]["type"] in QUIET_EVENTS)
 
 
 def _history(sfn: Any, execution_arn: str) -> list[dict[str, Any]]:
-    events: list[dict[str, Any]] = sfn.get_execution_history(executionArn=execution_arn)["events"]
+    """The execution's events; none while moto cannot serialize them (a task whose timeout is
+    still a path mid-step fails its serializer with a TypeError), so the caller polls again."""
+    try:
+        events: list[dict[str, Any]] = sfn.get_execution_history(executionArn=execution_arn)["events"]
+    except TypeError:
+        return []
     return events
 
 
