@@ -14,7 +14,8 @@
   under one lock, and for an endpoint-URL request (the local stack's) that means parsing its
   headers and maybe its body, so every request in flight waits on the slowest one: a thousand
   leads at once stalled the server with its threads queued on that lock. The service is now
-  picked outside it; the lock only guards building a service's app, once.
+  picked outside it; the lock only guards building a service's app, once. Which service a host
+  names is remembered, since moto lists its package directory on every request to find out.
 - **A failed invoke named as AWS names it.** moto's interpreter invokes each Lambda task over
   loopback with retries off, and turns a connection its threaded server drops under load into
   States.Runtime, which no retrier catches. On AWS a failed invoke is Lambda.SdkClientException,
@@ -59,6 +60,9 @@ def install() -> None:
         from moto.moto_server.werkzeug_app import DomainDispatcherApplication
 
         DomainDispatcherApplication.get_application = _application_without_a_global_wait  # type: ignore[method-assign]
+        DomainDispatcherApplication.get_backend_for_host = _backend_remembered(  # type: ignore[method-assign]
+            DomainDispatcherApplication.get_backend_for_host
+        )
 
 
 def _application_without_a_global_wait(self: Any, environ: dict[str, Any]) -> Any:
@@ -88,6 +92,20 @@ def _application_without_a_global_wait(self: Any, environ: dict[str, Any]) -> An
                 app = self.create_app(backend)
                 self.app_instances[backend] = app
     return app
+
+
+def _backend_remembered(get_backend_for_host: Any) -> Any:
+    """moto's get_backend_for_host, remembered per host: moto lists its package directory on
+    every request to answer it, which under a burst costs more than the request itself."""
+    known: dict[str | None, Any] = {}
+
+    @functools.wraps(get_backend_for_host)
+    def remembered(self: Any, host: str | None) -> Any:
+        if host not in known:
+            known[host] = get_backend_for_host(self, host)
+        return known[host]
+
+    return remembered
 
 
 def _failed_invoke_as_aws_names_it(from_error: Any) -> Any:

@@ -6,7 +6,7 @@ from typing import Any
 
 from botocore.exceptions import ClientError, EndpointConnectionError
 
-from handoff.local.emulator import _failed_invoke_as_aws_names_it
+from handoff.local.emulator import _backend_remembered, _failed_invoke_as_aws_names_it
 
 
 def test_a_dropped_invoke_is_lambda_sdk_client_exception_which_every_step_retries() -> None:
@@ -23,3 +23,17 @@ def test_a_dropped_invoke_is_lambda_sdk_client_exception_which_every_step_retrie
     other = ValueError("a handler's own error")
     named(None, None, other)
     assert seen[-1] is other  # anything else is moto's to name, as before
+
+
+def test_which_service_a_host_names_is_worked_out_once_per_host() -> None:
+    asked: list[str | None] = []
+
+    def moto_lookup(self: Any, host: str | None) -> str | None:
+        asked.append(host)
+        return None if host is None else host.split(".")[0]
+
+    lookup = _backend_remembered(moto_lookup)
+    hosts = ["dynamodb.us-east-1.amazonaws.com", "states.us-east-1.amazonaws.com", None]
+    answers = [lookup(None, host) for host in hosts * 3]
+    assert answers == ["dynamodb", "states", None] * 3
+    assert asked == hosts  # each host once, a None answer included
