@@ -58,6 +58,12 @@ CONSOLE_THROTTLE = Throttle(rate=20, burst=40)
 CONSOLE_AUTH_CACHE_SECONDS = 300
 
 
+# What a 503 from the gateway asks a sender to wait before its next try.
+RETRY_AFTER_SECONDS = 5
+# API Gateway's integration timeout for a REST API: past it the sender gets INTEGRATION_TIMEOUT.
+INTEGRATION_TIMEOUT_SECONDS = 29
+
+
 @dataclass(frozen=True)
 class GatewayResponse:
     """One gateway response type: its status, Handoff's error code and its message."""
@@ -70,6 +76,13 @@ class GatewayResponse:
     message: str
     # Where a browser is sent instead (the Location header, a path under the API's base URL).
     location: str | None = None
+    # Seconds a sender should wait before trying again (the Retry-After header).
+    retry_after: int | None = None
+
+    def headers(self, base: str = "") -> dict[str, str]:
+        """The headers it adds; ``base`` prefixes a Location (the stage, on an execute-api URL)."""
+        added = {"Location": f"{base}{self.location}"} if self.location else {}
+        return {**added, **({"Retry-After": str(self.retry_after)} if self.retry_after else {})}
 
     @property
     def template(self) -> str:
@@ -130,6 +143,24 @@ GATEWAY_RESPONSES = {
         # The authorizer itself failed (Cognito unreachable): API Gateway's 500, made a retryable 503.
         GatewayResponse(
             "AUTHORIZER_FAILURE", 503, "unavailable", json.dumps("the session check failed; retry")
+        ),
+        # The function could not be reached or answered too late: Lambda's concurrency is spent
+        # (a burst past the account's limit, which API Gateway would answer with a bare 500 or
+        # 504), or the 29 s integration timeout passed. Nothing was stored, or the delivery's
+        # event id makes a retry harmless, so both say "retry" as CRMs understand it: a 503.
+        GatewayResponse(
+            "INTEGRATION_FAILURE",
+            503,
+            "unavailable",
+            json.dumps("Handoff is at capacity; retry this delivery"),
+            retry_after=RETRY_AFTER_SECONDS,
+        ),
+        GatewayResponse(
+            "INTEGRATION_TIMEOUT",
+            503,
+            "unavailable",
+            json.dumps("Handoff did not answer in time; retry this delivery"),
+            retry_after=RETRY_AFTER_SECONDS,
         ),
         GatewayResponse("DEFAULT_4XX", None, "bad_request", MESSAGE_STRING),
     )

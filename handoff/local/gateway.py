@@ -44,7 +44,7 @@ def _refuse(response_type: str, message_string: str) -> Refusal:
         {
             "Content-Type": "application/json",
             "x-amzn-ErrorType": response_type,
-            **({"Location": response.location} if response.location else {}),
+            **response.headers(),
         },
     )
 
@@ -91,6 +91,11 @@ class Throttles:
                 return _refuse("THROTTLED", "Too Many Requests")
             self._buckets[route.method_key] = (tokens - 1, now)
         return None
+
+
+def integration_timeout() -> Refusal:
+    """The function did not answer within API Gateway's integration timeout."""
+    return _refuse("INTEGRATION_TIMEOUT", "Endpoint request timed out")
 
 
 def no_route() -> Refusal:

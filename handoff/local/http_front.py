@@ -18,8 +18,17 @@ from urllib.parse import parse_qs, urlsplit
 from handoff.aws import container
 from handoff.deploy import credentials
 from handoff.deploy.functions import CONSOLE_AUTH, ROUTES, Route
+from handoff.deploy.gateway import INTEGRATION_TIMEOUT_SECONDS
 from handoff.local import lambdas
-from handoff.local.gateway import Refusal, SessionAuthorizer, Throttles, admit, no_route, size_refusal
+from handoff.local.gateway import (
+    Refusal,
+    SessionAuthorizer,
+    Throttles,
+    admit,
+    integration_timeout,
+    no_route,
+    size_refusal,
+)
 from handoff.local.loopback import LoopbackServer
 
 
@@ -152,8 +161,16 @@ class _Handler(BaseHTTPRequestHandler):
                 self._reply(checked.status, dict(checked.headers), checked.body)
                 return
             event["requestContext"]["authorizer"] = checked.authorizer
+        self._call(route, event)
+
+    def _call(self, route: Route, event: dict[str, Any]) -> None:
+        """Invoke the route's function and answer with what it returns, as a proxy integration."""
         try:
-            result = lambdas.invoke(route.function, event)
+            result = lambdas.invoke_within(route.function, event, INTEGRATION_TIMEOUT_SECONDS)
+        except lambdas.StillRunning:  # API Gateway stops waiting; the function runs on
+            late = integration_timeout()
+            self._reply(late.status, dict(late.headers), late.body)
+            return
         except Exception:  # what API Gateway answers when a Lambda crashes
             self._error(502, "internal", "the function failed; see the server log")
             raise

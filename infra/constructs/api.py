@@ -87,11 +87,11 @@ class Api(Construct):
                 status_code=str(response.status) if response.status else None,
                 templates={MODEL_CONTENT_TYPE: response.template},
                 # A custom domain maps the stage at its root; the execute-api URL has /v1 first.
-                response_headers=(
-                    {"Location": f"'{'' if domain_name else '/' + STAGE_NAME}{response.location}'"}
-                    if response.location
-                    else None
-                ),
+                response_headers={
+                    name: f"'{value}'"
+                    for name, value in response.headers("" if domain_name else f"/{STAGE_NAME}").items()
+                }
+                or None,
             )
         body_validator = self.rest_api.add_request_validator(
             "JsonBody", validate_request_body=True, validate_request_parameters=False

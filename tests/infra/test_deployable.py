@@ -236,6 +236,23 @@ def test_every_gateway_response_body_is_json_whatever_the_message(template: Temp
         assert set(parsed) == {"error", "message", "details"}
 
 
+def test_a_burst_past_lambda_s_concurrency_or_a_late_answer_asks_the_sender_to_retry(
+    template: Template,
+) -> None:
+    """A throttled Lambda reaches the sender as INTEGRATION_FAILURE, a late one as
+    INTEGRATION_TIMEOUT; left to API Gateway they are a bare 500 or 504 that some CRMs do not
+    retry. Both are a 503 in Handoff's error contract, with Retry-After."""
+    deployed = {
+        r["Properties"]["ResponseType"]: r["Properties"]
+        for r in resources(template, "AWS::ApiGateway::GatewayResponse").values()
+    }
+    for response_type in ("INTEGRATION_FAILURE", "INTEGRATION_TIMEOUT"):
+        props = deployed[response_type]
+        assert props["StatusCode"] == "503"
+        assert props["ResponseParameters"] == {"gatewayresponse.header.Retry-After": "'5'"}
+        assert json.loads(props["ResponseTemplates"]["application/json"])["error"] == "unavailable"
+
+
 def test_a_signed_out_browser_is_sent_to_the_stage_s_sign_in_page(template: Template) -> None:
     """API Gateway sends the header as given: on the execute-api URL the stage comes first."""
     deployed = resources(template, "AWS::ApiGateway::GatewayResponse").values()
@@ -244,7 +261,7 @@ def test_a_signed_out_browser_is_sent_to_the_stage_s_sign_in_page(template: Temp
         for r in deployed
         if r["Properties"].get("ResponseParameters")
     }
-    assert located == {"UNAUTHORIZED": {"gatewayresponse.header.Location": "'/v1/console/login'"}}
+    assert located["UNAUTHORIZED"] == {"gatewayresponse.header.Location": "'/v1/console/login'"}
     unauthorized = next(r for r in deployed if r["Properties"]["ResponseType"] == "UNAUTHORIZED")
     assert unauthorized["Properties"]["StatusCode"] == "303"
 
