@@ -63,7 +63,8 @@ POST_TIMEOUT = 120.0
 # The drain ends when every lead is briefed, or nothing new was briefed for this long (longer
 # than an sla_check period and a redrive's back-off), or at the cap.
 STALL_SECONDS = 240.0
-DRAIN_CAP = 1_200.0
+DRAIN_CAP = 1_200.0  # or DRAIN_CAP_PER_LEAD each, whichever is longer
+DRAIN_CAP_PER_LEAD = 2.0  # the local stack briefs about a lead a second
 WRITE_UNIT = 1024
 
 
@@ -362,7 +363,7 @@ def _drain(wire: Wire, writes: Writes, expected: int) -> None:
         now = time.monotonic()
         if done != seen:
             seen, last_progress = done, now
-        if now - last_progress > STALL_SECONDS or now - began > DRAIN_CAP:
+        if now - last_progress > STALL_SECONDS or now - began > max(DRAIN_CAP, expected * DRAIN_CAP_PER_LEAD):
             return
         if int(now - began) % 30 == 0:
             waiting = Counter(s for s in list(writes.status.values()) if s not in burst.HANDED_OFF)
@@ -548,12 +549,19 @@ def run(fast_leads: int = LEADS_FAST, sandbox_leads: int = LEADS_SANDBOX) -> lis
 
 
 if __name__ == "__main__":  # python -m bench.throttled [leads at 14/s] [leads at 1/s]: JSON on stdout
-    import faulthandler
     import signal
     import sys
+    import traceback
 
-    # A run that stalls can be asked where every thread is: kill -USR1 <pid> (stacks on stderr).
-    faulthandler.register(signal.SIGUSR1, all_threads=True)
+    def where_threads_are(*_: Any) -> None:
+        """Every thread's innermost frames, alike ones counted together (faulthandler prints
+        only the first 100 threads, and a burst runs over a thousand)."""
+        stacks = Counter("".join(traceback.format_stack(f)[-8:]) for f in sys._current_frames().values())
+        for stack, threads in stacks.most_common():
+            print(f"--- {threads} thread(s):\n{stack}", file=sys.stderr, flush=True)
+
+    # A run that stalls can be asked where its threads are: kill -USR1 <pid> (stacks on stderr).
+    signal.signal(signal.SIGUSR1, where_threads_are)
 
     counts = [int(a) for a in sys.argv[1:3]] or [LEADS_FAST, LEADS_SANDBOX]
     cases = [run_case(n, rate) for n, rate in zip(counts, (SES_FAST, SES_SANDBOX), strict=False)]

@@ -16,6 +16,10 @@
   leads at once stalled the server with its threads queued on that lock. The service is now
   picked outside it; the lock only guards building a service's app, once. Which service a host
   names is remembered, since moto lists its package directory on every request to find out.
+- **One parse per JSONPath.** moto parses each path in a state's parameters and result path again
+  every time the state runs, building a new jsonpath-ng parser (about a millisecond) each time;
+  a burst's steps spent a fifth of the process's time there. Each path is parsed once and kept
+  (a parsed path is only read by ``find``, so threads may share it).
 - **One Lambda client per region for the workflow's tasks.** moto builds a new boto3 client (and
   a new connection pool) for every Lambda task it invokes, tens of milliseconds of CPU each; a
   burst spent more on that than on its steps. One is made per region and endpoint, and kept.
@@ -64,8 +68,12 @@ def install() -> None:
         from moto.moto_server.werkzeug_app import DomainDispatcherApplication
 
         DomainDispatcherApplication.get_application = _application_without_a_global_wait  # type: ignore[method-assign]
+        from moto.stepfunctions.parser.asl.component.common.path import result_path
         from moto.stepfunctions.parser.asl.component.state.exec.state_task import lambda_eval_utils
+        from moto.stepfunctions.parser.asl.utils import json_path
 
+        for module in (json_path, result_path):
+            setattr(module, "parse", functools.lru_cache(maxsize=4096)(getattr(module, "parse")))  # noqa: B009, B010
         moto_factory = getattr(lambda_eval_utils, "boto_client_for")  # noqa: B009 (not exported)
         setattr(lambda_eval_utils, "boto_client_for", _invoke_client_per_region(moto_factory))  # noqa: B010
         DomainDispatcherApplication.get_backend_for_host = _backend_remembered(  # type: ignore[method-assign]

@@ -61,3 +61,15 @@ def test_the_workflows_lambda_client_is_made_once_per_region_with_a_pool_for_the
     # moto's settings kept (no retries: the workflow's retriers own them), the pool widened.
     assert first.meta.config.retries["total_max_attempts"] == 1
     assert first.meta.config.max_pool_connections == INVOKE_POOL
+
+
+def test_a_jsonpath_is_parsed_once_and_still_reads_each_input() -> None:
+    from moto.stepfunctions.parser.asl.utils import json_path
+
+    from handoff.local import emulator
+
+    emulator.install()
+    parse = vars(json_path)["parse"]
+    assert parse("$.lead.owner") is parse("$.lead.owner")
+    assert json_path.extract_json("$.lead.owner", {"lead": {"owner": "r1"}}) == "r1"
+    assert json_path.extract_json("$.lead.owner", {"lead": {"owner": "r2"}}) == "r2"
