@@ -20,14 +20,13 @@
   every time the state runs, building a new jsonpath-ng parser (about a millisecond) each time;
   a burst's steps spent a fifth of the process's time there. Each path is parsed once and kept
   (a parsed path is only read by ``find``, so threads may share it).
-- **One Lambda client per region for the workflow's tasks.** moto builds a new boto3 client (and
-  a new connection pool) for every Lambda task it invokes, tens of milliseconds of CPU each; a
-  burst spent more on that than on its steps. One is made per region and endpoint, and kept.
 - **A failed invoke named as AWS names it.** moto's interpreter invokes each Lambda task over
   loopback with retries off, and turns a connection its threaded server drops under load into
   States.Runtime, which no retrier catches. On AWS a failed invoke is Lambda.SdkClientException,
   which every step retries with back-off; the emulator now names it so. (Retrying inside the
-  invoke client instead turned an overloaded emulator's timeouts into a storm of invokes.)
+  invoke client instead turned an overloaded emulator's timeouts into a storm of invokes.) The
+  workflow's tasks now invoke in-process (handoff.local.lambdas); any botocore failure an invoke
+  still meets is named so.
 """
 
 from __future__ import annotations
@@ -38,7 +37,6 @@ from typing import Any
 
 _lock = threading.RLock()  # re-entrant: a transaction writes through the same handler
 _INSTALLED = "handoff_emulator"
-INVOKE_POOL = 32  # connections kept for the workflow's Lambda invokes: above the local concurrency
 
 
 def install() -> None:
@@ -69,13 +67,10 @@ def install() -> None:
 
         DomainDispatcherApplication.get_application = _application_without_a_global_wait  # type: ignore[method-assign]
         from moto.stepfunctions.parser.asl.component.common.path import result_path
-        from moto.stepfunctions.parser.asl.component.state.exec.state_task import lambda_eval_utils
         from moto.stepfunctions.parser.asl.utils import json_path
 
         for module in (json_path, result_path):
             setattr(module, "parse", functools.lru_cache(maxsize=4096)(getattr(module, "parse")))  # noqa: B009, B010
-        moto_factory = getattr(lambda_eval_utils, "boto_client_for")  # noqa: B009 (not exported)
-        setattr(lambda_eval_utils, "boto_client_for", _invoke_client_per_region(moto_factory))  # noqa: B010
         DomainDispatcherApplication.get_backend_for_host = _backend_remembered(  # type: ignore[method-assign]
             DomainDispatcherApplication.get_backend_for_host
         )
@@ -108,41 +103,6 @@ def _application_without_a_global_wait(self: Any, environ: dict[str, Any]) -> An
                 app = self.create_app(backend)
                 self.app_instances[backend] = app
     return app
-
-
-def _invoke_client_per_region(boto_client_for: Any) -> Any:
-    """moto's client factory for a Lambda task (``boto_client_for``), made once per region and
-    endpoint instead of on every invoke. Building a boto3 client costs tens of milliseconds of CPU
-    and opens a fresh connection pool, and a burst's thousands of steps spent more on that than
-    on the steps. A client is safe to share between threads once made, so one is made under a
-    lock and kept, as moto makes it but with a pool holding a connection for each step the local
-    stack runs at once (handoff.local.lambdas.LOCAL_CONCURRENCY)."""
-    import boto3
-    from botocore.config import Config
-    from moto.core.models import botocore_stubber
-    from moto.settings import moto_server_port
-
-    made: dict[tuple[str, str, str | None], Any] = {}
-    lock = threading.Lock()
-
-    def per_region(region: str, service: str, state_credentials: Any = None) -> Any:
-        endpoint = None if botocore_stubber.enabled else f"http://localhost:{moto_server_port()}"
-        key = (region, service, endpoint)
-        with lock:
-            if key not in made:
-                config = boto_client_for(region, service, state_credentials).meta.config
-                new_client: Any = boto3.client  # its overloads want a literal service name
-                made[key] = new_client(
-                    service,
-                    region_name=region,
-                    aws_access_key_id="ak",
-                    aws_secret_access_key="sk",
-                    endpoint_url=endpoint,
-                    config=config.merge(Config(max_pool_connections=INVOKE_POOL)),
-                )
-            return made[key]
-
-    return per_region
 
 
 def _backend_remembered(get_backend_for_host: Any) -> Any:

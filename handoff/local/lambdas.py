@@ -1,7 +1,8 @@
 """Dispatch moto's Lambda invocations to the real handlers, in-process.
 
-The ASL's ``lambda:invoke`` tasks reach moto's Lambda API; with this patch the
-call lands in the same ``functions/<name>/app.py`` handler that AWS runs.
+The ASL's ``lambda:invoke`` tasks, and any Invoke sent to moto's Lambda API, land in the same
+``functions/<name>/app.py`` handler that AWS runs, within Lambda's concurrency limit (scaled to
+one process). The workflow's tasks call it directly rather than over moto's server.
 """
 
 from __future__ import annotations
@@ -115,25 +116,79 @@ SLOT_WAIT_SECONDS = 5.0
 _running = threading.BoundedSemaphore(LOCAL_CONCURRENCY)
 
 
-def _throttled() -> Exception:
-    from moto.core.exceptions import JsonRESTError
+class Throttled(Exception):
+    """No invocation slot came free in time: Lambda's TooManyRequestsException (429)."""
 
-    class TooManyRequests(JsonRESTError):
-        code = 429
+    code, message = "TooManyRequestsException", "Rate Exceeded."
 
-    return TooManyRequests("TooManyRequestsException", "Rate Exceeded.")
+
+def run_invoke(function_name: str, body: bytes | None, response_headers: dict[str, str]) -> bytes:
+    """A synchronous Invoke as Lambda answers it: the handler's result as JSON, or its unhandled
+    error with ``x-amz-function-error`` set; Throttled past the concurrency limit."""
+    spec = spec_for(function_name)
+    if spec is None:
+        response_headers["x-amz-function-error"] = "Unhandled"
+        missing = {"errorType": "ResourceNotFound", "errorMessage": f"no handler for {function_name}"}
+        return json.dumps(missing).encode()
+    if not _running.acquire(timeout=SLOT_WAIT_SECONDS):
+        raise Throttled
+    try:
+        result = invoke(spec, json.loads(body or "{}"))
+    except Exception as exc:
+        # What AWS does with an unhandled exception: errorType is the class name,
+        # which the ASL's Retry and Catch match on.
+        response_headers["x-amz-function-error"] = "Unhandled"
+        error = {
+            "errorType": type(exc).__name__,
+            "errorMessage": str(exc)[:1000],
+            "stackTrace": "".join(traceback.format_exception(exc)[-3:]),
+        }
+        return json.dumps(error).encode()
+    finally:
+        _running.release()
+    return json.dumps(result, default=str).encode()
+
+
+def _invoke_for_the_workflow(
+    parameters: dict[str, Any], region: str, state_credentials: Any
+) -> dict[str, Any]:
+    """moto's Lambda task invoke (lambda_eval_utils._invoke_lambda_function), made in-process.
+    moto sends each step through a boto3 client to its own server and back to run_invoke: request
+    signing, HTTP and routing cost more CPU than most steps, and a burst's thousands of steps
+    spent most of the process's time there. The answer and the errors are the same."""
+    from botocore.exceptions import ClientError
+    from moto.stepfunctions.parser.asl.component.state.exec.state_task.lambda_eval_utils import (
+        to_payload_type,
+    )
+
+    headers: dict[str, str] = {}
+    try:
+        body = run_invoke(parameters["FunctionName"], to_payload_type(parameters.get("Payload")), headers)
+    except Throttled:
+        error = {"Code": Throttled.code, "Message": Throttled.message}
+        metadata = {"HTTPStatusCode": 429, "RequestId": str(uuid.uuid4())}
+        raise ClientError({"Error": error, "ResponseMetadata": metadata}, "Invoke") from None  # type: ignore[typeddict-item]
+    answer: dict[str, Any] = {"StatusCode": 200, "ExecutedVersion": "$LATEST", "Payload": json.loads(body)}
+    if "x-amz-function-error" in headers:
+        answer["FunctionError"] = headers["x-amz-function-error"]
+    return answer
 
 
 def install() -> None:
     """Replace moto's echoing Lambda backend with in-process dispatch (and apply
     handoff.local.emulator's changes: the handlers run on several threads at once)."""
     from moto.awslambda_simple.models import LambdaSimpleBackend
+    from moto.core.exceptions import JsonRESTError
+    from moto.stepfunctions.parser.asl.component.state.exec.state_task import lambda_eval_utils
 
     emulator.install()
 
     # The ASL interpreter logs every caught error (an SLA timeout included) at ERROR
     # with its whole parse tree; the workflow's own Catch handles them.
     logging.getLogger("moto.stepfunctions.parser").setLevel(logging.CRITICAL)
+
+    class TooManyRequests(JsonRESTError):
+        code = 429
 
     def dispatch(  # noqa: PLR0917 - moto's signature
         self: Any,
@@ -143,27 +198,10 @@ def install() -> None:
         headers: Any,
         response_headers: Any,
     ) -> bytes:
-        spec = spec_for(function_name)
-        if spec is None:
-            response_headers["x-amz-function-error"] = "Unhandled"
-            missing = {"errorType": "ResourceNotFound", "errorMessage": f"no handler for {function_name}"}
-            return json.dumps(missing).encode()
-        if not _running.acquire(timeout=SLOT_WAIT_SECONDS):
-            raise _throttled()
         try:
-            result = invoke(spec, json.loads(body or "{}"))
-        except Exception as exc:
-            # What AWS does with an unhandled exception: errorType is the class name,
-            # which the ASL's Retry and Catch match on.
-            response_headers["x-amz-function-error"] = "Unhandled"
-            error = {
-                "errorType": type(exc).__name__,
-                "errorMessage": str(exc)[:1000],
-                "stackTrace": "".join(traceback.format_exception(exc)[-3:]),
-            }
-            return json.dumps(error).encode()
-        finally:
-            _running.release()
-        return json.dumps(result, default=str).encode()
+            return run_invoke(function_name, body, response_headers)
+        except Throttled:
+            raise TooManyRequests(Throttled.code, Throttled.message) from None
 
+    lambda_eval_utils._invoke_lambda_function = _invoke_for_the_workflow
     LambdaSimpleBackend.invoke = dispatch  # type: ignore[method-assign]

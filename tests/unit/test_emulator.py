@@ -7,10 +7,8 @@ from typing import Any
 from botocore.exceptions import ClientError, EndpointConnectionError
 
 from handoff.local.emulator import (
-    INVOKE_POOL,
     _backend_remembered,
     _failed_invoke_as_aws_names_it,
-    _invoke_client_per_region,
 )
 
 
@@ -42,25 +40,6 @@ def test_which_service_a_host_names_is_worked_out_once_per_host() -> None:
     answers = [lookup(None, host) for host in hosts * 3]
     assert answers == ["dynamodb", "states", None] * 3
     assert asked == hosts  # each host once, a None answer included
-
-
-def test_the_workflows_lambda_client_is_made_once_per_region_with_a_pool_for_the_concurrency() -> None:
-    from moto.stepfunctions.parser.asl.utils.boto_client import boto_client_for
-
-    made: list[tuple[str, str]] = []
-
-    def moto_factory(region: str, service: str, state_credentials: Any = None) -> Any:
-        made.append((region, service))
-        return boto_client_for(region, service, state_credentials)
-
-    client_for = _invoke_client_per_region(moto_factory)
-    first = client_for(region="us-east-1", service="lambda")
-    assert all(client_for(region="us-east-1", service="lambda") is first for _ in range(5))
-    other = client_for(region="eu-west-1", service="lambda")
-    assert other is not first and made == [("us-east-1", "lambda"), ("eu-west-1", "lambda")]
-    # moto's settings kept (no retries: the workflow's retriers own them), the pool widened.
-    assert first.meta.config.retries["total_max_attempts"] == 1
-    assert first.meta.config.max_pool_connections == INVOKE_POOL
 
 
 def test_a_jsonpath_is_parsed_once_and_still_reads_each_input() -> None:
