@@ -52,3 +52,38 @@ def test_a_jsonpath_is_parsed_once_and_still_reads_each_input() -> None:
     assert parse("$.lead.owner") is parse("$.lead.owner")
     assert json_path.extract_json("$.lead.owner", {"lead": {"owner": "r1"}}) == "r1"
     assert json_path.extract_json("$.lead.owner", {"lead": {"owner": "r2"}}) == "r2"
+
+
+def test_a_tables_items_come_in_moto_s_own_key_order() -> None:
+    import random
+
+    import boto3
+    from moto import mock_aws
+    from moto.dynamodb.models import dynamodb_backends
+
+    from handoff.local.emulator import _all_items_in_key_order
+
+    with mock_aws():
+        client: Any = boto3.client("dynamodb", region_name="us-east-1")
+        for name, keys in (
+            ("pairs", [("pk", "S", "HASH"), ("n", "N", "RANGE")]),
+            ("singles", [("pk", "S", "HASH")]),
+        ):
+            client.create_table(
+                TableName=name,
+                KeySchema=[{"AttributeName": k, "KeyType": role} for k, _, role in keys],
+                AttributeDefinitions=[{"AttributeName": k, "AttributeType": t} for k, t, _ in keys],
+                BillingMode="PAY_PER_REQUEST",
+            )
+        rows = [(f"lead-{random.randint(0, 30)}", random.choice([2, 10, 1, 33, 4])) for _ in range(80)]
+        for pk, n in rows:
+            client.put_item(TableName="pairs", Item={"pk": {"S": pk}, "n": {"N": str(n)}})
+            client.put_item(TableName="singles", Item={"pk": {"S": pk}})
+        for name in ("pairs", "singles"):
+            table = dynamodb_backends["123456789012"]["us-east-1"].tables[name]
+            items: list[Any] = [
+                i for s in table.items.values() for i in (s.values() if table.range_key_attr else [s])
+            ]
+            # moto's own order: its DynamoType comparisons (numbers as numbers: 2 before 10).
+            expected = sorted(items, key=lambda x: (x.hash_key, x.range_key) if x.range_key else x.hash_key)
+            assert _all_items_in_key_order(table) == expected
