@@ -529,9 +529,12 @@ def only_b3() -> int:
     return _rewrite("B3", _b3(throughput.run()), "python -m bench B3")
 
 
-def only_b10() -> int:
-    """`python -m bench B10`: run B10 alone and put its section in BENCHMARKS.md (last), in place."""
-    return _rewrite("B10", _b10(throttled.run()), "python -m bench B10")
+def only_b10(sizes: list[str]) -> int:
+    """`python -m bench B10 [leads at 14/s] [leads at 1/s]`: run B10 alone (at make bench's sizes
+    unless given) and put its section in BENCHMARKS.md (last), in place."""
+    counts = [int(size) for size in sizes]
+    command = " ".join(["python -m bench B10", *sizes])
+    return _rewrite("B10", _b10(throttled.run(*counts)), command)
 
 
 def main() -> int:
@@ -540,8 +543,8 @@ def main() -> int:
 
     if sys.argv[1:] == ["B3"]:
         return only_b3()
-    if sys.argv[1:] == ["B10"]:
-        return only_b10()
+    if sys.argv[1:2] == ["B10"]:
+        return only_b10(sys.argv[2:4])
     if sys.argv[1:] in (["B8"], ["B9"]):
         return history_bench.only(sys.argv[1])
     took: dict[str, float] = {}

@@ -16,6 +16,7 @@ from typing import Any, TypedDict
 
 from bench.local import LocalRun, local_stack, rep_rows, sample_lead
 from handoff.aws.tables import LEADS as LEADS_TABLE
+from handoff.aws.tables import REPS as REPS_TABLE
 from handoff.local.provision import table_name
 
 DELIVERIES = 1_000
@@ -53,6 +54,8 @@ class Checks(TypedDict):
     emails: int
     capacity_violations: int
     slot_mismatches: int
+    # For each such rep, where its ledger (holds) and the leads naming it differ.
+    slot_ledgers: list[dict[str, Any]]
     reps: list[RepShare]
 
 
@@ -161,6 +164,32 @@ def _shares(local: LocalRun, leads: dict[str, dict[str, Any]]) -> list[RepShare]
     ]
 
 
+def _ledgers(local: LocalRun, leads: dict[str, dict[str, Any]], reps: list[RepShare]) -> list[dict[str, Any]]:
+    """Each rep whose open count differs from its leads: the leads its ledger holds that do not
+    name it, and those naming it that it does not hold (where a slot went astray)."""
+    astray = {r["rep_id"] for r in reps if r["open_leads"] != r["assigned"]}
+    if not astray:
+        return []
+    items = local.aws("dynamodb").scan(
+        TableName=table_name(REPS_TABLE),
+        ProjectionExpression="rep_id, open_count, holds",
+        ConsistentRead=True,
+    )["Items"]
+    naming: dict[str | None, set[str]] = {}
+    for lead_id, item in leads.items():
+        naming.setdefault(_rep_of(item), set()).add(lead_id)
+    return [
+        {
+            "rep_id": rep_id,
+            "open_count": int(item["open_count"]["N"]),
+            "held_not_naming": sorted(set(item.get("holds", {}).get("SS", [])) - naming.get(rep_id, set())),
+            "naming_not_held": sorted(naming.get(rep_id, set()) - set(item.get("holds", {}).get("SS", []))),
+        }
+        for item in items
+        if (rep_id := item["rep_id"]["S"]) in astray
+    ]
+
+
 def _percentiles_ms(seconds: list[float]) -> dict[str, float]:
     cuts = statistics.quantiles(seconds, n=100, method="inclusive")
     return {"p50": cuts[49] * 1000, "p95": cuts[94] * 1000, "p99": cuts[98] * 1000}
@@ -189,6 +218,7 @@ def _check(local: LocalRun, unique: int, delivered: list[Delivery]) -> Checks:
         # Slots move only by conditional claims (and releases), so open leads that match the
         # leads naming the rep, within capacity at the end, were within capacity all along.
         slot_mismatches=sum(1 for r in reps if r["open_leads"] != r["assigned"]),
+        slot_ledgers=_ledgers(local, leads, reps),
         reps=reps,
     )
 

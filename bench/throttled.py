@@ -307,6 +307,7 @@ class Case(TypedDict):
     statuses: dict[str, int]
     emails: int
     slots_doubled: int  # reps whose open count differs from the leads naming them
+    slot_ledgers: list[dict[str, Any]]  # for each, where its holds and its leads differ
     split_answers: int
     extra_leads: int
     writes: WriteFigures
@@ -538,6 +539,7 @@ def _case(
         statuses=checks["statuses"],
         emails=checks["emails"],
         slots_doubled=checks["slot_mismatches"],
+        slot_ledgers=checks["slot_ledgers"],
         split_answers=checks["split_answers"],
         extra_leads=checks["extra_leads"],
         writes=_write_figures(writes, leads),

@@ -7,9 +7,12 @@
   can come out one increment short, or a read can fail with "dictionary changed size during
   iteration": defects of the emulator, not of Handoff. moto now handles one DynamoDB request at a
   time, which restores what DynamoDB guarantees.
-- **One parse per workflow definition.** moto parses the ASL again for every execution (tens of
-  milliseconds of CPU each). The parse tree depends only on the definition, so it is kept; each
-  execution still builds its own evaluation components from it, exactly as before.
+- **One parse per workflow definition.** moto parses the ASL and builds its evaluation components
+  again for every execution (tens of milliseconds of CPU each; a fifth of a burst's intake). Both
+  depend only on the definition, so both are kept and executions share the components: what an
+  execution changes lives in its own environment (its heap, keyed by each component's heap key,
+  and its stack), never on a component. Every heap key is made before the first execution, since
+  moto makes one lazily and two executions starting at once could each make their own.
 - **No server-wide lock while a request is read.** moto's server picks each request's service
   under one lock, and for an endpoint-URL request (the local stack's) that means parsing its
   headers and maybe its body, so every request in flight waits on the slowest one: a thousand
@@ -179,9 +182,30 @@ def _tree(definition: str) -> Any:
     return tree
 
 
+@functools.lru_cache(maxsize=16)
 def _parse(definition: str) -> tuple[Any, Any]:
-    """moto's AmazonStateLanguageParser.parse, with the parse tree kept per definition."""
+    """moto's AmazonStateLanguageParser.parse, kept per definition (see the module's notes)."""
     from moto.stepfunctions.parser.asl.parse.preprocessor import Preprocessor
 
     tree = _tree(definition)
-    return Preprocessor().visit(tree), tree
+    program = Preprocessor().visit(tree)
+    _make_heap_keys(program, set())
+    return program, tree
+
+
+def _make_heap_keys(component: Any, seen: set[int]) -> None:
+    """Give every evaluation component under ``component`` its heap key now."""
+    from moto.stepfunctions.parser.asl.component.eval_component import EvalComponent
+
+    if id(component) in seen:
+        return
+    seen.add(id(component))
+    if isinstance(component, EvalComponent):
+        _ = component.heap_key
+    children = component.values() if isinstance(component, dict) else component
+    if isinstance(children, (list, tuple, set)) or isinstance(component, dict):
+        for child in children:
+            _make_heap_keys(child, seen)
+    elif hasattr(component, "__dict__") and type(component).__module__.startswith("moto.stepfunctions"):
+        for child in vars(component).values():
+            _make_heap_keys(child, seen)

@@ -6,11 +6,17 @@ import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 
+class _Server(ThreadingHTTPServer):
+    # The listen backlog: http.server's default of 5 refused connections outright when a
+    # burst's senders connected faster than one process accepts them (API Gateway takes them all).
+    request_queue_size = 1024
+
+
 class LoopbackServer:
     def __init__(
         self, handler: type[BaseHTTPRequestHandler], *, name: str, host: str = "127.0.0.1", port: int = 0
     ):
-        self.server = ThreadingHTTPServer((host, port), handler)
+        self.server = _Server((host, port), handler)
         self.server.daemon_threads = True
         self._thread = threading.Thread(target=self.server.serve_forever, name=name, daemon=True)
 
