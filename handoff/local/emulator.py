@@ -23,9 +23,6 @@
   every time the state runs, building a new jsonpath-ng parser (about a millisecond) each time;
   a burst's steps spent a fifth of the process's time there. Each path is parsed once and kept
   (a parsed path is only read by ``find``, so threads may share it).
-- **One StartExecution at a time.** An execution's name is unique on AWS; moto checks it, then
-  copies the state machine, then records the execution, so two starts with one name at once
-  could both run. Starts are now made one at a time.
 - **Items sorted by value.** moto sorts a table's items on every index Query with a comparison
   that works out both keys' values again each time, under the lock above; the same order is now
   reached by working each value out once.
@@ -81,12 +78,6 @@ def install() -> None:
         for module in (json_path, result_path):
             setattr(module, "parse", functools.lru_cache(maxsize=4096)(getattr(module, "parse")))  # noqa: B009, B010
         from moto.dynamodb.models.table import Table
-        from moto.stepfunctions.parser.models import StepFunctionsParserBackend
-
-        start = StepFunctionsParserBackend.start_execution
-        StepFunctionsParserBackend.start_execution = functools.wraps(start)(  # type: ignore[method-assign]
-            lambda self, *args, **kwargs: _one_start_at_a_time(start, self, *args, **kwargs)
-        )
 
         Table.all_items = _all_items_in_key_order  # type: ignore[method-assign]
         DomainDispatcherApplication.get_backend_for_host = _backend_remembered(  # type: ignore[method-assign]
@@ -121,18 +112,6 @@ def _application_without_a_global_wait(self: Any, environ: dict[str, Any]) -> An
                 app = self.create_app(backend)
                 self.app_instances[backend] = app
     return app
-
-
-_starting = threading.Lock()
-
-
-def _one_start_at_a_time(start: Any, backend: Any, *args: Any, **kwargs: Any) -> Any:
-    """moto's StartExecution, one at a time: AWS keeps an execution's name unique atomically, but
-    moto checks the name, copies the state machine and only then records the execution, so two
-    starts of one lead at once (the SDK retrying a start that timed out, beside the first) could
-    both pass the check and run the lead's workflow twice."""
-    with _starting:
-        return start(backend, *args, **kwargs)
 
 
 def _all_items_in_key_order(self: Any) -> list[Any]:

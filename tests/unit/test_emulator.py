@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 from botocore.exceptions import ClientError, EndpointConnectionError
@@ -88,48 +87,3 @@ def test_a_tables_items_come_in_moto_s_own_key_order() -> None:
             # moto's own order: its DynamoType comparisons (numbers as numbers: 2 before 10).
             expected = sorted(items, key=lambda x: (x.hash_key, x.range_key) if x.range_key else x.hash_key)
             assert _all_items_in_key_order(table) == expected
-
-
-def test_starts_of_one_execution_name_at_once_make_one_execution() -> None:
-    """AWS keeps an execution's name unique; two starts of one lead at once run it once."""
-    import sys
-    import threading
-
-    import boto3
-    from moto import mock_aws
-    from moto.stepfunctions.parser.models import stepfunctions_parser_backends
-
-    from handoff.local import emulator
-
-    emulator.install()
-    definition = json.dumps(
-        {"StartAt": "Wait", "States": {"Wait": {"Type": "Wait", "Seconds": 5, "End": True}}}
-    )
-    with mock_aws():
-        backend = stepfunctions_parser_backends["123456789012"]["us-east-1"]
-        iam: Any = boto3.client("iam", region_name="us-east-1")
-        role = iam.create_role(RoleName="sfn", AssumeRolePolicyDocument="{}")["Role"]["Arn"]
-        machine = backend.create_state_machine("handoff", definition, role)
-        barrier = threading.Barrier(8)
-        answers: list[str] = []
-
-        def start() -> None:
-            barrier.wait()
-            answers.append(
-                backend.start_execution(machine.arn, name="ld_1", execution_input="{}").execution_arn
-            )
-
-        threads = [threading.Thread(target=start) for _ in range(8)]
-        switching = sys.getswitchinterval()
-        sys.setswitchinterval(1e-6)  # threads switch as often as a loaded process's do
-        try:
-            for thread in threads:
-                thread.start()
-            for thread in threads:
-                thread.join()
-        finally:
-            sys.setswitchinterval(switching)
-        assert len(set(answers)) == 1 and len(answers) == 8
-        assert [e.name for e in machine.executions] == ["ld_1"]
-        for execution in machine.executions:
-            backend.stop_execution(execution.execution_arn)
