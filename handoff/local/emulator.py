@@ -202,10 +202,13 @@ def _make_heap_keys(component: Any, seen: set[int]) -> None:
     seen.add(id(component))
     if isinstance(component, EvalComponent):
         _ = component.heap_key
-    children = component.values() if isinstance(component, dict) else component
-    if isinstance(children, (list, tuple, set)) or isinstance(component, dict):
-        for child in children:
-            _make_heap_keys(child, seen)
-    elif hasattr(component, "__dict__") and type(component).__module__.startswith("moto.stepfunctions"):
-        for child in vars(component).values():
-            _make_heap_keys(child, seen)
+    if isinstance(component, dict):
+        children: Any = component.values()
+    elif isinstance(component, (list, tuple, set)):
+        children = component
+    elif type(component).__module__.startswith("moto.stepfunctions") and hasattr(component, "__dict__"):
+        children = vars(component).values()
+    else:
+        return
+    for child in children:
+        _make_heap_keys(child, seen)
