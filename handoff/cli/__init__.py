@@ -8,6 +8,7 @@ stack when AWS_ENDPOINT_URL points at it.
 from __future__ import annotations
 
 import argparse
+import faulthandler
 import json
 import os
 import signal
@@ -25,6 +26,8 @@ from handoff.errors import ConfigError, HandoffError
 DEFAULT_CONFIG = str(REPO_ROOT / "config" / "handoff.toml")
 DEFAULT_REPS = str(REPO_ROOT / "examples" / "reps.csv")
 DEFAULT_ACCOUNTS = str(REPO_ROOT / "examples" / "accounts.csv")
+SIGNAL_POLL_SECONDS = 0.5
+STOP_BUDGET_SECONDS = 40
 LIVE_REP_FIELDS = ("open_count", "vtime", "day", "day_count", "assigned_total", "last_assigned_at")
 
 
@@ -55,13 +58,24 @@ def _serve(args: argparse.Namespace) -> int:
     print("\n".join(sign_in_lines(stack.api_url, stack.console_users)))
     print("Secrets come from HANDOFF_GENERIC_SECRET, HANDOFF_API_KEY, ... (random when unset)")
     print("Ctrl-C stops.", flush=True)
+    wait_for_stop_signal()
+    # A stop that hangs prints every thread's stack to the output and exits 1, rather than
+    # leaving the person (or the test) that pressed Ctrl-C waiting.
+    faulthandler.dump_traceback_later(STOP_BUDGET_SECONDS, exit=True)
+    stack.stop()
+    print("stopped", flush=True)
+    return 0
+
+
+def wait_for_stop_signal() -> None:
+    """Block until SIGTERM or SIGINT (Ctrl-C)."""
     stopped = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stopped.set())
     signal.signal(signal.SIGINT, lambda *_: stopped.set())
-    stopped.wait()
-    stack.stop()
-    print("stopped")
-    return 0
+    # Python runs signal handlers on the main thread only, and a signal the kernel hands to one
+    # of the stack's other threads does not wake a wait with no timeout: wake now and then.
+    while not stopped.wait(SIGNAL_POLL_SECONDS):
+        pass
 
 
 def _demo(args: argparse.Namespace) -> int:

@@ -21,8 +21,9 @@ from handoff.local.console_users import ConsoleUser
 from handoff.local.stack import free_port
 
 START_SECONDS = 60
-# A clean stop takes about 5 s (the workflow threads and moto's server wind down); on a machine
-# loaded by parallel test workers, several times that.
+# A clean stop takes about 3 s (the workflow threads and moto's server wind down); on a machine
+# loaded by parallel test workers, several times that. Past its own budget (40 s) `handoff serve`
+# prints every thread's stack and exits 1, which this reports with its output.
 STOP_SECONDS = 60
 # `handoff serve` prints one line per local sign-in: role, username, password.
 SIGN_IN_LINE = re.compile(r"^\s+(revops|manager)\s+(\S+@\S+)\s+(\S+)\s*$")
@@ -81,7 +82,8 @@ def serving(
                 code = process.wait(timeout=STOP_SECONDS)
             except subprocess.TimeoutExpired:
                 process.kill()
-                raise AssertionError("handoff serve ignored SIGTERM") from None
+                tail = log_path.read_text()[-20_000:]
+                raise AssertionError(f"handoff serve ignored SIGTERM; its output ended:\n{tail}") from None
     if code != 0:
         raise AssertionError(f"handoff serve exited {code}:\n{log_path.read_text()}")
 
