@@ -22,7 +22,7 @@ from handoff.domain.record import (
 )
 from handoff.domain.rep import Rep
 from handoff.domain.route import Candidate, RoutePlan, Step, availability, plan_route
-from handoff.errors import ClaimConflict, Conflict, NotFound, StorageThrottled
+from handoff.errors import ClaimConflict, Conflict, NotFound, StorageError
 from handoff.observability import MetricUnit, lead_metric, logger, metrics
 from handoff.service import crm_sync, hours
 from handoff.service.executions import check_at
@@ -238,13 +238,14 @@ def _store(
             ],
             expect_status=(expect,),
         )
-    except (Conflict, StorageThrottled):
+    except (Conflict, StorageError):
         if _landed(ports, record.lead_id, assignment):
-            # The write landed and only its answer was lost (the SDK's retry then met its own
-            # condition): the lead names the rep, so the slot stays.
+            # The write landed and only its answer was lost (no answer came, or the SDK's retry
+            # met the write's own condition): the lead names the rep, so the slot stays.
             return RouteResult(lead_id=record.lead_id, sla_seconds=sla_seconds)
-        # The write was refused, so the lead names nobody: give the slot back before the step
-        # fails, or its retry would hold a second one.
+        # The write was refused or never arrived, so the lead names nobody: give the slot back
+        # before the step fails, or its retry would hold a second one (a slot counted against
+        # the rep for a lead that is not theirs, which nothing would give back).
         if assignment.claimed:
             ports.reps.release(assignment.rep_id, record.lead_id)
         raise
@@ -260,7 +261,7 @@ def _landed(ports: Ports, lead_id: str, assignment: Assignment) -> bool:
     """Whether the lead, read afresh, already names this very assignment."""
     try:
         current = ports.leads.get(lead_id)
-    except StorageThrottled:
+    except StorageError:
         return False
     stored = current.assignment if current else None
     return (

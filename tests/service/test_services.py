@@ -429,20 +429,30 @@ def test_recovery_reads_only_late_leads_never_a_healthy_wait(
     assert asked == [lead_id]
 
 
-def test_a_throttled_assignment_write_gives_the_slot_back_so_the_retry_takes_one(
-    ports: FakePorts, monkeypatch: pytest.MonkeyPatch
+# A write refused on a rate, or that never reached the store (a reset connection, a 500 after the
+# SDK's tries): either way the lead names nobody.
+WRITE_FAILURES = [
+    StorageThrottled("DynamoDB ThrottlingException"),
+    StorageUnanswered("DynamoDB unreachable: ConnectionClosedError"),
+    StorageError("DynamoDB InternalServerError"),
+]
+
+
+@pytest.mark.parametrize("failure", WRITE_FAILURES, ids=lambda e: type(e).__name__)
+def test_a_failed_assignment_write_gives_the_slot_back_so_the_retry_takes_one(
+    ports: FakePorts, monkeypatch: pytest.MonkeyPatch, failure: StorageError
 ) -> None:
     lead_id = accepted(ports)
     real, refused = ports.leads.update, []
 
-    def throttled_once(lead: str, **kwargs: Any) -> None:
+    def fails_once(lead: str, **kwargs: Any) -> None:
         if "assignment" in (kwargs.get("set_fields") or {}) and not refused:
             refused.append(lead)
-            raise StorageThrottled("DynamoDB ThrottlingException")
+            raise failure
         real(lead, **kwargs)
 
-    monkeypatch.setattr(ports.leads, "update", throttled_once)
-    with pytest.raises(StorageThrottled):
+    monkeypatch.setattr(ports.leads, "update", fails_once)
+    with pytest.raises(type(failure)):
         routing.route(ports, lead_id, NOW)
     assert sum(r.open_count for r in ports.reps.list_all()) == 0  # the slot went back
     routing.route(ports, lead_id, NOW)  # the workflow's retry
@@ -455,8 +465,13 @@ def open_counts(ports: FakePorts) -> dict[str, int]:
     return {r.rep_id: r.open_count for r in ports.reps.list_all() if r.open_count}
 
 
+@pytest.mark.parametrize(
+    "answer",
+    [Conflict("lead is not routing"), StorageUnanswered("DynamoDB unreachable: ReadTimeoutError")],
+    ids=["condition-met-by-its-own-retry", "no-answer"],
+)
 def test_an_assignment_write_that_landed_but_lost_its_answer_keeps_its_one_slot(
-    ports: FakePorts, monkeypatch: pytest.MonkeyPatch
+    ports: FakePorts, monkeypatch: pytest.MonkeyPatch, answer: Exception
 ) -> None:
     """The write is applied, its answer lost; the SDK's retry then meets the write's own
     condition. The lead names the rep, so the slot must stay, and a retried step takes no other."""
@@ -466,10 +481,10 @@ def test_an_assignment_write_that_landed_but_lost_its_answer_keeps_its_one_slot(
     def applied_then_refused(lead: str, **kwargs: Any) -> None:
         real(lead, **kwargs)
         if "assignment" in (kwargs.get("set_fields") or {}):
-            raise Conflict("lead is not routing")
+            raise answer
 
     monkeypatch.setattr(ports.leads, "update", applied_then_refused)
-    routing.route(ports, lead_id, NOW)
+    routing.route(ports, lead_id, NOW)  # read afresh, the lead names the rep: the step succeeds
     monkeypatch.setattr(ports.leads, "update", real)
     routing.route(ports, lead_id, NOW)  # the workflow's retry, had the step failed
     record = ports.leads.get(lead_id)
