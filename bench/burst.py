@@ -178,15 +178,43 @@ def _ledgers(local: LocalRun, leads: dict[str, dict[str, Any]], reps: list[RepSh
     naming: dict[str | None, set[str]] = {}
     for lead_id, item in leads.items():
         naming.setdefault(_rep_of(item), set()).add(lead_id)
-    return [
-        {
-            "rep_id": rep_id,
-            "open_count": int(item["open_count"]["N"]),
-            "held_not_naming": sorted(set(item.get("holds", {}).get("SS", [])) - naming.get(rep_id, set())),
-            "naming_not_held": sorted(naming.get(rep_id, set()) - set(item.get("holds", {}).get("SS", []))),
-        }
-        for item in items
-        if (rep_id := item["rep_id"]["S"]) in astray
+    astray_reps = []
+    for item in items:
+        if (rep_id := item["rep_id"]["S"]) not in astray:
+            continue
+        held = set(item.get("holds", {}).get("SS", []))
+        held_not_naming = sorted(held - naming.get(rep_id, set()))
+        naming_not_held = sorted(naming.get(rep_id, set()) - held)
+        astray_reps.append(
+            {
+                "rep_id": rep_id,
+                "open_count": int(item["open_count"]["N"]),
+                "held_not_naming": held_not_naming,
+                "naming_not_held": naming_not_held,
+                # How each of those leads got there (the first few): its status and timeline.
+                "stories": {lead: _story(local, lead) for lead in (held_not_naming + naming_not_held)[:5]},
+            }
+        )
+    return astray_reps
+
+
+def _story(local: LocalRun, lead_id: str) -> list[str]:
+    """A lead's status, then its timeline as "event: detail" (rep ids and reasons, no contact)."""
+    item = (
+        local.aws("dynamodb")
+        .get_item(
+            TableName=table_name(LEADS_TABLE),
+            Key={LEADS_TABLE.partition_key: {"S": lead_id}},
+            ProjectionExpression="#s, timeline",
+            ExpressionAttributeNames={"#s": "status"},
+            ConsistentRead=True,
+        )
+        .get("Item", {})
+    )
+    entries = [entry["M"] for entry in item.get("timeline", {}).get("L", [])]
+    return [item.get("status", {}).get("S", "missing")] + [
+        f"{e.get('at', {}).get('S', '')} {e.get('event', {}).get('S', '')}: {e.get('detail', {}).get('S', '')}"
+        for e in entries
     ]
 
 

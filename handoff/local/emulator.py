@@ -1,4 +1,4 @@
-"""Two changes to moto, the emulator under the local stack, the tests and the benchmarks.
+"""Changes to moto, the emulator under the local stack, the tests and the benchmarks.
 
 - **Atomic DynamoDB requests.** DynamoDB applies each request to its item atomically; moto does
   not. It checks a condition, computes ``open_count + 1`` and stores it in separate steps, and
@@ -23,6 +23,13 @@
   every time the state runs, building a new jsonpath-ng parser (about a millisecond) each time;
   a burst's steps spent a fifth of the process's time there. Each path is parsed once and kept
   (a parsed path is only read by ``find``, so threads may share it).
+- **One start per execution name.** AWS keeps an execution's name unique (a second start with
+  the same name and input returns the first execution). moto checks the name, copies the state
+  machine and only then records the execution, so two starts of one lead at once (the SDK trying
+  again a start whose answer was slow, beside the first) could both pass the check and run the
+  lead's workflow twice. Starts of the same name now take turns; other starts do not wait.
+- **A listen backlog of 1,024.** werkzeug listens with a backlog of 128; when a burst's handlers
+  open more connections than that at once, some are reset, which AWS's endpoints never do.
 - **Items sorted by value.** moto sorts a table's items on every index Query with a comparison
   that works out both keys' values again each time, under the lock above; the same order is now
   reached by working each value out once.
@@ -40,6 +47,8 @@ from __future__ import annotations
 import functools
 import threading
 from typing import Any
+
+from handoff.local.loopback import LISTEN_BACKLOG
 
 _lock = threading.RLock()  # re-entrant: a transaction writes through the same handler
 _INSTALLED = "handoff_emulator"
@@ -78,7 +87,17 @@ def install() -> None:
         for module in (json_path, result_path):
             setattr(module, "parse", functools.lru_cache(maxsize=4096)(getattr(module, "parse")))  # noqa: B009, B010
         from moto.dynamodb.models.table import Table
+        from moto.stepfunctions.parser.models import StepFunctionsParserBackend
 
+        start = StepFunctionsParserBackend.start_execution
+        StepFunctionsParserBackend.start_execution = functools.wraps(start)(  # type: ignore[method-assign]
+            lambda self, state_machine_arn, *args, **kwargs: _one_start_per_name(
+                start, self, state_machine_arn, *args, **kwargs
+            )
+        )
+        from werkzeug.serving import BaseWSGIServer
+
+        BaseWSGIServer.request_queue_size = LISTEN_BACKLOG
         Table.all_items = _all_items_in_key_order  # type: ignore[method-assign]
         DomainDispatcherApplication.get_backend_for_host = _backend_remembered(  # type: ignore[method-assign]
             DomainDispatcherApplication.get_backend_for_host
@@ -112,6 +131,19 @@ def _application_without_a_global_wait(self: Any, environ: dict[str, Any]) -> An
                 app = self.create_app(backend)
                 self.app_instances[backend] = app
     return app
+
+
+# Starts of one name share a lock; starts of different names rarely do (a lock per name would
+# keep one for every execution ever started).
+_START_LOCKS = tuple(threading.Lock() for _ in range(64))
+
+
+def _one_start_per_name(start: Any, backend: Any, state_machine_arn: str, *args: Any, **kwargs: Any) -> Any:
+    """moto's StartExecution, with the check of the name and the record of the execution made
+    as one step for each name, as AWS makes them."""
+    name = kwargs.get("name", args[0] if args else None)
+    with _START_LOCKS[hash((state_machine_arn, name)) % len(_START_LOCKS)]:
+        return start(backend, state_machine_arn, *args, **kwargs)
 
 
 def _all_items_in_key_order(self: Any) -> list[Any]:

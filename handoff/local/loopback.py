@@ -5,11 +5,14 @@ from __future__ import annotations
 import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
+# The listen backlog of the local stack's servers: http.server's default of 5 refused connections
+# outright when a burst's senders connected faster than one process accepts them, and werkzeug's
+# 128 (moto's server) reset some. API Gateway and the AWS endpoints take them all.
+LISTEN_BACKLOG = 1024
+
 
 class _Server(ThreadingHTTPServer):
-    # The listen backlog: http.server's default of 5 refused connections outright when a
-    # burst's senders connected faster than one process accepts them (API Gateway takes them all).
-    request_queue_size = 1024
+    request_queue_size = LISTEN_BACKLOG
 
 
 class LoopbackServer:

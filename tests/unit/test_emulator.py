@@ -87,3 +87,71 @@ def test_a_tables_items_come_in_moto_s_own_key_order() -> None:
             # moto's own order: its DynamoType comparisons (numbers as numbers: 2 before 10).
             expected = sorted(items, key=lambda x: (x.hash_key, x.range_key) if x.range_key else x.hash_key)
             assert _all_items_in_key_order(table) == expected
+
+
+STARTS = 16
+
+
+def test_starts_of_one_execution_name_at_once_make_one_execution() -> None:
+    """AWS keeps an execution's name unique; sixteen starts of one lead at once run it once, and
+    each gets the one execution back (same name, same input)."""
+    import copy
+    import json
+    import threading
+    import time
+    from types import SimpleNamespace
+    from unittest import mock
+
+    import boto3
+    from moto import mock_aws
+    from moto.stepfunctions.parser import models as parser_models
+
+    from handoff.local import emulator
+
+    emulator.install()
+    definition = json.dumps(
+        {"StartAt": "Wait", "States": {"Wait": {"Type": "Wait", "Seconds": 5, "End": True}}}
+    )
+    with mock_aws():
+        backend = parser_models.stepfunctions_parser_backends["123456789012"]["us-east-1"]
+        iam: Any = boto3.client("iam", region_name="us-east-1")
+        role = iam.create_role(RoleName="sfn", AssumeRolePolicyDocument="{}")["Role"]["Arn"]
+        machine = backend.create_state_machine("handoff", definition, role)
+        barrier = threading.Barrier(STARTS)
+        answers: list[str] = []
+
+        def start() -> None:
+            barrier.wait()
+            answers.append(
+                backend.start_execution(machine.arn, name="ld_1", execution_input="{}").execution_arn
+            )
+
+        threads = [threading.Thread(target=start) for _ in range(STARTS)]
+
+        # moto copies the state machine between its check of the name and its record of the
+        # execution; a loaded process can switch threads there, so the copy yields.
+        def copy_then_yield(*args: Any, **kwargs: Any) -> Any:
+            time.sleep(0.02)
+            return copy.deepcopy(*args, **kwargs)
+
+        with mock.patch.object(parser_models, "copy", SimpleNamespace(deepcopy=copy_then_yield)):
+            for thread in threads:
+                thread.start()
+            for thread in threads:
+                thread.join()
+        try:
+            assert len(answers) == STARTS and len(set(answers)) == 1
+            assert [e.name for e in machine.executions] == ["ld_1"]
+        finally:
+            for execution in machine.executions:
+                backend.stop_execution(execution.execution_arn)
+
+
+def test_moto_s_server_takes_a_burst_of_connections() -> None:
+    from werkzeug.serving import BaseWSGIServer
+
+    from handoff.local import emulator
+    from handoff.local.loopback import LISTEN_BACKLOG
+
+    emulator.install()
+    assert BaseWSGIServer.request_queue_size == LISTEN_BACKLOG >= 1000
