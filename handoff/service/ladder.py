@@ -217,9 +217,9 @@ def renurture(ports: Ports, lead_id: str, now: datetime) -> None:
         ],
         expect_status=(LeadStatus.ESCALATED,),
     )
-    crm_sync.request(ports, record, "renurtured")
-    if assignment.claimed:
+    if assignment.claimed:  # before the CRM request, whose failure must not keep the slot
         ports.reps.release(assignment.rep_id, lead_id)
+    crm_sync.request(ports, record, "renurtured")
     lead_metric("Renurtured", 1, tier=record.qualification.tier, source=record.source)
 
 

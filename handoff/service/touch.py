@@ -201,9 +201,11 @@ def record_disposition(
         ],
         expect_status=OPEN_STATUSES,
     )
-    crm_sync.request(ports, record, outcome)
+    # The slot first: a failure in what follows must not leave it counted (a retried request
+    # finds the lead closed and stops before this line).
     if final and assignment is not None and assignment.claimed:
         ports.reps.release(assignment.rep_id, lead_id)
+    crm_sync.request(ports, record, outcome)
     token = item.get("task_token")
     if first_touch and token:
         _complete_wait(ports, lead_id, token, outcome)

@@ -747,3 +747,23 @@ def test_where_config_routes_it_the_brief_says_do_not_call_first_and_offers_no_c
     assert "OPTED OUT OF EMAIL" in brief.text
     assert brief.html.index("Do not call") < brief.html.index("Respond by")
     assert "tel:" not in brief.html and "+1 312 555 0199" not in brief.text
+
+
+def test_a_close_whose_crm_request_fails_still_gives_the_slot_back(
+    ports: FakePorts, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A retried disposition finds the lead closed and stops, so the slot goes back before any
+    later call that may fail."""
+    lead_id, _ = briefed(ports)
+    assert sum(open_counts(ports).values()) == 1
+
+    def queue_down(*_: Any, **__: Any) -> None:
+        raise StorageError("SQS unreachable: ConnectionClosedError")
+
+    monkeypatch.setattr(crm_sync, "request", queue_down)
+    with pytest.raises(StorageError):
+        touch.record_disposition(
+            ports, lead_id, outcome="meeting_set", reason=None, note=None, by="api", now=NOW
+        )
+    assert status(ports, lead_id) == LeadStatus.CLOSED
+    assert open_counts(ports) == {}
