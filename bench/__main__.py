@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import platform
 import subprocess
@@ -503,6 +504,7 @@ def _b10(cases: list[throttled.Case]) -> list[str]:
         ),
         row("emails in the outbox", lambda c: f"{c['emails']:,}"),
         "",
+        *_astray(cases),
         f"Write units on the leads table, SES at {fast['ses_rate']:g}/s: {w['per_lead']:.1f} per lead "
         f"({w['base_per_lead']:.1f} on the table, the rest on its indexes; {w['refused']} refused conditions).",
         f"The busiest partition key is {w['busiest']}, with {w['busiest_share']:.2%} of them.",
@@ -518,6 +520,22 @@ def _b10(cases: list[throttled.Case]) -> list[str]:
         *B10_NOTES,
         "",
     ]
+
+
+def _astray(cases: list[throttled.Case]) -> list[str]:
+    """For each rep whose count is off: the leads where its ledger and its leads differ, each with
+    its status and timeline (rep ids and reasons only)."""
+    lines = []
+    for case in cases:
+        for rep in case["slot_ledgers"]:
+            lines.append(
+                f"At {case['ses_rate']:g}/s {rep['rep_id']} counted {rep['open_count']} open: it held "
+                f"{len(rep['held_not_naming'])} lead(s) naming another rep, and {len(rep['naming_not_held'])} "
+                "lead(s) named it without a slot:"
+            )
+            lines += [f"- {lead}: {' / '.join(story)}" for lead, story in rep.get("stories", {}).items()]
+            lines.append("")
+    return lines
 
 
 def _rewrite(name: str, section: list[str], command: str) -> int:
@@ -545,7 +563,9 @@ def only_b10(sizes: list[str]) -> int:
     unless given) and put its section in BENCHMARKS.md (last), in place."""
     counts = [int(size) for size in sizes]
     command = " ".join(["python -m bench B10", *sizes])
-    return _rewrite("B10", _b10(throttled.run(*counts)), command)
+    cases = throttled.run(*counts)
+    print("B10 " + json.dumps(cases, default=str))  # every figure, the ledgers' leads among them
+    return _rewrite("B10", _b10(cases), command)
 
 
 def main() -> int:
