@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import copy
 import json
-import threading
 import time
 from collections.abc import Iterator
 from typing import Any
@@ -197,8 +196,8 @@ def test_a_step_past_lambda_s_concurrency_is_refused_and_retried_until_there_is_
     concurrency (TooManyRequestsException), waits in the workflow's throttle retrier, and runs
     once a slot frees. Nothing fails and nothing is done twice."""
     aws.put_reps(rep("r1"))
-    full = threading.BoundedSemaphore(1)
-    full.acquire()
+    full = lambdas.Slots(1)
+    assert full.acquire()
     monkeypatch.setattr(lambdas, "_running", full)
     _, body = aws.post_lead(_lead(hot_lead, 33))
     deadline = time.monotonic() + 20
