@@ -125,6 +125,12 @@ def _claim_first(
                     over_capacity=candidate.over_capacity is not None,
                 )
                 return step, candidate, claimed, True
+            except StorageError:
+                # The claim may have landed with its answer lost (no answer within the SDK's
+                # tries): give back whatever slot this lead holds with the rep before the step
+                # fails, or its retry, routed to another rep, would leave this one counting it.
+                ports.reps.release(candidate.rep.rep_id, lead_id)
+                raise
             except ClaimConflict:
                 fresh = ports.reps.get(candidate.rep.rep_id)
                 why = availability(fresh, now) if fresh else "removed"

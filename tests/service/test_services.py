@@ -767,3 +767,26 @@ def test_a_close_whose_crm_request_fails_still_gives_the_slot_back(
         )
     assert status(ports, lead_id) == LeadStatus.CLOSED
     assert open_counts(ports) == {}
+
+
+def test_a_claim_that_landed_without_an_answer_is_given_back_before_the_step_fails(
+    ports: FakePorts, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The claim is applied but its answer never comes (the SDK gives up): the step fails, and the
+    retry, perhaps routed to another rep, leaves exactly one slot counted."""
+    lead_id = accepted(ports)
+    real = ports.reps.claim
+
+    def applied_then_unanswered(*args: Any, **kwargs: Any) -> Any:
+        real(*args, **kwargs)
+        raise StorageUnanswered("DynamoDB unreachable: ReadTimeoutError")
+
+    monkeypatch.setattr(ports.reps, "claim", applied_then_unanswered)
+    with pytest.raises(StorageUnanswered):
+        routing.route(ports, lead_id, NOW)
+    assert open_counts(ports) == {}
+    monkeypatch.setattr(ports.reps, "claim", real)
+    routing.route(ports, lead_id, NOW)  # the workflow's retry
+    record = ports.leads.get(lead_id)
+    assert record is not None and record.assignment is not None
+    assert open_counts(ports) == {record.assignment.rep_id: 1}
