@@ -14,7 +14,8 @@ from handoff.aws.dynamo import from_item, storage_errors, to_item, to_plain
 from handoff.aws.throttling import through_throttling
 from handoff.domain.record import iso
 from handoff.domain.rep import Rep
-from handoff.errors import CapacityExhausted, ClaimConflict, NotFound
+from handoff.errors import CapacityExhausted, ClaimConflict, NotFound, StorageError
+from handoff.observability import logger
 
 # How long a function keeps the roster it read. Routing plans several times per lead, the ladder
 # and CRM activity look reps up, and a warm function serves many leads: one read serves them all.
@@ -175,6 +176,11 @@ class RepRepository:
                 )
         except ClaimConflict:
             return  # another router moved it further already
+        except StorageError:
+            # The claim has landed; only fairness waits on the clock, which the next claim moves
+            # on. Failing here would fail the step with the slot taken, and its retry could send
+            # the lead to another rep while this one kept counting it.
+            logger.warning("fairness clock not moved", extra={"rep_id": rep_id})
 
     def update(self, rep_id: str, **fields: Any) -> Rep:
         """Change a rep's profile fields (status, capacity, weight, ...); None removes one."""

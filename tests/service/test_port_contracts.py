@@ -571,3 +571,42 @@ def test_a_throttled_release_is_tried_again_so_the_slot_is_given_back(
         reps.release("r1", "L1")
         assert refusals[0] == 0
         assert (reps.get("r1") or rep("x")).open_count == 0
+
+
+def test_a_claim_off_its_exact_turn_keeps_its_slot_when_the_clock_write_is_throttled(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Off its exact turn a claim moves the rep's fairness clock in a second write. That write only
+    keeps fairness approximate; throttled past the SDK's tries, the claim still stands, counted
+    once, and routing goes on (a failed claim would leave the slot taken for a lead that then
+    goes to another rep)."""
+    from botocore.awsrequest import AWSResponse
+
+    moto_credentials(monkeypatch)
+    with mock_aws():
+        create_table(boto3.client("dynamodb"), REPS, REPS.logical_name)
+        table = boto3.resource("dynamodb").Table(REPS.logical_name)
+        reps = RepRepository(table)
+        reps.put(rep("r1", capacity=2))
+        refused: list[str] = []
+
+        class Body:
+            def stream(self, **_: Any) -> Iterator[bytes]:
+                yield json.dumps({"__type": "ThrottlingException", "message": "throttled"}).encode()
+
+        def clock_write_throttled(request: Any, **_: Any) -> AWSResponse | None:
+            if json.loads(request.body).get("UpdateExpression") != "SET vtime = :vtime":
+                return None
+            refused.append("vtime")
+            request.url = "https://throttled.invalid/"
+            headers = {
+                "x-amzn-ErrorType": "ThrottlingException",
+                "Content-Type": "application/x-amz-json-1.0",
+            }
+            return AWSResponse(request.url, 400, headers, Body())
+
+        table.meta.client.meta.events.register_first("before-send.dynamodb.UpdateItem", clock_write_throttled)
+        claimed = reps.claim(reps.get("r1") or rep("x"), "L1", NOW, next_vtime=5.0, exact_turn=False)
+        assert refused, "the clock write was never tried"
+        assert claimed.open_count == 1
+        assert (reps.get("r1") or rep("x")).open_count == 1
