@@ -89,11 +89,8 @@ def install() -> None:
         from moto.dynamodb.models.table import Table
         from moto.stepfunctions.parser.models import StepFunctionsParserBackend
 
-        start = StepFunctionsParserBackend.start_execution
-        StepFunctionsParserBackend.start_execution = functools.wraps(start)(  # type: ignore[method-assign]
-            lambda self, state_machine_arn, *args, **kwargs: _one_start_per_name(
-                start, self, state_machine_arn, *args, **kwargs
-            )
+        StepFunctionsParserBackend.start_execution = _one_start_per_name(  # type: ignore[method-assign]
+            StepFunctionsParserBackend.start_execution
         )
         from werkzeug.serving import BaseWSGIServer
 
@@ -138,12 +135,17 @@ def _application_without_a_global_wait(self: Any, environ: dict[str, Any]) -> An
 _START_LOCKS = tuple(threading.Lock() for _ in range(64))
 
 
-def _one_start_per_name(start: Any, backend: Any, state_machine_arn: str, *args: Any, **kwargs: Any) -> Any:
+def _one_start_per_name(start_execution: Any) -> Any:
     """moto's StartExecution, with the check of the name and the record of the execution made
     as one step for each name, as AWS makes them."""
-    name = kwargs.get("name", args[0] if args else None)
-    with _START_LOCKS[hash((state_machine_arn, name)) % len(_START_LOCKS)]:
-        return start(backend, state_machine_arn, *args, **kwargs)
+
+    @functools.wraps(start_execution)
+    def started(self: Any, state_machine_arn: str, *args: Any, **kwargs: Any) -> Any:
+        name = kwargs.get("name", args[0] if args else None)
+        with _START_LOCKS[hash((state_machine_arn, name)) % len(_START_LOCKS)]:
+            return start_execution(self, state_machine_arn, *args, **kwargs)
+
+    return started
 
 
 def _all_items_in_key_order(self: Any) -> list[Any]:

@@ -4,7 +4,7 @@ on its in-memory fake, so the service tier cannot pass on behaviour DynamoDB wou
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -498,9 +498,9 @@ def test_a_function_reads_the_roster_once_and_keeps_it_in_step_with_its_own_writ
         assert [r.rep_id for r in reps.list_all()] == ["r1", "r2"] and len(scans) == 2  # then afresh
 
 
-def throttle(client: Any, operation: str) -> list[int]:
-    """DynamoDB's ThrottlingException for the next ``refusals[0]`` ``operation`` calls, at the
-    wire (the SDK's own retries see it); set refusals[0] to start."""
+def throttle(client: Any, operation: str, only: Callable[[Any], bool] = lambda _: True) -> list[int]:
+    """DynamoDB's ThrottlingException for the next ``refusals[0]`` ``operation`` calls (those that
+    ``only`` picks), at the wire (the SDK's own retries see it); set refusals[0] to start."""
     from botocore.awsrequest import AWSResponse
 
     refusals = [0]
@@ -510,7 +510,7 @@ def throttle(client: Any, operation: str) -> list[int]:
             yield json.dumps({"__type": "ThrottlingException", "message": "throttled"}).encode()
 
     def answer(request: Any, **_: Any) -> AWSResponse | None:
-        if refusals[0] == 0:
+        if refusals[0] == 0 or not only(request):
             return None
         refusals[0] -= 1
         request.url = "https://throttled.invalid/"
@@ -580,33 +580,19 @@ def test_a_claim_off_its_exact_turn_keeps_its_slot_when_the_clock_write_is_throt
     keeps fairness approximate; throttled past the SDK's tries, the claim still stands, counted
     once, and routing goes on (a failed claim would leave the slot taken for a lead that then
     goes to another rep)."""
-    from botocore.awsrequest import AWSResponse
-
     moto_credentials(monkeypatch)
     with mock_aws():
         create_table(boto3.client("dynamodb"), REPS, REPS.logical_name)
         table = boto3.resource("dynamodb").Table(REPS.logical_name)
         reps = RepRepository(table)
         reps.put(rep("r1", capacity=2))
-        refused: list[str] = []
-
-        class Body:
-            def stream(self, **_: Any) -> Iterator[bytes]:
-                yield json.dumps({"__type": "ThrottlingException", "message": "throttled"}).encode()
-
-        def clock_write_throttled(request: Any, **_: Any) -> AWSResponse | None:
-            if json.loads(request.body).get("UpdateExpression") != "SET vtime = :vtime":
-                return None
-            refused.append("vtime")
-            request.url = "https://throttled.invalid/"
-            headers = {
-                "x-amzn-ErrorType": "ThrottlingException",
-                "Content-Type": "application/x-amz-json-1.0",
-            }
-            return AWSResponse(request.url, 400, headers, Body())
-
-        table.meta.client.meta.events.register_first("before-send.dynamodb.UpdateItem", clock_write_throttled)
+        clock_writes = throttle(
+            table.meta.client,
+            "UpdateItem",
+            only=lambda request: json.loads(request.body).get("UpdateExpression") == "SET vtime = :vtime",
+        )
+        clock_writes[0] = 1000  # throttled throughout
         claimed = reps.claim(reps.get("r1") or rep("x"), "L1", NOW, next_vtime=5.0, exact_turn=False)
-        assert refused, "the clock write was never tried"
+        assert clock_writes[0] < 1000, "the clock write was never tried"
         assert claimed.open_count == 1
         assert (reps.get("r1") or rep("x")).open_count == 1
