@@ -5,7 +5,8 @@ sender thread, whatever the answers to the others). Meanwhile botocore before-se
 handlers' own clients answer chosen calls as AWS does when it throttles, before moto sees them:
 
 - SES SendEmail through a token bucket at the account's rate (14/s as in production, then 1/s as
-  in the sandbox): past it, TooManyRequestsException (429);
+  in the sandbox): past it, TooManyRequestsException (429). GetAccount reports that rate, which
+  the senders pace at (handoff/aws/pacing.py);
 - DynamoDB UpdateItem, PutItem and Query (every table): throttled in bursts, every call for
   DYNAMO_BURSTS.lasting seconds every DYNAMO_BURSTS.every, alternately
   ProvisionedThroughputExceededException and ThrottlingException;
@@ -105,6 +106,14 @@ def _refusal(request: Any, code: str, status: int) -> AWSResponse:
     return AWSResponse(request.url, status, HTTPHeaders.from_dict(headers), _Raw(body))
 
 
+def _account(request: Any, rate: float) -> AWSResponse:
+    """SES v2 GetAccount's answer, reporting the bucket's rate as the account's MaxSendRate."""
+    request.url = "https://injected-account.invalid/"
+    body = json.dumps({"SendQuota": {"Max24HourSend": 50_000.0, "MaxSendRate": rate, "SentLast24Hours": 0.0}})
+    headers = {"Content-Type": "application/json"}
+    return AWSResponse(request.url, 200, HTTPHeaders.from_dict(headers), _Raw(body.encode()))
+
+
 @dataclass
 class _Sends:
     first: float
@@ -129,6 +138,10 @@ class Wire:
         self._hook(container._dynamodb().meta.client, DYNAMO_OPS, self._dynamo)
         self._hook(container.client("stepfunctions"), ("StartExecution",), self._start)
         self._hook(container.client("sesv2"), ("SendEmail",), self._ses)
+        # The rate the senders pace at is the one SES reports for the account (GetAccount).
+        self._hook(
+            container.client("sesv2"), ("GetAccount",), lambda request, **_: _account(request, self.ses_rate)
+        )
 
     @staticmethod
     def _hook(client: Any, operations: tuple[str, ...], handler: Any) -> None:

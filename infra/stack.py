@@ -104,6 +104,9 @@ TASK_RESPONDERS = (AWAIT_TOUCH, DISPOSITION, SES_EVENTS, QUALIFY, CONSOLE)
 EXECUTION_STARTERS = (QUALIFY, DISPOSITION, SLA_CHECK, CONSOLE)
 # notify briefs reps; sla_check tells sales ops about failed leads; tuning emails RevOps its report.
 EMAIL_SENDERS = (NOTIFY, SLA_CHECK, TUNING)
+# Those that send the handoff's email on the account's send schedule (tuning's one monthly email
+# is sent at once, so the job writes no table).
+PACED_SENDERS = (NOTIFY, SLA_CHECK)
 
 
 def _flag(value: object, *, default: bool) -> bool:
@@ -192,6 +195,7 @@ class HandoffStack(Stack):
                 needs.ACCOUNTS: tables.accounts.table_name,
                 needs.DISPOSITIONS: tables.dispositions.table_name,
                 needs.IDEMPOTENCY: tables.idempotency.table_name,
+                needs.SEND_SCHEDULE: tables.send_schedule.table_name,
                 needs.CONFIG: CONFIG_PATH_IN_LAMBDA,
                 needs.SECRETS: secret_store.prefix,
                 # The ARN from the machine's fixed name: the workflow's own steps may read it
@@ -284,6 +288,8 @@ class HandoffStack(Stack):
                 secret_store.by_name[secret.name].grant_read(functions[key])
         for spec in EMAIL_SENDERS:
             email.grant_send(functions[spec.key])
+        for spec in PACED_SENDERS:
+            email.grant_read_sending_rate(functions[spec.key])
         # Per-rep Slack webhooks are secrets ops add later, named <prefix>slack-<something>.
         functions[NOTIFY.key].add_to_role_policy(
             iam.PolicyStatement(
@@ -322,6 +328,7 @@ class HandoffStack(Stack):
             (tables.dispositions.grant_write_data, DISPOSITION_WRITERS),
             (tables.dispositions.grant_read_data, DISPOSITION_READERS),
             (tables.idempotency.grant_read_write_data, (CRM_SYNC,)),
+            (tables.send_schedule.grant_read_write_data, PACED_SENDERS),
         )
         for grant, specs in grants:
             for spec in specs:
@@ -344,7 +351,7 @@ class HandoffStack(Stack):
                 NagPackSuppression(
                     id="AwsSolutions-IAM5",
                     reason="Wildcards are scoped: DynamoDB index/* of our own tables, X-Ray trace "
-                    "segments (no resource-level permissions exist), the invoke of our own function "
+                    "segments and SES GetAccount, the account's sending rate (neither has resource-level permissions), the invoke of our own function "
                     "versions, CloudWatch Logs delivery for the workflow (which requires *), KMS "
                     "data-key generation on our own key, reads of the reports bucket's objects (the console's "
                     "results page), per-rep Slack webhook secrets under "

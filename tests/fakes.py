@@ -34,6 +34,7 @@ from handoff.config import HandoffConfig, parse_config
 from handoff.crm.crm_http import CrmRecordMissing, CrmUnavailable
 from handoff.crm.hubspot_api import ContactRecords, DealRecords
 from handoff.crm.salesforce_api import is_record_id
+from handoff.domain import pacing
 from handoff.domain.account import Account, normalise_domain
 from handoff.domain.record import (
     OPEN_STATUSES,
@@ -405,17 +406,38 @@ class FakeWorkflow:
 @dataclass
 class FakeMailer:
     sent: list[tuple[RenderedEmail, Envelope]] = field(default_factory=list)
+    moments: list[float | None] = field(default_factory=list)  # each send's moment on the schedule
     reject: str | None = None  # every send is refused with this reason
     _ids: itertools.count[int] = field(default_factory=itertools.count)
 
-    def send(self, email: RenderedEmail, envelope: Envelope) -> str:
+    def send(self, email: RenderedEmail, envelope: Envelope, at: float | None = None) -> str:
         if self.reject:
             raise EmailRejected(self.reject)
         self.sent.append((email, envelope))
+        self.moments.append(at)
         return f"msg-{next(self._ids)}"
 
     def to(self, address: str) -> list[RenderedEmail]:
         return [email for email, envelope in self.sent if envelope.to == address]
+
+
+@dataclass
+class FakeSendSchedule:
+    """The send schedule in memory, at ``rate`` emails a second (None: not paced, as when SES
+    cannot say its rate)."""
+
+    rate: float | None = None
+    share: float = 1.0
+    free_at: float | None = None
+
+    def take(self, now: float, emails: int = 1, within: float | None = None) -> tuple[float, ...] | None:
+        if self.rate is None:
+            return (now,) * emails
+        slots = pacing.take(self.free_at, now, pacing.gap(self.rate, self.share), emails, within)
+        if slots is None:
+            return None
+        self.free_at = slots.free_at
+        return slots.moments
 
 
 @dataclass
@@ -546,6 +568,7 @@ class FakePorts:
     dispositions: FakeDispositions = field(default_factory=FakeDispositions)
     workflow: FakeWorkflow = field(default_factory=FakeWorkflow)
     mailer: FakeMailer = field(default_factory=FakeMailer)
+    send_schedule: FakeSendSchedule = field(default_factory=FakeSendSchedule)
     write_back: FakeQueue | None = field(default_factory=FakeQueue)
     reports: FakeReports | None = field(default_factory=FakeReports)
     crm: FakeCrm = field(default_factory=FakeCrm)

@@ -31,6 +31,12 @@ def handler(event: NotifyInput, context: LambdaContext) -> dict[str, Any]:
         return {"lead_id": event.lead_id, "next": rung.next, "wait_seconds": rung.wait_seconds}
     if event.kind == "renurture":
         ladder.renurture(ports(), event.lead_id, now)
-    else:
-        notify.send_brief(ports(), event.lead_id, now)
-    return {"lead_id": event.lead_id, "kind": event.kind}
+        return {"lead_id": event.lead_id, "kind": event.kind}
+    # A brief further off than a step waits is handed back: the workflow waits, then calls again.
+    pace = notify.send_brief(ports(), event.lead_id, now, event.moments)
+    return {
+        "lead_id": event.lead_id,
+        "kind": event.kind,
+        "moments": pace.moments,
+        "wait_seconds": pace.wait_seconds,
+    }

@@ -22,6 +22,7 @@ from handoff.aws.cognito import CognitoSessions
 from handoff.aws.dispositions import DispositionRepository
 from handoff.aws.leads import LeadRepository
 from handoff.aws.mailer import SesMailer
+from handoff.aws.pacing import SendSchedule, SesSendingRate
 from handoff.aws.queue import SqsQueue
 from handoff.aws.reports import S3Reports
 from handoff.aws.reps import RepRepository
@@ -82,6 +83,17 @@ def _secrets_provider() -> SecretsProvider:
     return SecretsProvider(boto3_client=client("secretsmanager"))
 
 
+def _sending_rate() -> SesSendingRate:
+    """One per container, so the account's rate is asked at most every few minutes."""
+    with _making:
+        return _sending_rate_provider()
+
+
+@cache
+def _sending_rate_provider() -> SesSendingRate:
+    return SesSendingRate(client("sesv2"))
+
+
 class AwsPorts:
     """handoff.service.ports.Ports on DynamoDB, Step Functions, SES, SQS, S3 and Secrets Manager."""
 
@@ -117,6 +129,14 @@ class AwsPorts:
     @cached_property
     def mailer(self) -> SesMailer:
         return SesMailer(client("sesv2"))
+
+    @cached_property
+    def send_schedule(self) -> SendSchedule:
+        return SendSchedule(
+            _dynamodb().Table(settings().send_schedule_table),
+            rate=_sending_rate().rate,
+            share=lambda: self.config.email.send_rate_share,
+        )
 
     @cached_property
     def write_back(self) -> SqsQueue | None:
@@ -181,7 +201,14 @@ def ports() -> AwsPorts:
 
 def reset() -> None:
     """Forget this container's ports and caches (tests switch endpoints between cases)."""
-    for cached in (_client, _dynamodb_resource, _secrets_provider, ports, cached_config):
+    for cached in (
+        _client,
+        _dynamodb_resource,
+        _secrets_provider,
+        _sending_rate_provider,
+        ports,
+        cached_config,
+    ):
         cached.cache_clear()
     settings_module.reset()
     parameters.clear_caches()  # type: ignore[no-untyped-call]

@@ -128,4 +128,8 @@ DISPOSITIONS = TableSpec(logical_name="Dispositions", partition_key="month", sor
 # DynamoDB's TTL deletes them once they expire.
 IDEMPOTENCY = TableSpec(logical_name="Idempotency", partition_key="id", ttl_attribute="expiration")
 
-ALL_TABLES = (LEADS, REPS, ACCOUNTS, DISPOSITIONS, IDEMPOTENCY)
+# The account's email pace: one item per schedule (SEND_SCHEDULE_KEY), the moment the next email
+# may go out at SES's sending rate. Every sender takes its moments from it (handoff/aws/pacing.py).
+SEND_SCHEDULE = TableSpec(logical_name="SendSchedule", partition_key="schedule")
+
+ALL_TABLES = (LEADS, REPS, ACCOUNTS, DISPOSITIONS, IDEMPOTENCY, SEND_SCHEDULE)

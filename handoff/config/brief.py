@@ -20,6 +20,9 @@ class EmailConfig(Section):
     from_name: str = "Handoff"
     # Where a rep's reply goes; empty keeps replies with the sender.
     reply_to: OptionalEmail = ""
+    # The part of the account's SES sending rate Handoff's email may use: lower it when other
+    # systems send from the same account and Region.
+    send_rate_share: float = Field(default=1.0, gt=0, le=1)
 
 
 class BriefConfig(Section):

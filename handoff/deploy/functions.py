@@ -34,6 +34,7 @@ REPS = "reps_table"
 ACCOUNTS = "accounts_table"
 DISPOSITIONS = "dispositions_table"
 IDEMPOTENCY = "idempotency_table"
+SEND_SCHEDULE = "send_schedule_table"
 CONFIG = "config_path"
 SECRETS = "secret_prefix"
 STATE_MACHINE = "state_machine_arn"
@@ -50,6 +51,8 @@ SALESFORCE_LOGIN = "salesforce_login_url"
 # Every step reads the config and the leads table; most also write back to the CRM.
 BASE_SETTINGS = (LEADS, CONFIG)
 EMAIL_SETTINGS = (SENDER, SES_CONFIGURATION_SET)
+# The handoff's email goes out at the account's SES sending rate, on the shared send schedule.
+PACED_EMAIL_SETTINGS = (*EMAIL_SETTINGS, SEND_SCHEDULE)
 
 
 @dataclass(frozen=True)
@@ -115,7 +118,7 @@ NOTIFY = FunctionSpec(
     "notify",
     "Workflow step: email the brief or the escalation",
     "NotifyFunctionArn",
-    settings=(*BASE_SETTINGS, REPS, SECRETS, *EMAIL_SETTINGS, PUBLIC_BASE_URL, CRM_SYNC_QUEUE),
+    settings=(*BASE_SETTINGS, REPS, SECRETS, *PACED_EMAIL_SETTINGS, PUBLIC_BASE_URL, CRM_SYNC_QUEUE),
 )
 AWAIT_TOUCH = FunctionSpec(
     "await_touch",
@@ -140,7 +143,7 @@ SLA_CHECK = FunctionSpec(
     "Scheduled sweep of overdue and stuck handoffs, and follow-ups due",
     timeout_seconds=60,
     settings=(
-        *BASE_SETTINGS, STATE_MACHINE, *EMAIL_SETTINGS, REPS, DISPOSITIONS, SECRETS, PUBLIC_BASE_URL,
+        *BASE_SETTINGS, STATE_MACHINE, *PACED_EMAIL_SETTINGS, REPS, DISPOSITIONS, SECRETS, PUBLIC_BASE_URL,
         CRM_SYNC_QUEUE,
     ),
     asynchronous=True,

@@ -51,6 +51,8 @@ class Settings(BaseModel):
     crm_sync_queue_url: str = ""
     salesforce_login_url: str = "https://login.salesforce.com"
     idempotency_table: str = ""
+    # The shared send schedule that paces email at the account's SES sending rate.
+    send_schedule_table: str = ""
     # The ops console's Cognito user pool and app client.
     user_pool_id: str = ""
     user_pool_client_id: str = ""

@@ -19,6 +19,9 @@ class NotifyInput(StepInput):
     kind: Literal["brief", "reminder", "escalation", "renurture"] = "brief"
     # Why the wait ended without a touch: States.Timeout (the SLA lapsed) or BriefBounced.
     cause: str | None = None
+    # The brief's moments on the send schedule (epoch seconds), handed back by an earlier call
+    # that found them too far off and waited (the workflow's UntilSendMoment); empty: take them.
+    moments: tuple[float, ...] = Field(default=(), max_length=2)
 
 
 class AwaitTouchInput(StepInput):

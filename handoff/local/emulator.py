@@ -40,15 +40,23 @@
   invoke client instead turned an overloaded emulator's timeouts into a storm of invokes.) The
   workflow's tasks now invoke in-process (handoff.local.lambdas); any botocore failure an invoke
   still meets is named so.
+- **SES's account details (GetAccount).** moto's SES v2 has no GetAccount, which Handoff reads
+  for the account's sending rate (handoff/aws/pacing.py). The emulator answers it with
+  LOCAL_SES_RATE: the local SES refuses nothing, so the rate it reports is one no local run
+  reaches. The benchmark that throttles SES reports its own rate at the wire (bench/throttled.py).
 """
 
 from __future__ import annotations
 
 import functools
+import json
 import threading
 from typing import Any
 
 from handoff.local.loopback import LISTEN_BACKLOG
+
+# Emails a second the emulator's SES reports: it refuses none, at any rate.
+LOCAL_SES_RATE = 1000.0
 
 _lock = threading.RLock()  # re-entrant: a transaction writes through the same handler
 _INSTALLED = "handoff_emulator"
@@ -99,6 +107,26 @@ def install() -> None:
         DomainDispatcherApplication.get_backend_for_host = _backend_remembered(  # type: ignore[method-assign]
             DomainDispatcherApplication.get_backend_for_host
         )
+        from moto.sesv2.responses import SESV2Response
+
+        SESV2Response.get_account = _ses_account  # type: ignore[attr-defined]
+
+
+def _ses_account(self: Any) -> str:
+    """SES v2 GetAccount, as AWS answers it for an account out of the sandbox."""
+    return json.dumps(
+        {
+            "ProductionAccessEnabled": True,
+            "SendingEnabled": True,
+            "EnforcementStatus": "HEALTHY",
+            "DedicatedIpAutoWarmupEnabled": False,
+            "SendQuota": {
+                "Max24HourSend": 1_000_000.0,
+                "MaxSendRate": LOCAL_SES_RATE,
+                "SentLast24Hours": 0.0,
+            },
+        }
+    )
 
 
 def _application_without_a_global_wait(self: Any, environ: dict[str, Any]) -> Any:

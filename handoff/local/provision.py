@@ -104,6 +104,7 @@ class Provisioned:
             needs.ACCOUNTS: table_name(tables.ACCOUNTS),
             needs.DISPOSITIONS: table_name(tables.DISPOSITIONS),
             needs.IDEMPOTENCY: table_name(tables.IDEMPOTENCY),
+            needs.SEND_SCHEDULE: table_name(tables.SEND_SCHEDULE),
             needs.CONFIG: config_path,
             needs.SECRETS: SECRET_PREFIX,
             needs.STATE_MACHINE: self.state_machine_arn,

@@ -4,12 +4,14 @@ helpers every email Handoff sends shares (envelope, send-once, signed outcome li
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from aws_lambda_powertools.utilities.parameters.exceptions import GetParameterError
 
 from handoff.deploy import credentials
 from handoff.deploy.settings import settings
+from handoff.domain import pacing
 from handoff.domain.link_tokens import make_token
 from handoff.domain.record import Assignment, LeadRecord, LeadStatus, Notification, TimelineEntry
 from handoff.email import slack
@@ -18,7 +20,7 @@ from handoff.email.render import (
     RenderedEmail,
     render_brief,
 )
-from handoff.email.send import Envelope
+from handoff.email.send import EmailThrottled, Envelope
 from handoff.errors import Conflict, HandoffError, NotFound
 from handoff.observability import MetricUnit, lead_metric, logger, metrics
 from handoff.service import crm_sync, hours
@@ -70,17 +72,32 @@ def brief_tags(lead_id: str) -> tuple[tuple[str, str], ...]:
     return ((LEAD_TAG, lead_id), (KIND_TAG, BRIEF_KIND))
 
 
+def send_paced(
+    ports: Ports, email: RenderedEmail, envelope: Envelope, now: datetime, at: float | None = None
+) -> str:
+    """Send at moment ``at`` (epoch seconds) on the account's send schedule, or, with none, at the
+    next moment if it comes within a step's short wait; EmailThrottled otherwise (nothing is
+    held, and the step is retried with jitter). The SES message id."""
+    if at is None:
+        moments = ports.send_schedule.take(now.timestamp(), within=pacing.WAIT_IN_STEP_SECONDS)
+        if moments is None:
+            raise EmailThrottled("the account's SES sending rate is taken for the next moments")
+        at = moments[0]
+    return ports.mailer.send(email, envelope, at=at)
+
+
 def _send(
     ports: Ports,
     record: LeadRecord,
-    email: RenderedEmail,
+    render: Callable[[], RenderedEmail],
     *,
     kind: str,
     to: str,
     now: datetime,
     tags: tuple[tuple[str, str], ...] = (),
+    at: float | None = None,
 ) -> Notification:
-    message_id = ports.mailer.send(email, envelope_to(ports, to, tags))
+    message_id = send_paced(ports, render(), envelope_to(ports, to, tags), now, at)
     metrics.add_metric(name="EmailsSent", unit=MetricUnit.Count, value=1)
     logger.info("email sent", extra={"lead_id": record.lead_id, "kind": kind, "message_id": message_id})
     return Notification(to=to, kind=kind, sent_at=now, message_id=message_id, round=assignment_round(record))
@@ -94,11 +111,12 @@ def send_once(
     render: Callable[[], RenderedEmail],
     *,
     now: datetime,
+    at: float | None = None,
 ) -> list[Notification]:
     """Send unless this round already has it (a retried step): the notification to record, if any."""
     if _already_sent(record, kind, to):
         return []
-    return [_send(ports, record, render(), kind=kind, to=to, now=now)]
+    return [_send(ports, record, render, kind=kind, to=to, now=now, at=at)]
 
 
 def send_since(
@@ -115,7 +133,7 @@ def send_since(
     already went to ``to`` at or after ``since`` (the step came due), so a retried step sends once."""
     if any(n.kind == kind and n.to == to and n.sent_at >= since for n in record.notifications):
         return []
-    return [_send(ports, record, render(), kind=kind, to=to, now=now)]
+    return [_send(ports, record, render, kind=kind, to=to, now=now)]
 
 
 def disposition_links(ports: Ports, record: LeadRecord, assignment: Assignment, now: datetime) -> list[Link]:
@@ -153,17 +171,27 @@ def _post_to_slack(
     return TimelineEntry(at=now, event="slack_posted", detail=f"brief posted via {secret_name}")
 
 
+def _copy_due(assignment: Assignment) -> bool:
+    return bool(assignment.over_capacity and assignment.manager_email)
+
+
 def _manager_copy(
-    ports: Ports, record: LeadRecord, assignment: Assignment, now: datetime, timeline: list[TimelineEntry]
+    ports: Ports,
+    record: LeadRecord,
+    assignment: Assignment,
+    now: datetime,
+    timeline: list[TimelineEntry],
+    *,
+    at: float | None,
 ) -> list[Notification]:
     """An owner given a lead over capacity: their manager gets the brief (without the rep's outcome
     links) so the load is seen. A copy that fails is on the timeline; it never holds up the rep's."""
     to = assignment.manager_email
-    if not assignment.over_capacity or not to:
+    if not to or not _copy_due(assignment):
         return []
     brief = build_brief(record, ports.config, now, links=[])
     try:
-        copy = send_once(ports, record, "over_capacity_copy", to, lambda: render_brief(brief), now=now)
+        copy = send_once(ports, record, "over_capacity_copy", to, lambda: render_brief(brief), now=now, at=at)
     except HandoffError as exc:
         timeline.append(TimelineEntry(at=now, event="manager_copy_failed", detail=str(exc)[:200]))
         return []
@@ -180,18 +208,47 @@ def _first_touch_wait(ports: Ports, record: LeadRecord, assignment: Assignment, 
     return wait + ports.config.escalation.reminder_grace_seconds
 
 
-def send_brief(ports: Ports, lead_id: str, now: datetime) -> None:
+@dataclass(frozen=True)
+class BriefPace:
+    """Where the brief stands: sent (no wait), or waiting ``wait_seconds`` for its ``moments``
+    on the send schedule (the brief's, then the manager's copy's), which the workflow hands back."""
+
+    moments: tuple[float, ...] = ()
+    wait_seconds: int = 0
+
+
+def send_brief(ports: Ports, lead_id: str, now: datetime, moments: tuple[float, ...] = ()) -> BriefPace:
+    """Email the brief at its moment on the account's send schedule. A brief whose moment is
+    further off than a step should wait is handed back with its moments: the workflow waits
+    (running nothing) and calls again with them, so the brief goes out at its turn, once."""
     record, assignment = load_assigned(ports, lead_id)
     to = assignment.rep_email
     if _already_sent(record, "brief", to):
-        return
+        return BriefPace()
+    if not moments:
+        taken = ports.send_schedule.take(now.timestamp(), emails=1 + _copy_due(assignment))
+        assert taken is not None  # noqa: S101 - without a limit, take always gives moments
+        moments = taken
+        wait = moments[0] - now.timestamp()
+        if wait > pacing.WAIT_IN_STEP_SECONDS:
+            logger.info(
+                "brief waits its turn to send", extra={"lead_id": lead_id, "wait_seconds": round(wait)}
+            )
+            return BriefPace(moments=moments, wait_seconds=int(wait))
     config = ports.config
     brief = build_brief(record, config, now, disposition_links(ports, record, assignment, now))
     notification = _send(
-        ports, record, render_brief(brief), kind="brief", to=to, now=now, tags=brief_tags(lead_id)
+        ports,
+        record,
+        lambda: render_brief(brief),
+        kind="brief",
+        to=to,
+        now=now,
+        tags=brief_tags(lead_id),
+        at=moments[0],
     )
     extra = [_post_to_slack(ports, record, assignment, brief, now)] if config.slack.enabled else []
-    copies = _manager_copy(ports, record, assignment, now, extra)
+    copies = _manager_copy(ports, record, assignment, now, extra, at=moments[1] if len(moments) > 1 else None)
     ports.leads.update(
         lead_id,
         # Kept beside the record so a bounce or complaint finds its lead (by_message index).
@@ -215,3 +272,4 @@ def send_brief(ports: Ports, lead_id: str, now: datetime) -> None:
     lead_metric(
         "SpeedToLead", speed, tier=record.qualification.tier, source=record.source, unit=MetricUnit.Seconds
     )
+    return BriefPace()

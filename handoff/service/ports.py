@@ -201,8 +201,18 @@ class WriteBackQueue(Protocol):
 class Mailer(Protocol):
     """Sends one rendered email."""
 
-    def send(self, email: RenderedEmail, envelope: Envelope) -> str:
-        """The message id; EmailRejected when the mail service refuses it."""
+    def send(self, email: RenderedEmail, envelope: Envelope, at: float | None = None) -> str:
+        """Send at moment ``at`` (epoch seconds; its moment on the send schedule, at most a second
+        or so away): the message id; EmailRejected when the mail service refuses it."""
+        ...
+
+
+class SendSchedule(Protocol):
+    """The account's email pace, shared by every function that sends (handoff.domain.pacing)."""
+
+    def take(self, now: float, emails: int = 1, within: float | None = None) -> tuple[float, ...] | None:
+        """The moments (epoch seconds, from ``now``) for the next ``emails`` sends, held for the
+        caller; None, holding nothing, when the first is more than ``within`` seconds away."""
         ...
 
 
@@ -283,6 +293,9 @@ class Ports(Protocol):
 
     @property
     def mailer(self) -> Mailer: ...
+
+    @property
+    def send_schedule(self) -> SendSchedule: ...
 
     @property
     def write_back(self) -> WriteBackQueue | None:

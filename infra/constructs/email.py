@@ -70,3 +70,10 @@ class Email(Construct):
                 ),
             ],
         )
+
+    @staticmethod
+    def grant_read_sending_rate(grantee: iam.IGrantable) -> None:
+        """The handoff's senders pace their email at the account's sending rate, which SES v2
+        GetAccount reports. The action has no resource-level permissions, so its resource is "*"
+        (cdk-nag IAM5, with the reason in infra/stack.py)."""
+        iam.Grant.add_to_principal(grantee=grantee, actions=["ses:GetAccount"], resource_arns=["*"])

@@ -9,7 +9,16 @@ from aws_cdk import aws_dynamodb as dynamodb
 from aws_cdk import aws_kms as kms
 from constructs import Construct
 
-from handoff.aws.tables import ACCOUNTS, DISPOSITIONS, IDEMPOTENCY, LEADS, REPS, Index, TableSpec
+from handoff.aws.tables import (
+    ACCOUNTS,
+    DISPOSITIONS,
+    IDEMPOTENCY,
+    LEADS,
+    REPS,
+    SEND_SCHEDULE,
+    Index,
+    TableSpec,
+)
 
 
 def _attribute(name: str | None) -> dynamodb.Attribute | None:
@@ -73,3 +82,4 @@ class Tables(Construct):
         self.accounts = _table(self, ACCOUNTS, self.key)
         self.dispositions = _table(self, DISPOSITIONS, self.key)
         self.idempotency = _table(self, IDEMPOTENCY, self.key)
+        self.send_schedule = _table(self, SEND_SCHEDULE, self.key)

@@ -617,6 +617,10 @@ def _ses(call: AwsCall) -> list[Need] | None:
     (In the SES sandbox each recipient must be a verified identity too; the recorder keeps no
     recipients, and production access lifts that, so recipients are not checked here.)"""
     service, operation, params = call.service, call.operation, call.params
+    if service == "sesv2" and operation == "GetAccount":
+        # The account's sending quota: an account-level read with no resource-level permissions.
+        # https://docs.aws.amazon.com/service-authorization/latest/reference/list_amazonsimpleemailservicev2.html
+        return [Need("ses:GetAccount", LocalRef("any"))]
     if service == "sesv2" and operation == "SendEmail":
         # SES v2 has one send action for simple, raw and templated mail: ses:SendEmail.
         sender = params.get("FromEmailAddressIdentityArn") or params.get("FromEmailAddress")

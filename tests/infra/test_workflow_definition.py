@@ -56,6 +56,10 @@ def _longest_ladder(config: HandoffConfig) -> list[str]:
     """Every round lapses, reminds and escalates; then re-nurture fails into MarkFailed."""
     one_round = [
         "Notify",
+        "BriefSent",
+        "UntilSendMoment",  # the brief waited for its moment on the send schedule
+        "Notify",
+        "BriefSent",
         "WaitForTouch",
         "Remind",
         "ReminderGrace",
@@ -143,7 +147,15 @@ def test_execution_timeout_is_in_the_deployed_definition_and_outlasts_the_longes
     lambda_timeout = max(
         int(functions[arn["Fn::GetAtt"][0]]["Properties"]["Timeout"]) for arn in substitutions.values()
     )
-    longest = waits + sum(_worst_case_invocations_seconds(states[name], lambda_timeout) for name in path)
+    assert states["UntilSendMoment"]["SecondsPath"] == "$.pacing.wait_seconds"
+    # A brief's wait for its moment to send: a burst the size of a production account's daily
+    # quota (50,000 at 14 a second) waits about an hour; allow it once more than that.
+    send_wait = 2 * 3600
+    longest = (
+        waits
+        + send_wait
+        + sum(_worst_case_invocations_seconds(states[name], lambda_timeout) for name in path)
+    )
     assert timeout > longest, f"the ladder can run {longest:.0f} s, past the {timeout} s timeout"
 
 

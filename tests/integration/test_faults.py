@@ -12,17 +12,18 @@ import copy
 import json
 import time
 from collections.abc import Iterator
+from itertools import pairwise
 from typing import Any
 
 import boto3
 import pytest
 
-from handoff.aws import container
+from handoff.aws import container, mailer
 from handoff.aws.tables import LEADS
 from handoff.aws.workflow import execution_arn
 from handoff.cli import main
 from handoff.deploy.functions import MARK_FAILED, SLA_CHECK
-from handoff.local import lambdas
+from handoff.local import emulator, lambdas
 from handoff.local.fake_hubspot import FakeHubSpot
 from handoff.local.provision import table_name
 from tests.integration.conftest import SECRETS, Aws, rep
@@ -336,3 +337,41 @@ def test_marking_a_lead_that_does_not_exist_fails_at_once_and_writes_nothing(aws
     answer = lambdas.invoke(MARK_FAILED, {"lead_id": lead_id, "error": {"Error": "NotFound", "Cause": "x"}})
     assert answer == {"lead_id": lead_id, "status": "missing"}
     assert aws.leads_count() == 0
+
+
+def test_a_burst_past_the_ses_rate_waits_its_turn_in_the_workflow_and_sends_each_brief_once(
+    aws: Aws, hot_lead: dict[str, Any], monkeypatch: pytest.MonkeyPatch, patient_sla: None
+) -> None:
+    """SES reports an email every 2 s: three leads at once take moments 2 s apart on the shared
+    send schedule, and none is sent before its moment. A brief whose moment is more than a second
+    off is handed back and waits in UntilSendMoment (running nothing), then goes out once."""
+    monkeypatch.setattr(emulator, "LOCAL_SES_RATE", 0.5)
+    container.reset()
+    aws.put_reps(rep("r1"), rep("r2"), rep("r3"))
+    sends: list[tuple[float, float]] = []  # (moment, sent)
+    send = mailer.SesMailer.send
+
+    def timed(self: Any, email: Any, envelope: Any, at: float | None = None) -> str:
+        message_id = send(self, email, envelope, at)
+        sends.append((at or 0.0, time.time()))
+        return message_id
+
+    monkeypatch.setattr(mailer.SesMailer, "send", timed)
+    leads = [aws.post_lead(_lead(hot_lead, 60 + n))[1]["lead_id"] for n in range(3)]
+    for lead_id in leads:
+        _settles(aws, lead_id, "notified")
+    moments = sorted(moment for moment, _ in sends)
+    assert [b - a for a, b in pairwise(moments)] == pytest.approx([2.0, 2.0], abs=0.01)  # kept to the ms
+    assert all(sent >= moment - 0.01 for moment, sent in sends), sends
+    waited = [lead_id for lead_id in leads if "UntilSendMoment" in _states_entered(aws, lead_id)]
+    assert waited, "no brief waited for its moment in the workflow"
+    for lead_id in leads:
+        assert [n["kind"] for n in aws.get_lead(lead_id)["notifications"]] == ["brief"]
+        assert not _task_errors(aws, lead_id)
+
+
+def _states_entered(aws: Aws, lead_id: str) -> list[str]:
+    history = boto3.client("stepfunctions").get_execution_history(
+        executionArn=execution_arn(aws.state_machine_arn, lead_id), maxResults=1000
+    )["events"]
+    return [e["stateEnteredEventDetails"]["name"] for e in history if e["type"].endswith("StateEntered")]

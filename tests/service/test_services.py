@@ -18,6 +18,7 @@ from handoff.domain.clock import utcnow
 from handoff.domain.lead import Lead
 from handoff.domain.link_tokens import read_token
 from handoff.domain.record import LeadStatus
+from handoff.email.send import EmailThrottled
 from handoff.errors import BadRequest, Conflict, StorageError, StorageThrottled, StorageUnanswered
 from handoff.service import (
     crm_inbound,
@@ -177,6 +178,69 @@ def test_the_brief_goes_to_the_owner_once_with_links_bound_to_the_lead(ports: Fa
     claims = read_token(ports.secret("link-key"), tokens[0], NOW)
     assert (claims.lead_id, claims.rep_id) == (lead_id, owner.rep_id)
     assert status(ports, lead_id) == LeadStatus.NOTIFIED
+
+
+def _routed(ports: FakePorts, n: int) -> str:
+    body = sample("01")
+    body["event_id"] = f"paced-{n}"
+    body["contact"] = {**body["contact"], "email": f"paced{n}@northwind.example"}
+    lead_id = accepted(ports, body)
+    routing.route(ports, lead_id, NOW)
+    return lead_id
+
+
+def test_a_burst_s_briefs_take_moments_at_the_account_s_rate_and_a_far_one_is_handed_back(
+    ports: FakePorts,
+) -> None:
+    """At 1 email a second: the first brief goes at once, the second waits its second in the step,
+    the third is handed back unsent with its moment, and sends once when called again with it."""
+    ports.send_schedule.rate = 1.0
+    for n in range(3):
+        ports.reps.put(rep(f"r{n}"))
+    first, second, third = (_routed(ports, n) for n in range(3))
+    at = NOW.timestamp()
+    assert notify.send_brief(ports, first, NOW) == notify.BriefPace()
+    assert notify.send_brief(ports, second, NOW) == notify.BriefPace()
+    assert ports.mailer.moments == [at, at + 1.0]  # the second waits for its moment in the step
+    paced = notify.send_brief(ports, third, NOW)
+    assert paced == notify.BriefPace(moments=(at + 2.0,), wait_seconds=2)
+    assert len(ports.mailer.sent) == 2 and status(ports, third) == LeadStatus.ASSIGNED
+    # The workflow waited; the step is called again with the moment, a little early.
+    woken = NOW + timedelta(seconds=1.8)
+    assert notify.send_brief(ports, third, woken, paced.moments) == notify.BriefPace()
+    assert ports.mailer.moments[-1] == at + 2.0
+    assert status(ports, third) == LeadStatus.NOTIFIED
+    assert ports.send_schedule.free_at == at + 3.0  # the handed-back brief took no second moment
+    # A retried step after the send sends nothing more.
+    assert notify.send_brief(ports, third, woken, paced.moments) == notify.BriefPace()
+    assert len(ports.mailer.sent) == 3
+
+
+def test_the_manager_s_copy_of_an_over_capacity_brief_takes_the_next_moment(ports: FakePorts) -> None:
+    ports.send_schedule.rate = 2.0
+    ports.reps.put(
+        rep("owner", crm_owner_ids=["71"], capacity=1, open_count=1, manager_email="lead@example.com")
+    )
+    body = sample("01")
+    body["crm"] = {**body["crm"], "owner_id": "71"}
+    lead_id = accepted(ports, body)
+    routing.route(ports, lead_id, NOW)
+    notify.send_brief(ports, lead_id, NOW)
+    assert [envelope.to for _, envelope in ports.mailer.sent] == ["owner@example.com", "lead@example.com"]
+    assert ports.mailer.moments == [NOW.timestamp(), NOW.timestamp() + 0.5]
+    assert ports.send_schedule.free_at == NOW.timestamp() + 1.0
+
+
+def test_a_ladder_email_with_the_schedule_taken_is_throttled_and_takes_no_moment(ports: FakePorts) -> None:
+    """Emails other than the brief wait at most a second in the step: past that the step is
+    refused as EmailThrottled (the workflow retries with jitter) and the schedule is unchanged."""
+    lead_id, _ = briefed(ports)
+    ports.send_schedule.rate = 1.0
+    ports.send_schedule.free_at = NOW.timestamp() + 30  # a burst's briefs hold the next 30 s
+    with pytest.raises(EmailThrottled):
+        ladder.remind(ports, lead_id, NOW)
+    assert ports.send_schedule.free_at == NOW.timestamp() + 30
+    assert [n.kind for n in (ports.leads.get(lead_id) or pytest.fail()).notifications] == ["brief"]
 
 
 def test_the_first_touch_ends_the_wait_meets_the_sla_and_a_final_outcome_frees_the_slot(

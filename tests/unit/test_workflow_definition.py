@@ -30,7 +30,21 @@ def test_missing_substitution_is_an_error() -> None:
 def test_shape_route_notify_wait_then_the_ladder() -> None:
     states = json.loads(ASL_PATH.read_text())["States"]
     assert states["Route"]["Next"] == "Notify"
-    assert states["Notify"]["Next"] == "WaitForTouch"
+    # A brief handed back for its moment on the send schedule waits, then Notify sends it.
+    assert states["Notify"]["Next"] == "BriefSent"
+    assert states["Notify"]["Parameters"]["Payload"]["moments.$"] == "$.pacing.moments"
+    assert states["Notify"]["ResultPath"] == "$.pacing"
+    assert states["BriefSent"]["Default"] == "WaitForTouch"
+    [paced] = states["BriefSent"]["Choices"]
+    assert paced == {"Variable": "$.pacing.wait_seconds", "NumericGreaterThan": 0, "Next": "UntilSendMoment"}
+    assert states["UntilSendMoment"] == {
+        "Type": "Wait",
+        "SecondsPath": "$.pacing.wait_seconds",
+        "Next": "Notify",
+    }
+    # Every way into Notify starts with nothing taken from the schedule.
+    for step in ("Route", "Reassign"):
+        assert states[step]["ResultSelector"]["pacing"] == {"moments": [], "wait_seconds": 0}
     wait = states["WaitForTouch"]
     assert wait["Resource"] == "arn:aws:states:::lambda:invoke.waitForTaskToken"
     assert wait["TimeoutSecondsPath"] == "$.sla_seconds"

@@ -1,0 +1,128 @@
+"""The shared send schedule on DynamoDB, paced at the sending rate SES reports for the account.
+
+One item (SCHEDULE_KEY) holds ``free_at``, the moment (epoch seconds) the next email may go out.
+Taking moments is one conditional write in the usual case: an idle schedule is restarted at now,
+a busy one is moved on by the moments taken (DynamoDB applies writes to one item in turn, so no
+two senders get the same moment). 14 emails a second, SES's production default, is far inside
+one item's 1,000 writes a second.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from decimal import Decimal
+from typing import Any
+
+from aws_lambda_powertools.utilities.parameters import BaseProvider
+from aws_lambda_powertools.utilities.parameters.exceptions import GetParameterError
+
+from handoff.aws.dynamo import storage_errors
+from handoff.aws.throttling import through_throttling
+from handoff.domain import pacing
+from handoff.errors import StorageThrottled
+from handoff.observability import logger
+
+SCHEDULE_KEY = "ses"
+# How long the account's sending rate is trusted before it is asked again: a raised quota is in
+# use within five minutes, without a deploy.
+RATE_MAX_AGE_SECONDS = 300
+# Writes that lost a race to a sender that moved the schedule between this one's two writes.
+CONTENDED_TRIES = 5
+
+
+class SesSendingRate(BaseProvider):
+    """SES's MaxSendRate for this account and Region (SES v2 GetAccount), cached as Powertools
+    caches a parameter."""
+
+    def __init__(self, client: Any) -> None:
+        super().__init__(client=client)  # type: ignore[no-untyped-call]
+        self._ses = client
+
+    def _get(self, name: str, **sdk_options: Any) -> str:
+        return str(self._ses.get_account()["SendQuota"]["MaxSendRate"])
+
+    def _get_multiple(self, path: str, **sdk_options: Any) -> dict[str, str]:
+        raise NotImplementedError("SES has one sending rate")
+
+    def rate(self) -> float | None:
+        """Emails a second; None when SES cannot say (then email is not paced, and a throttled
+        send is retried with jitter, as the workflow does for every throttle)."""
+        try:
+            value = float(str(self.get("MaxSendRate", max_age=RATE_MAX_AGE_SECONDS)))
+        except (GetParameterError, ValueError) as exc:
+            logger.warning("SES sending rate unknown: email not paced", extra={"error": str(exc)[:200]})
+            return None
+        return value if value > 0 else None
+
+
+def _number(value: float) -> Decimal:
+    return Decimal(str(round(value, 3)))
+
+
+class SendSchedule:
+    """handoff.service.ports.SendSchedule: ``rate`` is the account's emails a second, ``share``
+    the part of it Handoff may use (config: email.send_rate_share)."""
+
+    def __init__(self, table: Any, rate: Callable[[], float | None], share: Callable[[], float]) -> None:
+        self._table = table
+        self._rate = rate
+        self._share = share
+
+    def take(self, now: float, emails: int = 1, within: float | None = None) -> tuple[float, ...] | None:
+        rate = self._rate()
+        if rate is None:
+            return (now,) * emails
+        spacing = pacing.gap(rate, self._share())
+        for _ in range(CONTENDED_TRIES):
+            taken = through_throttling(lambda: self._take_once(now, spacing, emails, within))
+            if taken is not None:
+                return taken if taken else None
+        raise StorageThrottled("the send schedule is contended")
+
+    def _take_once(
+        self, now: float, spacing: float, emails: int, within: float | None
+    ) -> tuple[float, ...] | None:
+        """The moments taken; () when the schedule is too far ahead; None after a lost race."""
+        idle = pacing.take(None, now, spacing, emails, within)
+        assert idle is not None  # noqa: S101 - an unused schedule is never ahead
+        if self._write(
+            "SET free_at = :free",
+            "attribute_not_exists(free_at) OR free_at <= :now",
+            {":free": _number(idle.free_at), ":now": _number(now)},
+        ):
+            return idle.moments
+        # Busy: move it on by this sender's moments, unless that reaches past ``within``.
+        span = spacing * emails
+        condition = "free_at > :now" + ("" if within is None else " AND free_at <= :latest")
+        values = {":span": _number(span), ":now": _number(now)}
+        if within is not None:
+            values[":latest"] = _number(now + within)
+        moved = self._write("SET free_at = free_at + :span", condition, values, returning=True)
+        if moved is None:
+            return None if within is None or self._free_at() <= now + within else ()
+        start = float(moved) - span
+        return tuple(start + i * spacing for i in range(emails))
+
+    def _write(self, update: str, condition: str, values: dict[str, Any], *, returning: bool = False) -> Any:
+        """The new free_at (or True) when the condition held; None when it did not."""
+        try:
+            with storage_errors(on_conditional=_ConditionFailed):
+                answer = self._table.update_item(
+                    Key={"schedule": SCHEDULE_KEY},
+                    UpdateExpression=update,
+                    ConditionExpression=condition,
+                    ExpressionAttributeValues=values,
+                    ReturnValues="UPDATED_NEW" if returning else "NONE",
+                )
+        except _ConditionFailed:
+            return None
+        return answer["Attributes"]["free_at"] if returning else True
+
+    def _free_at(self) -> float:
+        with storage_errors():
+            item = self._table.get_item(Key={"schedule": SCHEDULE_KEY}, ConsistentRead=True).get("Item")
+        return float(item["free_at"]) if item else 0.0
+
+
+class _ConditionFailed(Exception):
+    """The schedule was not as the write expected: another sender moved it first."""

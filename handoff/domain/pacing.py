@@ -1,0 +1,38 @@
+"""Email at the account's pace. SES takes at most its sending rate (emails a second) from an
+account; past it, SES refuses with a throttle. Rather than send and be refused, every sender
+takes its moments from one shared schedule: the next free moment, one gap (1 / rate) per email.
+A burst's briefs then go out back to back at exactly the rate, each waiting its turn without
+running (the workflow's Wait state), instead of retrying into the limit."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+# A send due within this long waits in the step (the adapter sleeps); a later one is handed back
+# to the workflow, which waits without running a function. Kept short: a step's time is billed.
+WAIT_IN_STEP_SECONDS = 1.0
+
+
+@dataclass(frozen=True)
+class Slots:
+    """The moments (epoch seconds) given to one sender's emails, and the schedule's new free moment."""
+
+    moments: tuple[float, ...]
+    free_at: float
+
+
+def gap(rate: float, share: float) -> float:
+    """Seconds between two emails at ``share`` of the account's ``rate`` emails a second."""
+    return 1.0 / (rate * share)
+
+
+def take(
+    free_at: float | None, now: float, spacing: float, emails: int, within: float | None
+) -> Slots | None:
+    """The next ``emails`` moments from a schedule free at ``free_at`` (None: never used), no
+    earlier than ``now``; None when the first would be more than ``within`` seconds away."""
+    start = max(now, free_at or now)
+    if within is not None and start - now > within:
+        return None
+    moments = tuple(start + i * spacing for i in range(emails))
+    return Slots(moments=moments, free_at=moments[-1] + spacing)

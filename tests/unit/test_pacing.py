@@ -1,0 +1,108 @@
+"""The account's email pace: the pure schedule, and the shared schedule on DynamoDB."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any
+
+import boto3
+import pytest
+from moto import mock_aws
+
+from handoff.aws.pacing import SendSchedule, SesSendingRate
+from handoff.aws.tables import SEND_SCHEDULE
+from handoff.domain import pacing
+from handoff.local import emulator
+from handoff.local.provision import create_table
+
+
+def test_an_idle_schedule_sends_at_once_and_a_busy_one_queues_one_gap_apart() -> None:
+    first = pacing.take(None, 100.0, 0.5, 2, within=None)
+    assert first == pacing.Slots(moments=(100.0, 100.5), free_at=101.0)
+    queued = pacing.take(first.free_at, 100.2, 0.5, 1, within=None)
+    assert queued == pacing.Slots(moments=(101.0,), free_at=101.5)
+    # A schedule left behind by time restarts at now, not in the past.
+    assert pacing.take(50.0, 100.0, 0.5, 1, within=None) == pacing.Slots(moments=(100.0,), free_at=100.5)
+
+
+def test_a_sender_with_a_limit_takes_nothing_from_a_schedule_further_ahead() -> None:
+    assert pacing.take(105.0, 100.0, 1.0, 1, within=1.0) is None
+    assert pacing.take(101.0, 100.0, 1.0, 1, within=1.0) == pacing.Slots(moments=(101.0,), free_at=102.0)
+
+
+def test_the_gap_is_the_share_of_the_account_s_rate() -> None:
+    assert pacing.gap(14.0, 1.0) == pytest.approx(1 / 14)
+    assert pacing.gap(1.0, 0.5) == 2.0
+
+
+@pytest.fixture
+def table(monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
+    monkeypatch.setenv("AWS_DEFAULT_REGION", "us-east-1")
+    monkeypatch.delenv("AWS_ENDPOINT_URL", raising=False)
+    emulator.install()  # atomic DynamoDB requests, and SES's GetAccount
+    with mock_aws():
+        dynamodb = boto3.resource("dynamodb")
+        create_table(dynamodb.meta.client, SEND_SCHEDULE, "schedule")
+        yield dynamodb.Table("schedule")
+
+
+def test_senders_at_once_get_distinct_moments_one_gap_apart(table: Any) -> None:
+    """DynamoDB applies writes to the schedule's item in turn: twenty senders at the same moment
+    each get their own, and together they fill the schedule without a gap or an overlap."""
+    schedule = SendSchedule(table, rate=lambda: 10.0, share=lambda: 1.0)
+    with ThreadPoolExecutor(max_workers=20) as pool:
+        taken = list(pool.map(lambda _: schedule.take(1000.0), range(20)))
+    moments = sorted(m for t in taken for m in t or ())
+    assert moments == pytest.approx([1000.0 + n / 10 for n in range(20)])
+    assert float(table.get_item(Key={"schedule": "ses"})["Item"]["free_at"]) == pytest.approx(1002.0)
+
+
+def test_a_limited_sender_takes_nothing_and_an_unlimited_one_queues_behind(table: Any) -> None:
+    schedule = SendSchedule(table, rate=lambda: 1.0, share=lambda: 1.0)
+    assert schedule.take(1000.0, emails=3) == pytest.approx((1000.0, 1001.0, 1002.0))
+    assert schedule.take(1000.5, within=1.0) is None  # the next free moment, 1003, is 2.5 s off
+    assert schedule.take(1000.5) == pytest.approx((1003.0,))
+    assert schedule.take(1003.5, within=1.0) == pytest.approx((1004.0,))
+    # Long after, the schedule restarts at now.
+    assert schedule.take(2000.0, within=1.0) == pytest.approx((2000.0,))
+
+
+def test_without_a_rate_email_is_not_paced_and_nothing_is_written(table: Any) -> None:
+    schedule = SendSchedule(table, rate=lambda: None, share=lambda: 1.0)
+    assert schedule.take(1000.0, emails=2) == (1000.0, 1000.0)
+    assert "Item" not in table.get_item(Key={"schedule": "ses"})
+
+
+def test_the_rate_is_what_ses_reports_and_none_when_ses_cannot_say(table: Any) -> None:
+    assert SesSendingRate(boto3.client("sesv2")).rate() == emulator.LOCAL_SES_RATE
+
+    class Refused:
+        def get_account(self) -> dict[str, Any]:
+            raise RuntimeError("AccessDenied")
+
+    assert SesSendingRate(Refused()).rate() is None
+
+
+@pytest.mark.parametrize(("ahead", "slept"), [(0.4, 0.4), (-3.0, None), (120.0, None)])
+def test_the_mailer_waits_for_a_moment_due_soon_and_never_for_one_out_of_reach(
+    monkeypatch: pytest.MonkeyPatch, ahead: float, slept: float | None
+) -> None:
+    """A moment within the step's wait is kept to the clock; one past, or one no step should wait
+    for (clocks that disagree), is sent at once."""
+    from handoff.aws import mailer
+    from handoff.email.render import RenderedEmail
+    from handoff.email.send import Envelope
+
+    sleeps: list[float] = []
+    monkeypatch.setattr(mailer.time, "time", lambda: 5000.0)
+    monkeypatch.setattr(mailer.time, "sleep", sleeps.append)
+
+    class Ses:
+        def send_email(self, **_: Any) -> dict[str, str]:
+            return {"MessageId": "m1"}
+
+    email = RenderedEmail(subject="s", text="t", html="<p>t</p>")
+    envelope = Envelope(sender="handoff@example.com", to="r1@example.com")
+    assert mailer.SesMailer(Ses()).send(email, envelope, at=5000.0 + ahead) == "m1"
+    assert sleeps == ([] if slept is None else [pytest.approx(slept)])
