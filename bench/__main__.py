@@ -440,7 +440,9 @@ def _b10(cases: list[throttled.Case]) -> list[str]:
         f"Leads posted open-loop within {throttled.POST_WINDOW:.0f} s, each on its own sender (a 503, 429 or dropped",
         f"connection retried after Retry-After, {throttled.ATTEMPTS} tries). botocore hooks on the handlers' clients answer as AWS",
         "does when it throttles, before moto sees the call: SES SendEmail through a token bucket at the rate",
-        "below (TooManyRequestsException past it); DynamoDB UpdateItem, PutItem and Query on every table",
+        "below (TooManyRequestsException past it), and GetAccount reporting that rate, which Handoff's",
+        "senders pace at (each brief at its moment on the shared send schedule); DynamoDB UpdateItem,",
+        "PutItem and Query on every table",
         f"refused for {throttled.DYNAMO_BURSTS.lasting:g} s every {throttled.DYNAMO_BURSTS.every:g} s "
         "(ProvisionedThroughputExceededException and ThrottlingException in turn);",
         f"StartExecution refused (ThrottlingException) for {throttled.START_BURSTS.lasting:g} s every "

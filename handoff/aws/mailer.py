@@ -11,9 +11,9 @@ from handoff.email.render import RenderedEmail
 from handoff.email.send import EmailRejected, EmailThrottled, Envelope, build_mime
 from handoff.errors import THROTTLING_CODES
 
-# A step waits in place only for a moment due within about a second (handoff.domain.pacing),
+# A step waits in place only for a moment due within a couple of seconds (handoff.domain.pacing),
 # timed here, just before the call, so the time the step took to get here is not added to it.
-MAX_DELAY_SECONDS = 2.0
+MAX_DELAY_SECONDS = 3.0
 
 
 class SesMailer:

@@ -10,7 +10,16 @@ from dataclasses import dataclass
 
 # A send due within this long waits in the step (the adapter sleeps); a later one is handed back
 # to the workflow, which waits without running a function. Kept short: a step's time is billed.
-WAIT_IN_STEP_SECONDS = 1.0
+WAIT_IN_STEP_SECONDS = 2.0
+# A handed-back brief is woken this much before its moment, so the step has loaded and rendered
+# it by then: a send that comes late leaves the next one too close behind it for SES.
+WAKE_EARLY_SECONDS = 1.0
+
+
+def workflow_wait(wait: float) -> int:
+    """Whole seconds the workflow waits (its Wait state takes no fractions) for a moment ``wait``
+    seconds off, waking the step early enough to send at the moment."""
+    return max(1, int(wait - WAKE_EARLY_SECONDS))
 
 
 @dataclass(frozen=True)

@@ -234,7 +234,7 @@ def send_brief(ports: Ports, lead_id: str, now: datetime, moments: tuple[float, 
             logger.info(
                 "brief waits its turn to send", extra={"lead_id": lead_id, "wait_seconds": round(wait)}
             )
-            return BriefPace(moments=moments, wait_seconds=int(wait))
+            return BriefPace(moments=moments, wait_seconds=pacing.workflow_wait(wait))
     config = ports.config
     brief = build_brief(record, config, now, disposition_links(ports, record, assignment, now))
     notification = _send(

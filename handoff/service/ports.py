@@ -202,7 +202,7 @@ class Mailer(Protocol):
     """Sends one rendered email."""
 
     def send(self, email: RenderedEmail, envelope: Envelope, at: float | None = None) -> str:
-        """Send at moment ``at`` (epoch seconds; its moment on the send schedule, at most a second
+        """Send at moment ``at`` (epoch seconds; its moment on the send schedule, at most 2 s
         or so away): the message id; EmailRejected when the mail service refuses it."""
         ...
 

@@ -343,7 +343,7 @@ def test_a_burst_past_the_ses_rate_waits_its_turn_in_the_workflow_and_sends_each
     aws: Aws, hot_lead: dict[str, Any], monkeypatch: pytest.MonkeyPatch, patient_sla: None
 ) -> None:
     """SES reports an email every 2 s: three leads at once take moments 2 s apart on the shared
-    send schedule, and none is sent before its moment. A brief whose moment is more than a second
+    send schedule, and none is sent before its moment. A brief whose moment is more than 2 s
     off is handed back and waits in UntilSendMoment (running nothing), then goes out once."""
     monkeypatch.setattr(emulator, "LOCAL_SES_RATE", 0.5)
     container.reset()

@@ -192,25 +192,25 @@ def _routed(ports: FakePorts, n: int) -> str:
 def test_a_burst_s_briefs_take_moments_at_the_account_s_rate_and_a_far_one_is_handed_back(
     ports: FakePorts,
 ) -> None:
-    """At 1 email a second: the first brief goes at once, the second waits its second in the step,
+    """At an email every 2 s: the first brief goes at once, the second waits its 2 s in the step,
     the third is handed back unsent with its moment, and sends once when called again with it."""
-    ports.send_schedule.rate = 1.0
+    ports.send_schedule.rate = 0.5
     for n in range(3):
         ports.reps.put(rep(f"r{n}"))
     first, second, third = (_routed(ports, n) for n in range(3))
     at = NOW.timestamp()
     assert notify.send_brief(ports, first, NOW) == notify.BriefPace()
     assert notify.send_brief(ports, second, NOW) == notify.BriefPace()
-    assert ports.mailer.moments == [at, at + 1.0]  # the second waits for its moment in the step
+    assert ports.mailer.moments == [at, at + 2.0]  # the second waits for its moment in the step
     paced = notify.send_brief(ports, third, NOW)
-    assert paced == notify.BriefPace(moments=(at + 2.0,), wait_seconds=2)
+    # Woken a second early, so the step is ready to send at the moment.
+    assert paced == notify.BriefPace(moments=(at + 4.0,), wait_seconds=3)
     assert len(ports.mailer.sent) == 2 and status(ports, third) == LeadStatus.ASSIGNED
-    # The workflow waited; the step is called again with the moment, a little early.
-    woken = NOW + timedelta(seconds=1.8)
+    woken = NOW + timedelta(seconds=3)
     assert notify.send_brief(ports, third, woken, paced.moments) == notify.BriefPace()
-    assert ports.mailer.moments[-1] == at + 2.0
+    assert ports.mailer.moments[-1] == at + 4.0
     assert status(ports, third) == LeadStatus.NOTIFIED
-    assert ports.send_schedule.free_at == at + 3.0  # the handed-back brief took no second moment
+    assert ports.send_schedule.free_at == at + 6.0  # the handed-back brief took no second moment
     # A retried step after the send sends nothing more.
     assert notify.send_brief(ports, third, woken, paced.moments) == notify.BriefPace()
     assert len(ports.mailer.sent) == 3
@@ -232,7 +232,7 @@ def test_the_manager_s_copy_of_an_over_capacity_brief_takes_the_next_moment(port
 
 
 def test_a_ladder_email_with_the_schedule_taken_is_throttled_and_takes_no_moment(ports: FakePorts) -> None:
-    """Emails other than the brief wait at most a second in the step: past that the step is
+    """Emails other than the brief wait at most 2 s in the step: past that the step is
     refused as EmailThrottled (the workflow retries with jitter) and the schedule is unchanged."""
     lead_id, _ = briefed(ports)
     ports.send_schedule.rate = 1.0

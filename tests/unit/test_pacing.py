@@ -31,6 +31,12 @@ def test_a_sender_with_a_limit_takes_nothing_from_a_schedule_further_ahead() -> 
     assert pacing.take(101.0, 100.0, 1.0, 1, within=1.0) == pacing.Slots(moments=(101.0,), free_at=102.0)
 
 
+def test_a_handed_back_brief_is_woken_a_second_before_its_moment_in_whole_seconds() -> None:
+    assert pacing.workflow_wait(2.5) == 1
+    assert pacing.workflow_wait(10.0) == 9
+    assert pacing.workflow_wait(1000.7) == 999
+
+
 def test_the_gap_is_the_share_of_the_account_s_rate() -> None:
     assert pacing.gap(14.0, 1.0) == pytest.approx(1 / 14)
     assert pacing.gap(1.0, 0.5) == 2.0
@@ -84,7 +90,7 @@ def test_the_rate_is_what_ses_reports_and_none_when_ses_cannot_say(table: Any) -
     assert SesSendingRate(Refused()).rate() is None
 
 
-@pytest.mark.parametrize(("ahead", "slept"), [(0.4, 0.4), (-3.0, None), (120.0, None)])
+@pytest.mark.parametrize(("ahead", "slept"), [(0.4, 0.4), (1.9, 1.9), (-3.0, None), (120.0, None)])
 def test_the_mailer_waits_for_a_moment_due_soon_and_never_for_one_out_of_reach(
     monkeypatch: pytest.MonkeyPatch, ahead: float, slept: float | None
 ) -> None:
