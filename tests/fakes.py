@@ -430,14 +430,13 @@ class FakeSendSchedule:
     share: float = 1.0
     free_at: float | None = None
 
-    def take(self, now: float, emails: int = 1, within: float | None = None) -> tuple[float, ...] | None:
+    def take(self, now: float, emails: int = 1, within: float | None = None) -> pacing.Slots | None:
         if self.rate is None:
-            return (now,) * emails
+            return pacing.Slots(moments=(now,) * emails, free_at=now)
         slots = pacing.take(self.free_at, now, pacing.gap(self.rate, self.share), emails, within)
-        if slots is None:
-            return None
-        self.free_at = slots.free_at
-        return slots.moments
+        if slots is not None:
+            self.free_at = slots.free_at
+        return slots
 
 
 @dataclass

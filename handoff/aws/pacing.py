@@ -9,6 +9,7 @@ one item's 1,000 writes a second.
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
 from decimal import Decimal
 from typing import Any
@@ -68,15 +69,22 @@ class SendSchedule:
         self._rate = rate
         self._share = share
 
-    def take(self, now: float, emails: int = 1, within: float | None = None) -> tuple[float, ...] | None:
+    def take(self, now: float, emails: int = 1, within: float | None = None) -> pacing.Slots | None:
+        # The schedule keeps SES's time, the wall clock's: a step's ``now`` is when it began, and
+        # moments taken from a step slowed by a throttle would lie in the past and crowd SES.
+        now = max(now, time.time())
         rate = self._rate()
         if rate is None:
-            return (now,) * emails
+            return pacing.Slots(moments=(now,) * emails, free_at=now)
         spacing = pacing.gap(rate, self._share())
         for _ in range(CONTENDED_TRIES):
             taken = through_throttling(lambda: self._take_once(now, spacing, emails, within))
             if taken is not None:
-                return taken if taken else None
+                return (
+                    pacing.Slots(moments=taken, free_at=taken[-1] + spacing, starts_in=taken[0] - now)
+                    if taken
+                    else None
+                )
         raise StorageThrottled("the send schedule is contended")
 
     def _take_once(

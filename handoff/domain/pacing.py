@@ -24,10 +24,12 @@ def workflow_wait(wait: float) -> int:
 
 @dataclass(frozen=True)
 class Slots:
-    """The moments (epoch seconds) given to one sender's emails, and the schedule's new free moment."""
+    """The moments (epoch seconds) given to one sender's emails, how far off the first is from
+    the schedule's now, and the schedule's new free moment."""
 
     moments: tuple[float, ...]
     free_at: float
+    starts_in: float = 0.0
 
 
 def gap(rate: float, share: float) -> float:
@@ -44,4 +46,4 @@ def take(
     if within is not None and start - now > within:
         return None
     moments = tuple(start + i * spacing for i in range(emails))
-    return Slots(moments=moments, free_at=moments[-1] + spacing)
+    return Slots(moments=moments, free_at=moments[-1] + spacing, starts_in=start - now)

@@ -79,10 +79,10 @@ def send_paced(
     next moment if it comes within a step's short wait; EmailThrottled otherwise (nothing is
     held, and the step is retried with jitter). The SES message id."""
     if at is None:
-        moments = ports.send_schedule.take(now.timestamp(), within=pacing.WAIT_IN_STEP_SECONDS)
-        if moments is None:
+        taken = ports.send_schedule.take(now.timestamp(), within=pacing.WAIT_IN_STEP_SECONDS)
+        if taken is None:
             raise EmailThrottled("the account's SES sending rate is taken for the next moments")
-        at = moments[0]
+        at = taken.moments[0]
     return ports.mailer.send(email, envelope, at=at)
 
 
@@ -228,8 +228,7 @@ def send_brief(ports: Ports, lead_id: str, now: datetime, moments: tuple[float, 
     if not moments:
         taken = ports.send_schedule.take(now.timestamp(), emails=1 + _copy_due(assignment))
         assert taken is not None  # noqa: S101 - without a limit, take always gives moments
-        moments = taken
-        wait = moments[0] - now.timestamp()
+        moments, wait = taken.moments, taken.starts_in
         if wait > pacing.WAIT_IN_STEP_SECONDS:
             logger.info(
                 "brief waits its turn to send", extra={"lead_id": lead_id, "wait_seconds": round(wait)}

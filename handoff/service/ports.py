@@ -16,6 +16,7 @@ if TYPE_CHECKING:
 
     from handoff.config import HandoffConfig
     from handoff.crm.hubspot_api import ContactRecords, DealRecords
+    from handoff.domain.pacing import Slots
     from handoff.domain.record import Disposition, LeadRecord, LeadStatus, TimelineEntry
     from handoff.domain.rep import Rep
     from handoff.email.render import RenderedEmail
@@ -210,9 +211,10 @@ class Mailer(Protocol):
 class SendSchedule(Protocol):
     """The account's email pace, shared by every function that sends (handoff.domain.pacing)."""
 
-    def take(self, now: float, emails: int = 1, within: float | None = None) -> tuple[float, ...] | None:
-        """The moments (epoch seconds, from ``now``) for the next ``emails`` sends, held for the
-        caller; None, holding nothing, when the first is more than ``within`` seconds away."""
+    def take(self, now: float, emails: int = 1, within: float | None = None) -> Slots | None:
+        """The moments (epoch seconds, no earlier than ``now`` or the schedule's own clock) for
+        the next ``emails`` sends, held for the caller; None, holding nothing, when the first is
+        more than ``within`` seconds away."""
         ...
 
 

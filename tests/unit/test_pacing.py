@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
@@ -16,19 +17,24 @@ from handoff.domain import pacing
 from handoff.local import emulator
 from handoff.local.provision import create_table
 
+# A moment ahead of the wall clock, which the schedule never goes behind.
+SOON = time.time() + 3600
+
 
 def test_an_idle_schedule_sends_at_once_and_a_busy_one_queues_one_gap_apart() -> None:
     first = pacing.take(None, 100.0, 0.5, 2, within=None)
     assert first == pacing.Slots(moments=(100.0, 100.5), free_at=101.0)
     queued = pacing.take(first.free_at, 100.2, 0.5, 1, within=None)
-    assert queued == pacing.Slots(moments=(101.0,), free_at=101.5)
+    assert queued == pacing.Slots(moments=(101.0,), free_at=101.5, starts_in=pytest.approx(0.8))
     # A schedule left behind by time restarts at now, not in the past.
     assert pacing.take(50.0, 100.0, 0.5, 1, within=None) == pacing.Slots(moments=(100.0,), free_at=100.5)
 
 
 def test_a_sender_with_a_limit_takes_nothing_from_a_schedule_further_ahead() -> None:
     assert pacing.take(105.0, 100.0, 1.0, 1, within=1.0) is None
-    assert pacing.take(101.0, 100.0, 1.0, 1, within=1.0) == pacing.Slots(moments=(101.0,), free_at=102.0)
+    assert pacing.take(101.0, 100.0, 1.0, 1, within=1.0) == pacing.Slots(
+        moments=(101.0,), free_at=102.0, starts_in=1.0
+    )
 
 
 def test_a_handed_back_brief_is_woken_a_second_before_its_moment_in_whole_seconds() -> None:
@@ -58,25 +64,40 @@ def test_senders_at_once_get_distinct_moments_one_gap_apart(table: Any) -> None:
     each get their own, and together they fill the schedule without a gap or an overlap."""
     schedule = SendSchedule(table, rate=lambda: 10.0, share=lambda: 1.0)
     with ThreadPoolExecutor(max_workers=20) as pool:
-        taken = list(pool.map(lambda _: schedule.take(1000.0), range(20)))
-    moments = sorted(m for t in taken for m in t or ())
-    assert moments == pytest.approx([1000.0 + n / 10 for n in range(20)])
-    assert float(table.get_item(Key={"schedule": "ses"})["Item"]["free_at"]) == pytest.approx(1002.0)
+        taken = list(pool.map(lambda _: schedule.take(SOON), range(20)))
+    moments = sorted(m for t in taken for m in (t.moments if t else ()))
+    assert moments == pytest.approx([SOON + n / 10 for n in range(20)])
+    assert float(table.get_item(Key={"schedule": "ses"})["Item"]["free_at"]) == pytest.approx(SOON + 2.0)
 
 
 def test_a_limited_sender_takes_nothing_and_an_unlimited_one_queues_behind(table: Any) -> None:
     schedule = SendSchedule(table, rate=lambda: 1.0, share=lambda: 1.0)
-    assert schedule.take(1000.0, emails=3) == pytest.approx((1000.0, 1001.0, 1002.0))
-    assert schedule.take(1000.5, within=1.0) is None  # the next free moment, 1003, is 2.5 s off
-    assert schedule.take(1000.5) == pytest.approx((1003.0,))
-    assert schedule.take(1003.5, within=1.0) == pytest.approx((1004.0,))
+
+    def moments(*args: Any, **kwargs: Any) -> tuple[float, ...] | None:
+        taken = schedule.take(*args, **kwargs)
+        return taken.moments if taken else None
+
+    assert moments(SOON, emails=3) == pytest.approx((SOON, SOON + 1, SOON + 2))
+    assert moments(SOON + 0.5, within=1.0) is None  # the next free moment is 2.5 s off
+    assert moments(SOON + 0.5) == pytest.approx((SOON + 3,))
+    assert moments(SOON + 3.5, within=1.0) == pytest.approx((SOON + 4,))
     # Long after, the schedule restarts at now.
-    assert schedule.take(2000.0, within=1.0) == pytest.approx((2000.0,))
+    assert moments(SOON + 1000, within=1.0) == pytest.approx((SOON + 1000,))
+
+
+def test_a_step_s_stale_now_takes_moments_from_the_wall_clock_not_the_past(table: Any) -> None:
+    """A step slowed by a throttle began seconds ago: its moments start at the wall clock, so they
+    cannot fall behind the sends SES has already seen."""
+    schedule = SendSchedule(table, rate=lambda: 1.0, share=lambda: 1.0)
+    before = time.time()
+    taken = schedule.take(before - 30)
+    assert taken is not None and taken.moments[0] >= before and taken.starts_in == pytest.approx(0.0, abs=0.5)
 
 
 def test_without_a_rate_email_is_not_paced_and_nothing_is_written(table: Any) -> None:
     schedule = SendSchedule(table, rate=lambda: None, share=lambda: 1.0)
-    assert schedule.take(1000.0, emails=2) == (1000.0, 1000.0)
+    taken = schedule.take(SOON, emails=2)
+    assert taken is not None and taken.moments == (SOON, SOON)
     assert "Item" not in table.get_item(Key={"schedule": "ses"})
 
 
