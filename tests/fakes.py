@@ -429,6 +429,7 @@ class FakeSendSchedule:
     rate: float | None = None
     share: float = 1.0
     free_at: float | None = None
+    turns: list[float] = field(default_factory=list)
 
     def take(self, now: float, emails: int = 1, within: float | None = None) -> pacing.Slots | None:
         if self.rate is None:
@@ -437,6 +438,11 @@ class FakeSendSchedule:
         if slots is not None:
             self.free_at = slots.free_at
         return slots
+
+    def turn(self, at: float) -> float | None:
+        """Sends come at their moments here: each goes at it."""
+        self.turns.append(at)
+        return at
 
 
 @dataclass

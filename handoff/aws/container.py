@@ -56,10 +56,16 @@ def client(service: str) -> Any:
         return _client(service)
 
 
+# SES sends are paced and tried again at their next turn on the send schedule, not by the SDK
+# at a random moment (handoff.aws.mailer).
+SES_ONE_ATTEMPT = Config(retries={"mode": "standard", "total_max_attempts": 1})
+
+
 @cache
 def _client(service: str) -> Any:
     # boto3 honours AWS_ENDPOINT_URL, which is how the local stack points here.
-    return boto3.client(service, config=RETRIES)  # type: ignore[call-overload]
+    config = SES_ONE_ATTEMPT if service == "sesv2" else RETRIES
+    return boto3.client(service, config=config)  # type: ignore[call-overload]
 
 
 def _dynamodb() -> Any:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import random
 import time
 from typing import Any
 
@@ -14,6 +15,19 @@ from handoff.errors import THROTTLING_CODES
 # A step waits in place only for a moment due within a couple of seconds (handoff.domain.pacing),
 # timed here, just before the call, so the time the step took to get here is not added to it.
 MAX_DELAY_SECONDS = 3.0
+
+
+# The SES client makes one attempt (handoff.aws.container): a throttled send is tried again at
+# its next turn on the send schedule (handoff.service.notify.send_paced), never at a random
+# moment that would take the turn of the send after it. An outage (5xx, a dropped connection)
+# is tried again here, as the SDK would.
+TRANSIENT_PAUSES = (0.5, 1.0)
+
+
+def _transient(exc: ClientError | BotoCoreError) -> bool:
+    if isinstance(exc, BotoCoreError):
+        return True
+    return int(exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode", 0)) >= 500
 
 
 class SesMailer:
@@ -36,11 +50,14 @@ class SesMailer:
         delay = 0.0 if at is None else at - time.time()
         if 0 < delay <= MAX_DELAY_SECONDS:  # a moment further off means clocks that disagree
             time.sleep(delay)
-        try:
-            response = self._client.send_email(**kwargs)
-        except (ClientError, BotoCoreError) as exc:
-            code = exc.response.get("Error", {}).get("Code", "") if isinstance(exc, ClientError) else ""
-            if code in THROTTLING_CODES:
-                raise EmailThrottled(f"SES {code}") from exc
-            raise EmailRejected(f"SES {code or type(exc).__name__}") from exc
-        return str(response["MessageId"])
+        for pause in (*TRANSIENT_PAUSES, None):
+            try:
+                return str(self._client.send_email(**kwargs)["MessageId"])
+            except (ClientError, BotoCoreError) as exc:
+                code = exc.response.get("Error", {}).get("Code", "") if isinstance(exc, ClientError) else ""
+                if code in THROTTLING_CODES:
+                    raise EmailThrottled(f"SES {code}") from exc
+                if pause is None or not _transient(exc):
+                    raise EmailRejected(f"SES {code or type(exc).__name__}") from exc
+                time.sleep(pause * random.uniform(0.5, 1.0))  # noqa: S311 - jitter, not a secret
+        raise AssertionError("unreachable")  # pragma: no cover

@@ -1,6 +1,7 @@
 """The shared send schedule on DynamoDB, paced at the sending rate SES reports for the account.
 
-One item (SCHEDULE_KEY) holds ``free_at``, the moment (epoch seconds) the next email may go out.
+One item (SCHEDULE_KEY) holds ``free_at``, the moment (epoch seconds) the next email may go out;
+a second (SENDS_KEY) the same for the sends themselves, taken just before each call to SES.
 Taking moments is one conditional write in the usual case: an idle schedule is restarted at now,
 a busy one is moved on by the moments taken (DynamoDB applies writes to one item in turn, so no
 two senders get the same moment). 14 emails a second, SES's production default, is far inside
@@ -23,7 +24,10 @@ from handoff.domain import pacing
 from handoff.errors import StorageThrottled
 from handoff.observability import logger
 
+# The moments handed out ahead (a brief waits for its moment in the workflow), and the clock of the
+# sends themselves, taken just before each call to SES.
 SCHEDULE_KEY = "ses"
+SENDS_KEY = "ses-sends"
 # How long the account's sending rate is trusted before it is asked again: a raised quota is in
 # use within five minutes, without a deploy.
 RATE_MAX_AGE_SECONDS = 300
@@ -70,6 +74,13 @@ class SendSchedule:
         self._share = share
 
     def take(self, now: float, emails: int = 1, within: float | None = None) -> pacing.Slots | None:
+        return self._take(SCHEDULE_KEY, now, emails, within)
+
+    def turn(self, at: float) -> float | None:
+        taken = self._take(SENDS_KEY, at, 1, pacing.WAIT_IN_STEP_SECONDS)
+        return taken.moments[0] if taken else None
+
+    def _take(self, key: str, now: float, emails: int, within: float | None) -> pacing.Slots | None:
         # The schedule keeps SES's time, the wall clock's: a step's ``now`` is when it began, and
         # moments taken from a step slowed by a throttle would lie in the past and crowd SES.
         now = max(now, time.time())
@@ -78,7 +89,7 @@ class SendSchedule:
             return pacing.Slots(moments=(now,) * emails, free_at=now)
         spacing = pacing.gap(rate, self._share())
         for _ in range(CONTENDED_TRIES):
-            taken = through_throttling(lambda: self._take_once(now, spacing, emails, within))
+            taken = through_throttling(lambda: self._take_once(key, now, spacing, emails, within))
             if taken is not None:
                 return (
                     pacing.Slots(moments=taken, free_at=taken[-1] + spacing, starts_in=taken[0] - now)
@@ -88,12 +99,13 @@ class SendSchedule:
         raise StorageThrottled("the send schedule is contended")
 
     def _take_once(
-        self, now: float, spacing: float, emails: int, within: float | None
+        self, key: str, now: float, spacing: float, emails: int, within: float | None
     ) -> tuple[float, ...] | None:
         """The moments taken; () when the schedule is too far ahead; None after a lost race."""
         idle = pacing.take(None, now, spacing, emails, within)
         assert idle is not None  # noqa: S101 - an unused schedule is never ahead
         if self._write(
+            key,
             "SET free_at = :free",
             "attribute_not_exists(free_at) OR free_at <= :now",
             {":free": _number(idle.free_at), ":now": _number(now)},
@@ -105,18 +117,20 @@ class SendSchedule:
         values = {":span": _number(span), ":now": _number(now)}
         if within is not None:
             values[":latest"] = _number(now + within)
-        moved = self._write("SET free_at = free_at + :span", condition, values, returning=True)
+        moved = self._write(key, "SET free_at = free_at + :span", condition, values, returning=True)
         if moved is None:
-            return None if within is None or self._free_at() <= now + within else ()
+            return None if within is None or self._free_at(key) <= now + within else ()
         start = float(moved) - span
         return tuple(start + i * spacing for i in range(emails))
 
-    def _write(self, update: str, condition: str, values: dict[str, Any], *, returning: bool = False) -> Any:
+    def _write(
+        self, key: str, update: str, condition: str, values: dict[str, Any], *, returning: bool = False
+    ) -> Any:
         """The new free_at (or True) when the condition held; None when it did not."""
         try:
             with storage_errors(on_conditional=_ConditionFailed):
                 answer = self._table.update_item(
-                    Key={"schedule": SCHEDULE_KEY},
+                    Key={"schedule": key},
                     UpdateExpression=update,
                     ConditionExpression=condition,
                     ExpressionAttributeValues=values,
@@ -126,9 +140,9 @@ class SendSchedule:
             return None
         return answer["Attributes"]["free_at"] if returning else True
 
-    def _free_at(self) -> float:
+    def _free_at(self, key: str) -> float:
         with storage_errors():
-            item = self._table.get_item(Key={"schedule": SCHEDULE_KEY}, ConsistentRead=True).get("Item")
+            item = self._table.get_item(Key={"schedule": key}, ConsistentRead=True).get("Item")
         return float(item["free_at"]) if item else 0.0
 
 

@@ -72,6 +72,10 @@ def brief_tags(lead_id: str) -> tuple[tuple[str, str], ...]:
     return ((LEAD_TAG, lead_id), (KIND_TAG, BRIEF_KIND))
 
 
+# A send SES refuses at its turn is tried at its next turns, in order, before the step is refused.
+THROTTLED_TURNS = 3
+
+
 def send_paced(
     ports: Ports, email: RenderedEmail, envelope: Envelope, now: datetime, at: float | None = None
 ) -> str:
@@ -83,7 +87,15 @@ def send_paced(
         if taken is None:
             raise EmailThrottled("the account's SES sending rate is taken for the next moments")
         at = taken.moments[0]
-    return ports.mailer.send(email, envelope, at=at)
+    for _ in range(THROTTLED_TURNS):
+        turn = ports.send_schedule.turn(at)
+        if turn is None:
+            break
+        try:
+            return ports.mailer.send(email, envelope, at=turn)
+        except EmailThrottled:
+            at = turn  # refused at its turn: the next one on the sends' clock
+    raise EmailThrottled("the account's SES sending rate is taken for the next moments")
 
 
 def _send(

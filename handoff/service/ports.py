@@ -217,6 +217,12 @@ class SendSchedule(Protocol):
         more than ``within`` seconds away."""
         ...
 
+    def turn(self, at: float) -> float | None:
+        """The moment an email due at ``at`` may actually go: the sends' own clock, taken just
+        before the call, so one step late to its moment does not land on the heels of the send
+        before it. None, holding nothing, when that is more than a step's wait away."""
+        ...
+
 
 class Reports(Protocol):
     """Where the monthly job keeps its files for people to review."""

@@ -128,7 +128,7 @@ def test_dynamodb_errors_past_every_retry_fail_the_lead_then_redrive_finishes_it
     assert body["lead_id"] not in _failed_listed(aws)
 
 
-def test_ses_throttling_is_retried_and_the_brief_goes_out_once(
+def test_ses_throttling_is_tried_again_at_the_next_turns_and_the_brief_goes_out_once(
     aws: Aws, faults: Faults, hot_lead: dict[str, Any]
 ) -> None:
     aws.put_reps(rep("r1"))
@@ -142,15 +142,16 @@ def test_ses_throttling_is_retried_and_the_brief_goes_out_once(
 def test_ses_throttling_past_the_sdk_waits_in_the_workflow_and_never_fails_the_lead(
     aws: Aws, faults: Faults, hot_lead: dict[str, Any]
 ) -> None:
-    """Past the SDK's own tries, the send is refused as EmailThrottled and the workflow waits it
-    out (jittered back-off, the best part of an hour); the lead is never failed for it."""
+    """Past its turns on the send schedule (three, one SES attempt each), the send is refused as
+    EmailThrottled and the workflow waits it out (jittered back-off, the best part of an hour);
+    the lead is never failed for it."""
     aws.put_reps(rep("r1"))
     faults.inject("sesv2", "SendEmail", "TooManyRequestsException", status=429, times=6)  # 2 invocations
     _, body = aws.post_lead(_lead(hot_lead, 30))
     _settles(aws, body["lead_id"], "notified", timeout=60)
     _one_brief_one_slot(aws, body["lead_id"])
     errors = _task_errors(aws, body["lead_id"])
-    assert errors == ["EmailThrottled", "EmailThrottled"]
+    assert errors == ["EmailThrottled", "EmailThrottled"], (errors, faults.injected)
 
 
 def test_dynamodb_throttling_past_the_sdk_is_waited_out_by_the_workflow(

@@ -133,3 +133,67 @@ def test_the_mailer_waits_for_a_moment_due_soon_and_never_for_one_out_of_reach(
     envelope = Envelope(sender="handoff@example.com", to="r1@example.com")
     assert mailer.SesMailer(Ses()).send(email, envelope, at=5000.0 + ahead) == "m1"
     assert sleeps == ([] if slept is None else [pytest.approx(slept)])
+
+
+def test_a_send_late_to_its_moment_takes_its_turn_behind_the_send_before_it(table: Any) -> None:
+    """Moments are handed out ahead; the sends take their turns just before each call. One that
+    comes late to its moment does not land on the heels of the send before it: the next turn is
+    a gap after the last, and the schedule of moments is not moved by it."""
+    schedule = SendSchedule(table, rate=lambda: 1.02, share=lambda: 1.0)  # one every second
+    first, second = (
+        (schedule.take(SOON) or pytest.fail()).moments,
+        (schedule.take(SOON) or pytest.fail()).moments,
+    )
+    assert second[0] == pytest.approx(first[0] + 1)
+    late = first[0] + 0.6  # the first step came 0.6 s late to its moment
+    assert schedule.turn(late) == pytest.approx(late)
+    assert schedule.turn(second[0]) == pytest.approx(late + 1)  # a second behind, not 0.4 s
+    assert schedule.turn(second[0] + 5) == pytest.approx(second[0] + 5)  # long after: at once
+    # A turn further off than a step waits is refused, and takes nothing.
+    crowded = SendSchedule(table, rate=lambda: 0.102, share=lambda: 1.0)  # one every 10 s
+    assert crowded.turn(SOON + 100) == pytest.approx(SOON + 100)
+    assert crowded.turn(SOON + 101) is None
+    assert crowded.turn(SOON + 110) == pytest.approx(SOON + 110)
+
+
+def test_the_mailer_tries_an_outage_again_but_hands_a_throttle_back_at_once(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A throttle goes back to the caller, who tries at its next turn on the schedule (a random
+    retry would take the next send's turn); a 5xx is tried again here; a rejection is final."""
+    from botocore.exceptions import ClientError
+
+    from handoff.aws import mailer
+    from handoff.email.render import RenderedEmail
+    from handoff.email.send import EmailRejected, EmailThrottled, Envelope
+
+    monkeypatch.setattr(mailer.time, "sleep", lambda _: None)
+
+    def error(code: str, status: int) -> ClientError:
+        return ClientError(
+            {"Error": {"Code": code}, "ResponseMetadata": {"HTTPStatusCode": status}}, "SendEmail"
+        )
+
+    class Ses:
+        def __init__(self, *answers: Any) -> None:
+            self.answers, self.calls = list(answers), 0
+
+        def send_email(self, **_: Any) -> dict[str, str]:
+            self.calls += 1
+            answer = self.answers.pop(0)
+            if isinstance(answer, Exception):
+                raise answer
+            return {"MessageId": answer}
+
+    email = RenderedEmail(subject="s", text="t", html="<p>t</p>")
+    envelope = Envelope(sender="handoff@example.com", to="r1@example.com")
+    outage = Ses(error("InternalFailure", 500), "m1")
+    assert mailer.SesMailer(outage).send(email, envelope) == "m1" and outage.calls == 2
+    throttled = Ses(error("TooManyRequestsException", 429), "m2")
+    with pytest.raises(EmailThrottled):
+        mailer.SesMailer(throttled).send(email, envelope)
+    assert throttled.calls == 1
+    rejected = Ses(error("MessageRejected", 400), "m3")
+    with pytest.raises(EmailRejected):
+        mailer.SesMailer(rejected).send(email, envelope)
+    assert rejected.calls == 1
