@@ -433,7 +433,7 @@ class FakeSendSchedule:
 
     def take(self, now: float, emails: int = 1, within: float | None = None) -> pacing.Slots | None:
         if self.rate is None:
-            return pacing.Slots(moments=(now,) * emails, free_at=now)
+            return pacing.unpaced(now, emails)
         slots = pacing.take(self.free_at, now, pacing.gap(self.rate, self.share), emails, within)
         if slots is not None:
             self.free_at = slots.free_at

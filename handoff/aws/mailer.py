@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import random
 import time
 from typing import Any
 
 from botocore.exceptions import BotoCoreError, ClientError
 
+from handoff.aws.throttling import tried_again
 from handoff.email.render import RenderedEmail
 from handoff.email.send import EmailRejected, EmailThrottled, Envelope, build_mime
 from handoff.errors import THROTTLING_CODES
@@ -17,17 +17,19 @@ from handoff.errors import THROTTLING_CODES
 MAX_DELAY_SECONDS = 3.0
 
 
-# The SES client makes one attempt (handoff.aws.container): a throttled send is tried again at
-# its next turn on the send schedule (handoff.service.notify.send_paced), never at a random
-# moment that would take the turn of the send after it. An outage (5xx, a dropped connection)
-# is tried again here, as the SDK would.
+# The SES client makes one attempt (handoff.aws.container). A send that SES throttles is handed
+# back, to be tried at its next turn on the send schedule (handoff.service.notify), never at a
+# random moment that would take the turn of the send after it. An outage (5xx, a dropped
+# connection) is tried again here, as the SDK would.
 TRANSIENT_PAUSES = (0.5, 1.0)
 
 
-def _transient(exc: ClientError | BotoCoreError) -> bool:
-    if isinstance(exc, BotoCoreError):
-        return True
-    return int(exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode", 0)) >= 500
+class _Unavailable(Exception):
+    """An attempt worth making again; ``final`` once the pauses run out."""
+
+    def __init__(self, final: EmailRejected):
+        super().__init__(str(final))
+        self.final = final
 
 
 class SesMailer:
@@ -50,14 +52,25 @@ class SesMailer:
         delay = 0.0 if at is None else at - time.time()
         if 0 < delay <= MAX_DELAY_SECONDS:  # a moment further off means clocks that disagree
             time.sleep(delay)
-        for pause in (*TRANSIENT_PAUSES, None):
-            try:
-                return str(self._client.send_email(**kwargs)["MessageId"])
-            except (ClientError, BotoCoreError) as exc:
-                code = exc.response.get("Error", {}).get("Code", "") if isinstance(exc, ClientError) else ""
-                if code in THROTTLING_CODES:
-                    raise EmailThrottled(f"SES {code}") from exc
-                if pause is None or not _transient(exc):
-                    raise EmailRejected(f"SES {code or type(exc).__name__}") from exc
-                time.sleep(pause * random.uniform(0.5, 1.0))  # noqa: S311 - jitter, not a secret
-        raise AssertionError("unreachable")  # pragma: no cover
+        try:
+            return tried_again(lambda: self._send_once(kwargs), on=_Unavailable, pauses=TRANSIENT_PAUSES)
+        except _Unavailable as exc:
+            raise exc.final from exc.__cause__
+
+    def _send_once(self, kwargs: dict[str, Any]) -> str:
+        try:
+            return str(self._client.send_email(**kwargs)["MessageId"])
+        except (ClientError, BotoCoreError) as exc:
+            code = exc.response.get("Error", {}).get("Code", "") if isinstance(exc, ClientError) else ""
+            if code in THROTTLING_CODES:
+                raise EmailThrottled(f"SES {code}") from exc
+            rejected = EmailRejected(f"SES {code or type(exc).__name__}")
+            if _transient(exc):
+                raise _Unavailable(rejected) from exc
+            raise rejected from exc
+
+
+def _transient(exc: ClientError | BotoCoreError) -> bool:
+    if isinstance(exc, BotoCoreError):
+        return True
+    return int(exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode", 0)) >= 500

@@ -86,59 +86,59 @@ class SendSchedule:
         now = max(now, time.time())
         rate = self._rate()
         if rate is None:
-            return pacing.Slots(moments=(now,) * emails, free_at=now)
+            return pacing.unpaced(now, emails)
         spacing = pacing.gap(rate, self._share())
         for _ in range(CONTENDED_TRIES):
-            taken = through_throttling(lambda: self._take_once(key, now, spacing, emails, within))
-            if taken is not None:
-                return (
-                    pacing.Slots(moments=taken, free_at=taken[-1] + spacing, starts_in=taken[0] - now)
-                    if taken
-                    else None
-                )
+            try:
+                return through_throttling(lambda: self._take_once(key, now, spacing, emails, within))
+            except _ConditionFailed:
+                continue  # another sender moved the schedule between this one's two writes
         raise StorageThrottled("the send schedule is contended")
 
     def _take_once(
         self, key: str, now: float, spacing: float, emails: int, within: float | None
-    ) -> tuple[float, ...] | None:
-        """The moments taken; () when the schedule is too far ahead; None after a lost race."""
+    ) -> pacing.Slots | None:
+        """The moments taken (None when the schedule is too far ahead); _ConditionFailed when
+        another sender moved it between the two writes."""
         idle = pacing.take(None, now, spacing, emails, within)
         assert idle is not None  # noqa: S101 - an unused schedule is never ahead
-        if self._write(
-            key,
-            "SET free_at = :free",
-            "attribute_not_exists(free_at) OR free_at <= :now",
-            {":free": _number(idle.free_at), ":now": _number(now)},
-        ):
-            return idle.moments
+        try:
+            self._write(
+                key,
+                "SET free_at = :free",
+                "attribute_not_exists(free_at) OR free_at <= :now",
+                {":free": _number(idle.free_at), ":now": _number(now)},
+            )
+            return idle
+        except _ConditionFailed:
+            pass
         # Busy: move it on by this sender's moments, unless that reaches past ``within``.
         span = spacing * emails
         condition = "free_at > :now" + ("" if within is None else " AND free_at <= :latest")
         values = {":span": _number(span), ":now": _number(now)}
         if within is not None:
             values[":latest"] = _number(now + within)
-        moved = self._write(key, "SET free_at = free_at + :span", condition, values, returning=True)
-        if moved is None:
-            return None if within is None or self._free_at(key) <= now + within else ()
-        start = float(moved) - span
-        return tuple(start + i * spacing for i in range(emails))
+        try:
+            moved = self._write(key, "SET free_at = free_at + :span", condition, values, returning=True)
+        except _ConditionFailed:
+            if within is not None and self._free_at(key) > now + within:
+                return None
+            raise
+        return pacing.take(float(moved) - span, now, spacing, emails, within=None)
 
     def _write(
         self, key: str, update: str, condition: str, values: dict[str, Any], *, returning: bool = False
     ) -> Any:
-        """The new free_at (or True) when the condition held; None when it did not."""
-        try:
-            with storage_errors(on_conditional=_ConditionFailed):
-                answer = self._table.update_item(
-                    Key={"schedule": key},
-                    UpdateExpression=update,
-                    ConditionExpression=condition,
-                    ExpressionAttributeValues=values,
-                    ReturnValues="UPDATED_NEW" if returning else "NONE",
-                )
-        except _ConditionFailed:
-            return None
-        return answer["Attributes"]["free_at"] if returning else True
+        """The new free_at when ``returning``; _ConditionFailed when the condition did not hold."""
+        with storage_errors(on_conditional=_ConditionFailed):
+            answer = self._table.update_item(
+                Key={"schedule": key},
+                UpdateExpression=update,
+                ConditionExpression=condition,
+                ExpressionAttributeValues=values,
+                ReturnValues="UPDATED_NEW" if returning else "NONE",
+            )
+        return answer["Attributes"]["free_at"] if returning else None
 
     def _free_at(self, key: str) -> float:
         with storage_errors():

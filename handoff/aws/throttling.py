@@ -17,11 +17,18 @@ T = TypeVar("T")
 THROTTLED_PAUSES = (0.25, 0.5, 1.0, 2.0)
 
 
-def through_throttling(call: Callable[[], T]) -> T:
-    """``call()``, tried again after each pause (jittered) while it raises StorageThrottled."""
-    for pause in THROTTLED_PAUSES:
+def tried_again(
+    call: Callable[[], T], *, on: type[Exception] | tuple[type[Exception], ...], pauses: tuple[float, ...]
+) -> T:
+    """``call()``, tried again after each pause (jittered) while it raises ``on``."""
+    for pause in pauses:
         try:
             return call()
-        except StorageThrottled:
+        except on:
             time.sleep(pause * random.uniform(0.5, 1.0))  # noqa: S311 - jitter, not a secret
     return call()
+
+
+def through_throttling(call: Callable[[], T]) -> T:
+    """``call()``, tried again after each pause (jittered) while it raises StorageThrottled."""
+    return tried_again(call, on=StorageThrottled, pauses=THROTTLED_PAUSES)

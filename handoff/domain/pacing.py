@@ -43,6 +43,11 @@ def gap(rate: float, share: float) -> float:
     return (1.0 + MARGIN) / (rate * share)
 
 
+def unpaced(now: float, emails: int) -> Slots:
+    """Every email at once: the moments when the account's rate is unknown."""
+    return Slots(moments=(now,) * emails, free_at=now)
+
+
 def take(
     free_at: float | None, now: float, spacing: float, emails: int, within: float | None
 ) -> Slots | None:

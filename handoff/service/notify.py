@@ -74,6 +74,7 @@ def brief_tags(lead_id: str) -> tuple[tuple[str, str], ...]:
 
 # A send SES refuses at its turn is tried at its next turns, in order, before the step is refused.
 THROTTLED_TURNS = 3
+RATE_TAKEN = "the account's SES sending rate is taken for the next moments"
 
 
 def send_paced(
@@ -85,7 +86,7 @@ def send_paced(
     if at is None:
         taken = ports.send_schedule.take(now.timestamp(), within=pacing.WAIT_IN_STEP_SECONDS)
         if taken is None:
-            raise EmailThrottled("the account's SES sending rate is taken for the next moments")
+            raise EmailThrottled(RATE_TAKEN)
         at = taken.moments[0]
     for _ in range(THROTTLED_TURNS):
         turn = ports.send_schedule.turn(at)
@@ -95,7 +96,7 @@ def send_paced(
             return ports.mailer.send(email, envelope, at=turn)
         except EmailThrottled:
             at = turn  # refused at its turn: the next one on the sends' clock
-    raise EmailThrottled("the account's SES sending rate is taken for the next moments")
+    raise EmailThrottled(RATE_TAKEN)
 
 
 def _send(
