@@ -17,10 +17,11 @@ from handoff.errors import THROTTLING_CODES
 MAX_DELAY_SECONDS = 3.0
 
 
-# The SES client makes one attempt (handoff.aws.container). A send that SES throttles is handed
-# back, to be tried at its next turn on the send schedule (handoff.service.notify), never at a
-# random moment that would take the turn of the send after it. An outage (5xx, a dropped
-# connection) is tried again here, as the SDK would.
+# The SES client makes one attempt (handoff.aws.container). A paced send that SES throttles is
+# handed back, to be tried at its next turn on the send schedule (handoff.service.notify), never
+# at a random moment that would take the turn of the send after it. An outage (5xx, a dropped
+# connection), or a throttle of a send not on the schedule (tuning's monthly report), is tried
+# again here, as the SDK would.
 TRANSIENT_PAUSES = (0.5, 1.0)
 
 
@@ -53,17 +54,24 @@ class SesMailer:
         if 0 < delay <= MAX_DELAY_SECONDS:  # a moment further off means clocks that disagree
             time.sleep(delay)
         try:
-            return tried_again(lambda: self._send_once(kwargs), on=_Unavailable, pauses=TRANSIENT_PAUSES)
+            return tried_again(
+                lambda: self._send_once(kwargs, paced=at is not None),
+                on=_Unavailable,
+                pauses=TRANSIENT_PAUSES,
+            )
         except _Unavailable as exc:
             raise exc.final from exc.__cause__
 
-    def _send_once(self, kwargs: dict[str, Any]) -> str:
+    def _send_once(self, kwargs: dict[str, Any], *, paced: bool) -> str:
         try:
             return str(self._client.send_email(**kwargs)["MessageId"])
         except (ClientError, BotoCoreError) as exc:
             code = exc.response.get("Error", {}).get("Code", "") if isinstance(exc, ClientError) else ""
             if code in THROTTLING_CODES:
-                raise EmailThrottled(f"SES {code}") from exc
+                throttled = EmailThrottled(f"SES {code}")
+                if paced:  # its next turn on the schedule is the caller's to take
+                    raise throttled from exc
+                raise _Unavailable(throttled) from exc
             rejected = EmailRejected(f"SES {code or type(exc).__name__}")
             if _transient(exc):
                 raise _Unavailable(rejected) from exc

@@ -122,7 +122,8 @@ def run(ports: Ports, now: datetime) -> TuningOutput:
     output = measure(ports, start, now, now, read=read)
     _publish(ports, output, f"reports/{now:%Y-%m-%d}")
     to = config.tuning.report_to or config.escalation.marketing_ops_email
-    # One email a month: sent at once (the SDK retries a throttle), so the job writes no table.
+    # One email a month: sent off the schedule (the mailer tries a throttle again), so the job
+    # writes no table.
     ports.mailer.send(output.email, envelope_to(ports, to))
     for kpi, (name, unit, scale) in KPI_METRICS.items():
         value = getattr(output.report.kpis, kpi)

@@ -159,8 +159,9 @@ def test_a_send_late_to_its_moment_takes_its_turn_behind_the_send_before_it(tabl
 def test_the_mailer_tries_an_outage_again_but_hands_a_throttle_back_at_once(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    """A throttle goes back to the caller, who tries at its next turn on the schedule (a random
-    retry would take the next send's turn); a 5xx is tried again here; a rejection is final."""
+    """A paced send's throttle goes back to the caller, who tries at its next turn on the schedule
+    (a random retry would take the next send's turn); a 5xx, or a throttle of a send off the
+    schedule, is tried again here; a rejection is final."""
     from botocore.exceptions import ClientError
 
     from handoff.aws import mailer
@@ -191,8 +192,11 @@ def test_the_mailer_tries_an_outage_again_but_hands_a_throttle_back_at_once(
     assert mailer.SesMailer(outage).send(email, envelope) == "m1" and outage.calls == 2
     throttled = Ses(error("TooManyRequestsException", 429), "m2")
     with pytest.raises(EmailThrottled):
-        mailer.SesMailer(throttled).send(email, envelope)
+        mailer.SesMailer(throttled).send(email, envelope, at=0.0)  # a paced send: handed back
     assert throttled.calls == 1
+    # A send off the schedule (tuning's monthly report) has no next turn: it is tried again here.
+    unpaced = Ses(error("TooManyRequestsException", 429), "m4")
+    assert mailer.SesMailer(unpaced).send(email, envelope) == "m4" and unpaced.calls == 2
     rejected = Ses(error("MessageRejected", 400), "m3")
     with pytest.raises(EmailRejected):
         mailer.SesMailer(rejected).send(email, envelope)
