@@ -13,6 +13,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import boto3
+
 from handoff.aws import container
 from handoff.config import load_config
 from handoff.config.roster import load_accounts_csv, load_reps_csv
@@ -27,7 +29,8 @@ from handoff.local.provision import provision
 from handoff.local.queues import drain_once
 from handoff.observability import logger, metrics
 
-QUEUE_POLL_SECONDS = 0.25
+# A long poll's wait: short, so that stop() (which waits for the poller's round) is quick.
+QUEUE_WAIT_SECONDS = 1
 
 
 def free_port() -> int:
@@ -195,13 +198,15 @@ class LocalStack:
                 print(f"sla_check failed: {type(exc).__name__}: {exc}")
 
     def _run_queue(self) -> None:
-        """The SQS event source mapping's job locally: feed crm_sync from its queue."""
-        while not self._stop.wait(QUEUE_POLL_SECONDS):
+        """The SQS event source mapping's job locally: feed crm_sync from its queue, long-polling
+        through one client (handoff.local.queues)."""
+        sqs = boto3.client("sqs")
+        while not self._stop.is_set():
             try:
-                while drain_once(self.crm_sync_queue_url, CRM_SYNC):
-                    pass
+                drain_once(self.crm_sync_queue_url, CRM_SYNC, sqs, wait_seconds=QUEUE_WAIT_SECONDS)
             except Exception as exc:  # keep polling; the message stays on the queue
                 print(f"crm_sync failed: {type(exc).__name__}: {exc}")
+                self._stop.wait(QUEUE_WAIT_SECONDS)
 
     def stop(self) -> None:
         self._stop.set()

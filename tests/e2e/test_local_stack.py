@@ -10,6 +10,7 @@ from typing import Any
 from handoff.deploy.functions import ALL_FUNCTIONS
 from handoff.deploy.workflow import function_substitutions, render_definition
 from handoff.local import lambdas
+from handoff.local.provision import CRM_SYNC_QUEUE
 from tests.e2e.conftest import Served, unique_event
 
 
@@ -128,3 +129,29 @@ def test_one_click_link_from_the_outbox(served: Served, hot_lead: dict[str, Any]
         assert "Connected recorded" in page.read().decode()
     assert served.execution_status(lead_id) == "SUCCEEDED"
     assert served.client.get_lead(lead_id).body["dispositions"][0]["by"].startswith("link:")
+
+
+def test_the_stacks_queue_poller_feeds_crm_sync_as_messages_arrive(served: Served) -> None:
+    """The event source mapping's local stand-in: a write-back message sent while the poller
+    waits on its long poll is handed to crm_sync and deleted (a lead that is gone: nothing to
+    write), leaving the queue and its dead-letter queue empty."""
+    sqs = served.aws("sqs")
+    queue = sqs.get_queue_url(QueueName=CRM_SYNC_QUEUE)["QueueUrl"]
+    dlq = sqs.get_queue_url(QueueName=f"{CRM_SYNC_QUEUE}-dlq")["QueueUrl"]
+
+    def left(url: str) -> int:
+        counts = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["All"])["Attributes"]
+        return int(counts["ApproximateNumberOfMessages"]) + int(
+            counts["ApproximateNumberOfMessagesNotVisible"]
+        )
+
+    for n in range(2):
+        sqs.send_message(
+            QueueUrl=queue, MessageBody=json.dumps({"lead_id": f"ld_{n:024x}", "action": "assigned"})
+        )
+        deadline = time.monotonic() + 10
+        while left(queue):
+            assert time.monotonic() < deadline, "the poller did not take the message"
+            time.sleep(0.1)
+        time.sleep(1.5)  # the next message arrives while the poller waits in its long poll
+    assert left(dlq) == 0
