@@ -40,6 +40,9 @@
   invoke client instead turned an overloaded emulator's timeouts into a storm of invokes.) The
   workflow's tasks now invoke in-process (handoff.local.lambdas); any botocore failure an invoke
   still meets is named so.
+- **DynamoDB's costs paid once** (handoff.local.emulator_dynamodb): item-level answers written
+  as JSON rather than through moto's model-driven serializer, an item converted once per
+  projection, stored values converted without copies of copies. The answers are the same.
 - **SES's account details (GetAccount).** moto's SES v2 has no GetAccount, which Handoff reads
   for the account's sending rate (handoff/aws/pacing.py). The emulator answers it with
   LOCAL_SES_RATE: the local SES refuses nothing, so the rate it reports is one no local run
@@ -53,6 +56,7 @@ import json
 import threading
 from typing import Any
 
+from handoff.local import emulator_dynamodb
 from handoff.local.loopback import LISTEN_BACKLOG
 
 # Emails a second the emulator's SES reports: it refuses none, at any rate.
@@ -110,6 +114,7 @@ def install() -> None:
         from moto.sesv2.responses import SESV2Response
 
         SESV2Response.get_account = _ses_account  # type: ignore[attr-defined]
+        emulator_dynamodb.install()
 
 
 def _ses_account(self: Any) -> str:

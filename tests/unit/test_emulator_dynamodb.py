@@ -1,0 +1,205 @@
+"""The emulator's cheaper DynamoDB (handoff.local.emulator_dynamodb) answers as moto does: each
+answer of a workload over every attribute type, written both ways and read back by botocore's
+own parser, comes out the same; projections and conversions match moto's own functions."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+import boto3
+import botocore.parsers
+import botocore.session
+import pytest
+from moto import mock_aws
+
+from handoff.local import emulator, emulator_dynamodb
+
+TABLE = "leads"
+# Every AttributeValue type, nested inside maps and lists too.
+ITEM: dict[str, Any] = {
+    "pk": {"S": "ld_1"},
+    "n": {"N": "12.50"},
+    "attachment": {"B": b"\x00\xffbinary"},
+    "attachments": {"BS": [b"a", b"\x01"]},
+    "names": {"SS": ["r1", "r2"]},
+    "scores": {"NS": ["1", "2.5"]},
+    "nothing": {"NULL": True},
+    "yes": {"BOOL": True},
+    "status": {"S": "notified"},
+    "owner": {"S": "r1"},
+    "timeline": {
+        "L": [
+            {"M": {"event": {"S": "received"}, "at": {"S": "2026-12-01T00:00:00Z"}}},
+            {"M": {"event": {"S": "notified"}, "tags": {"L": [{"S": "a"}, {"N": "3"}, {"NULL": True}]}}},
+        ]
+    },
+    "assignment": {"M": {"rep": {"M": {"id": {"S": "r1"}, "weights": {"NS": ["1"]}}}, "round": {"N": "0"}}},
+}
+
+
+@pytest.fixture
+def answers(monkeypatch: pytest.MonkeyPatch) -> Iterator[list[tuple[str, Any, Any]]]:
+    """Each answer moto writes, written by moto's serializer and by the JSON one."""
+    from moto.dynamodb.responses import DynamoHandler
+
+    emulator.install()
+    moto_serialized = emulator_dynamodb.MOTO["serialized"]
+    as_json = emulator_dynamodb.json_answers(moto_serialized)
+    written: list[tuple[str, Any, Any]] = []
+
+    def both(self: Any, action_result: Any) -> Any:
+        fast = as_json(self, action_result)
+        written.append((self._get_action(), moto_serialized(self, action_result), fast))
+        return fast
+
+    monkeypatch.setattr(DynamoHandler, "serialized", both)
+    with mock_aws():
+        yield written
+
+
+def _parsed(operation: str, answer: Any) -> Any:
+    status, headers, body = answer
+    model = botocore.session.get_session().get_service_model("dynamodb").operation_model(operation)
+    raw = {
+        "status_code": status,
+        "headers": headers,
+        "body": body.encode() if isinstance(body, str) else body,
+    }
+    parsed = botocore.parsers.create_parser("json").parse(raw, model.output_shape)
+    parsed.pop("ResponseMetadata", None)
+    return parsed
+
+
+def _workload(client: Any) -> None:
+    client.create_table(
+        TableName=TABLE,
+        KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}],
+        AttributeDefinitions=[
+            {"AttributeName": "pk", "AttributeType": "S"},
+            {"AttributeName": "status", "AttributeType": "S"},
+            {"AttributeName": "owner", "AttributeType": "S"},
+        ],
+        GlobalSecondaryIndexes=[
+            {
+                "IndexName": "by_status",
+                "KeySchema": [{"AttributeName": "status", "KeyType": "HASH"}],
+                "Projection": {"ProjectionType": "INCLUDE", "NonKeyAttributes": ["assignment", "n"]},
+            },
+            {
+                "IndexName": "by_owner",
+                "KeySchema": [{"AttributeName": "owner", "KeyType": "HASH"}],
+                "Projection": {"ProjectionType": "KEYS_ONLY"},
+            },
+        ],
+        BillingMode="PAY_PER_REQUEST",
+    )
+    for i in range(3):
+        client.put_item(TableName=TABLE, Item={**ITEM, "pk": {"S": f"ld_{i}"}})
+    key = {"pk": {"S": "ld_0"}}
+    client.put_item(TableName=TABLE, Item=ITEM, ReturnValues="ALL_OLD", ReturnConsumedCapacity="TOTAL")
+    client.get_item(TableName=TABLE, Key=key)
+    client.get_item(TableName=TABLE, Key={"pk": {"S": "missing"}})
+    client.get_item(
+        TableName=TABLE,
+        Key=key,
+        ProjectionExpression="assignment.rep.id, timeline[1].tags, attachment",
+        ReturnConsumedCapacity="INDEXES",
+    )
+    for returning in ("ALL_NEW", "ALL_OLD", "UPDATED_NEW", "NONE"):
+        client.update_item(
+            TableName=TABLE,
+            Key=key,
+            UpdateExpression="SET n = n + :one, timeline = list_append(timeline, :more)",
+            ExpressionAttributeValues={":one": {"N": "1"}, ":more": {"L": [{"M": {"event": {"S": "x"}}}]}},
+            ReturnValues=returning,
+        )
+    with pytest.raises(client.exceptions.ConditionalCheckFailedException):
+        client.update_item(
+            TableName=TABLE,
+            Key=key,
+            UpdateExpression="SET #s = :s",
+            ConditionExpression="#s = :other",
+            ExpressionAttributeNames={"#s": "status"},
+            ExpressionAttributeValues={":s": {"S": "closed"}, ":other": {"S": "open"}},
+            ReturnValuesOnConditionCheckFailure="ALL_OLD",
+        )
+    # An INCLUDE index read a page at a time, and a KEYS_ONLY one that finds nothing.
+    for index, attribute, value, page in (
+        ("by_status", "status", "notified", 2),
+        ("by_owner", "owner", "nobody", 10),
+    ):
+        client.query(
+            TableName=TABLE,
+            IndexName=index,
+            KeyConditionExpression="#k = :v",
+            ExpressionAttributeNames={"#k": attribute},
+            ExpressionAttributeValues={":v": {"S": value}},
+            Limit=page,
+        )
+    client.scan(
+        TableName=TABLE,
+        ProjectionExpression="pk, scores, yes, #n",
+        ExpressionAttributeNames={"#n": "nothing"},
+    )
+    client.batch_get_item(RequestItems={TABLE: {"Keys": [key, {"pk": {"S": "ld_1"}}]}})
+    client.batch_write_item(RequestItems={TABLE: [{"PutRequest": {"Item": {**ITEM, "pk": {"S": "ld_9"}}}}]})
+    client.transact_get_items(TransactItems=[{"Get": {"TableName": TABLE, "Key": key}}])
+    client.transact_write_items(
+        TransactItems=[
+            {"Put": {"TableName": TABLE, "Item": {**ITEM, "pk": {"S": "ld_8"}}}},
+            {"Delete": {"TableName": TABLE, "Key": {"pk": {"S": "ld_9"}}}},
+        ]
+    )
+    client.delete_item(TableName=TABLE, Key={"pk": {"S": "ld_2"}}, ReturnValues="ALL_OLD")
+    client.describe_table(TableName=TABLE)
+
+
+def test_every_answer_reads_back_as_moto_s_own(answers: list[tuple[str, Any, Any]]) -> None:
+    _workload(boto3.client("dynamodb", region_name="us-east-1"))
+    seen = {operation for operation, _, _ in answers}
+    assert seen >= emulator_dynamodb.JSON_ANSWERS
+    for operation, by_moto, as_json in answers:
+        assert _parsed(operation, as_json) == _parsed(operation, by_moto), operation
+    # The workload's values made it through both: binary as bytes, numbers as strings.
+    got = next(_parsed(op, fast) for op, _, fast in answers if op == "GetItem")["Item"]
+    assert got["attachment"] == {"B": b"\x00\xffbinary"} and got["n"] == {"N": "12.50"}
+
+
+def test_an_error_is_still_written_by_moto(answers: list[tuple[str, Any, Any]]) -> None:
+    client = boto3.client("dynamodb", region_name="us-east-1")
+    with pytest.raises(client.exceptions.ResourceNotFoundException):
+        client.get_item(TableName="no-such-table", Key={"pk": {"S": "x"}})
+    # moto raised before any answer was built: nothing was written the JSON way.
+    assert all(by_moto == as_json for _, by_moto, as_json in answers)
+
+
+def _items() -> list[Any]:
+    from moto.dynamodb.models.dynamo_type import DynamoType, Item
+
+    attrs = {name: DynamoType(value) for name, value in ITEM.items()}
+    # Binary values as moto holds them when they came off the wire: base64 text.
+    attrs["attachment"] = DynamoType({"B": "AP9iaW5hcnk="})
+    return [Item(hash_key=attrs["pk"], range_key=None, attrs=attrs)]
+
+
+@pytest.mark.parametrize(
+    "paths",
+    [
+        [["pk"], ["assignment"], ["n"]],
+        [["assignment", "rep", "id"], ["assignment", "round"], ["assignment", "rep"]],
+        [["timeline[1]", "tags"], ["timeline[0]"], ["attachment"], ["names"]],
+        [["missing"], ["nothing"], ["yes"]],
+    ],
+)
+def test_a_projection_and_a_conversion_match_moto_s(paths: list[list[str]]) -> None:
+    emulator.install()
+    for item in _items():
+        assert item.project(paths).to_json() == emulator_dynamodb.MOTO["project"](item, paths).to_json()
+        for value in item.attrs.values():
+            assert value.to_regular_json() == emulator_dynamodb.MOTO["to_regular_json"](value)
+    # Converting builds a new value: changing it leaves the stored item as it was.
+    [item] = _items()
+    converted = item.attrs["assignment"].to_regular_json()
+    converted["M"]["rep"]["M"]["id"]["S"] = "changed"
+    assert item.attrs["assignment"].to_regular_json()["M"]["rep"]["M"]["id"]["S"] == "r1"
