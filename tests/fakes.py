@@ -430,6 +430,10 @@ class FakeSendSchedule:
     share: float = 1.0
     free_at: float | None = None
     turns: list[float] = field(default_factory=list)
+    # The sends' own clock, when a test sets it: a turn further off than a step waits (from the
+    # moment, or from ``wall``, the wall clock's now, if later) is not taken.
+    sends_free_at: float | None = None
+    wall: float = 0.0
 
     def take(self, now: float, emails: int = 1, within: float | None = None) -> pacing.Slots | None:
         if self.rate is None:
@@ -439,10 +443,18 @@ class FakeSendSchedule:
             self.free_at = slots.free_at
         return slots
 
-    def turn(self, at: float) -> float | None:
-        """Sends come at their moments here: each goes at it."""
-        self.turns.append(at)
-        return at
+    def turn(self, at: float) -> pacing.Turn:
+        """Sends come at their moments here, each at its own, unless the sends' clock is set."""
+        if self.sends_free_at is None:
+            self.turns.append(at)
+            return pacing.Turn(at)
+        spacing = pacing.gap(self.rate or 1.0, self.share)
+        slots = pacing.take(self.sends_free_at, max(at, self.wall), spacing, 1, pacing.WAIT_IN_STEP_SECONDS)
+        if slots is None:
+            return pacing.Turn(self.sends_free_at, taken=False)
+        self.sends_free_at = slots.free_at
+        self.turns.append(slots.moments[0])
+        return pacing.Turn(slots.moments[0])
 
 
 @dataclass

@@ -8,13 +8,14 @@ from typing import Any
 from botocore.exceptions import BotoCoreError, ClientError
 
 from handoff.aws.throttling import tried_again
+from handoff.domain import pacing
 from handoff.email.render import RenderedEmail
 from handoff.email.send import EmailRejected, EmailThrottled, Envelope, build_mime
 from handoff.errors import THROTTLING_CODES
 
-# A step waits in place only for a moment due within a couple of seconds (handoff.domain.pacing),
-# timed here, just before the call, so the time the step took to get here is not added to it.
-MAX_DELAY_SECONDS = 3.0
+# A step waits in place only for a moment due within seconds (handoff.domain.pacing), timed
+# here, just before the call, so the time the step took to get here is not added to it.
+MAX_DELAY_SECONDS = pacing.LONGEST_SLEEP_SECONDS
 
 
 # The SES client makes one attempt (handoff.aws.container). A paced send that SES throttles is

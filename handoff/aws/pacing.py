@@ -76,9 +76,12 @@ class SendSchedule:
     def take(self, now: float, emails: int = 1, within: float | None = None) -> pacing.Slots | None:
         return self._take(SCHEDULE_KEY, now, emails, within)
 
-    def turn(self, at: float) -> float | None:
+    def turn(self, at: float) -> pacing.Turn:
         taken = self._take(SENDS_KEY, at, 1, pacing.WAIT_IN_STEP_SECONDS)
-        return taken.moments[0] if taken else None
+        if taken is not None:
+            return pacing.Turn(taken.moments[0])
+        # The sends' clock is further ahead than a step waits: when it is next free.
+        return pacing.Turn(self._free_at(SENDS_KEY), taken=False)
 
     def _take(self, key: str, now: float, emails: int, within: float | None) -> pacing.Slots | None:
         # The schedule keeps SES's time, the wall clock's: a step's ``now`` is when it began, and

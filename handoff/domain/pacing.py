@@ -9,11 +9,17 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 # A send due within this long waits in the step (the adapter sleeps); a later one is handed back
-# to the workflow, which waits without running a function. Kept short: a step's time is billed.
-WAIT_IN_STEP_SECONDS = 2.0
-# A handed-back brief is woken this much before its moment, so the step has loaded and rendered
-# it by then: a send that comes late leaves the next one too close behind it for SES.
-WAKE_EARLY_SECONDS = 1.0
+# to the workflow, which waits without running a function. A step's time is billed, but a few
+# seconds of it per email cost far less than a send that misses its moment.
+WAIT_IN_STEP_SECONDS = 5.0
+# A handed-back brief is woken this much before its moment. In that time the step loads and
+# renders the brief and takes its turn on the sends' clock, a DynamoDB write that a throttling
+# burst (seconds) may hold up: the turn must be taken before the moment, because a send that
+# comes late pushes every send behind it later too, and the quota's lost second is never won back.
+WAKE_EARLY_SECONDS = 4.0
+# The longest a step sleeps before its send: woken up to a second earlier than asked (the
+# workflow waits whole seconds), and its turn at most WAIT_IN_STEP_SECONDS after its moment.
+LONGEST_SLEEP_SECONDS = WAKE_EARLY_SECONDS + 1.0 + WAIT_IN_STEP_SECONDS
 
 
 def workflow_wait(wait: float) -> int:
@@ -30,6 +36,15 @@ class Slots:
     moments: tuple[float, ...]
     free_at: float
     starts_in: float = 0.0
+
+
+@dataclass(frozen=True)
+class Turn:
+    """A send's turn on the sends' own clock: ``at`` is the turn taken, or, when ``taken`` is
+    False, the clock's next free moment, more than a step's wait off (nothing was held)."""
+
+    at: float
+    taken: bool = True
 
 
 # Moments are this much further apart than the rate: SES holds about a second of its rate, and a

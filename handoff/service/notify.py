@@ -77,6 +77,15 @@ THROTTLED_TURNS = 3
 RATE_TAKEN = "the account's SES sending rate is taken for the next moments"
 
 
+class TurnAhead(EmailThrottled):
+    """The sends' clock is further ahead of the email's moment than a step waits (sends that
+    came late, or SES refusals, pushed it on). ``free_at``: when it is next free."""
+
+    def __init__(self, free_at: float):
+        super().__init__(RATE_TAKEN)
+        self.free_at = free_at
+
+
 def send_paced(
     ports: Ports, email: RenderedEmail, envelope: Envelope, now: datetime, at: float | None = None
 ) -> str:
@@ -90,12 +99,12 @@ def send_paced(
         at = taken.moments[0]
     for _ in range(THROTTLED_TURNS):
         turn = ports.send_schedule.turn(at)
-        if turn is None:
-            break
+        if not turn.taken:
+            raise TurnAhead(turn.at)
         try:
-            return ports.mailer.send(email, envelope, at=turn)
+            return ports.mailer.send(email, envelope, at=turn.at)
         except EmailThrottled:
-            at = turn  # refused at its turn: the next one on the sends' clock
+            at = turn.at  # refused at its turn: the next one on the sends' clock
     raise EmailThrottled(RATE_TAKEN)
 
 
@@ -249,16 +258,25 @@ def send_brief(ports: Ports, lead_id: str, now: datetime, moments: tuple[float, 
             return BriefPace(moments=moments, wait_seconds=pacing.workflow_wait(wait))
     config = ports.config
     brief = build_brief(record, config, now, disposition_links(ports, record, assignment, now))
-    notification = _send(
-        ports,
-        record,
-        lambda: render_brief(brief),
-        kind="brief",
-        to=to,
-        now=now,
-        tags=brief_tags(lead_id),
-        at=moments[0],
-    )
+    try:
+        notification = _send(
+            ports,
+            record,
+            lambda: render_brief(brief),
+            kind="brief",
+            to=to,
+            now=now,
+            tags=brief_tags(lead_id),
+            at=moments[0],
+        )
+    except TurnAhead as ahead:
+        # Handed back again with its moments, woken for the sends' clock: the brief keeps its
+        # place behind the sends ahead of it, rather than a retry's random one.
+        wait = ahead.free_at - now.timestamp()
+        logger.info(
+            "brief waits for the sends ahead of it", extra={"lead_id": lead_id, "wait_seconds": round(wait)}
+        )
+        return BriefPace(moments=moments, wait_seconds=pacing.workflow_wait(wait))
     extra = [_post_to_slack(ports, record, assignment, brief, now)] if config.slack.enabled else []
     copies = _manager_copy(ports, record, assignment, now, extra, at=moments[1] if len(moments) > 1 else None)
     ports.leads.update(

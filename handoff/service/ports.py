@@ -16,7 +16,7 @@ if TYPE_CHECKING:
 
     from handoff.config import HandoffConfig
     from handoff.crm.hubspot_api import ContactRecords, DealRecords
-    from handoff.domain.pacing import Slots
+    from handoff.domain.pacing import Slots, Turn
     from handoff.domain.record import Disposition, LeadRecord, LeadStatus, TimelineEntry
     from handoff.domain.rep import Rep
     from handoff.email.render import RenderedEmail
@@ -217,10 +217,11 @@ class SendSchedule(Protocol):
         more than ``within`` seconds away."""
         ...
 
-    def turn(self, at: float) -> float | None:
+    def turn(self, at: float) -> Turn:
         """The moment an email due at ``at`` may actually go: the sends' own clock, taken just
         before the call, so one step late to its moment does not land on the heels of the send
-        before it. None, holding nothing, when that is more than a step's wait away."""
+        before it. Not taken, holding nothing, when that is more than a step's wait away: the
+        turn then says when the clock is next free."""
         ...
 
 

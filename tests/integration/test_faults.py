@@ -343,10 +343,10 @@ def test_marking_a_lead_that_does_not_exist_fails_at_once_and_writes_nothing(aws
 def test_a_burst_past_the_ses_rate_waits_its_turn_in_the_workflow_and_sends_each_brief_once(
     aws: Aws, hot_lead: dict[str, Any], monkeypatch: pytest.MonkeyPatch, patient_sla: None
 ) -> None:
-    """SES reports an email every 2 s: three leads at once take moments 2 s apart on the shared
-    send schedule, and none is sent before its moment. A brief whose moment is more than 2 s
+    """SES reports an email every 4 s: three leads at once take moments 4 s apart on the shared
+    send schedule, and none is sent before its moment. A brief whose moment is more than 5 s
     off is handed back and waits in UntilSendMoment (running nothing), then goes out once."""
-    monkeypatch.setattr(emulator, "LOCAL_SES_RATE", 0.51)  # with pacing's margin, one every 2 s
+    monkeypatch.setattr(emulator, "LOCAL_SES_RATE", 0.255)  # with pacing's margin, one every 4 s
     container.reset()
     aws.put_reps(rep("r1"), rep("r2"), rep("r3"))
     sends: list[tuple[float, float]] = []  # (moment, sent)
@@ -362,7 +362,7 @@ def test_a_burst_past_the_ses_rate_waits_its_turn_in_the_workflow_and_sends_each
     for lead_id in leads:
         _settles(aws, lead_id, "notified")
     moments = sorted(moment for moment, _ in sends)
-    assert [b - a for a, b in pairwise(moments)] == pytest.approx([2.0, 2.0], abs=0.01)  # kept to the ms
+    assert [b - a for a, b in pairwise(moments)] == pytest.approx([4.0, 4.0], abs=0.01)  # kept to the ms
     assert all(sent >= moment - 0.01 for moment, sent in sends), sends
     waited = [lead_id for lead_id in leads if "UntilSendMoment" in _states_entered(aws, lead_id)]
     assert waited, "no brief waited for its moment in the workflow"

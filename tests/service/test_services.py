@@ -14,6 +14,7 @@ import pytest
 
 from handoff.api.requests import parse_lead
 from handoff.crm.crm_http import CrmRecordMissing
+from handoff.domain import pacing
 from handoff.domain.clock import utcnow
 from handoff.domain.lead import Lead
 from handoff.domain.link_tokens import read_token
@@ -192,28 +193,51 @@ def _routed(ports: FakePorts, n: int) -> str:
 def test_a_burst_s_briefs_take_moments_at_the_account_s_rate_and_a_far_one_is_handed_back(
     ports: FakePorts,
 ) -> None:
-    """At an email every 2 s: the first brief goes at once, the second waits its 2 s in the step,
-    the third is handed back unsent with its moment, and sends once when called again with it."""
-    ports.send_schedule.rate = 0.51  # with pacing's margin, an email every 2 s
+    """At an email every 3 s: the first brief goes at once, the second waits its 3 s in the step,
+    the third (6 s off, past the step's 5 s) is handed back unsent with its moment, and sends once
+    when called again with it."""
+    ports.send_schedule.rate = 0.34  # with pacing's margin, an email every 3 s
     for n in range(3):
         ports.reps.put(rep(f"r{n}"))
     first, second, third = (_routed(ports, n) for n in range(3))
     at = NOW.timestamp()
     assert notify.send_brief(ports, first, NOW) == notify.BriefPace()
     assert notify.send_brief(ports, second, NOW) == notify.BriefPace()
-    assert ports.mailer.moments == pytest.approx([at, at + 2.0])  # the second waits in the step
+    assert ports.mailer.moments == pytest.approx([at, at + 3.0])  # the second waits in the step
     paced = notify.send_brief(ports, third, NOW)
-    # Woken a second early, so the step is ready to send at the moment.
-    assert paced.moments == pytest.approx((at + 4.0,)) and paced.wait_seconds == 3
+    # Woken early (pacing.WAKE_EARLY_SECONDS), to take its turn before the moment.
+    assert paced.moments == pytest.approx((at + 6.0,)) and paced.wait_seconds == 2
     assert len(ports.mailer.sent) == 2 and status(ports, third) == LeadStatus.ASSIGNED
-    woken = NOW + timedelta(seconds=3)
+    woken = NOW + timedelta(seconds=2)
     assert notify.send_brief(ports, third, woken, paced.moments) == notify.BriefPace()
-    assert ports.mailer.moments[-1] == pytest.approx(at + 4.0)
+    assert ports.mailer.moments[-1] == pytest.approx(at + 6.0)
     assert status(ports, third) == LeadStatus.NOTIFIED
-    assert ports.send_schedule.free_at == pytest.approx(at + 6.0)  # the brief took no second moment
+    assert ports.send_schedule.free_at == pytest.approx(at + 9.0)  # the brief took no second moment
     # A retried step after the send sends nothing more.
     assert notify.send_brief(ports, third, woken, paced.moments) == notify.BriefPace()
     assert len(ports.mailer.sent) == 3
+
+
+def test_a_brief_behind_a_crowded_sends_clock_waits_for_it_in_the_workflow_keeping_its_moment(
+    ports: FakePorts,
+) -> None:
+    """Sends that came late, or SES refusals, pushed the sends' clock 30 s past the brief's
+    moment: the brief is handed back unsent, with its moment, woken in time for the clock, rather
+    than failed into a retry at a random time; called again then, it goes out at its turn."""
+    ports.send_schedule.rate = 1.0
+    ports.reps.put(rep("r1"))
+    lead_id = _routed(ports, 0)
+    at = NOW.timestamp()
+    ports.send_schedule.sends_free_at = at + 30
+    paced = notify.send_brief(ports, lead_id, NOW)
+    assert paced.moments == pytest.approx((at,))  # the moment it took, kept
+    assert paced.wait_seconds == pacing.workflow_wait(30)
+    assert not ports.mailer.sent and status(ports, lead_id) == LeadStatus.ASSIGNED
+    woken = NOW + timedelta(seconds=paced.wait_seconds)
+    ports.send_schedule.wall = woken.timestamp()
+    assert notify.send_brief(ports, lead_id, woken, paced.moments) == notify.BriefPace()
+    assert ports.mailer.moments == pytest.approx([at + 30])  # its turn on the sends' clock
+    assert status(ports, lead_id) == LeadStatus.NOTIFIED
 
 
 def test_the_manager_s_copy_of_an_over_capacity_brief_takes_the_next_moment(ports: FakePorts) -> None:
@@ -232,7 +256,7 @@ def test_the_manager_s_copy_of_an_over_capacity_brief_takes_the_next_moment(port
 
 
 def test_a_ladder_email_with_the_schedule_taken_is_throttled_and_takes_no_moment(ports: FakePorts) -> None:
-    """Emails other than the brief wait at most 2 s in the step: past that the step is
+    """Emails other than the brief wait at most 5 s in the step: past that the step is
     refused as EmailThrottled (the workflow retries with jitter) and the schedule is unchanged."""
     lead_id, _ = briefed(ports)
     ports.send_schedule.rate = 1.0

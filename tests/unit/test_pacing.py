@@ -37,10 +37,13 @@ def test_a_sender_with_a_limit_takes_nothing_from_a_schedule_further_ahead() -> 
     )
 
 
-def test_a_handed_back_brief_is_woken_a_second_before_its_moment_in_whole_seconds() -> None:
-    assert pacing.workflow_wait(2.5) == 1
-    assert pacing.workflow_wait(10.0) == 9
-    assert pacing.workflow_wait(1000.7) == 999
+def test_a_handed_back_brief_is_woken_seconds_before_its_moment_in_whole_seconds() -> None:
+    """Early enough to take its turn before the moment, through a throttling burst."""
+    assert pacing.workflow_wait(5.5) == 1
+    assert pacing.workflow_wait(10.0) == 6
+    assert pacing.workflow_wait(1000.7) == 996
+    # The longest it then sleeps in the step is what the mailer waits for.
+    assert pacing.LONGEST_SLEEP_SECONDS == pacing.WAKE_EARLY_SECONDS + 1 + pacing.WAIT_IN_STEP_SECONDS
 
 
 def test_the_gap_is_the_share_of_the_account_s_rate() -> None:
@@ -111,7 +114,9 @@ def test_the_rate_is_what_ses_reports_and_none_when_ses_cannot_say(table: Any) -
     assert SesSendingRate(Refused()).rate() is None
 
 
-@pytest.mark.parametrize(("ahead", "slept"), [(0.4, 0.4), (1.9, 1.9), (-3.0, None), (120.0, None)])
+@pytest.mark.parametrize(
+    ("ahead", "slept"), [(0.4, 0.4), (1.9, 1.9), (9.5, 9.5), (-3.0, None), (120.0, None)]
+)
 def test_the_mailer_waits_for_a_moment_due_soon_and_never_for_one_out_of_reach(
     monkeypatch: pytest.MonkeyPatch, ahead: float, slept: float | None
 ) -> None:
@@ -146,14 +151,14 @@ def test_a_send_late_to_its_moment_takes_its_turn_behind_the_send_before_it(tabl
     )
     assert second[0] == pytest.approx(first[0] + 1)
     late = first[0] + 0.6  # the first step came 0.6 s late to its moment
-    assert schedule.turn(late) == pytest.approx(late)
-    assert schedule.turn(second[0]) == pytest.approx(late + 1)  # a second behind, not 0.4 s
-    assert schedule.turn(second[0] + 5) == pytest.approx(second[0] + 5)  # long after: at once
-    # A turn further off than a step waits is refused, and takes nothing.
+    assert schedule.turn(late).at == pytest.approx(late)
+    assert schedule.turn(second[0]).at == pytest.approx(late + 1)  # a second behind, not 0.4 s
+    assert schedule.turn(second[0] + 5).at == pytest.approx(second[0] + 5)  # long after: at once
+    # A turn further off than a step waits is not taken: it says when the clock is next free.
     crowded = SendSchedule(table, rate=lambda: 0.102, share=lambda: 1.0)  # one every 10 s
-    assert crowded.turn(SOON + 100) == pytest.approx(SOON + 100)
-    assert crowded.turn(SOON + 101) is None
-    assert crowded.turn(SOON + 110) == pytest.approx(SOON + 110)
+    assert crowded.turn(SOON + 100) == pacing.Turn(pytest.approx(SOON + 100))
+    assert crowded.turn(SOON + 101) == pacing.Turn(pytest.approx(SOON + 110), taken=False)
+    assert crowded.turn(SOON + 110) == pacing.Turn(pytest.approx(SOON + 110))  # nothing was held
 
 
 def test_the_mailer_tries_an_outage_again_but_hands_a_throttle_back_at_once(
