@@ -239,6 +239,13 @@ class BriefPace:
     wait_seconds: int = 0
 
 
+def _handed_back(lead_id: str, moments: tuple[float, ...], wait: float, why: str) -> BriefPace:
+    """The brief unsent, for the workflow to wait ``wait`` seconds (less the early wake) and call
+    again with its moments."""
+    logger.info(why, extra={"lead_id": lead_id, "wait_seconds": round(wait)})
+    return BriefPace(moments=moments, wait_seconds=pacing.workflow_wait(wait))
+
+
 def send_brief(ports: Ports, lead_id: str, now: datetime, moments: tuple[float, ...] = ()) -> BriefPace:
     """Email the brief at its moment on the account's send schedule. A brief whose moment is
     further off than a step should wait is handed back with its moments: the workflow waits
@@ -252,10 +259,7 @@ def send_brief(ports: Ports, lead_id: str, now: datetime, moments: tuple[float, 
         assert taken is not None  # noqa: S101 - without a limit, take always gives moments
         moments, wait = taken.moments, taken.starts_in
         if wait > pacing.WAIT_IN_STEP_SECONDS:
-            logger.info(
-                "brief waits its turn to send", extra={"lead_id": lead_id, "wait_seconds": round(wait)}
-            )
-            return BriefPace(moments=moments, wait_seconds=pacing.workflow_wait(wait))
+            return _handed_back(lead_id, moments, wait, "brief waits its turn to send")
     config = ports.config
     brief = build_brief(record, config, now, disposition_links(ports, record, assignment, now))
     try:
@@ -270,13 +274,11 @@ def send_brief(ports: Ports, lead_id: str, now: datetime, moments: tuple[float, 
             at=moments[0],
         )
     except TurnAhead as ahead:
-        # Handed back again with its moments, woken for the sends' clock: the brief keeps its
-        # place behind the sends ahead of it, rather than a retry's random one.
-        wait = ahead.free_at - now.timestamp()
-        logger.info(
-            "brief waits for the sends ahead of it", extra={"lead_id": lead_id, "wait_seconds": round(wait)}
+        # Handed back again with its moments, woken for the sends' clock, rather than failed
+        # into a retry at a random time.
+        return _handed_back(
+            lead_id, moments, ahead.free_at - now.timestamp(), "brief waits for the sends ahead"
         )
-        return BriefPace(moments=moments, wait_seconds=pacing.workflow_wait(wait))
     extra = [_post_to_slack(ports, record, assignment, brief, now)] if config.slack.enabled else []
     copies = _manager_copy(ports, record, assignment, now, extra, at=moments[1] if len(moments) > 1 else None)
     ports.leads.update(
