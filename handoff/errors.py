@@ -62,7 +62,14 @@ class CapacityExhausted(HandoffError):
 
 class ClaimConflict(HandoffError):
     """A capacity claim did not land: the rep filled up, went away, or another router
-    took the same turn. The router re-reads the rep and re-plans."""
+    took the same turn. The router re-plans from the rep as the refusal found it
+    (``as_found``, None for a rep no longer there) when the store ``reported`` it, and
+    otherwise reads the rep again."""
+
+    def __init__(self, message: str, *, as_found: Any = None, reported: bool = False) -> None:
+        super().__init__(message)
+        self.as_found = as_found
+        self.reported = reported
 
 
 class NoRepAvailable(HandoffError):

@@ -290,6 +290,10 @@ class FakeReps:
     ) -> Rep:
         item = self.items.get(rep.rep_id)
         today = rep.today(now)
+        # As the adapter does: a refusal reports the rep as it stood.
+        refused = ClaimConflict(
+            rep.rep_id, as_found=Rep.model_validate(item) if item else None, reported=True
+        )
         if item is not None and lead_id in item.get("holds", set()):
             return Rep.model_validate(item)  # this lead's earlier try claimed it
         if (
@@ -299,12 +303,12 @@ class FakeReps:
             or (rep.day == today and item.get("day") != today)
             or (rep.day != today and item.get("day") == today)
         ):
-            raise ClaimConflict(rep.rep_id)
+            raise refused
         day_count = item.get("day_count", 0) + 1 if rep.day == today else 1
         if not over_capacity and "daily_cap" in item and day_count > item["daily_cap"]:
-            raise ClaimConflict(rep.rep_id)
+            raise refused
         if next_vtime is not None and exact_turn and item.get("vtime") != rep.vtime:
-            raise ClaimConflict(rep.rep_id)
+            raise refused
         item |= {
             "holds": item.get("holds", set()) | {lead_id},
             "open_count": item.get("open_count", 0) + 1,

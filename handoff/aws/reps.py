@@ -148,39 +148,44 @@ class RepRepository:
                     ReturnValuesOnConditionCheckFailure="ALL_OLD",
                 )
         except ClaimConflict as conflict:
-            # The refusal carries the item as it stood (in the wire's typed form: an error
-            # answer is not deserialized by the resource layer).
-            wire = getattr(conflict.__cause__, "response", {}).get("Item")
-            item = {name: _WIRE.deserialize(value) for name, value in wire.items()} if wire else {}
-            if lead_id in item.get(HOLDS, ()):
-                return Rep.model_validate(from_item(item))  # claimed by this lead's earlier try
-            raise
+            item = _refused_item(conflict)
+            as_found = Rep.model_validate(from_item(item)) if item else None
+            if as_found is not None and lead_id in item.get(HOLDS, ()):
+                return as_found  # claimed by this lead's earlier try
+            # What the refusal saw is as fresh as a consistent read: the router re-plans from
+            # it without reading the rep again.
+            self._keep(as_found, rep.rep_id)
+            raise ClaimConflict(rep.rep_id, as_found=as_found, reported=True) from conflict.__cause__
         claimed = Rep.model_validate(from_item(result["Attributes"]))
         if next_vtime is not None and not exact_turn:
-            self._advance_clock(rep.rep_id, next_vtime)
-            self._roster = None  # its clock moved past what the claim returned: read afresh
-        else:
-            self._keep(claimed, rep.rep_id)
+            claimed = self._advance_clock(claimed, next_vtime)
+        self._keep(claimed, rep.rep_id)
         return claimed
 
-    def _advance_clock(self, rep_id: str, vtime: float) -> None:
+    def _advance_clock(self, claimed: Rep, vtime: float) -> Rep:
         """Under contention the claim does not wait for its exact turn; the clock still only
-        moves forward, so fairness stays approximately right and capacity stays exact."""
+        moves forward, so fairness stays approximately right and capacity stays exact.
+        The rep as the clock write left it, or as it found it already further on."""
         try:
-            with storage_errors(lambda: ClaimConflict(rep_id)):
-                self._table.update_item(
-                    Key={"rep_id": rep_id},
+            with storage_errors(lambda: ClaimConflict(claimed.rep_id)):
+                result = self._table.update_item(
+                    Key={"rep_id": claimed.rep_id},
                     UpdateExpression="SET vtime = :vtime",
                     ConditionExpression="attribute_not_exists(vtime) OR vtime < :vtime",
                     ExpressionAttributeValues={":vtime": Decimal(str(vtime))},
+                    ReturnValues="ALL_NEW",
+                    ReturnValuesOnConditionCheckFailure="ALL_OLD",
                 )
-        except ClaimConflict:
-            return  # another router moved it further already
+            return Rep.model_validate(from_item(result["Attributes"]))
+        except ClaimConflict as conflict:  # another router moved it further already
+            item = _refused_item(conflict)
+            return Rep.model_validate(from_item(item)) if item else claimed
         except StorageError:
             # The claim has landed; only fairness waits on the clock, which the next claim moves
             # on. Failing here would fail the step with the slot taken, and its retry could send
             # the lead to another rep while this one kept counting it.
-            logger.warning("fairness clock not moved", extra={"rep_id": rep_id})
+            logger.warning("fairness clock not moved", extra={"rep_id": claimed.rep_id})
+            return claimed
 
     def update(self, rep_id: str, **fields: Any) -> Rep:
         """Change a rep's profile fields (status, capacity, weight, ...); None removes one."""
@@ -232,3 +237,11 @@ class RepRepository:
                 )
         except CapacityExhausted:
             return
+
+
+def _refused_item(conflict: ClaimConflict) -> dict[str, Any]:
+    """The rep's item as a refused conditional write found it (asked for with
+    ReturnValuesOnConditionCheckFailure, in the wire's typed form: an error answer is not
+    deserialized by the resource layer); empty when no rep is there."""
+    wire = getattr(conflict.__cause__, "response", {}).get("Item")
+    return {name: _WIRE.deserialize(value) for name, value in wire.items()} if wire else {}

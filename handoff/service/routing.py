@@ -5,6 +5,7 @@ from __future__ import annotations
 import random
 import time
 from datetime import datetime
+from typing import NamedTuple
 
 from pydantic import BaseModel, Field
 
@@ -75,12 +76,31 @@ def reps_view(reps: list[Rep], now: datetime) -> list[dict[str, object]]:
     ]
 
 
-def plan_for(
-    ports: Ports, record: LeadRecord, now: datetime, named: tuple[str, str] | None = None
-) -> RoutePlan:
-    """Read what routing needs (reps, an open handoff, the account owner) and plan."""
+class LeadFacts(NamedTuple):
+    """What routing reads about the lead's contact and account, once per step."""
+
+    open_handoff_rep: str | None
+    account_owner: str | None
+
+
+def lead_facts(ports: Ports, record: LeadRecord) -> LeadFacts:
     email_domain = record.contact.email.rsplit("@", 1)[-1]
     accounts = ports.accounts
+    return LeadFacts(
+        open_handoff_rep=ports.leads.open_handoff_rep(record.contact.email, record.lead_id),
+        account_owner=accounts.owner_for(record.company.domain, email_domain) if accounts else None,
+    )
+
+
+def plan_for(
+    ports: Ports,
+    record: LeadRecord,
+    now: datetime,
+    named: tuple[str, str] | None = None,
+    facts: LeadFacts | None = None,
+) -> RoutePlan:
+    """Plan from the reps as this function holds them and the lead's facts (read if not given)."""
+    facts = facts or lead_facts(ports, record)
     had_it = {a.rep_id for a in record.assignment_history} | (
         {record.assignment.rep_id} if record.assignment else set()
     )
@@ -89,8 +109,8 @@ def plan_for(
         ports.reps.list_all(),
         ports.config.routing,
         now,
-        open_handoff_rep=ports.leads.open_handoff_rep(record.contact.email, record.lead_id),
-        account_owner=accounts.owner_for(record.company.domain, email_domain) if accounts else None,
+        open_handoff_rep=facts.open_handoff_rep,
+        account_owner=facts.account_owner,
         # A person may name a rep who had the lead before; routing never picks one by itself.
         exclude=frozenset(had_it - {named[0]} if named else had_it),
         named=named,
@@ -131,8 +151,8 @@ def _claim_first(
                 # fails, or its retry, routed to another rep, would leave this one counting it.
                 ports.reps.release(candidate.rep.rep_id, lead_id)
                 raise
-            except ClaimConflict:
-                fresh = ports.reps.get(candidate.rep.rep_id)
+            except ClaimConflict as conflict:
+                fresh = conflict.as_found if conflict.reported else ports.reps.get(candidate.rep.rep_id)
                 why = availability(fresh, now) if fresh else "removed"
                 if why is None:
                     raise _Replan from None
@@ -147,11 +167,14 @@ def _choose(
 ) -> Assignment:
     """Walk the plan and claim: the new assignment (the unassigned queue if nobody can take it)."""
     config = ports.config
+    # A re-plan follows a race for a rep's turn, milliseconds later: the contact's open handoff
+    # and the account's owner are read once, and only the reps are planned afresh.
+    facts = lead_facts(ports, record)
     for attempt in range(MAX_PLANS):
         if attempt:
             # Jitter spreads routers that collided, so the next round mostly does not.
             time.sleep(random.uniform(0, REPLAN_BACKOFF_SECONDS * attempt))  # noqa: S311
-        plan = plan_for(ports, record, now, named)
+        plan = plan_for(ports, record, now, named, facts)
         late_skips: list[ConsideredRep] = []
         try:
             # The first plans insist on the exact fair turn; after that a busy burst takes the next

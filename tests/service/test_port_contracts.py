@@ -399,8 +399,9 @@ def test_a_claim_takes_one_slot_within_capacity_and_the_daily_cap(
     assert (again.open_count, again.assigned_total) == (1, 1)
     second = reps.claim(first, "L2", NOW)
     assert second.open_count == 2
-    with pytest.raises(ClaimConflict):  # at capacity
+    with pytest.raises(ClaimConflict) as full:  # at capacity
         reps.claim(second, "L3", NOW)
+    assert full.value.reported and full.value.as_found.open_count == 2
     with pytest.raises(ClaimConflict):  # inactive
         reps.claim(reps.get("r0") or rep("x"), "L3", NOW)
     reps.release("r1", "L1")
@@ -436,8 +437,11 @@ def test_a_claim_from_a_stale_fairness_clock_loses(stores: tuple[Leads, Reps, Di
     reps.put(rep("r1"))
     seen = reps.get("r1") or rep("x")
     assert reps.claim(seen, "M5", NOW, next_vtime=1.0).vtime == 1.0
-    with pytest.raises(ClaimConflict):  # another router moved the clock since
+    with pytest.raises(ClaimConflict) as lost:  # another router moved the clock since
         reps.claim(seen, "M6", NOW, next_vtime=1.0)
+    # The refusal reports the rep as it stood, so the router re-plans without reading it again.
+    assert lost.value.reported and lost.value.as_found is not None
+    assert (lost.value.as_found.vtime, lost.value.as_found.open_count) == (1.0, 1)
     fresh = reps.get("r1") or rep("x")
     assert reps.claim(fresh, "M7", NOW, next_vtime=0.5, exact_turn=False).vtime == 1.0  # only forward
     reps.claim(reps.get("r1") or rep("x"), "M8", NOW, next_vtime=3.0, exact_turn=False)
@@ -494,6 +498,14 @@ def test_a_function_reads_the_roster_once_and_keeps_it_in_step_with_its_own_writ
         assert reps.list_all()[0].open_count == claimed.open_count == 1  # its own claim is in step
         other.update("r1", capacity=5)
         assert reps.get("r1") is not None and reps.list_all()[0].capacity == 5  # a fresh read too
+        # A claim off its exact turn moves the clock in a second write; the roster follows both,
+        # and a refusal too (a router that lost the turn re-plans without a scan or a read).
+        reps.claim(reps.list_all()[0], "L2", NOW, next_vtime=2.0, exact_turn=False)
+        assert (reps.list_all()[0].vtime, reps.list_all()[0].open_count) == (2.0, 2)
+        other.update("r1", capacity=2)  # ops, meanwhile: now full
+        with pytest.raises(ClaimConflict):
+            reps.claim(reps.list_all()[0], "L3", NOW, next_vtime=3.0)
+        assert reps.list_all()[0].capacity == 2 and len(scans) == 1
         now[0] += reps_module.ROSTER_SECONDS
         assert [r.rep_id for r in reps.list_all()] == ["r1", "r2"] and len(scans) == 2  # then afresh
 

@@ -19,6 +19,7 @@ from handoff.domain.clock import utcnow
 from handoff.domain.lead import Lead
 from handoff.domain.link_tokens import read_token
 from handoff.domain.record import LeadStatus
+from handoff.domain.rep import Rep
 from handoff.email.send import EmailThrottled
 from handoff.errors import BadRequest, Conflict, StorageError, StorageThrottled, StorageUnanswered
 from handoff.service import (
@@ -40,7 +41,7 @@ from handoff.service import (
 from handoff.service.ladder import BRIEF_BOUNCED
 from handoff.service.notify import BRIEF_KIND, KIND_TAG, LEAD_TAG
 from tests.conftest import ROOT, rep, sample
-from tests.fakes import FakePorts
+from tests.fakes import FakeAccounts, FakePorts
 
 NOW = datetime(2026, 11, 2, 15, 5, tzinfo=UTC)  # minutes after the sample's demo request
 
@@ -161,6 +162,39 @@ def test_route_claims_one_slot_with_reasons_and_a_retry_claims_no_second(ports: 
     assert routing.route(ports, lead_id, NOW + timedelta(seconds=30)).sla_seconds == 270
     assert sum(r.open_count for r in ports.reps.list_all()) == 1
     assert [json.loads(m)["action"] for m in ports.write_back.messages] == ["assigned"]  # type: ignore[union-attr]
+
+
+def test_a_router_that_loses_a_turn_replans_from_what_the_refusal_found_without_reading_again(
+    ports: FakePorts, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Another router takes the rep's turn between this one's plan and its claim. The refusal
+    reports the rep as it stood, so the re-plan reads neither that rep nor the contact's open
+    handoff or the account's owner again: under a burst a lead re-plans several times."""
+    ports.accounts = FakeAccounts()
+    lead_id = accepted(ports)
+    reads: dict[str, int] = {"rep": 0, "open handoff": 0, "owner": 0}
+    claims: list[str] = []
+    real_claim, real_get = ports.reps.claim, ports.reps.get
+    real_open, real_owner = ports.leads.open_handoff_rep, ports.accounts.owner_for
+
+    def claim(rep: Rep, lead: str, now: datetime, **kwargs: Any) -> Rep:
+        claims.append(rep.rep_id)
+        if len(claims) == 1:  # the other router's claim lands first and moves the clock
+            ports.reps.items[rep.rep_id]["vtime"] = 99.0  # type: ignore[attr-defined]
+        return real_claim(rep, lead, now, **kwargs)
+
+    def counted(what: str, real: Any) -> Any:
+        return lambda *a, **k: reads.__setitem__(what, reads[what] + 1) or real(*a, **k)
+
+    monkeypatch.setattr(ports.reps, "claim", claim)
+    monkeypatch.setattr(ports.reps, "get", counted("rep", real_get))
+    monkeypatch.setattr(ports.leads, "open_handoff_rep", counted("open handoff", real_open))
+    monkeypatch.setattr(ports.accounts, "owner_for", counted("owner", real_owner))
+    routing.route(ports, lead_id, NOW)
+    record = ports.leads.get(lead_id) or pytest.fail()
+    assert len(claims) == 2 and record.assignment is not None and record.assignment.claimed
+    assert reads == {"rep": 0, "open handoff": 1, "owner": 1}
+    assert sum(r.open_count for r in ports.reps.list_all()) == 1
 
 
 def test_the_brief_goes_to_the_owner_once_with_links_bound_to_the_lead(ports: FakePorts) -> None:
