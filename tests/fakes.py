@@ -447,13 +447,13 @@ class FakeSendSchedule:
             self.free_at = slots.free_at
         return slots
 
-    def turn(self, at: float) -> pacing.Turn:
+    def turn(self, at: float, within: float | None = pacing.WAIT_IN_STEP_SECONDS) -> pacing.Turn:
         """Sends come at their moments here, each at its own, unless the sends' clock is set."""
         if self.sends_free_at is None:
             self.turns.append(at)
             return pacing.Turn(at)
         spacing = pacing.gap(self.rate or 1.0, self.share)
-        slots = pacing.take(self.sends_free_at, max(at, self.wall), spacing, 1, pacing.WAIT_IN_STEP_SECONDS)
+        slots = pacing.take(self.sends_free_at, max(at, self.wall), spacing, 1, within)
         if slots is None:
             return pacing.Turn(self.sends_free_at, taken=False)
         self.sends_free_at = slots.free_at

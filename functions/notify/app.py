@@ -33,10 +33,11 @@ def handler(event: NotifyInput, context: LambdaContext) -> dict[str, Any]:
         ladder.renurture(ports(), event.lead_id, now)
         return {"lead_id": event.lead_id, "kind": event.kind}
     # A brief further off than a step waits is handed back: the workflow waits, then calls again.
-    pace = notify.send_brief(ports(), event.lead_id, now, event.moments)
+    pace = notify.send_brief(ports(), event.lead_id, now, event.moments, event.turn)
     return {
         "lead_id": event.lead_id,
         "kind": event.kind,
         "moments": pace.moments,
         "wait_seconds": pace.wait_seconds,
+        "turn": pace.turn,
     }

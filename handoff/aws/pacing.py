@@ -76,8 +76,8 @@ class SendSchedule:
     def take(self, now: float, emails: int = 1, within: float | None = None) -> pacing.Slots | None:
         return self._take(SCHEDULE_KEY, now, emails, within)
 
-    def turn(self, at: float) -> pacing.Turn:
-        taken = self._take(SENDS_KEY, at, 1, pacing.WAIT_IN_STEP_SECONDS)
+    def turn(self, at: float, within: float | None = pacing.WAIT_IN_STEP_SECONDS) -> pacing.Turn:
+        taken = self._take(SENDS_KEY, at, 1, within)
         if taken is not None:
             return pacing.Turn(taken.moments[0])
         # The sends' clock is further ahead than a step waits: when it is next free.

@@ -22,6 +22,9 @@ class NotifyInput(StepInput):
     # The brief's moments on the send schedule (epoch seconds), handed back by an earlier call
     # that found them too far off and waited (the workflow's UntilSendMoment); empty: take them.
     moments: tuple[float, ...] = Field(default=(), max_length=2)
+    # The brief's turn on the sends' own clock, already taken by an earlier call that then waited
+    # for it (epoch seconds); 0: none yet.
+    turn: float = Field(default=0.0, ge=0)
 
 
 class AwaitTouchInput(StepInput):

@@ -78,33 +78,48 @@ RATE_TAKEN = "the account's SES sending rate is taken for the next moments"
 
 
 class TurnAhead(EmailThrottled):
-    """The sends' clock is further ahead of the email's moment than a step waits (sends that
-    came late, or SES refusals, pushed it on). ``free_at``: when it is next free."""
+    """The email's turn on the sends' clock is further off than a step waits (sends that came
+    late, or SES refusals, pushed the clock on). ``at``: that turn, held for the email when
+    ``held``, else only when the clock is next free."""
 
-    def __init__(self, free_at: float):
+    def __init__(self, at: float, *, held: bool):
         super().__init__(RATE_TAKEN)
-        self.free_at = free_at
+        self.at = at
+        self.held = held
 
 
 def send_paced(
-    ports: Ports, email: RenderedEmail, envelope: Envelope, now: datetime, at: float | None = None
+    ports: Ports,
+    email: RenderedEmail,
+    envelope: Envelope,
+    now: datetime,
+    at: float | None = None,
+    *,
+    turn: float = 0.0,
+    keep_place: bool = False,
 ) -> str:
     """Send at moment ``at`` (epoch seconds) on the account's send schedule, or, with none, at the
     next moment if it comes within a step's short wait; EmailThrottled otherwise (nothing is
-    held, and the step is retried with jitter). The SES message id."""
+    held, and the step is retried with jitter). ``turn``: a turn on the sends' clock already
+    held for it. With ``keep_place``, a turn further off than a step waits is held and handed
+    back (TurnAhead) for the caller to wait for. The SES message id."""
     if at is None:
         taken = ports.send_schedule.take(now.timestamp(), within=pacing.WAIT_IN_STEP_SECONDS)
         if taken is None:
             raise EmailThrottled(RATE_TAKEN)
         at = taken.moments[0]
     for _ in range(THROTTLED_TURNS):
-        turn = ports.send_schedule.turn(at)
-        if not turn.taken:
-            raise TurnAhead(turn.at)
+        if not turn:
+            next_turn = ports.send_schedule.turn(
+                at, within=None if keep_place else pacing.WAIT_IN_STEP_SECONDS
+            )
+            if not next_turn.taken or next_turn.at - max(at, now.timestamp()) > pacing.WAIT_IN_STEP_SECONDS:
+                raise TurnAhead(next_turn.at, held=next_turn.taken)
+            turn = next_turn.at
         try:
-            return ports.mailer.send(email, envelope, at=turn.at)
+            return ports.mailer.send(email, envelope, at=turn)
         except EmailThrottled:
-            at = turn.at  # refused at its turn: the next one on the sends' clock
+            at, turn = turn, 0.0  # refused at its turn: the next one on the sends' clock
     raise EmailThrottled(RATE_TAKEN)
 
 
@@ -118,8 +133,12 @@ def _send(
     now: datetime,
     tags: tuple[tuple[str, str], ...] = (),
     at: float | None = None,
+    turn: float = 0.0,
+    keep_place: bool = False,
 ) -> Notification:
-    message_id = send_paced(ports, render(), envelope_to(ports, to, tags), now, at)
+    message_id = send_paced(
+        ports, render(), envelope_to(ports, to, tags), now, at, turn=turn, keep_place=keep_place
+    )
     metrics.add_metric(name="EmailsSent", unit=MetricUnit.Count, value=1)
     logger.info("email sent", extra={"lead_id": record.lead_id, "kind": kind, "message_id": message_id})
     return Notification(to=to, kind=kind, sent_at=now, message_id=message_id, round=assignment_round(record))
@@ -237,19 +256,27 @@ class BriefPace:
 
     moments: tuple[float, ...] = ()
     wait_seconds: int = 0
+    # Its turn on the sends' clock, when one further off than a step waits is held for it.
+    turn: float = 0.0
 
 
-def _handed_back(lead_id: str, moments: tuple[float, ...], wait: float, why: str) -> BriefPace:
+def _handed_back(
+    lead_id: str, moments: tuple[float, ...], wait: float, why: str, turn: float = 0.0
+) -> BriefPace:
     """The brief unsent, for the workflow to wait ``wait`` seconds (less the early wake) and call
-    again with its moments."""
+    again with its moments, and its turn on the sends' clock when one is held for it."""
     logger.info(why, extra={"lead_id": lead_id, "wait_seconds": round(wait)})
-    return BriefPace(moments=moments, wait_seconds=pacing.workflow_wait(wait))
+    return BriefPace(moments=moments, wait_seconds=pacing.workflow_wait(wait), turn=turn)
 
 
-def send_brief(ports: Ports, lead_id: str, now: datetime, moments: tuple[float, ...] = ()) -> BriefPace:
+def send_brief(
+    ports: Ports, lead_id: str, now: datetime, moments: tuple[float, ...] = (), turn: float = 0.0
+) -> BriefPace:
     """Email the brief at its moment on the account's send schedule. A brief whose moment is
     further off than a step should wait is handed back with its moments: the workflow waits
-    (running nothing) and calls again with them, so the brief goes out at its turn, once."""
+    (running nothing) and calls again with them, so the brief goes out at its turn, once. One
+    whose turn on the sends' clock is that far off is handed back holding the turn, so it keeps
+    its place behind the sends ahead of it."""
     record, assignment = load_assigned(ports, lead_id)
     to = assignment.rep_email
     if _already_sent(record, "brief", to):
@@ -272,12 +299,18 @@ def send_brief(ports: Ports, lead_id: str, now: datetime, moments: tuple[float, 
             now=now,
             tags=brief_tags(lead_id),
             at=moments[0],
+            turn=turn,
+            keep_place=True,
         )
     except TurnAhead as ahead:
-        # Handed back again with its moments, woken for the sends' clock, rather than failed
-        # into a retry at a random time.
+        # Handed back again, holding its turn: woken for it, the brief keeps its place behind
+        # the sends ahead of it rather than a retry's random one (or the back of the queue).
         return _handed_back(
-            lead_id, moments, ahead.free_at - now.timestamp(), "brief waits for the sends ahead"
+            lead_id,
+            moments,
+            ahead.at - now.timestamp(),
+            "brief waits for the sends ahead of it",
+            turn=ahead.at if ahead.held else 0.0,
         )
     extra = [_post_to_slack(ports, record, assignment, brief, now)] if config.slack.enabled else []
     copies = _manager_copy(ports, record, assignment, now, extra, at=moments[1] if len(moments) > 1 else None)

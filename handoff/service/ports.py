@@ -11,6 +11,8 @@ from collections.abc import Collection, Iterable, Iterator
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, Protocol
 
+from handoff.domain.pacing import WAIT_IN_STEP_SECONDS
+
 if TYPE_CHECKING:
     from aws_lambda_powertools.utilities.idempotency import IdempotencyConfig
 
@@ -217,11 +219,11 @@ class SendSchedule(Protocol):
         more than ``within`` seconds away."""
         ...
 
-    def turn(self, at: float) -> Turn:
+    def turn(self, at: float, within: float | None = WAIT_IN_STEP_SECONDS) -> Turn:
         """The moment an email due at ``at`` may actually go: the sends' own clock, taken just
         before the call, so one step late to its moment does not land on the heels of the send
-        before it. Not taken, holding nothing, when that is more than a step's wait away: the
-        turn then says when the clock is next free."""
+        before it. Not taken, holding nothing, when that is more than ``within`` seconds off
+        (None: taken however far): the turn then says when the clock is next free."""
         ...
 
 

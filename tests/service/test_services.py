@@ -252,12 +252,13 @@ def test_a_burst_s_briefs_take_moments_at_the_account_s_rate_and_a_far_one_is_ha
     assert len(ports.mailer.sent) == 3
 
 
-def test_a_brief_behind_a_crowded_sends_clock_waits_for_it_in_the_workflow_keeping_its_moment(
+def test_a_brief_behind_a_crowded_sends_clock_holds_its_turn_and_waits_for_it_in_the_workflow(
     ports: FakePorts,
 ) -> None:
     """Sends that came late, or SES refusals, pushed the sends' clock 30 s past the brief's
-    moment: the brief is handed back unsent, with its moment, woken in time for the clock, rather
-    than failed into a retry at a random time; called again then, it goes out at its turn."""
+    moment: the brief takes its turn there and is handed back unsent, holding it, woken in time
+    for it, rather than failed into a retry at a random time or asking again for a clock that
+    moves on. Called again with the turn, it goes out at it without taking another."""
     ports.send_schedule.rate = 1.0
     ports.reps.put(rep("r1"))
     lead_id = _routed(ports, 0)
@@ -265,12 +266,16 @@ def test_a_brief_behind_a_crowded_sends_clock_waits_for_it_in_the_workflow_keepi
     ports.send_schedule.sends_free_at = at + 30
     paced = notify.send_brief(ports, lead_id, NOW)
     assert paced.moments == pytest.approx((at,))  # the moment it took, kept
-    assert paced.wait_seconds == pacing.workflow_wait(30)
+    assert paced.turn == pytest.approx(at + 30) and paced.wait_seconds == pacing.workflow_wait(30)
     assert not ports.mailer.sent and status(ports, lead_id) == LeadStatus.ASSIGNED
+    # Other sends take the turns after it meanwhile; the brief's is held.
+    assert ports.send_schedule.turn(at + 31, within=None).at == pytest.approx(at + 31.02)
     woken = NOW + timedelta(seconds=paced.wait_seconds)
     ports.send_schedule.wall = woken.timestamp()
-    assert notify.send_brief(ports, lead_id, woken, paced.moments) == notify.BriefPace()
-    assert ports.mailer.moments == pytest.approx([at + 30])  # its turn on the sends' clock
+    turns = len(ports.send_schedule.turns)
+    assert notify.send_brief(ports, lead_id, woken, paced.moments, paced.turn) == notify.BriefPace()
+    assert ports.mailer.moments == pytest.approx([at + 30])  # at its held turn
+    assert len(ports.send_schedule.turns) == turns  # and took no other
     assert status(ports, lead_id) == LeadStatus.NOTIFIED
 
 

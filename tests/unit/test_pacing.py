@@ -159,6 +159,9 @@ def test_a_send_late_to_its_moment_takes_its_turn_behind_the_send_before_it(tabl
     assert crowded.turn(SOON + 100) == pacing.Turn(pytest.approx(SOON + 100))
     assert crowded.turn(SOON + 101) == pacing.Turn(pytest.approx(SOON + 110), taken=False)
     assert crowded.turn(SOON + 110) == pacing.Turn(pytest.approx(SOON + 110))  # nothing was held
+    # Without a limit, a turn however far off is taken (a brief then waits for it, holding it).
+    assert crowded.turn(SOON + 111, within=None) == pacing.Turn(pytest.approx(SOON + 120))
+    assert crowded.turn(SOON + 112, within=None) == pacing.Turn(pytest.approx(SOON + 130))
 
 
 def test_the_mailer_tries_an_outage_again_but_hands_a_throttle_back_at_once(

@@ -33,6 +33,9 @@ def test_shape_route_notify_wait_then_the_ladder() -> None:
     # A brief handed back for its moment on the send schedule waits, then Notify sends it.
     assert states["Notify"]["Next"] == "BriefSent"
     assert states["Notify"]["Parameters"]["Payload"]["moments.$"] == "$.pacing.moments"
+    # ... holding its turn on the sends' clock when one was held for it.
+    assert states["Notify"]["Parameters"]["Payload"]["turn.$"] == "$.pacing.turn"
+    assert states["Notify"]["ResultSelector"]["turn.$"] == "$.Payload.turn"
     assert states["Notify"]["ResultPath"] == "$.pacing"
     assert states["BriefSent"]["Default"] == "WaitForTouch"
     [paced] = states["BriefSent"]["Choices"]
@@ -44,7 +47,7 @@ def test_shape_route_notify_wait_then_the_ladder() -> None:
     }
     # Every way into Notify starts with nothing taken from the schedule.
     for step in ("Route", "Reassign"):
-        assert states[step]["ResultSelector"]["pacing"] == {"moments": [], "wait_seconds": 0}
+        assert states[step]["ResultSelector"]["pacing"] == {"moments": [], "wait_seconds": 0, "turn": 0}
     wait = states["WaitForTouch"]
     assert wait["Resource"] == "arn:aws:states:::lambda:invoke.waitForTaskToken"
     assert wait["TimeoutSecondsPath"] == "$.sla_seconds"
