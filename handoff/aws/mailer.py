@@ -19,10 +19,10 @@ MAX_DELAY_SECONDS = pacing.LONGEST_SLEEP_SECONDS
 
 
 # The SES client makes one attempt (handoff.aws.container). A paced send that SES throttles is
-# handed back, to be tried at its next turn on the send schedule (handoff.service.notify), never
-# at a random moment that would take the turn of the send after it. An outage (5xx, a dropped
-# connection), or a throttle of a send not on the schedule (tuning's monthly report), is tried
-# again here, as the SDK would.
+# tried again within its own gap (pacing.SHORT_REFUSAL_PAUSES), then handed back, to be tried at
+# its next turn on the send schedule (handoff.service.notify), never at a random moment that
+# would take the turn of the send after it. An outage (5xx, a dropped connection), or a throttle
+# of a send not on the schedule (tuning's monthly report), is tried again here, as the SDK would.
 TRANSIENT_PAUSES = (0.5, 1.0)
 
 
@@ -54,12 +54,18 @@ class SesMailer:
         delay = 0.0 if at is None else at - time.time()
         if 0 < delay <= MAX_DELAY_SECONDS:  # a moment further off means clocks that disagree
             time.sleep(delay)
-        try:
+
+        def attempt() -> str:
             return tried_again(
                 lambda: self._send_once(kwargs, paced=at is not None),
                 on=_Unavailable,
                 pauses=TRANSIENT_PAUSES,
             )
+
+        try:
+            if at is None:
+                return attempt()
+            return tried_again(attempt, on=EmailThrottled, pauses=pacing.SHORT_REFUSAL_PAUSES)
         except _Unavailable as exc:
             raise exc.final from exc.__cause__
 

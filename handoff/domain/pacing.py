@@ -47,6 +47,12 @@ class Turn:
     taken: bool = True
 
 
+# SES refused a send at its turn: its bucket was short by a moment (the send before came late,
+# or this call came early by its own jitter), so the send is tried again after these pauses
+# (jittered down to half), inside its gap at the sandbox's 1 email a second, before it gives up
+# its turn: a refusal then costs a tenth of a second, not a whole turn at the back of the clock.
+SHORT_REFUSAL_PAUSES = (0.05, 0.1)
+
 # Moments are this much further apart than the rate: SES holds about a second of its rate, and a
 # send that lands a millisecond early behind the one before it (a sleep's or a thread's jitter)
 # is refused; its retry then crowds the next. 2% of a second at 1 email a second covers that.

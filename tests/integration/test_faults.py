@@ -128,7 +128,7 @@ def test_dynamodb_errors_past_every_retry_fail_the_lead_then_redrive_finishes_it
     assert body["lead_id"] not in _failed_listed(aws)
 
 
-def test_ses_throttling_is_tried_again_at_the_next_turns_and_the_brief_goes_out_once(
+def test_ses_throttling_is_tried_again_within_its_gap_and_the_brief_goes_out_once(
     aws: Aws, faults: Faults, hot_lead: dict[str, Any]
 ) -> None:
     aws.put_reps(rep("r1"))
@@ -142,11 +142,11 @@ def test_ses_throttling_is_tried_again_at_the_next_turns_and_the_brief_goes_out_
 def test_ses_throttling_past_the_sdk_waits_in_the_workflow_and_never_fails_the_lead(
     aws: Aws, faults: Faults, hot_lead: dict[str, Any]
 ) -> None:
-    """Past its turns on the send schedule (three, one SES attempt each), the send is refused as
-    EmailThrottled and the workflow waits it out (jittered back-off, the best part of an hour);
-    the lead is never failed for it."""
+    """Past its turns on the send schedule (three, three SES attempts each: one and two tries
+    within its gap), the send is refused as EmailThrottled and the workflow waits it out
+    (jittered back-off, the best part of an hour); the lead is never failed for it."""
     aws.put_reps(rep("r1"))
-    faults.inject("sesv2", "SendEmail", "TooManyRequestsException", status=429, times=6)  # 2 invocations
+    faults.inject("sesv2", "SendEmail", "TooManyRequestsException", status=429, times=18)  # 2 invocations
     _, body = aws.post_lead(_lead(hot_lead, 30))
     _settles(aws, body["lead_id"], "notified", timeout=60)
     _one_brief_one_slot(aws, body["lead_id"])

@@ -164,12 +164,13 @@ def test_a_send_late_to_its_moment_takes_its_turn_behind_the_send_before_it(tabl
     assert crowded.turn(SOON + 112, within=None) == pacing.Turn(pytest.approx(SOON + 130))
 
 
-def test_the_mailer_tries_an_outage_again_but_hands_a_throttle_back_at_once(
+def test_the_mailer_tries_an_outage_again_but_hands_a_throttle_back_within_its_gap(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    """A paced send's throttle goes back to the caller, who tries at its next turn on the schedule
-    (a random retry would take the next send's turn); a 5xx, or a throttle of a send off the
-    schedule, is tried again here; a rejection is final."""
+    """A paced send's throttle is tried again only within its own gap (a tenth of a second), then
+    goes back to the caller, who tries at its next turn on the schedule (a random retry would take
+    the next send's turn); a 5xx, or a throttle of a send off the schedule, is tried again here; a
+    rejection is final."""
     from botocore.exceptions import ClientError
 
     from handoff.aws import mailer
@@ -198,10 +199,13 @@ def test_the_mailer_tries_an_outage_again_but_hands_a_throttle_back_at_once(
     envelope = Envelope(sender="handoff@example.com", to="r1@example.com")
     outage = Ses(error("InternalFailure", 500), "m1")
     assert mailer.SesMailer(outage).send(email, envelope) == "m1" and outage.calls == 2
-    throttled = Ses(error("TooManyRequestsException", 429), "m2")
+    # A paced send SES refuses is tried again twice within its gap, then handed back.
+    throttled = Ses(*[error("TooManyRequestsException", 429)] * 3, "m2")
     with pytest.raises(EmailThrottled):
-        mailer.SesMailer(throttled).send(email, envelope, at=0.0)  # a paced send: handed back
-    assert throttled.calls == 1
+        mailer.SesMailer(throttled).send(email, envelope, at=0.0)
+    assert throttled.calls == 3
+    short = Ses(error("TooManyRequestsException", 429), "m5")  # the bucket short by a moment
+    assert mailer.SesMailer(short).send(email, envelope, at=0.0) == "m5" and short.calls == 2
     # A send off the schedule (tuning's monthly report) has no next turn: it is tried again here.
     unpaced = Ses(error("TooManyRequestsException", 429), "m4")
     assert mailer.SesMailer(unpaced).send(email, envelope) == "m4" and unpaced.calls == 2
