@@ -64,3 +64,36 @@ def test_a_route_waits_while_a_later_step_waits_even_with_a_slot_about_to_free()
     _wait_for(notify_got, waiter)
     waiter.join()
     assert slots.acquire(FIRST_STEP, timeout=0.05) is False  # the notify holds the one slot
+
+
+def test_a_step_asleep_lends_its_slot_and_takes_it_back_at_once_when_woken() -> None:
+    """A brief sleeping until its moment uses no CPU: its slot runs another step meanwhile, and
+    woken, it goes on at once, over the limit if need be; a new step then waits for both."""
+    from handoff.local import lambdas
+
+    slots = Slots(1)
+    asleep, woken, other_ran = threading.Event(), threading.Event(), threading.Event()
+
+    def sleeping_step() -> None:
+        assert slots.acquire(LATER_STEP, timeout=1)
+        lambdas._holding.slots = slots
+        try:
+            asleep.set()
+            lambdas.sleep_lending_the_slot(0.3)
+            woken.set()
+            assert other_ran.wait(5)
+        finally:
+            lambdas._holding.slots = None
+            slots.release()
+
+    step = threading.Thread(target=sleeping_step, name="brief")
+    step.start()
+    assert asleep.wait(5)
+    assert slots.acquire(FIRST_STEP, timeout=0.2)  # the sleeper's slot, lent
+    assert woken.wait(5)  # not held up by the step that took its slot
+    assert slots.acquire(FIRST_STEP, timeout=0.05) is False  # both run: over the limit
+    slots.release()
+    other_ran.set()
+    step.join()
+    assert slots.acquire(FIRST_STEP, timeout=0.05)  # back to one free slot
+    lambdas.sleep_lending_the_slot(0.01)  # a thread running no handler just sleeps
