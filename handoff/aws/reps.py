@@ -149,7 +149,7 @@ class RepRepository:
                 )
         except ClaimConflict as conflict:
             item = _refused_item(conflict)
-            as_found = Rep.model_validate(from_item(item)) if item else None
+            as_found = _rep(item)
             if as_found is not None and lead_id in item.get(HOLDS, ()):
                 return as_found  # claimed by this lead's earlier try
             # What the refusal saw is as fresh as a consistent read: the router re-plans from
@@ -178,8 +178,7 @@ class RepRepository:
                 )
             return Rep.model_validate(from_item(result["Attributes"]))
         except ClaimConflict as conflict:  # another router moved it further already
-            item = _refused_item(conflict)
-            return Rep.model_validate(from_item(item)) if item else claimed
+            return _rep(_refused_item(conflict)) or claimed
         except StorageError:
             # The claim has landed; only fairness waits on the clock, which the next claim moves
             # on. Failing here would fail the step with the slot taken, and its retry could send
@@ -245,3 +244,7 @@ def _refused_item(conflict: ClaimConflict) -> dict[str, Any]:
     deserialized by the resource layer); empty when no rep is there."""
     wire = getattr(conflict.__cause__, "response", {}).get("Item")
     return {name: _WIRE.deserialize(value) for name, value in wire.items()} if wire else {}
+
+
+def _rep(item: dict[str, Any]) -> Rep | None:
+    return Rep.model_validate(from_item(item)) if item else None

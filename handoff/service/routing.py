@@ -96,11 +96,10 @@ def plan_for(
     ports: Ports,
     record: LeadRecord,
     now: datetime,
-    named: tuple[str, str] | None = None,
-    facts: LeadFacts | None = None,
+    named: tuple[str, str] | None,
+    facts: LeadFacts,
 ) -> RoutePlan:
-    """Plan from the reps as this function holds them and the lead's facts (read if not given)."""
-    facts = facts or lead_facts(ports, record)
+    """Plan from the reps as this function holds them and the lead's facts."""
     had_it = {a.rep_id for a in record.assignment_history} | (
         {record.assignment.rep_id} if record.assignment else set()
     )
