@@ -151,7 +151,13 @@ class LeadRepository:
         """Store a new lead; AlreadyExists when this delivery was seen before."""
         item = to_item(record, **index_attributes(record))
         check_storable(item)
-        with storage_errors(lambda: AlreadyExists(record.lead_id)):
+        # Throttled, it is tried again for a few seconds before the sender is told to retry (a
+        # 503): a burst that meets a table still scaling loses no lead, even from a sender that
+        # does not retry (Marketo's webhooks). A refused put was not applied, so it lands once.
+        through_throttling(lambda: self._put_new(item, record.lead_id))
+
+    def _put_new(self, item: dict[str, Any], lead_id: str) -> None:
+        with storage_errors(lambda: AlreadyExists(lead_id)):
             self._table.put_item(Item=item, ConditionExpression="attribute_not_exists(lead_id)")
 
     def get_item(self, lead_id: str) -> dict[str, Any] | None:

@@ -98,6 +98,11 @@ def integration_timeout() -> Refusal:
     return _refuse("INTEGRATION_TIMEOUT", "Endpoint request timed out")
 
 
+def integration_failure() -> Refusal:
+    """The function could not be invoked: Lambda's concurrency is spent."""
+    return _refuse("INTEGRATION_FAILURE", "Internal server error")
+
+
 def no_route() -> Refusal:
     """A path, or a method on it, that no route serves: API Gateway answers before any function
     (it has no 405; the method list is in the OpenAPI document)."""

@@ -25,6 +25,7 @@ from handoff.local.gateway import (
     SessionAuthorizer,
     Throttles,
     admit,
+    integration_failure,
     integration_timeout,
     no_route,
     size_refusal,
@@ -170,6 +171,10 @@ class _Handler(BaseHTTPRequestHandler):
         except lambdas.StillRunning:  # API Gateway stops waiting; the function runs on
             late = integration_timeout()
             self._reply(late.status, dict(late.headers), late.body)
+            return
+        except lambdas.Throttled:  # no slot came free: Lambda's concurrency is spent
+            spent = integration_failure()
+            self._reply(spent.status, dict(spent.headers), spent.body)
             return
         except Exception:  # what API Gateway answers when a Lambda crashes
             self._error(502, "internal", "the function failed; see the server log")

@@ -565,6 +565,36 @@ def test_a_throttled_lead_write_is_tried_again_in_the_step_and_lands_once(
         assert stored is not None and [e.event for e in stored.timeline].count("notified") == 1
 
 
+def test_a_throttled_new_lead_is_tried_again_in_the_webhook_and_stored_once(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A delivery whose write meets a throttling burst is not answered 503 at once (a sender such
+    as Marketo does not retry): past the SDK's own tries the adapter tries again for a few
+    seconds. The refused puts were never applied, so the lead is stored once; throttled for
+    longer, the sender is told to retry and nothing was stored."""
+    from handoff.aws import leads as leads_module
+    from handoff.errors import StorageThrottled
+
+    moto_credentials(monkeypatch)
+    monkeypatch.setattr(leads_module.time, "sleep", lambda _: None)
+    with mock_aws():
+        create_table(boto3.client("dynamodb"), LEADS, LEADS.logical_name)
+        table = boto3.resource("dynamodb").Table(LEADS.logical_name)
+        leads = LeadRepository(table)
+        refusals = throttle(table.meta.client, "PutItem")
+        refusals[0] = 12  # past the SDK's tries, within the adapter's
+        leads.create(record(301))
+        assert refusals[0] == 0
+        assert leads.get(record(301).lead_id) is not None
+        with pytest.raises(AlreadyExists):
+            leads.create(record(301))  # stored once: the same delivery again is a duplicate
+        refusals[0] = 1000  # throttled throughout
+        with pytest.raises(StorageThrottled):
+            leads.create(record(302))
+        refusals[0] = 0
+        assert leads.get(record(302).lead_id) is None
+
+
 def test_a_throttled_release_is_tried_again_so_the_slot_is_given_back(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
