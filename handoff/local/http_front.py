@@ -121,6 +121,10 @@ class _Handler(BaseHTTPRequestHandler):
         self.end_headers()
         self.wfile.write(body)
 
+    def _refuse(self, refusal: Refusal) -> None:
+        """Send what the gateway answers in place of the function."""
+        self._reply(refusal.status, dict(refusal.headers), refusal.body)
+
     def _error(self, status: int, code: str, message: str, headers: dict[str, str] | None = None) -> None:
         body = json.dumps({"error": code, "message": message, "details": []}).encode()
         self._reply(status, {"Content-Type": "application/json", **(headers or {})}, body)
@@ -130,7 +134,7 @@ class _Handler(BaseHTTPRequestHandler):
         found = match(self.command, path)
         if found is None:
             unrouted = no_route()
-            self._reply(unrouted.status, dict(unrouted.headers), unrouted.body)
+            self._refuse(unrouted)
             return
         route, params = found
         try:
@@ -150,7 +154,7 @@ class _Handler(BaseHTTPRequestHandler):
             body = self.rfile.read(length) if length else b""
             refusal = admit(route, headers, body, usage_plan_key)
         if refusal is not None:
-            self._reply(refusal.status, dict(refusal.headers), refusal.body)
+            self._refuse(refusal)
             return
         headers.setdefault("X-Forwarded-Proto", "http")  # API Gateway sets it; so does this front
         event = build_event(
@@ -159,7 +163,7 @@ class _Handler(BaseHTTPRequestHandler):
         if route.session:
             checked = self.sessions.check(route, event)
             if isinstance(checked, Refusal):
-                self._reply(checked.status, dict(checked.headers), checked.body)
+                self._refuse(checked)
                 return
             event["requestContext"]["authorizer"] = checked.authorizer
         self._call(route, event)
@@ -169,12 +173,10 @@ class _Handler(BaseHTTPRequestHandler):
         try:
             result = lambdas.invoke_within(route.function, event, INTEGRATION_TIMEOUT_SECONDS)
         except lambdas.StillRunning:  # API Gateway stops waiting; the function runs on
-            late = integration_timeout()
-            self._reply(late.status, dict(late.headers), late.body)
+            self._refuse(integration_timeout())
             return
         except lambdas.Throttled:  # no slot came free: Lambda's concurrency is spent
-            spent = integration_failure()
-            self._reply(spent.status, dict(spent.headers), spent.body)
+            self._refuse(integration_failure())
             return
         except Exception:  # what API Gateway answers when a Lambda crashes
             self._error(502, "internal", "the function failed; see the server log")

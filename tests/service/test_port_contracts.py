@@ -19,7 +19,7 @@ from handoff.aws.tables import DISPOSITIONS, LEADS, REPS
 from handoff.domain.lead import Lead
 from handoff.domain.qualify import qualify
 from handoff.domain.record import Disposition, LeadRecord, LeadStatus, TimelineEntry
-from handoff.errors import AlreadyExists, BadRequest, ClaimConflict, Conflict, NotFound
+from handoff.errors import AlreadyExists, BadRequest, ClaimConflict, Conflict, NotFound, StorageThrottled
 from handoff.local.provision import create_table
 from handoff.service.ports import Dispositions, Leads, Reps
 from tests.conftest import rep, sample
@@ -533,66 +533,64 @@ def throttle(client: Any, operation: str, only: Callable[[Any], bool] = lambda _
     return refusals
 
 
-def test_a_throttled_lead_write_is_tried_again_in_the_step_and_lands_once(
-    monkeypatch: pytest.MonkeyPatch,
-) -> None:
-    """The write that records an email already sent must land, or the retried step sends it again:
-    past the SDK's own tries, the adapter tries again for a few seconds; refused writes are never
-    applied, so it lands once. Throttled for longer, the step fails and nothing is half-written."""
+@pytest.fixture
+def throttled_leads(monkeypatch: pytest.MonkeyPatch) -> Iterator[tuple[LeadRepository, Any]]:
+    """The DynamoDB lead adapter on moto, with its table's client for ``throttle``; the adapter's
+    own pauses take no time."""
     from handoff.aws import leads as leads_module
-    from handoff.errors import StorageThrottled
 
     moto_credentials(monkeypatch)
     monkeypatch.setattr(leads_module.time, "sleep", lambda _: None)
     with mock_aws():
         create_table(boto3.client("dynamodb"), LEADS, LEADS.logical_name)
         table = boto3.resource("dynamodb").Table(LEADS.logical_name)
-        leads = LeadRepository(table)
-        lead = record(300)
-        leads.create(lead)
-        refusals = throttle(table.meta.client, "UpdateItem")
-        entry = TimelineEntry(at=NOW, event="notified", detail="brief emailed")
-        refusals[0] = 12  # past the SDK's tries, within the adapter's
+        yield LeadRepository(table), table.meta.client
+
+
+def test_a_throttled_lead_write_is_tried_again_in_the_step_and_lands_once(
+    throttled_leads: tuple[LeadRepository, Any],
+) -> None:
+    """The write that records an email already sent must land, or the retried step sends it again:
+    past the SDK's own tries, the adapter tries again for a few seconds; refused writes are never
+    applied, so it lands once. Throttled for longer, the step fails and nothing is half-written."""
+    leads, client = throttled_leads
+    lead = record(300)
+    leads.create(lead)
+    refusals = throttle(client, "UpdateItem")
+    entry = TimelineEntry(at=NOW, event="notified", detail="brief emailed")
+    refusals[0] = 12  # past the SDK's tries, within the adapter's
+    leads.update(lead.lead_id, timeline=[entry])
+    assert refusals[0] == 0
+    stored = leads.get(lead.lead_id)
+    assert stored is not None and [e.event for e in stored.timeline].count("notified") == 1
+    refusals[0] = 1000  # throttled throughout
+    with pytest.raises(StorageThrottled):
         leads.update(lead.lead_id, timeline=[entry])
-        assert refusals[0] == 0
-        stored = leads.get(lead.lead_id)
-        assert stored is not None and [e.event for e in stored.timeline].count("notified") == 1
-        refusals[0] = 1000  # throttled throughout
-        with pytest.raises(StorageThrottled):
-            leads.update(lead.lead_id, timeline=[entry])
-        refusals[0] = 0
-        stored = leads.get(lead.lead_id)
-        assert stored is not None and [e.event for e in stored.timeline].count("notified") == 1
+    refusals[0] = 0
+    stored = leads.get(lead.lead_id)
+    assert stored is not None and [e.event for e in stored.timeline].count("notified") == 1
 
 
 def test_a_throttled_new_lead_is_tried_again_in_the_webhook_and_stored_once(
-    monkeypatch: pytest.MonkeyPatch,
+    throttled_leads: tuple[LeadRepository, Any],
 ) -> None:
     """A delivery whose write meets a throttling burst is not answered 503 at once (a sender such
     as Marketo does not retry): past the SDK's own tries the adapter tries again for a few
     seconds. The refused puts were never applied, so the lead is stored once; throttled for
     longer, the sender is told to retry and nothing was stored."""
-    from handoff.aws import leads as leads_module
-    from handoff.errors import StorageThrottled
-
-    moto_credentials(monkeypatch)
-    monkeypatch.setattr(leads_module.time, "sleep", lambda _: None)
-    with mock_aws():
-        create_table(boto3.client("dynamodb"), LEADS, LEADS.logical_name)
-        table = boto3.resource("dynamodb").Table(LEADS.logical_name)
-        leads = LeadRepository(table)
-        refusals = throttle(table.meta.client, "PutItem")
-        refusals[0] = 12  # past the SDK's tries, within the adapter's
-        leads.create(record(301))
-        assert refusals[0] == 0
-        assert leads.get(record(301).lead_id) is not None
-        with pytest.raises(AlreadyExists):
-            leads.create(record(301))  # stored once: the same delivery again is a duplicate
-        refusals[0] = 1000  # throttled throughout
-        with pytest.raises(StorageThrottled):
-            leads.create(record(302))
-        refusals[0] = 0
-        assert leads.get(record(302).lead_id) is None
+    leads, client = throttled_leads
+    refusals = throttle(client, "PutItem")
+    refusals[0] = 12  # past the SDK's tries, within the adapter's
+    leads.create(record(301))
+    assert refusals[0] == 0
+    assert leads.get(record(301).lead_id) is not None
+    with pytest.raises(AlreadyExists):
+        leads.create(record(301))  # stored once: the same delivery again is a duplicate
+    refusals[0] = 1000  # throttled throughout
+    with pytest.raises(StorageThrottled):
+        leads.create(record(302))
+    refusals[0] = 0
+    assert leads.get(record(302).lead_id) is None
 
 
 def test_a_throttled_release_is_tried_again_so_the_slot_is_given_back(

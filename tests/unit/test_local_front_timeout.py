@@ -25,9 +25,10 @@ def front() -> Iterator[str]:
     server.stop()
 
 
-def test_a_function_past_the_integration_timeout_gets_a_503_with_retry_after_and_runs_on(
-    front: str, monkeypatch: pytest.MonkeyPatch
-) -> None:
+@pytest.fixture
+def slow_function(monkeypatch: pytest.MonkeyPatch) -> tuple[threading.Event, threading.Event]:
+    """Every function answers only once ``release`` is set (then sets ``finished``), and the
+    integration timeout is 0.2 s."""
     release, finished = threading.Event(), threading.Event()
 
     def slow(spec: Any, event: Any) -> dict[str, Any]:
@@ -37,6 +38,13 @@ def test_a_function_past_the_integration_timeout_gets_a_503_with_retry_after_and
 
     monkeypatch.setattr(lambdas, "invoke", slow)
     monkeypatch.setattr(http_front, "INTEGRATION_TIMEOUT_SECONDS", 0.2)
+    return release, finished
+
+
+def test_a_function_past_the_integration_timeout_gets_a_503_with_retry_after_and_runs_on(
+    front: str, slow_function: tuple[threading.Event, threading.Event]
+) -> None:
+    release, finished = slow_function
     with pytest.raises(urllib.error.HTTPError) as refused:
         urllib.request.urlopen(front + "/health", timeout=5)  # noqa: S310 - loopback
     answer = refused.value
@@ -94,19 +102,11 @@ def test_a_delivery_that_finds_no_free_slot_gets_integration_failure_and_nothing
 
 
 def test_a_delivery_holds_a_slot_while_its_function_runs_even_past_the_timeout(
-    front: str, one_slot: lambdas.Slots, monkeypatch: pytest.MonkeyPatch
+    front: str, one_slot: lambdas.Slots, slow_function: tuple[threading.Event, threading.Event]
 ) -> None:
     """The function takes a slot like any workflow step, and keeps it until it ends, not until
     the front stops waiting for it."""
-    release, finished = threading.Event(), threading.Event()
-
-    def slow(spec: Any, event: Any) -> dict[str, Any]:
-        release.wait(10)
-        finished.set()
-        return {"statusCode": 200, "body": "{}"}
-
-    monkeypatch.setattr(lambdas, "invoke", slow)
-    monkeypatch.setattr(http_front, "INTEGRATION_TIMEOUT_SECONDS", 0.2)
+    release, finished = slow_function
     with pytest.raises(urllib.error.HTTPError) as late:
         urllib.request.urlopen(front + "/health", timeout=5)  # noqa: S310 - loopback
     assert late.value.code == 503
