@@ -3,17 +3,23 @@
 from __future__ import annotations
 
 import json
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
 
 from handoff.domain.lead import lead_id_for
+from handoff.local.demo import converted_minutes_ago
 from handoff.local.fake_hubspot import FakeHubSpot
 from tests.conftest import ROOT
 from tests.integration.conftest import SALESFORCE_ORG, SECRETS, Aws, rep, use_config
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
-WORKFLOW = (EXAMPLES / "webhooks/hubspot/workflow-contact-demo-request.json").read_bytes()
+# HubSpot's documented contact, its form sent minutes ago: the sample's own dates age out of
+# the next step's 30 days ([qualify] next_step_max_age_days), as a real form would.
+WORKFLOW = converted_minutes_ago(
+    (EXAMPLES / "webhooks/hubspot/workflow-contact-demo-request.json").read_bytes(), datetime.now(UTC)
+)
 EVENTS = (EXAMPLES / "webhooks/hubspot/events-mql-and-creation.json").read_bytes()
 OUTBOUND = (EXAMPLES / "webhooks/salesforce/outbound-message-lead-and-contact.xml").read_bytes()
 MARKETO = json.loads((EXAMPLES / "webhooks/marketo/sample-delivery.json").read_text())

@@ -12,12 +12,14 @@ import random
 import re
 from collections import Counter
 from collections.abc import Callable
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import pytest
 
 from handoff.domain.lead import lead_id_for
+from handoff.local.demo import converted_minutes_ago
 from tests.conftest import EXAMPLES, sample
 from tests.integration.conftest import Aws, rep, use_config
 
@@ -26,7 +28,11 @@ REBATCHED = 2  # Salesforce messages re-batching notifications it already sent
 DELIVERIES = 200
 DUPLICATES = DELIVERIES - (GENERIC + HUBSPOT + SALESFORCE_MESSAGES)  # 60: 30%
 OUTBOUND = (EXAMPLES / "webhooks/salesforce/outbound-message-lead-and-contact.xml").read_text()
-WORKFLOW = json.loads((EXAMPLES / "webhooks/hubspot/workflow-contact-demo-request.json").read_text())
+WORKFLOW = json.loads(  # its form sent minutes ago, so it is still a ready lead (test_crm_webhooks)
+    converted_minutes_ago(
+        (EXAMPLES / "webhooks/hubspot/workflow-contact-demo-request.json").read_bytes(), datetime.now(UTC)
+    )
+)
 NOTIFICATION = re.compile(r"   <Notification>.*?</Notification>\n", re.DOTALL)
 
 
