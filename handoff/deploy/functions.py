@@ -114,7 +114,7 @@ ROUTE = FunctionSpec(
     timeout_seconds=30,
     settings=(*BASE_SETTINGS, REPS, ACCOUNTS, CRM_SYNC_QUEUE),
 )
-# 30 s, not 10: a brief woken for its moment on the send schedule sleeps up to 10 s in the step
+# 30 s, not 10: a brief woken for its moment on the send schedule sleeps up to 14 s in the step
 # (handoff.domain.pacing.LONGEST_SLEEP_SECONDS), and its writes may then meet a throttling burst.
 NOTIFY = FunctionSpec(
     "notify",

@@ -12,11 +12,13 @@ from dataclasses import dataclass
 # to the workflow, which waits without running a function. A step's time is billed, but a few
 # seconds of it per email cost far less than a send that misses its moment.
 WAIT_IN_STEP_SECONDS = 5.0
-# A handed-back brief is woken this much before its moment. In that time the step loads and
-# renders the brief and takes its turn on the sends' clock, a DynamoDB write that a throttling
-# burst (seconds) may hold up: the turn must be taken before the moment, because a send that
-# comes late pushes every send behind it later too, and the quota's lost second is never won back.
-WAKE_EARLY_SECONDS = 4.0
+# A handed-back brief is woken this much before its moment. In that time the step starts (a cold
+# start on AWS, a busy host locally), loads and renders the brief and takes its turn on the sends'
+# clock, a DynamoDB write that a throttling burst (seconds) may hold up: the turn must be taken
+# before the moment, because a send that comes late pushes every send behind it later too, and
+# the quota's lost second is never won back. 4 s was too little in a 1,000-lead burst at 1/s:
+# steps woken while the burst was still being routed came late, and SES sat idle (BENCHMARKS.md).
+WAKE_EARLY_SECONDS = 8.0
 # The longest a step sleeps before its send: woken up to a second earlier than asked (the
 # workflow waits whole seconds), and its turn at most WAIT_IN_STEP_SECONDS after its moment.
 LONGEST_SLEEP_SECONDS = WAKE_EARLY_SECONDS + 1.0 + WAIT_IN_STEP_SECONDS

@@ -206,9 +206,9 @@ def sleep_lending_the_slot(seconds: float) -> None:
     """time.sleep, for the handlers: a step asleep uses no CPU, so while it sleeps (a brief
     waiting for its moment, a back-off) its slot goes to another step. The limit is there for
     this process's CPU; on AWS, where it is the account's concurrency (1,000), a sleeping step
-    is far inside it. At SES's 14 emails a second, some 60 briefs sleep in their step at once
-    (each woken about 4 s before its moment): holding 24 slots, they would cap the sends at
-    about 5 a second."""
+    is far inside it. At SES's 14 emails a second, some 120 briefs sleep in their step at once
+    (each woken about 8 s before its moment): holding 24 slots, they would cap the sends near
+    3 a second."""
     slots = getattr(_holding, "slots", None)
     if slots is None:
         _sleep(seconds)

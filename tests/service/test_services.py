@@ -240,7 +240,7 @@ def test_a_burst_s_briefs_take_moments_at_the_account_s_rate_and_a_far_one_is_ha
     assert ports.mailer.moments == pytest.approx([at, at + 3.0])  # the second waits in the step
     paced = notify.send_brief(ports, third, NOW)
     # Woken early (pacing.WAKE_EARLY_SECONDS), to take its turn before the moment.
-    assert paced.moments == pytest.approx((at + 6.0,)) and paced.wait_seconds == 2
+    assert paced.moments == pytest.approx((at + 6.0,)) and paced.wait_seconds == 1
     assert len(ports.mailer.sent) == 2 and status(ports, third) == LeadStatus.ASSIGNED
     woken = NOW + timedelta(seconds=2)
     assert notify.send_brief(ports, third, woken, paced.moments) == notify.BriefPace()
