@@ -15,6 +15,7 @@ from handoff.domain.crm_write import owner_id
 from handoff.domain.lead import lead_id_for
 from handoff.local.client import HandoffClient
 from handoff.local.console_users import sign_in_lines
+from handoff.local.samples import converted_minutes_ago
 from handoff.local.stack import LocalOptions, LocalStack
 
 WEBHOOKS = REPO_ROOT / "examples" / "webhooks" / "generic"
@@ -255,23 +256,6 @@ def _one_line(lead: dict[str, Any]) -> str:
     else:
         outcome = f"nurture (fit {q['fit']:g}, intent {q['intent']:g})"
     return f"{who}, {contact.get('title') or 'no title'} at {company}: {outcome}"
-
-
-# The HubSpot sample's epoch-millisecond dates (its conversions and last visit).
-_HUBSPOT_DATES = ("recent_conversion_date", "first_conversion_date", "hs_analytics_last_visit_timestamp")
-
-
-def converted_minutes_ago(workflow_contact: bytes, now: datetime, minutes: float = 5) -> bytes:
-    """The sample workflow contact as if its latest form were sent ``minutes`` ago: a workflow
-    webhook is scored at delivery, and a weeks-old form is rightly not today's hot lead."""
-    contact = json.loads(workflow_contact)
-    props = contact["properties"]
-    latest = int(props["recent_conversion_date"]["value"])
-    shift = int(now.timestamp() * 1000 - minutes * 60_000) - latest
-    for name in _HUBSPOT_DATES:
-        if name in props:
-            props[name]["value"] = str(int(props[name]["value"]) + shift)
-    return json.dumps(contact).encode()
 
 
 def _replay_crm(client: HandoffClient) -> dict[str, str]:

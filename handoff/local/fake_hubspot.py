@@ -14,10 +14,12 @@ from __future__ import annotations
 
 import json
 import re
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 from handoff.local.fake_crm import Answer, FakeCrm
+from handoff.local.samples import as_if_sent
 
 OBJECT_PATH = re.compile(r"^/crm/v3/objects/(contacts|companies|deals|tasks)/([^/]+)$")
 BATCH_READ_PATH = re.compile(r"^/crm/v3/objects/(contacts|companies|deals|tasks)/batch/read$")
@@ -28,8 +30,19 @@ BATCH_LIMIT = 100
 
 
 class FakeHubSpot(FakeCrm):
-    def __init__(self, data_file: Path, token: str, host: str = "127.0.0.1", port: int = 0):
-        self.data: dict[str, dict[str, Any]] = json.loads(data_file.read_text())
+    def __init__(
+        self,
+        data_file: Path,
+        token: str,
+        host: str = "127.0.0.1",
+        port: int = 0,
+        *,
+        dated_as_of: datetime | None = None,
+    ):
+        """``dated_as_of``: the records' dates moved to end minutes before it (handoff.local.samples),
+        for a stack that scores them by the real clock; None keeps them as written."""
+        data: dict[str, dict[str, Any]] = json.loads(data_file.read_text())
+        self.data = as_if_sent(data, dated_as_of) if dated_as_of else data
         self.token = token
         super().__init__("fake-hubspot", host=host, port=port)
 

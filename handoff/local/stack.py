@@ -10,6 +10,7 @@ import socket
 import threading
 import urllib.request
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -126,6 +127,7 @@ class LocalStack:
             self.fake_hubspot = FakeHubSpot(
                 REPO_ROOT / "examples" / "hubspot" / "crm-objects.json",
                 token=self.secret_values["HANDOFF_HUBSPOT_TOKEN"],
+                dated_as_of=datetime.now(UTC),
             ).start()
             hubspot_api = self.fake_hubspot.url
         salesforce_login = self.options.salesforce_login

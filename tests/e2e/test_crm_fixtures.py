@@ -7,7 +7,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from handoff.domain.lead import lead_id_for
-from handoff.local.demo import converted_minutes_ago
+from handoff.local.samples import converted_minutes_ago
 from tests.e2e.conftest import Served
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples" / "webhooks"

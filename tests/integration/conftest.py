@@ -7,6 +7,7 @@ import json
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -367,7 +368,9 @@ def _wait_for(condition: Callable[[], bool], timeout: float = 5) -> None:
 def hubspot_api(aws: Aws, monkeypatch: pytest.MonkeyPatch) -> Iterator[FakeHubSpot]:
     """A local fake of HubSpot's CRM v3 API over real HTTP, serving examples/hubspot/crm-objects.json."""
     fake = FakeHubSpot(
-        ROOT / "examples" / "hubspot" / "crm-objects.json", token=SECRETS["HANDOFF_HUBSPOT_TOKEN"]
+        ROOT / "examples" / "hubspot" / "crm-objects.json",
+        token=SECRETS["HANDOFF_HUBSPOT_TOKEN"],
+        dated_as_of=datetime.now(UTC),
     ).start()
     monkeypatch.setenv("HANDOFF_HUBSPOT_API_BASE", fake.url)
     container.reset()

@@ -9,8 +9,8 @@ from pathlib import Path
 import pytest
 
 from handoff.domain.lead import lead_id_for
-from handoff.local.demo import converted_minutes_ago
 from handoff.local.fake_hubspot import FakeHubSpot
+from handoff.local.samples import converted_minutes_ago
 from tests.conftest import ROOT
 from tests.integration.conftest import SALESFORCE_ORG, SECRETS, Aws, rep, use_config
 

@@ -19,7 +19,7 @@ from typing import Any
 import pytest
 
 from handoff.domain.lead import lead_id_for
-from handoff.local.demo import converted_minutes_ago
+from handoff.local.samples import converted_minutes_ago
 from tests.conftest import EXAMPLES, sample
 from tests.integration.conftest import Aws, rep, use_config
 

@@ -37,7 +37,11 @@ def _json(path: Path) -> Any:
 @pytest.fixture(scope="module")
 def hubspot_crm() -> Iterator[FakeHubSpot]:
     """The fake HubSpot CRM API the module's stack reads, serving the records the events point at."""
-    fake = FakeHubSpot(EXAMPLES / "hubspot" / "crm-objects.json", token=SECRETS["HANDOFF_HUBSPOT_TOKEN"])
+    fake = FakeHubSpot(
+        EXAMPLES / "hubspot" / "crm-objects.json",
+        token=SECRETS["HANDOFF_HUBSPOT_TOKEN"],
+        dated_as_of=datetime.now(UTC),
+    )
     contacts, companies = fake.data["contacts"], fake.data["companies"]
     # HubSpot's own SDK test contact and company (Bryan Cooper at Biglytics), for objectId 123.
     sdk = _json(HUBSPOT / "api" / "sdk-contact-with-company.json")
