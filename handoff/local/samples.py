@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
 from typing import Any, TypeVar
 
@@ -33,33 +34,39 @@ def _parse(text: str) -> datetime | None:
     return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
-def _moments(data: Any) -> list[datetime]:
-    if isinstance(data, dict):
-        return [m for value in data.values() for m in _moments(value)]
-    if isinstance(data, list):
-        return [m for value in data for m in _moments(value)]
-    moment = _parse(data) if isinstance(data, str) else None
-    return [moment] if moment else []
-
-
-def _shifted(data: J, by: timedelta) -> J:
-    if isinstance(data, dict):
-        return {key: _shifted(value, by) for key, value in data.items()}  # type: ignore[return-value]
-    if isinstance(data, list):
-        return [_shifted(value, by) for value in data]  # type: ignore[return-value]
-    match = _MOMENT.fullmatch(data) if isinstance(data, str) else None
+def _moved(text: str, by: timedelta) -> str:
+    """The string ``by`` later if it is a moment, in the layout the sender wrote (separator,
+    fraction, offset); moved in its own offset's wall time, which moves the moment as much."""
+    match = _MOMENT.fullmatch(text)
     if match is None:
-        return data
-    # Moved in its own offset's wall time, which moves the moment by the same amount; written in
-    # the same layout as before (its separator, fraction and offset), as the sender wrote it.
+        return text
     moved = datetime.fromisoformat(f"{match[1]}T{match[3]}") + by
-    text = moved.strftime(f"%Y-%m-%d{match[2]}%H:%M:%S") + (match[4] or "") + (match[5] or "")
-    return text  # type: ignore[return-value]
+    return moved.strftime(f"%Y-%m-%d{match[2]}%H:%M:%S") + (match[4] or "") + (match[5] or "")
+
+
+def _strings(data: Any) -> Iterator[str]:
+    """Every string value in ``data`` (JSON)."""
+    if isinstance(data, dict):
+        data = list(data.values())
+    if isinstance(data, list):
+        for value in data:
+            yield from _strings(value)
+    elif isinstance(data, str):
+        yield data
+
+
+def _map_strings(data: J, change: Callable[[str], str]) -> J:
+    """``data`` (JSON) with ``change`` applied to every string value in it."""
+    if isinstance(data, dict):
+        return {key: _map_strings(value, change) for key, value in data.items()}  # type: ignore[return-value]
+    if isinstance(data, list):
+        return [_map_strings(value, change) for value in data]  # type: ignore[return-value]
+    return change(data) if isinstance(data, str) else data  # type: ignore[return-value]
 
 
 def latest_moment(data: Any) -> datetime | None:
     """The latest ISO 8601 moment anywhere in ``data`` (JSON), or None."""
-    return max(_moments(data), default=None)
+    return max(filter(None, map(_parse, _strings(data))), default=None)
 
 
 def as_if_sent(data: J, now: datetime, minutes: float = 5) -> J:
@@ -69,7 +76,8 @@ def as_if_sent(data: J, now: datetime, minutes: float = 5) -> J:
     if latest is None:
         return data
     now = now if now.tzinfo else now.replace(tzinfo=UTC)
-    return _shifted(data, now - timedelta(minutes=minutes) - latest)
+    by = now - timedelta(minutes=minutes) - latest
+    return _map_strings(data, lambda text: _moved(text, by))
 
 
 def converted_minutes_ago(workflow_contact: bytes, now: datetime, minutes: float = 5) -> bytes:

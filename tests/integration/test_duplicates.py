@@ -12,27 +12,22 @@ import random
 import re
 from collections import Counter
 from collections.abc import Callable
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import pytest
 
 from handoff.domain.lead import lead_id_for
-from handoff.local.samples import converted_minutes_ago
 from tests.conftest import EXAMPLES, sample
 from tests.integration.conftest import Aws, rep, use_config
+from tests.integration.test_crm_webhooks import WORKFLOW as WORKFLOW_BODY
 
 GENERIC, HUBSPOT, SALESFORCE_MESSAGES = 106, 30, 4  # each Salesforce message carries 5 notifications
 REBATCHED = 2  # Salesforce messages re-batching notifications it already sent
 DELIVERIES = 200
 DUPLICATES = DELIVERIES - (GENERIC + HUBSPOT + SALESFORCE_MESSAGES)  # 60: 30%
 OUTBOUND = (EXAMPLES / "webhooks/salesforce/outbound-message-lead-and-contact.xml").read_text()
-WORKFLOW = json.loads(  # its form sent minutes ago, so it is still a ready lead (test_crm_webhooks)
-    converted_minutes_ago(
-        (EXAMPLES / "webhooks/hubspot/workflow-contact-demo-request.json").read_bytes(), datetime.now(UTC)
-    )
-)
+WORKFLOW = json.loads(WORKFLOW_BODY)  # its form sent minutes ago
 NOTIFICATION = re.compile(r"   <Notification>.*?</Notification>\n", re.DOTALL)
 
 

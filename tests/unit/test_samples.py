@@ -1,5 +1,5 @@
-"""The examples' samples, dated as if just sent: the demo, the benchmarks and the real-clock test
-tiers get the same leads whatever the date (handoff.local.samples)."""
+"""The examples' samples, dated as if just sent where they need it: the demo and the real-clock
+test tiers get the same leads whatever the date (handoff.local.samples)."""
 
 from __future__ import annotations
 
