@@ -21,7 +21,7 @@ from handoff.config import load_config
 from handoff.config.roster import load_accounts_csv, load_reps_csv
 from handoff.deploy.credentials import ALL_SECRETS
 from handoff.deploy.functions import CRM_SYNC, REPO_ROOT, SLA_CHECK
-from handoff.local import lambdas, outbox
+from handoff.local import in_process, lambdas, outbox
 from handoff.local.console_users import ConsoleUser, create_users
 from handoff.local.fake_hubspot import FakeHubSpot
 from handoff.local.fake_salesforce import FakeSalesforce
@@ -181,6 +181,7 @@ class LocalStack:
         logging.getLogger("werkzeug").setLevel(logging.ERROR)  # one line per AWS call is noise
         self._moto = ThreadedMotoServer(ip_address="127.0.0.1", port=self.options.aws_port, verbose=False)
         self._moto.start()
+        in_process.serve(self.options.aws_port)
         config = {"stepfunctions": {"execute_state_machine": True}, "lambda": {"use_docker": False}}
         request = urllib.request.Request(  # noqa: S310 - fixed loopback URL
             f"{self.aws_url}/moto-api/config",
@@ -219,6 +220,7 @@ class LocalStack:
             if thread is not None:
                 thread.join(timeout=10)
         if self._moto is not None:
+            in_process.stop_serving(self.options.aws_port)
             self._moto.stop()
         if self.fake_hubspot is not None:
             self.fake_hubspot.stop()

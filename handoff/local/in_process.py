@@ -1,0 +1,105 @@
+"""The local stack's AWS calls answered by moto inside the process, not over its HTTP server.
+
+Every handler runs in the stack's process, beside moto's server; each call it made went out
+over loopback and back in (botocore's HTTP client, a server thread per request, werkzeug's
+parsing, Flask's dispatch) to reach state held in the same process. Under a burst that round
+trip took more of the interpreter than the handlers did. Such a call is now handed to moto's
+backends directly, as ``mock_aws`` hands a test's calls, and answered from the same state the
+server answers from (one process, one set of backends): the same answers, the same errors,
+without the trip.
+
+Only calls addressed to a moto server of this process are taken (``serve(port)``); anything
+else, a ``handoff serve`` in another process for one, still goes over HTTP. A call made after
+the request is signed keeps its region and signing name, which name the AWS host moto matches
+its routes against. A call moto has no route for goes over HTTP as before. A failure inside
+moto comes back as AWS's 500 (InternalFailure), which the SDK retries, as the server answers
+it, rather than as a Python exception inside the handler.
+
+The benchmark's injected throttles (bench/throttled.py) are ``before-send`` hooks on a client's
+own operations; those run before this one, which is registered last.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import threading
+from typing import Any
+from urllib.parse import urlsplit, urlunsplit
+
+import boto3
+from botocore.awsrequest import AWSPreparedRequest, AWSResponse
+from botocore.handlers import BUILTIN_HANDLERS, REGISTER_LAST
+from botocore.httpchecksum import AwsChunkedWrapper
+
+LOOPBACK = "127.0.0.1"
+# Signing names whose AWS host is named otherwise (SES v1 and v2 sign as "ses", live at email.).
+HOST_OF_SIGNING_NAME = {"ses": "email"}
+_SCOPE = re.compile(r"Credential=[^/]+/\d{8}/(?P<region>[a-z0-9-]+)/(?P<service>[a-z0-9-]+)/aws4_request")
+_HANDLER_ID = "handoff-local-in-process"
+
+_ports: set[int] = set()
+_lock = threading.Lock()
+
+
+def serve(port: int) -> None:
+    """Answer in-process the calls addressed to this process's moto server on ``port``."""
+    with _lock:
+        _ports.add(port)
+        if any(handler[1] is answer for handler in BUILTIN_HANDLERS):
+            return  # installed by an earlier serve
+        # Sessions made from now on (boto3's default session among them, if not made yet)...
+        BUILTIN_HANDLERS.append(("before-send", answer, REGISTER_LAST))
+        # ...and the default session if it exists already; its clients copy its handlers.
+        emitter = boto3._get_default_session()._session.get_component("event_emitter")
+        emitter.register_last("before-send", answer, unique_id=_HANDLER_ID)
+
+
+def stop_serving(port: int) -> None:
+    """The server on ``port`` is going away: its calls go over HTTP (and fail) as they would."""
+    with _lock:
+        _ports.discard(port)
+
+
+def _aws_url(request: AWSPreparedRequest) -> str | None:
+    """The AWS address this loopback request stands for, or None if it is not ours to answer."""
+    parts = urlsplit(request.url)
+    if parts.hostname != LOOPBACK or parts.port not in _ports:
+        return None
+    scope = _SCOPE.search(str(request.headers.get("Authorization", "")))
+    if scope is None:  # unsigned: nothing names its service but the server's own inference
+        return None
+    host = HOST_OF_SIGNING_NAME.get(scope["service"], scope["service"])
+    return urlunsplit(("https", f"{host}.{scope['region']}.amazonaws.com", parts.path, parts.query, ""))
+
+
+def answer(request: AWSPreparedRequest, **_: Any) -> AWSResponse | None:
+    """botocore's ``before-send``: moto's answer to the request, or None to send it over HTTP."""
+    from moto.core.models import botocore_stubber
+
+    aws_url = _aws_url(request)
+    if aws_url is None or isinstance(request.body, AwsChunkedWrapper):
+        return None
+    loopback_url, request.url = request.url, aws_url
+    try:
+        answered = botocore_stubber.process_request(request)
+    except Exception as exc:  # moto failed: AWS (and moto's server) answer 500, which the SDK retries
+        failure = json.dumps(
+            {"__type": "InternalFailure", "message": f"{type(exc).__name__} in the emulator"}
+        )
+        answered = (500, {"x-amzn-ErrorType": "InternalFailure", "Content-Type": "application/json"}, failure)
+    if answered is None:
+        request.url = loopback_url
+        return None
+    status, headers, body = answered
+    return AWSResponse(request.url, status, headers, _Body(body))  # type: ignore[arg-type]
+
+
+class _Body:
+    """A raw response body botocore can stream."""
+
+    def __init__(self, body: str | bytes) -> None:
+        self._body = body.encode("utf-8") if isinstance(body, str) else body
+
+    def stream(self, **_: Any) -> Any:
+        yield self._body
