@@ -15,6 +15,18 @@ every other request waits. Under a burst three costs took most of it; each is no
 - **No copy made only to be copied again.** moto turns a stored value into plain JSON by
   deep-copying it and then converting each nested value, which deep-copies it again, once per
   level; the conversion now builds its new value directly.
+
+Two more are paid on every write, and grow with the item (a lead, with its timeline):
+
+- **An item's size counted without rewrapping.** moto checks the 400 KB limit on every attribute
+  an update sets, by counting the whole item; its count wrapped each nested value in a new
+  DynamoType, which wraps all of that value's children again, at every level. The count is the
+  same, read from the values as they are held.
+- **A condition expression split into tokens once.** moto splits each ConditionExpression into
+  tokens character run by character run, compiling its list of patterns for every token, twice
+  per conditional write. An expression's tokens (immutable, and never changed by the passes
+  that follow) are kept by its text; the parse that builds on them still runs on each request,
+  with its own names and values.
 """
 
 from __future__ import annotations
@@ -23,6 +35,7 @@ import base64
 import copy
 import functools
 import json
+from collections import deque
 from typing import Any
 
 # The item-level operations: their answers hold only structures, strings, numbers, booleans,
@@ -112,18 +125,75 @@ def to_regular_json_built_directly(self: Any) -> dict[str, Any]:
     return {self.type: value}
 
 
+SET_TYPES = frozenset({"SS", "NS", "BS"})
+# Distinct condition expressions whose tokens are kept: a deployment writes a few dozen.
+MAX_EXPRESSIONS = 4096
+
+
+def size_without_rewrapping() -> Any:
+    """moto's DynamoType.size: the same count, without wrapping each nested value anew."""
+    from moto.dynamodb.models.dynamo_type import DynamoType
+    from moto.dynamodb.models.utilities import bytesize
+
+    def size(self: Any) -> int:
+        kind, value = self.type, self.value
+        if kind == "N":
+            return len(str(value))
+        if kind in SET_TYPES:  # each member counted as a value of the set's own type
+            return sum(len(str(member)) if kind == "NS" else bytesize(member) for member in value)
+        if kind == "L":
+            return sum(member.size() for member in value)
+        if kind == "M":
+            return sum(
+                bytesize(name) + (member if type(member) is DynamoType else DynamoType(member)).size()
+                for name, member in value.items()
+            )
+        if isinstance(value, bool):
+            return 1
+        return bytesize(value)
+
+    return size
+
+
+def lexed_once(lex: Any) -> Any:
+    """moto's ConditionExpressionParser._lex_condition_expression, each expression's tokens
+    found once: the tokens are namedtuples, and no later pass changes one or its children."""
+    tokens_of: dict[str, tuple[Any, ...]] = {}
+
+    @functools.wraps(lex)
+    def lexed(self: Any) -> deque[Any]:
+        expression = self.condition_expression
+        tokens = tokens_of.get(expression)
+        if tokens is None:
+            tokens = tuple(lex(self))  # an expression moto cannot split raises here, each time
+            if len(tokens_of) < MAX_EXPRESSIONS:
+                tokens_of[expression] = tokens
+        return deque(tokens)  # the parse consumes its deque; the tokens stay
+
+    return lexed
+
+
 # moto's own versions of what install replaces, kept so a test can hold the two side by side.
 MOTO: dict[str, Any] = {}
 
 
 def install() -> None:
     """Apply the changes above (called once, under handoff.local.emulator.install's lock)."""
+    from moto.dynamodb.comparisons import ConditionExpressionParser
     from moto.dynamodb.models.dynamo_type import DynamoType, Item
     from moto.dynamodb.responses import DynamoHandler
 
     MOTO.update(
-        serialized=DynamoHandler.serialized, project=Item.project, to_regular_json=DynamoType.to_regular_json
+        serialized=DynamoHandler.serialized,
+        project=Item.project,
+        to_regular_json=DynamoType.to_regular_json,
+        size=DynamoType.size,
+        lex=ConditionExpressionParser._lex_condition_expression,
     )
     DynamoHandler.serialized = json_answers(DynamoHandler.serialized)  # type: ignore[method-assign]
     Item.project = project_converting_once  # type: ignore[method-assign]
     DynamoType.to_regular_json = to_regular_json_built_directly  # type: ignore[method-assign]
+    DynamoType.size = size_without_rewrapping()  # type: ignore[method-assign]
+    ConditionExpressionParser._lex_condition_expression = lexed_once(  # type: ignore[method-assign]
+        ConditionExpressionParser._lex_condition_expression
+    )

@@ -203,3 +203,64 @@ def test_a_projection_and_a_conversion_match_moto_s(paths: list[list[str]]) -> N
     converted = item.attrs["assignment"].to_regular_json()
     converted["M"]["rep"]["M"]["id"]["S"] = "changed"
     assert item.attrs["assignment"].to_regular_json()["M"]["rep"]["M"]["id"]["S"] == "r1"
+
+
+def test_a_size_is_moto_s_count_at_every_level() -> None:
+    from moto.dynamodb.models.dynamo_type import DynamoType
+
+    emulator.install()
+    motos_size = emulator_dynamodb.MOTO["size"]
+    values = [DynamoType(value) for value in ITEM.values()]
+    values += [
+        DynamoType({"S": "naïve ünïcode"}),
+        DynamoType({"N": "-1.5E+3"}),
+        DynamoType({"B": "AP9iaW5hcnk="}),
+    ]
+    for value in values:
+        assert value.size() == motos_size(value) > 0
+    [item] = _items()
+    assert item.size() == sum(len(name) + motos_size(value) for name, value in item.attrs.items())
+
+
+def test_an_item_past_400_kb_is_still_refused() -> None:
+    emulator.install()
+    with mock_aws():
+        client = boto3.client("dynamodb", region_name="us-east-1")
+        client.create_table(
+            TableName=TABLE,
+            KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}],
+            AttributeDefinitions=[{"AttributeName": "pk", "AttributeType": "S"}],
+            BillingMode="PAY_PER_REQUEST",
+        )
+        page = {"S": "x" * 1_000}
+        near = {"pk": {"S": "ld_1"}, "timeline": {"L": [{"M": {"note": page}}] * 390}}
+        client.put_item(TableName=TABLE, Item=near)
+        with pytest.raises(client.exceptions.ClientError, match="size"):
+            client.update_item(
+                TableName=TABLE,
+                Key={"pk": {"S": "ld_1"}},
+                UpdateExpression="SET more = :more",
+                ExpressionAttributeValues={":more": {"L": [page] * 20}},
+            )
+
+
+def test_a_condition_is_split_once_and_each_parse_reads_its_own_values() -> None:
+    from moto.dynamodb.comparisons import ConditionExpressionParser
+    from moto.dynamodb.models.dynamo_type import DynamoType, Item
+
+    emulator.install()
+    expression = "#s = :wanted AND attribute_not_exists(closed_at) OR size(#s) > :long"
+    tokens = ConditionExpressionParser(expression, {"#s": "status"}, {})._lex_condition_expression()
+    assert list(tokens) == list(emulator_dynamodb.MOTO["lex"](ConditionExpressionParser(expression, {}, {})))
+    again = ConditionExpressionParser(expression, {"#s": "status"}, {})._lex_condition_expression()
+    assert [id(token) for token in again] == [id(token) for token in tokens]  # kept, not split again
+
+    item = Item(DynamoType({"S": "ld_1"}), None, {"pk": {"S": "ld_1"}, "status": {"S": "routing"}})
+
+    def holds(wanted: str) -> bool:
+        values = {":wanted": {"S": wanted}, ":long": {"N": "20"}}
+        return bool(ConditionExpressionParser(expression, {"#s": "status"}, values).parse().expr(item))
+
+    assert holds("routing") and not holds("assigned")
+    with pytest.raises(ValueError, match="Cannot parse"):  # still moto's error, every time
+        ConditionExpressionParser("#s = :v ~ !", {"#s": "status"}, {":v": {"S": "a"}}).parse()
