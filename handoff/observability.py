@@ -21,7 +21,23 @@ logger = Logger()
 # URL is itself the secret. Patching every supported library would also import requests, sqlite3
 # and more at cold start.
 tracer = Tracer(patch_modules=("botocore",))
-metrics = Metrics()
+
+
+class _Metrics(Metrics):
+    """Powertools' Metrics, keeping nothing while metrics are disabled.
+
+    Powertools prints a metric set once a metric holds 100 values, even with
+    POWERTOOLS_METRICS_DISABLED; the local stack sets it and runs every handler in one process,
+    whose shared set then filled and printed EMF into its output. On AWS, where metrics are
+    on, nothing changes.
+    """
+
+    def add_metric(self, name: str, unit: MetricUnit | str, value: float, resolution: Any = 60) -> None:
+        if not is_metrics_disabled():
+            super().add_metric(name=name, unit=unit, value=value, resolution=resolution)
+
+
+metrics = _Metrics()
 
 Handler = TypeVar("Handler", bound=Callable[..., Any])
 

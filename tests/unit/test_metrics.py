@@ -24,3 +24,25 @@ def test_lead_metrics_are_emf_with_small_dimensions(capsys: pytest.CaptureFixtur
     }
     assert (second["tier"], second["source"]) == ("none", "unknown")
     assert second["_aws"]["CloudWatchMetrics"][0]["Metrics"][0]["Unit"] == "Seconds"
+
+
+def _emf_lines(capsys: pytest.CaptureFixture[str]) -> list[dict[str, object]]:
+    return [json.loads(line) for line in capsys.readouterr().out.splitlines() if line.startswith("{")]
+
+
+def test_disabled_metrics_keep_nothing_and_print_nothing(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from handoff.observability import metrics
+
+    monkeypatch.setenv("POWERTOOLS_METRICS_DISABLED", "true")  # as the local stack runs
+    for _ in range(250):
+        metrics.add_metric(name="LeadsReceived", unit=MetricUnit.Count, value=1)
+    assert _emf_lines(capsys) == []
+
+    monkeypatch.setenv("POWERTOOLS_METRICS_DISABLED", "false")  # as on AWS: the set prints when full
+    metrics.clear_metrics()  # the set is shared: start from what another test may have left
+    for _ in range(100):
+        metrics.add_metric(name="LeadsReceived", unit=MetricUnit.Count, value=1)
+    [published] = _emf_lines(capsys)
+    assert published["LeadsReceived"] == [1.0] * 100
