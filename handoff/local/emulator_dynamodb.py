@@ -16,7 +16,13 @@ every other request waits. Under a burst three costs took most of it; each is no
   deep-copying it and then converting each nested value, which deep-copies it again, once per
   level; the conversion now builds its new value directly.
 
-Two more are paid on every write, and grow with the item (a lead, with its timeline):
+Three more are paid on every write, and grow with the item (a lead, with its timeline):
+
+- **An item copied without the copy module's bookkeeping.** moto copies the item twice per
+  UpdateItem (once for ReturnValues, once for a stream the table may not have) and every item a
+  Query returns, through copy.deepcopy's dispatch and memo at each nested value. The copy is
+  built directly: new containers at every level, the immutable strings, numbers and bytes
+  shared, as moto's own copy shares them.
 
 - **An item's size counted without rewrapping.** moto checks the 400 KB limit on every attribute
   an update sets, by counting the whole item; its count wrapped each nested value in a new
@@ -155,6 +161,44 @@ def size_without_rewrapping() -> Any:
     return size
 
 
+def copied_directly() -> tuple[Any, Any]:
+    """moto's DynamoType.__deepcopy__ and Item.__deepcopy__, building each copy directly.
+
+    DynamoDB values hold no cycles, so no memo is needed: a value held twice is copied twice,
+    into two equal values.
+    """
+    from moto.dynamodb.models.dynamo_type import DynamoType, Item, LimitedSizeDict
+
+    def value_copy(held: Any) -> Any:
+        if type(held) is not DynamoType:
+            return copy.deepcopy(held)
+        new = DynamoType.__new__(DynamoType)
+        new.type = kind = held.type
+        value = held.value
+        if kind == "L":
+            new.value = [value_copy(member) for member in value]
+        elif kind == "M":
+            new.value = {name: value_copy(member) for name, member in value.items()}
+        elif kind in SET_TYPES:
+            new.value = list(value)
+        else:  # a string, number, bytes, bool: immutable, shared as moto shares it
+            new.value = value
+        return new
+
+    def item_copy(self: Any, memo: dict[int, Any]) -> Any:
+        new: Any = Item.__new__(Item)
+        new.hash_key = value_copy(self.hash_key)
+        new.range_key = value_copy(self.range_key)
+        attrs = LimitedSizeDict.__new__(LimitedSizeDict)
+        dict.__init__(attrs)  # the item passed the size check when written
+        for name, value in self.attrs.items():
+            dict.__setitem__(attrs, name, value_copy(value))
+        new.attrs = attrs
+        return new
+
+    return (lambda self, memo: value_copy(self)), item_copy
+
+
 def lexed_once(lex: Any) -> Any:
     """moto's ConditionExpressionParser._lex_condition_expression, each expression's tokens
     found once: the tokens are namedtuples, and no later pass changes one or its children."""
@@ -188,12 +232,15 @@ def install() -> None:
         project=Item.project,
         to_regular_json=DynamoType.to_regular_json,
         size=DynamoType.size,
+        copy_value=DynamoType.__deepcopy__,
+        copy_item=Item.__deepcopy__,
         lex=ConditionExpressionParser._lex_condition_expression,
     )
     DynamoHandler.serialized = json_answers(DynamoHandler.serialized)  # type: ignore[method-assign]
     Item.project = project_converting_once  # type: ignore[method-assign]
     DynamoType.to_regular_json = to_regular_json_built_directly  # type: ignore[method-assign]
     DynamoType.size = size_without_rewrapping()  # type: ignore[method-assign]
+    DynamoType.__deepcopy__, Item.__deepcopy__ = copied_directly()  # type: ignore[method-assign]
     ConditionExpressionParser._lex_condition_expression = lexed_once(  # type: ignore[method-assign]
         ConditionExpressionParser._lex_condition_expression
     )

@@ -264,3 +264,22 @@ def test_a_condition_is_split_once_and_each_parse_reads_its_own_values() -> None
     assert holds("routing") and not holds("assigned")
     with pytest.raises(ValueError, match="Cannot parse"):  # still moto's error, every time
         ConditionExpressionParser("#s = :v ~ !", {"#s": "status"}, {":v": {"S": "a"}}).parse()
+
+
+def test_a_copy_equals_moto_s_and_shares_nothing_that_can_change() -> None:
+    import copy
+
+    emulator.install()
+    [item] = _items()
+    mine = copy.deepcopy(item)
+    motos = emulator_dynamodb.MOTO["copy_item"](item, {})
+    assert mine.to_json() == motos.to_json() == item.to_json()
+    assert (mine.hash_key, mine.range_key) == (item.hash_key, None)
+    # Changing the copy at any depth leaves the original as it was.
+    mine.attrs["timeline"].value[1].value["tags"].value.append(mine.attrs["n"])
+    mine.attrs["assignment"].value["rep"].value["weights"].value.append("2")
+    mine.attrs["names"].value.append("r3")
+    mine.attrs["status"] = type(mine.attrs["status"])({"S": "closed"})
+    assert item.to_json() == motos.to_json()
+    value = item.attrs["assignment"]
+    assert copy.deepcopy(value) == value and copy.deepcopy(value) is not value
