@@ -24,17 +24,19 @@ tracer = Tracer(patch_modules=("botocore",))
 
 
 class _Metrics(Metrics):
-    """Powertools' Metrics, keeping nothing while metrics are disabled.
+    """Powertools' Metrics, holding one value at most while metrics are disabled.
 
     Powertools prints a metric set once a metric holds 100 values, even with
     POWERTOOLS_METRICS_DISABLED; the local stack sets it and runs every handler in one process,
-    whose shared set then filled and printed EMF into its output. On AWS, where metrics are
+    whose shared set then filled and printed EMF into its output. The latest value is kept, as
+    log_metrics warns at the end of an invocation whose set is empty. On AWS, where metrics are
     on, nothing changes.
     """
 
     def add_metric(self, name: str, unit: MetricUnit | str, value: float, resolution: Any = 60) -> None:
-        if not is_metrics_disabled():
-            super().add_metric(name=name, unit=unit, value=value, resolution=resolution)
+        if is_metrics_disabled():
+            self.provider.metric_set.clear()
+        super().add_metric(name=name, unit=unit, value=value, resolution=resolution)
 
 
 metrics = _Metrics()

@@ -30,15 +30,26 @@ def _emf_lines(capsys: pytest.CaptureFixture[str]) -> list[dict[str, object]]:
     return [json.loads(line) for line in capsys.readouterr().out.splitlines() if line.startswith("{")]
 
 
-def test_disabled_metrics_keep_nothing_and_print_nothing(
+def test_disabled_metrics_print_nothing_and_do_not_warn(
     capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    import warnings
+
     from handoff.observability import metrics
 
     monkeypatch.setenv("POWERTOOLS_METRICS_DISABLED", "true")  # as the local stack runs
-    for _ in range(250):
-        metrics.add_metric(name="LeadsReceived", unit=MetricUnit.Count, value=1)
+    metrics.clear_metrics()  # the set is shared: start from what another test may have left
+
+    @metrics.log_metrics
+    def handler(event: dict[str, object], context: object) -> None:
+        for _ in range(250):
+            metrics.add_metric(name="LeadsReceived", unit=MetricUnit.Count, value=1)
+
+    with warnings.catch_warnings(record=True) as warned:
+        warnings.simplefilter("always")
+        handler({}, None)
     assert _emf_lines(capsys) == []
+    assert not [w for w in warned if "No application metrics" in str(w.message)]
 
     monkeypatch.setenv("POWERTOOLS_METRICS_DISABLED", "false")  # as on AWS: the set prints when full
     metrics.clear_metrics()  # the set is shared: start from what another test may have left
