@@ -50,6 +50,7 @@ from handoff.aws.index_writes import index_writes
 from handoff.aws.tables import LEADS
 from handoff.crm.signature import sign_generic
 from handoff.local import emulator
+from handoff.local.in_process import StreamedBody
 from handoff.local.provision import table_name
 
 # Issue 22's burst: 1,000 leads at each SES rate. On the local stack (one process, 2 cores) the
@@ -90,20 +91,12 @@ DYNAMO_BURSTS = Bursts(3.0, 20.0, 2.0, ("ProvisionedThroughputExceededException"
 START_BURSTS = Bursts(5.0, 30.0, 3.0, ("ThrottlingException",))
 
 
-class _Raw:
-    def __init__(self, body: bytes):
-        self._body = body
-
-    def stream(self, **_: Any) -> Iterator[bytes]:
-        yield self._body
-
-
 def _refusal(request: Any, code: str, status: int) -> AWSResponse:
     # Pointed elsewhere so moto never applies it: the call was refused, as a throttle is.
     request.url = "https://injected-throttle.invalid/"
     body = json.dumps({"__type": code, "message": f"injected {code}"}).encode()
     headers = {"x-amzn-ErrorType": code, "Content-Type": "application/x-amz-json-1.0"}
-    return AWSResponse(request.url, status, HTTPHeaders.from_dict(headers), _Raw(body))
+    return AWSResponse(request.url, status, HTTPHeaders.from_dict(headers), StreamedBody(body))
 
 
 def _account(request: Any, rate: float) -> AWSResponse:
@@ -111,7 +104,7 @@ def _account(request: Any, rate: float) -> AWSResponse:
     request.url = "https://injected-account.invalid/"
     body = json.dumps({"SendQuota": {"Max24HourSend": 50_000.0, "MaxSendRate": rate, "SentLast24Hours": 0.0}})
     headers = {"Content-Type": "application/json"}
-    return AWSResponse(request.url, 200, HTTPHeaders.from_dict(headers), _Raw(body.encode()))
+    return AWSResponse(request.url, 200, HTTPHeaders.from_dict(headers), StreamedBody(body))
 
 
 @dataclass

@@ -23,7 +23,6 @@ Three more are paid on every write, and grow with the item (a lead, with its tim
   Query returns, through copy.deepcopy's dispatch and memo at each nested value. The copy is
   built directly: new containers at every level, the immutable strings, numbers and bytes
   shared, as moto's own copy shares them.
-
 - **An item's size counted without rewrapping.** moto checks the 400 KB limit on every attribute
   an update sets, by counting the whole item; its count wrapped each nested value in a new
   DynamoType, which wraps all of that value's children again, at every level. The count is the
@@ -232,7 +231,6 @@ def install() -> None:
         project=Item.project,
         to_regular_json=DynamoType.to_regular_json,
         size=DynamoType.size,
-        copy_value=DynamoType.__deepcopy__,
         copy_item=Item.__deepcopy__,
         lex=ConditionExpressionParser._lex_condition_expression,
     )

@@ -24,6 +24,7 @@ from __future__ import annotations
 import json
 import re
 import threading
+from collections.abc import Iterator
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
@@ -92,14 +93,15 @@ def answer(request: AWSPreparedRequest, **_: Any) -> AWSResponse | None:
         request.url = loopback_url
         return None
     status, headers, body = answered
-    return AWSResponse(request.url, status, headers, _Body(body))  # type: ignore[arg-type]
+    return AWSResponse(request.url, status, headers, StreamedBody(body))  # type: ignore[arg-type]
 
 
-class _Body:
-    """A raw response body botocore can stream."""
+class StreamedBody:
+    """A raw response body botocore can stream: the answers here, and the throttles the tests and
+    benchmarks inject at the wire."""
 
     def __init__(self, body: str | bytes) -> None:
         self._body = body.encode("utf-8") if isinstance(body, str) else body
 
-    def stream(self, **_: Any) -> Any:
+    def stream(self, **_: Any) -> Iterator[bytes]:
         yield self._body

@@ -179,7 +179,9 @@ class LocalStack:
         from moto.server import ThreadedMotoServer
 
         logging.getLogger("werkzeug").setLevel(logging.ERROR)  # one line per AWS call is noise
-        self._moto = ThreadedMotoServer(ip_address="127.0.0.1", port=self.options.aws_port, verbose=False)
+        self._moto = ThreadedMotoServer(
+            ip_address=in_process.LOOPBACK, port=self.options.aws_port, verbose=False
+        )
         self._moto.start()
         in_process.serve(self.options.aws_port)
         config = {"stepfunctions": {"execute_state_machine": True}, "lambda": {"use_docker": False}}

@@ -6,22 +6,13 @@ from __future__ import annotations
 
 import json
 from collections import Counter
-from collections.abc import Iterator
 from typing import Any
 
 from botocore.awsrequest import AWSResponse
 from botocore.exceptions import ReadTimeoutError
 
 from handoff.aws import container
-
-
-class _Raw:
-    def __init__(self, body: bytes):
-        self._body = body
-
-    def stream(self, **_: Any) -> Iterator[bytes]:
-        yield self._body
-
+from handoff.local.in_process import StreamedBody
 
 # The code that makes a call go unanswered: botocore's read timeout, as a service too slow to answer.
 NO_ANSWER = "ReadTimeout"
@@ -69,6 +60,6 @@ class Faults:
             request.url = "https://injected-fault.invalid/"
             body = json.dumps({"__type": code, "message": f"injected {code}"}).encode()
             headers = {"x-amzn-ErrorType": code, "Content-Type": "application/x-amz-json-1.0"}
-            return AWSResponse(request.url, status, headers, _Raw(body))
+            return AWSResponse(request.url, status, headers, StreamedBody(body))
 
         return answer

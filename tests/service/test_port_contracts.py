@@ -515,11 +515,9 @@ def throttle(client: Any, operation: str, only: Callable[[Any], bool] = lambda _
     ``only`` picks), at the wire (the SDK's own retries see it); set refusals[0] to start."""
     from botocore.awsrequest import AWSResponse
 
-    refusals = [0]
+    from handoff.local.in_process import StreamedBody
 
-    class Body:
-        def stream(self, **_: Any) -> Iterator[bytes]:
-            yield json.dumps({"__type": "ThrottlingException", "message": "throttled"}).encode()
+    refusals = [0]
 
     def answer(request: Any, **_: Any) -> AWSResponse | None:
         if refusals[0] == 0 or not only(request):
@@ -527,7 +525,8 @@ def throttle(client: Any, operation: str, only: Callable[[Any], bool] = lambda _
         refusals[0] -= 1
         request.url = "https://throttled.invalid/"
         headers = {"x-amzn-ErrorType": "ThrottlingException", "Content-Type": "application/x-amz-json-1.0"}
-        return AWSResponse(request.url, 400, headers, Body())
+        body = json.dumps({"__type": "ThrottlingException", "message": "throttled"})
+        return AWSResponse(request.url, 400, headers, StreamedBody(body))
 
     client.meta.events.register_first(f"before-send.dynamodb.{operation}", answer)
     return refusals

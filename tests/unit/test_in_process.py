@@ -96,17 +96,11 @@ def test_a_client_s_own_before_send_hook_answers_first(port: int) -> None:
     body = b'{"__type": "ThrottlingException", "message": "injected"}'
 
     def throttle(request: Any, **_: Any) -> AWSResponse:
-        return AWSResponse(request.url, 400, {"x-amzn-ErrorType": "ThrottlingException"}, _raw(body))
+        return AWSResponse(
+            request.url, 400, {"x-amzn-ErrorType": "ThrottlingException"}, in_process.StreamedBody(body)
+        )
 
     dynamodb.meta.events.register_first("before-send.dynamodb.ListTables", throttle)
     with pytest.raises(ClientError) as throttled:
         dynamodb.list_tables()
     assert throttled.value.response["Error"]["Code"] == "ThrottlingException"
-
-
-def _raw(body: bytes) -> Any:
-    class Raw:
-        def stream(self, **_: Any) -> Iterator[bytes]:
-            yield body
-
-    return Raw()
