@@ -21,7 +21,7 @@ from handoff.config import load_config
 from handoff.config.roster import load_accounts_csv, load_reps_csv
 from handoff.deploy.credentials import ALL_SECRETS
 from handoff.deploy.functions import CRM_SYNC, REPO_ROOT, SLA_CHECK
-from handoff.local import in_process, lambdas, outbox
+from handoff.local import collector, in_process, lambdas, outbox
 from handoff.local.console_users import ConsoleUser, create_users
 from handoff.local.fake_hubspot import FakeHubSpot
 from handoff.local.fake_salesforce import FakeSalesforce
@@ -78,6 +78,7 @@ class LocalStack:
         self._moto: Any = None
         self._front: HttpFront | None = None
         self._stop = threading.Event()
+        self._collector_set = False  # handoff.local.collector's setting is this stack's to undo
         self._scheduler: threading.Thread | None = None
         self._poller: threading.Thread | None = None
         self.fake_hubspot: FakeHubSpot | None = None
@@ -174,6 +175,8 @@ class LocalStack:
         self._scheduler.start()
         self._poller = threading.Thread(target=self._run_queue, name="crm-sync-queue", daemon=True)
         self._poller.start()
+        collector.stack_started()
+        self._collector_set = True
 
     def _start_moto(self) -> None:
         from moto.server import ThreadedMotoServer
@@ -228,3 +231,6 @@ class LocalStack:
             self.fake_hubspot.stop()
         if self.fake_salesforce is not None:
             self.fake_salesforce.stop()
+        if self._collector_set:
+            collector.stack_stopped()
+            self._collector_set = False
