@@ -14,6 +14,7 @@ from typing import Any, Protocol, TypeVar, cast
 from aws_lambda_powertools import Logger, Metrics, Tracer
 from aws_lambda_powertools.metrics import MetricUnit, single_metric
 from aws_lambda_powertools.metrics.functions import is_metrics_disabled
+from aws_lambda_powertools.metrics.provider.cloudwatch_emf.cloudwatch import AmazonCloudWatchEMFProvider
 
 logger = Logger()
 # Trace AWS calls only, through botocore (X-Ray records the operation and resource names, never
@@ -23,20 +24,45 @@ logger = Logger()
 tracer = Tracer(patch_modules=("botocore",))
 
 
-class _Metrics(Metrics):
-    """Powertools' Metrics, holding one value at most while metrics are disabled.
+class _QuietWhenDisabled(AmazonCloudWatchEMFProvider):
+    """Powertools' EMF provider, holding and publishing nothing while metrics are disabled.
 
     Powertools prints a metric set once a metric holds 100 values, even with
     POWERTOOLS_METRICS_DISABLED; the local stack sets it and runs every handler in one process,
-    whose shared set then filled and printed EMF into its output. The latest value is kept, as
-    log_metrics warns at the end of an invocation whose set is empty. On AWS, where metrics are
-    on, nothing changes.
+    whose shared set then filled and printed EMF into its output. And at the end of an
+    invocation it warns when the shared set is empty, which another handler's flush, or the
+    clearing here, may have just made it. Disabled, a metric is checked as on AWS and dropped,
+    and a flush has nothing to publish or warn about. On AWS, where metrics are on, nothing
+    changes.
     """
 
     def add_metric(self, name: str, unit: MetricUnit | str, value: float, resolution: Any = 60) -> None:
-        if is_metrics_disabled():
-            self.provider.metric_set.clear()
         super().add_metric(name=name, unit=unit, value=value, resolution=resolution)
+        if is_metrics_disabled():
+            self.metric_set.clear()
+
+    def flush_metrics(self, raise_on_empty_metrics: bool = False) -> None:
+        if is_metrics_disabled():
+            self.metric_set.clear()
+            return
+        super().flush_metrics(raise_on_empty_metrics=raise_on_empty_metrics)
+
+
+class _Metrics(Metrics):
+    """Powertools' Metrics over _QuietWhenDisabled, sharing its sets as Metrics instances do."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        made = self.provider
+        self.provider = _QuietWhenDisabled(
+            metric_set=self.metric_set,
+            dimension_set=self.dimension_set,
+            namespace=made.namespace,
+            metadata_set=self.metadata_set,
+            service=made.service,
+            default_dimensions=self.default_dimensions,
+            function_name=made.function_name,
+        )
 
 
 metrics = _Metrics()
