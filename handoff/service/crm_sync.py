@@ -67,18 +67,15 @@ class SyncRequest(BaseModel):
 
 
 def request(ports: Ports, record: LeadRecord, action: str, round: int | None = None) -> None:
-    """Queue the write-back for ``action``; a queue problem is logged and counted, never raised."""
+    """Queue the write-back for ``action``; a queue problem is logged and counted, never raised.
+    Where write-back is refused, the lead's timeline says why instead (refusal_note)."""
     queue = ports.write_back
-    if queue is None or not ports.config.crm_sync.enabled:
+    if queue is None or not _syncs(ports, record):
         return
-    if record.crm.system not in SYSTEMS or not record.crm.record_id:
-        return
-    refusal = refused(ports, record)
-    if refusal is not None:
+    note = refusal_note(ports, record, action, utcnow())
+    if note is not None:
         try:
-            _timeline(
-                ports, record.lead_id, utcnow(), "crm_sync_skipped", f"{action} not written back: {refusal}"
-            )
+            ports.leads.update(record.lead_id, timeline=[note])
         except (StorageError, Conflict) as exc:  # a note, never a reason to fail the step
             logger.warning("crm sync skip not noted", extra={"lead_id": record.lead_id, "error": str(exc)})
         return
@@ -89,6 +86,28 @@ def request(ports: Ports, record: LeadRecord, action: str, round: int | None = N
     except StorageError as exc:
         metrics.add_metric(name="CrmSyncNotQueued", unit=MetricUnit.Count, value=1)
         logger.error("crm sync not queued", extra={"lead_id": record.lead_id, "error": exc.cause_name})
+
+
+def refusal_note(ports: Ports, record: LeadRecord, action: str, now: datetime) -> TimelineEntry | None:
+    """The timeline's note that ``action`` is not written back to this lead's CRM record, and why;
+    None where it is (or nothing is written back). A step that writes the lead anyway carries the
+    note in that write, and then does not request the write-back."""
+    refusal = refused(ports, record) if _syncs(ports, record) else None
+    if refusal is None:
+        return None
+    return TimelineEntry(
+        at=now, event="crm_sync_skipped", detail=f"{action} not written back: {refusal}"[:300]
+    )
+
+
+def _syncs(ports: Ports, record: LeadRecord) -> bool:
+    """Whether write-back is on, and this lead names a record in a CRM Handoff writes to."""
+    return (
+        ports.write_back is not None
+        and ports.config.crm_sync.enabled
+        and record.crm.system in SYSTEMS
+        and bool(record.crm.record_id)
+    )
 
 
 def request_task(ports: Ports, record: LeadRecord) -> None:

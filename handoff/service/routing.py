@@ -236,8 +236,10 @@ def _store(
     expect: LeadStatus,
     extra_fields: dict[str, object] | None = None,
     remove: tuple[str, ...] = (),
+    notes: tuple[TimelineEntry, ...] = (),
 ) -> RouteResult:
-    """Write the assignment and a fresh SLA clock; give the slot back if the write loses."""
+    """Write the assignment and a fresh SLA clock, and ``notes`` after it on the timeline (one
+    write, not one each); give the slot back if the write loses."""
     config = ports.config
     sla_clock = config.sla_seconds(record.qualification.tier or "warm")
     working = hours.of_rep(ports, assignment)
@@ -262,7 +264,8 @@ def _store(
             },
             remove=remove,
             timeline=[
-                TimelineEntry(at=now, event="assigned", detail=f"{assignment.rep_id} via {assignment.rule}")
+                TimelineEntry(at=now, event="assigned", detail=f"{assignment.rep_id} via {assignment.rule}"),
+                *notes,
             ],
             expect_status=(expect,),
         )
@@ -311,8 +314,12 @@ def route(ports: Ports, lead_id: str, now: datetime) -> RouteResult:
     if record.assignment is not None and record.sla is not None:
         # A retried step: the claim already happened, never take a second slot.
         return RouteResult(lead_id=lead_id, sla_seconds=_wait_left(ports, record, now))
-    result = _store(ports, record, _choose(ports, record, now), now, expect=LeadStatus.ROUTING)
-    crm_sync.request(ports, record, "assigned")
+    refused = crm_sync.refusal_note(ports, record, "assigned", now)
+    result = _store(
+        ports, record, _choose(ports, record, now), now, expect=LeadStatus.ROUTING, notes=_kept(refused)
+    )
+    if refused is None:
+        crm_sync.request(ports, record, "assigned")
     return result
 
 
@@ -344,6 +351,12 @@ def reassign(ports: Ports, lead_id: str, now: datetime) -> RouteResult:
     fields: dict[str, object] = {"assignment_history": [a.model_dump(mode="json") for a in history]}
     if record.cadence is not None and record.cadence.state == CadenceState.RUNNING:
         fields["cadence.state"] = CadenceState.STOPPED.value  # the follow-up was the last owner's
+    refused = crm_sync.refusal_note(ports, record, "assigned", now)
+    reassigned = TimelineEntry(
+        at=now,
+        event="reassigned",
+        detail=f"{previous.rep_id} -> {assignment.rep_id} ({because}{f', by {by}' if by else ''})",
+    )
     result = _store(
         ports,
         record,
@@ -352,22 +365,18 @@ def reassign(ports: Ports, lead_id: str, now: datetime) -> RouteResult:
         expect=record.status,
         extra_fields=fields,
         remove=("reassign_request",) if request is not None else (),
+        notes=(reassigned, *_kept(refused)),
     )
     if previous.claimed:
         ports.reps.release(previous.rep_id, lead_id)
-    ports.leads.update(
-        lead_id,
-        timeline=[
-            TimelineEntry(
-                at=now,
-                event="reassigned",
-                detail=f"{previous.rep_id} -> {assignment.rep_id} ({because}{f', by {by}' if by else ''})",
-            )
-        ],
-    )
     lead_metric("Reassignments", 1, tier=record.qualification.tier, source=record.source, because=because)
-    crm_sync.request(ports, record, "assigned", round=len(history))
+    if refused is None:
+        crm_sync.request(ports, record, "assigned", round=len(history))
     return result
+
+
+def _kept(note: TimelineEntry | None) -> tuple[TimelineEntry, ...]:
+    return () if note is None else (note,)
 
 
 def _ladder_cause(record: LeadRecord, rep_id: str) -> str:

@@ -85,6 +85,37 @@ def test_a_generic_lead_naming_a_crm_record_is_not_written_back_and_the_timeline
     assert ports.crm.writes == []
 
 
+def test_the_refusal_rides_in_the_assignments_own_write(
+    ports: FakePorts, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Routing and the ladder's reassignment each write the lead once: their timeline notes
+    (reassigned, crm_sync_skipped) go with the assignment, in order, not as writes of their own
+    (each a billed write of the whole item, and of every index entry it holds)."""
+    lead_id = from_generic(ports, "gen-2", system="hubspot", record_id="3202")
+    writes: list[str] = []
+    update = ports.leads.update
+
+    def counted(lead: str, **changes: Any) -> None:
+        writes.append(lead)
+        update(lead, **changes)
+
+    monkeypatch.setattr(ports.leads, "update", counted)
+    routing.route(ports, lead_id, NOW)
+    assert writes == [lead_id]
+    record = ports.leads.get(lead_id)
+    assert record is not None
+    assert [e.event for e in record.timeline][-2:] == ["assigned", "crm_sync_skipped"]
+
+    ports.leads.update(lead_id, set_fields={"status": "escalated"})  # the ladder's rung before
+    writes.clear()
+    routing.reassign(ports, lead_id, NOW + timedelta(hours=1))
+    assert writes == [lead_id]
+    record = ports.leads.get(lead_id)
+    assert record is not None
+    assert [e.event for e in record.timeline][-3:] == ["assigned", "reassigned", "crm_sync_skipped"]
+    assert queued(ports) == []
+
+
 def test_the_crms_own_lead_and_a_trusted_generic_source_are_written_back(ports: FakePorts) -> None:
     own = from_hubspot(ports)
     routing.route(ports, own, NOW)
