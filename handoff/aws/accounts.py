@@ -17,8 +17,9 @@ class AccountRepository:
             self._table.put_item(Item=to_item(account, domain=normalise_domain(account.domain)))
 
     def owner_for(self, *domains: str | None) -> str | None:
-        """The owner of the first known domain (company domain, then email domain)."""
-        for domain in filter(None, map(normalise_domain, domains)):
+        """The owner of the first known domain (company domain, then email domain). Each domain is
+        read once: a contact's email is usually at the company's own domain."""
+        for domain in dict.fromkeys(filter(None, map(normalise_domain, domains))):
             with storage_errors():
                 item = self._table.get_item(Key={"domain": domain}).get("Item")
             if item:

@@ -635,3 +635,27 @@ def test_a_claim_off_its_exact_turn_keeps_its_slot_when_the_clock_write_is_throt
         assert clock_writes[0] < 1000, "the clock write was never tried"
         assert claimed.open_count == 1
         assert (reps.get("r1") or rep("x")).open_count == 1
+
+
+def test_an_accounts_owner_is_read_once_per_domain(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Routing asks for the company's domain, then the contact's email domain: usually the same
+    one, which is then read once (each read is a billed read and a round trip in the route step)."""
+    from handoff.aws.accounts import AccountRepository
+    from handoff.aws.tables import ACCOUNTS
+    from handoff.domain.account import Account
+
+    moto_credentials(monkeypatch)
+    with mock_aws():
+        create_table(boto3.client("dynamodb"), ACCOUNTS, ACCOUNTS.logical_name)
+        table = boto3.resource("dynamodb").Table(ACCOUNTS.logical_name)
+        accounts = AccountRepository(table)
+        accounts.put(Account(domain="northwind.example", owner="rep-a"))
+        read: list[str] = []
+        table.meta.client.meta.events.register(
+            "provide-client-params.dynamodb.GetItem", lambda params, **_: read.append(params["Key"]["domain"])
+        )
+        assert accounts.owner_for("acme.example", "www.Acme.example") is None
+        assert read == ["acme.example"]
+        read.clear()
+        assert accounts.owner_for("acme.example", "northwind.example") == "rep-a"
+        assert read == ["acme.example", "northwind.example"]
