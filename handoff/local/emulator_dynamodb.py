@@ -32,6 +32,10 @@ Three more are paid on every write, and grow with the item (a lead, with its tim
   per conditional write. An expression's tokens (immutable, and never changed by the passes
   that follow) are kept by its text; the parse that builds on them still runs on each request,
   with its own names and values.
+- **An update expression parsed once.** moto parses each UpdateExpression into a tree twice per
+  UpdateItem (once to list the names and values it uses, once to apply it). The tree holds the
+  expression's placeholders, never their values, and nothing changes it: the answer only reads
+  it, and the update works on a copy (moto's validator copies it first). It is kept by its text.
 """
 
 from __future__ import annotations
@@ -216,6 +220,21 @@ def lexed_once(lex: Any) -> Any:
     return lexed
 
 
+def parsed_once(make: Any) -> Any:
+    """moto's UpdateExpressionParser.make, each expression's tree built once (see above)."""
+    trees: dict[str, Any] = {}
+
+    def parsed(cls: Any, expression: str) -> Any:
+        tree = trees.get(expression)
+        if tree is None:
+            tree = make(expression)  # an expression moto cannot parse raises here, each time
+            if len(trees) < MAX_EXPRESSIONS:
+                trees[expression] = tree
+        return tree
+
+    return classmethod(parsed)
+
+
 # moto's own versions of what install replaces, kept so a test can hold the two side by side.
 MOTO: dict[str, Any] = {}
 
@@ -224,6 +243,7 @@ def install() -> None:
     """Apply the changes above (called once, under handoff.local.emulator.install's lock)."""
     from moto.dynamodb.comparisons import ConditionExpressionParser
     from moto.dynamodb.models.dynamo_type import DynamoType, Item
+    from moto.dynamodb.parsing.expressions import UpdateExpressionParser  # type: ignore[attr-defined]
     from moto.dynamodb.responses import DynamoHandler
 
     MOTO.update(
@@ -233,6 +253,7 @@ def install() -> None:
         size=DynamoType.size,
         copy_item=Item.__deepcopy__,
         lex=ConditionExpressionParser._lex_condition_expression,
+        parse_update=UpdateExpressionParser.make,
     )
     DynamoHandler.serialized = json_answers(DynamoHandler.serialized)  # type: ignore[method-assign]
     Item.project = project_converting_once  # type: ignore[method-assign]
@@ -242,3 +263,4 @@ def install() -> None:
     ConditionExpressionParser._lex_condition_expression = lexed_once(  # type: ignore[method-assign]
         ConditionExpressionParser._lex_condition_expression
     )
+    UpdateExpressionParser.make = parsed_once(UpdateExpressionParser.make)

@@ -222,16 +222,22 @@ def test_a_size_is_moto_s_count_at_every_level() -> None:
     assert item.size() == sum(len(name) + motos_size(value) for name, value in item.attrs.items())
 
 
+def _table() -> Any:
+    """A client, and the table TABLE (inside mock_aws)."""
+    client = boto3.client("dynamodb", region_name="us-east-1")
+    client.create_table(
+        TableName=TABLE,
+        KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}],
+        AttributeDefinitions=[{"AttributeName": "pk", "AttributeType": "S"}],
+        BillingMode="PAY_PER_REQUEST",
+    )
+    return client
+
+
 def test_an_item_past_400_kb_is_still_refused() -> None:
     emulator.install()
     with mock_aws():
-        client = boto3.client("dynamodb", region_name="us-east-1")
-        client.create_table(
-            TableName=TABLE,
-            KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}],
-            AttributeDefinitions=[{"AttributeName": "pk", "AttributeType": "S"}],
-            BillingMode="PAY_PER_REQUEST",
-        )
+        client = _table()
         page = {"S": "x" * 1_000}
         near = {"pk": {"S": "ld_1"}, "timeline": {"L": [{"M": {"note": page}}] * 390}}
         client.put_item(TableName=TABLE, Item=near)
@@ -264,6 +270,47 @@ def test_a_condition_is_split_once_and_each_parse_reads_its_own_values() -> None
     assert holds("routing") and not holds("assigned")
     with pytest.raises(ValueError, match="Cannot parse"):  # still moto's error, every time
         ConditionExpressionParser("#s = :v ~ !", {"#s": "status"}, {":v": {"S": "a"}}).parse()
+
+
+def test_an_update_expression_is_parsed_once_and_each_update_applies_its_own_values() -> None:
+    from moto.dynamodb.parsing.expressions import UpdateExpressionParser
+
+    emulator.install()
+    expression = "SET #s = :status, n = n + :one REMOVE closed_at ADD #names :name"
+    tree = UpdateExpressionParser.make(expression)
+    assert UpdateExpressionParser.make(expression) is tree  # kept, not parsed again
+    as_parsed = _shape(emulator_dynamodb.MOTO["parse_update"](expression))
+    assert _shape(tree) == as_parsed
+    with mock_aws():
+        client = _table()
+        client.put_item(TableName=TABLE, Item=ITEM)
+        for status, name in (("assigned", "r3"), ("notified", "r4")):
+            client.update_item(
+                TableName=TABLE,
+                Key={"pk": {"S": "ld_1"}},
+                UpdateExpression=expression,
+                ExpressionAttributeNames={"#s": "status", "#names": "names"},
+                ExpressionAttributeValues={
+                    ":status": {"S": status},
+                    ":one": {"N": "1"},
+                    ":name": {"SS": [name]},
+                },
+            )
+            stored = client.get_item(TableName=TABLE, Key={"pk": {"S": "ld_1"}})["Item"]
+            assert stored["status"] == {"S": status} and name in stored["names"]["SS"]
+        assert float(stored["n"]["N"]) == 14.5  # 12.50 + 1, twice
+        with pytest.raises(client.exceptions.ClientError, match="ValidationException"):
+            client.update_item(  # still moto's refusal, every time
+                TableName=TABLE, Key={"pk": {"S": "ld_1"}}, UpdateExpression="SET = :v ~"
+            )
+    assert _shape(tree) == as_parsed  # the updates worked on copies: the kept tree is as parsed
+
+
+def _shape(node: Any) -> Any:
+    """A parse tree as plain values: each node's type and its children, in order."""
+    if not hasattr(node, "children"):
+        return node
+    return (type(node).__name__, tuple(_shape(child) for child in node.children or ()))
 
 
 def test_a_copy_equals_moto_s_and_shares_nothing_that_can_change() -> None:
