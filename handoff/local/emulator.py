@@ -30,9 +30,12 @@
   lead's workflow twice. Starts of the same name now take turns; other starts do not wait.
 - **A listen backlog of 1,024.** werkzeug listens with a backlog of 128; when a burst's handlers
   open more connections than that at once, some are reset, which AWS's endpoints never do.
-- **Items sorted by value.** moto sorts a table's items on every index Query with a comparison
-  that works out both keys' values again each time, under the lock above; the same order is now
-  reached by working each value out once.
+- **Items sorted by value, and only where the order counts.** moto lists a table's items in key
+  order with a comparison that works out both keys' values again each time, under the lock
+  above; the same order is now reached by working each value out once. A Query does not list
+  them in order at all: it keeps the items under its key and sorts those by every key of the
+  table and the index (a total order), so sorting the whole table first (a thousand leads, for
+  each contact's open-handoff lookup) changed nothing it answered.
 - **A failed invoke named as AWS names it.** moto's interpreter invokes each Lambda task over
   loopback with retries off, and turns a connection its threaded server drops under load into
   States.Runtime, which no retrier catches. On AWS a failed invoke is Lambda.SdkClientException,
@@ -108,6 +111,7 @@ def install() -> None:
 
         BaseWSGIServer.request_queue_size = LISTEN_BACKLOG
         Table.all_items = _all_items_in_key_order  # type: ignore[method-assign]
+        Table.query = _query_listing_items_unsorted(Table.query)  # type: ignore[method-assign]
         DomainDispatcherApplication.get_backend_for_host = _backend_remembered(  # type: ignore[method-assign]
             DomainDispatcherApplication.get_backend_for_host
         )
@@ -181,17 +185,35 @@ def _one_start_per_name(start_execution: Any) -> Any:
     return started
 
 
+_listing = threading.local()  # .unsorted: this thread's Query is listing the table's items
+
+
+def _query_listing_items_unsorted(query: Any) -> Any:
+    @functools.wraps(query)
+    def unsorted_listing(self: Any, *args: Any, **kwargs: Any) -> Any:
+        _listing.unsorted = True
+        try:
+            return query(self, *args, **kwargs)
+        finally:
+            _listing.unsorted = False
+
+    return unsorted_listing
+
+
 def _all_items_in_key_order(self: Any) -> list[Any]:
     """moto's Table.all_items, in the same order, sorted on each key's value worked out once.
     moto sorts with DynamoType's comparisons, each working out both values again; a Query on an
     index goes through every item of the table this way, and with a thousand leads each index
     Query spent tens of milliseconds sorting, under the lock every DynamoDB request waits on.
+    A Query's listing is not sorted at all (the order it answers in does not depend on it).
     A table's key attributes each have one type, so the values order the items as before."""
     items = [
         item
         for hash_set in self.items.values()
         for item in (hash_set.values() if self.range_key_attr else [hash_set])
     ]
+    if getattr(_listing, "unsorted", False):
+        return items
     return sorted(
         items,
         key=lambda x: (

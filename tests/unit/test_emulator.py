@@ -4,8 +4,10 @@ from __future__ import annotations
 
 from typing import Any
 
+import pytest
 from botocore.exceptions import ClientError, EndpointConnectionError
 
+from handoff.local import emulator
 from handoff.local.emulator import (
     _backend_remembered,
     _failed_invoke_as_aws_names_it,
@@ -87,6 +89,81 @@ def test_a_tables_items_come_in_moto_s_own_key_order() -> None:
             # moto's own order: its DynamoType comparisons (numbers as numbers: 2 before 10).
             expected = sorted(items, key=lambda x: (x.hash_key, x.range_key) if x.range_key else x.hash_key)
             assert _all_items_in_key_order(table) == expected
+
+
+def test_a_query_answers_as_it_did_over_the_table_listed_in_order(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A Query lists the table's items unsorted: every answer, page by page, on the table and on an
+    index whose keys many items share, is the one the ordered listing gave."""
+    import random
+
+    import boto3
+    from moto import mock_aws
+    from moto.dynamodb.models.table import Table
+
+    emulator.install()
+    with mock_aws():
+        client: Any = boto3.client("dynamodb", region_name="us-east-1")
+        client.create_table(
+            TableName="leads",
+            KeySchema=[
+                {"AttributeName": "pk", "KeyType": "HASH"},
+                {"AttributeName": "n", "KeyType": "RANGE"},
+            ],
+            AttributeDefinitions=[
+                {"AttributeName": t, "AttributeType": k} for t, k in (("pk", "S"), ("n", "N"), ("owner", "S"))
+            ]
+            + [{"AttributeName": "at", "AttributeType": "S"}],
+            GlobalSecondaryIndexes=[
+                {
+                    "IndexName": "by_owner",
+                    "KeySchema": [
+                        {"AttributeName": "owner", "KeyType": "HASH"},
+                        {"AttributeName": "at", "KeyType": "RANGE"},
+                    ],
+                    "Projection": {"ProjectionType": "ALL"},
+                }
+            ],
+            BillingMode="PAY_PER_REQUEST",
+        )
+        shuffled = random.Random(7)
+        for i in range(120):
+            item = {"pk": {"S": f"lead-{shuffled.randint(0, 9)}"}, "n": {"N": str(shuffled.randint(0, 40))}}
+            if i % 5:  # some items are not in the index at all
+                item["owner"] = {"S": shuffled.choice(["rep-a", "rep-b"])}
+                item["at"] = {"S": f"2026-12-0{shuffled.randint(1, 3)}"}  # many share an index key
+            client.put_item(TableName="leads", Item=item)
+        queries: list[dict[str, Any]] = [
+            {"KeyConditionExpression": "pk = :p", "ExpressionAttributeValues": {":p": {"S": "lead-3"}}},
+            {
+                "IndexName": "by_owner",
+                "KeyConditionExpression": "#o = :o AND #a <= :a",
+                "ExpressionAttributeNames": {"#o": "owner", "#a": "at"},
+                "ExpressionAttributeValues": {":o": {"S": "rep-a"}, ":a": {"S": "2026-12-02"}},
+                "ScanIndexForward": False,
+            },
+            {
+                "IndexName": "by_owner",
+                "KeyConditionExpression": "#o = :o",
+                "ExpressionAttributeNames": {"#o": "owner"},
+                "ExpressionAttributeValues": {":o": {"S": "rep-b"}},
+            },
+        ]
+
+        def pages() -> list[list[Any]]:
+            answers = []
+            for query in queries:
+                start: dict[str, Any] = {}
+                while True:
+                    page = client.query(TableName="leads", Limit=7, **query, **start)
+                    answers.append(page["Items"])
+                    if "LastEvaluatedKey" not in page:
+                        break
+                    start = {"ExclusiveStartKey": page["LastEvaluatedKey"]}
+            return answers
+
+        unsorted = pages()
+        monkeypatch.setattr(Table, "query", Table.query.__wrapped__)  # type: ignore[attr-defined]
+        assert unsorted == pages() and sum(map(len, unsorted)) > 60
 
 
 STARTS = 16
