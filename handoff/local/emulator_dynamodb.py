@@ -36,6 +36,8 @@ Three more are paid on every write, and grow with the item (a lead, with its tim
   UpdateItem (once to list the names and values it uses, once to apply it). The tree holds the
   expression's placeholders, never their values, and nothing changes it: the answer only reads
   it, and the update works on a copy (moto's validator copies it first). It is kept by its text.
+  That copy, a deep copy through the copy module's memo at every node and back up each node's
+  parent link, is built directly: each node's type, its children copied, its parent the new one.
 """
 
 from __future__ import annotations
@@ -235,6 +237,34 @@ def parsed_once(make: Any) -> Any:
     return classmethod(parsed)
 
 
+def tree_copied_directly(deepcopy: Any, node_type: Any) -> Any:
+    """The copy module's deepcopy, for moto's update validator: a whole parse tree (a node with no
+    parent) is copied directly; anything else (a value, a subtree) goes to ``deepcopy``. A tree's
+    nodes hold only their type name (a string), their children (nodes, or strings at the leaves)
+    and their parent."""
+
+    def node_copy(node: Any, parent: Any) -> Any:
+        new: Any = object.__new__(type(node))
+        new.type = node.type
+        new.parent = parent
+        children = node.children
+        new.children = (
+            None
+            if children is None
+            else [node_copy(child, new) if isinstance(child, node_type) else child for child in children]
+        )
+        return new
+
+    def copied(value: Any, memo: dict[int, Any] | None = None) -> Any:
+        if isinstance(value, node_type) and value.parent is None and set(vars(value)) == NODE_ATTRIBUTES:
+            return node_copy(value, None)
+        return deepcopy(value, memo)
+
+    return copied
+
+
+NODE_ATTRIBUTES = frozenset({"type", "children", "parent"})
+
 # moto's own versions of what install replaces, kept so a test can hold the two side by side.
 MOTO: dict[str, Any] = {}
 
@@ -243,6 +273,8 @@ def install() -> None:
     """Apply the changes above (called once, under handoff.local.emulator.install's lock)."""
     from moto.dynamodb.comparisons import ConditionExpressionParser
     from moto.dynamodb.models.dynamo_type import DynamoType, Item
+    from moto.dynamodb.parsing import validators
+    from moto.dynamodb.parsing.ast_nodes import Node  # type: ignore[attr-defined]
     from moto.dynamodb.parsing.expressions import UpdateExpressionParser  # type: ignore[attr-defined]
     from moto.dynamodb.responses import DynamoHandler
 
@@ -254,6 +286,7 @@ def install() -> None:
         copy_item=Item.__deepcopy__,
         lex=ConditionExpressionParser._lex_condition_expression,
         parse_update=UpdateExpressionParser.make,
+        validator_copy=getattr(validators, "deepcopy"),  # noqa: B009 - moto imports it, not exports
     )
     DynamoHandler.serialized = json_answers(DynamoHandler.serialized)  # type: ignore[method-assign]
     Item.project = project_converting_once  # type: ignore[method-assign]
@@ -264,3 +297,4 @@ def install() -> None:
         ConditionExpressionParser._lex_condition_expression
     )
     UpdateExpressionParser.make = parsed_once(UpdateExpressionParser.make)
+    setattr(validators, "deepcopy", tree_copied_directly(MOTO["validator_copy"], Node))  # noqa: B010

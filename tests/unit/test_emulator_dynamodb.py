@@ -306,6 +306,37 @@ def test_an_update_expression_is_parsed_once_and_each_update_applies_its_own_val
     assert _shape(tree) == as_parsed  # the updates worked on copies: the kept tree is as parsed
 
 
+def test_the_validator_s_copy_of_a_tree_is_moto_s_and_shares_no_node() -> None:
+    from moto.dynamodb.models.dynamo_type import DynamoType
+    from moto.dynamodb.parsing import validators
+    from moto.dynamodb.parsing.expressions import UpdateExpressionParser
+
+    emulator.install()
+    tree = UpdateExpressionParser.make(
+        "SET #s = :s, a.b[2] = if_not_exists(c, :zero) + :one, t = list_append(t, :tl) REMOVE x[1] ADD #n :n"
+    )
+    mine, motos = validators.deepcopy(tree), emulator_dynamodb.MOTO["validator_copy"](tree)
+    assert _shape(mine) == _shape(motos) == _shape(tree)
+
+    def nodes(node: Any) -> list[Any]:
+        below = [n for child in node.children or () if hasattr(child, "children") for n in nodes(child)]
+        return [node, *below]
+
+    originals = {id(n) for n in nodes(tree)}
+    assert mine.parent is None and not originals & {id(n) for n in nodes(mine)}
+    assert all(
+        child.parent is node
+        for node in nodes(mine)
+        for child in node.children or ()
+        if hasattr(child, "children")
+    )
+    # Anything else is copied as moto copies it: a subtree (with its parents) and a value.
+    subtree = tree.children[0]
+    assert _shape(validators.deepcopy(subtree).parent) == _shape(tree)
+    value = DynamoType({"L": [{"S": "a"}]})
+    assert validators.deepcopy(value) == value and validators.deepcopy(value) is not value
+
+
 def _shape(node: Any) -> Any:
     """A parse tree as plain values: each node's type and its children, in order."""
     if not hasattr(node, "children"):
