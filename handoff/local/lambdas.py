@@ -122,11 +122,15 @@ def spec_for(name_or_arn: str) -> FunctionSpec | None:
 # the workflow's retries, as it would past the account's limit, rather than running a thousand
 # handlers side by side until the emulator's own server stops answering.
 LOCAL_CONCURRENCY = 24
-# An invoke past the limit first waits this long for a slot, and only then is refused. AWS
-# refuses at once, but AWS's limit is forty times this one: refused at once here, a thousand
-# waiting steps retried every few seconds each, and those refusals took most of the process's
-# CPU from the steps that had a slot.
-SLOT_WAIT_SECONDS = 5.0
+# An invoke past the limit first waits this long for a slot, in line (a freed slot wakes the
+# step of its rank that has waited longest), and only then is refused. AWS refuses at once, but
+# AWS's limit is forty times this one: refused at once here, a thousand waiting steps retried
+# every few seconds each, and those refusals took most of the process's CPU from the steps that
+# had a slot. Refused after 5 s, a step waited out the workflow's back-off (up to 20 s, jittered)
+# while slots came free, and a lead refused a few times was routed behind leads posted long
+# after it: the last ones of a 1,000-lead burst at 14/s waited some 50 s in back-off with the
+# CPU no longer busy (slowest brief 192 s; waiting in line, 158 s).
+SLOT_WAIT_SECONDS = 120.0
 # A step's turn for a freed slot: Route starts a lead's work, every later step finishes it.
 FIRST_STEP, LATER_STEP = 0, 1
 # The API's invocations (webhook deliveries, console pages) run in slots of their own, beside the
@@ -158,8 +162,9 @@ class Slots:
         self._turns = {rank: threading.Condition(self._lock) for rank in (FIRST_STEP, LATER_STEP)}
         self._waiting = dict.fromkeys(self._turns, 0)
 
-    def acquire(self, rank: int = LATER_STEP, timeout: float = SLOT_WAIT_SECONDS) -> bool:
-        deadline = time.monotonic() + timeout
+    def acquire(self, rank: int = LATER_STEP, timeout: float | None = None) -> bool:
+        """A slot within ``timeout`` seconds (SLOT_WAIT_SECONDS if None), else False."""
+        deadline = time.monotonic() + (SLOT_WAIT_SECONDS if timeout is None else timeout)
         with self._lock:
             self._waiting[rank] += 1
             try:

@@ -194,10 +194,12 @@ def test_a_start_throttled_or_unanswered_past_the_sdk_leaves_the_lead_routing_an
 def test_a_step_past_lambda_s_concurrency_is_refused_and_retried_until_there_is_room(
     aws: Aws, hot_lead: dict[str, Any], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """Every invocation slot taken: the Route step is refused as Lambda refuses past the account's
-    concurrency (TooManyRequestsException), waits in the workflow's throttle retrier, and runs
-    once a slot frees. Nothing fails and nothing is done twice."""
+    """Every invocation slot taken: the Route step waits its turn for one, then is refused as
+    Lambda refuses past the account's concurrency (TooManyRequestsException), waits in the
+    workflow's throttle retrier, and runs once a slot frees. Nothing fails and nothing is done
+    twice."""
     aws.put_reps(rep("r1"))
+    monkeypatch.setattr(lambdas, "SLOT_WAIT_SECONDS", 0.5)  # the refusal, not the wait before it
     full = lambdas.Slots(1)
     assert full.acquire()
     monkeypatch.setattr(lambdas, "_running", full)

@@ -97,3 +97,24 @@ def test_a_step_asleep_lends_its_slot_and_takes_it_back_at_once_when_woken() -> 
     step.join()
     assert slots.acquire(FIRST_STEP, timeout=0.05)  # back to one free slot
     lambdas.sleep_lending_the_slot(0.01)  # a thread running no handler just sleeps
+
+
+def test_steps_of_one_rank_get_slots_in_the_order_they_began_waiting() -> None:
+    """In line: a Route that has waited longest is routed first (not one that arrived later)."""
+    slots = Slots(1)
+    assert slots.acquire()
+    order: list[int] = []
+
+    def take(n: int) -> None:
+        assert slots.acquire(FIRST_STEP, timeout=5)
+        order.append(n)
+        slots.release()
+
+    waiters = [threading.Thread(target=take, args=(n,), name=f"route-{n}") for n in range(5)]
+    for waiter in waiters:
+        waiter.start()
+        time.sleep(0.02)  # each begins waiting after the one before
+    slots.release()
+    for waiter in waiters:
+        waiter.join(5)
+    assert order == [0, 1, 2, 3, 4]
