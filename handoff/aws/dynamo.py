@@ -127,8 +127,10 @@ def storage_errors(on_conditional: Callable[[], Exception] | None = None) -> Ite
         code = exc.response.get("Error", {}).get("Code", "")
         if code == "ConditionalCheckFailedException":
             raise (on_conditional() if on_conditional else AlreadyExists(str(exc))) from exc
+        # The operation is named (never the request: its values may be a contact's), so a sweep
+        # that stops on an error says which call met it.
         if code in THROTTLING_CODES:
-            raise StorageThrottled(f"DynamoDB {code}") from exc
-        raise StorageError(f"DynamoDB {code or 'error'}") from exc
+            raise StorageThrottled(f"DynamoDB {exc.operation_name} {code}") from exc
+        raise StorageError(f"DynamoDB {exc.operation_name} {code or 'error'}") from exc
     except BotoCoreError as exc:
         raise StorageError(f"DynamoDB unreachable: {type(exc).__name__}") from exc
