@@ -47,6 +47,7 @@ import copy
 import functools
 import json
 from collections import deque
+from collections.abc import Callable
 from typing import Any
 
 # The item-level operations: their answers hold only structures, strings, numbers, booleans,
@@ -137,7 +138,7 @@ def to_regular_json_built_directly(self: Any) -> dict[str, Any]:
 
 
 SET_TYPES = frozenset({"SS", "NS", "BS"})
-# Distinct condition expressions whose tokens are kept: a deployment writes a few dozen.
+# Distinct expressions whose tokens or parse trees are kept: a deployment writes a few dozen.
 MAX_EXPRESSIONS = 4096
 
 
@@ -204,35 +205,41 @@ def copied_directly() -> tuple[Any, Any]:
     return (lambda self, memo: value_copy(self)), item_copy
 
 
+class KeptByText:
+    """What a text builds (an expression's tokens, its parse tree), built once per text, for the
+    first MAX_EXPRESSIONS texts. A text the build refuses raises each time, as moto does."""
+
+    def __init__(self) -> None:
+        self._kept: dict[str, Any] = {}
+
+    def get(self, text: str, build: Callable[[], Any]) -> Any:
+        found = self._kept.get(text)
+        if found is None:
+            found = build()
+            if len(self._kept) < MAX_EXPRESSIONS:
+                self._kept[text] = found
+        return found
+
+
 def lexed_once(lex: Any) -> Any:
     """moto's ConditionExpressionParser._lex_condition_expression, each expression's tokens
     found once: the tokens are namedtuples, and no later pass changes one or its children."""
-    tokens_of: dict[str, tuple[Any, ...]] = {}
+    tokens = KeptByText()
 
     @functools.wraps(lex)
     def lexed(self: Any) -> deque[Any]:
-        expression = self.condition_expression
-        tokens = tokens_of.get(expression)
-        if tokens is None:
-            tokens = tuple(lex(self))  # an expression moto cannot split raises here, each time
-            if len(tokens_of) < MAX_EXPRESSIONS:
-                tokens_of[expression] = tokens
-        return deque(tokens)  # the parse consumes its deque; the tokens stay
+        # The parse consumes its deque; the tokens stay.
+        return deque(tokens.get(self.condition_expression, lambda: tuple(lex(self))))
 
     return lexed
 
 
 def parsed_once(make: Any) -> Any:
     """moto's UpdateExpressionParser.make, each expression's tree built once (see above)."""
-    trees: dict[str, Any] = {}
+    trees = KeptByText()
 
     def parsed(cls: Any, expression: str) -> Any:
-        tree = trees.get(expression)
-        if tree is None:
-            tree = make(expression)  # an expression moto cannot parse raises here, each time
-            if len(trees) < MAX_EXPRESSIONS:
-                trees[expression] = tree
-        return tree
+        return trees.get(expression, lambda: make(expression))
 
     return classmethod(parsed)
 

@@ -72,10 +72,10 @@ def request(ports: Ports, record: LeadRecord, action: str, round: int | None = N
     queue = ports.write_back
     if queue is None or not _syncs(ports, record):
         return
-    note = refusal_note(ports, record, action, utcnow())
-    if note is not None:
+    refusal = refused(ports, record)
+    if refusal is not None:
         try:
-            ports.leads.update(record.lead_id, timeline=[note])
+            ports.leads.update(record.lead_id, timeline=[_skipped(action, refusal, utcnow())])
         except (StorageError, Conflict) as exc:  # a note, never a reason to fail the step
             logger.warning("crm sync skip not noted", extra={"lead_id": record.lead_id, "error": str(exc)})
         return
@@ -93,8 +93,11 @@ def refusal_note(ports: Ports, record: LeadRecord, action: str, now: datetime) -
     None where it is (or nothing is written back). A step that writes the lead anyway carries the
     note in that write, and then does not request the write-back."""
     refusal = refused(ports, record) if _syncs(ports, record) else None
-    if refusal is None:
-        return None
+    return None if refusal is None else _skipped(action, refusal, now)
+
+
+def _skipped(action: str, refusal: str, now: datetime) -> TimelineEntry:
+    """The timeline's crm_sync_skipped entry: ``action`` not written back, and why."""
     return TimelineEntry(
         at=now, event="crm_sync_skipped", detail=f"{action} not written back: {refusal}"[:300]
     )
@@ -158,7 +161,7 @@ def _apply(ports: Ports, message: dict[str, Any], now: datetime) -> str:
     record = LeadRecord.model_validate(item)
     refusal = refused(ports, record)
     if refusal is not None:  # queued before the check, or before config stopped trusting the source
-        _timeline(ports, sync.lead_id, now, "crm_sync_skipped", f"{sync.action} not written back: {refusal}")
+        ports.leads.update(sync.lead_id, timeline=[_skipped(sync.action, refusal, now)])
         return "not allowed"
     rep = ports.reps.get(record.assignment.rep_id) if record.assignment else None
     write = _plan(ports, record, rep, sync, now)
