@@ -132,11 +132,16 @@ def _reset_moto() -> None:
 
 @contextmanager
 def local_stack(
-    reps_csv: str, *, settings: Settings | None = None, sla_check_every: float = 3600
+    reps_csv: str,
+    *,
+    settings: Settings | None = None,
+    sla_check_every: float = 3600,
+    dynamodb_extensions: tuple[str, ...] = (),
 ) -> Iterator[LocalRun]:
     """The whole system on loopback with these reps (no accounts, so ownership never routes).
     ``settings`` override config values; by default every SLA outlasts the run. sla_check runs
-    every ``sla_check_every`` seconds (by default not within a run)."""
+    every ``sla_check_every`` seconds (by default not within a run). ``dynamodb_extensions`` run
+    in the stack's DynamoDB process (handoff.local.dynamodb_process)."""
     with tempfile.TemporaryDirectory() as scratch:
         reps, config = Path(scratch) / "reps.csv", Path(scratch) / "bench.toml"
         reps.write_text(reps_csv)
@@ -148,6 +153,7 @@ def local_stack(
                 accounts_path=None,
                 outbox=Path(scratch) / "outbox",
                 sla_check_every=sla_check_every,
+                dynamodb_extensions=dynamodb_extensions,
             )
         )
         stack.start()

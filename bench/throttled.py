@@ -16,9 +16,9 @@ The SDK retries each (standard mode), then the workflow's and sla_check's own pa
 sla_check runs on a timer every SLA_CHECK_EVERY seconds (EventBridge's shortest rate; the deployed
 schedule is handoff.deploy.functions.SLA_CHECK_EVERY_MINUTES).
 
-Every write that lands on the leads table is captured inside moto (in-process, under the lock
-that makes each request atomic: handoff.local.emulator) with the item before and after, and sized
-as DynamoDB bills it: the base table's units from the larger image, each index entry the write
+Every write that lands on the leads table is captured inside moto (in the stack's DynamoDB process,
+handoff.local.dynamodb_process, under the lock that makes each request atomic:
+handoff.local.emulator) with the item before and after, and sized as DynamoDB bills it: the base table's units from the larger image, each index entry the write
 puts, rewrites or deletes (handoff.aws.index_writes) from the entry's size, each under its key.
 """
 
@@ -33,7 +33,7 @@ import time
 import urllib.error
 import urllib.request
 from collections import Counter
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -224,6 +224,26 @@ class Writes:
     def handed_off(self) -> int:
         return sum(1 for s in list(self.status.values()) if s in burst.HANDED_OFF)
 
+    def report(self) -> dict[str, Any]:
+        """As JSON, for the stack's process to read (``from_report``)."""
+        return {
+            "writes": self.writes,
+            "status": dict(self.status),
+            "refused": self.refused,
+            "units": [[where, key, units] for (where, key), units in list(self.units.items())],
+            "entries": dict(self.entries),
+        }
+
+    @classmethod
+    def from_report(cls, report: Mapping[str, Any]) -> Writes:
+        return cls(
+            writes=report["writes"],
+            status=dict(report["status"]),
+            refused=report["refused"],
+            units=Counter({(where, key): units for where, key, units in report["units"]}),
+            entries=Counter(report["entries"]),
+        )
+
 
 def _units(size: int) -> int:
     return max(1, math.ceil(size / WRITE_UNIT))
@@ -239,12 +259,16 @@ def _image(backend: Any, table: str, key: Mapping[str, Any]) -> dict[str, Any] |
     return {k: _plain(v) for k, v in item.to_json()["Attributes"].items()}
 
 
-@contextmanager
-def capturing(writes: Writes) -> Iterator[Writes]:
-    """Each PutItem and UpdateItem that reaches moto's leads table, with the item before and after,
-    read inside the request's own lock (so no other write lands between them)."""
+CAPTURE = "bench.throttled:capture_writes"  # by name: run as a script, __name__ is __main__
+
+
+def capture_writes() -> Callable[[], dict[str, Any]]:
+    """Run in the stack's DynamoDB process (its extension CAPTURE): each PutItem and UpdateItem
+    that reaches moto's leads table, with the item before and after, read inside the request's
+    own lock (so no other write lands between them). Returns what reports them so far."""
     from moto.dynamodb.responses import DynamoHandler
 
+    writes = Writes()
     table = table_name(LEADS)
     original = DynamoHandler.call_action
 
@@ -266,10 +290,12 @@ def capturing(writes: Writes) -> Iterator[Writes]:
         return answer
 
     DynamoHandler.call_action = call_action  # type: ignore[method-assign]
-    try:
-        yield writes
-    finally:
-        DynamoHandler.call_action = original  # type: ignore[method-assign]
+    return writes.report
+
+
+def captured(local: LocalRun) -> Writes:
+    """The writes the stack's DynamoDB process has captured so far."""
+    return Writes.from_report(local.stack.dynamodb.report()[CAPTURE])
 
 
 # --- the run -----------------------------------------------------------------------------------
@@ -363,10 +389,10 @@ def _post(local: LocalRun, event: int, body: bytes, at: float) -> _Post:
     return _Post(event, started, status, answer.get("lead_id"), time.time() - started, retries)
 
 
-def _drain(wire: Wire, writes: Writes, expected: int) -> None:
+def _drain(wire: Wire, local: LocalRun, expected: int) -> None:
     """Until every lead is briefed (SES accepted it) and handed off (the lead says so)."""
     seen, last_progress, began = (-1, -1), time.monotonic(), time.monotonic()
-    while (done := (wire.briefed(), writes.handed_off())) < (expected, expected):
+    while (done := (wire.briefed(), (writes := captured(local)).handed_off())) < (expected, expected):
         now = time.monotonic()
         if done != seen:
             seen, last_progress = done, now
@@ -462,8 +488,7 @@ def run_case(leads: int, ses_rate: float) -> Case:
     reps = rep_rows(
         {rep: ("sales", weight, burst.SALES_CAPACITY) for rep, weight in burst.SALES_WEIGHTS.items()}
     )
-    writes = Writes()
-    with quiet(), local_stack(reps, sla_check_every=SLA_CHECK_EVERY) as local, capturing(writes):
+    with quiet(), local_stack(reps, sla_check_every=SLA_CHECK_EVERY, dynamodb_extensions=(CAPTURE,)) as local:
         wire = Wire(ses_rate)
         wire.install()
         t0 = time.time() + 1.0
@@ -472,12 +497,13 @@ def run_case(leads: int, ses_rate: float) -> Case:
                 pool.map(lambda i: _post(local, i, bodies[i], t0 + i * POST_WINDOW / leads), range(leads))
             )
         answered = time.time()
-        _drain(wire, writes, leads)
+        _drain(wire, local, leads)
         drained = time.time()
         wire.on = False  # the checks read through the API too
         delivered = [burst.Delivery(p.event, p.status, p.lead_id, p.seconds, p.retries) for p in posts]
         checks = burst._check(local, leads, delivered)
         timelines, failures = _timelines(local)
+        writes = captured(local)
     return _case(
         leads,
         ses_rate,

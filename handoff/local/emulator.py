@@ -17,8 +17,10 @@
   under one lock, and for an endpoint-URL request (the local stack's) that means parsing its
   headers and maybe its body, so every request in flight waits on the slowest one: a thousand
   leads at once stalled the server with its threads queued on that lock. The service is now
-  picked outside it; the lock only guards building a service's app, once. Which service a host
-  names is remembered, since moto lists its package directory on every request to find out.
+  picked outside it; the lock only guards building a service's app, once. When the stack runs
+  DynamoDB in a process of its own (handoff.local.dynamodb_process), DynamoDB's requests are
+  passed on to it there. Which service a host names is remembered, since moto lists its package
+  directory on every request to find out.
 - **One parse per JSONPath.** moto parses each path in a state's parameters and result path again
   every time the state runs, building a new jsonpath-ng parser (about a millisecond) each time;
   a burst's steps spent a fifth of the process's time there. Each path is parsed once and kept
@@ -59,7 +61,7 @@ import json
 import threading
 from typing import Any
 
-from handoff.local import emulator_dynamodb
+from handoff.local import dynamodb_process, emulator_dynamodb
 from handoff.local.loopback import LISTEN_BACKLOG
 
 # Emails a second the emulator's SES reports: it refuses none, at any rate.
@@ -157,6 +159,8 @@ def _application_without_a_global_wait(self: Any, environ: dict[str, Any]) -> An
             service, region = DEFAULT_SERVICE_REGION
             host = f"{service}.{region}.amazonaws.com"
         backend = self.get_backend_for_host(host)
+    if backend == dynamodb_process.SERVICE and (child := dynamodb_process.forwarding()) is not None:
+        return dynamodb_process.wsgi_app(child)
     app = self.app_instances.get(backend)
     if app is None:
         with self.lock:

@@ -15,6 +15,9 @@ its routes against. A call moto has no route for goes over HTTP as before. A fai
 moto comes back as AWS's 500 (InternalFailure), which the SDK retries, as the server answers
 it, rather than as a Python exception inside the handler.
 
+DynamoDB calls are the exception when the stack runs DynamoDB in a process of its own
+(handoff.local.dynamodb_process): those are handed to that process, over a kept connection.
+
 The benchmark's injected throttles (bench/throttled.py) are ``before-send`` hooks on a client's
 own operations; those run before this one, which is registered last.
 """
@@ -51,9 +54,11 @@ def serve(port: int) -> None:
             return  # installed by an earlier serve
         # Sessions made from now on (boto3's default session among them, if not made yet)...
         BUILTIN_HANDLERS.append(("before-send", answer, REGISTER_LAST))
-        # ...and the default session if it exists already; its clients copy its handlers.
-        emitter = boto3._get_default_session()._session.get_component("event_emitter")
-        emitter.register_last("before-send", answer, unique_id=_HANDLER_ID)
+        # ...and the default session if it exists already; its clients copy its handlers. (One
+        # made now would have it from the list above, and this would register it twice.)
+        if boto3.DEFAULT_SESSION is not None:
+            emitter = boto3.DEFAULT_SESSION._session.get_component("event_emitter")
+            emitter.register_last("before-send", answer, unique_id=_HANDLER_ID)
 
 
 def stop_serving(port: int) -> None:
@@ -67,33 +72,52 @@ def _aws_url(request: AWSPreparedRequest) -> str | None:
     parts = urlsplit(request.url)
     if parts.hostname != LOOPBACK or parts.port not in _ports:
         return None
+    return aws_url(request)
+
+
+def aws_url(request: AWSPreparedRequest) -> str | None:
+    """The AWS address a request to a local endpoint stands for, named by its signature's scope;
+    None if it is unsigned (nothing then names its service but moto's server's own inference)."""
     scope = _SCOPE.search(str(request.headers.get("Authorization", "")))
-    if scope is None:  # unsigned: nothing names its service but the server's own inference
+    if scope is None:
         return None
+    parts = urlsplit(request.url)
     host = HOST_OF_SIGNING_NAME.get(scope["service"], scope["service"])
     return urlunsplit(("https", f"{host}.{scope['region']}.amazonaws.com", parts.path, parts.query, ""))
 
 
 def answer(request: AWSPreparedRequest, **_: Any) -> AWSResponse | None:
     """botocore's ``before-send``: moto's answer to the request, or None to send it over HTTP."""
-    from moto.core.models import botocore_stubber
+    from handoff.local import dynamodb_process
 
-    aws_url = _aws_url(request)
-    if aws_url is None or isinstance(request.body, AwsChunkedWrapper):
+    address = _aws_url(request)
+    if address is None or isinstance(request.body, AwsChunkedWrapper):
         return None
-    loopback_url, request.url = request.url, aws_url
-    try:
-        answered = botocore_stubber.process_request(request)
-    except Exception as exc:  # moto failed: AWS (and moto's server) answer 500, which the SDK retries
-        failure = json.dumps(
-            {"__type": "InternalFailure", "message": f"{type(exc).__name__} in the emulator"}
-        )
-        answered = (500, {"x-amzn-ErrorType": "InternalFailure", "Content-Type": "application/json"}, failure)
+    forwarded = dynamodb_process.answer_if_forwarded(request, address)
+    if forwarded is not None:
+        return forwarded
+    loopback_url, request.url = request.url, address
+    answered = moto_answer(request)
     if answered is None:
         request.url = loopback_url
         return None
     status, headers, body = answered
     return AWSResponse(request.url, status, headers, StreamedBody(body))  # type: ignore[arg-type]
+
+
+def moto_answer(request: AWSPreparedRequest) -> tuple[int, dict[str, str], str | bytes] | None:
+    """(status, headers, body) from moto's backends for a request addressed to AWS (its url), or
+    None if moto has no route for it."""
+    from moto.core.models import botocore_stubber
+
+    try:
+        answered: tuple[int, dict[str, str], str | bytes] | None = botocore_stubber.process_request(request)
+    except Exception as exc:  # moto failed: AWS (and moto's server) answer 500, which the SDK retries
+        failure = json.dumps(
+            {"__type": "InternalFailure", "message": f"{type(exc).__name__} in the emulator"}
+        )
+        answered = (500, {"x-amzn-ErrorType": "InternalFailure", "Content-Type": "application/json"}, failure)
+    return answered
 
 
 class StreamedBody:

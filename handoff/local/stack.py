@@ -1,4 +1,5 @@
-"""``handoff serve``: moto executing the real ASL, in-process handlers, an HTTP front, an outbox."""
+"""``handoff serve``: moto executing the real ASL, in-process handlers, DynamoDB in a process of its
+own, an HTTP front, an outbox."""
 
 from __future__ import annotations
 
@@ -23,6 +24,7 @@ from handoff.deploy.credentials import ALL_SECRETS
 from handoff.deploy.functions import CRM_SYNC, REPO_ROOT, SLA_CHECK
 from handoff.local import collector, in_process, lambdas, outbox
 from handoff.local.console_users import ConsoleUser, create_users
+from handoff.local.dynamodb_process import DynamoDBProcess
 from handoff.local.fake_hubspot import FakeHubSpot
 from handoff.local.fake_salesforce import FakeSalesforce
 from handoff.local.http_front import HttpFront
@@ -57,6 +59,8 @@ class LocalOptions:
     salesforce_login: str = ""
     # Secret values by SecretSpec.env_var; unset ones get a random value.
     secret_values: dict[str, str] = field(default_factory=dict)
+    # module:function names the DynamoDB process runs at start (handoff.local.dynamodb_process).
+    dynamodb_extensions: tuple[str, ...] = ()
 
     @classmethod
     def on_free_ports(cls, **options: Any) -> LocalOptions:
@@ -76,6 +80,7 @@ class LocalStack:
             for s in ALL_SECRETS
         }
         self._moto: Any = None
+        self.dynamodb = DynamoDBProcess(options.dynamodb_extensions)
         self._front: HttpFront | None = None
         self._stop = threading.Event()
         self._collector_set = False  # handoff.local.collector's setting is this stack's to undo
@@ -121,6 +126,7 @@ class LocalStack:
 
     def start(self) -> None:
         load_config(self.options.config_path)  # fail before starting anything
+        self.dynamodb.launch()  # it readies itself while the rest starts
         reps = load_reps_csv(self.options.reps_path) if self.options.reps_path else []
         accounts = load_accounts_csv(self.options.accounts_path) if self.options.accounts_path else []
         hubspot_api = self.options.hubspot_api
@@ -187,6 +193,8 @@ class LocalStack:
         )
         self._moto.start()
         in_process.serve(self.options.aws_port)
+        self.dynamodb.wait_ready()
+        self.dynamodb.forward_here()
         config = {"stepfunctions": {"execute_state_machine": True}, "lambda": {"use_docker": False}}
         request = urllib.request.Request(  # noqa: S310 - fixed loopback URL
             f"{self.aws_url}/moto-api/config",
@@ -227,6 +235,7 @@ class LocalStack:
         if self._moto is not None:
             in_process.stop_serving(self.options.aws_port)
             self._moto.stop()
+        self.dynamodb.stop()
         if self.fake_hubspot is not None:
             self.fake_hubspot.stop()
         if self.fake_salesforce is not None:
