@@ -15,8 +15,11 @@ from aws_cdk import aws_sqs as sqs
 from aws_cdk import aws_stepfunctions as sfn
 from constructs import Construct
 
+from handoff.deploy.functions import SLA_CHECK_EVERY_MINUTES
+
 NAMESPACE = "Handoff"
 FIVE_MINUTES = Duration.minutes(5)
+SWEEPS_DEFERRED_WINDOW = Duration.minutes(30)
 
 
 class Observability(Construct):
@@ -52,6 +55,14 @@ class Observability(Construct):
             "LeadsFailed", kpi("LeadsFailed"), 1, "A lead is in failed: see GET /leads and redrive it"
         )
         self._alarm("LeadsUnassigned", kpi("LeadsUnassigned"), 1, "A lead went to the unassigned queue")
+        # A throttled sweep stops and the next one takes it up (handoff/service/sweeps.py); only
+        # when every sweep for half an hour was throttled is a person needed.
+        self._alarm(
+            "SweepsDeferred",
+            kpi("SweepsDeferred").with_(period=SWEEPS_DEFERRED_WINDOW),
+            SWEEPS_DEFERRED_WINDOW.to_minutes() // SLA_CHECK_EVERY_MINUTES,
+            "Every sla_check sweep for 30 minutes was throttled: overdue and stuck leads wait",
+        )
         self._alarm(
             "WorkflowFailed",
             state_machine.metric_failed(period=FIVE_MINUTES),

@@ -282,7 +282,16 @@ def test_alarms_cover_failed_leads_dead_letters_5xx_sla_bounces_and_every_functi
 ) -> None:
     alarms = resources(template, "AWS::CloudWatch::Alarm")
     described = " | ".join(a["Properties"]["AlarmDescription"] for a in alarms.values())
-    for phrase in ("in failed", "dead-letter", "5xx", "first-touch SLA", "bounce rate", "execution failed"):
+    phrases = (
+        "in failed",
+        "dead-letter",
+        "5xx",
+        "first-touch SLA",
+        "bounce rate",
+        "execution failed",
+        "sla_check sweep",
+    )
+    for phrase in phrases:
         assert phrase in described, phrase
     from handoff.deploy.functions import ALL_FUNCTIONS
 
@@ -297,6 +306,14 @@ def test_alarms_cover_failed_leads_dead_letters_5xx_sla_bounces_and_every_functi
     assert (stat["Namespace"], stat["MetricName"]) == ("Handoff", "LeadsFailed")
     # The stack's own service: another stage's traffic in the same account never trips it.
     assert stat["Dimensions"] == [{"Name": "service", "Value": "Handoff"}]
+    # A throttled sweep alone pages no one: only every sweep in half an hour (one each 5 minutes).
+    deferred = next(a for a in alarms.values() if "sla_check sweep" in a["Properties"]["AlarmDescription"])
+    [stat] = [m["MetricStat"] for m in deferred["Properties"]["Metrics"]]
+    assert (stat["Metric"]["MetricName"], stat["Period"], deferred["Properties"]["Threshold"]) == (
+        "SweepsDeferred",
+        1800,
+        6,
+    )
 
 
 def test_every_function_reports_under_the_service_the_alarms_watch(template: Template) -> None:

@@ -191,6 +191,27 @@ def test_a_start_throttled_or_unanswered_past_the_sdk_leaves_the_lead_routing_an
     _one_brief_one_slot(aws, body["lead_id"])
 
 
+def test_a_sweep_throttled_past_every_retry_is_deferred_and_the_next_sweep_takes_it_up(
+    aws: Aws, faults: Faults, hot_lead: dict[str, Any]
+) -> None:
+    """sla_check's queries refused on throttling past the SDK's tries: the invocation still
+    succeeds (a failure would be retried by Lambda into the same throttle, and page through the
+    function's error alarm), says which sweeps it deferred, and the next sweep starts the lead."""
+    aws.put_reps(rep("r1"))
+    faults.inject("stepfunctions", "StartExecution", "ThrottlingException", times=None)
+    _, body = aws.post_lead(_lead(hot_lead, 34))
+    faults.clear()
+    faults.inject("dynamodb", "Query", "ThrottlingException", times=None)
+    throttled = lambdas.invoke(SLA_CHECK, {})
+    assert (throttled["deferred"], throttled["resumed"]) == (["recovery", "sla", "cadence"], 0)
+    assert aws.get_lead(body["lead_id"])["status"] == "routing"  # untouched, still late
+    faults.clear()
+    after = lambdas.invoke(SLA_CHECK, {})
+    assert (after["deferred"], after["resumed"]) == ([], 1)
+    _settles(aws, body["lead_id"], "notified")
+    _one_brief_one_slot(aws, body["lead_id"])
+
+
 def test_a_step_past_lambda_s_concurrency_is_refused_and_retried_until_there_is_room(
     aws: Aws, hot_lead: dict[str, Any], monkeypatch: pytest.MonkeyPatch
 ) -> None:
