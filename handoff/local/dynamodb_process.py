@@ -47,7 +47,8 @@ STOP_TIMEOUT_SECONDS = 10
 
 
 class DynamoDBProcess:
-    """The child: ``start()``, then its calls are forwarded (``forward_here()``); ``stop()``."""
+    """The child: ``launch()``, ``wait_ready()``, then ``forward_here()`` this process's DynamoDB
+    calls to it; ``stop()`` ends it."""
 
     def __init__(self, extensions: tuple[str, ...] = ()) -> None:
         self.extensions = extensions
@@ -115,20 +116,17 @@ class DynamoDBProcess:
     def send(
         self, method: str, path: str, headers: dict[str, str], body: bytes
     ) -> tuple[int, dict[str, str], bytes]:
-        """One request to the child, over this thread's kept connection (made again once if the
-        child closed it between requests)."""
-        for attempt in (1, 2):
-            connection = self._connection()
-            try:
-                connection.request(method, path, body=body, headers=headers)
-                response = connection.getresponse()
-                return response.status, dict(response.getheaders()), response.read()
-            except (http.client.HTTPException, OSError):
-                connection.close()
-                self._connections.connection = None
-                if attempt == 2 or self._child is None:
-                    raise EndpointConnectionError(endpoint_url=self.url) from None
-        raise AssertionError("unreachable")
+        """One request to the child, over this thread's kept connection. One that fails to
+        connect or drops is AWS's EndpointConnectionError, which the SDK tries again."""
+        connection = self._connection()
+        try:
+            connection.request(method, path, body=body, headers=headers)
+            response = connection.getresponse()
+            return response.status, dict(response.getheaders()), response.read()
+        except (http.client.HTTPException, OSError):
+            connection.close()
+            self._connections.connection = None
+            raise EndpointConnectionError(endpoint_url=self.url) from None
 
     def _connection(self) -> http.client.HTTPConnection:
         connection: http.client.HTTPConnection | None = getattr(self._connections, "connection", None)

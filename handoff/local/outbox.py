@@ -26,7 +26,8 @@ def write(outbox: Path, message_id: str, raw: str) -> Path:
     outbox.mkdir(parents=True, exist_ok=True)
     message = email.message_from_string(raw)
     to = re.sub(r"[^A-Za-z0-9._-]", "_", str(message.get("To", "unknown")))[:60]
-    stem = f"{datetime.now(UTC).strftime('%Y%m%dT%H%M%S%f')}-{to}-{message_id[:12]}"
+    # The whole message id: no two sends share a file, however close in time.
+    stem = f"{datetime.now(UTC).strftime('%Y%m%dT%H%M%S%f')}-{to}-{message_id}"
     eml = outbox / f"{stem}.eml"
     eml.write_text(raw, encoding="utf-8")
     html = _html_part(message)
