@@ -234,11 +234,20 @@ def _check(local: LocalRun, unique: int, delivered: list[Delivery]) -> Checks:
         str(leads[lead]["status"]["S"]) if lead in leads else "missing" for lead in lead_of.values()
     )
     reps = _shares(local, leads)
+    # Counted by lead, not by answer: two events answered with one lead id made one lead.
+    handed_off = {
+        lead for lead in lead_of.values() if lead in leads and leads[lead]["status"]["S"] in HANDED_OFF
+    }
+    answered_for = Counter(lead_of.values())
     return Checks(
-        lost=unique - sum(statuses[s] for s in HANDED_OFF),
+        lost=unique - len(handed_off),
         statuses=dict(statuses),
-        # An event answered with two lead ids, or never answered with one.
-        split_answers=sum(1 for ids in answered.values() if len(ids) != 1) + unique - len(answered),
+        # An event answered with two lead ids, never answered with one, or answered with a lead
+        # id another event was answered with.
+        split_answers=sum(1 for ids in answered.values() if len(ids) != 1)
+        + unique
+        - len(answered)
+        + sum(n for n in answered_for.values() if n > 1),
         extra_leads=len(set(leads) - set(lead_of.values())),
         assigned_twice=sum(1 for item in leads.values() if _twice(item)),
         emails=local.briefs_sent(),

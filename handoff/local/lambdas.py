@@ -22,7 +22,7 @@ from typing import Any
 
 from handoff.deploy.functions import ALL_FUNCTIONS, REPO_ROOT, ROUTE, FunctionSpec
 from handoff.deploy.settings import function_scope
-from handoff.local import emulator
+from handoff.local import emulator, router_state
 
 REGION = "us-east-1"
 ACCOUNT = "123456789012"
@@ -302,6 +302,8 @@ def install() -> None:
     from moto.stepfunctions.parser.asl.component.state.exec.state_task import lambda_eval_utils
 
     emulator.install()
+    # Handlers of one function run side by side here, not each in its own sandbox.
+    router_state.install()
 
     # The ASL interpreter logs every caught error (an SLA timeout included) at ERROR
     # with its whole parse tree; the workflow's own Catch handles them.
