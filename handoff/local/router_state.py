@@ -36,8 +36,8 @@ def install() -> None:
     (``app.current_event``, as routes read it). Once per process."""
     from aws_lambda_powertools.event_handler.api_gateway import BaseRouter
 
-    if type(BaseRouter).__name__ == "PerThreadRouterType":
-        return
+    if isinstance(vars(BaseRouter).get(PER_INVOCATION[0]), _PerThread):
+        return  # installed already
     state = threading.local()
     fields = {name: _PerThread(name, state) for name in PER_INVOCATION}
     for name, field in fields.items():
