@@ -48,6 +48,10 @@
 - **DynamoDB's costs paid once** (handoff.local.emulator_dynamodb): item-level answers written
   as JSON rather than through moto's model-driven serializer, an item converted once per
   projection, stored values converted without copies of copies. The answers are the same.
+- **A handler's operations listed once.** Before each request moto lists its handler class's
+  methods (inspect.getmembers, every attribute of the class and its bases) to see whether the
+  action is one of them: a twentieth of the DynamoDB process's time under a burst. A class's
+  methods do not change while the stack runs, so each class's names are listed once.
 - **SES's account details (GetAccount).** moto's SES v2 has no GetAccount, which Handoff reads
   for the account's sending rate (handoff/aws/pacing.py). The emulator answers it with
   LOCAL_SES_RATE: the local SES refuses nothing, so the rate it reports is one no local run
@@ -120,7 +124,21 @@ def install() -> None:
         from moto.sesv2.responses import SESV2Response
 
         SESV2Response.get_account = _ses_account  # type: ignore[attr-defined]
+        from moto.core import responses
+
+        responses.method_names_from_class = _method_names_listed_once(responses.method_names_from_class)  # type: ignore[attr-defined]
         emulator_dynamodb.install()
+
+
+def _method_names_listed_once(list_names: Any) -> Any:
+    """moto's method_names_from_class, each class's names listed once (as a frozenset: moto only
+    asks whether an action is among them)."""
+
+    @functools.cache
+    def listed(clazz: object) -> frozenset[str]:
+        return frozenset(list_names(clazz))
+
+    return listed
 
 
 def _ses_account(self: Any) -> str:

@@ -11,6 +11,7 @@ from handoff.local import emulator
 from handoff.local.emulator import (
     _backend_remembered,
     _failed_invoke_as_aws_names_it,
+    _method_names_listed_once,
 )
 
 
@@ -42,6 +43,31 @@ def test_which_service_a_host_names_is_worked_out_once_per_host() -> None:
     answers = [lookup(None, host) for host in hosts * 3]
     assert answers == ["dynamodb", "states", None] * 3
     assert asked == hosts  # each host once, a None answer included
+
+
+def test_a_handler_class_s_operations_are_listed_once_with_the_same_names() -> None:
+    from moto.core.utils import method_names_from_class
+    from moto.dynamodb.responses import DynamoHandler
+    from moto.sesv2.responses import SESV2Response
+
+    listed: list[object] = []
+
+    def moto_listing(clazz: object) -> list[str]:
+        listed.append(clazz)
+        return method_names_from_class(clazz)
+
+    names = _method_names_listed_once(moto_listing)
+    for _ in range(3):
+        assert names(DynamoHandler) == frozenset(method_names_from_class(DynamoHandler))
+        assert names(SESV2Response) == frozenset(method_names_from_class(SESV2Response))
+    assert "update_item" in names(DynamoHandler) and "send_email" in names(SESV2Response)
+    assert listed == [DynamoHandler, SESV2Response]  # each class listed once
+    emulator.install()
+    from moto.core import responses
+
+    assert responses.method_names_from_class(DynamoHandler) is responses.method_names_from_class(
+        DynamoHandler
+    )
 
 
 def test_a_jsonpath_is_parsed_once_and_still_reads_each_input() -> None:
