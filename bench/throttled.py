@@ -221,9 +221,6 @@ class Writes:
             self.units[(write.index, write.partition_key)] += _units(item_size(write.entry))
             self.entries[write.index] += 1
 
-    def handed_off(self) -> int:
-        return sum(1 for s in list(self.status.values()) if s in burst.HANDED_OFF)
-
     def report(self) -> dict[str, Any]:
         """As JSON, for the stack's process to read (``from_report``)."""
         return {
@@ -260,6 +257,8 @@ def _image(backend: Any, table: str, key: Mapping[str, Any]) -> dict[str, Any] |
 
 
 CAPTURE = "bench.throttled:capture_writes"  # by name: run as a script, __name__ is __main__
+PROGRESS = "bench.throttled:capture_progress"  # after CAPTURE: what the drain polls
+_capturing: list[Writes] = []  # in the stack's DynamoDB process: CAPTURE's writes
 
 
 def capture_writes() -> Callable[[], dict[str, Any]]:
@@ -275,6 +274,7 @@ def capture_writes() -> Callable[[], dict[str, Any]]:
     from moto.dynamodb.responses import DynamoHandler
 
     writes = Writes()
+    _capturing.append(writes)
     images: dict[str, dict[str, Any] | None] = {}
     table = table_name(LEADS)
     original = DynamoHandler.call_action
@@ -302,9 +302,23 @@ def capture_writes() -> Callable[[], dict[str, Any]]:
     return writes.report
 
 
+def capture_progress() -> Callable[[], dict[str, Any]]:
+    """Run in the stack's DynamoDB process after CAPTURE (its extension PROGRESS): the leads
+    its writes have handed off, and the others by status. The drain polls this every second;
+    the whole capture (every key's units) is read once, at the end."""
+
+    def progress() -> dict[str, Any]:
+        statuses = Counter(list(_capturing[-1].status.values()))
+        handed_off = sum(n for status, n in statuses.items() if status in burst.HANDED_OFF)
+        waiting = {status: n for status, n in statuses.items() if status not in burst.HANDED_OFF}
+        return {"handed_off": handed_off, "waiting": waiting}
+
+    return progress
+
+
 def captured(local: LocalRun) -> Writes:
     """The writes the stack's DynamoDB process has captured so far."""
-    return Writes.from_report(local.stack.dynamodb.report()[CAPTURE])
+    return Writes.from_report(local.stack.dynamodb.report(only=CAPTURE)[CAPTURE])
 
 
 # --- the run -----------------------------------------------------------------------------------
@@ -401,16 +415,19 @@ def _post(local: LocalRun, event: int, body: bytes, at: float) -> _Post:
 def _drain(wire: Wire, local: LocalRun, expected: int) -> None:
     """Until every lead is briefed (SES accepted it) and handed off (the lead says so)."""
     seen, last_progress, began = (-1, -1), time.monotonic(), time.monotonic()
-    while (done := (wire.briefed(), (writes := captured(local)).handed_off())) < (expected, expected):
+    while True:
+        progress = local.stack.dynamodb.report(only=PROGRESS)[PROGRESS]
+        done = (wire.briefed(), progress["handed_off"])
+        if min(done) >= expected:
+            return
         now = time.monotonic()
         if done != seen:
             seen, last_progress = done, now
         if now - last_progress > STALL_SECONDS or now - began > max(DRAIN_CAP, expected * DRAIN_CAP_PER_LEAD):
             return
         if int(now - began) % 30 == 0:
-            waiting = Counter(s for s in list(writes.status.values()) if s not in burst.HANDED_OFF)
             print(
-                f"B10 drain {now - began:.0f} s: {done[0]} briefed, {done[1]} handed off, {dict(waiting)}",
+                f"B10 drain {now - began:.0f} s: {done[0]} briefed, {done[1]} handed off, {progress['waiting']}",
                 flush=True,
             )
         time.sleep(1.0)
@@ -497,7 +514,10 @@ def run_case(leads: int, ses_rate: float) -> Case:
     reps = rep_rows(
         {rep: ("sales", weight, burst.SALES_CAPACITY) for rep, weight in burst.SALES_WEIGHTS.items()}
     )
-    with quiet(), local_stack(reps, sla_check_every=SLA_CHECK_EVERY, dynamodb_extensions=(CAPTURE,)) as local:
+    with (
+        quiet(),
+        local_stack(reps, sla_check_every=SLA_CHECK_EVERY, dynamodb_extensions=(CAPTURE, PROGRESS)) as local,
+    ):
         wire = Wire(ses_rate)
         wire.install()
         t0 = time.time() + 1.0

@@ -4,8 +4,8 @@ One item (SCHEDULE_KEY) holds ``free_at``, the moment (epoch seconds) the next e
 a second (SENDS_KEY) the same for the sends themselves, taken just before each call to SES.
 Taking moments is one conditional write in the usual case: an idle schedule is restarted at now,
 a busy one is moved on by the moments taken (DynamoDB applies writes to one item in turn, so no
-two senders get the same moment). 14 emails a second, SES's production default, is far inside
-one item's 1,000 writes a second.
+two senders get the same moment), and a sender first tries the write that held for it last time.
+14 emails a second, SES's production default, is far inside one item's 1,000 writes a second.
 """
 
 from __future__ import annotations
@@ -72,6 +72,9 @@ class SendSchedule:
         self._table = table
         self._rate = rate
         self._share = share
+        # By key: the schedule's free moment as this sender last wrote or read it. It only ever
+        # moves on (a restart is at a later now), so it is a floor: past it, the schedule is busy.
+        self._seen_free_at: dict[str, float] = {}
 
     def take(self, now: float, emails: int = 1, within: float | None = None) -> pacing.Slots | None:
         return self._take(SCHEDULE_KEY, now, emails, within)
@@ -102,7 +105,27 @@ class SendSchedule:
         self, key: str, now: float, spacing: float, emails: int, within: float | None
     ) -> pacing.Slots | None:
         """The moments taken (None when the schedule is too far ahead); _ConditionFailed when
-        another sender moved it between the two writes."""
+        another sender moved it between the two writes.
+
+        An idle schedule is restarted at now, a busy one moved on: each write holds only in its
+        own case. One this sender knows to be busy is moved on first, so a burst takes its
+        moments in one write each, not two (a write that does not hold is billed too)."""
+        writes = (self._restart, self._move_on)
+        if self._seen_free_at.get(key, 0.0) > now:
+            writes = (self._move_on, self._restart)
+        for write in writes:
+            taken = write(key, now, spacing, emails, within)
+            if taken is not None:
+                self._seen_free_at[key] = taken.free_at
+                return taken
+        if within is not None and self._free_at(key) > now + within:
+            return None
+        raise _ConditionFailed
+
+    def _restart(
+        self, key: str, now: float, spacing: float, emails: int, within: float | None
+    ) -> pacing.Slots | None:
+        """An idle schedule's moments from now; None if it is busy."""
         idle = pacing.take(None, now, spacing, emails, within)
         assert idle is not None  # noqa: S101 - an unused schedule is never ahead
         try:
@@ -112,10 +135,15 @@ class SendSchedule:
                 "attribute_not_exists(free_at) OR free_at <= :now",
                 {":free": _number(idle.free_at), ":now": _number(now)},
             )
-            return idle
         except _ConditionFailed:
-            pass
-        # Busy: move it on by this sender's moments, unless that reaches past ``within``.
+            return None
+        return idle
+
+    def _move_on(
+        self, key: str, now: float, spacing: float, emails: int, within: float | None
+    ) -> pacing.Slots | None:
+        """A busy schedule moved on by this sender's moments, unless that reaches past
+        ``within``; None if it is idle or that far ahead."""
         span = spacing * emails
         condition = "free_at > :now" + ("" if within is None else " AND free_at <= :latest")
         values = {":span": _number(span), ":now": _number(now)}
@@ -124,9 +152,7 @@ class SendSchedule:
         try:
             moved = self._write(key, "SET free_at = free_at + :span", condition, values, returning=True)
         except _ConditionFailed:
-            if within is not None and self._free_at(key) > now + within:
-                return None
-            raise
+            return None
         return pacing.take(float(moved) - span, now, spacing, emails, within=None)
 
     def _write(
@@ -146,7 +172,9 @@ class SendSchedule:
     def _free_at(self, key: str) -> float:
         with storage_errors():
             item = self._table.get_item(Key={"schedule": key}, ConsistentRead=True).get("Item")
-        return float(item["free_at"]) if item else 0.0
+        free_at = float(item["free_at"]) if item else 0.0
+        self._seen_free_at[key] = max(free_at, self._seen_free_at.get(key, 0.0))
+        return free_at
 
 
 class _ConditionFailed(Exception):

@@ -8,7 +8,7 @@ that makes its requests atomic) was about a third of it. Here the same backend, 
 emulator changes (handoff.local.emulator), runs in a child process, on another core.
 
 - **One endpoint still.** Handlers in the stack's process hand their DynamoDB calls to the child
-  over a connection kept per thread (handoff.local.in_process), and moto's server in the stack's
+  over kept connections (handoff.local.in_process), and moto's server in the stack's
   process passes on the DynamoDB requests it is sent (another process's CLI, a test's client),
   so everything addressed to the stack's AWS endpoint sees one DynamoDB.
 - **The child lives as long as the stack.** It exits when its standard input closes, which
@@ -30,6 +30,7 @@ import os
 import subprocess
 import sys
 import threading
+import urllib.parse
 from collections.abc import Callable
 from http.server import BaseHTTPRequestHandler
 from typing import IO, Any, ClassVar
@@ -54,7 +55,12 @@ class DynamoDBProcess:
         self.extensions = extensions
         self.port = 0
         self._child: subprocess.Popen[bytes] | None = None
-        self._connections = threading.local()
+        # Idle kept connections, shared by every thread. The workflow runs each Lambda step on a
+        # thread of its own, so a connection kept per thread served one step and was dropped:
+        # a new TCP connection (and a new serving thread in the child) for every step.
+        self._idle: list[http.client.HTTPConnection] = []
+        self._idle_lock = threading.Lock()
+        self.opened = 0  # connections made so far
 
     def launch(self) -> None:
         """Start the child; it readies itself (imports, moto) while the caller goes on."""
@@ -88,6 +94,10 @@ class DynamoDBProcess:
 
     def stop(self) -> None:
         self.stop_forwarding()
+        with self._idle_lock:
+            idle, self._idle = self._idle, []
+        for connection in idle:
+            connection.close()
         child, self._child = self._child, None
         if child is None:
             return
@@ -105,9 +115,10 @@ class DynamoDBProcess:
     def url(self) -> str:
         return f"http://127.0.0.1:{self.port}"
 
-    def report(self) -> dict[str, Any]:
-        """Each extension's report, by its name."""
-        status, _, body = self.send("GET", REPORT_PATH, {}, b"")
+    def report(self, only: str | None = None) -> dict[str, Any]:
+        """Each extension's report, by its name; ``only`` that one's (a poll need not carry the rest)."""
+        path = REPORT_PATH if only is None else f"{REPORT_PATH}?{urllib.parse.urlencode({'only': only})}"
+        status, _, body = self.send("GET", path, {}, b"")
         if status != 200:
             raise RuntimeError(f"the DynamoDB process answered {status} for its report")
         answer: dict[str, Any] = json.loads(body)
@@ -116,24 +127,27 @@ class DynamoDBProcess:
     def send(
         self, method: str, path: str, headers: dict[str, str], body: bytes
     ) -> tuple[int, dict[str, str], bytes]:
-        """One request to the child, over this thread's kept connection. One that fails to
-        connect or drops is AWS's EndpointConnectionError, which the SDK tries again."""
+        """One request to the child, over an idle kept connection (or a new one), kept again
+        once answered. One that fails to connect or drops is AWS's EndpointConnectionError,
+        which the SDK tries again; its connection is not kept."""
         connection = self._connection()
         try:
             connection.request(method, path, body=body, headers=headers)
             response = connection.getresponse()
-            return response.status, dict(response.getheaders()), response.read()
+            answer = response.status, dict(response.getheaders()), response.read()
         except (http.client.HTTPException, OSError):
             connection.close()
-            self._connections.connection = None
             raise EndpointConnectionError(endpoint_url=self.url) from None
+        with self._idle_lock:
+            self._idle.append(connection)
+        return answer
 
     def _connection(self) -> http.client.HTTPConnection:
-        connection: http.client.HTTPConnection | None = getattr(self._connections, "connection", None)
-        if connection is None:
-            connection = http.client.HTTPConnection("127.0.0.1", self.port, timeout=120)
-            self._connections.connection = connection
-        return connection
+        with self._idle_lock:
+            if self._idle:
+                return self._idle.pop()  # the most recently used: the likeliest still open
+            self.opened += 1
+        return http.client.HTTPConnection("127.0.0.1", self.port, timeout=120)
 
 
 class _Forwarded:
@@ -224,7 +238,7 @@ def _first_line(stream: IO[bytes] | None, timeout: float) -> str:
 class _Handler(BaseHTTPRequestHandler):
     """DynamoDB's JSON protocol, answered by moto's backends as the stack's process would."""
 
-    protocol_version = "HTTP/1.1"  # keep-alive: one connection per calling thread
+    protocol_version = "HTTP/1.1"  # keep-alive: the stack keeps its connections for many calls
     # An answer goes out as two writes (its headers, then its body). With Nagle's algorithm on, the
     # second waited for the caller's delayed acknowledgement of the first: 40 ms a call.
     disable_nagle_algorithm = True
@@ -256,10 +270,14 @@ class _Handler(BaseHTTPRequestHandler):
         self._reply(status, headers, answer.encode() if isinstance(answer, str) else answer)
 
     def do_GET(self) -> None:
-        if self.path != REPORT_PATH:
+        path, _, query = self.path.partition("?")
+        only = urllib.parse.parse_qs(query).get("only")
+        if path != REPORT_PATH or (only and only[0] not in self.reports):
             self._reply(404, {"Content-Type": "text/plain"}, b"not found")
             return
-        answer = json.dumps({name: report() for name, report in self.reports.items()}).encode()
+        answer = json.dumps(
+            {name: report() for name, report in self.reports.items() if not only or name == only[0]}
+        ).encode()
         self._reply(200, {"Content-Type": "application/json"}, answer)
 
     def _reply(self, status: int, headers: dict[str, str], body: bytes) -> None:

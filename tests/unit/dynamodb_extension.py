@@ -26,3 +26,7 @@ def count_actions() -> Callable[[], dict[str, int]]:
 
 def fail_to_start() -> Callable[[], dict[str, int]]:
     raise RuntimeError("this extension refuses to start")
+
+
+def say_ready() -> Callable[[], str]:
+    return lambda: "ready"

@@ -4,6 +4,7 @@ addressed to the stack's endpoint reach the child's tables, once each, with AWS'
 from __future__ import annotations
 
 import json
+import threading
 from collections.abc import Iterator
 from typing import Any
 
@@ -19,6 +20,7 @@ from handoff.local.stack import free_port
 
 REGION = "ap-south-2"  # a region no other test writes to: moto's backends outlive a test
 COUNTER = "tests.unit.dynamodb_extension:count_actions"
+READY = "tests.unit.dynamodb_extension:say_ready"
 ONE_ATTEMPT = Config(retries={"max_attempts": 1, "mode": "standard"}, connect_timeout=1)
 SIGNED = {
     "Content-Type": "application/x-amz-json-1.0",
@@ -30,7 +32,7 @@ SIGNED = {
 
 @pytest.fixture(scope="module")
 def child() -> Iterator[DynamoDBProcess]:
-    process = DynamoDBProcess((COUNTER,))
+    process = DynamoDBProcess((COUNTER, READY))
     process.launch()
     process.wait_ready()
     yield process
@@ -126,6 +128,13 @@ def test_an_unsigned_request_is_refused_with_a_4xx(child: DynamoDBProcess) -> No
     assert json.loads(body)["__type"] == "UnrecognizedClientException"
 
 
+def test_a_report_names_each_extension_or_only_the_one_asked_for(child: DynamoDBProcess) -> None:
+    assert set(child.report()) == {COUNTER, READY}
+    assert child.report(only=READY) == {READY: "ready"}
+    with pytest.raises(RuntimeError, match="answered 404"):
+        child.report(only="tests.unit.dynamodb_extension:not_started")
+
+
 def test_an_extension_that_fails_stops_the_start_with_a_clear_error() -> None:
     process = DynamoDBProcess(("tests.unit.dynamodb_extension:fail_to_start",))
     process.launch()
@@ -143,3 +152,35 @@ def test_the_child_exits_with_its_stack_and_later_calls_fail_to_connect() -> Non
     assert running.returncode == 0
     with pytest.raises(EndpointConnectionError):  # the SDK retries this, as on AWS
         process.send("POST", "/", SIGNED, b"{}")
+
+
+def test_calls_from_one_thread_after_another_share_one_kept_connection(child: DynamoDBProcess) -> None:
+    """The workflow runs each step on a new thread: a connection kept per thread was a new TCP
+    connection (and a new serving thread in the child) for every step."""
+    opened = child.opened
+    for _ in range(5):
+        caller = threading.Thread(target=lambda: child.send("POST", "/", SIGNED, b"{}"))
+        caller.start()
+        caller.join()
+    assert child.opened - opened <= 1
+
+
+def test_calls_at_once_each_get_a_connection_and_all_are_kept(child: DynamoDBProcess) -> None:
+    opened, ready = child.opened, threading.Barrier(4)
+    answers: list[int] = []
+
+    def call() -> None:
+        ready.wait()
+        answers.append(child.send("POST", "/", SIGNED, b"{}")[0])
+
+    callers = [threading.Thread(target=call) for _ in range(4)]
+    for caller in callers:
+        caller.start()
+    for caller in callers:
+        caller.join()
+    assert answers == [200] * 4
+    assert 1 <= child.opened - opened <= 4
+    after = child.opened
+    for _ in range(4):
+        child.send("POST", "/", SIGNED, b"{}")
+    assert child.opened == after  # every connection made went back to be kept

@@ -89,6 +89,24 @@ def test_a_limited_sender_takes_nothing_and_an_unlimited_one_queues_behind(table
     assert moments(SOON + 1000, within=1.0) == pytest.approx((SOON + 1000,))
 
 
+def test_a_sender_that_saw_the_schedule_ahead_moves_it_on_in_one_write(table: Any) -> None:
+    """The schedule's free moment only moves on, so a sender that saw it ahead of now knows it busy:
+    in a burst each take is one write, not a restart refused and then a move (both billed)."""
+    writes: list[str] = []
+    table.meta.client.meta.events.register(
+        "before-parameter-build.dynamodb.UpdateItem",
+        lambda params, **_: writes.append(params["UpdateExpression"]),
+    )
+    schedule = SendSchedule(table, rate=lambda: 10.2, share=lambda: 1.0)  # one every 0.1 s
+    for n in range(6):  # six in a row: the first restarts it, then it is busy
+        assert schedule.take(SOON).moments == pytest.approx((SOON + n / 10,), abs=0.002)  # type: ignore[union-attr]
+    assert writes == ["SET free_at = :free", *(["SET free_at = free_at + :span"] * 5)]
+    writes.clear()
+    for n in range(3):  # a quiet day: each long after the last
+        assert schedule.take(SOON + 100 * (n + 1)).moments == pytest.approx((SOON + 100 * (n + 1),))  # type: ignore[union-attr]
+    assert writes == ["SET free_at = :free"] * 3
+
+
 def test_a_step_s_stale_now_takes_moments_from_the_wall_clock_not_the_past(table: Any) -> None:
     """A step slowed by a throttle began seconds ago: its moments start at the wall clock, so they
     cannot fall behind the sends SES has already seen."""
