@@ -157,7 +157,13 @@ class RepRepository:
             self._keep(as_found, rep.rep_id)
             raise ClaimConflict(rep.rep_id, as_found=as_found, reported=True) from conflict.__cause__
         claimed = Rep.model_validate(from_item(result["Attributes"]))
-        if next_vtime is not None and not exact_turn:
+        # Off its turn, the claim found the clock as it is: already at or past this claim's
+        # vtime (another router moved it on meanwhile), a second write would only be refused.
+        if (
+            next_vtime is not None
+            and not exact_turn
+            and (claimed.vtime is None or claimed.vtime < next_vtime)
+        ):
             claimed = self._advance_clock(claimed, next_vtime)
         self._keep(claimed, rep.rep_id)
         return claimed

@@ -155,3 +155,24 @@ def test_under_contention_a_claim_can_skip_the_exact_turn_but_never_capacity(aws
     assert reps.get("r1").vtime == 2.0  # type: ignore[union-attr]  # the clock never moves back
     with pytest.raises(ClaimConflict):
         reps.claim(reps.get("r1"), "lead-16", utcnow(), next_vtime=3.0, exact_turn=False)  # type: ignore[arg-type]  # full
+
+
+def test_a_claim_off_its_turn_writes_the_clock_only_when_it_moves_it_on(aws: Aws) -> None:
+    """The claim's own answer says where the clock stands: behind this claim's vtime, a second
+    write moves it on; at or past it (another router moved it meanwhile), none is made."""
+    aws.put_reps(rep("r1", capacity=5))
+    reps = container.ports().reps
+    writes: list[str] = []
+    events, event = reps._table.meta.client.meta.events, "before-parameter-build.dynamodb.UpdateItem"
+    events.register(event, lambda params, **_: writes.append(params["UpdateExpression"]), unique_id="counted")
+    try:
+        seen = reps.get("r1")
+        assert seen is not None
+        reps.claim(seen, "lead-17", utcnow(), next_vtime=3.0)
+        assert len(writes) == 1
+        reps.claim(reps.get("r1"), "lead-18", utcnow(), next_vtime=2.0, exact_turn=False)  # type: ignore[arg-type]  # the clock is at 3 already
+        assert len(writes) == 2 and reps.get("r1").vtime == 3.0  # type: ignore[union-attr]
+        reps.claim(reps.get("r1"), "lead-19", utcnow(), next_vtime=4.0, exact_turn=False)  # type: ignore[arg-type]
+        assert len(writes) == 4 and writes[3] == "SET vtime = :vtime" and reps.get("r1").vtime == 4.0  # type: ignore[union-attr]
+    finally:
+        events.unregister(event, unique_id="counted")
