@@ -52,6 +52,11 @@
   methods (inspect.getmembers, every attribute of the class and its bases) to see whether the
   action is one of them: a twentieth of the DynamoDB process's time under a burst. A class's
   methods do not change while the stack runs, so each class's names are listed once.
+- **A service's operation router built once.** moto builds the router that matches a REST
+  request to its operation (a werkzeug rule for each of the service's operations) the first time
+  the service is called, without a lock. A burst's first briefs reached SES at once and 23
+  threads each built SES v2's, taking 0.5 to 2.4 s each while the first leads waited. It is now
+  built under a lock, once.
 - **SES's account details (GetAccount).** moto's SES v2 has no GetAccount, which Handoff reads
   for the account's sending rate (handoff/aws/pacing.py). The emulator answers it with
   LOCAL_SES_RATE: the local SES refuses nothing, so the rate it reports is one no local run
@@ -127,6 +132,9 @@ def install() -> None:
         from moto.core import responses
 
         responses.method_names_from_class = _method_names_listed_once(responses.method_names_from_class)  # type: ignore[attr-defined]
+        from moto.core.routing import ServiceOperationRouter
+
+        ServiceOperationRouter._get_router = _router_built_once(ServiceOperationRouter._get_router)  # type: ignore[method-assign]
         emulator_dynamodb.install()
 
 
@@ -139,6 +147,21 @@ def _method_names_listed_once(list_names: Any) -> Any:
         return frozenset(list_names(clazz))
 
     return listed
+
+
+def _router_built_once(get_router: Any) -> Any:
+    """moto's ServiceOperationRouter._get_router, with a protocol's router built under a lock
+    (moto builds it when it finds none; the lock makes the others wait and then find it)."""
+    building = threading.Lock()
+
+    @functools.wraps(get_router)
+    def built_once(self: Any, protocol: str) -> Any:
+        if protocol in self._routers:
+            return self._routers[protocol]
+        with building:
+            return get_router(self, protocol)
+
+    return built_once
 
 
 def _ses_account(self: Any) -> str:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import time
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import pytest
@@ -258,3 +260,27 @@ def test_moto_s_server_takes_a_burst_of_connections() -> None:
 
     emulator.install()
     assert BaseWSGIServer.request_queue_size == LISTEN_BACKLOG >= 1000
+
+
+def test_a_service_s_operation_router_is_built_once_by_callers_at_once(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """moto builds it on first use without a lock: a burst's first emails each built SES's."""
+    from moto.core import routing
+    from moto.core.utils import get_service_model
+
+    built: list[str] = []
+    build = routing.RestRouter.__init__
+
+    def counted(self: Any, model: Any) -> None:
+        built.append(model.service_name)
+        time.sleep(0.05)  # long enough for every caller to arrive while it is built
+        build(self, model)
+
+    monkeypatch.setattr(routing.RestRouter, "__init__", counted)
+    emulator.install()
+    router = routing.ServiceOperationRouter(get_service_model("sesv2"))
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        found = list(pool.map(lambda _: router._get_router("rest-json"), range(8)))
+    assert built == ["sesv2"]
+    assert all(r is found[0] for r in found)
