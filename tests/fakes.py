@@ -95,7 +95,8 @@ class FakeLeads:
         timeline: list[TimelineEntry] | None = None,
         expect_status: tuple[LeadStatus, ...] = (),
         expect: dict[str, Any] | None = None,
-    ) -> None:
+        read_back: bool = False,
+    ) -> dict[str, Any] | None:
         item = self.items.get(lead_id)
         if item is None or (expect_status and item.get("status") not in {s.value for s in expect_status}):
             raise Conflict(f"lead {lead_id} is missing or not in {list(expect_status)}")
@@ -118,6 +119,7 @@ class FakeLeads:
             item[name] = [*item.get(name, []), *_plain(values)]
         for name in removed:
             item.pop(name, None)
+        return copy.deepcopy(item) if read_back else None
 
     def use_link(self, lead_id: str, nonce: str) -> bool:
         item = self.items.get(lead_id)

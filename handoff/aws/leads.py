@@ -182,8 +182,10 @@ class LeadRepository:
         timeline: list[TimelineEntry] | None = None,
         expect_status: tuple[LeadStatus, ...] = (),
         expect: dict[str, Any] | None = None,
-    ) -> None:
-        """One UpdateItem: set fields, append to lists, remove attributes.
+        read_back: bool = False,
+    ) -> dict[str, Any] | None:
+        """One UpdateItem: set fields, append to lists, remove attributes; with ``read_back``, the
+        item as it left it (ReturnValues ALL_NEW: no read of its own, and no write between).
 
         A status change also maintains ``open_status`` (the sparse index sla_check pages
         through), and every write stamps ``updated_at``.
@@ -236,14 +238,20 @@ class LeadRepository:
         }
         if values:
             kwargs["ExpressionAttributeValues"] = values
+        if read_back:
+            kwargs["ReturnValues"] = "ALL_NEW"
         # Throttled, it is tried again in the step (handoff.aws.throttling) before the step fails.
-        through_throttling(lambda: self._update(kwargs, lead_id, expect_status))
+        answer = through_throttling(lambda: self._update(kwargs, lead_id, expect_status))
+        return from_item(answer["Attributes"]) if read_back else None
 
-    def _update(self, kwargs: dict[str, Any], lead_id: str, expect_status: tuple[LeadStatus, ...]) -> None:
+    def _update(
+        self, kwargs: dict[str, Any], lead_id: str, expect_status: tuple[LeadStatus, ...]
+    ) -> dict[str, Any]:
         with storage_errors(
             lambda: Conflict(f"lead {lead_id} is missing, not in {list(expect_status)} or changed since read")
         ):
-            self._table.update_item(**kwargs)
+            answer: dict[str, Any] = self._table.update_item(**kwargs)
+        return answer
 
     def use_link(self, lead_id: str, nonce: str) -> bool:
         """Mark a one-click link as used; False when it already was (links work once)."""

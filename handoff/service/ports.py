@@ -48,10 +48,12 @@ class Leads(Protocol):
         timeline: list[TimelineEntry] | None = None,
         expect_status: tuple[LeadStatus, ...] = (),
         expect: dict[str, Any] | None = None,
-    ) -> None:
+        read_back: bool = False,
+    ) -> dict[str, Any] | None:
         """One atomic write; Conflict when the lead is missing, not in ``expect_status``, or an
         attribute named in ``expect`` does not hold its value (None: the attribute is absent),
-        which is how a read-modify-write knows nobody wrote in between."""
+        which is how a read-modify-write knows nobody wrote in between. With ``read_back``, the
+        item as this write left it (its answer: no write can land between them); else None."""
         ...
 
     def use_link(self, lead_id: str, nonce: str) -> bool:

@@ -31,11 +31,15 @@ def await_touch(ports: Ports, lead_id: str, task_token: str, now: datetime) -> N
     if the brief already bounced, end the wait at once with BriefBounced."""
     leads = ports.leads
     try:
-        leads.update(
+        # A bounce or a reassignment request that came before the token was parked had no wait to
+        # end: the lead as parking left it says (each of them reads after noting itself), so one
+        # side or the other ends it.
+        item = leads.update(
             lead_id,
             set_fields={"task_token": task_token},
             timeline=[TimelineEntry(at=now, event="waiting", detail="SLA clock running")],
             expect_status=(LeadStatus.NOTIFIED,),
+            read_back=True,
         )
     except Conflict:
         record = leads.get(lead_id)
@@ -45,9 +49,6 @@ def await_touch(ports: Ports, lead_id: str, task_token: str, now: datetime) -> N
             raise
         _complete_wait(ports, lead_id, task_token, record.dispositions[0].outcome)
         return
-    # A bounce or a reassignment request that came before the token was parked had no wait to
-    # end: read after parking (each reads after noting itself), so one side or the other ends it.
-    item = leads.get_item(lead_id)
     if item is None:
         return
     if item.get("reassign_request"):

@@ -106,6 +106,20 @@ def test_updates_set_append_remove_and_guard_the_status(stores: tuple[Leads, Rep
     assert closed is not None and "open_status" not in closed  # left the sparse index
 
 
+def test_an_update_can_answer_with_the_lead_as_it_left_it(stores: tuple[Leads, Reps, Dispositions]) -> None:
+    """The workflow parks its token and reads back in one write: what a bounce noted before it
+    is in the answer, with no read of its own."""
+    leads, _, _ = stores
+    lead = record(3)
+    leads.create(lead)
+    leads.update(lead.lead_id, set_fields={"reassign_request": {"because": "rep on leave"}})
+    assert leads.update(lead.lead_id, set_fields={"task_token": "t0"}) is None
+    after = leads.update(lead.lead_id, set_fields={"task_token": "t1"}, read_back=True)
+    assert after == leads.get_item(lead.lead_id)
+    assert after is not None and after["task_token"] == "t1"
+    assert after["reassign_request"] == {"because": "rep on leave"}
+
+
 def test_links_bounces_and_tokens_are_each_noted_once(stores: tuple[Leads, Reps, Dispositions]) -> None:
     leads, _, _ = stores
     lead = record(3)

@@ -355,8 +355,13 @@ def test_a_reassignment_asked_before_the_wait_is_parked_ends_it_at_once(ports: F
     answer = reassign.request(ports, lead_id, because="manual", to_rep_id="r2", by="ops", note=None, now=NOW)
     assert answer["status"] == "reassigning" and ports.workflow.ended == []  # no wait to end yet
     token = ports.workflow.park("late-token")
+    reads: list[str] = []
+    read = ports.leads.get_item
+    ports.leads.get_item = lambda lead: reads.append(lead) or read(lead)  # type: ignore[method-assign]
     touch.await_touch(ports, lead_id, token, NOW)
     assert ports.workflow.ended == [("late-token", "fail", (reassign.REASSIGN_ERROR, "manual"))]
+    assert reads == []  # parking's own answer said so: no read of its own
+    ports.leads.get_item = read  # type: ignore[method-assign]
     routing.reassign(ports, lead_id, NOW)
     record = ports.leads.get(lead_id)
     assert record is not None and record.assignment is not None
