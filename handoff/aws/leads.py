@@ -341,10 +341,16 @@ class LeadRepository:
             condition = condition & Key(cast(str, index.sort_key)).between(
                 _second(start), _second(end + timedelta(seconds=1))
             )
-        with storage_errors():
-            page = self._table.query(
-                IndexName=index.name, KeyConditionExpression=condition, ScanIndexForward=False, Limit=25
-            )
+
+        def newest() -> dict[str, Any]:
+            with storage_errors():
+                answer: dict[str, Any] = self._table.query(
+                    IndexName=index.name, KeyConditionExpression=condition, ScanIndexForward=False, Limit=25
+                )
+            return answer
+
+        # Routing reads this first: a step failed on its throttle would redo every read before it.
+        page = through_throttling(newest)
         return (
             item
             for item in page.get("Items", [])

@@ -136,9 +136,10 @@ class RepRepository:
             else:
                 conditions.append("vtime = :seen_vtime")
                 values[":seen_vtime"] = Decimal(str(rep.vtime))
-        try:
+
+        def write() -> dict[str, Any]:
             with storage_errors(lambda: ClaimConflict(rep.rep_id)):
-                result = self._table.update_item(
+                answer: dict[str, Any] = self._table.update_item(
                     Key={"rep_id": rep.rep_id},
                     UpdateExpression="SET " + ", ".join(sets) + " ADD #holds :leads",
                     ConditionExpression=" AND ".join(conditions),
@@ -147,6 +148,12 @@ class RepRepository:
                     ReturnValues="ALL_NEW",
                     ReturnValuesOnConditionCheckFailure="ALL_OLD",
                 )
+            return answer
+
+        try:
+            # A throttled claim took nothing: tried again in the step, not by a new one that
+            # would read and plan all over again.
+            result = through_throttling(write)
         except ClaimConflict as conflict:
             item = _refused_item(conflict)
             as_found = _rep(item)

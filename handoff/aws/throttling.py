@@ -1,7 +1,10 @@
 """A request AWS refused on a rate or a quota (StorageThrottled) was not applied, so trying it
 again does it once. Past the SDK's own tries, the adapters try for about 4 s more in the step:
 the write that records an email already sent, the release of a slot, the start of a workflow
-must land, or a retried step would send twice, keep a slot, or wait minutes for sla_check."""
+must land, or a retried step would send twice, keep a slot, or wait minutes for sla_check.
+Routing's contact lookup and its capacity claim are tried so too: a Route step that failed on
+them was started again by the workflow, to read and plan all over again (in a burst under
+DynamoDB throttling, half the leads' Route ran twice)."""
 
 from __future__ import annotations
 

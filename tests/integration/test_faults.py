@@ -155,10 +155,14 @@ def test_ses_throttling_past_the_sdk_waits_in_the_workflow_and_never_fails_the_l
 
 
 def test_dynamodb_throttling_past_the_sdk_is_waited_out_by_the_workflow(
-    aws: Aws, faults: Faults, hot_lead: dict[str, Any]
+    aws: Aws, faults: Faults, hot_lead: dict[str, Any], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """Past the SDK's tries, DynamoDB's throttling is StorageThrottled, which the workflow waits
-    out with jittered back-off for the best part of an hour, not a few quick tries."""
+    """Past the SDK's tries (and the step's own), DynamoDB's throttling is StorageThrottled, which
+    the workflow waits out with jittered back-off for the best part of an hour."""
+    from handoff.aws import throttling
+
+    # The step's own tries (test_routing_rides_out_a_throttled_contact_lookup_in_the_step) spent.
+    monkeypatch.setattr(throttling, "THROTTLED_PAUSES", ())
     aws.put_reps(rep("r1"))
     status, body = aws.post_lead(_lead(hot_lead, 32))
     assert status == 202
@@ -168,6 +172,25 @@ def test_dynamodb_throttling_past_the_sdk_is_waited_out_by_the_workflow(
     _one_brief_one_slot(aws, body["lead_id"])
     errors = _task_errors(aws, body["lead_id"])
     assert errors and set(errors) == {"StorageThrottled"}
+
+
+def test_routing_rides_out_a_throttled_contact_lookup_in_the_step(
+    aws: Aws, faults: Faults, hot_lead: dict[str, Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Past the SDK's tries, Route tries its contact lookup again in the step: started again by
+    the workflow, the step would read and plan all over again."""
+    from handoff.aws import throttling
+
+    monkeypatch.setattr(throttling, "THROTTLED_PAUSES", (0.01, 0.01))
+    aws.put_reps(rep("r1"))
+    # Route's first Query: refused past the SDK's three tries, within the step's own.
+    faults.inject("dynamodb", "Query", "ProvisionedThroughputExceededException", times=6)
+    status, body = aws.post_lead(_lead(hot_lead, 35))
+    assert status == 202
+    _settles(aws, body["lead_id"], "notified", timeout=60)
+    _one_brief_one_slot(aws, body["lead_id"])
+    assert sum(faults.injected.values()) == 6
+    assert _task_errors(aws, body["lead_id"]) == []
 
 
 @pytest.mark.parametrize(

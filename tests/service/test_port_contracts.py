@@ -606,9 +606,10 @@ def test_a_throttled_new_lead_is_tried_again_in_the_webhook_and_stored_once(
     assert leads.get(record(302).lead_id) is None
 
 
-def test_a_throttled_release_is_tried_again_so_the_slot_is_given_back(
-    monkeypatch: pytest.MonkeyPatch,
-) -> None:
+@pytest.fixture
+def throttled_reps(monkeypatch: pytest.MonkeyPatch) -> Iterator[tuple[RepRepository, Any]]:
+    """The DynamoDB rep adapter on moto with rep r1 (capacity 2), and its table's client for
+    ``throttle``; the adapter's own pauses take no time."""
     from handoff.aws import reps as reps_module
 
     moto_credentials(monkeypatch)
@@ -618,37 +619,57 @@ def test_a_throttled_release_is_tried_again_so_the_slot_is_given_back(
         table = boto3.resource("dynamodb").Table(REPS.logical_name)
         reps = RepRepository(table)
         reps.put(rep("r1", capacity=2))
-        reps.claim(reps.get("r1") or rep("x"), "L1", NOW)
-        refusals = throttle(table.meta.client, "UpdateItem")
-        refusals[0] = 12  # past the SDK's tries, within the adapter's
-        reps.release("r1", "L1")
-        assert refusals[0] == 0
-        assert (reps.get("r1") or rep("x")).open_count == 0
+        yield reps, table.meta.client
+
+
+def test_a_throttled_release_is_tried_again_so_the_slot_is_given_back(
+    throttled_reps: tuple[RepRepository, Any],
+) -> None:
+    reps, client = throttled_reps
+    reps.claim(reps.get("r1") or rep("x"), "L1", NOW)
+    refusals = throttle(client, "UpdateItem")
+    refusals[0] = 12  # past the SDK's tries, within the adapter's
+    reps.release("r1", "L1")
+    assert refusals[0] == 0
+    assert (reps.get("r1") or rep("x")).open_count == 0
 
 
 def test_a_claim_off_its_exact_turn_keeps_its_slot_when_the_clock_write_is_throttled(
-    monkeypatch: pytest.MonkeyPatch,
+    throttled_reps: tuple[RepRepository, Any],
 ) -> None:
     """Off its exact turn a claim moves the rep's fairness clock in a second write. That write only
     keeps fairness approximate; throttled past the SDK's tries, the claim still stands, counted
     once, and routing goes on (a failed claim would leave the slot taken for a lead that then
     goes to another rep)."""
-    moto_credentials(monkeypatch)
-    with mock_aws():
-        create_table(boto3.client("dynamodb"), REPS, REPS.logical_name)
-        table = boto3.resource("dynamodb").Table(REPS.logical_name)
-        reps = RepRepository(table)
-        reps.put(rep("r1", capacity=2))
-        clock_writes = throttle(
-            table.meta.client,
-            "UpdateItem",
-            only=lambda request: json.loads(request.body).get("UpdateExpression") == "SET vtime = :vtime",
-        )
-        clock_writes[0] = 1000  # throttled throughout
-        claimed = reps.claim(reps.get("r1") or rep("x"), "L1", NOW, next_vtime=5.0, exact_turn=False)
-        assert clock_writes[0] < 1000, "the clock write was never tried"
-        assert claimed.open_count == 1
-        assert (reps.get("r1") or rep("x")).open_count == 1
+    reps, client = throttled_reps
+    clock_writes = throttle(
+        client,
+        "UpdateItem",
+        only=lambda request: json.loads(request.body).get("UpdateExpression") == "SET vtime = :vtime",
+    )
+    clock_writes[0] = 1000  # throttled throughout
+    claimed = reps.claim(reps.get("r1") or rep("x"), "L1", NOW, next_vtime=5.0, exact_turn=False)
+    assert clock_writes[0] < 1000, "the clock write was never tried"
+    assert claimed.open_count == 1
+    assert (reps.get("r1") or rep("x")).open_count == 1
+
+
+def test_a_throttled_claim_is_tried_again_in_the_step_and_counted_once(
+    throttled_reps: tuple[RepRepository, Any],
+) -> None:
+    """A refused claim took nothing: past the SDK's tries the adapter tries it again for a few
+    seconds, so the Route step is not started again to read and plan all over; throttled for
+    longer, the step fails and no slot is taken."""
+    reps, client = throttled_reps
+    claims = throttle(client, "UpdateItem")
+    claims[0] = 12  # past the SDK's tries, within the adapter's
+    claimed = reps.claim(reps.get("r1") or rep("x"), "L1", NOW, next_vtime=1.0)
+    assert claims[0] == 0 and claimed.open_count == 1
+    claims[0] = 1000  # throttled throughout
+    with pytest.raises(StorageThrottled):
+        reps.claim(reps.get("r1") or rep("x"), "L2", NOW, next_vtime=2.0)
+    claims[0] = 0
+    assert (reps.get("r1") or rep("x")).open_count == 1
 
 
 def test_an_accounts_owner_is_read_once_per_domain(monkeypatch: pytest.MonkeyPatch) -> None:
