@@ -4,8 +4,9 @@ One item (SCHEDULE_KEY) holds ``free_at``, the moment (epoch seconds) the next e
 a second (SENDS_KEY) the same for the sends themselves, taken just before each call to SES.
 Taking moments is one conditional write in the usual case: an idle schedule is restarted at now,
 a busy one is moved on by the moments taken (DynamoDB applies writes to one item in turn, so no
-two senders get the same moment), and a sender first tries the write that held for it last time.
-14 emails a second, SES's production default, is far inside one item's 1,000 writes a second.
+two senders get the same moment). A sender that saw the schedule ahead of now moves it on first,
+and one that saw it further ahead than it may wait writes nothing. 14 emails a second, SES's
+production default, is far inside one item's 1,000 writes a second.
 """
 
 from __future__ import annotations
@@ -109,9 +110,13 @@ class SendSchedule:
 
         An idle schedule is restarted at now, a busy one moved on: each write holds only in its
         own case. One this sender knows to be busy is moved on first, so a burst takes its
-        moments in one write each, not two (a write that does not hold is billed too)."""
+        moments in one write each, not two (a write that does not hold is billed too); one it
+        knows to be further ahead than ``within`` is not written at all (neither would hold)."""
+        seen = self._seen_free_at.get(key, 0.0)
+        if within is not None and seen > now + within:
+            return None
         writes = (self._restart, self._move_on)
-        if self._seen_free_at.get(key, 0.0) > now:
+        if seen > now:
             writes = (self._move_on, self._restart)
         for write in writes:
             taken = write(key, now, spacing, emails, within)

@@ -107,6 +107,26 @@ def test_a_sender_that_saw_the_schedule_ahead_moves_it_on_in_one_write(table: An
     assert writes == ["SET free_at = :free"] * 3
 
 
+def test_a_sender_that_saw_the_schedule_out_of_reach_takes_nothing_without_a_write(table: Any) -> None:
+    """A floor already past the limit: neither write could hold, so neither is made (in a burst
+    the sends' clock runs seconds ahead, and each turn asked of it cost two refused writes)."""
+    writes: list[str] = []
+    table.meta.client.meta.events.register(
+        "before-parameter-build.dynamodb.UpdateItem",
+        lambda params, **_: writes.append(params["UpdateExpression"]),
+    )
+    schedule = SendSchedule(table, rate=lambda: 1.02, share=lambda: 1.0)  # one every second
+    assert schedule.take(SOON, emails=10) is not None  # free again at SOON + 10
+    assert len(writes) == 1
+    assert schedule.take(SOON + 1, within=5.0) is None
+    assert schedule.take(SOON + 4, within=5.0) is None
+    assert len(writes) == 1
+    other = SendSchedule(table, rate=lambda: 1.02, share=lambda: 1.0)  # a sender that saw nothing
+    assert other.take(SOON + 1, within=5.0) is None
+    assert len(writes) == 3  # it found out by trying both writes
+    assert schedule.take(SOON + 6, within=5.0).moments == pytest.approx((SOON + 10,))  # type: ignore[union-attr]
+
+
 def test_a_step_s_stale_now_takes_moments_from_the_wall_clock_not_the_past(table: Any) -> None:
     """A step slowed by a throttle began seconds ago: its moments start at the wall clock, so they
     cannot fall behind the sends SES has already seen."""
