@@ -121,7 +121,7 @@ class SendSchedule:
         for write in writes:
             taken = write(key, now, spacing, emails, within)
             if taken is not None:
-                self._seen_free_at[key] = taken.free_at
+                self._saw(key, taken.free_at)
                 return taken
         if within is not None and self._free_at(key) > now + within:
             return None
@@ -178,8 +178,13 @@ class SendSchedule:
         with storage_errors():
             item = self._table.get_item(Key={"schedule": key}, ConsistentRead=True).get("Item")
         free_at = float(item["free_at"]) if item else 0.0
-        self._seen_free_at[key] = max(free_at, self._seen_free_at.get(key, 0.0))
+        self._saw(key, free_at)
         return free_at
+
+    def _saw(self, key: str, free_at: float) -> None:
+        """Raise the floor kept for ``key``; never lower it (senders sharing this instance may
+        report what they saw out of order)."""
+        self._seen_free_at[key] = max(free_at, self._seen_free_at.get(key, 0.0))
 
 
 class _ConditionFailed(Exception):
