@@ -23,10 +23,15 @@ Three more are paid on every write, and grow with the item (a lead, with its tim
   Query returns, through copy.deepcopy's dispatch and memo at each nested value. The copy is
   built directly: new containers at every level, the immutable strings, numbers and bytes
   shared, as moto's own copy shares them.
-- **An item's size counted without rewrapping.** moto checks the 400 KB limit on every attribute
-  an update sets, by counting the whole item; its count wrapped each nested value in a new
+- **An item's size counted without rewrapping.** moto's count wrapped each nested value in a new
   DynamoType, which wraps all of that value's children again, at every level. The count is the
   same, read from the values as they are held.
+- **An item's size checked once per write.** moto checks the 400 KB limit as each attribute is
+  set, by counting the whole item: once per attribute an update sets, and once per attribute a
+  new item is built with (a lead's PutItem counted its item some forty times over). The item is
+  counted once, when the write's attributes are all set; past the limit the write is refused
+  with moto's own error, and an update leaves the item as it was before it, as DynamoDB does
+  (moto kept whatever the update had set before the attribute that crossed it).
 - **A condition expression split into tokens once.** moto splits each ConditionExpression into
   tokens character run by character run, compiling its list of patterns for every token, twice
   per conditional write. An expression's tokens (immutable, and never changed by the passes
@@ -46,8 +51,10 @@ import base64
 import copy
 import functools
 import json
+import threading
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from typing import Any
 
 # The item-level operations: their answers hold only structures, strings, numbers, booleans,
@@ -167,6 +174,69 @@ def size_without_rewrapping() -> Any:
     return size
 
 
+# moto's limit (its comment: DynamoDB's 400 KB, measured to fall between 409 and 410 KB).
+ITEM_SIZE_LIMIT = 405_000
+
+
+class _Writing(threading.local):
+    """Set while this thread builds or updates an item: its size is checked when that is done."""
+
+    depth = 0
+
+
+_writing = _Writing()
+
+
+@contextmanager
+def _size_checked_once(item: Any, restore: Callable[[], None] | None = None) -> Iterator[None]:
+    """Run the body with the per-attribute check off; then count ``item`` once, and past the
+    limit ``restore()`` it (if given) and raise moto's ItemSizeTooLarge."""
+    from moto.dynamodb.exceptions import ItemSizeTooLarge
+
+    _writing.depth += 1
+    try:
+        yield
+    finally:
+        _writing.depth -= 1
+    if _writing.depth == 0 and item.size() > ITEM_SIZE_LIMIT:
+        if restore is not None:
+            restore()
+        raise ItemSizeTooLarge
+
+
+def size_checked_once() -> tuple[Any, Any, Any]:
+    """LimitedSizeDict.__setitem__, Item.__init__ and UpdateExpressionExecutor.execute, with the
+    item counted once per write (see above)."""
+    from moto.dynamodb.models.dynamo_type import Item
+
+    setitem, init, execute = MOTO["set_attribute"], MOTO["build_item"], MOTO["execute_update"]
+
+    def set_attribute(self: Any, key: str, value: Any) -> None:
+        if _writing.depth:
+            dict.__setitem__(self, key, value)
+        else:
+            setitem(self, key, value)
+
+    def build_item(self: Any, hash_key: Any, range_key: Any, attrs: dict[str, Any]) -> None:
+        with _size_checked_once(self):
+            init(self, hash_key, range_key, attrs)
+
+    def execute_update(self: Any, node: Any = None) -> None:
+        if node is not None:  # a subtree, inside the update's own run
+            execute(self, node)
+            return
+        item = self.item
+        before = Item.__deepcopy__(item, {})
+
+        def restore() -> None:
+            item.attrs = before.attrs
+
+        with _size_checked_once(item, restore):
+            execute(self)
+
+    return set_attribute, build_item, execute_update
+
+
 def copied_directly() -> tuple[Any, Any]:
     """moto's DynamoType.__deepcopy__ and Item.__deepcopy__, building each copy directly.
 
@@ -279,9 +349,10 @@ MOTO: dict[str, Any] = {}
 def install() -> None:
     """Apply the changes above (called once, under handoff.local.emulator.install's lock)."""
     from moto.dynamodb.comparisons import ConditionExpressionParser
-    from moto.dynamodb.models.dynamo_type import DynamoType, Item
+    from moto.dynamodb.models.dynamo_type import DynamoType, Item, LimitedSizeDict
     from moto.dynamodb.parsing import validators
     from moto.dynamodb.parsing.ast_nodes import Node  # type: ignore[attr-defined]
+    from moto.dynamodb.parsing.executors import UpdateExpressionExecutor
     from moto.dynamodb.parsing.expressions import UpdateExpressionParser  # type: ignore[attr-defined]
     from moto.dynamodb.responses import DynamoHandler
 
@@ -294,6 +365,9 @@ def install() -> None:
         lex=ConditionExpressionParser._lex_condition_expression,
         parse_update=UpdateExpressionParser.make,
         validator_copy=getattr(validators, "deepcopy"),  # noqa: B009 - moto imports it, not exports
+        set_attribute=LimitedSizeDict.__setitem__,
+        build_item=Item.__init__,
+        execute_update=UpdateExpressionExecutor.execute,
     )
     DynamoHandler.serialized = json_answers(DynamoHandler.serialized)  # type: ignore[method-assign]
     Item.project = project_converting_once  # type: ignore[method-assign]
@@ -305,3 +379,4 @@ def install() -> None:
     )
     UpdateExpressionParser.make = parsed_once(UpdateExpressionParser.make)
     setattr(validators, "deepcopy", tree_copied_directly(MOTO["validator_copy"], Node))  # noqa: B010
+    LimitedSizeDict.__setitem__, Item.__init__, UpdateExpressionExecutor.execute = size_checked_once()  # type: ignore[method-assign]

@@ -234,7 +234,7 @@ def _table() -> Any:
     return client
 
 
-def test_an_item_past_400_kb_is_still_refused() -> None:
+def test_an_update_past_400_kb_changes_nothing_as_dynamodb_refuses_it() -> None:
     emulator.install()
     with mock_aws():
         client = _table()
@@ -245,9 +245,39 @@ def test_an_item_past_400_kb_is_still_refused() -> None:
             client.update_item(
                 TableName=TABLE,
                 Key={"pk": {"S": "ld_1"}},
-                UpdateExpression="SET more = :more",
-                ExpressionAttributeValues={":more": {"L": [page] * 20}},
+                # The first attribute fits; the second crosses the limit. moto kept the first.
+                UpdateExpression="SET status_note = :small, more = :more",
+                ExpressionAttributeValues={":small": {"S": "set"}, ":more": {"L": [page] * 20}},
             )
+        assert client.get_item(TableName=TABLE, Key={"pk": {"S": "ld_1"}})["Item"] == near
+
+
+def test_a_new_item_past_400_kb_is_refused() -> None:
+    emulator.install()
+    with mock_aws():
+        client = _table()
+        too_big = {"pk": {"S": "ld_1"}, "timeline": {"L": [{"S": "x" * 1_000}] * 420}}
+        with pytest.raises(client.exceptions.ClientError, match="size"):
+            client.put_item(TableName=TABLE, Item=too_big)
+        assert "Item" not in client.get_item(TableName=TABLE, Key={"pk": {"S": "ld_1"}})
+
+
+def test_an_item_is_counted_once_per_write(monkeypatch: pytest.MonkeyPatch) -> None:
+    from moto.dynamodb.models.dynamo_type import DynamoType, Item
+
+    emulator.install()
+    counted: list[str] = []
+    size = DynamoType.size
+
+    def counting(self: DynamoType) -> int:
+        counted.append(self.type)
+        return size(self)
+
+    monkeypatch.setattr(DynamoType, "size", counting)
+    attributes = {f"field_{n}": {"S": f"value {n}"} for n in range(40)}
+    Item(DynamoType({"S": "ld_1"}), None, attributes)
+    # Once per attribute, when all are set; moto counted the item so far at each of them (820).
+    assert len(counted) == len(attributes)
 
 
 def test_a_condition_is_split_once_and_each_parse_reads_its_own_values() -> None:
