@@ -378,6 +378,17 @@ def test_an_id_no_lead_can_have_is_404_without_asking_dynamodb(aws: Aws, faults:
     assert status == 503  # a well-formed id does reach DynamoDB, which here refuses it
 
 
+def test_a_dynamodb_request_the_service_refuses_is_reported_with_the_service_s_own_code(aws: Aws) -> None:
+    """The SDK does not check DynamoDB calls against the model first (container.DYNAMODB): the
+    service checks each, and its refusal is a storage error naming its code (a table name too
+    empty: the SDK would have refused it itself, with no code)."""
+    from handoff.aws.dynamo import storage_errors
+    from handoff.errors import StorageError
+
+    with pytest.raises(StorageError, match=r"DynamoDB GetItem \w+Exception"), storage_errors():
+        container._dynamodb().Table("").get_item(Key={"lead_id": "ld_1"})
+
+
 def test_marking_a_lead_that_does_not_exist_fails_at_once_and_writes_nothing(aws: Aws) -> None:
     """A retry cannot create the lead, so the catch step does not retry (the execution fails)."""
     lead_id = f"ld_{'0' * 24}"
