@@ -23,8 +23,11 @@ with mock_aws():
     from handoff.local.provision import provision
     from handoff.deploy.credentials import ALL_SECRETS
     from handoff.deploy.functions import ALL_FUNCTIONS
+    import os
     secrets = {s.env_var: "bench-" + s.name for s in ALL_SECRETS}
-    provision(secrets)
+    stack = provision(secrets)
+    # Every function's settings as the local stack sets them (one definition, not a copy here).
+    os.environ.update(stack.environment(config_path="config/handoff.toml", public_base_url="https://handoff.bench"))
     if key == "baseline":  # moto and the provisioned resources, without any handler
         print(json.dumps({"init_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, "warm_mb": None}))
         sys.exit(0)
@@ -54,13 +57,6 @@ ENV = {
     "AWS_DEFAULT_REGION": "us-east-1",
     "AWS_ACCESS_KEY_ID": "bench",
     "AWS_SECRET_ACCESS_KEY": "bench",
-    "HANDOFF_LEADS_TABLE": "handoff-leads",
-    "HANDOFF_REPS_TABLE": "handoff-reps",
-    "HANDOFF_ACCOUNTS_TABLE": "handoff-accounts",
-    "HANDOFF_DISPOSITIONS_TABLE": "handoff-dispositions",
-    "HANDOFF_CONFIG_PATH": str(REPO_ROOT / "config" / "handoff.toml"),
-    "HANDOFF_SECRET_PREFIX": "handoff/",
-    "HANDOFF_STATE_MACHINE_ARN": "arn:aws:states:us-east-1:123456789012:stateMachine:handoff",
     "POWERTOOLS_SERVICE_NAME": "handoff",
     "POWERTOOLS_METRICS_NAMESPACE": "Handoff",
     "POWERTOOLS_TRACE_DISABLED": "true",
