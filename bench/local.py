@@ -33,7 +33,7 @@ BENCH_SLA_SECONDS = 86_400
 SAMPLE = REPO_ROOT / "examples" / "webhooks" / "generic"
 SHIPPED_CONFIG = REPO_ROOT / "config" / "handoff.toml"
 # Config overrides by table and key, e.g. {"escalation": {"reminder_grace_seconds": 1}}.
-Settings = Mapping[str, Mapping[str, int]]
+Settings = Mapping[str, Mapping[str, int | bool]]  # bool is an int too: written as TOML's true/false
 
 
 @dataclass(frozen=True)
@@ -89,15 +89,20 @@ def sla_everywhere(seconds: int) -> Settings:
 
 
 def bench_config(text: str, settings: Settings) -> str:
-    """The ops config with the given integer keys of its top-level tables replaced, e.g.
-    {"sla": {"hot": 60}}. Only the text changes, so the config's comments and layout stay."""
+    """The ops config with the given integer or boolean keys of its top-level tables replaced,
+    e.g. {"sla": {"hot": 60}}. Only the text changes, so the config's comments and layout stay."""
     for table, values in settings.items():
         head, found, rest = text.partition(f"\n[{table}]\n")
         body, next_table, tail = rest.partition("\n[")
         for key, value in values.items():
-            body, count = re.subn(rf"(?m)^(\s*{re.escape(key)}\s*=\s*)\d+", rf"\g<1>{value}", body)
+            kind, written = (
+                ("true|false", str(value).lower()) if isinstance(value, bool) else (r"\d+", str(value))
+            )
+            body, count = re.subn(rf"(?m)^(\s*{re.escape(key)}\s*=\s*)(?:{kind})\b", rf"\g<1>{written}", body)
             if not found or count != 1:
-                raise ValueError(f"the config has no integer {key} in [{table}]")
+                raise ValueError(
+                    f"the config has no {'boolean' if isinstance(value, bool) else 'integer'} {key} in [{table}]"
+                )
         text = f"{head}{found}{body}{next_table}{tail}"
     return text
 
