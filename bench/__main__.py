@@ -738,6 +738,11 @@ def only_b3() -> int:
     return _rewrite("B3", _b3(throughput.run()), "python -m bench B3")
 
 
+def only_b5() -> int:
+    """`python -m bench B5`: run B5 (the burst, a few minutes) alone and replace its section in place."""
+    return _rewrite("B5", _b5(burst.run()), "python -m bench B5")
+
+
 def only_b10(sizes: list[str]) -> int:
     """`python -m bench B10 [leads at 14/s] [leads at 1/s]`: run B10 alone (at make bench's sizes
     unless given) and put its section in BENCHMARKS.md (last), in place."""
@@ -754,6 +759,8 @@ def main() -> int:
 
     if sys.argv[1:] == ["B3"]:
         return only_b3()
+    if sys.argv[1:] == ["B5"]:
+        return only_b5()
     if sys.argv[1:2] == ["B10"]:
         return only_b10(sys.argv[2:4])
     if sys.argv[1:] in (["B8"], ["B9"]):
