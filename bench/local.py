@@ -95,14 +95,16 @@ def bench_config(text: str, settings: Settings) -> str:
         head, found, rest = text.partition(f"\n[{table}]\n")
         body, next_table, tail = rest.partition("\n[")
         for key, value in values.items():
-            kind, written = (
-                ("true|false", str(value).lower()) if isinstance(value, bool) else (r"\d+", str(value))
+            kind, pattern, written = (
+                ("boolean", "true|false", str(value).lower())
+                if isinstance(value, bool)
+                else ("integer", r"\d+", str(value))
             )
-            body, count = re.subn(rf"(?m)^(\s*{re.escape(key)}\s*=\s*)(?:{kind})\b", rf"\g<1>{written}", body)
+            body, count = re.subn(
+                rf"(?m)^(\s*{re.escape(key)}\s*=\s*)(?:{pattern})\b", rf"\g<1>{written}", body
+            )
             if not found or count != 1:
-                raise ValueError(
-                    f"the config has no {'boolean' if isinstance(value, bool) else 'integer'} {key} in [{table}]"
-                )
+                raise ValueError(f"the config has no {kind} {key} in [{table}]")
         text = f"{head}{found}{body}{next_table}{tail}"
     return text
 

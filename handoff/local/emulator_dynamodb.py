@@ -31,7 +31,9 @@ Three more are paid on every write, and grow with the item (a lead, with its tim
   new item is built with (a lead's PutItem counted its item some forty times over). The item is
   counted once, when the write's attributes are all set; past the limit the write is refused
   with moto's own error, and an update leaves the item as it was before it, as DynamoDB does
-  (moto kept whatever the update had set before the attribute that crossed it).
+  (moto kept whatever the update had set before the attribute that crossed it). For that an
+  update keeps a direct copy of the item while it runs: one copy, where moto counted the whole
+  item once per attribute set.
 - **A condition expression split into tokens once.** moto splits each ConditionExpression into
   tokens character run by character run, compiling its list of patterns for every token, twice
   per conditional write. An expression's tokens (immutable, and never changed by the passes
