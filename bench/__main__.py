@@ -215,10 +215,14 @@ def _b5(r: burst.BurstResult) -> list[str]:
         f"The EMEA rep's capacity ({burst.EMEA_CAPACITY}) binds on purpose: every {burst.EMEA_EVERY}th event is from GB,",
         "and once that rep is full the config's overflow sends EMEA leads into the sales pool, whose 3:2:1",
         "weights are what the share is checked against (each rep's share of that pool's total).",
-        "Under contention the router takes the exact fair turn for three plans, then the next rep with room",
-        "(handoff.service.routing), so a burst trades a little fairness for never failing a lead.",
-        "moto applies a conditional write in steps without a lock, unlike DynamoDB; the bench serialises",
-        "moto's DynamoDB writes (bench/local.py), else two concurrent claims can lose an increment.",
+        "Under contention the router takes the exact fair turn for three plans (after a collision, from a",
+        "random one of the reps tied for it), then the next rep with room, moving that rep's clock one",
+        "turn on from where it stands; the pool's clock is the latest start taken on an exact turn, so a",
+        "rep that took several leads at once does not cost the others their place (handoff.service.routing,",
+        "handoff.domain.route). The same machine, the same hour, before that change (c3cabf5): the last brief",
+        "at 105 s and the largest miss 9.0 leads. moto applies a conditional write in steps without a lock,",
+        "unlike DynamoDB; the local stack applies its DynamoDB requests one at a time",
+        "(handoff.local.dynamodb_process), else two concurrent claims can lose an increment.",
         "",
     ]
 

@@ -20,6 +20,7 @@ import jmespath
 
 from handoff.aws.dynamo import check_storable
 from handoff.aws.leads import bookkeeping, crm_record, index_attributes
+from handoff.aws.reps import CLOCK_TOLERANCE
 from handoff.aws.tables import (
     CADENCE_INDEX,
     CONTACT_INDEX,
@@ -319,8 +320,10 @@ class FakeReps:
             "day": today,
             "day_count": day_count,
         }
-        if next_vtime is not None and (exact_turn or item.get("vtime") is None or item["vtime"] < next_vtime):
-            item["vtime"] = next_vtime
+        if next_vtime is not None:
+            item["vtime"] = _clock_after(item.get("vtime"), rep, next_vtime, exact_turn=exact_turn)
+            if exact_turn:
+                item["vstart"] = next_vtime - 1 / rep.weight
         return Rep.model_validate(item)
 
     def update(self, rep_id: str, **fields: Any) -> Rep:
@@ -343,6 +346,16 @@ class FakeReps:
         if lead_id in holds or item.get("open_count", 0) > len(holds):
             item["holds"] = holds - {lead_id}
             item["open_count"] -= 1
+
+
+def _clock_after(clock: float | None, rep: Rep, next_vtime: float, *, exact_turn: bool) -> float:
+    """Where a claim leaves the rep's fairness clock, as the adapter's write does (handoff.aws.reps):
+    on the exact turn at ``next_vtime``; off it one turn on from the clock as it stands, or from
+    the pool's clock for a rep behind it."""
+    turn = 1 / rep.weight
+    if exact_turn or clock is None or clock < next_vtime - turn - CLOCK_TOLERANCE:
+        return next_vtime
+    return clock + turn
 
 
 class FakeAccounts:

@@ -6,6 +6,7 @@ import time
 from collections.abc import Callable
 from datetime import datetime
 from decimal import Decimal
+from functools import partial
 from typing import Any
 
 from boto3.dynamodb.types import TypeDeserializer
@@ -14,8 +15,7 @@ from handoff.aws.dynamo import from_item, storage_errors, to_item, to_plain
 from handoff.aws.throttling import through_throttling
 from handoff.domain.record import iso
 from handoff.domain.rep import Rep
-from handoff.errors import CapacityExhausted, ClaimConflict, NotFound, StorageError
-from handoff.observability import logger
+from handoff.errors import CapacityExhausted, ClaimConflict, NotFound
 
 # How long a function keeps the roster it read. Routing plans several times per lead, the ladder
 # and CRM activity look reps up, and a warm function serves many leads: one read serves them all.
@@ -29,6 +29,10 @@ ROSTER_SECONDS = 10.0
 # a slot twice, and the count always equals the leads the ledger names. The roster never reads
 # the ledger (ROSTER_FIELDS): routing needs only the count.
 HOLDS = "holds"
+# Clock values are floats computed by each router (start + 1/weight), or DynamoDB's exact decimal
+# sums read back as floats: two readings of one turn may differ in the last bits. Turns are 1/weight
+# apart, far more than this.
+CLOCK_TOLERANCE = 1e-9
 _WIRE = TypeDeserializer()
 ROSTER_FIELDS = tuple(Rep.model_fields)
 
@@ -93,14 +97,64 @@ class RepRepository:
     ) -> Rep:
         """Take one slot of the rep's capacity (and daily cap) in a single conditional write.
 
-        The write also requires the rep's fairness clock to be what the router saw, so
-        two routers working from the same snapshot cannot both count as "next": the
-        loser gets ClaimConflict and re-plans. A full or inactive rep gives
-        CapacityExhausted; either way nobody goes over capacity, unless ``over_capacity``
-        (an owner keeping their own lead), which still counts the slot and needs an active rep.
-        A lead the rep already holds (a step tried again) is not counted twice: the rep comes
-        back as it is.
+        On its exact turn the write also requires the rep's fairness clock to be what the
+        router saw, so two routers working from the same snapshot cannot both count as
+        "next": the loser gets ClaimConflict and re-plans. Off it (``exact_turn=False``, a
+        router that lost the turn a few times in a busy burst), the claim takes the rep as
+        the clock stands and moves the clock one turn on from there, so every claim counts
+        and the weighted shares hold however many routers land at once. A full or inactive
+        rep gives CapacityExhausted; either way nobody goes over capacity, unless
+        ``over_capacity`` (an owner keeping their own lead), which still counts the slot and
+        needs an active rep. A lead the rep already holds (a step tried again) is not counted
+        twice: the rep comes back as it is.
         """
+        seen = rep
+        for _ in range(2):
+            try:
+                # A throttled claim took nothing: tried again in the step, not by a new one that
+                # would read and plan all over again.
+                result = through_throttling(
+                    partial(
+                        self._claim,
+                        seen,
+                        lead_id,
+                        now,
+                        next_vtime,
+                        exact_turn=exact_turn,
+                        over_capacity=over_capacity,
+                    )
+                )
+                break
+            except ClaimConflict as conflict:
+                item = _refused_item(conflict)
+                as_found = _rep(item)
+                if as_found is not None and lead_id in item.get(HOLDS, ()):
+                    return as_found  # claimed by this lead's earlier try
+                # What the refusal saw is as fresh as a consistent read: the router re-plans from
+                # it without reading the rep again.
+                self._keep(as_found, rep.rep_id)
+                # Off its turn, a clock that passed the pool's meanwhile is the only refusal worth
+                # a second try: from where it stands now, the claim counts on from it.
+                if exact_turn or next_vtime is None or as_found is None or as_found.vtime == seen.vtime:
+                    raise ClaimConflict(rep.rep_id, as_found=as_found, reported=True) from conflict.__cause__
+                seen = as_found
+        else:
+            raise ClaimConflict(rep.rep_id, as_found=seen, reported=True)
+        claimed = Rep.model_validate(from_item(result["Attributes"]))
+        self._keep(claimed, rep.rep_id)
+        return claimed
+
+    def _claim(
+        self,
+        rep: Rep,
+        lead_id: str,
+        now: datetime,
+        next_vtime: float | None,
+        *,
+        exact_turn: bool,
+        over_capacity: bool,
+    ) -> dict[str, Any]:
+        """The claim's one conditional write, from the rep as the router saw it."""
         today = rep.today(now)
         names = {"#day": "day", "#holds": HOLDS}
         values: dict[str, Any] = {
@@ -128,76 +182,21 @@ class RepRepository:
                 if rep.day == today
                 else "(attribute_not_exists(daily_cap) OR daily_cap > :zero)"
             )
-        if next_vtime is not None and exact_turn:
-            sets.append("vtime = :vtime")
-            values[":vtime"] = Decimal(str(next_vtime))
-            if rep.vtime is None:
-                conditions.append("attribute_not_exists(vtime)")
-            else:
-                conditions.append("vtime = :seen_vtime")
-                values[":seen_vtime"] = Decimal(str(rep.vtime))
-
-        def write() -> dict[str, Any]:
-            with storage_errors(lambda: ClaimConflict(rep.rep_id)):
-                answer: dict[str, Any] = self._table.update_item(
-                    Key={"rep_id": rep.rep_id},
-                    UpdateExpression="SET " + ", ".join(sets) + " ADD #holds :leads",
-                    ConditionExpression=" AND ".join(conditions),
-                    ExpressionAttributeNames=names,
-                    ExpressionAttributeValues=values,
-                    ReturnValues="ALL_NEW",
-                    ReturnValuesOnConditionCheckFailure="ALL_OLD",
-                )
-            return answer
-
-        try:
-            # A throttled claim took nothing: tried again in the step, not by a new one that
-            # would read and plan all over again.
-            result = through_throttling(write)
-        except ClaimConflict as conflict:
-            item = _refused_item(conflict)
-            as_found = _rep(item)
-            if as_found is not None and lead_id in item.get(HOLDS, ()):
-                return as_found  # claimed by this lead's earlier try
-            # What the refusal saw is as fresh as a consistent read: the router re-plans from
-            # it without reading the rep again.
-            self._keep(as_found, rep.rep_id)
-            raise ClaimConflict(rep.rep_id, as_found=as_found, reported=True) from conflict.__cause__
-        claimed = Rep.model_validate(from_item(result["Attributes"]))
-        # Off its turn, the claim found the clock as it is: already at or past this claim's
-        # vtime (another router moved it on meanwhile), a second write would only be refused.
-        if (
-            next_vtime is not None
-            and not exact_turn
-            and (claimed.vtime is None or claimed.vtime < next_vtime)
-        ):
-            claimed = self._advance_clock(claimed, next_vtime)
-        self._keep(claimed, rep.rep_id)
-        return claimed
-
-    def _advance_clock(self, claimed: Rep, vtime: float) -> Rep:
-        """Under contention the claim does not wait for its exact turn; the clock still only
-        moves forward, so fairness stays approximately right and capacity stays exact.
-        The rep as the clock write left it, or as it found it already further on."""
-        try:
-            with storage_errors(lambda: ClaimConflict(claimed.rep_id)):
-                result = self._table.update_item(
-                    Key={"rep_id": claimed.rep_id},
-                    UpdateExpression="SET vtime = :vtime",
-                    ConditionExpression="attribute_not_exists(vtime) OR vtime < :vtime",
-                    ExpressionAttributeValues={":vtime": Decimal(str(vtime))},
-                    ReturnValues="ALL_NEW",
-                    ReturnValuesOnConditionCheckFailure="ALL_OLD",
-                )
-            return Rep.model_validate(from_item(result["Attributes"]))
-        except ClaimConflict as conflict:  # another router moved it further already
-            return _rep(_refused_item(conflict)) or claimed
-        except StorageError:
-            # The claim has landed; only fairness waits on the clock, which the next claim moves
-            # on. Failing here would fail the step with the slot taken, and its retry could send
-            # the lead to another rep while this one kept counting it.
-            logger.warning("fairness clock not moved", extra={"rep_id": claimed.rep_id})
-            return claimed
+        if next_vtime is not None:
+            clock_set, clock_condition = _clock_move(rep, next_vtime, exact_turn, values)
+            sets.append(clock_set)
+            conditions.append(clock_condition)
+        with storage_errors(lambda: ClaimConflict(rep.rep_id)):
+            answer: dict[str, Any] = self._table.update_item(
+                Key={"rep_id": rep.rep_id},
+                UpdateExpression="SET " + ", ".join(sets) + " ADD #holds :leads",
+                ConditionExpression=" AND ".join(conditions),
+                ExpressionAttributeNames=names,
+                ExpressionAttributeValues=values,
+                ReturnValues="ALL_NEW",
+                ReturnValuesOnConditionCheckFailure="ALL_OLD",
+            )
+        return answer
 
     def update(self, rep_id: str, **fields: Any) -> Rep:
         """Change a rep's profile fields (status, capacity, weight, ...); None removes one."""
@@ -249,6 +248,42 @@ class RepRepository:
                 )
         except CapacityExhausted:
             return
+
+
+def _clock_move(rep: Rep, next_vtime: float, exact_turn: bool, values: dict[str, Any]) -> tuple[str, str]:
+    """How a claim moves the rep's fairness clock: (the SET clause, the condition), with the
+    values they use added to ``values``.
+
+    On the exact turn, to ``next_vtime`` from the clock the router saw, or not at all, recording
+    the turn's start. Off it, one turn (1/weight) on from the clock as it stands: two routers
+    taking the same rep at once move it two turns, so the rep's share counts both leads, and the
+    pool's clock stays where the exact turns left it, so the other reps keep their place. A rep
+    behind the pool's clock (back from leave) starts at the pool's clock, as on its turn: absence
+    is not banked.
+    """
+    turn = 1 / rep.weight
+    if exact_turn:
+        # Where this turn started: the pool's clock is the latest such start (pool_clock).
+        values[":vtime"], values[":vstart"] = Decimal(str(next_vtime)), Decimal(str(next_vtime - turn))
+        if rep.vtime is None:
+            return "vtime = :vtime, vstart = :vstart", "attribute_not_exists(vtime)"
+        # The clock as read, within the tolerance: a clock moved on by DynamoDB's own sum has
+        # more digits than the float the router read it as.
+        values[":seen_low"] = Decimal(str(rep.vtime - CLOCK_TOLERANCE))
+        values[":seen_high"] = Decimal(str(rep.vtime + CLOCK_TOLERANCE))
+        return "vtime = :vtime, vstart = :vstart", "vtime BETWEEN :seen_low AND :seen_high"
+    pool_start = next_vtime - turn
+    if rep.vtime is not None and rep.vtime < pool_start - CLOCK_TOLERANCE:
+        values[":vtime"], values[":start"] = Decimal(str(next_vtime)), Decimal(str(pool_start))
+        return "vtime = :vtime", "(attribute_not_exists(vtime) OR vtime < :start)"
+    # From the clock the router saw (the pool's, for a rep never served): the clock only moves
+    # forward, so this holds unless the rep was reset meanwhile.
+    values[":start"] = Decimal(str((pool_start if rep.vtime is None else rep.vtime) - CLOCK_TOLERANCE))
+    values[":pool_start"], values[":turn"] = Decimal(str(pool_start)), Decimal(str(turn))
+    return (
+        "vtime = if_not_exists(vtime, :pool_start) + :turn",
+        "(attribute_not_exists(vtime) OR vtime >= :start)",
+    )
 
 
 def _refused_item(conflict: ClaimConflict) -> dict[str, Any]:

@@ -28,7 +28,7 @@ DEFAULT_REPS = str(REPO_ROOT / "examples" / "reps.csv")
 DEFAULT_ACCOUNTS = str(REPO_ROOT / "examples" / "accounts.csv")
 SIGNAL_POLL_SECONDS = 0.5
 STOP_BUDGET_SECONDS = 40
-LIVE_REP_FIELDS = ("open_count", "vtime", "day", "day_count", "assigned_total", "last_assigned_at")
+LIVE_REP_FIELDS = ("open_count", "vtime", "vstart", "day", "day_count", "assigned_total", "last_assigned_at")
 
 
 def _serve(args: argparse.Namespace) -> int:

@@ -39,7 +39,8 @@ class Rep(BaseModel):
     crm_owner_ids: list[str] = Field(default_factory=list)
     # Name of the secret holding this rep's own Slack incoming-webhook URL (else the team's).
     slack_secret: str | None = Field(default=None, pattern=r"^slack-[A-Za-z0-9_-]+$")
-    vtime: float | None = None
+    vtime: float | None = None  # the rep's fairness clock: where their next turn starts
+    vstart: float | None = None  # where their last turn taken in the exact fair order started
     last_assigned_at: datetime | None = None
     assigned_total: int = 0
 

@@ -5,9 +5,10 @@ its candidates and the reasons others were skipped. The service walks the plan a
 claims capacity with one conditional write per attempt (handoff.aws.reps).
 
 Fairness is weighted fair queuing on a virtual clock. Each rep carries ``vtime``,
-the virtual time at which their last lead "finished" (start + 1/weight). The next
-lead goes to the available rep with the smallest start time, where a rep's start
-is ``max(vtime, pool clock)``. Absence is never banked: a rep back from leave, or a
+the virtual time at which their last lead "finished" (start + 1/weight), and ``vstart``,
+where their last lead on its exact turn started. The next lead goes to the available
+rep with the smallest start time, where a rep's start is ``max(vtime, pool clock)``
+and the pool clock is the latest ``vstart`` in the pool. Absence is never banked: a rep back from leave, or a
 new rep, starts at the pool clock and so gets their share from now on rather than a
 flood to catch up; adding or removing reps resets nothing. While everyone is
 available, each rep's count stays within one lead of its weighted share.
@@ -67,9 +68,14 @@ def availability(
 
 
 def pool_clock(reps: list[Rep]) -> float:
-    """The latest virtual start served in the pool (0 for a pool that never served)."""
-    starts = [r.vtime - 1 / r.weight for r in reps if r.vtime is not None]
-    return max(starts, default=0.0)
+    """The latest virtual start served in the pool on its exact fair turn (0 for a pool that
+    never served). A claim off its turn (a busy burst) moves its own rep's clock only: a rep that
+    took several leads at once does not pull the pool's clock past the others, who keep their
+    place and catch up. Reps that never recorded a start: the latest their clocks imply."""
+    exact = [r.vstart for r in reps if r.vstart is not None]
+    if exact:
+        return max(exact)
+    return max((r.vtime - 1 / r.weight for r in reps if r.vtime is not None), default=0.0)
 
 
 def fair_order(eligible: list[Rep], pool_reps: list[Rep]) -> list[tuple[Rep, float]]:
@@ -205,6 +211,40 @@ class Step:
                 self._ranking = None
                 return
             built.append(candidate)
+
+
+# Starts closer than this are one turn: each router computes them in floats (clock + 1/weight).
+SAME_TURN = 1e-9
+
+
+def tied_first(candidates: Iterable[Candidate], pick: Callable[[int], int]) -> Iterator[Candidate]:
+    """``candidates`` in their order, except that the pool's reps tied for the first turn (the
+    same virtual start) are tried from the one ``pick(len(tied))`` names, round the rest.
+
+    Which of them goes first does not change any rep's share: each claim still moves its own
+    rep's clock by one turn. Routers that just collided on one rep's turn use it, so the next
+    round spreads over the tied reps rather than all landing on the same one again.
+    """
+    it = iter(candidates)
+    tied: list[Candidate] = []
+    after: list[Candidate] = []
+    first_start = 0.0
+    for candidate in it:
+        if candidate.next_vtime is None or not candidate.claims:
+            after.append(candidate)  # an owner: not a turn of the queue
+            break
+        start = candidate.next_vtime - 1 / candidate.rep.weight
+        if not tied:
+            first_start = start
+        elif start - first_start > SAME_TURN:
+            after.append(candidate)
+            break
+        tied.append(candidate)
+    k = pick(len(tied)) if len(tied) > 1 else 0
+    yield from tied[k:]
+    yield from tied[:k]
+    yield from after
+    yield from it
 
 
 class Owner(BaseModel):
@@ -654,10 +694,13 @@ class _Planner:
         now, exclude, reasons, needs_hours = self.now, self.exclude, self.reasons, self.needs_hours
         away, full = self.away, self.full
         starts: list[float] = []
+        implied: list[float] = []  # reps that never recorded a start
         for rep in members:
             fields = rep.__dict__  # a model's fields, read directly: a few attribute look-ups less a rep
-            if (vtime := fields["vtime"]) is not None:
-                starts.append(vtime - 1 / fields["weight"])
+            if (vstart := fields["vstart"]) is not None:
+                starts.append(vstart)
+            elif (vtime := fields["vtime"]) is not None:
+                implied.append(vtime - 1 / fields["weight"])
             if exclude and fields["rep_id"] in exclude:
                 reason: str | None = "already had this lead"
             elif not fields["active"]:
@@ -680,7 +723,7 @@ class _Planner:
                 passed_over.append(rep)
             else:
                 eligible.append(rep)
-        return eligible, passed_over, max(starts, default=0.0)  # pool_clock(members)
+        return eligible, passed_over, max(starts or implied, default=0.0)  # pool_clock(members)
 
     def plan_pool(self, rule: str, pool: str, why: str) -> None:
         members = self.members(pool)

@@ -22,7 +22,7 @@ from handoff.domain.record import (
     iso,
 )
 from handoff.domain.rep import Rep
-from handoff.domain.route import Candidate, RoutePlan, Step, availability, plan_route
+from handoff.domain.route import Candidate, RoutePlan, Step, availability, plan_route, tied_first
 from handoff.errors import ClaimConflict, Conflict, NotFound, StorageError
 from handoff.observability import MetricUnit, lead_metric, logger, metrics
 from handoff.service import crm_sync, hours
@@ -125,13 +125,17 @@ def _claim_first(
     late_skips: list[ConsideredRep],
     *,
     exact_turn: bool = True,
+    spread: bool = False,
 ) -> tuple[Step, Candidate, Rep, bool] | None:
     """The first candidate that takes the lead: (step, candidate, the rep as claimed, capacity claimed).
 
     Reps that filled up or went away between the plan and the claim land in ``late_skips``.
+    ``spread``: after a collision, start from a random one of the reps tied for the first turn.
     """
     for step in plan.walk():
-        for candidate in step.each():  # ranked only as far as the claims get
+        # Ranked only as far as the claims get.
+        candidates = tied_first(step.each(), random.randrange) if spread else step.each()
+        for candidate in candidates:
             if not candidate.claims:
                 return step, candidate, candidate.rep, False
             try:
@@ -177,9 +181,16 @@ def _choose(
         late_skips: list[ConsideredRep] = []
         try:
             # The first plans insist on the exact fair turn; after that a busy burst takes the next
-            # rep with room, so contention costs a little fairness, never a lead.
+            # rep with room, moving its clock a turn on from where it stands, so contention costs
+            # the order of a few turns, never a lead or a rep's share.
             chosen = _claim_first(
-                ports, record.lead_id, plan, now, late_skips, exact_turn=attempt < EXACT_TURN_PLANS
+                ports,
+                record.lead_id,
+                plan,
+                now,
+                late_skips,
+                exact_turn=attempt < EXACT_TURN_PLANS,
+                spread=attempt > 0,
             )
         except _Replan:
             continue

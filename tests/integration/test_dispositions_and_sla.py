@@ -152,15 +152,17 @@ def test_under_contention_a_claim_can_skip_the_exact_turn_but_never_capacity(aws
         behind, "lead-15", utcnow(), next_vtime=1.0, exact_turn=False
     )  # its fairness view is stale
     assert relaxed.open_count == 2
-    assert reps.get("r1").vtime == 2.0  # type: ignore[union-attr]  # the clock never moves back
+    # Counted on from the clock as it stood (2.0), one turn: never back, and never lost.
+    assert reps.get("r1").vtime == 3.0  # type: ignore[union-attr]
     with pytest.raises(ClaimConflict):
-        reps.claim(reps.get("r1"), "lead-16", utcnow(), next_vtime=3.0, exact_turn=False)  # type: ignore[arg-type]  # full
+        reps.claim(reps.get("r1"), "lead-16", utcnow(), next_vtime=4.0, exact_turn=False)  # type: ignore[arg-type]  # full
 
 
-def test_a_claim_off_its_turn_writes_the_clock_only_when_it_moves_it_on(aws: Aws) -> None:
-    """The claim's own answer says where the clock stands: behind this claim's vtime, a second
-    write moves it on; at or past it (another router moved it meanwhile), none is made."""
-    aws.put_reps(rep("r1", capacity=5))
+def test_a_claim_off_its_turn_is_one_write_that_counts_its_turn(aws: Aws) -> None:
+    """Off its turn a claim moves the clock one turn on from where it stands, in the claim's own
+    write: two routers taking the rep from the same view move it two turns, so the rep's share
+    counts both leads. A rep behind the pool's clock starts from the pool's clock."""
+    aws.put_reps(rep("r1", capacity=5, weight=2))
     reps = container.ports().reps
     writes: list[str] = []
     events, event = reps._table.meta.client.meta.events, "before-parameter-build.dynamodb.UpdateItem"
@@ -169,10 +171,33 @@ def test_a_claim_off_its_turn_writes_the_clock_only_when_it_moves_it_on(aws: Aws
         seen = reps.get("r1")
         assert seen is not None
         reps.claim(seen, "lead-17", utcnow(), next_vtime=3.0)
-        assert len(writes) == 1
-        reps.claim(reps.get("r1"), "lead-18", utcnow(), next_vtime=2.0, exact_turn=False)  # type: ignore[arg-type]  # the clock is at 3 already
-        assert len(writes) == 2 and reps.get("r1").vtime == 3.0  # type: ignore[union-attr]
-        reps.claim(reps.get("r1"), "lead-19", utcnow(), next_vtime=4.0, exact_turn=False)  # type: ignore[arg-type]
-        assert len(writes) == 4 and writes[3] == "SET vtime = :vtime" and reps.get("r1").vtime == 4.0  # type: ignore[union-attr]
+        view = reps.get("r1")
+        assert view is not None and view.vtime == 3.0
+        for lead in ("lead-18", "lead-19"):  # two routers, one view
+            reps.claim(view, lead, utcnow(), next_vtime=3.5, exact_turn=False)
+        assert len(writes) == 3 and reps.get("r1").vtime == 4.0  # type: ignore[union-attr]
+        # The pool's clock (7.5) is ahead of this rep's: it starts there, as on its turn.
+        reps.claim(reps.get("r1"), "lead-20", utcnow(), next_vtime=8.0, exact_turn=False)  # type: ignore[arg-type]
+        assert len(writes) == 4 and reps.get("r1").vtime == 8.0  # type: ignore[union-attr]
+        # Behind the pool's clock when planned, but another router moved it past meanwhile: a
+        # second write counts on from where it stands.
+        behind = reps.get("r1").model_copy(update={"vtime": 5.0})  # type: ignore[union-attr]
+        reps.claim(behind, "lead-21", utcnow(), next_vtime=6.5, exact_turn=False)
+        assert len(writes) == 6 and reps.get("r1").vtime == 8.5  # type: ignore[union-attr]
+        assert reps.get("r1").open_count == 5  # type: ignore[union-attr]
     finally:
         events.unregister(event, unique_id="counted")
+
+
+def test_a_clock_summed_by_dynamodb_still_matches_the_turn_read_from_it(aws: Aws) -> None:
+    """DynamoDB sums a third of a turn in decimal, to 38 digits; read back it is a float that
+    differs in the last bits. A claim on its exact turn from that reading still lands, and one
+    off its turn still counts."""
+    aws.put_reps(rep("r1", capacity=10, weight=3))
+    reps = container.ports().reps
+    for lead in ("lead-22", "lead-23", "lead-24", "lead-25"):
+        reps.claim(reps.get("r1"), lead, utcnow(), next_vtime=1 / 3, exact_turn=False)  # type: ignore[arg-type]
+    read = reps.get("r1")
+    assert read is not None and read.vtime == pytest.approx(4 / 3)
+    on_turn = reps.claim(read, "lead-26", utcnow(), next_vtime=read.vtime + 1 / 3)  # type: ignore[operator]
+    assert on_turn.vtime == pytest.approx(5 / 3) and on_turn.open_count == 5

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import random
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -12,7 +13,7 @@ from handoff.config.routing import RoutingConfig
 from handoff.domain.lead import Lead
 from handoff.domain.record import LeadRecord, Qualification
 from handoff.domain.rep import Rep
-from handoff.domain.route import availability, fair_order, plan_route
+from handoff.domain.route import Candidate, availability, fair_order, plan_route, tied_first
 from handoff.errors import ConfigError
 
 NOW = datetime(2026, 11, 3, 15, 0, tzinfo=UTC)  # a Tuesday, 10:00 in New York
@@ -343,6 +344,59 @@ def test_1000_assignments_keep_every_share_within_one_lead_of_its_weight() -> No
     got = simulate(reps, 1000)  # simulate() also checks the bound after every single assignment
     assert sum(got.values()) == 1000
     assert all(abs(got[k] - v) <= 1 for k, v in {"a": 500, "b": 333.3, "c": 166.7}.items())
+
+
+def test_routers_spread_over_reps_tied_for_the_turn_and_every_share_holds() -> None:
+    """After a collision a router starts from a random one of the reps tied for the first turn:
+    the order within a turn changes, no rep's share does."""
+    reps = [rep("a", weight=3), rep("b", weight=2), rep("c", weight=1)]
+    pick = random.Random(7).randrange
+    got = {r.rep_id: 0 for r in reps}
+    spread = 0
+    for i in range(1000):
+        ordered = [Candidate(rep=r, next_vtime=v) for r, v in fair_order(reps, reps)]
+        first = next(tied_first(ordered, pick))
+        spread += first.rep.rep_id != ordered[0].rep.rep_id
+        first.rep.vtime = first.next_vtime
+        got[first.rep.rep_id] += 1
+        yield_check(reps, got, reps, i)
+    assert spread > 100  # the turn's first rep did change, often
+
+
+def test_leads_taken_off_the_exact_turn_in_a_burst_do_not_cost_the_other_reps_their_share() -> None:
+    """Several routers that lost the turn take the same rep at once, each moving its clock one turn
+    on. The pool's clock stays where the exact turns left it, so the other reps keep their place
+    and the shares come back within one lead as soon as the pile-up is over."""
+    reps = [rep("a", weight=3), rep("b", weight=2), rep("c", weight=1)]
+    got = {r.rep_id: 0 for r in reps}
+
+    def take(chosen: Rep, next_vtime: float, *, exact: bool) -> None:
+        turn = 1 / chosen.weight
+        if exact:
+            chosen.vtime, chosen.vstart = next_vtime, next_vtime - turn
+        else:  # as the claim's write does: one turn on from where the clock stands
+            chosen.vtime = max(chosen.vtime or 0.0, next_vtime - turn) + turn
+        got[chosen.rep_id] += 1
+
+    for _ in range(6):  # a pool that has served: a burst's first claims take their exact turns
+        take(*fair_order(reps, reps)[0], exact=True)
+    for burst in range(60):
+        chosen, next_vtime = fair_order(reps, reps)[burst % 3]  # the pile lands on any rep
+        for _ in range(4):  # four routers from one view, off their turn
+            take(chosen, next_vtime, exact=False)
+        for _ in range(24):  # enough turns for the others to catch up with a pile on c
+            take(*fair_order(reps, reps)[0], exact=True)
+        total = sum(got.values())
+        assert all(abs(got[r.rep_id] - total * r.weight / 6) <= 1 for r in reps), (burst, got)
+
+
+def test_only_the_tied_first_turn_is_spread() -> None:
+    a, b, c = rep("a", vtime=1.0), rep("b", vtime=1.0), rep("c", vtime=1.5)
+    ordered = [Candidate(rep=r, next_vtime=v) for r, v in fair_order([a, b, c], [a, b, c])]
+    assert [x.rep.rep_id for x in tied_first(ordered, lambda n: n - 1)] == ["b", "a", "c"]
+    assert [x.rep.rep_id for x in tied_first(ordered[1:], lambda n: n - 1)] == ["b", "c"]  # no tie
+    owner = Candidate(rep=rep("o"), next_vtime=None)
+    assert [x.rep.rep_id for x in tied_first([owner, *ordered], lambda n: n - 1)] == ["o", "a", "b", "c"]
 
 
 def test_a_rep_back_from_leave_is_not_flooded() -> None:
