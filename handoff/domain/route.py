@@ -213,36 +213,44 @@ class Step:
             built.append(candidate)
 
 
-# Starts closer than this are one turn: each router computes them in floats (clock + 1/weight).
-SAME_TURN = 1e-9
+# How many of the pool's coming turns a router off its exact turn picks from: one round of a
+# 3:2:1 pool, or the first six reps of a pool of equals.
+SPREAD_TURNS = 6
 
 
-def tied_first(candidates: Iterable[Candidate], pick: Callable[[int], int]) -> Iterator[Candidate]:
-    """``candidates`` in their order, except that the pool's reps tied for the first turn (the
-    same virtual start) are tried from the one ``pick(len(tied))`` names, round the rest.
+def among_next_turns(
+    candidates: Iterable[Candidate], pick: Callable[[int], int], turns: int = SPREAD_TURNS
+) -> Iterator[Candidate]:
+    """``candidates`` in their order, except that the first tried is the rep of one of the pool's
+    next ``turns`` turns, the one ``pick(turns)`` names (a rep appears once for each turn it has).
 
-    Which of them goes first does not change any rep's share: each claim still moves its own
-    rep's clock by one turn. Routers that just collided on one rep's turn use it, so the next
-    round spreads over the tied reps rather than all landing on the same one again.
+    Routers that lost a turn together take reps off their exact turn. Each claim still moves its
+    own rep's clock one turn, so shares hold; spread over the turns coming up, in proportion to
+    weight, they land where the next turns would have gone, not all on the same next rep, which
+    would then run several turns ahead while the others catch up.
     """
     it = iter(candidates)
-    tied: list[Candidate] = []
+    head: list[Candidate] = []
     after: list[Candidate] = []
-    first_start = 0.0
     for candidate in it:
         if candidate.next_vtime is None or not candidate.claims:
             after.append(candidate)  # an owner: not a turn of the queue
             break
-        start = candidate.next_vtime - 1 / candidate.rep.weight
-        if not tied:
-            first_start = start
-        elif start - first_start > SAME_TURN:
-            after.append(candidate)
+        head.append(candidate)
+        if len(head) == turns:  # a later rep's first turn comes after all of these
             break
-        tied.append(candidate)
-    k = pick(len(tied)) if len(tied) > 1 else 0
-    yield from tied[k:]
-    yield from tied[:k]
+    if len(head) > 1:
+        coming = [
+            (c.next_vtime - 1 / c.rep.weight, i) for i, c in enumerate(head) if c.next_vtime is not None
+        ]
+        heapq.heapify(coming)
+        order: list[int] = []
+        for _ in range(turns):
+            start, i = heapq.heappop(coming)
+            order.append(i)
+            heapq.heappush(coming, (start + 1 / head[i].rep.weight, i))
+        head.insert(0, head.pop(order[pick(turns)]))
+    yield from head
     yield from after
     yield from it
 

@@ -22,7 +22,7 @@ from handoff.domain.record import (
     iso,
 )
 from handoff.domain.rep import Rep
-from handoff.domain.route import Candidate, RoutePlan, Step, availability, plan_route, tied_first
+from handoff.domain.route import Candidate, RoutePlan, Step, among_next_turns, availability, plan_route
 from handoff.errors import ClaimConflict, Conflict, NotFound, StorageError
 from handoff.observability import MetricUnit, lead_metric, logger, metrics
 from handoff.service import crm_sync, hours
@@ -32,7 +32,7 @@ from handoff.service.ports import Ports
 # Re-plans allowed when other routers keep taking the same turn; then the workflow's
 # Retry on ClaimConflict takes over, with its own backoff.
 MAX_PLANS = 8
-EXACT_TURN_PLANS = 3
+EXACT_TURN_PLANS = 1
 REPLAN_BACKOFF_SECONDS = 0.02
 
 
@@ -125,16 +125,15 @@ def _claim_first(
     late_skips: list[ConsideredRep],
     *,
     exact_turn: bool = True,
-    spread: bool = False,
 ) -> tuple[Step, Candidate, Rep, bool] | None:
     """The first candidate that takes the lead: (step, candidate, the rep as claimed, capacity claimed).
 
     Reps that filled up or went away between the plan and the claim land in ``late_skips``.
-    ``spread``: after a collision, start from a random one of the reps tied for the first turn.
+    Off the exact turn, the first rep tried is one of the pool's next few turns, at random.
     """
     for step in plan.walk():
         # Ranked only as far as the claims get.
-        candidates = tied_first(step.each(), random.randrange) if spread else step.each()
+        candidates = step.each() if exact_turn else among_next_turns(step.each(), random.randrange)
         for candidate in candidates:
             if not candidate.claims:
                 return step, candidate, candidate.rep, False
@@ -180,9 +179,9 @@ def _choose(
         plan = plan_for(ports, record, now, named, facts)
         late_skips: list[ConsideredRep] = []
         try:
-            # The first plans insist on the exact fair turn; after that a busy burst takes the next
-            # rep with room, moving its clock a turn on from where it stands, so contention costs
-            # the order of a few turns, never a lead or a rep's share.
+            # The first plan insists on the exact fair turn. A router that lost it to another takes
+            # one of the next few turns instead, moving that rep's clock a turn on from where it
+            # stands: contention costs the order of a few turns, never a lead or a rep's share.
             chosen = _claim_first(
                 ports,
                 record.lead_id,
@@ -190,7 +189,6 @@ def _choose(
                 now,
                 late_skips,
                 exact_turn=attempt < EXACT_TURN_PLANS,
-                spread=attempt > 0,
             )
         except _Replan:
             continue

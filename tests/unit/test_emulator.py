@@ -262,6 +262,26 @@ def test_moto_s_server_takes_a_burst_of_connections() -> None:
     assert BaseWSGIServer.request_queue_size == LISTEN_BACKLOG >= 1000
 
 
+def _built_by_callers_at_once(monkeypatch: pytest.MonkeyPatch, built_class: type, build: Any) -> list[str]:
+    """The services ``built_class`` was built for while eight callers ran ``build`` at once,
+    each build slowed so that every caller arrives while the first is under way; the callers
+    must all get the same object."""
+    built: list[str] = []
+    init = built_class.__init__
+
+    def counted(self: Any, model: Any) -> None:
+        built.append(model.service_name)
+        time.sleep(0.05)
+        init(self, model)
+
+    monkeypatch.setattr(built_class, "__init__", counted)
+    emulator.install()
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        found = list(pool.map(lambda _: build(), range(8)))
+    assert all(r is found[0] for r in found)
+    return built
+
+
 def test_a_service_s_operation_router_is_built_once_by_callers_at_once(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
@@ -269,18 +289,21 @@ def test_a_service_s_operation_router_is_built_once_by_callers_at_once(
     from moto.core import routing
     from moto.core.utils import get_service_model
 
-    built: list[str] = []
-    build = routing.RestRouter.__init__
-
-    def counted(self: Any, model: Any) -> None:
-        built.append(model.service_name)
-        time.sleep(0.05)  # long enough for every caller to arrive while it is built
-        build(self, model)
-
-    monkeypatch.setattr(routing.RestRouter, "__init__", counted)
-    emulator.install()
     router = routing.ServiceOperationRouter(get_service_model("sesv2"))
-    with ThreadPoolExecutor(max_workers=8) as pool:
-        found = list(pool.map(lambda _: router._get_router("rest-json"), range(8)))
+    built = _built_by_callers_at_once(
+        monkeypatch, routing.RestRouter, lambda: router._get_router("rest-json")
+    )
     assert built == ["sesv2"]
-    assert all(r is found[0] for r in found)
+
+
+def test_a_service_s_router_is_made_once_when_its_first_requests_come_at_once(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """moto caches each service's router with functools.cache, which builds in every thread that
+    asks before the first build ends: the first burst of briefs built SES v2's 32 times."""
+    from moto.core import responses, routing
+
+    built = _built_by_callers_at_once(
+        monkeypatch, routing.ServiceOperationRouter, lambda: responses.get_service_router("glacier")
+    )
+    assert built == ["glacier"]
