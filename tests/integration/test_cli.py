@@ -33,9 +33,18 @@ def test_reps_import_list_and_set(aws: Aws, capsys: pytest.CaptureFixture[str]) 
 
 def test_reimporting_keeps_live_counters(aws: Aws) -> None:
     assert main(["reps", "import", REPS_CSV]) == 0
-    container.ports().reps.claim(container.ports().reps.get("rep-ana"), "lead-1", utcnow())  # type: ignore[arg-type]
+    claimed = container.ports().reps.claim(
+        container.ports().reps.get("rep-ana"),  # type: ignore[arg-type]
+        "lead-1",
+        utcnow(),
+        next_vtime=4.0,
+    )
+    assert claimed.vtime == 4.0 and claimed.vstart is not None
     assert main(["reps", "import", REPS_CSV]) == 0
-    assert container.ports().reps.get("rep-ana").open_count == 1  # type: ignore[union-attr]
+    again = container.ports().reps.get("rep-ana")
+    assert again is not None and again.open_count == 1
+    # The fairness clock and the pool's (the start of the rep's last exact turn) stay as routing left them.
+    assert (again.vtime, again.vstart) == (claimed.vtime, claimed.vstart)
 
 
 def test_admin_errors_exit_2_and_name_the_problem(
