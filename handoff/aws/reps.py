@@ -100,7 +100,7 @@ class RepRepository:
         On its exact turn the write also requires the rep's fairness clock to be what the
         router saw, so two routers working from the same snapshot cannot both count as
         "next": the loser gets ClaimConflict and re-plans. Off it (``exact_turn=False``, a
-        router that lost the turn a few times in a busy burst), the claim takes the rep as
+        router that lost the turn to another in a busy burst), the claim takes the rep as
         the clock stands and moves the clock one turn on from there, so every claim counts
         and the weighted shares hold however many routers land at once. A full or inactive
         rep gives CapacityExhausted; either way nobody goes over capacity, unless

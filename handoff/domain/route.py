@@ -8,9 +8,9 @@ Fairness is weighted fair queuing on a virtual clock. Each rep carries ``vtime``
 the virtual time at which their last lead "finished" (start + 1/weight), and ``vstart``,
 where their last lead on its exact turn started. The next lead goes to the available
 rep with the smallest start time, where a rep's start is ``max(vtime, pool clock)``
-and the pool clock is the latest ``vstart`` in the pool. Absence is never banked: a rep back from leave, or a
-new rep, starts at the pool clock and so gets their share from now on rather than a
-flood to catch up; adding or removing reps resets nothing. While everyone is
+and the pool clock is the latest ``vstart`` in the pool. Absence is never banked: a
+rep back from leave, or a new rep, starts at the pool clock and so gets their share
+from now on rather than a flood to catch up; adding or removing reps resets nothing. While everyone is
 available, each rep's count stays within one lead of its weighted share.
 """
 
@@ -231,18 +231,17 @@ def among_next_turns(
     """
     it = iter(candidates)
     head: list[Candidate] = []
+    coming: list[tuple[float, int]] = []  # (a turn's start, its rep's place in head)
     after: list[Candidate] = []
     for candidate in it:
         if candidate.next_vtime is None or not candidate.claims:
             after.append(candidate)  # an owner: not a turn of the queue
             break
+        coming.append((candidate.next_vtime - 1 / candidate.rep.weight, len(head)))
         head.append(candidate)
         if len(head) == turns:  # a later rep's first turn comes after all of these
             break
     if len(head) > 1:
-        coming = [
-            (c.next_vtime - 1 / c.rep.weight, i) for i, c in enumerate(head) if c.next_vtime is not None
-        ]
         heapq.heapify(coming)
         order: list[int] = []
         for _ in range(turns):
