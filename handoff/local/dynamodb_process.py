@@ -11,6 +11,11 @@ emulator changes (handoff.local.emulator), runs in a child process, on another c
   over kept connections (handoff.local.in_process), and moto's server in the stack's
   process passes on the DynamoDB requests it is sent (another process's CLI, a test's client),
   so everything addressed to the stack's AWS endpoint sees one DynamoDB.
+- **Framed, not HTTP.** Both ends are this module, on one machine, so a call crosses as one
+  length-prefixed frame on a Unix socket (``_write_frame``): the request as the SDK signed it,
+  and moto's answer. Over HTTP on loopback TCP, building and parsing the HTTP messages and the
+  TCP stack cost the stack's process about 0.6 ms of a DynamoDB call's 2.2 ms, and the child as
+  much again; about twelve calls a lead, in the process a burst keeps busy.
 - **The child lives as long as the stack.** It exits when its standard input closes, which
   happens when the stack stops or its process dies, so no DynamoDB outlives its stack.
 - **A failure is AWS's.** A call the child cannot answer (it is gone, or the connection drops)
@@ -25,15 +30,21 @@ from __future__ import annotations
 import argparse
 import http.client
 import importlib
+import io
 import json
 import os
+import shutil
+import socket
+import socketserver
+import struct
 import subprocess
 import sys
+import tempfile
 import threading
 import urllib.parse
 from collections.abc import Callable
-from http.server import BaseHTTPRequestHandler
-from typing import IO, Any, ClassVar
+from pathlib import Path
+from typing import IO, Any, BinaryIO, ClassVar
 
 from botocore.awsrequest import AWSPreparedRequest, AWSResponse
 from botocore.compat import HTTPHeaders
@@ -41,10 +52,15 @@ from botocore.exceptions import EndpointConnectionError
 
 SERVICE = "dynamodb"
 REPORT_PATH = "/handoff-local/report"
-READY = "handoff-dynamodb ready on port "
+READY = "handoff-dynamodb ready on socket "
 # Importing moto and the handlers' modules takes a few seconds on a slow machine.
 START_TIMEOUT_SECONDS = 120
 STOP_TIMEOUT_SECONDS = 10
+# A frame: the lengths of its head (JSON) and body, then both.
+_FRAME = struct.Struct("!II")
+# The child takes as many connections at once as a burst's steps make (the stack's servers' backlog).
+LISTEN_BACKLOG = 1024
+CALL_TIMEOUT_SECONDS = 120
 
 
 class DynamoDBProcess:
@@ -53,12 +69,12 @@ class DynamoDBProcess:
 
     def __init__(self, extensions: tuple[str, ...] = ()) -> None:
         self.extensions = extensions
-        self.port = 0
+        self.socket_path = ""
         self._child: subprocess.Popen[bytes] | None = None
         # Idle kept connections, shared by every thread. The workflow runs each Lambda step on a
         # thread of its own, so a connection kept per thread served one step and was dropped:
         # a new TCP connection (and a new serving thread in the child) for every step.
-        self._idle: list[http.client.HTTPConnection] = []
+        self._idle: list[_Connection] = []
         self._idle_lock = threading.Lock()
         self.opened = 0  # connections made so far
 
@@ -81,7 +97,7 @@ class DynamoDBProcess:
         if not line.startswith(READY):
             self.stop()
             raise RuntimeError(f"the DynamoDB process did not start (it said {line!r}); see its stderr")
-        self.port = int(line.removeprefix(READY))
+        self.socket_path = line.removeprefix(READY)
 
     def forward_here(self) -> None:
         """DynamoDB calls to this process's moto go to the child from now on."""
@@ -113,7 +129,7 @@ class DynamoDBProcess:
 
     @property
     def url(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
+        return f"unix://{self.socket_path}"
 
     def report(self, only: str | None = None) -> dict[str, Any]:
         """Each extension's report, by its name; ``only`` that one's (a poll need not carry the rest)."""
@@ -130,24 +146,66 @@ class DynamoDBProcess:
         """One request to the child, over an idle kept connection (or a new one), kept again
         once answered. One that fails to connect or drops is AWS's EndpointConnectionError,
         which the SDK tries again; its connection is not kept."""
-        connection = self._connection()
         try:
-            connection.request(method, path, body=body, headers=headers)
-            response = connection.getresponse()
-            answer = response.status, dict(response.getheaders()), response.read()
-        except (http.client.HTTPException, OSError):
-            connection.close()
+            connection = self._connection()
+            head, answer = connection.call({"method": method, "path": path, "headers": headers}, body)
+        except (OSError, ValueError):
             raise EndpointConnectionError(endpoint_url=self.url) from None
         with self._idle_lock:
             self._idle.append(connection)
-        return answer
+        return int(head["status"]), dict(head["headers"]), answer
 
-    def _connection(self) -> http.client.HTTPConnection:
+    def _connection(self) -> _Connection:
         with self._idle_lock:
             if self._idle:
                 return self._idle.pop()  # the most recently used: the likeliest still open
             self.opened += 1
-        return http.client.HTTPConnection("127.0.0.1", self.port, timeout=120)
+        return _Connection(self.socket_path)
+
+
+class _Connection:
+    """One kept connection to the child: a frame out, a frame back. A connection that fails is
+    closed, and the caller does not keep it."""
+
+    def __init__(self, path: str) -> None:
+        self._socket = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        self._socket.settimeout(CALL_TIMEOUT_SECONDS)
+        try:
+            self._socket.connect(path)
+        except OSError:
+            self._socket.close()
+            raise
+        self._reader = self._socket.makefile("rb")
+
+    def call(self, head: dict[str, Any], body: bytes) -> tuple[dict[str, Any], bytes]:
+        try:
+            _write_frame(self._socket, head, body)
+            return _read_frame(self._reader)
+        except (OSError, ValueError):
+            self.close()
+            raise
+
+    def close(self) -> None:
+        self._reader.close()
+        self._socket.close()
+
+
+def _write_frame(to: socket.socket, head: dict[str, Any], body: bytes) -> None:
+    encoded = json.dumps(head).encode()
+    to.sendall(_FRAME.pack(len(encoded), len(body)) + encoded + body)  # one write: no Nagle wait
+
+
+def _read_frame(reader: BinaryIO | io.BufferedIOBase) -> tuple[dict[str, Any], bytes]:
+    """A frame's head and body; ValueError if the stream ends inside one (the other end closed)."""
+    lengths = reader.read(_FRAME.size)
+    if len(lengths) < _FRAME.size:
+        raise ValueError("the connection closed")
+    head_length, body_length = _FRAME.unpack(lengths)
+    head, body = reader.read(head_length), reader.read(body_length)
+    if len(head) < head_length or len(body) < body_length:
+        raise ValueError("the connection closed inside a frame")
+    decoded: dict[str, Any] = json.loads(head)
+    return decoded, body
 
 
 class _Forwarded:
@@ -235,67 +293,73 @@ def _first_line(stream: IO[bytes] | None, timeout: float) -> str:
 # --- the child ---------------------------------------------------------------------------------
 
 
-class _Handler(BaseHTTPRequestHandler):
-    """DynamoDB's JSON protocol, answered by moto's backends as the stack's process would."""
+class _Handler(socketserver.StreamRequestHandler):
+    """One kept connection from the stack's process: each frame is a request (DynamoDB's JSON
+    protocol, answered by moto's backends as the stack's process would, or a report), answered
+    with a frame, until the stack closes it."""
 
-    protocol_version = "HTTP/1.1"  # keep-alive: the stack keeps its connections for many calls
-    # An answer goes out as two writes (its headers, then its body). With Nagle's algorithm on, the
-    # second waited for the caller's delayed acknowledgement of the first: 40 ms a call.
-    disable_nagle_algorithm = True
     reports: ClassVar[dict[str, Callable[[], Any]]] = {}
 
-    def do_POST(self) -> None:
-        from handoff.local.in_process import aws_url, moto_answer
+    def handle(self) -> None:
+        while True:
+            try:
+                head, body = _read_frame(self.rfile)
+            except ValueError:
+                return  # the stack closed the connection
+            if head.get("method") == "GET":
+                status, headers, answer = self._report(str(head.get("path", "")))
+            else:
+                status, headers, answer = _answer(dict(head.get("headers") or {}), body)
+            try:
+                _write_frame(self.connection, {"status": status, "headers": headers}, answer)
+            except OSError:
+                return
 
-        body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
-        sent = HTTPHeaders()
-        for key, value in self.headers.items():
-            sent[key] = value
-        request = AWSPreparedRequest(
-            method="POST",
-            url=f"http://127.0.0.1{self.path}",
-            headers=sent,
-            body=body,
-            stream_output=False,
-        )
-        address = aws_url(request)
-        answered = None
-        if address is not None and address.startswith(f"https://{SERVICE}."):
-            request.url = address
-            answered = moto_answer(request)
-        if answered is None:
-            failure = {"__type": "UnrecognizedClientException", "message": "not a signed DynamoDB request"}
-            answered = (400, {"Content-Type": "application/x-amz-json-1.0"}, json.dumps(failure))
-        status, headers, answer = answered
-        self._reply(status, headers, answer.encode() if isinstance(answer, str) else answer)
-
-    def do_GET(self) -> None:
-        path, _, query = self.path.partition("?")
+    def _report(self, path_and_query: str) -> tuple[int, dict[str, str], bytes]:
+        path, _, query = path_and_query.partition("?")
         only = urllib.parse.parse_qs(query).get("only")
         if path != REPORT_PATH or (only and only[0] not in self.reports):
-            self._reply(404, {"Content-Type": "text/plain"}, b"not found")
-            return
+            return 404, {"Content-Type": "text/plain"}, b"not found"
         answer = json.dumps(
             {name: report() for name, report in self.reports.items() if not only or name == only[0]}
         ).encode()
-        self._reply(200, {"Content-Type": "application/json"}, answer)
+        return 200, {"Content-Type": "application/json"}, answer
 
-    def _reply(self, status: int, headers: dict[str, str], body: bytes) -> None:
-        self.send_response_only(status)  # moto's answer has its own Date and Server
-        for key, value in headers.items():
-            if key.lower() not in {"content-length", "connection", "transfer-encoding"}:
-                self.send_header(key, value)
-        self.send_header("Content-Length", str(len(body)))
-        self.end_headers()
-        self.wfile.write(body)
 
-    def log_message(self, format: str, *args: Any) -> None:
-        """One line per call is noise; the stack's process reports what fails."""
+def _answer(headers: dict[str, str], body: bytes) -> tuple[int, dict[str, str], bytes]:
+    """moto's answer to a DynamoDB request as the SDK signed it; 400 if it names no DynamoDB."""
+    from handoff.local.in_process import aws_url, moto_answer
+
+    sent = HTTPHeaders()
+    for key, value in headers.items():
+        sent[key] = value
+    request = AWSPreparedRequest(
+        method="POST", url="http://127.0.0.1/", headers=sent, body=body, stream_output=False
+    )
+    address = aws_url(request)
+    answered = None
+    if address is not None and address.startswith(f"https://{SERVICE}."):
+        request.url = address
+        answered = moto_answer(request)
+    if answered is None:
+        failure = {"__type": "UnrecognizedClientException", "message": "not a signed DynamoDB request"}
+        answered = (400, {"Content-Type": "application/x-amz-json-1.0"}, json.dumps(failure))
+    status, answer_headers, answer = answered
+    kept = {
+        str(k): str(v)
+        for k, v in answer_headers.items()
+        if k.lower() not in {"content-length", "connection", "transfer-encoding"}
+    }
+    return status, kept, answer.encode() if isinstance(answer, str) else answer
+
+
+class _Server(socketserver.ThreadingUnixStreamServer):
+    daemon_threads = True
+    request_queue_size = LISTEN_BACKLOG
 
 
 def main(argv: list[str] | None = None) -> None:
     from handoff.local import collector, emulator
-    from handoff.local.loopback import LoopbackServer
 
     parser = argparse.ArgumentParser(description="The local stack's DynamoDB (started by the stack).")
     parser.add_argument("--extension", action="append", default=[], help="module:function to run at start")
@@ -306,14 +370,21 @@ def main(argv: list[str] | None = None) -> None:
         module, _, function = extension.partition(":")
         reports[extension] = getattr(importlib.import_module(module), function)()
     _Handler.reports = reports
-    server = LoopbackServer(_Handler, name="dynamodb")
-    server.start()
+    # A directory only this user can enter holds the socket (a Unix socket's path is short).
+    folder = Path(tempfile.mkdtemp(prefix="handoff-dynamodb-"))
+    path = str(folder / "socket")
+    server = _Server(path, _Handler)
+    serving = threading.Thread(target=server.serve_forever, name="dynamodb", daemon=True)
+    serving.start()
     collector.stack_started()  # this process holds the tables, as the stack's holds the rest
-    port = server.server.server_address[1]
-    print(f"{READY}{port}", flush=True)
+    print(f"{READY}{path}", flush=True)
     sys.stdout = sys.stderr  # nothing reads the pipe after this line; a full pipe would block
-    sys.stdin.buffer.read()  # until the stack closes it, or its process dies
-    server.stop()
+    try:
+        sys.stdin.buffer.read()  # until the stack closes it, or its process dies
+    finally:
+        server.shutdown()
+        server.server_close()
+        shutil.rmtree(folder, ignore_errors=True)
 
 
 if __name__ == "__main__":

@@ -3,9 +3,13 @@ addressed to the stack's endpoint reach the child's tables, once each, with AWS'
 
 from __future__ import annotations
 
+import io
 import json
+import stat
+import struct
 import threading
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import boto3
@@ -148,10 +152,26 @@ def test_the_child_exits_with_its_stack_and_later_calls_fail_to_connect() -> Non
     process.wait_ready()
     running = process._child
     assert running is not None and running.poll() is None
+    socket_path = Path(process.socket_path)
+    assert stat.S_IMODE(socket_path.parent.stat().st_mode) == 0o700  # only this user reaches it
     process.stop()
     assert running.returncode == 0
+    assert not socket_path.parent.exists()  # nothing left behind
     with pytest.raises(EndpointConnectionError):  # the SDK retries this, as on AWS
         process.send("POST", "/", SIGNED, b"{}")
+
+
+def test_a_frame_cut_short_is_a_dropped_connection_not_an_answer() -> None:
+    whole = io.BytesIO()
+    head = json.dumps({"status": 200, "headers": {}}).encode()
+    whole.write(struct.pack("!II", len(head), 5) + head + b"12345")
+    assert dynamodb_process._read_frame(io.BytesIO(whole.getvalue())) == (
+        {"status": 200, "headers": {}},
+        b"12345",
+    )
+    for cut in (0, 3, len(whole.getvalue()) - 1):
+        with pytest.raises(ValueError, match="closed"):
+            dynamodb_process._read_frame(io.BytesIO(whole.getvalue()[:cut]))
 
 
 def test_calls_from_one_thread_after_another_share_one_kept_connection(child: DynamoDBProcess) -> None:
